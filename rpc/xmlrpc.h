@@ -1,0 +1,39 @@
+/* xmlrpc: XML-RPC encoding and hardened decoding (libxml2), shared by the
+ * daemon and libxen.  No whitespace is ever emitted between elements, ints
+ * are emitted as <string>decimal</string>, <nil/> is never emitted (an
+ * XV_NIL is written as the empty string).
+ */
+#ifndef XEND_XMLRPC_H
+#define XEND_XMLRPC_H
+
+#include "xv.h"
+
+/* Limits applied while decoding untrusted input. */
+typedef struct xmlrpc_limits {
+    size_t max_bytes;   /* reject documents larger than this (0 = 8 MiB default) */
+    int max_depth;      /* max nesting of value containers (0 = 64 default) */
+    size_t max_nodes;   /* max XML elements in one document (0 = 1,000,000) */
+} xmlrpc_limits;
+
+/* Decode a <methodCall>.  On success returns true, *method_r (malloc'd) and
+ * *params_r (an XV_ARRAY of the params, owned by the caller).  On failure
+ * returns false and *err_r holds a malloc'd human-readable reason.
+ * The parser never loads a DTD, never touches the network, never expands
+ * entities (a document with a DOCTYPE is rejected), and enforces the limits. */
+bool xmlrpc_parse_call(const char *body, size_t len, const xmlrpc_limits *lim,
+                       char **method_r, xv **params_r, char **err_r);
+
+/* Decode a <methodResponse>.  A normal response yields *value_r (owned).
+ * A <fault> yields true with *value_r NULL and *fault_code_r/*fault_string_r
+ * set (fault_string malloc'd).  Malformed input: false and *err_r. */
+bool xmlrpc_parse_response(const char *body, size_t len, const xmlrpc_limits *lim,
+                           xv **value_r, int *fault_code_r, char **fault_string_r,
+                           char **err_r);
+
+/* Encoders append to b. */
+void xmlrpc_encode_value(xbuf *b, const xv *v);
+void xmlrpc_encode_call(xbuf *b, const char *method, const xv *params /* ARRAY */);
+void xmlrpc_encode_response(xbuf *b, const xv *value);
+void xmlrpc_encode_fault(xbuf *b, int code, const char *string);
+
+#endif

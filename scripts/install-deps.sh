@@ -1,0 +1,20 @@
+#!/bin/sh
+# Install every Debian 12 package xend needs to build, test and benchmark.
+# Usage: scripts/install-deps.sh [--bench]   (run as root; idempotent)
+set -eu
+PKGS="build-essential autoconf automake libtool pkg-config python3 \
+ libmicrohttpd-dev libxml2-dev libpam0g-dev libgnutls28-dev libcurl4-gnutls-dev \
+ libxen-dev uuid-dev libpam-modules passwd curl openssl valgrind"
+if [ "${1:-}" = "--bench" ]; then
+  PKGS="$PKGS wrk libvirt-daemon libvirt-daemon-driver-qemu python3-libvirt libvirt-clients"
+fi
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "install-deps: installing:$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
