@@ -33,4 +33,18 @@ int64_t xloop_now_ms(void);
 /* Run fn(arg) on the loop thread soon (thread-safe). */
 void xloop_call(xloop *l, void (*fn)(void *arg), void *arg);
 
+/* Additions (loop.c):
+ * A timer is freed by the loop right after its callback returns: call
+ * xloop_timer_remove() only on a timer that has not fired yet (or from inside
+ * its own callback, where it is a no-op).  A remove from another thread while
+ * the handler's callback runs waits for it to return; do not call it holding
+ * a lock that callback takes.  Never call xloop_free() on the loop thread. */
+
+/* Run fn(arg) on the loop thread and wait until it has returned (runs it
+ * directly when called on the loop thread).  Callbacks queued earlier with
+ * xloop_call() run first. */
+void xloop_call_sync(xloop *l, void (*fn)(void *arg), void *arg);
+/* True when the caller is the loop thread. */
+bool xloop_on_loop_thread(xloop *l);
+
 #endif
