@@ -11,7 +11,7 @@
 /* Limits applied while decoding untrusted input. */
 typedef struct xmlrpc_limits {
     size_t max_bytes;   /* reject documents larger than this (0 = 8 MiB default) */
-    int max_depth;      /* max nesting of value containers (0 = 64 default) */
+    int max_depth;      /* max nesting of values: a param is level 1 (0 = 64 default) */
     size_t max_nodes;   /* max XML elements in one document (0 = 1,000,000) */
 } xmlrpc_limits;
 
@@ -24,13 +24,20 @@ bool xmlrpc_parse_call(const char *body, size_t len, const xmlrpc_limits *lim,
                        char **method_r, xv **params_r, char **err_r);
 
 /* Decode a <methodResponse>.  A normal response yields *value_r (owned).
- * A <fault> yields true with *value_r NULL and *fault_code_r/*fault_string_r
+ * A <fault> yields true with *value_r NULL and *fault_code_r and *fault_string_r
  * set (fault_string malloc'd).  Malformed input: false and *err_r. */
 bool xmlrpc_parse_response(const char *body, size_t len, const xmlrpc_limits *lim,
                            xv **value_r, int *fault_code_r, char **fault_string_r,
                            char **err_r);
 
-/* Encoders append to b. */
+/* Free libxml2's global state at process exit (optional, for leak checkers).
+ * Only call it when no other thread can be parsing. */
+void xmlrpc_cleanup(void);
+
+/* Encoders append to b.  Text is escaped; bytes that cannot appear in XML 1.0
+ * (C0 controls other than TAB/LF/CR, invalid UTF-8, U+FFFE/U+FFFF) are
+ * replaced by U+FFFD so the output is always well-formed; CR is written as
+ * &#13; so it survives a round trip.  A NULL value is written as "". */
 void xmlrpc_encode_value(xbuf *b, const xv *v);
 void xmlrpc_encode_call(xbuf *b, const char *method, const xv *params /* ARRAY */);
 void xmlrpc_encode_response(xbuf *b, const xv *value);

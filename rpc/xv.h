@@ -2,7 +2,7 @@
  *
  * Ownership: every xv is owned by exactly one parent (array, struct) or by
  * the caller that created it.  xv_free() frees a whole tree; xv_free(NULL) is
- * a no-op.  Functions taking "xv *v" and named *_add/*_set take ownership of v.
+ * a no-op.  Functions taking "xv *v" and named *_add or *_set take ownership of v.
  * Getters return borrowed pointers valid while the tree lives.
  */
 #ifndef XEND_XV_H
@@ -58,6 +58,9 @@ void xv_array_add(xv *arr, xv *item);                   /* takes item */
 /* Structs: members keep insertion order; a duplicate key replaces the value. */
 void xv_struct_set(xv *st, const char *key, xv *val);   /* takes val, copies key */
 xv *xv_struct_get(const xv *st, const char *key);       /* borrowed or NULL */
+/* Append a member without looking for an existing key (O(1)): the caller
+ * guarantees key is not present yet.  Takes val, copies key. */
+void xv_struct_append(xv *st, const char *key, xv *val);
 bool xv_struct_del(xv *st, const char *key);            /* true if it existed */
 
 /* Deep equality (kind and value; struct members compared by key, any order). */
@@ -68,6 +71,9 @@ bool xv_equal(const xv *a, const xv *b);
 bool xv_get_int(const xv *v, int64_t *out);
 bool xv_get_bool(const xv *v, bool *out);
 bool xv_get_double(const xv *v, double *out);
+/* Strict decimal int64 parse of exactly len bytes: optional sign, digits,
+ * no whitespace, range-checked. */
+bool xv_parse_int(const char *s, size_t len, int64_t *out);
 
 /* A growable byte buffer used by the encoders. */
 typedef struct xbuf { char *data; size_t len, cap; } xbuf;

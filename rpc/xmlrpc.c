@@ -1,0 +1,1063 @@
+/* xmlrpc: XML-RPC encoders and hardened libxml2-based decoders (see xmlrpc.h).
+ *
+ * Decoding hardening, in order:
+ *  1. the body size is checked before libxml2 sees a byte;
+ *  2. libxml2 runs with NONET, without NOENT/DTDLOAD/DTDATTR/DTDVALID/HUGE;
+ *  3. a SAX hook on the DOCTYPE declaration stops the parser the moment a
+ *     DOCTYPE starts, so no entity is ever declared, loaded or expanded;
+ *  4. SAX hooks count elements (plus comments and PIs) and element depth and
+ *     stop the parser when a limit is crossed, so the tree never grows past
+ *     the limits;
+ *  5. the tree walk checks the value nesting depth against max_depth.
+ * libxml2 errors are captured per parse through the context's structured
+ * error hook; nothing is printed.
+ */
+#include <config.h>
+
+#include "rpc/xmlrpc.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/SAX2.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+
+#define DEFAULT_MAX_BYTES ((size_t)8 * 1024 * 1024)
+#define DEFAULT_MAX_DEPTH 64
+#define DEFAULT_MAX_NODES ((size_t)1000000)
+
+/* ---- one-time initialisation ---- */
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static locale_t c_locale;
+
+static void silent_generic_error(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+static void init_once_fn(void)
+{
+    xmlInitParser();
+    /* Threads created from now on start with a silent generic handler. */
+    xmlThrDefSetGenericErrorFunc(NULL, silent_generic_error);
+    c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+static void codec_init(void)
+{
+    pthread_once(&init_once, init_once_fn);
+}
+
+void xmlrpc_cleanup(void)
+{
+    codec_init();
+    if (c_locale) {
+        freelocale(c_locale);
+        c_locale = (locale_t)0;
+    }
+    xmlCleanupParser();
+}
+
+/* ---- encoders ---- */
+
+#define ADD_LIT(b, lit) xbuf_add((b), (lit), sizeof(lit) - 1)
+
+static void add_int64(xbuf *b, int64_t i)
+{
+    char tmp[24];
+    char *p = tmp + sizeof(tmp);
+    uint64_t u = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (i < 0)
+        *--p = '-';
+    xbuf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static void add_double(xbuf *b, double d)
+{
+    char tmp[64];
+    locale_t old = (locale_t)0;
+
+    codec_init();
+    if (c_locale)
+        old = uselocale(c_locale);
+    int n = snprintf(tmp, sizeof(tmp), "%.17g", d);
+    if (c_locale)
+        uselocale(old);
+    if (n < 0 || (size_t)n >= sizeof(tmp))
+        n = 0;
+    xbuf_add(b, tmp, (size_t)n);
+}
+
+void xmlrpc_encode_value(xbuf *b, const xv *v)
+{
+    if (!v) {
+        ADD_LIT(b, "<value><string></string></value>");
+        return;
+    }
+    switch (v->kind) {
+    case XV_NIL:
+        ADD_LIT(b, "<value><string></string></value>");
+        break;
+    case XV_STRING:
+        ADD_LIT(b, "<value><string>");
+        xbuf_add_escaped(b, v->u.str.s, v->u.str.len);
+        ADD_LIT(b, "</string></value>");
+        break;
+    case XV_INT:
+        ADD_LIT(b, "<value><string>");
+        add_int64(b, v->u.i);
+        ADD_LIT(b, "</string></value>");
+        break;
+    case XV_DOUBLE:
+        ADD_LIT(b, "<value><double>");
+        add_double(b, v->u.d);
+        ADD_LIT(b, "</double></value>");
+        break;
+    case XV_BOOL:
+        if (v->u.b)
+            ADD_LIT(b, "<value><boolean>1</boolean></value>");
+        else
+            ADD_LIT(b, "<value><boolean>0</boolean></value>");
+        break;
+    case XV_DATETIME:
+        ADD_LIT(b, "<value><dateTime.iso8601>");
+        xbuf_add_escaped(b, v->u.str.s, v->u.str.len);
+        ADD_LIT(b, "</dateTime.iso8601></value>");
+        break;
+    case XV_BASE64:
+        ADD_LIT(b, "<value><base64>");
+        xbuf_add_escaped(b, v->u.str.s, v->u.str.len);
+        ADD_LIT(b, "</base64></value>");
+        break;
+    case XV_ARRAY:
+        ADD_LIT(b, "<value><array><data>");
+        for (size_t i = 0; i < v->u.arr.n; i++)
+            xmlrpc_encode_value(b, v->u.arr.items[i]);
+        ADD_LIT(b, "</data></array></value>");
+        break;
+    case XV_STRUCT:
+        ADD_LIT(b, "<value><struct>");
+        for (size_t i = 0; i < v->u.st.n; i++) {
+            ADD_LIT(b, "<member><name>");
+            xbuf_add_escaped(b, v->u.st.keys[i], strlen(v->u.st.keys[i]));
+            ADD_LIT(b, "</name>");
+            xmlrpc_encode_value(b, v->u.st.vals[i]);
+            ADD_LIT(b, "</member>");
+        }
+        ADD_LIT(b, "</struct></value>");
+        break;
+    default:
+        ADD_LIT(b, "<value><string></string></value>");
+        break;
+    }
+}
+
+void xmlrpc_encode_call(xbuf *b, const char *method, const xv *params)
+{
+    ADD_LIT(b, "<?xml version=\"1.0\"?><methodCall><methodName>");
+    if (method)
+        xbuf_add_escaped(b, method, strlen(method));
+    ADD_LIT(b, "</methodName><params>");
+    if (params && params->kind == XV_ARRAY) {
+        for (size_t i = 0; i < params->u.arr.n; i++) {
+            ADD_LIT(b, "<param>");
+            xmlrpc_encode_value(b, params->u.arr.items[i]);
+            ADD_LIT(b, "</param>");
+        }
+    } else if (params) {
+        /* A lone non-array value is sent as the single parameter. */
+        ADD_LIT(b, "<param>");
+        xmlrpc_encode_value(b, params);
+        ADD_LIT(b, "</param>");
+    }
+    ADD_LIT(b, "</params></methodCall>");
+}
+
+void xmlrpc_encode_response(xbuf *b, const xv *value)
+{
+    ADD_LIT(b, "<?xml version=\"1.0\"?><methodResponse><params><param>");
+    xmlrpc_encode_value(b, value);
+    ADD_LIT(b, "</param></params></methodResponse>");
+}
+
+void xmlrpc_encode_fault(xbuf *b, int code, const char *string)
+{
+    ADD_LIT(b, "<?xml version=\"1.0\"?><methodResponse><fault><value><struct>"
+               "<member><name>faultCode</name><value><int>");
+    add_int64(b, code);
+    ADD_LIT(b, "</int></value></member><member><name>faultString</name><value><string>");
+    if (string)
+        xbuf_add_escaped(b, string, strlen(string));
+    ADD_LIT(b, "</string></value></member></struct></value></fault></methodResponse>");
+}
+
+/* ---- errors ---- */
+
+static char *msg_vfmt(const char *fmt, va_list ap)
+{
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0) {
+        s = strdup("out of memory formatting an error");
+        if (!s)
+            abort();
+    }
+    return s;
+}
+
+/* Set *err once: later errors are consequences of the first. */
+static void set_err(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(char **err, const char *fmt, ...)
+{
+    va_list ap;
+    if (*err)
+        return;
+    va_start(ap, fmt);
+    *err = msg_vfmt(fmt, ap);
+    va_end(ap);
+}
+
+/* ---- parsing with libxml2 ---- */
+
+typedef struct parse_state {
+    size_t max_nodes, nodes;
+    int max_el_depth, el_depth;
+    bool doctype, too_many, too_deep;
+    char *xml_err;             /* first libxml2 error, malloc'd */
+} parse_state;
+
+static parse_state *state_of(void *ctx)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    return ctxt->_private;
+}
+
+static bool count_node(void *ctx)
+{
+    parse_state *ps = state_of(ctx);
+    if (++ps->nodes > ps->max_nodes) {
+        ps->too_many = true;
+        xmlStopParser((xmlParserCtxtPtr)ctx);
+        return false;
+    }
+    return true;
+}
+
+static void sax_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                              const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+                              int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+    parse_state *ps = state_of(ctx);
+    if (!count_node(ctx))
+        return;
+    if (++ps->el_depth > ps->max_el_depth) {
+        ps->too_deep = true;
+        xmlStopParser((xmlParserCtxtPtr)ctx);
+        return;
+    }
+    xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces,
+                          nb_attributes, nb_defaulted, attributes);
+}
+
+static void sax_end_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                            const xmlChar *uri)
+{
+    parse_state *ps = state_of(ctx);
+    ps->el_depth--;
+    xmlSAX2EndElementNs(ctx, localname, prefix, uri);
+}
+
+static void sax_comment(void *ctx, const xmlChar *value)
+{
+    if (count_node(ctx))
+        xmlSAX2Comment(ctx, value);
+}
+
+static void sax_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+    if (count_node(ctx))
+        xmlSAX2ProcessingInstruction(ctx, target, data);
+}
+
+/* Called when "<!DOCTYPE name ..." has been read, before any internal subset
+ * or external identifier is processed: stop right there. */
+static void sax_doctype(void *ctx, const xmlChar *name, const xmlChar *external_id,
+                        const xmlChar *system_id)
+{
+    (void)name;
+    (void)external_id;
+    (void)system_id;
+    state_of(ctx)->doctype = true;
+    xmlStopParser((xmlParserCtxtPtr)ctx);
+}
+
+static xmlParserInputPtr sax_resolve_entity(void *ctx, const xmlChar *public_id,
+                                            const xmlChar *system_id)
+{
+    (void)public_id;
+    (void)system_id;
+    state_of(ctx)->doctype = true;
+    xmlStopParser((xmlParserCtxtPtr)ctx);
+    return NULL;
+}
+
+#if LIBXML_VERSION >= 21200
+static void on_xml_error(void *ctx, const xmlError *e)
+#else
+static void on_xml_error(void *ctx, xmlErrorPtr e)
+#endif
+{
+    parse_state *ps = state_of(ctx);
+    if (!e || e->level < XML_ERR_ERROR || ps->xml_err || e->code == XML_ERR_USER_STOP)
+        return;
+    const char *m = e->message ? e->message : "unknown error";
+    size_t n = strlen(m);
+    while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
+        n--;
+    if (asprintf(&ps->xml_err, "line %d: %.*s", e->line, (int)n, m) < 0)
+        ps->xml_err = NULL;
+}
+
+static void fill_limits(const xmlrpc_limits *lim, size_t *max_bytes, int *max_depth,
+                        size_t *max_nodes)
+{
+    *max_bytes = lim && lim->max_bytes ? lim->max_bytes : DEFAULT_MAX_BYTES;
+    *max_depth = lim && lim->max_depth > 0 ? lim->max_depth : DEFAULT_MAX_DEPTH;
+    *max_nodes = lim && lim->max_nodes ? lim->max_nodes : DEFAULT_MAX_NODES;
+    if (*max_bytes > INT_MAX)
+        *max_bytes = INT_MAX;
+    if (*max_depth > 100000)
+        *max_depth = 100000;
+}
+
+/* Parse body into a tree under the limits.  Returns NULL with *err set. */
+static xmlDocPtr parse_doc(const char *body, size_t len, const xmlrpc_limits *lim,
+                           int *max_depth_r, char **err)
+{
+    size_t max_bytes, max_nodes;
+    int max_depth;
+    parse_state ps;
+    xmlParserCtxtPtr ctxt = NULL;
+    xmlDocPtr doc = NULL;
+
+    fill_limits(lim, &max_bytes, &max_depth, &max_nodes);
+    *max_depth_r = max_depth;
+    memset(&ps, 0, sizeof(ps));
+    ps.max_nodes = max_nodes;
+    /* A value level is <value><array><data>, plus the envelope elements. */
+    ps.max_el_depth = 3 * max_depth + 8;
+
+    if (!body || len == 0) {
+        set_err(err, "empty XML-RPC document");
+        goto out;
+    }
+    if (len > max_bytes) {
+        set_err(err, "XML-RPC document too large (%zu bytes, limit %zu)", len, max_bytes);
+        goto out;
+    }
+
+    codec_init();
+    xmlSetGenericErrorFunc(NULL, silent_generic_error);   /* this thread */
+
+    ctxt = xmlCreateMemoryParserCtxt(body, (int)len);
+    if (!ctxt) {
+        set_err(err, "cannot create XML parser");
+        goto out;
+    }
+    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_COMPACT |
+                                XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    /* Belt and braces over the options: no substitution, no DTD loading. */
+    ctxt->replaceEntities = 0;
+    ctxt->loadsubset = 0;
+    ctxt->validate = 0;
+    ctxt->_private = &ps;
+    ctxt->sax->startElementNs = sax_start_element;
+    ctxt->sax->endElementNs = sax_end_element;
+    ctxt->sax->comment = sax_comment;
+    ctxt->sax->processingInstruction = sax_pi;
+    ctxt->sax->internalSubset = sax_doctype;
+    ctxt->sax->externalSubset = NULL;
+    ctxt->sax->resolveEntity = sax_resolve_entity;
+    ctxt->sax->serror = on_xml_error;
+
+    xmlParseDocument(ctxt);
+    doc = ctxt->myDoc;
+    ctxt->myDoc = NULL;
+
+    if (ps.doctype) {
+        set_err(err, "XML-RPC document must not contain a DOCTYPE");
+    } else if (ps.too_many) {
+        set_err(err, "XML-RPC document has too many nodes (limit %zu)", max_nodes);
+    } else if (ps.too_deep) {
+        set_err(err, "XML-RPC document nested too deeply (limit %d value levels)", max_depth);
+    } else if (!ctxt->wellFormed || !doc) {
+        set_err(err, "malformed XML: %s", ps.xml_err ? ps.xml_err : "not well-formed");
+    } else if (doc->intSubset || doc->extSubset) {
+        set_err(err, "XML-RPC document must not contain a DOCTYPE");
+    }
+    if (*err) {
+        xmlFreeDoc(doc);
+        doc = NULL;
+    }
+
+out:
+    if (ctxt)
+        xmlFreeParserCtxt(ctxt);
+    free(ps.xml_err);
+    return doc;
+}
+
+/* ---- tree walking ---- */
+
+typedef struct dec {
+    int max_depth;
+    char *err;
+} dec;
+
+static bool is_ws(const xmlChar *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+            return false;
+    return true;
+}
+
+static bool name_is(const xmlNode *n, const char *name)
+{
+    return strcmp((const char *)n->name, name) == 0;
+}
+
+/* Next element child starting at n (inclusive), skipping comments, PIs and
+ * whitespace-only text.  NULL at the end; sets d->err on stray content. */
+static xmlNode *next_element(dec *d, xmlNode *n, const xmlNode *parent)
+{
+    for (; n; n = n->next) {
+        switch (n->type) {
+        case XML_ELEMENT_NODE:
+            return n;
+        case XML_TEXT_NODE:
+        case XML_CDATA_SECTION_NODE:
+            if (n->content && !is_ws(n->content)) {
+                set_err(&d->err, "unexpected text inside <%s>", (const char *)parent->name);
+                return NULL;
+            }
+            break;
+        case XML_COMMENT_NODE:
+        case XML_PI_NODE:
+            break;
+        default:
+            set_err(&d->err, "unexpected XML node inside <%s>", (const char *)parent->name);
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static xmlNode *first_element(dec *d, xmlNode *parent)
+{
+    return next_element(d, parent->children, parent);
+}
+
+static xmlNode *following_element(dec *d, xmlNode *n, const xmlNode *parent)
+{
+    return next_element(d, n->next, parent);
+}
+
+/* The text content of an element that must hold only text.  Returns a
+ * malloc'd string and its length, or NULL with d->err set. */
+static char *element_text(dec *d, xmlNode *el, size_t *len_r)
+{
+    xmlNode *n;
+    size_t total = 0, count = 0;
+    const xmlChar *single = NULL;
+
+    for (n = el->children; n; n = n->next) {
+        if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+            if (n->content) {
+                total += strlen((const char *)n->content);
+                single = n->content;
+                count++;
+            }
+        } else if (n->type == XML_COMMENT_NODE || n->type == XML_PI_NODE) {
+            continue;
+        } else if (n->type == XML_ELEMENT_NODE) {
+            set_err(&d->err, "unexpected element <%s> inside <%s>", (const char *)n->name,
+                    (const char *)el->name);
+            return NULL;
+        } else {
+            set_err(&d->err, "unexpected XML node inside <%s>", (const char *)el->name);
+            return NULL;
+        }
+    }
+    char *s = malloc(total + 1);
+    if (!s)
+        abort();
+    if (count == 1) {
+        memcpy(s, single, total);
+    } else {
+        size_t off = 0;
+        for (n = el->children; n; n = n->next) {
+            if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) && n->content) {
+                size_t l = strlen((const char *)n->content);
+                memcpy(s + off, n->content, l);
+                off += l;
+            }
+        }
+    }
+    s[total] = '\0';
+    *len_r = total;
+    return s;
+}
+
+/* Text with surrounding XML whitespace removed, for numbers and booleans. */
+static char *element_text_trimmed(dec *d, xmlNode *el, size_t *len_r)
+{
+    size_t len;
+    char *s = element_text(d, el, &len);
+    if (!s)
+        return NULL;
+    size_t a = 0, z = len;
+    while (a < z && (s[a] == ' ' || s[a] == '\t' || s[a] == '\n' || s[a] == '\r'))
+        a++;
+    while (z > a && (s[z - 1] == ' ' || s[z - 1] == '\t' || s[z - 1] == '\n' || s[z - 1] == '\r'))
+        z--;
+    if (a)
+        memmove(s, s + a, z - a);
+    s[z - a] = '\0';
+    *len_r = z - a;
+    return s;
+}
+
+static xv *dec_value(dec *d, xmlNode *value_el, int depth);
+
+static xv *dec_int(dec *d, xmlNode *el, bool is_i4)
+{
+    size_t len;
+    int64_t i;
+    xv *v = NULL;
+    char *s = element_text_trimmed(d, el, &len);
+    if (!s)
+        goto out;
+    if (!xv_parse_int(s, len, &i)) {
+        set_err(&d->err, "invalid integer in <%s>: \"%.40s\"", (const char *)el->name, s);
+        goto out;
+    }
+    if (is_i4 && (i < INT32_MIN || i > INT32_MAX)) {
+        set_err(&d->err, "integer out of range for <%s>: %s", (const char *)el->name, s);
+        goto out;
+    }
+    v = xv_int(i);
+out:
+    free(s);
+    return v;
+}
+
+static xv *dec_bool(dec *d, xmlNode *el)
+{
+    size_t len;
+    xv *v = NULL;
+    char *s = element_text_trimmed(d, el, &len);
+    if (!s)
+        goto out;
+    if (strcmp(s, "1") == 0)
+        v = xv_bool(true);
+    else if (strcmp(s, "0") == 0)
+        v = xv_bool(false);
+    else
+        set_err(&d->err, "invalid <boolean> value \"%.40s\" (want 0 or 1)", s);
+out:
+    free(s);
+    return v;
+}
+
+static xv *dec_double(dec *d, xmlNode *el)
+{
+    size_t len;
+    xv *v = NULL;
+    char *end;
+    double x;
+    char *s = element_text_trimmed(d, el, &len);
+    if (!s)
+        goto out;
+    errno = 0;
+    x = c_locale ? strtod_l(s, &end, c_locale) : strtod(s, &end);
+    if (len == 0 || end != s + len || (errno == ERANGE && isinf(x))) {
+        set_err(&d->err, "invalid <double> value \"%.40s\"", s);
+        goto out;
+    }
+    v = xv_double(x);
+out:
+    free(s);
+    return v;
+}
+
+static xv *dec_text_kind(dec *d, xmlNode *el, xv_kind kind, bool trim)
+{
+    size_t len;
+    char *s = trim ? element_text_trimmed(d, el, &len) : element_text(d, el, &len);
+    if (!s)
+        return NULL;
+    if (kind == XV_STRING)
+        return xv_str_take(s);
+    xv *v = xv_str_take(s);
+    v->kind = kind;
+    return v;
+}
+
+static xv *dec_array(dec *d, xmlNode *el, int depth)
+{
+    xv *arr = xv_array();
+    xmlNode *data = first_element(d, el);
+    if (d->err)
+        goto fail;
+    if (!data)
+        return arr;                               /* <array/> */
+    if (!name_is(data, "data")) {
+        set_err(&d->err, "unexpected <%s> inside <array> (want <data>)", (const char *)data->name);
+        goto fail;
+    }
+    if (following_element(d, data, el) || d->err) {
+        set_err(&d->err, "<array> must hold exactly one <data>");
+        goto fail;
+    }
+    for (xmlNode *n = first_element(d, data); n; n = following_element(d, n, data)) {
+        if (!name_is(n, "value")) {
+            set_err(&d->err, "unexpected <%s> inside <data> (want <value>)", (const char *)n->name);
+            goto fail;
+        }
+        xv *item = dec_value(d, n, depth + 1);
+        if (!item)
+            goto fail;
+        xv_array_add(arr, item);
+    }
+    if (d->err)
+        goto fail;
+    return arr;
+fail:
+    xv_free(arr);
+    return NULL;
+}
+
+/* Duplicate-key detection for big structs: an open-addressing table of
+ * member indexes, so hostile structs with many members stay O(n). */
+typedef struct key_index {
+    size_t *slots;             /* index + 1; 0 = empty */
+    size_t cap;
+} key_index;
+
+static uint64_t key_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static void key_index_insert(key_index *ki, const xv *st, size_t idx)
+{
+    size_t mask = ki->cap - 1;
+    size_t h = (size_t)key_hash(st->u.st.keys[idx]) & mask;
+    while (ki->slots[h])
+        h = (h + 1) & mask;
+    ki->slots[h] = idx + 1;
+}
+
+static void key_index_rebuild(key_index *ki, const xv *st)
+{
+    size_t cap = 64;
+    while (cap < st->u.st.n * 2 + 2)
+        cap *= 2;
+    free(ki->slots);
+    ki->slots = calloc(cap, sizeof(size_t));
+    if (!ki->slots)
+        abort();
+    ki->cap = cap;
+    for (size_t i = 0; i < st->u.st.n; i++)
+        key_index_insert(ki, st, i);
+}
+
+static ssize_t key_index_find(const key_index *ki, const xv *st, const char *key)
+{
+    size_t mask = ki->cap - 1;
+    size_t h = (size_t)key_hash(key) & mask;
+    while (ki->slots[h]) {
+        size_t idx = ki->slots[h] - 1;
+        if (strcmp(st->u.st.keys[idx], key) == 0)
+            return (ssize_t)idx;
+        h = (h + 1) & mask;
+    }
+    return -1;
+}
+
+#define STRUCT_LINEAR_MAX 16
+
+static void struct_put(xv *st, key_index *ki, const char *key, xv *val)
+{
+    if (!ki->slots && st->u.st.n < STRUCT_LINEAR_MAX) {
+        xv_struct_set(st, key, val);
+        return;
+    }
+    if (!ki->slots)
+        key_index_rebuild(ki, st);
+    ssize_t i = key_index_find(ki, st, key);
+    if (i >= 0) {
+        xv_free(st->u.st.vals[i]);             /* duplicate: last one wins */
+        st->u.st.vals[i] = val;
+        return;
+    }
+    xv_struct_append(st, key, val);
+    if (st->u.st.n * 2 + 2 > ki->cap)
+        key_index_rebuild(ki, st);
+    else
+        key_index_insert(ki, st, st->u.st.n - 1);
+}
+
+static xv *dec_struct(dec *d, xmlNode *el, int depth)
+{
+    xv *st = xv_struct();
+    key_index ki = { NULL, 0 };
+
+    for (xmlNode *m = first_element(d, el); m; m = following_element(d, m, el)) {
+        xmlNode *name_el = NULL, *value_el = NULL;
+        if (!name_is(m, "member")) {
+            set_err(&d->err, "unexpected <%s> inside <struct> (want <member>)", (const char *)m->name);
+            goto fail;
+        }
+        for (xmlNode *c = first_element(d, m); c; c = following_element(d, c, m)) {
+            if (name_is(c, "name") && !name_el) {
+                name_el = c;
+            } else if (name_is(c, "value") && !value_el) {
+                value_el = c;
+            } else {
+                set_err(&d->err, "malformed member: unexpected <%s>", (const char *)c->name);
+                goto fail;
+            }
+        }
+        if (d->err)
+            goto fail;
+        if (!name_el || !value_el) {
+            set_err(&d->err, "malformed member: missing <%s>", name_el ? "value" : "name");
+            goto fail;
+        }
+        size_t klen;
+        char *key = element_text(d, name_el, &klen);
+        if (!key)
+            goto fail;
+        xv *val = dec_value(d, value_el, depth + 1);
+        if (!val) {
+            free(key);
+            goto fail;
+        }
+        struct_put(st, &ki, key, val);
+        free(key);
+    }
+    if (d->err)
+        goto fail;
+    free(ki.slots);
+    return st;
+fail:
+    free(ki.slots);
+    xv_free(st);
+    return NULL;
+}
+
+static xv *dec_value(dec *d, xmlNode *value_el, int depth)
+{
+    if (depth > d->max_depth) {
+        set_err(&d->err, "XML-RPC value nested too deeply (limit %d)", d->max_depth);
+        return NULL;
+    }
+    /* Untyped: only text (or nothing) inside <value>. */
+    bool has_element = false;
+    for (xmlNode *n = value_el->children; n; n = n->next)
+        if (n->type == XML_ELEMENT_NODE) {
+            has_element = true;
+            break;
+        }
+    if (!has_element)
+        return dec_text_kind(d, value_el, XV_STRING, false);
+
+    xmlNode *t = first_element(d, value_el);
+    if (!t)
+        return NULL;
+    if (following_element(d, t, value_el) || d->err) {
+        set_err(&d->err, "<value> must hold exactly one typed element");
+        return NULL;
+    }
+    const char *name = (const char *)t->name;
+    switch (name[0]) {
+    case 's':
+        if (strcmp(name, "string") == 0)
+            return dec_text_kind(d, t, XV_STRING, false);
+        if (strcmp(name, "struct") == 0)
+            return dec_struct(d, t, depth);
+        break;
+    case 'i':
+        if (strcmp(name, "int") == 0)
+            return dec_int(d, t, false);
+        if (strcmp(name, "i4") == 0)
+            return dec_int(d, t, true);
+        if (strcmp(name, "i8") == 0)
+            return dec_int(d, t, false);
+        break;
+    case 'b':
+        if (strcmp(name, "boolean") == 0)
+            return dec_bool(d, t);
+        if (strcmp(name, "base64") == 0)
+            return dec_text_kind(d, t, XV_BASE64, false);
+        break;
+    case 'd':
+        if (strcmp(name, "double") == 0)
+            return dec_double(d, t);
+        if (strcmp(name, "dateTime.iso8601") == 0)
+            return dec_text_kind(d, t, XV_DATETIME, true);
+        break;
+    case 'a':
+        if (strcmp(name, "array") == 0)
+            return dec_array(d, t, depth);
+        break;
+    case 'n':
+        if (strcmp(name, "nil") == 0) {
+            if (first_element(d, t) || d->err) {
+                set_err(&d->err, "<nil/> must be empty");
+                return NULL;
+            }
+            return xv_nil();
+        }
+        break;
+    default:
+        break;
+    }
+    set_err(&d->err, "unknown value type <%.64s>", name);
+    return NULL;
+}
+
+/* <param><value>..</value></param> */
+static xv *dec_param(dec *d, xmlNode *param)
+{
+    xmlNode *v = first_element(d, param);
+    if (d->err)
+        return NULL;
+    if (!v || !name_is(v, "value")) {
+        set_err(&d->err, "malformed <param>: want exactly one <value>");
+        return NULL;
+    }
+    if (following_element(d, v, param) || d->err) {
+        set_err(&d->err, "malformed <param>: want exactly one <value>");
+        return NULL;
+    }
+    return dec_value(d, v, 1);
+}
+
+bool xmlrpc_parse_call(const char *body, size_t len, const xmlrpc_limits *lim,
+                       char **method_r, xv **params_r, char **err_r)
+{
+    bool ok = false;
+    dec d = { 0, NULL };
+    char *method = NULL;
+    xv *params = NULL;
+    xmlDocPtr doc = parse_doc(body, len, lim, &d.max_depth, &d.err);
+    xmlNode *root, *n;
+
+    if (!doc)
+        goto out;
+    root = xmlDocGetRootElement(doc);
+    if (!root || !name_is(root, "methodCall")) {
+        set_err(&d.err, "root element is <%s>, not <methodCall>",
+                root ? (const char *)root->name : "(none)");
+        goto out;
+    }
+    n = first_element(&d, root);
+    if (d.err)
+        goto out;
+    if (!n || !name_is(n, "methodName")) {
+        set_err(&d.err, "<methodCall> must start with <methodName>");
+        goto out;
+    }
+    size_t mlen;
+    method = element_text_trimmed(&d, n, &mlen);
+    if (!method)
+        goto out;
+    if (mlen == 0) {
+        set_err(&d.err, "empty <methodName>");
+        goto out;
+    }
+    params = xv_array();
+    n = following_element(&d, n, root);
+    if (d.err)
+        goto out;
+    if (n) {
+        if (!name_is(n, "params")) {
+            set_err(&d.err, "unexpected <%s> inside <methodCall>", (const char *)n->name);
+            goto out;
+        }
+        if (following_element(&d, n, root) || d.err) {
+            set_err(&d.err, "unexpected content after <params>");
+            goto out;
+        }
+        for (xmlNode *p = first_element(&d, n); p; p = following_element(&d, p, n)) {
+            if (!name_is(p, "param")) {
+                set_err(&d.err, "unexpected <%s> inside <params>", (const char *)p->name);
+                goto out;
+            }
+            xv *v = dec_param(&d, p);
+            if (!v)
+                goto out;
+            xv_array_add(params, v);
+        }
+        if (d.err)
+            goto out;
+    }
+    ok = true;
+
+out:
+    xmlFreeDoc(doc);
+    if (ok) {
+        *method_r = method;
+        *params_r = params;
+    } else {
+        free(method);
+        xv_free(params);
+        if (!d.err)
+            set_err(&d.err, "malformed XML-RPC call");
+        if (err_r)
+            *err_r = d.err;
+        else
+            free(d.err);
+        d.err = NULL;
+    }
+    return ok;
+}
+
+static bool dec_fault(dec *d, xmlNode *fault, int *code_r, char **string_r)
+{
+    bool ok = false;
+    xv *v = NULL;
+    xmlNode *value = first_element(d, fault);
+    if (d->err)
+        goto out;
+    if (!value || !name_is(value, "value") || following_element(d, value, fault) || d->err) {
+        set_err(&d->err, "malformed <fault>: want exactly one <value>");
+        goto out;
+    }
+    v = dec_value(d, value, 1);
+    if (!v)
+        goto out;
+    if (v->kind != XV_STRUCT) {
+        set_err(&d->err, "malformed <fault>: value is not a struct");
+        goto out;
+    }
+    int64_t code;
+    if (!xv_get_int(xv_struct_get(v, "faultCode"), &code) || code < INT_MIN || code > INT_MAX) {
+        set_err(&d->err, "malformed <fault>: missing or invalid faultCode");
+        goto out;
+    }
+    const xv *fs = xv_struct_get(v, "faultString");
+    if (fs && fs->kind != XV_STRING && fs->kind != XV_NIL) {
+        set_err(&d->err, "malformed <fault>: faultString is not a string");
+        goto out;
+    }
+    *code_r = (int)code;
+    *string_r = strdup(fs && fs->kind == XV_STRING ? fs->u.str.s : "");
+    if (!*string_r)
+        abort();
+    ok = true;
+out:
+    xv_free(v);
+    return ok;
+}
+
+bool xmlrpc_parse_response(const char *body, size_t len, const xmlrpc_limits *lim,
+                           xv **value_r, int *fault_code_r, char **fault_string_r,
+                           char **err_r)
+{
+    bool ok = false;
+    dec d = { 0, NULL };
+    xv *value = NULL;
+    int code = 0;
+    char *fstring = NULL;
+    xmlDocPtr doc = parse_doc(body, len, lim, &d.max_depth, &d.err);
+    xmlNode *root, *n;
+
+    if (!doc)
+        goto out;
+    root = xmlDocGetRootElement(doc);
+    if (!root || !name_is(root, "methodResponse")) {
+        set_err(&d.err, "root element is <%s>, not <methodResponse>",
+                root ? (const char *)root->name : "(none)");
+        goto out;
+    }
+    n = first_element(&d, root);
+    if (d.err)
+        goto out;
+    if (!n) {
+        set_err(&d.err, "empty <methodResponse>");
+        goto out;
+    }
+    if (following_element(&d, n, root) || d.err) {
+        set_err(&d.err, "unexpected content after <%s> in <methodResponse>", (const char *)n->name);
+        goto out;
+    }
+    if (name_is(n, "fault")) {
+        if (!dec_fault(&d, n, &code, &fstring))
+            goto out;
+    } else if (name_is(n, "params")) {
+        xmlNode *p = first_element(&d, n);
+        if (d.err)
+            goto out;
+        if (!p || !name_is(p, "param") || following_element(&d, p, n) || d.err) {
+            set_err(&d.err, "<methodResponse> <params> must hold exactly one <param>");
+            goto out;
+        }
+        value = dec_param(&d, p);
+        if (!value)
+            goto out;
+    } else {
+        set_err(&d.err, "unexpected <%s> inside <methodResponse>", (const char *)n->name);
+        goto out;
+    }
+    ok = true;
+
+out:
+    xmlFreeDoc(doc);
+    if (ok) {
+        *value_r = value;
+        if (!value) {
+            if (fault_code_r)
+                *fault_code_r = code;
+            if (fault_string_r)
+                *fault_string_r = fstring;
+            else
+                free(fstring);
+        }
+    } else {
+        xv_free(value);
+        free(fstring);
+        if (!d.err)
+            set_err(&d.err, "malformed XML-RPC response");
+        if (err_r)
+            *err_r = d.err;
+        else
+            free(d.err);
+    }
+    return ok;
+}

@@ -1,0 +1,1237 @@
+/* Unit tests for the XML-RPC codec: rpc/xv.c and rpc/xmlrpc.c. */
+#include <config.h>
+
+#include "rpc/xmlrpc.h"
+#include "rpc/xv.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int n_pass, n_fail;
+
+#define CHECK(cond, ...) check_((cond), __FILE__, __LINE__, __VA_ARGS__)
+
+static void check_(bool ok, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void check_(bool ok, const char *file, int line, const char *fmt, ...)
+{
+    if (ok) {
+        n_pass++;
+        return;
+    }
+    n_fail++;
+    va_list ap;
+    fprintf(stderr, "FAIL %s:%d: ", file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* ---- helpers ---- */
+
+static char *encode_value_str(const xv *v)
+{
+    xbuf b;
+    xbuf_init(&b);
+    xmlrpc_encode_value(&b, v);
+    return xbuf_steal(&b, NULL);
+}
+
+static char *encode_response_str(const xv *v, size_t *len_r)
+{
+    xbuf b;
+    xbuf_init(&b);
+    xmlrpc_encode_response(&b, v);
+    return xbuf_steal(&b, len_r);
+}
+
+/* Remove whitespace that sits between a '>' and the next '<' when it is the
+ * only thing there (turns the pretty WIRE.md examples into wire form). */
+static char *squeeze(const char *s)
+{
+    size_t n = strlen(s);
+    char *out = malloc(n + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '>' ) {
+            out[o++] = '>';
+            size_t j = i + 1;
+            while (j < n && (s[j] == ' ' || s[j] == '\n' || s[j] == '\t'))
+                j++;
+            if (j < n && s[j] == '<')
+                i = j - 1;
+            continue;
+        }
+        out[o++] = s[i];
+    }
+    /* Leading whitespace too. */
+    out[o] = '\0';
+    size_t lead = strspn(out, " \n\t");
+    memmove(out, out + lead, o - lead + 1);
+    return out;
+}
+
+/* Parse a response body; returns the value or NULL (and prints the error
+ * when want_ok). */
+static xv *parse_resp(const char *body, size_t len, const xmlrpc_limits *lim, char **err_r)
+{
+    xv *v = NULL;
+    int code = 0;
+    char *fs = NULL, *err = NULL;
+    bool ok = xmlrpc_parse_response(body, len, lim, &v, &code, &fs, &err);
+    free(fs);
+    if (!ok) {
+        if (err_r)
+            *err_r = err;
+        else
+            free(err);
+        return NULL;
+    }
+    if (err_r)
+        *err_r = NULL;
+    return v;
+}
+
+/* Wrap a single <value>…</value> into a response and parse it. */
+static xv *parse_value_xml(const char *value_xml, char **err_r)
+{
+    char *doc = NULL;
+    if (asprintf(&doc, "<?xml version=\"1.0\"?><methodResponse><params><param>%s</param></params></methodResponse>",
+                 value_xml) < 0)
+        abort();
+    xv *v = parse_resp(doc, strlen(doc), NULL, err_r);
+    free(doc);
+    return v;
+}
+
+static bool call_fails(const char *body, size_t len, const xmlrpc_limits *lim, const char *want_in_err)
+{
+    char *method = NULL, *err = NULL;
+    xv *params = NULL;
+    bool ok = xmlrpc_parse_call(body, len, lim, &method, &params, &err);
+    bool good = !ok && err && (!want_in_err || strstr(err, want_in_err));
+    if (!good)
+        fprintf(stderr, "  (call_fails: ok=%d err=%s, wanted \"%s\")\n", ok, err ? err : "(null)",
+                want_in_err ? want_in_err : "*");
+    if (ok) {
+        free(method);
+        xv_free(params);
+    }
+    free(err);
+    return good;
+}
+
+static bool value_fails(const char *value_xml, const char *want_in_err)
+{
+    char *err = NULL;
+    xv *v = parse_value_xml(value_xml, &err);
+    bool good = !v && err && (!want_in_err || strstr(err, want_in_err));
+    if (!good)
+        fprintf(stderr, "  (value_fails %s: err=%s)\n", value_xml, err ? err : "(null)");
+    xv_free(v);
+    free(err);
+    return good;
+}
+
+static bool str_is(const xv *v, const char *s)
+{
+    return v && v->kind == XV_STRING && v->u.str.len == strlen(s) && strcmp(v->u.str.s, s) == 0;
+}
+
+/* ---- xv API ---- */
+
+static void test_xv_basics(void)
+{
+    xv *st = xv_struct();
+    xv_struct_set(st, "a", xv_str("1"));
+    xv_struct_set(st, "b", xv_int(2));
+    xv_struct_set(st, "a", xv_str("3"));              /* replaces, keeps position */
+    CHECK(st->u.st.n == 2, "duplicate key replaces");
+    CHECK(strcmp(st->u.st.keys[0], "a") == 0 && str_is(st->u.st.vals[0], "3"), "replace keeps order");
+    CHECK(xv_struct_get(st, "zz") == NULL, "missing key");
+    CHECK(xv_struct_del(st, "a") && !xv_struct_del(st, "a"), "del");
+    CHECK(st->u.st.n == 1 && strcmp(st->u.st.keys[0], "b") == 0, "del compacts");
+
+    xv *d = xv_dup(st);
+    CHECK(xv_equal(st, d), "dup equal");
+    xv_struct_set(d, "c", xv_bool(true));
+    CHECK(!xv_equal(st, d), "dup is deep");
+    xv_free(d);
+
+    xv *s1 = xv_struct(), *s2 = xv_struct();
+    xv_struct_set(s1, "x", xv_int(1));
+    xv_struct_set(s1, "y", xv_int(2));
+    xv_struct_set(s2, "y", xv_int(2));
+    xv_struct_set(s2, "x", xv_int(1));
+    CHECK(xv_equal(s1, s2), "struct equality ignores order");
+    xv_struct_set(s2, "x", xv_int(5));
+    CHECK(!xv_equal(s1, s2), "struct values compared");
+    xv_free(s1);
+    xv_free(s2);
+    xv_free(st);
+    xv_free(NULL);
+    CHECK(xv_dup(NULL) == NULL, "dup NULL");
+
+    int64_t i;
+    bool b;
+    double x;
+    xv *v = xv_str("-9223372036854775808");
+    CHECK(xv_get_int(v, &i) && i == INT64_MIN, "int64 min from string");
+    xv_free(v);
+    v = xv_str("9223372036854775808");
+    CHECK(!xv_get_int(v, &i), "int64 overflow rejected");
+    xv_free(v);
+    v = xv_str("12x");
+    CHECK(!xv_get_int(v, &i), "junk int rejected");
+    xv_free(v);
+    v = xv_str("");
+    CHECK(!xv_get_int(v, &i) && !xv_get_bool(v, &b) && !xv_get_double(v, &x), "empty string converts to nothing");
+    xv_free(v);
+    v = xv_str("true");
+    CHECK(xv_get_bool(v, &b) && b, "bool from 'true'");
+    xv_free(v);
+    v = xv_str("0");
+    CHECK(xv_get_bool(v, &b) && !b, "bool from '0'");
+    xv_free(v);
+    v = xv_str("yes");
+    CHECK(!xv_get_bool(v, &b), "bool from 'yes' rejected");
+    xv_free(v);
+    v = xv_str("2.5");
+    CHECK(xv_get_double(v, &x) && x == 2.5, "double from string");
+    xv_free(v);
+    v = xv_bool(true);
+    CHECK(!xv_get_int(v, &i), "bool is not an int");
+    xv_free(v);
+
+    v = xv_strf("%s-%d", "abc", 42);
+    CHECK(str_is(v, "abc-42"), "strf");
+    xv_free(v);
+    v = xv_str(NULL);
+    CHECK(str_is(v, ""), "str(NULL)");
+    xv_free(v);
+    v = xv_strn("a\0b", 3);
+    CHECK(v->u.str.len == 3 && v->u.str.s[2] == 'b' && v->u.str.s[3] == '\0', "strn keeps NUL bytes");
+    xv_free(v);
+
+    v = xv_datetime_t(0);
+    CHECK(strcmp(v->u.str.s, "19700101T00:00:00") == 0, "epoch datetime");
+    xv_free(v);
+    v = xv_datetime_t(1704190272);
+    CHECK(v->kind == XV_DATETIME && strcmp(v->u.str.s, "20240102T10:11:12") == 0, "datetime_t UTC: %s", v->u.str.s);
+    xv_free(v);
+
+    /* misuse never crashes or leaks */
+    xv *notarr = xv_str("x");
+    xv_array_add(notarr, xv_str("y"));
+    xv_struct_set(notarr, "k", xv_str("y"));
+    CHECK(str_is(notarr, "x"), "misuse ignored");
+    xv_free(notarr);
+
+    xbuf buf;
+    xbuf_init(&buf);
+    char *empty = xbuf_steal(&buf, NULL);
+    CHECK(empty && empty[0] == '\0', "steal of empty buffer");
+    free(empty);
+    for (int k = 0; k < 1000; k++)
+        xbuf_printf(&buf, "%d,", k);
+    size_t len;
+    char *s = xbuf_steal(&buf, &len);
+    CHECK(len == strlen(s) && strncmp(s, "0,1,2,", 6) == 0 && strstr(s, "999,"), "xbuf_printf growth");
+    free(s);
+    xbuf_printf(&buf, "%0300d", 7);
+    CHECK(buf.len == 300 && buf.data[299] == '7', "xbuf_printf long");
+    xbuf_free(&buf);
+    xbuf_free(&buf);
+}
+
+/* ---- encoders: exact bytes ---- */
+
+static void test_encode_exact(void)
+{
+    char *got, *want;
+
+    /* WIRE.md 10.a response */
+    xv *r = xv_struct();
+    xv_struct_set(r, "Status", xv_str("Success"));
+    xv_struct_set(r, "Value", xv_str("0b5cc4e2-71d4-4a0e-9d43-6f2a8c1e3b90"));
+    got = encode_response_str(r, NULL);
+    want = squeeze("<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>\n"
+                   " <member><name>Status</name><value><string>Success</string></value></member>\n"
+                   " <member><name>Value</name><value><string>0b5cc4e2-71d4-4a0e-9d43-6f2a8c1e3b90</string></value></member>\n"
+                   "</struct></value></param></params></methodResponse>");
+    CHECK(strcmp(got, want) == 0, "login response bytes:\n got %s\nwant %s", got, want);
+    free(got);
+    free(want);
+    xv_free(r);
+
+    /* 10.b: an int travels as a string */
+    r = xv_struct();
+    xv_struct_set(r, "Status", xv_str("Success"));
+    xv_struct_set(r, "Value", xv_int(536870912));
+    got = encode_value_str(r);
+    want = squeeze("<value><struct>\n"
+                   " <member><name>Status</name><value><string>Success</string></value></member>\n"
+                   " <member><name>Value</name><value><string>536870912</string></value></member>\n"
+                   "</struct></value>");
+    CHECK(strcmp(got, want) == 0, "int as string:\n got %s\nwant %s", got, want);
+    free(got);
+    free(want);
+    xv_free(r);
+
+    /* 10.c: failure */
+    r = xv_struct();
+    xv_struct_set(r, "Status", xv_str("Failure"));
+    xv *ed = xv_array();
+    xv_array_add(ed, xv_str("VM_BAD_POWER_STATE"));
+    xv_array_add(ed, xv_str("7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01"));
+    xv_array_add(ed, xv_str("Halted"));
+    xv_array_add(ed, xv_str("Running"));
+    xv_struct_set(r, "ErrorDescription", ed);
+    got = encode_value_str(r);
+    want = squeeze("<value><struct>\n"
+                   " <member><name>Status</name><value><string>Failure</string></value></member>\n"
+                   " <member><name>ErrorDescription</name><value><array><data>\n"
+                   "   <value><string>VM_BAD_POWER_STATE</string></value>\n"
+                   "   <value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value>\n"
+                   "   <value><string>Halted</string></value>\n"
+                   "   <value><string>Running</string></value>\n"
+                   " </data></array></value></member>\n"
+                   "</struct></value>");
+    CHECK(strcmp(got, want) == 0, "failure bytes:\n got %s\nwant %s", got, want);
+    free(got);
+    free(want);
+    xv_free(r);
+
+    /* 10.d: task record (prefix), with NIL written as "" and an empty set */
+    r = xv_struct();
+    xv_struct_set(r, "uuid", xv_str("c41e9e57-0d2a-4f3e-b6a8-92f1d0e7a455"));
+    xv_struct_set(r, "status", xv_str("success"));
+    xv_struct_set(r, "progress", xv_int(100));
+    xv_struct_set(r, "result", xv_nil());
+    xv_struct_set(r, "error_info", xv_array());
+    got = encode_value_str(r);
+    want = squeeze("<value><struct>\n"
+                   " <member><name>uuid</name><value><string>c41e9e57-0d2a-4f3e-b6a8-92f1d0e7a455</string></value></member>\n"
+                   " <member><name>status</name><value><string>success</string></value></member>\n"
+                   " <member><name>progress</name><value><string>100</string></value></member>\n"
+                   " <member><name>result</name><value><string></string></value></member>\n"
+                   " <member><name>error_info</name><value><array><data></data></array></value></member>\n"
+                   "</struct></value>");
+    CHECK(strcmp(got, want) == 0, "task record bytes:\n got %s\nwant %s", got, want);
+    free(got);
+    free(want);
+    xv_free(r);
+
+    /* 10.e: event batch */
+    xv *ev = xv_struct();
+    xv_struct_set(ev, "id", xv_int(17));
+    xv_struct_set(ev, "timestamp", xv_datetime("20240102T10:11:12"));
+    xv_struct_set(ev, "class", xv_str("VM"));
+    xv_struct_set(ev, "operation", xv_str("mod"));
+    xv_struct_set(ev, "ref", xv_str("7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01"));
+    xv_struct_set(ev, "obj_uuid", xv_str("7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01"));
+    r = xv_array();
+    xv_array_add(r, ev);
+    got = encode_value_str(r);
+    want = squeeze("<value><array><data><value><struct>\n"
+                   " <member><name>id</name><value><string>17</string></value></member>\n"
+                   " <member><name>timestamp</name><value><dateTime.iso8601>20240102T10:11:12</dateTime.iso8601></value></member>\n"
+                   " <member><name>class</name><value><string>VM</string></value></member>\n"
+                   " <member><name>operation</name><value><string>mod</string></value></member>\n"
+                   " <member><name>ref</name><value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value></member>\n"
+                   " <member><name>obj_uuid</name><value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value></member>\n"
+                   "</struct></value></data></array></value>");
+    CHECK(strcmp(got, want) == 0, "event batch bytes:\n got %s\nwant %s", got, want);
+    free(got);
+    free(want);
+    xv_free(r);
+
+    /* 10.a call */
+    xv *params = xv_array();
+    xv_array_add(params, xv_str("root"));
+    xv_array_add(params, xv_str("s3cret"));
+    xbuf b;
+    xbuf_init(&b);
+    xmlrpc_encode_call(&b, "session.login_with_password", params);
+    got = xbuf_steal(&b, NULL);
+    want = squeeze("<?xml version=\"1.0\"?>\n"
+                   "<methodCall><methodName>session.login_with_password</methodName>\n"
+                   " <params>\n"
+                   "  <param><value><string>root</string></value></param>\n"
+                   "  <param><value><string>s3cret</string></value></param>\n"
+                   " </params></methodCall>");
+    CHECK(strcmp(got, want) == 0, "login call bytes:\n got %s\nwant %s", got, want);
+    free(got);
+    free(want);
+    xv_free(params);
+
+    xbuf_init(&b);
+    xmlrpc_encode_call(&b, "system.listMethods", NULL);
+    got = xbuf_steal(&b, NULL);
+    CHECK(strcmp(got, "<?xml version=\"1.0\"?><methodCall><methodName>system.listMethods</methodName>"
+                      "<params></params></methodCall>") == 0, "call without params: %s", got);
+    free(got);
+
+    /* scalars */
+    struct { xv *v; const char *want; } cases[] = {
+        { xv_int(-42), "<value><string>-42</string></value>" },
+        { xv_int(INT64_MIN), "<value><string>-9223372036854775808</string></value>" },
+        { xv_int(INT64_MAX), "<value><string>9223372036854775807</string></value>" },
+        { xv_bool(true), "<value><boolean>1</boolean></value>" },
+        { xv_bool(false), "<value><boolean>0</boolean></value>" },
+        { xv_double(0.1), "<value><double>0.10000000000000001</double></value>" },
+        { xv_double(-2), "<value><double>-2</double></value>" },
+        { xv_nil(), "<value><string></string></value>" },
+        { xv_struct(), "<value><struct></struct></value>" },
+        { xv_str("a<b>&c\"d'"), "<value><string>a&lt;b&gt;&amp;c\"d'</string></value>" },
+        { xv_str("tab\tnl\ncr\r"), "<value><string>tab\tnl\ncr&#13;</string></value>" },
+        { xv_strn("x\x01y\0z", 5), "<value><string>x\xEF\xBF\xBDy\xEF\xBF\xBDz</string></value>" },
+        { xv_str("bad\xff utf8 \xC3\xA9 \xed\xa0\x80 \xEF\xBF\xBE"),
+          "<value><string>bad\xEF\xBF\xBD utf8 \xC3\xA9 \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD</string></value>" },
+        { xv_str("\xF0\x9F\x98\x80"), "<value><string>\xF0\x9F\x98\x80</string></value>" },
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        got = encode_value_str(cases[k].v);
+        CHECK(strcmp(got, cases[k].want) == 0, "scalar %zu:\n got %s\nwant %s", k, got, cases[k].want);
+        free(got);
+        xv_free(cases[k].v);
+    }
+    xv *bs = xv_struct();
+    xv_struct_set(bs, "a&b<c>", xv_str("v"));
+    got = encode_value_str(bs);
+    CHECK(strcmp(got, "<value><struct><member><name>a&amp;b&lt;c&gt;</name><value><string>v</string></value>"
+                      "</member></struct></value>") == 0, "names escaped: %s", got);
+    free(got);
+    xv_free(bs);
+
+    xbuf_init(&b);
+    xmlrpc_encode_fault(&b, -32700, "parse error: <bad> & worse");
+    got = xbuf_steal(&b, NULL);
+    CHECK(strcmp(got, "<?xml version=\"1.0\"?><methodResponse><fault><value><struct>"
+                      "<member><name>faultCode</name><value><int>-32700</int></value></member>"
+                      "<member><name>faultString</name><value><string>parse error: &lt;bad&gt; &amp; worse</string></value></member>"
+                      "</struct></value></fault></methodResponse>") == 0, "fault bytes: %s", got);
+    int code = 0;
+    char *fs = NULL, *err = NULL;
+    xv *val = (xv *)1;
+    bool ok = xmlrpc_parse_response(got, strlen(got), NULL, &val, &code, &fs, &err);
+    CHECK(ok && val == NULL && code == -32700 && fs && strcmp(fs, "parse error: <bad> & worse") == 0,
+          "fault round trip (err=%s)", err ? err : "");
+    free(fs);
+    free(err);
+    free(got);
+}
+
+/* ---- round trips ---- */
+
+static xv *sample_value(void)
+{
+    xv *st = xv_struct();
+    xv_struct_set(st, "plain", xv_str("hello"));
+    xv_struct_set(st, "empty", xv_str(""));
+    xv_struct_set(st, "spaces", xv_str("  lead and trail  "));
+    xv_struct_set(st, "newlines", xv_str("\n\nline1\r\nline2\n"));
+    xv_struct_set(st, "markup", xv_str("<a href=\"x\">&amp;</a> ]]> &#13;"));
+    xv_struct_set(st, "utf8", xv_str("h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80"));
+    xv_struct_set(st, "bool_t", xv_bool(true));
+    xv_struct_set(st, "bool_f", xv_bool(false));
+    xv_struct_set(st, "dbl", xv_double(3.141592653589793));
+    xv_struct_set(st, "tiny", xv_double(5e-324));
+    xv_struct_set(st, "huge", xv_double(1.7976931348623157e308));
+    xv_struct_set(st, "negzero", xv_double(-0.0));
+    xv_struct_set(st, "when", xv_datetime("20240102T10:11:12"));
+    xv *b64 = xv_str("aGVsbG8gd29ybGQ=");
+    b64->kind = XV_BASE64;
+    xv_struct_set(st, "blob", b64);
+    xv *arr = xv_array();
+    xv_array_add(arr, xv_str("one"));
+    xv_array_add(arr, xv_array());
+    xv_array_add(arr, xv_struct());
+    xv *inner = xv_array();
+    xv_array_add(inner, xv_double(-1.5));
+    xv_array_add(inner, xv_bool(true));
+    xv_array_add(arr, inner);
+    xv_struct_set(st, "list", arr);
+    xv *map = xv_struct();
+    xv_struct_set(map, "k1", xv_str("v1"));
+    xv_struct_set(map, "", xv_str("empty key"));
+    xv_struct_set(map, "with space & amp", xv_str("v3"));
+    xv_struct_set(st, "map", map);
+    return st;
+}
+
+static void test_round_trip(void)
+{
+    xv *v = sample_value();
+    size_t len;
+    char *doc = encode_response_str(v, &len);
+    CHECK(strstr(doc, "> <") == NULL && strchr(doc, '\t') == NULL, "no whitespace between elements");
+    char *err = NULL;
+    xv *back = parse_resp(doc, len, NULL, &err);
+    CHECK(back != NULL, "round trip parses (%s)", err ? err : "");
+    CHECK(xv_equal(v, back), "round trip equal");
+    if (back) {
+        const xv *nz = xv_struct_get(back, "negzero");
+        CHECK(nz && nz->kind == XV_DOUBLE && signbit(nz->u.d), "negative zero survives");
+        const xv *b64 = xv_struct_get(back, "blob");
+        CHECK(b64 && b64->kind == XV_BASE64 && strcmp(b64->u.str.s, "aGVsbG8gd29ybGQ=") == 0, "base64 kept");
+        const xv *dt = xv_struct_get(back, "when");
+        CHECK(dt && dt->kind == XV_DATETIME, "datetime kind kept");
+    }
+    free(err);
+    xv_free(back);
+    free(doc);
+
+    /* The same value as call parameters. */
+    xv *params = xv_array();
+    xv_array_add(params, xv_str("OpaqueRef:session"));
+    xv_array_add(params, v);
+    xbuf b;
+    xbuf_init(&b);
+    xmlrpc_encode_call(&b, "VM.create", params);
+    doc = xbuf_steal(&b, &len);
+    char *method = NULL;
+    xv *got = NULL;
+    err = NULL;
+    bool ok = xmlrpc_parse_call(doc, len, NULL, &method, &got, &err);
+    CHECK(ok && strcmp(method, "VM.create") == 0 && xv_equal(params, got), "call round trip (%s)", err ? err : "");
+    free(method);
+    free(err);
+    xv_free(got);
+    xv_free(params);
+    free(doc);
+
+    /* ints and nil come back as strings (the XenAPI convention) */
+    xv *ints = xv_array();
+    xv_array_add(ints, xv_int(INT64_MIN));
+    xv_array_add(ints, xv_int(0));
+    xv_array_add(ints, xv_int(INT64_MAX));
+    xv_array_add(ints, xv_nil());
+    doc = encode_response_str(ints, &len);
+    back = parse_resp(doc, len, NULL, NULL);
+    int64_t i0 = 1, i1 = 1, i2 = 1;
+    CHECK(back && back->u.arr.n == 4 && xv_get_int(back->u.arr.items[0], &i0) && i0 == INT64_MIN &&
+          xv_get_int(back->u.arr.items[1], &i1) && i1 == 0 &&
+          xv_get_int(back->u.arr.items[2], &i2) && i2 == INT64_MAX &&
+          str_is(back->u.arr.items[3], ""), "ints and nil round trip as strings");
+    xv_free(back);
+    xv_free(ints);
+    free(doc);
+
+    /* Doubles round-trip bit for bit. */
+    double ds[] = { 0.1, 1.0 / 3, 1e-310, 123456789.123456789, -7e22, 2.2250738585072014e-308 };
+    for (size_t k = 0; k < sizeof(ds) / sizeof(ds[0]); k++) {
+        xv *dv = xv_double(ds[k]);
+        doc = encode_response_str(dv, &len);
+        back = parse_resp(doc, len, NULL, NULL);
+        CHECK(back && back->kind == XV_DOUBLE && memcmp(&back->u.d, &ds[k], sizeof(double)) == 0,
+              "double %.17g round trip", ds[k]);
+        xv_free(back);
+        xv_free(dv);
+        free(doc);
+    }
+
+    /* Forbidden bytes are replaced, and the output always parses. */
+    char raw[256];
+    for (int k = 0; k < 256; k++)
+        raw[k] = (char)k;
+    xv *rv = xv_strn(raw, sizeof(raw));
+    doc = encode_response_str(rv, &len);
+    err = NULL;
+    back = parse_resp(doc, len, NULL, &err);
+    CHECK(back && back->kind == XV_STRING, "all-bytes string encodes to well-formed XML (%s)", err ? err : "");
+    if (back) {
+        CHECK(memcmp(back->u.str.s, "\xEF\xBF\xBD", 3) == 0, "NUL replaced by U+FFFD");
+        CHECK(memcmp(back->u.str.s + 3 * 9, "\t\n\xEF\xBF\xBD\xEF\xBF\xBD\r", 9) == 0,
+              "TAB LF kept, VT FF replaced, CR kept");
+        CHECK(strstr(back->u.str.s, " !\"#$%&'()*+,-./0123456789:;<=>?@") != NULL, "printable ASCII preserved");
+    }
+    free(err);
+    xv_free(back);
+    xv_free(rv);
+    free(doc);
+}
+
+/* ---- decoding accepted forms ---- */
+
+static void test_decode_forms(void)
+{
+    const char *pretty =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<!-- a comment -->\n"
+        "<methodCall>\n"
+        "  <methodName>VM.set_name_label</methodName>\n"
+        "  <params>\n"
+        "    <param>\n"
+        "      <value>\n"
+        "        <string>sess</string>\n"
+        "      </value>\n"
+        "    </param>\n"
+        "    <param><value>untyped text</value></param>\n"
+        "    <param><value><![CDATA[<cdata & stuff>]]></value></param>\n"
+        "    <param>\n"
+        "      <value>\n"
+        "        <struct>\n"
+        "          <member>\n"
+        "            <name>k</name>\n"
+        "            <value><i4>7</i4></value>\n"
+        "          </member>\n"
+        "          <member><value>v2</value><name>k2</name></member>\n"
+        "        </struct>\n"
+        "      </value>\n"
+        "    </param>\n"
+        "    <param><value><string>  keep  \n spaces </string></value></param>\n"
+        "    <param><value>\n  <array>\n    <data>\n      <value><boolean>1</boolean></value>\n"
+        "      <value><double> 1.5 </double></value>\n    </data>\n  </array>\n</value></param>\n"
+        "  </params>\n"
+        "</methodCall>\n";
+    char *method = NULL, *err = NULL;
+    xv *p = NULL;
+    bool ok = xmlrpc_parse_call(pretty, strlen(pretty), NULL, &method, &p, &err);
+    CHECK(ok, "pretty-printed call parses (%s)", err ? err : "");
+    if (ok) {
+        CHECK(strcmp(method, "VM.set_name_label") == 0, "method name");
+        CHECK(p->kind == XV_ARRAY && p->u.arr.n == 6, "6 params");
+        CHECK(str_is(p->u.arr.items[0], "sess"), "typed string");
+        CHECK(str_is(p->u.arr.items[1], "untyped text"), "untyped value");
+        CHECK(str_is(p->u.arr.items[2], "<cdata & stuff>"), "CDATA text");
+        const xv *st = p->u.arr.items[3];
+        int64_t i = 0;
+        CHECK(st->kind == XV_STRUCT && xv_get_int(xv_struct_get(st, "k"), &i) && i == 7 &&
+              xv_struct_get(st, "k")->kind == XV_INT, "i4 member");
+        CHECK(str_is(xv_struct_get(st, "k2"), "v2"), "member with value before name");
+        CHECK(str_is(p->u.arr.items[4], "  keep  \n spaces "), "whitespace in <string> preserved");
+        const xv *a = p->u.arr.items[5];
+        CHECK(a->kind == XV_ARRAY && a->u.arr.n == 2 && a->u.arr.items[0]->kind == XV_BOOL &&
+              a->u.arr.items[0]->u.b && a->u.arr.items[1]->kind == XV_DOUBLE &&
+              a->u.arr.items[1]->u.d == 1.5, "pretty array");
+    }
+    free(method);
+    free(err);
+    xv_free(p);
+
+    /* no <params>, and empty <params/> */
+    const char *noparams[] = {
+        "<methodCall><methodName>system.listMethods</methodName></methodCall>",
+        "<methodCall><methodName>system.listMethods</methodName><params/></methodCall>",
+        "<?xml version=\"1.0\"?>\n<methodCall>\n <methodName> system.listMethods </methodName>\n <params>\n </params>\n</methodCall>\n",
+    };
+    for (size_t k = 0; k < 3; k++) {
+        method = NULL;
+        p = NULL;
+        err = NULL;
+        ok = xmlrpc_parse_call(noparams[k], strlen(noparams[k]), NULL, &method, &p, &err);
+        CHECK(ok && strcmp(method, "system.listMethods") == 0 && p->kind == XV_ARRAY && p->u.arr.n == 0,
+              "zero-param form %zu (%s)", k, err ? err : "");
+        free(method);
+        free(err);
+        xv_free(p);
+    }
+
+    /* empty arrays / structs / values */
+    const char *empties[] = {
+        "<value><array><data/></array></value>",
+        "<value><array/></value>",
+        "<value><array><data></data></array></value>",
+        "<value><array>\n <data>\n </data>\n</array></value>",
+        "<value>\n<array>\n</array>\n</value>",
+    };
+    for (size_t k = 0; k < sizeof(empties) / sizeof(empties[0]); k++) {
+        err = NULL;
+        xv *v = parse_value_xml(empties[k], &err);
+        CHECK(v && v->kind == XV_ARRAY && v->u.arr.n == 0, "empty array form %zu (%s)", k, err ? err : "");
+        xv_free(v);
+        free(err);
+    }
+    struct { const char *xml; const char *want; } strs[] = {
+        { "<value/>", "" },
+        { "<value></value>", "" },
+        { "<value>  </value>", "  " },
+        { "<value><string/></value>", "" },
+        { "<value><string></string></value>", "" },
+        { "<value>a &amp; b &lt; &#x263A;</value>", "a & b < \xE2\x98\xBA" },
+        { "<value><string>x<!-- c -->y</string></value>", "xy" },
+    };
+    for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]); k++) {
+        err = NULL;
+        xv *v = parse_value_xml(strs[k].xml, &err);
+        CHECK(str_is(v, strs[k].want), "string form %s (%s)", strs[k].xml, err ? err : "");
+        xv_free(v);
+        free(err);
+    }
+    xv *v = parse_value_xml("<value><struct/></value>", NULL);
+    CHECK(v && v->kind == XV_STRUCT && v->u.st.n == 0, "<struct/>");
+    xv_free(v);
+    v = parse_value_xml("<value><struct>\n</struct></value>", NULL);
+    CHECK(v && v->kind == XV_STRUCT && v->u.st.n == 0, "<struct> with whitespace");
+    xv_free(v);
+    v = parse_value_xml("<value><nil/></value>", NULL);
+    CHECK(v && v->kind == XV_NIL, "<nil/>");
+    xv_free(v);
+    v = parse_value_xml("<value><dateTime.iso8601> 20240102T10:11:12 </dateTime.iso8601></value>", NULL);
+    CHECK(v && v->kind == XV_DATETIME && strcmp(v->u.str.s, "20240102T10:11:12") == 0, "datetime trimmed");
+    xv_free(v);
+    v = parse_value_xml("<value><struct><member><name>a</name><value>1</value></member>"
+                        "<member><name>a</name><value>2</value></member></struct></value>", NULL);
+    CHECK(v && v->u.st.n == 1 && str_is(xv_struct_get(v, "a"), "2"), "duplicate member: last wins");
+    xv_free(v);
+}
+
+static void test_int_forms(void)
+{
+    struct { const char *xml; int64_t want; } ok_cases[] = {
+        { "<value><int>42</int></value>", 42 },
+        { "<value><int>-42</int></value>", -42 },
+        { "<value><int>+5</int></value>", 5 },
+        { "<value><int> 5 </int></value>", 5 },
+        { "<value><i4>2147483647</i4></value>", 2147483647 },
+        { "<value><i4>-2147483648</i4></value>", -2147483647LL - 1 },
+        { "<value><i8>9223372036854775807</i8></value>", INT64_MAX },
+        { "<value><i8>-9223372036854775808</i8></value>", INT64_MIN },
+        { "<value><int>4294967296</int></value>", 4294967296LL },
+    };
+    for (size_t k = 0; k < sizeof(ok_cases) / sizeof(ok_cases[0]); k++) {
+        char *err = NULL;
+        xv *v = parse_value_xml(ok_cases[k].xml, &err);
+        CHECK(v && v->kind == XV_INT && v->u.i == ok_cases[k].want, "int form %s (%s)", ok_cases[k].xml,
+              err ? err : "");
+        xv_free(v);
+        free(err);
+    }
+    CHECK(value_fails("<value><i4>2147483648</i4></value>", "out of range"), "i4 overflow");
+    CHECK(value_fails("<value><i4>-2147483649</i4></value>", "out of range"), "i4 underflow");
+    CHECK(value_fails("<value><i8>9223372036854775808</i8></value>", "invalid integer"), "i8 overflow");
+    CHECK(value_fails("<value><int>abc</int></value>", "invalid integer"), "int junk");
+    CHECK(value_fails("<value><int></int></value>", "invalid integer"), "int empty");
+    CHECK(value_fails("<value><int>1.5</int></value>", "invalid integer"), "int fraction");
+    CHECK(value_fails("<value><int>0x10</int></value>", "invalid integer"), "int hex");
+    CHECK(value_fails("<value><boolean>2</boolean></value>", "boolean"), "boolean 2");
+    CHECK(value_fails("<value><boolean>true</boolean></value>", "boolean"), "boolean true");
+    CHECK(value_fails("<value><double>abc</double></value>", "double"), "double junk");
+    CHECK(value_fails("<value><double></double></value>", "double"), "double empty");
+    CHECK(value_fails("<value><double>1e999</double></value>", "double"), "double overflow");
+}
+
+/* ---- structural errors ---- */
+
+static void test_structural_errors(void)
+{
+    CHECK(value_fails("<value><foo>1</foo></value>", "unknown value type <foo>"), "unknown type");
+    CHECK(value_fails("<value><struct><member><name>a</name></member></struct></value>", "malformed member"),
+          "member without value");
+    CHECK(value_fails("<value><struct><member><value>1</value></member></struct></value>", "malformed member"),
+          "member without name");
+    CHECK(value_fails("<value><struct><member><name>a</name><value>1</value><value>2</value></member></struct></value>",
+                      "malformed member"), "member with two values");
+    CHECK(value_fails("<value><struct><name>a</name></struct></value>", "<member>"), "struct without member");
+    CHECK(value_fails("<value><struct><member><name><b/></name><value/></member></struct></value>", "unexpected element"),
+          "element in name");
+    CHECK(value_fails("<value><array><value>1</value></array></value>", "<data>"), "array without data");
+    CHECK(value_fails("<value><array><data><string>x</string></data></array></value>", "<value>"), "data without value");
+    CHECK(value_fails("<value><array><data/><data/></array></value>", "exactly one"), "two data");
+    CHECK(value_fails("<value><string>a</string><string>b</string></value>", "exactly one"), "two types in value");
+    CHECK(value_fails("<value>text<string>a</string></value>", "unexpected text"), "text and type in value");
+    CHECK(value_fails("<value><string>a<b>x</b></string></value>", "unexpected element <b>"), "element in string");
+    CHECK(value_fails("<value><nil>x</nil></value>", NULL), "nil with content");
+    CHECK(value_fails("<value><struct>junk</struct></value>", "unexpected text"), "text in struct");
+
+    const char *calls[][2] = {
+        { "<methodResponse><params/></methodResponse>", "methodCall" },
+        { "<methodCall><params/></methodCall>", "methodName" },
+        { "<methodCall><methodName></methodName></methodCall>", "empty <methodName>" },
+        { "<methodCall><methodName>x</methodName><params><param/></params></methodCall>", "param" },
+        { "<methodCall><methodName>x</methodName><params><value/></params></methodCall>", "unexpected <value>" },
+        { "<methodCall><methodName>x</methodName><params/><params/></methodCall>", NULL },
+        { "<methodCall><methodName>x</methodName><params><param><value/><value/></param></params></methodCall>", "param" },
+        { "<methodCall><methodName>x</methodName>junk</methodCall>", "unexpected text" },
+    };
+    for (size_t k = 0; k < sizeof(calls) / sizeof(calls[0]); k++)
+        CHECK(call_fails(calls[k][0], strlen(calls[k][0]), NULL, calls[k][1]), "bad call %zu", k);
+
+    const char *resps[] = {
+        "<methodResponse/>",
+        "<methodResponse><params/></methodResponse>",
+        "<methodResponse><params><param><value/></param><param><value/></param></params></methodResponse>",
+        "<methodResponse><fault><value><string>x</string></value></fault></methodResponse>",
+        "<methodResponse><fault><value><struct><member><name>faultString</name><value>x</value></member></struct></value></fault></methodResponse>",
+        "<methodResponse><fault><value><struct><member><name>faultCode</name><value><int>1</int></value></member>"
+        "<member><name>faultString</name><value><int>2</int></value></member></struct></value></fault></methodResponse>",
+        "<methodCall><methodName>x</methodName></methodCall>",
+    };
+    for (size_t k = 0; k < sizeof(resps) / sizeof(resps[0]); k++) {
+        char *err = NULL;
+        xv *v = parse_resp(resps[k], strlen(resps[k]), NULL, &err);
+        CHECK(!v && err && *err, "bad response %zu rejected", k);
+        xv_free(v);
+        free(err);
+    }
+}
+
+/* ---- hostile input ---- */
+
+static const char billion_laughs[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<!DOCTYPE lolz [\n"
+    " <!ENTITY lol \"lol\">\n"
+    " <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
+    " <!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
+    " <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
+    " <!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
+    " <!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
+    " <!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
+    " <!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
+    " <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
+    " <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
+    "]>\n"
+    "<methodCall><methodName>&lol9;</methodName><params><param><value>&lol9;</value></param></params></methodCall>\n";
+
+static const char xxe[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<!DOCTYPE methodCall [ <!ENTITY xxe SYSTEM \"file:///etc/passwd\"> ]>\n"
+    "<methodCall><methodName>x</methodName><params><param><value><string>&xxe;</string></value></param></params></methodCall>\n";
+
+static const char xxe_resp[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<!DOCTYPE methodResponse [ <!ENTITY xxe SYSTEM \"file:///etc/passwd\"> ]>\n"
+    "<methodResponse><params><param><value><string>&xxe;</string></value></param></params></methodResponse>\n";
+
+static const char ext_dtd[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<!DOCTYPE methodCall SYSTEM \"file:///etc/passwd\">\n"
+    "<methodCall><methodName>x</methodName></methodCall>\n";
+
+static const char param_entity[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<!DOCTYPE methodCall [ <!ENTITY % p SYSTEM \"http://127.0.0.1:1/evil.dtd\"> %p; ]>\n"
+    "<methodCall><methodName>x</methodName></methodCall>\n";
+
+static const char undeclared_entity[] =
+    "<methodCall><methodName>&foo;</methodName></methodCall>";
+
+static char *nested_values(int levels, size_t *len_r)
+{
+    xbuf b;
+    xbuf_init(&b);
+    xbuf_puts(&b, "<methodCall><methodName>x</methodName><params><param>");
+    for (int k = 0; k < levels; k++)
+        xbuf_puts(&b, "<value><array><data>");
+    xbuf_puts(&b, "<value>x</value>");
+    for (int k = 0; k < levels; k++)
+        xbuf_puts(&b, "</data></array></value>");
+    xbuf_puts(&b, "</param></params></methodCall>");
+    return xbuf_steal(&b, len_r);
+}
+
+static char *raw_nesting(int levels, size_t *len_r)
+{
+    xbuf b;
+    xbuf_init(&b);
+    xbuf_puts(&b, "<methodCall><methodName>x</methodName>");
+    for (int k = 0; k < levels; k++)
+        xbuf_puts(&b, "<a>");
+    for (int k = 0; k < levels; k++)
+        xbuf_puts(&b, "</a>");
+    xbuf_puts(&b, "</methodCall>");
+    return xbuf_steal(&b, len_r);
+}
+
+static char *many_values(size_t n, const char *item, size_t *len_r)
+{
+    xbuf b;
+    xbuf_init(&b);
+    xbuf_puts(&b, "<methodCall><methodName>x</methodName><params><param><value><array><data>");
+    for (size_t k = 0; k < n; k++)
+        xbuf_puts(&b, item);
+    xbuf_puts(&b, "</data></array></value></param></params></methodCall>");
+    return xbuf_steal(&b, len_r);
+}
+
+typedef struct hostile { const char *name; char *body; size_t len; const char *want; xmlrpc_limits lim; } hostile;
+
+static void test_hostile(void)
+{
+    hostile h[16];
+    size_t nh = 0;
+    xmlrpc_limits none = { 0, 0, 0 };
+
+    h[nh++] = (hostile){ "billion laughs", strdup(billion_laughs), strlen(billion_laughs), "DOCTYPE", none };
+    h[nh++] = (hostile){ "XXE", strdup(xxe), strlen(xxe), "DOCTYPE", none };
+    h[nh++] = (hostile){ "external DTD", strdup(ext_dtd), strlen(ext_dtd), "DOCTYPE", none };
+    h[nh++] = (hostile){ "parameter entity", strdup(param_entity), strlen(param_entity), "DOCTYPE", none };
+    h[nh++] = (hostile){ "undeclared entity", strdup(undeclared_entity), strlen(undeclared_entity), "malformed XML", none };
+    h[nh].name = "10,000-deep values";
+    h[nh].body = nested_values(10000, &h[nh].len);
+    h[nh].want = "deep";
+    h[nh++].lim = none;
+    h[nh].name = "100,000-deep raw nesting";
+    h[nh].body = raw_nesting(100000, &h[nh].len);
+    h[nh].want = "deep";
+    h[nh++].lim = none;
+    h[nh].name = "65-deep values (over max_depth 64)";
+    h[nh].body = nested_values(65, &h[nh].len);
+    h[nh].want = "deep";
+    h[nh++].lim = none;
+    h[nh].name = "nodes over a small limit";
+    h[nh].body = many_values(5000, "<value/>", &h[nh].len);
+    h[nh].want = "too many nodes";
+    h[nh++].lim = (xmlrpc_limits){ 0, 0, 1000 };
+    h[nh].name = "comments over a small node limit";
+    h[nh].body = many_values(5000, "<!---->", &h[nh].len);
+    h[nh].want = "too many nodes";
+    h[nh++].lim = (xmlrpc_limits){ 0, 0, 1000 };
+    h[nh].name = "body over a small size limit";
+    h[nh].body = many_values(100, "<value/>", &h[nh].len);
+    h[nh].want = "too large";
+    h[nh++].lim = (xmlrpc_limits){ 512, 0, 0 };
+    h[nh++] = (hostile){ "truncated", strdup("<methodCall><methodName>x</methodName><params><param><val"), 0,
+                         "malformed XML", none };
+    h[nh++] = (hostile){ "garbage", strdup("\x01\x02GET / HTTP/1.1\r\n\r\n{\"json\": true}"), 0, "malformed XML", none };
+    h[nh++] = (hostile){ "invalid UTF-8", strdup("<methodCall><methodName>x\xff\xfe</methodName></methodCall>"), 0,
+                         "malformed XML", none };
+    h[nh++] = (hostile){ "empty", strdup(""), 0, "empty", none };
+    h[nh++] = (hostile){ "two roots", strdup("<methodCall><methodName>x</methodName></methodCall><methodCall/>"), 0,
+                         "malformed XML", none };
+    for (size_t k = 0; k < nh; k++)
+        if (!h[k].len)
+            h[k].len = strlen(h[k].body);
+
+    /* stderr must stay silent: libxml2 never prints. */
+    fflush(stderr);
+    char tmpl[] = "/tmp/test_codec_stderr.XXXXXX";
+    int tfd = mkstemp(tmpl);
+    int saved = dup(2);
+    if (tfd >= 0) {
+        unlink(tmpl);
+        dup2(tfd, 2);
+    }
+    bool results[16];
+    for (size_t k = 0; k < nh; k++)
+        results[k] = call_fails(h[k].body, h[k].len, &h[k].lim, h[k].want);
+    fflush(stderr);
+    off_t printed = tfd >= 0 ? lseek(tfd, 0, SEEK_END) : 0;
+    dup2(saved, 2);
+    close(saved);
+    if (tfd >= 0)
+        close(tfd);
+    for (size_t k = 0; k < nh; k++)
+        CHECK(results[k], "hostile '%s' rejected with '%s'", h[k].name, h[k].want);
+    CHECK(printed == 0, "nothing printed to stderr while parsing hostile input (%lld bytes)", (long long)printed);
+
+    /* The XXE as a response as well: must not contain the file. */
+    char *err = NULL;
+    xv *v = parse_resp(xxe_resp, strlen(xxe_resp), NULL, &err);
+    CHECK(!v && err && strstr(err, "DOCTYPE") && !strstr(err, "root:"), "XXE response rejected");
+    free(err);
+
+    /* Bounded memory: repeat each many times (ASan/valgrind judge leaks). */
+    int reps = getenv("TEST_CODEC_QUICK") ? 3 : 40;
+    bool all = true;
+    for (int r = 0; r < reps; r++)
+        for (size_t k = 0; k < nh; k++)
+            all &= call_fails(h[k].body, h[k].len, &h[k].lim, h[k].want);
+    CHECK(all, "hostile documents rejected repeatedly");
+
+    for (size_t k = 0; k < nh; k++)
+        free(h[k].body);
+
+    /* Over the default 8 MiB size limit. */
+    size_t big = (size_t)8 * 1024 * 1024 + 1;
+    char *body = malloc(big);
+    memset(body, ' ', big);
+    memcpy(body, "<methodCall>", 12);
+    CHECK(call_fails(body, big, NULL, "too large"), "body over 8 MiB default");
+    free(body);
+
+    /* Over the default node limit (1,000,000) within the size limit. */
+    size_t len;
+    body = many_values(1100000, "<a/>", &len);
+    CHECK(len < (size_t)8 * 1024 * 1024, "node bomb fits the size limit");
+    CHECK(call_fails(body, len, NULL, "too many nodes"), "over the default node limit");
+    free(body);
+
+    /* max_depth applies on value nesting: 4 nested arrays = 5 values. */
+    xmlrpc_limits d5 = { 0, 5, 0 };
+    body = nested_values(4, &len);
+    char *method = NULL;
+    xv *p = NULL;
+    err = NULL;
+    CHECK(xmlrpc_parse_call(body, len, &d5, &method, &p, &err), "depth 5 accepted at max_depth 5 (%s)",
+          err ? err : "");
+    free(method);
+    xv_free(p);
+    free(err);
+    free(body);
+    body = nested_values(5, &len);
+    CHECK(call_fails(body, len, &d5, "nested too deeply"), "depth 6 rejected at max_depth 5");
+    free(body);
+    body = nested_values(60, &len);
+    method = NULL;
+    p = NULL;
+    err = NULL;
+    CHECK(xmlrpc_parse_call(body, len, NULL, &method, &p, &err), "60 nested arrays accepted by default (%s)",
+          err ? err : "");
+    free(method);
+    xv_free(p);
+    free(err);
+    free(body);
+
+    /* A struct with many members (and duplicates) decodes in linear time. */
+    xbuf b;
+    xbuf_init(&b);
+    xbuf_puts(&b, "<methodResponse><params><param><value><struct>");
+    for (int k = 0; k < 100000; k++)
+        xbuf_printf(&b, "<member><name>k%d</name><value>%d</value></member>", k % 60000, k);
+    xbuf_puts(&b, "</struct></value></param></params></methodResponse>");
+    body = xbuf_steal(&b, &len);
+    clock_t t0 = clock();
+    v = parse_resp(body, len, NULL, NULL);
+    double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    CHECK(v && v->u.st.n == 60000 && str_is(xv_struct_get(v, "k5"), "60005") &&
+          str_is(xv_struct_get(v, "k59999"), "59999") && strcmp(v->u.st.keys[7], "k7") == 0,
+          "big struct with duplicates");
+    CHECK(secs < 10, "big struct decodes quickly (%.2fs)", secs);
+    xv_free(v);
+    free(body);
+}
+
+/* ---- fuzz ---- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 16);
+}
+
+static const char *fuzz_tokens[] = {
+    "<", ">", "/", "<value>", "</value>", "<array>", "<data>", "</data>", "<struct>", "<member>", "<name>",
+    "&amp;", "&", "<!DOCTYPE x [<!ENTITY a \"b\">]>", "<![CDATA[", "]]>", "<!--", "-->", "<i4>", "<int>",
+    "\xff", "\xc3", "\0", "<nil/>", "<double>", "1e400", "-", "9999999999999999999",
+};
+
+static void test_fuzz(void)
+{
+    xv *seed_v = sample_value();
+    xv *params = xv_array();
+    xv_array_add(params, seed_v);
+    xv_array_add(params, xv_int(-5));
+    xbuf b;
+    xbuf_init(&b);
+    xmlrpc_encode_call(&b, "VM.create", params);
+    size_t seed_len;
+    char *seed = xbuf_steal(&b, &seed_len);
+    const char *seed2 =
+        "<?xml version=\"1.0\"?>\n<methodResponse>\n <params>\n  <param>\n   <value><array><data>\n"
+        "    <value><i4>1</i4></value><value><boolean>0</boolean></value><value/>\n"
+        "    <value><struct><member><name>n</name><value><double>2.5</double></value></member></struct></value>\n"
+        "   </data></array></value>\n  </param>\n </params>\n</methodResponse>\n";
+    const char *seeds[] = { seed, seed2 };
+    size_t seed_lens[] = { seed_len, strlen(seed2) };
+
+    int iters = getenv("TEST_CODEC_QUICK") ? 2000 : 20000;
+    int accepted = 0, reencode_ok = 0, silent_rejects = 0;
+    xmlrpc_limits lim = { 1 << 20, 16, 20000 };
+    char *buf = malloc(seed_len * 4 + 4096);
+    for (int it = 0; it < iters; it++) {
+        int which = (int)(rnd() % 2);
+        size_t len = seed_lens[which];
+        memcpy(buf, seeds[which], len);
+        int muts = 1 + (int)(rnd() % 3);
+        for (int m = 0; m < muts; m++) {
+            uint32_t op = rnd() % 12;
+            size_t pos = len ? rnd() % len : 0;
+            if (op <= 3 && len) {                          /* overwrite with a letter */
+                buf[pos] = "abcXYZ019 .-_"[rnd() % 13];
+            } else if (op == 4 && len) {                   /* random byte */
+                buf[pos] = (char)(rnd() & 0xFF);
+            } else if (op == 5 && len > 1) {               /* delete a run */
+                size_t n = 1 + rnd() % 16;
+                if (n > len - pos)
+                    n = len - pos;
+                memmove(buf + pos, buf + pos + n, len - pos - n);
+                len -= n;
+            } else if (op == 6 && len + 64 < seed_len * 4) { /* insert a token */
+                const char *t = fuzz_tokens[rnd() % (sizeof(fuzz_tokens) / sizeof(fuzz_tokens[0]))];
+                size_t n = strlen(t);
+                if (n == 0)
+                    n = 1;                                  /* the "\0" token */
+                memmove(buf + pos + n, buf + pos, len - pos);
+                memcpy(buf + pos, t, n);
+                len += n;
+            } else if (op == 7 && rnd() % 4 == 0) {        /* truncate */
+                len = pos;
+            } else if (op == 8 && len > 32 && len * 2 < seed_len * 4) { /* duplicate a chunk */
+                size_t n = 1 + rnd() % 64;
+                if (n > len - pos)
+                    n = len - pos;
+                memmove(buf + pos + n, buf + pos, len - pos);
+                len += n;
+            } else if (op == 9 && len) {                   /* markup characters */
+                buf[pos] = "<>/&;\"' \n"[rnd() % 9];
+            }
+        }
+        char *method = NULL, *err = NULL;
+        xv *p = NULL;
+        if (xmlrpc_parse_call(buf, len, &lim, &method, &p, &err)) {
+            accepted++;
+            /* Whatever we accept must re-encode to something we accept again. */
+            xbuf_init(&b);
+            xmlrpc_encode_call(&b, method, p);
+            size_t l2;
+            char *again = xbuf_steal(&b, &l2);
+            char *m2 = NULL, *e2 = NULL;
+            xv *p2 = NULL;
+            if (xmlrpc_parse_call(again, l2, &lim, &m2, &p2, &e2))
+                reencode_ok++;
+            else
+                fprintf(stderr, "  re-encode failed: %s\n", e2);
+            free(m2);
+            free(e2);
+            xv_free(p2);
+            free(again);
+            free(method);
+            xv_free(p);
+        } else {
+            if (!err || !*err)
+                silent_rejects++;
+            free(err);
+        }
+        xv *v = NULL;
+        int code;
+        char *fs = NULL;
+        err = NULL;
+        if (xmlrpc_parse_response(buf, len, &lim, &v, &code, &fs, &err)) {
+            xv_free(v);
+            free(fs);
+        } else {
+            free(err);
+        }
+    }
+    CHECK(accepted == reencode_ok, "every accepted fuzz call re-encodes and re-parses (%d/%d)", reencode_ok, accepted);
+    CHECK(silent_rejects == 0, "every fuzz rejection has a message (%d without)", silent_rejects);
+    CHECK(accepted > iters / 50, "fuzz explores accepted documents too (%d)", accepted);
+    printf("fuzz: %d iterations, %d calls accepted\n", iters, accepted);
+
+    /* Random strings always encode to well-formed XML. */
+    int wf = 0, n_str = iters / 10;
+    for (int it = 0; it < n_str; it++) {
+        char s[64];
+        size_t n = rnd() % sizeof(s);
+        for (size_t k = 0; k < n; k++)
+            s[k] = (char)(rnd() & 0xFF);
+        xv *sv = xv_strn(s, n);
+        size_t dl;
+        char *doc = encode_response_str(sv, &dl);
+        xv *back = parse_resp(doc, dl, NULL, NULL);
+        if (back && back->kind == XV_STRING)
+            wf++;
+        xv_free(back);
+        xv_free(sv);
+        free(doc);
+    }
+    CHECK(wf == n_str, "random byte strings always encode to well-formed XML (%d/%d)", wf, n_str);
+
+    free(buf);
+    free(seed);
+    xv_free(params);
+}
+
+/* ---- threads ---- */
+
+static void *thread_main(void *arg)
+{
+    const char *doc = arg;
+    long bad = 0;
+    for (int k = 0; k < 300; k++) {
+        char *method = NULL, *err = NULL;
+        xv *p = NULL;
+        if (!xmlrpc_parse_call(doc, strlen(doc), NULL, &method, &p, &err) || strcmp(method, "VM.start") != 0 ||
+            p->u.arr.n != 3)
+            bad++;
+        free(method);
+        free(err);
+        xv_free(p);
+        if (!call_fails(xxe, strlen(xxe), NULL, "DOCTYPE"))
+            bad++;
+    }
+    return (void *)bad;
+}
+
+static void test_threads(void)
+{
+    const char *doc = "<?xml version=\"1.0\"?><methodCall><methodName>VM.start</methodName><params>"
+                      "<param><value><string>s</string></value></param><param><value>vm</value></param>"
+                      "<param><value><boolean>0</boolean></value></param></params></methodCall>";
+    pthread_t t[4];
+    long total = 0;
+    for (int k = 0; k < 4; k++)
+        pthread_create(&t[k], NULL, thread_main, (void *)doc);
+    for (int k = 0; k < 4; k++) {
+        void *r;
+        pthread_join(t[k], &r);
+        total += (long)r;
+    }
+    CHECK(total == 0, "concurrent parsing from 4 threads (%ld failures)", total);
+}
+
+/* ---- speed (informational) ---- */
+
+static void bench(void)
+{
+    const char *doc = "<?xml version=\"1.0\"?><methodCall><methodName>VM.get_record</methodName><params>"
+                      "<param><value><string>0b5cc4e2-71d4-4a0e-9d43-6f2a8c1e3b90</string></value></param>"
+                      "<param><value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value></param>"
+                      "</params></methodCall>";
+    int n = getenv("TEST_CODEC_QUICK") ? 1000 : 20000;
+    struct timespec a, z;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (int k = 0; k < n; k++) {
+        char *method = NULL, *err = NULL;
+        xv *p = NULL;
+        if (xmlrpc_parse_call(doc, strlen(doc), NULL, &method, &p, &err)) {
+            xv *r = xv_struct();
+            xv_struct_set(r, "Status", xv_str("Success"));
+            xv_struct_set(r, "Value", xv_str("Running"));
+            xbuf b;
+            xbuf_init(&b);
+            xmlrpc_encode_response(&b, r);
+            xbuf_free(&b);
+            xv_free(r);
+        }
+        free(method);
+        free(err);
+        xv_free(p);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &z);
+    double us = ((double)(z.tv_sec - a.tv_sec) * 1e9 + (double)(z.tv_nsec - a.tv_nsec)) / 1e3 / n;
+    printf("bench: decode call + encode response: %.2f us per request (%zu-byte call)\n", us, strlen(doc));
+}
+
+int main(void)
+{
+    test_xv_basics();
+    test_encode_exact();
+    test_round_trip();
+    test_decode_forms();
+    test_int_forms();
+    test_structural_errors();
+    test_hostile();
+    test_fuzz();
+    test_threads();
+    bench();
+    xmlrpc_cleanup();
+    printf("%d passed, %d failed\n", n_pass, n_fail);
+    return n_fail ? 1 : 0;
+}
