@@ -1,1 +1,18 @@
-# daemon
+# The daemon: dispatch, object store, handlers.
+noinst_LTLIBRARIES += daemon/libxend.la
+daemon_libxend_la_SOURCES = \
+	daemon/xerr.c daemon/xerr.h daemon/xtype.c daemon/xtype.h \
+	daemon/store.c daemon/store.h daemon/dispatch.c daemon/dispatch.h \
+	daemon/implicit.c daemon/classes.h daemon/session.c daemon/session.h \
+	daemon/host.c daemon/host.h daemon/task.c daemon/task.h daemon/event.c \
+	daemon/vm.c daemon/h_host.c daemon/h_misc.c
+nodist_daemon_libxend_la_SOURCES = gen/xapi_model.c gen/xapi_errors.c gen/xapi_dispatch.c
+daemon_libxend_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
+daemon_libxend_la_LIBADD = rpc/libxv.la
+$(daemon_libxend_la_OBJECTS) $(daemon_xend_OBJECTS): gen/stamp
+
+sbin_PROGRAMS += daemon/xend
+daemon_xend_SOURCES = daemon/main.c daemon/daemon.h rpc/server.c rpc/server.h
+daemon_xend_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+daemon_xend_LDADD = daemon/libxend.la rpc/libxauth.la config/libxconf.la xenops/libxenops.la \
+	util/libxutil.la util/libxlog.la rpc/libxv.la $(MHD_LIBS) $(XML_LIBS) $(PAM_LIBS)

@@ -1,1 +1,1 @@
-# rpc: HTTP transport, sessions, PAM (see rpc/codec.mk for the codec)
+# rpc: the HTTP transport is built into daemon/xend (daemon/local.mk); codec: rpc/codec.mk; PAM: rpc/auth.mk

@@ -1,0 +1,109 @@
+/* dispatch: from a decoded XML-RPC call to a XenAPI result.
+ *
+ * The transport (rpc/) creates an xcall for each request, fills method,
+ * params and the peer description, and calls xcall_run().  The call
+ * completes either before xcall_run() returns or later (it was queued on
+ * the worker pool, or a handler deferred it, as event.next does); either
+ * way the transport's done() callback fires exactly once, from some thread,
+ * with call->response holding the encoded methodResponse.
+ */
+#ifndef XEND_DISPATCH_H
+#define XEND_DISPATCH_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/xerr.h"
+#include "daemon/xtype.h"
+#include "rpc/xv.h"
+
+typedef enum xmsg_kind {
+    XM_GETTER, XM_SETTER, XM_MAP_ADD, XM_MAP_REMOVE, XM_SET_ADD, XM_SET_REMOVE,
+    XM_GET_RECORD, XM_GET_ALL, XM_GET_ALL_RECORDS, XM_GET_BY_UUID, XM_GET_BY_NAME_LABEL,
+    XM_CONSTRUCTOR, XM_DESTRUCTOR, XM_EXPLICIT,
+} xmsg_kind;
+
+typedef struct xparam {
+    const char *name;
+    const xtype *type;
+} xparam;
+
+typedef struct xcall xcall;
+typedef bool (*xexplicit_fn)(xcall *call, xv *const *args, xv **result_r, xerr **errp);
+
+typedef struct xmethod {
+    const char *name;           /* wire name without "Async.": "VM.start" */
+    int cls;
+    const char *msg;            /* "start" */
+    xmsg_kind kind;
+    int field;                  /* implicit field messages: the field index, else -1 */
+    bool session;               /* first wire parameter is the session ref */
+    bool async_ok;              /* an Async.<name> form exists */
+    int nparams;                /* excluding the session */
+    const xparam *params;
+    const xtype *ret;
+    xexplicit_fn fn;            /* XM_EXPLICIT only */
+} xmethod;
+
+extern const xmethod xmethods[];        /* sorted by name (generated) */
+extern const size_t xmethods_count;
+const xmethod *xmethod_lookup(const char *name);
+
+/* Who is calling, from where. */
+typedef struct xpeer {
+    char addr[64];              /* "127.0.0.1", "::1", "unix" */
+    bool local;                 /* Unix socket */
+    bool auth_none;             /* listener authenticates nobody: any login succeeds */
+} xpeer;
+
+struct xcall {
+    /* filled by the transport */
+    char *method_name;          /* as sent (may start with "Async.") */
+    xv *params;                 /* XV_ARRAY, owned by the call */
+    xpeer peer;
+    void (*done)(xcall *call);  /* fires once; call->response is ready */
+    void *transport;            /* transport's own pointer */
+
+    /* filled by dispatch */
+    const xmethod *m;
+    bool is_async;
+    char session[40];           /* validated session ref ("" if none) */
+    char *response;             /* encoded methodResponse (malloc'd) */
+    size_t response_len;
+
+    /* completion state, private to dispatch */
+    pthread_mutex_t lock;
+    bool deferred;
+    bool in_handler;
+    bool completed;
+    xv *result;
+    xerr *err;
+    char task[40];              /* Async: the task running this call */
+    struct xcall *next_queued;
+    void *wait_priv;            /* for deferring handlers (event.next) */
+};
+
+xcall *xcall_new(void);
+void xcall_free(xcall *call);       /* after done() fired */
+
+/* Run the call: validate, then answer inline or queue it. */
+void xcall_run(xcall *call);
+
+/* For handlers that answer later (event.next, task waits): call
+ * xcall_defer(call) and return true; later call xcall_finish() exactly once
+ * from any thread with either a result (owned) or an error (owned). */
+void xcall_defer(xcall *call);
+void xcall_finish(xcall *call, xv *result, xerr *err);
+
+/* The encoded response for an error before any call exists (parse failure). */
+char *xcall_encode_fault(int code, const char *msg, size_t *len_r);
+
+/* Worker pool used for calls that may block. */
+bool dispatch_start(unsigned workers);
+void dispatch_stop(void);
+
+/* Run fn(arg) on the worker pool (used by Async tasks and backends' events). */
+void dispatch_queue_job(void (*fn)(void *arg), void *arg);
+
+#endif

@@ -1,0 +1,21 @@
+/* session: XenAPI sessions (objects of class session, never persisted). */
+#ifndef XEND_SESSION_H
+#define XEND_SESSION_H
+
+#include "daemon/dispatch.h"
+
+typedef struct session_config {
+    const char *pam_service;        /* borrowed, lives as long as the daemon */
+    unsigned timeout;               /* seconds idle before expiry, 0 = never */
+} session_config;
+
+void session_setup(const session_config *cfg);
+/* Validate ref for a call: SESSION_INVALID(ref) if unknown or expired. */
+bool session_check(xcall *call, const char *ref, xerr **errp);
+/* Observers told when a session ends (logout, expiry): event waiters wake. */
+typedef void (*session_end_fn)(const char *ref);
+void session_on_end(session_end_fn fn);
+/* Expire idle sessions now (called periodically). */
+void session_expire_idle(void);
+
+#endif

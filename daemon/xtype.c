@@ -1,0 +1,247 @@
+/* xtype: the one type checker for values arriving from the wire. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "daemon/xtype.h"
+#include "xapi_errors.h"
+#include "xapi_model.h"
+
+const xclass_desc *xclass_by_name(const char *name)
+{
+    for (int i = 0; i < XC__COUNT; i++)
+        if (strcmp(xclasses[i].name, name) == 0)
+            return &xclasses[i];
+    return NULL;
+}
+
+const xclass_desc *xclass_by_name_ci(const char *name)
+{
+    for (int i = 0; i < XC__COUNT; i++)
+        if (strcasecmp(xclasses[i].name, name) == 0)
+            return &xclasses[i];
+    return NULL;
+}
+
+int xenum_index(int en, const char *value)
+{
+    const xenum_desc *e = &xenums[en];
+    for (int i = 0; i < e->n; i++)
+        if (strcmp(e->values[i], value) == 0)
+            return i;
+    return -1;
+}
+
+static bool type_error(const char *what, xerr **errp)
+{
+    return xerr_FIELD_TYPE_ERROR(errp, what);
+}
+
+/* A well-formed "YYYYMMDDTHH:MM:SS" (an optional trailing "Z" is dropped). */
+static bool datetime_ok(xv *v)
+{
+    const char *s = v->u.str.s;
+    size_t n = v->u.str.len;
+    if (n == 18 && s[17] == 'Z') {
+        v->u.str.s[17] = '\0';
+        v->u.str.len = n = 17;
+    }
+    if (n != 17 || s[8] != 'T' || s[11] != ':' || s[14] != ':')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (i != 8 && i != 11 && i != 14 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    return true;
+}
+
+static void replace(xv **v, xv *nv)
+{
+    xv_free(*v);
+    *v = nv;
+}
+
+static bool coerce_fields(const xfield *fields, int n, xv **v, const char *what, bool fill, xerr **errp)
+{
+    if ((*v)->kind != XV_STRUCT)
+        return type_error(what, errp);
+    xv *out = xv_struct();
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++) {
+        char sub[160];
+        snprintf(sub, sizeof(sub), "%s", fields[i].name);
+        xv *m = xv_struct_get(*v, fields[i].name);
+        if (!m) {
+            if (fill)
+                xv_struct_set(out, fields[i].name, xtype_default(fields[i].type));
+            continue;
+        }
+        xv *c = xv_dup(m);
+        ok = xtype_coerce(fields[i].type, &c, sub, errp);
+        if (ok)
+            xv_struct_set(out, fields[i].name, c);
+        else
+            xv_free(c);
+    }
+    if (!ok) {
+        xv_free(out);
+        return false;
+    }
+    replace(v, out);
+    return true;
+}
+
+bool xtype_coerce(const xtype *t, xv **v, const char *what, xerr **errp)
+{
+    xv *x = *v;
+    switch (t->kind) {
+    case XT_STRING:
+    case XT_REF:
+        if (x->kind == XV_NIL) {
+            replace(v, xv_str(""));
+            return true;
+        }
+        if (x->kind == XV_INT && t->kind == XT_STRING) {
+            replace(v, xv_strf("%lld", (long long)x->u.i));
+            return true;
+        }
+        if (x->kind != XV_STRING)
+            return type_error(what, errp);
+        return true;
+    case XT_ENUM: {
+        if (x->kind != XV_STRING)
+            return type_error(what, errp);
+        if (xenum_index(t->en, x->u.str.s) < 0) {
+            char reason[96];
+            snprintf(reason, sizeof(reason), "not a value of enum %s", xenums[t->en].name);
+            return xerr_VALUE_NOT_SUPPORTED(errp, what, x->u.str.s, reason);
+        }
+        return true;
+    }
+    case XT_INT: {
+        int64_t i;
+        if (x->kind == XV_DOUBLE || !xv_get_int(x, &i))
+            return type_error(what, errp);
+        if (x->kind != XV_INT)
+            replace(v, xv_int(i));
+        return true;
+    }
+    case XT_FLOAT: {
+        double d;
+        if (!xv_get_double(x, &d))
+            return type_error(what, errp);
+        if (x->kind != XV_DOUBLE)
+            replace(v, xv_double(d));
+        return true;
+    }
+    case XT_BOOL: {
+        bool b;
+        if (!xv_get_bool(x, &b))
+            return type_error(what, errp);
+        if (x->kind != XV_BOOL)
+            replace(v, xv_bool(b));
+        return true;
+    }
+    case XT_DATETIME:
+        if (x->kind == XV_STRING) {
+            xv *d = xv_datetime(x->u.str.s);
+            replace(v, d);
+            x = d;
+        }
+        if (x->kind != XV_DATETIME || !datetime_ok(x))
+            return type_error(what, errp);
+        return true;
+    case XT_VOID:
+        return true;
+    case XT_SET:
+        if (x->kind == XV_STRING && x->u.str.len == 0) {   /* some clients send "" for [] */
+            replace(v, xv_array());
+            return true;
+        }
+        if (x->kind != XV_ARRAY)
+            return type_error(what, errp);
+        for (size_t i = 0; i < x->u.arr.n; i++)
+            if (!xtype_coerce(t->elem, &x->u.arr.items[i], what, errp))
+                return false;
+        /* a Set holds each element once */
+        for (size_t i = 0; i < x->u.arr.n; i++)
+            for (size_t j = i + 1; j < x->u.arr.n;) {
+                if (xv_equal(x->u.arr.items[i], x->u.arr.items[j])) {
+                    xv_free(x->u.arr.items[j]);
+                    memmove(&x->u.arr.items[j], &x->u.arr.items[j + 1],
+                            (x->u.arr.n - j - 1) * sizeof(xv *));
+                    x->u.arr.n--;
+                } else {
+                    j++;
+                }
+            }
+        return true;
+    case XT_MAP:
+        if (x->kind == XV_STRING && x->u.str.len == 0) {
+            replace(v, xv_struct());
+            return true;
+        }
+        if (x->kind != XV_STRUCT)
+            return type_error(what, errp);
+        for (size_t i = 0; i < x->u.st.n; i++) {
+            if (t->key->kind == XT_INT) {
+                xv *k = xv_str(x->u.st.keys[i]);
+                bool ok = xtype_coerce(t->key, &k, what, errp);
+                xv_free(k);
+                if (!ok)
+                    return false;
+            } else if (t->key->kind == XT_ENUM && xenum_index(t->key->en, x->u.st.keys[i]) < 0) {
+                return xerr_VALUE_NOT_SUPPORTED(errp, what, x->u.st.keys[i], "not a valid key");
+            }
+            if (!xtype_coerce(t->elem, &x->u.st.vals[i], what, errp))
+                return false;
+        }
+        return true;
+    case XT_RECORD:
+        return coerce_fields(xclasses[t->cls].fields, xclasses[t->cls].nfields, v, what, true, errp);
+    case XT_STRUCT:
+        return coerce_fields(xstructs[t->st].members, xstructs[t->st].n, v, what, true, errp);
+    }
+    return type_error(what, errp);
+}
+
+xv *xtype_default(const xtype *t)
+{
+    switch (t->kind) {
+    case XT_STRING:
+    case XT_REF:
+    case XT_VOID:
+        return xv_str("");
+    case XT_ENUM:
+        return xv_str(xenums[t->en].values[0]);
+    case XT_INT:
+        return xv_int(0);
+    case XT_FLOAT:
+        return xv_double(0.0);
+    case XT_BOOL:
+        return xv_bool(false);
+    case XT_DATETIME:
+        return xv_datetime("19700101T00:00:00");
+    case XT_SET:
+        return xv_array();
+    case XT_MAP:
+        return xv_struct();
+    case XT_RECORD: {
+        xv *r = xv_struct();
+        const xclass_desc *c = &xclasses[t->cls];
+        for (int i = 0; i < c->nfields; i++)
+            xv_struct_set(r, c->fields[i].name, xtype_default(c->fields[i].type));
+        return r;
+    }
+    case XT_STRUCT: {
+        xv *r = xv_struct();
+        const xstruct_desc *s = &xstructs[t->st];
+        for (int i = 0; i < s->n; i++)
+            xv_struct_set(r, s->members[i].name, xtype_default(s->members[i].type));
+        return r;
+    }
+    }
+    return xv_str("");
+}

@@ -1,0 +1,444 @@
+/* server: libmicrohttpd listeners feeding the dispatcher. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/resource.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/dispatch.h"
+#include "rpc/server.h"
+#include "rpc/xmlrpc.h"
+#include "util/log.h"
+
+typedef struct listener {
+    const xc_listener *cfg;
+    const xend_config *xcfg;
+    struct MHD_Daemon *mhd;
+    int fd;
+    char *key_pem, *cert_pem;
+    char name[160];
+} listener;
+
+struct rpc_server {
+    listener *ls;
+    size_t n;
+};
+
+/* Per-request state. */
+typedef struct req {
+    pthread_mutex_t lock;
+    struct MHD_Connection *conn;
+    listener *l;
+    char *body;
+    size_t len, cap;
+    bool too_large;
+    bool suspended;
+    bool ready;
+    xcall *call;
+} req;
+
+static enum MHD_Result send_xml(struct MHD_Connection *conn, unsigned status, char *body, size_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/xml");
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static enum MHD_Result send_fault(struct MHD_Connection *conn, unsigned status, int code, const char *msg)
+{
+    size_t len;
+    char *body = xcall_encode_fault(code, msg, &len);
+    return send_xml(conn, status, body, len);
+}
+
+/* The dispatcher finished a call: wake the connection if it sleeps. */
+static void call_done(xcall *call)
+{
+    req *r = call->transport;
+    pthread_mutex_lock(&r->lock);
+    r->ready = true;
+    if (r->suspended) {
+        r->suspended = false;
+        MHD_resume_connection(r->conn);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void peer_of(struct MHD_Connection *conn, listener *l, xpeer *p)
+{
+    p->auth_none = l->cfg->auth_none;
+    if (l->cfg->kind == XC_LISTEN_UNIX) {
+        p->local = true;
+        snprintf(p->addr, sizeof(p->addr), "unix");
+        return;
+    }
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    p->addr[0] = '\0';
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, p->addr, sizeof(p->addr));
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, p->addr, sizeof(p->addr));
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    listener *l = cls;
+    req *r = *con_cls;
+    (void)url;
+    (void)version;
+    if (!r) {
+        if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+            size_t len;
+            char *body = xcall_encode_fault(-32300, "XML-RPC requests are POSTed", &len);
+            struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/xml");
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
+            enum MHD_Result res = MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+            MHD_destroy_response(resp);
+            return res;
+        }
+        r = calloc(1, sizeof(*r));
+        if (!r)
+            return MHD_NO;
+        pthread_mutex_init(&r->lock, NULL);
+        r->conn = conn;
+        r->l = l;
+        *con_cls = r;
+        return MHD_YES;
+    }
+    if (r->call) {          /* resumed: the answer is ready */
+        xcall *call = r->call;
+        r->call = NULL;
+        char *body = call->response;
+        size_t len = call->response_len;
+        call->response = NULL;
+        xcall_free(call);
+        return send_xml(conn, MHD_HTTP_OK, body, len);
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->too_large || r->len + n > l->xcfg->max_request_bytes) {
+            r->too_large = true;
+            return MHD_YES;  /* drain, answer once the body is complete */
+        }
+        if (r->len + n + 1 > r->cap) {
+            size_t cap = r->cap ? r->cap : 1024;
+            while (cap < r->len + n + 1)
+                cap *= 2;
+            char *nb = realloc(r->body, cap);
+            if (!nb)
+                return MHD_NO;
+            r->body = nb;
+            r->cap = cap;
+        }
+        memcpy(r->body + r->len, upload_data, n);
+        r->len += n;
+        r->body[r->len] = '\0';
+        return MHD_YES;
+    }
+    /* the whole body is here */
+    if (r->too_large) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "request body exceeds %zu bytes", l->xcfg->max_request_bytes);
+        return send_fault(conn, 413, -32600, msg);
+    }
+    xmlrpc_limits lim = { .max_bytes = l->xcfg->max_request_bytes, .max_depth = l->xcfg->max_xml_depth };
+    char *name = NULL, *why = NULL;
+    xv *params = NULL;
+    if (!xmlrpc_parse_call(r->body ? r->body : "", r->len, &lim, &name, &params, &why)) {
+        enum MHD_Result res = send_fault(conn, MHD_HTTP_OK, -32700, why ? why : "malformed request");
+        free(why);
+        return res;
+    }
+    free(r->body);
+    r->body = NULL;
+    xcall *call = xcall_new();
+    call->method_name = name;
+    call->params = params;
+    call->done = call_done;
+    call->transport = r;
+    peer_of(conn, l, &call->peer);
+    r->call = call;
+    xcall_run(call);
+    pthread_mutex_lock(&r->lock);
+    if (r->ready) {          /* answered inline */
+        pthread_mutex_unlock(&r->lock);
+        r->call = NULL;
+        char *body = call->response;
+        size_t len = call->response_len;
+        call->response = NULL;
+        xcall_free(call);
+        return send_xml(conn, MHD_HTTP_OK, body, len);
+    }
+    r->suspended = true;
+    MHD_suspend_connection(conn);
+    pthread_mutex_unlock(&r->lock);
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    req *r = *con_cls;
+    if (!r)
+        return;
+    /* a call still in flight keeps its own copy of nothing from r: it is
+     * only ever completed through r while the connection is suspended, and
+     * MHD does not terminate suspended connections */
+    free(r->body);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    *con_cls = NULL;
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    listener *l = cls;
+    (void)addrlen;
+    if (l->cfg->kind == XC_LISTEN_UNIX || l->cfg->n_allow == 0)
+        return MHD_YES;
+    char ip[64] = "";
+    if (addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, ip, sizeof(ip));
+    else if (addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, ip, sizeof(ip));
+    if (xc_listener_allows(l->cfg, ip))
+        return MHD_YES;
+    xlog(XLOG_INFO, "%s: connection from %s refused by the allow-list", l->name, ip);
+    return MHD_NO;   /* closed without an HTTP reply, as xend did */
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    xlog(XLOG_DEBUG, "http: %s", msg);
+}
+
+static char *read_file(const char *path, char **err_r)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (asprintf(err_r, "cannot read %s: %s", path, strerror(errno)) < 0)
+            *err_r = NULL;
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+    char chunk[4096];
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            char *nb = realloc(buf, cap);
+            if (!nb)
+                abort();
+            buf = nb;
+        }
+        memcpy(buf + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    if (!buf) {
+        if (asprintf(err_r, "%s is empty", path) < 0)
+            *err_r = NULL;
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+static int bind_unix(const char *path, char **err_r)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        if (asprintf(err_r, "socket path too long: %s", path) < 0)
+            *err_r = NULL;
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    /* the directory is made root-only if we create it */
+    char dir[sizeof(sa.sun_path)];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+            if (asprintf(err_r, "cannot create %s: %s", dir, strerror(errno)) < 0)
+                *err_r = NULL;
+            return -1;
+        }
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        goto fail;
+    unlink(path);
+    mode_t old = umask(0177);           /* the socket is born 0600 */
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 512) != 0)
+        goto fail;
+    return fd;
+fail:
+    if (asprintf(err_r, "unix socket %s: %s", path, strerror(errno)) < 0)
+        *err_r = NULL;
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+static int bind_tcp(const char *host, int port, char **err_r)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *res = NULL;
+    char ports[16];
+    snprintf(ports, sizeof(ports), "%d", port);
+    int gai = getaddrinfo(host && *host ? host : NULL, ports, &hints, &res);
+    if (!host)
+        host = "*";
+    if (gai != 0) {
+        if (asprintf(err_r, "cannot resolve %s: %s", host, gai_strerror(gai)) < 0)
+            *err_r = NULL;
+        return -1;
+    }
+    int fd = -1, saved = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0 && asprintf(err_r, "cannot listen on %s:%d: %s", host, port, strerror(saved)) < 0)
+        *err_r = NULL;
+    return fd;
+}
+
+/* As many connections as file descriptors allow, less a reserve. */
+static unsigned connection_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur < 256)
+        return 200;
+    return (unsigned)(rl.rlim_cur - 64);
+}
+
+static bool start_listener(listener *l, const xend_config *xcfg, const xc_listener *lc, char **err_r)
+{
+    l->cfg = lc;
+    l->xcfg = xcfg;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    char *desc = xc_listener_describe(lc);
+    snprintf(l->name, sizeof(l->name), "%s", desc ? desc : "?");
+    free(desc);
+    if (lc->kind == XC_LISTEN_UNIX)
+        l->fd = bind_unix(lc->path, err_r);
+    else
+        l->fd = bind_tcp(lc->host, lc->port, err_r);
+    if (l->fd < 0)
+        return false;
+    if (lc->kind == XC_LISTEN_HTTPS) {
+        flags |= MHD_USE_TLS;
+        if (!(l->key_pem = read_file(lc->key_file, err_r)) || !(l->cert_pem = read_file(lc->cert_file, err_r)))
+            return false;
+    }
+    unsigned threads = xcfg->http_threads ? xcfg->http_threads : 2;
+    struct MHD_OptionItem tls[] = {
+        { MHD_OPTION_HTTPS_MEM_KEY, 0, l->key_pem },
+        { MHD_OPTION_HTTPS_MEM_CERT, 0, l->cert_pem },
+        { MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)"NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1" },
+        { MHD_OPTION_END, 0, NULL },
+    };
+    struct MHD_OptionItem none[] = { { MHD_OPTION_END, 0, NULL } };
+    l->mhd = MHD_start_daemon(flags, 0, on_accept, l, on_request, l,
+                              MHD_OPTION_LISTEN_SOCKET, l->fd,
+                              MHD_OPTION_THREAD_POOL_SIZE, threads,
+                              MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                              MHD_OPTION_ARRAY, lc->kind == XC_LISTEN_HTTPS ? tls : none,
+                              MHD_OPTION_END);
+    if (!l->mhd) {
+        if (asprintf(err_r, "%s: the HTTP server did not start (see the debug log)", l->name) < 0)
+            *err_r = NULL;
+        return false;
+    }
+    xlog(XLOG_INFO, "listening on %s", l->name);
+    const char *warn = xc_listener_warning(lc);
+    if (warn)
+        xlog(XLOG_WARNING, "%s: %s", l->name, warn);
+    return true;
+}
+
+rpc_server *rpc_server_start(const xend_config *cfg, char **err_r)
+{
+    rpc_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        abort();
+    s->ls = calloc(cfg->n_listeners ? cfg->n_listeners : 1, sizeof(listener));
+    if (!s->ls)
+        abort();
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        s->ls[i].fd = -1;
+        s->n = i + 1;
+        if (!start_listener(&s->ls[i], cfg, &cfg->listeners[i], err_r)) {
+            rpc_server_stop(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+void rpc_server_stop(rpc_server *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        listener *l = &s->ls[i];
+        if (l->mhd)
+            MHD_stop_daemon(l->mhd);
+        if (l->fd >= 0)
+            close(l->fd);
+        if (l->cfg && l->cfg->kind == XC_LISTEN_UNIX && l->fd >= 0)
+            unlink(l->cfg->path);
+        free(l->key_pem);
+        free(l->cert_pem);
+    }
+    free(s->ls);
+    free(s);
+}
