@@ -1,0 +1,712 @@
+/* libxen: the generic marshaller (slots <-> xv trees, driven by the
+ * generated descriptors), the call path, sessions and errors. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xen_internal.h"
+#include "rpc/xmlrpc.h"
+#include <xen/api/xen_transport.h>
+
+/* ------------------------------------------------------------ allocation */
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        abort();
+    return p;
+}
+
+char *xeni_strdup(const char *s)
+{
+    char *r = strdup(s ? s : "");
+    if (!r)
+        abort();
+    return r;
+}
+
+static char *xstrndup(const char *s, size_t n)
+{
+    char *r = malloc(n + 1);
+    if (!r)
+        abort();
+    if (n)
+        memcpy(r, s, n);
+    r[n] = '\0';
+    return r;
+}
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *r;
+    va_start(ap, fmt);
+    if (vasprintf(&r, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    return r;
+}
+
+const xeni_type xeni_t_string = { .kind = XK_STRING, .name = "string", .handle_offset = -1 };
+const xeni_type xeni_t_int = { .kind = XK_INT, .name = "int", .handle_offset = -1 };
+const xeni_type xeni_t_float = { .kind = XK_FLOAT, .name = "float", .handle_offset = -1 };
+const xeni_type xeni_t_bool = { .kind = XK_BOOL, .name = "bool", .handle_offset = -1 };
+const xeni_type xeni_t_datetime = { .kind = XK_DATETIME, .name = "datetime", .handle_offset = -1 };
+
+size_t xeni_slot_size(const xeni_type *t)
+{
+    switch (t->kind) {
+    case XK_INT: return sizeof(int64_t);
+    case XK_FLOAT: return sizeof(double);
+    case XK_BOOL: return sizeof(bool);
+    case XK_DATETIME: return sizeof(time_t);
+    case XK_ENUM: return sizeof(int);
+    default: return sizeof(void *);
+    }
+}
+
+static size_t *container_size(void *p) { return (size_t *)p; }
+
+static char *entry_at(const xeni_type *t, void *p, size_t i)
+{
+    return (char *)p + t->contents_offset + i * t->entry_size;
+}
+
+void *xeni_set_alloc(const xeni_type *t, size_t size)
+{
+    void *p = xcalloc(1, t->contents_offset + size * t->entry_size);
+    *container_size(p) = size;
+    return p;
+}
+
+void *xeni_record_alloc(const xeni_type *t)
+{
+    void *r = xcalloc(1, t->struct_size);
+    /* Enums start at a defined value; an unset enum in a record sent to the
+     * server then goes out as its first value, as historical libxen did. */
+    return r;
+}
+
+void *xeni_opt_alloc(void)
+{
+    return xcalloc(1, sizeof(xeni_opt));
+}
+
+/* ------------------------------------------------------------------ free */
+
+void xeni_free_ptr(const xeni_type *t, void *p)
+{
+    if (!p)
+        return;
+    switch (t->kind) {
+    case XK_SET:
+        for (size_t i = 0; i < *container_size(p); i++)
+            xeni_slot_free(t->elem, entry_at(t, p, i));
+        break;
+    case XK_MAP:
+        for (size_t i = 0; i < *container_size(p); i++) {
+            char *e = entry_at(t, p, i);
+            xeni_slot_free(t->key, e);
+            xeni_slot_free(t->elem, e + t->val_offset);
+        }
+        break;
+    case XK_RECORD:
+        if (t->handle_offset >= 0)
+            xeni_slot_free(&xeni_t_string, (char *)p + t->handle_offset);
+        for (size_t i = 0; i < t->n_members; i++)
+            xeni_slot_free(t->members[i].type, (char *)p + t->members[i].offset);
+        break;
+    case XK_OPT: {
+        xeni_opt *o = p;
+        if (o->is_record)
+            xeni_free_ptr(t->elem, o->u.record);
+        else
+            free(o->u.handle);
+        break;
+    }
+    case XK_STRING:
+        break;
+    default:
+        return;   /* not a pointer kind */
+    }
+    free(p);
+}
+
+void xeni_slot_free(const xeni_type *t, void *slot)
+{
+    switch (t->kind) {
+    case XK_STRING:
+    case XK_SET:
+    case XK_MAP:
+    case XK_RECORD:
+    case XK_OPT: {
+        void *p;
+        memcpy(&p, slot, sizeof p);
+        xeni_free_ptr(t, p);
+        break;
+    }
+    default:
+        break;
+    }
+    memset(slot, 0, xeni_slot_size(t));
+}
+
+void xeni_record_set_handle(const xeni_type *t, void *record, const char *handle)
+{
+    if (!record || t->kind != XK_RECORD || t->handle_offset < 0)
+        return;
+    char **h = (char **)((char *)record + t->handle_offset);
+    if (!*h)
+        *h = xeni_strdup(handle);
+}
+
+/* ------------------------------------------------------------------ enums */
+
+const char *xeni_enum_to_string(const xeni_type *t, int v)
+{
+    if (v >= 0 && v < t->n_names)
+        return t->names[v];
+    return "undefined";
+}
+
+int xeni_enum_from_string(const xeni_type *t, const char *s)
+{
+    if (!s)
+        return t->n_names;
+    for (int i = 0; i < t->n_names; i++)
+        if (strcmp(t->names[i], s) == 0)
+            return i;
+    return t->n_names;   /* _UNDEFINED */
+}
+
+/* ------------------------------------------------------------ slot -> xv */
+
+static xv *key_to_xv_string(const xeni_type *t, const void *slot)
+{
+    switch (t->kind) {
+    case XK_STRING: return xv_str(*(char *const *)slot);
+    case XK_INT: return xv_strf("%" PRId64, *(const int64_t *)slot);
+    case XK_FLOAT: return xv_strf("%.17g", *(const double *)slot);
+    case XK_BOOL: return xv_str(*(const bool *)slot ? "true" : "false");
+    case XK_ENUM: {
+        int v = *(const int *)slot;
+        return xv_str(v >= 0 && v < t->n_names ? t->names[v] : "");
+    }
+    default: return xv_str("");
+    }
+}
+
+xv *xeni_to_xv(const xeni_type *t, const void *slot, unsigned flags)
+{
+    const void *p = NULL;
+    if (t->kind >= XK_SET)
+        memcpy(&p, slot, sizeof p);
+    switch (t->kind) {
+    case XK_STRING: return xv_str(*(char *const *)slot);
+    case XK_INT: return xv_int(*(const int64_t *)slot);
+    case XK_FLOAT: return xv_double(*(const double *)slot);
+    case XK_BOOL: return xv_bool(*(const bool *)slot);
+    case XK_DATETIME: return xv_datetime_t((int64_t)*(const time_t *)slot);
+    case XK_ENUM: {
+        int v = *(const int *)slot;
+        return xv_str(v >= 0 && v < t->n_names ? t->names[v] : "");
+    }
+    case XK_SET: {
+        xv *a = xv_array();
+        for (size_t i = 0; p && i < *(const size_t *)p; i++)
+            xv_array_add(a, xeni_to_xv(t->elem, entry_at(t, (void *)p, i), 0));
+        return a;
+    }
+    case XK_MAP: {
+        xv *st = xv_struct();
+        for (size_t i = 0; p && i < *(const size_t *)p; i++) {
+            const char *e = entry_at(t, (void *)p, i);
+            xv *k = key_to_xv_string(t->key, e);
+            xv_struct_set(st, k->u.str.s, xeni_to_xv(t->elem, e + t->val_offset, 0));
+            xv_free(k);
+        }
+        return st;
+    }
+    case XK_RECORD: {
+        xv *st = xv_struct();
+        for (size_t i = 0; p && i < t->n_members; i++) {
+            const xeni_member *m = &t->members[i];
+            if ((flags & XENI_CREATE) && !m->create)
+                continue;
+            xv_struct_set(st, m->name, xeni_to_xv(m->type, (const char *)p + m->offset, 0));
+        }
+        return st;
+    }
+    case XK_OPT: {
+        const xeni_opt *o = p;
+        if (!o)
+            return xv_str("");
+        if (!o->is_record)
+            return xv_str(o->u.handle);
+        if (o->u.record && t->elem->handle_offset >= 0)
+            return xv_str(*(char *const *)((const char *)o->u.record + t->elem->handle_offset));
+        return xv_str("");
+    }
+    }
+    return xv_str("");
+}
+
+/* ------------------------------------------------------------ xv -> slot */
+
+static bool parse_datetime(const char *s, size_t len, time_t *out)
+{
+    int Y, M, D, h, m, sec, n = 0;
+    if (len == 0) {
+        *out = 0;
+        return true;
+    }
+    if (sscanf(s, "%4d%2d%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &n) != 6 &&
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &n) != 6)
+        return false;
+    /* Tolerate a "Z" or "+00:00" zone suffix; xend sends none. */
+    if ((size_t)n < len && !(s[n] == 'Z' || s[n] == '+' || s[n] == '.'))
+        return false;
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+        return false;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = Y - 1900;
+    tm.tm_mon = M - 1;
+    tm.tm_mday = D;
+    tm.tm_hour = h;
+    tm.tm_min = m;
+    tm.tm_sec = sec;
+    *out = timegm(&tm);
+    return true;
+}
+
+static bool is_empty_string(const xv *v)
+{
+    return v->kind == XV_NIL || (v->kind == XV_STRING && v->u.str.len == 0);
+}
+
+static bool key_from_string(const xeni_type *t, const char *k, void *slot, char **err_r)
+{
+    switch (t->kind) {
+    case XK_STRING:
+        *(char **)slot = xeni_strdup(k);
+        return true;
+    case XK_INT: {
+        char *end;
+        errno = 0;
+        long long i = strtoll(k, &end, 10);
+        if (*k && !*end && errno == 0) {
+            *(int64_t *)slot = (int64_t)i;
+            return true;
+        }
+        break;
+    }
+    case XK_FLOAT: {
+        char *end;
+        *(double *)slot = strtod(k, &end);
+        if (*k && !*end)
+            return true;
+        break;
+    }
+    case XK_ENUM:
+        *(int *)slot = xeni_enum_from_string(t, k);
+        return true;
+    case XK_BOOL:
+        *(bool *)slot = strcmp(k, "true") == 0 || strcmp(k, "1") == 0;
+        return true;
+    default:
+        break;
+    }
+    *err_r = xasprintf("bad map key \"%s\" for a %s", k, t->name);
+    return false;
+}
+
+static void fill_default(const xeni_type *t, void *slot)
+{
+    void *p = NULL;
+    switch (t->kind) {
+    case XK_STRING:
+        p = xeni_strdup("");
+        break;
+    case XK_SET:
+    case XK_MAP:
+        p = xeni_set_alloc(t, 0);
+        break;
+    case XK_OPT: {
+        xeni_opt *o = xeni_opt_alloc();
+        o->u.handle = xeni_strdup("");
+        p = o;
+        break;
+    }
+    case XK_ENUM:
+        *(int *)slot = t->n_names;
+        return;
+    default:
+        return;
+    }
+    memcpy(slot, &p, sizeof p);
+}
+
+static const char *kind_name(const xv *v)
+{
+    static const char *const n[] = { "nil", "string", "int", "double", "boolean",
+                                      "dateTime", "base64", "array", "struct" };
+    return v->kind <= XV_STRUCT ? n[v->kind] : "?";
+}
+
+bool xeni_from_xv(const xeni_type *t, const xv *v, void *slot, char **err_r)
+{
+    memset(slot, 0, xeni_slot_size(t));
+    switch (t->kind) {
+    case XK_STRING:
+        switch (v->kind) {
+        case XV_STRING: case XV_DATETIME: case XV_BASE64:
+            *(char **)slot = xstrndup(v->u.str.s, v->u.str.len);
+            return true;
+        case XV_NIL:
+            *(char **)slot = xeni_strdup("");
+            return true;
+        case XV_INT:
+            *(char **)slot = xasprintf("%" PRId64, v->u.i);
+            return true;
+        default:
+            break;
+        }
+        break;
+    case XK_INT:
+        if (xv_get_int(v, (int64_t *)slot))
+            return true;
+        break;
+    case XK_FLOAT:
+        if (xv_get_double(v, (double *)slot))
+            return true;
+        break;
+    case XK_BOOL:
+        if (xv_get_bool(v, (bool *)slot))
+            return true;
+        break;
+    case XK_DATETIME:
+        if (v->kind == XV_NIL) {
+            *(time_t *)slot = 0;
+            return true;
+        }
+        if ((v->kind == XV_DATETIME || v->kind == XV_STRING) &&
+            parse_datetime(v->u.str.s, v->u.str.len, (time_t *)slot))
+            return true;
+        break;
+    case XK_ENUM:
+        if (v->kind == XV_STRING) {
+            char *s = xstrndup(v->u.str.s, v->u.str.len);
+            *(int *)slot = xeni_enum_from_string(t, s);
+            free(s);
+            return true;
+        }
+        break;
+    case XK_SET: {
+        if (is_empty_string(v)) {
+            fill_default(t, slot);
+            return true;
+        }
+        if (v->kind != XV_ARRAY)
+            break;
+        void *p = xeni_set_alloc(t, v->u.arr.n);
+        for (size_t i = 0; i < v->u.arr.n; i++) {
+            if (!xeni_from_xv(t->elem, v->u.arr.items[i], entry_at(t, p, i), err_r)) {
+                *container_size(p) = i;
+                xeni_free_ptr(t, p);
+                return false;
+            }
+        }
+        memcpy(slot, &p, sizeof p);
+        return true;
+    }
+    case XK_MAP: {
+        if (is_empty_string(v)) {
+            fill_default(t, slot);
+            return true;
+        }
+        if (v->kind != XV_STRUCT)
+            break;
+        void *p = xeni_set_alloc(t, v->u.st.n);
+        for (size_t i = 0; i < v->u.st.n; i++) {
+            char *e = entry_at(t, p, i);
+            bool ok = key_from_string(t->key, v->u.st.keys[i], e, err_r);
+            if (ok)
+                ok = xeni_from_xv(t->elem, v->u.st.vals[i], e + t->val_offset, err_r);
+            if (!ok) {
+                xeni_slot_free(t->key, e);
+                *container_size(p) = i;
+                xeni_free_ptr(t, p);
+                return false;
+            }
+            /* get_all_records: the key is the record's handle */
+            if (t->key->kind == XK_STRING && t->elem->kind == XK_RECORD) {
+                void *rec;
+                memcpy(&rec, e + t->val_offset, sizeof rec);
+                xeni_record_set_handle(t->elem, rec, *(char **)e);
+            }
+        }
+        memcpy(slot, &p, sizeof p);
+        return true;
+    }
+    case XK_RECORD: {
+        if (v->kind != XV_STRUCT)
+            break;
+        char *p = xeni_record_alloc(t);
+        for (size_t i = 0; i < t->n_members; i++) {
+            const xeni_member *m = &t->members[i];
+            const xv *mv = xv_struct_get(v, m->name);
+            if (!mv) {
+                fill_default(m->type, p + m->offset);
+                continue;
+            }
+            char *err = NULL;
+            if (!xeni_from_xv(m->type, mv, p + m->offset, &err)) {
+                *err_r = xasprintf("%s.%s: %s", t->name, m->name, err);
+                free(err);
+                xeni_free_ptr(t, p);
+                return false;
+            }
+        }
+        memcpy(slot, &p, sizeof p);
+        return true;
+    }
+    case XK_OPT: {
+        xeni_opt *o = xeni_opt_alloc();
+        if (v->kind == XV_STRING || v->kind == XV_NIL) {
+            o->u.handle = v->kind == XV_NIL ? xeni_strdup("")
+                                            : xstrndup(v->u.str.s, v->u.str.len);
+        } else if (v->kind == XV_STRUCT) {
+            o->is_record = true;
+            if (!xeni_from_xv(t->elem, v, &o->u.record, err_r)) {
+                free(o);
+                return false;
+            }
+        } else {
+            free(o);
+            break;
+        }
+        memcpy(slot, &o, sizeof o);
+        return true;
+    }
+    }
+    *err_r = xasprintf("expected a %s, got %s", t->name, kind_name(v));
+    return false;
+}
+
+/* ----------------------------------------------------------------- errors */
+
+void xeni_session_error(xen_session *s, int n, const char *const *strings)
+{
+    if (!s->ok)
+        return;   /* keep the first error */
+    s->ok = false;
+    s->error_description = xcalloc((size_t)n + 1, sizeof(char *));
+    for (int i = 0; i < n; i++)
+        s->error_description[i] = xeni_strdup(strings[i]);
+    s->error_description_count = n;
+}
+
+static void error2(xen_session *s, const char *code, const char *arg)
+{
+    const char *e[] = { code, arg };
+    xeni_session_error(s, 2, e);
+}
+
+void xen_session_clear_error(xen_session *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->error_description_count; i++)
+        free(s->error_description[i]);
+    free(s->error_description);
+    s->error_description = NULL;
+    s->error_description_count = 0;
+    s->ok = true;
+}
+
+/* ------------------------------------------------------------------- call */
+
+static bool add_reply(const void *data, size_t len, void *handle)
+{
+    xbuf *b = handle;
+    if (b->len + len > ((size_t)1 << 30))
+        return false;   /* refuse replies over 1 GiB */
+    xbuf_add(b, data, len);
+    return true;
+}
+
+static void set_failure(xen_session *s, const xv *ed)
+{
+    if (!ed || ed->kind != XV_ARRAY || ed->u.arr.n == 0) {
+        error2(s, "SERVER_FAULT", "Failure without an ErrorDescription");
+        return;
+    }
+    size_t n = ed->u.arr.n;
+    char **strs = xcalloc(n, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        char *err = NULL;
+        if (!xeni_from_xv(&xeni_t_string, ed->u.arr.items[i], &strs[i], &err)) {
+            free(err);
+            strs[i] = xeni_strdup("");
+        }
+    }
+    xeni_session_error(s, (int)n, (const char *const *)strs);
+    for (size_t i = 0; i < n; i++)
+        free(strs[i]);
+    free(strs);
+}
+
+static bool do_call(xen_session *s, const char *method, bool with_session,
+                    const xeni_arg *args, size_t nargs,
+                    const xeni_type *rt, void *result)
+{
+    if (rt && result)
+        memset(result, 0, xeni_slot_size(rt));
+    if (!s || !s->ok)
+        return false;
+
+    xv *params = xv_array();
+    if (with_session)
+        xv_array_add(params, xv_str(s->session_id));
+    for (size_t i = 0; i < nargs; i++)
+        xv_array_add(params, xeni_to_xv(args[i].type, args[i].slot, args[i].flags));
+    xbuf body, reply;
+    xbuf_init(&body);
+    xbuf_init(&reply);
+    xmlrpc_encode_call(&body, method, params);
+    xv_free(params);
+
+    int rc = s->call_func(body.data, body.len, s->handle, &reply, add_reply);
+    xbuf_free(&body);
+    if (rc != 0) {
+        char code[32];
+        snprintf(code, sizeof code, "%d", rc);
+        error2(s, "TRANSPORT_FAULT", code);
+        xbuf_free(&reply);
+        return false;
+    }
+
+    static const xmlrpc_limits lim = {
+        .max_bytes = (size_t)1 << 30, .max_depth = 64, .max_nodes = 200000000,
+    };
+    xv *value = NULL;
+    int fault_code = 0;
+    char *fault_string = NULL, *err = NULL;
+    bool ok = false;
+    if (!xmlrpc_parse_response(reply.data ? reply.data : "", reply.len, &lim,
+                               &value, &fault_code, &fault_string, &err)) {
+        error2(s, "SERVER_FAULT", err ? err : "unparsable reply");
+        goto out;
+    }
+    if (!value) {
+        char code[32];
+        snprintf(code, sizeof code, "%d", fault_code);
+        const char *e[] = { "FAULT", code, fault_string ? fault_string : "" };
+        xeni_session_error(s, 3, e);
+        goto out;
+    }
+    const xv *status = value->kind == XV_STRUCT ? xv_struct_get(value, "Status") : NULL;
+    if (!status || status->kind != XV_STRING) {
+        error2(s, "SERVER_FAULT", "reply without a Status");
+        goto out;
+    }
+    if (strcmp(status->u.str.s, "Success") == 0) {
+        const xv *val = xv_struct_get(value, "Value");
+        if (!rt) {
+            ok = true;
+            goto out;
+        }
+        if (!val) {
+            error2(s, "SERVER_FAULT", "Success without a Value");
+            goto out;
+        }
+        if (!xeni_from_xv(rt, val, result, &err)) {
+            error2(s, "SERVER_FAULT", err);
+            goto out;
+        }
+        ok = true;
+    } else if (strcmp(status->u.str.s, "Failure") == 0) {
+        set_failure(s, xv_struct_get(value, "ErrorDescription"));
+    } else {
+        char *m = xasprintf("unexpected Status \"%s\"", status->u.str.s);
+        error2(s, "SERVER_FAULT", m);
+        free(m);
+    }
+out:
+    xv_free(value);
+    free(fault_string);
+    free(err);
+    xbuf_free(&reply);
+    return ok;
+}
+
+bool xeni_call(xen_session *s, const char *method, const xeni_arg *args,
+               size_t nargs, const xeni_type *rt, void *result)
+{
+    return do_call(s, method, true, args, nargs, rt, result);
+}
+
+bool xeni_call_nosession(xen_session *s, const char *method,
+                         const xeni_arg *args, size_t nargs,
+                         const xeni_type *rt, void *result)
+{
+    return do_call(s, method, false, args, nargs, rt, result);
+}
+
+/* --------------------------------------------------------------- sessions */
+
+xen_session *xen_session_login_with_password(xen_call_func call_func, void *handle,
+                                             const char *uname, const char *pwd)
+{
+    xen_session *s = xcalloc(1, sizeof *s);
+    s->call_func = call_func;
+    s->handle = handle;
+    s->ok = true;
+    const xeni_arg args[] = {
+        { &xeni_t_string, &uname, 0 },
+        { &xeni_t_string, &pwd, 0 },
+    };
+    char *id = NULL;
+    if (xeni_call_nosession(s, "session.login_with_password", args, 2,
+                            &xeni_t_string, &id))
+        s->session_id = id;
+    return s;
+}
+
+void xen_session_logout(xen_session *s)
+{
+    if (!s)
+        return;
+    if (s->ok && s->session_id)
+        xeni_call(s, "session.logout", NULL, 0, NULL, NULL);
+    xen_session_clear_error(s);
+    free((char *)s->session_id);
+    if (s->owned_transport_)
+        xen_transport_free(s->owned_transport_);
+    free(s);
+}
+
+xen_version *xen_get_client_side_version(void)
+{
+    xen_version *v = xcalloc(1, sizeof *v);
+    if (sscanf(PACKAGE_VERSION, "%d.%d.%d", &v->major, &v->minor, &v->patch) < 2)
+        v->major = v->minor = v->patch = 0;
+    v->extraversion = xeni_strdup("");
+    return v;
+}
+
+void xen_version_free(xen_version *v)
+{
+    if (!v)
+        return;
+    free(v->extraversion);
+    free(v);
+}

@@ -1,0 +1,416 @@
+/* libxen wire behaviour against canned server replies (no daemon): a fake
+ * call_func records each request and answers with a prepared body.
+ * Covers: the Status struct read by name, ints as strings/<int>/<i4>/<i8>,
+ * both empty-array forms, whitespace between elements, faults, transport
+ * failures, datetimes, unknown enums and record members, maps with int keys,
+ * sticky errors, async calls, event records, request encoding. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xen/api/xen_all.h>
+
+static int passed, failed;
+
+#define CHECK(cond) do { \
+        if (cond) passed++; \
+        else { failed++; fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); } \
+    } while (0)
+
+/* ------------------------------------------------------ the fake server */
+static const char *reply;      /* the body to answer with */
+static int reply_rc;           /* what call_func returns */
+static size_t chunk;           /* deliver the reply in pieces of this size (0: whole) */
+static char *request;          /* the last request body */
+static int calls;
+
+static int fake_call(const void *data, size_t len, void *user_handle,
+                     void *result_handle, xen_result_func result_func)
+{
+    CHECK(user_handle == (void *)&calls);
+    calls++;
+    free(request);
+    request = strndup(data, len);
+    if (reply_rc)
+        return reply_rc;
+    size_t n = strlen(reply);
+    size_t step = chunk ? chunk : n;
+    for (size_t off = 0; off < n; off += step)
+        if (!result_func(reply + off, off + step > n ? n - off : step, result_handle))
+            return -1;
+    return 0;
+}
+
+#define OK_BEGIN "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>" \
+    "<member><name>Status</name><value><string>Success</string></value></member>" \
+    "<member><name>Value</name><value>"
+#define OK_END "</value></member></struct></value></param></params></methodResponse>"
+#define OK(v) OK_BEGIN v OK_END
+
+static bool has_error(xen_session *s, int n, const char *const *want)
+{
+    if (s->ok || s->error_description_count != n)
+        return false;
+    for (int i = 0; i < n; i++)
+        if (strcmp(s->error_description[i], want[i]) != 0)
+            return false;
+    return true;
+}
+
+static xen_session *login(void)
+{
+    reply = OK("<string>sess-1</string>");
+    xen_session *s = xen_session_login_with_password(fake_call, &calls, "alice", "pw<&>");
+    CHECK(s && s->ok);
+    CHECK(s->session_id && strcmp(s->session_id, "sess-1") == 0);
+    CHECK(strstr(request, "<methodName>session.login_with_password</methodName>") != NULL);
+    CHECK(strstr(request, "alice") != NULL && strstr(request, "pw&lt;&amp;&gt;") != NULL);
+    return s;
+}
+
+static void test_ints(xen_session *s)
+{
+    static const char *const forms[] = {
+        OK("<string>4</string>"), OK("<int>4</int>"), OK("<i4>4</i4>"), OK("<i8>4</i8>"),
+        OK("4"),
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        int64_t v = 0;
+        reply = forms[i];
+        CHECK(xen_vm_get_vcpus_max(s, &v, "vm-1"));
+        CHECK(v == 4);
+    }
+    /* big values survive */
+    int64_t v = 0;
+    reply = OK("<string>-9223372036854775807</string>");
+    CHECK(xen_vm_get_memory_static_max(s, &v, "vm-1") && v == -INT64_C(9223372036854775807));
+    /* the request: session ref first, then the VM ref */
+    CHECK(strstr(request, "<methodName>VM.get_memory_static_max</methodName>") != NULL);
+    const char *p1 = strstr(request, "sess-1"), *p2 = strstr(request, "vm-1");
+    CHECK(p1 && p2 && p1 < p2);
+    /* ints are sent as strings */
+    reply = OK("<string></string>");
+    CHECK(xen_vm_set_vcpus_max(s, "vm-1", 12345678901LL));
+    CHECK(strstr(request, "<string>12345678901</string>") != NULL);
+    CHECK(strstr(request, "<int>") == NULL && strstr(request, "<i8>") == NULL);
+}
+
+static void test_status_order_and_whitespace(xen_session *s)
+{
+    char *label = NULL;
+    reply = "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>"
+            "<member><name>Value</name><value><string>web</string></value></member>"
+            "<member><name>Status</name><value><string>Success</string></value></member>"
+            "</struct></value></param></params></methodResponse>";
+    CHECK(xen_vm_get_name_label(s, &label, "vm-1") && label && strcmp(label, "web") == 0);
+    free(label);
+
+    reply = "<?xml version=\"1.0\"?>\n<methodResponse>\n  <params>\n    <param>\n      <value>\n"
+            "        <struct>\n          <member>\n            <name>Status</name>\n"
+            "            <value><string>Success</string></value>\n          </member>\n"
+            "          <member>\n            <name>Value</name>\n            <value>\n"
+            "              <array>\n                <data>\n"
+            "                  <value><string>a</string></value>\n"
+            "                  <value>b</value>\n"
+            "                </data>\n              </array>\n            </value>\n"
+            "          </member>\n        </struct>\n      </value>\n    </param>\n"
+            "  </params>\n</methodResponse>\n";
+    struct xen_vm_set *vms = NULL;
+    CHECK(xen_vm_get_all(s, &vms));
+    CHECK(vms && vms->size == 2 && strcmp(vms->contents[0], "a") == 0 &&
+          strcmp(vms->contents[1], "b") == 0);
+    xen_vm_set_free(vms);
+}
+
+static void test_empty_arrays(xen_session *s)
+{
+    static const char *const forms[] = {
+        OK("<array><data/></array>"), OK("<array/>"), OK("<array><data></data></array>"),
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        struct xen_vif_set *vifs = NULL;
+        reply = forms[i];
+        CHECK(xen_vm_get_vifs(s, &vifs, "vm-1"));
+        CHECK(vifs && vifs->size == 0);
+        xen_vif_set_free(vifs);
+    }
+}
+
+static void test_errors(xen_session *s)
+{
+    reply = OK_BEGIN "" OK_END;   /* unused */
+    reply = "<methodResponse><params><param><value><struct>"
+            "<member><name>Status</name><value>Failure</value></member>"
+            "<member><name>ErrorDescription</name><value><array><data>"
+            "<value><string>HANDLE_INVALID</string></value><value>VM</value>"
+            "<value><string>bogus</string></value></data></array></value></member>"
+            "</struct></value></param></params></methodResponse>";
+    char *label = (char *)"untouched";
+    CHECK(!xen_vm_get_name_label(s, &label, "bogus"));
+    CHECK(label == NULL);
+    const char *const e1[] = { "HANDLE_INVALID", "VM", "bogus" };
+    CHECK(has_error(s, 3, e1));
+
+    /* sticky: no call is made until the error is cleared */
+    int before = calls;
+    int64_t v;
+    CHECK(!xen_vm_get_vcpus_max(s, &v, "vm-1"));
+    CHECK(calls == before);
+    CHECK(has_error(s, 3, e1));
+    xen_session_clear_error(s);
+    CHECK(s->ok && s->error_description_count == 0 && s->error_description == NULL);
+
+    /* an XML-RPC fault */
+    reply = "<methodResponse><fault><value><struct>"
+            "<member><name>faultCode</name><value><int>42</int></value></member>"
+            "<member><name>faultString</name><value><string>boom</string></value></member>"
+            "</struct></value></fault></methodResponse>";
+    CHECK(!xen_vm_start(s, "vm-1", false));
+    const char *const e2[] = { "FAULT", "42", "boom" };
+    CHECK(has_error(s, 3, e2));
+    xen_session_clear_error(s);
+
+    /* the transport failed */
+    reply_rc = 7;
+    CHECK(!xen_vm_start(s, "vm-1", false));
+    const char *const e3[] = { "TRANSPORT_FAULT", "7" };
+    CHECK(has_error(s, 2, e3));
+    reply_rc = 0;
+    xen_session_clear_error(s);
+
+    /* garbage and odd Status values */
+    reply = "<methodResponse><params><param><value><struct>";
+    CHECK(!xen_vm_start(s, "vm-1", false));
+    CHECK(!s->ok && s->error_description_count == 2 &&
+          strcmp(s->error_description[0], "SERVER_FAULT") == 0);
+    xen_session_clear_error(s);
+    reply = "<methodResponse><params><param><value><struct>"
+            "<member><name>Status</name><value>Error</value></member>"
+            "</struct></value></param></params></methodResponse>";
+    CHECK(!xen_vm_start(s, "vm-1", false));
+    CHECK(!s->ok && strcmp(s->error_description[0], "SERVER_FAULT") == 0);
+    xen_session_clear_error(s);
+
+    /* a wrong type is an error, not a crash */
+    reply = OK("<array><data/></array>");
+    int64_t x = 99;
+    CHECK(!xen_vm_get_vcpus_max(s, &x, "vm-1") && x == 0);
+    CHECK(!s->ok && strcmp(s->error_description[0], "SERVER_FAULT") == 0);
+    xen_session_clear_error(s);
+}
+
+static void test_datetime_enum_record(xen_session *s)
+{
+    time_t t = 0;
+    reply = OK("<dateTime.iso8601>20240102T10:11:12</dateTime.iso8601>");
+    CHECK(xen_session_get_last_active(s, &t, s) && t == 1704190272);
+    CHECK(strstr(request, "<methodName>session.get_last_active</methodName>") != NULL);
+
+    enum xen_vm_power_state ps = XEN_VM_POWER_STATE_HALTED;
+    reply = OK("<string>Running</string>");
+    CHECK(xen_vm_get_power_state(s, &ps, "vm-1") && ps == XEN_VM_POWER_STATE_RUNNING);
+    reply = OK("<string>Levitating</string>");
+    CHECK(xen_vm_get_power_state(s, &ps, "vm-1") && ps == XEN_VM_POWER_STATE_UNDEFINED);
+    CHECK(s->ok);
+    CHECK(strcmp(xen_vm_power_state_to_string(XEN_VM_POWER_STATE_SUSPENDED), "Suspended") == 0);
+    CHECK(strcmp(xen_vm_power_state_to_string(XEN_VM_POWER_STATE_UNDEFINED), "undefined") == 0);
+    CHECK(xen_vm_power_state_from_string(s, "Paused") == XEN_VM_POWER_STATE_PAUSED);
+    CHECK(xen_vm_power_state_from_string(NULL, "paused") == XEN_VM_POWER_STATE_UNDEFINED);
+    CHECK(xen_vbd_mode_from_string(s, "RW") == XEN_VBD_MODE_RW);
+
+    /* a record with unknown members (XAPI-era fields) and missing ones */
+    reply = OK("<struct>"
+               "<member><name>uuid</name><value>u-1</value></member>"
+               "<member><name>allowed_operations</name><value><array><data>"
+               "<value>start</value></data></array></value></member>"
+               "<member><name>power_state</name><value>Halted</value></member>"
+               "<member><name>name_label</name><value><string>web &amp; db</string></value></member>"
+               "<member><name>VCPUs_max</name><value><i4>2</i4></value></member>"
+               "<member><name>resident_on</name><value>host-1</value></member>"
+               "<member><name>VBDs</name><value><array><data><value>vbd-1</value>"
+               "<value>vbd-2</value></data></array></value></member>"
+               "<member><name>other_config</name><value><struct>"
+               "<member><name>k</name><value>v</value></member></struct></value></member>"
+               "<member><name>is_a_template</name><value><boolean>1</boolean></value></member>"
+               "<member><name>blocked_operations</name><value><struct/></value></member>"
+               "</struct>");
+    xen_vm_record *r = NULL;
+    CHECK(xen_vm_get_record(s, &r, "vm-1"));
+    if (r) {
+        CHECK(strcmp(r->handle, "vm-1") == 0);
+        CHECK(strcmp(r->uuid, "u-1") == 0);
+        CHECK(strcmp(r->name_label, "web & db") == 0);
+        CHECK(r->vcpus_max == 2 && r->is_a_template);
+        CHECK(r->power_state == XEN_VM_POWER_STATE_HALTED);
+        CHECK(!r->resident_on->is_record && strcmp(r->resident_on->u.handle, "host-1") == 0);
+        CHECK(r->vbds->size == 2 && strcmp(r->vbds->contents[1]->u.handle, "vbd-2") == 0);
+        CHECK(r->other_config->size == 1 && strcmp(r->other_config->contents[0].val, "v") == 0);
+        /* missing members come back empty, never NULL */
+        CHECK(r->pv_kernel && strcmp(r->pv_kernel, "") == 0);
+        CHECK(r->vifs && r->vifs->size == 0);
+        CHECK(r->metrics && strcmp(r->metrics->u.handle, "") == 0);
+        CHECK(r->platform && r->platform->size == 0);
+    }
+    xen_vm_record_free(r);
+
+    /* maps with int keys */
+    reply = OK("<struct><member><name>0</name><value><double>0.5</double></value></member>"
+               "<member><name>3</name><value><double>0.25</double></value></member></struct>");
+    xen_int_float_map *m = NULL;
+    CHECK(xen_vm_metrics_get_vcpus_utilisation(s, &m, "m-1"));
+    CHECK(m && m->size == 2 && m->contents[1].key == 3 && m->contents[1].val == 0.25);
+    xen_int_float_map_free(m);
+    reply = OK("<struct><member><name>1</name><value><array><data><value>fpu</value>"
+               "</data></array></value></member></struct>");
+    xen_int_string_set_map *fm = NULL;
+    CHECK(xen_vm_metrics_get_vcpus_flags(s, &fm, "m-1"));
+    CHECK(fm && fm->size == 1 && fm->contents[0].key == 1 && fm->contents[0].val->size == 1 &&
+          strcmp(fm->contents[0].val->contents[0], "fpu") == 0);
+    xen_int_string_set_map_free(fm);
+}
+
+static void test_create_async_events(xen_session *s)
+{
+    xen_vm_record *r = xen_vm_record_alloc();
+    r->name_label = strdup("new-vm");
+    r->memory_static_max = 268435456;
+    r->actions_after_crash = XEN_ON_CRASH_BEHAVIOUR_PRESERVE;
+    r->other_config = xen_string_string_map_alloc(1);
+    r->other_config->contents[0].key = strdup("a");
+    r->other_config->contents[0].val = strdup("b");
+    xen_vm vm = NULL;
+    reply = OK("<string>vm-new</string>");
+    CHECK(xen_vm_create(s, &vm, r) && vm && strcmp(vm, "vm-new") == 0);
+    CHECK(strstr(request, "<methodName>VM.create</methodName>") != NULL);
+    CHECK(strstr(request, "<name>name_label</name><value><string>new-vm</string>") != NULL);
+    CHECK(strstr(request, "<string>268435456</string>") != NULL);
+    CHECK(strstr(request, "<string>preserve</string>") != NULL);
+    CHECK(strstr(request, "<name>a</name><value><string>b</string>") != NULL);
+    /* RO/run fields are not sent by create */
+    CHECK(strstr(request, "<name>power_state</name>") == NULL);
+    CHECK(strstr(request, "<name>domid</name>") == NULL);
+    xen_vm_free(vm);
+    xen_vm_record_free(r);
+
+    xen_task task = NULL;
+    reply = OK("<string>task-1</string>");
+    CHECK(xen_vm_start_async(s, &task, "vm-1", true) && strcmp(task, "task-1") == 0);
+    CHECK(strstr(request, "<methodName>Async.VM.start</methodName>") != NULL);
+    CHECK(strstr(request, "<boolean>1</boolean>") != NULL);
+    xen_task_free(task);
+
+    reply = OK("<struct><member><name>uuid</name><value>task-1</value></member>"
+               "<member><name>status</name><value>success</value></member>"
+               "<member><name>progress</name><value>100</value></member>"
+               "<member><name>result</name><value></value></member>"
+               "<member><name>error_info</name><value><array><data/></array></value></member>"
+               "<member><name>allowed_operations</name><value><array><data><value>Cancel</value>"
+               "</data></array></value></member></struct>");
+    xen_task_record *tr = NULL;
+    CHECK(xen_task_get_record(s, &tr, "task-1"));
+    CHECK(tr && tr->status == XEN_TASK_STATUS_TYPE_SUCCESS && tr->progress == 100);
+    CHECK(tr && tr->error_info->size == 0 && tr->allowed_operations->size == 1 &&
+          tr->allowed_operations->contents[0] == XEN_TASK_ALLOWED_OPERATIONS_CANCEL);
+    xen_task_record_free(tr);
+
+    xen_string_set *classes = xen_string_set_alloc(1);
+    classes->contents[0] = strdup("VM");
+    reply = OK("<string></string>");
+    CHECK(xen_event_register(s, classes));
+    CHECK(strstr(request, "<methodName>event.register</methodName>") != NULL);
+    CHECK(strstr(request, "<value><array><data><value><string>VM</string>") != NULL);
+    xen_string_set_free(classes);
+
+    reply = OK("<array><data><value><struct>"
+               "<member><name>id</name><value><string>17</string></value></member>"
+               "<member><name>timestamp</name><value><dateTime.iso8601>20240102T10:11:12"
+               "</dateTime.iso8601></value></member>"
+               "<member><name>class</name><value><string>VM</string></value></member>"
+               "<member><name>operation</name><value><string>mod</string></value></member>"
+               "<member><name>ref</name><value><string>vm-1</string></value></member>"
+               "<member><name>obj_uuid</name><value><string>vm-1</string></value></member>"
+               "<member><name>field</name><value><string>power_state</string></value></member>"
+               "</struct></value></data></array>");
+    chunk = 1;   /* the reply arrives one byte at a time */
+    xen_event_record_set *ev = NULL;
+    CHECK(xen_event_next(s, &ev));
+    chunk = 0;
+    CHECK(ev && ev->size == 1);
+    if (ev && ev->size == 1) {
+        CHECK(ev->contents[0]->id == 17 && ev->contents[0]->timestamp == 1704190272);
+        CHECK(strcmp(ev->contents[0]->class, "VM") == 0);
+        CHECK(ev->contents[0]->operation == XEN_EVENT_OPERATION_MOD);
+        CHECK(strcmp(ev->contents[0]->ref, "vm-1") == 0);
+    }
+    xen_event_record_set_free(ev);
+
+    /* event.from: a struct with a set of events and a (string -> int) map */
+    reply = OK("<struct><member><name>events</name><value><array/></value></member>"
+               "<member><name>valid_ref_counts</name><value><struct><member><name>VM</name>"
+               "<value><string>3</string></value></member></struct></value></member>"
+               "<member><name>token</name><value>42</value></member></struct>");
+    xen_event_batch *b = NULL;
+    xen_string_set *none = xen_string_set_alloc(0);
+    CHECK(xen_event_from(s, &b, none, "", 1.5));
+    CHECK(strstr(request, "<double>1.5") != NULL);
+    CHECK(b && b->events->size == 0 && b->valid_ref_counts->size == 1 &&
+          b->valid_ref_counts->contents[0].val == 3 && strcmp(b->token, "42") == 0);
+    xen_event_batch_free(b);
+    xen_string_set_free(none);
+}
+
+static void test_logout_and_urls(xen_session *s)
+{
+    reply = OK("<string></string>");
+    int before = calls;
+    xen_session_logout(s);
+    CHECK(calls == before + 1);
+    CHECK(strstr(request, "<methodName>session.logout</methodName>") != NULL);
+
+    /* a failed login still returns a session to inspect */
+    reply = "<methodResponse><params><param><value><struct>"
+            "<member><name>Status</name><value>Failure</value></member>"
+            "<member><name>ErrorDescription</name><value><array><data>"
+            "<value>SESSION_AUTHENTICATION_FAILED</value></data></array></value></member>"
+            "</struct></value></param></params></methodResponse>";
+    xen_session *bad = xen_session_login_with_password(fake_call, &calls, "x", "y");
+    const char *const e[] = { "SESSION_AUTHENTICATION_FAILED" };
+    CHECK(bad && has_error(bad, 1, e) && bad->session_id == NULL);
+    before = calls;
+    xen_session_logout(bad);   /* no logout call for a session that never was */
+    CHECK(calls == before);
+
+    CHECK(xen_transport_new("ftp://x/") == NULL);
+    CHECK(xen_transport_new("unix:relative") == NULL);
+    xen_transport *t = xen_transport_new("unix:///nonexistent/xen-api.sock");
+    CHECK(t != NULL);
+    xen_session *u = xen_session_login_with_password(xen_transport_call, t, "a", "b");
+    CHECK(u && !u->ok && strcmp(u->error_description[0], "TRANSPORT_FAULT") == 0);
+    CHECK(strlen(xen_transport_last_error(t)) > 0);
+    xen_session_logout(u);
+    xen_transport_free(t);
+    CHECK(xen_session_login_url("gopher://x/", "a", "b") == NULL);
+
+    xen_version *v = xen_get_client_side_version();
+    CHECK(v && v->extraversion);
+    xen_version_free(v);
+}
+
+int main(void)
+{
+    xen_init();
+    xen_session *s = login();
+    test_ints(s);
+    test_status_order_and_whitespace(s);
+    test_empty_arrays(s);
+    test_errors(s);
+    test_datetime_enum_record(s);
+    test_create_async_events(s);
+    test_logout_and_urls(s);
+    free(request);
+    xen_fini();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
