@@ -4,6 +4,8 @@
 #include "rpc/xmlrpc.h"
 #include "rpc/xv.h"
 
+#include <libxml/parser.h>
+
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
@@ -856,6 +858,17 @@ static char *many_values(size_t n, const char *item, size_t *len_r)
     return xbuf_steal(&b, len_r);
 }
 
+/* Counts every attempt libxml2 makes to load an external resource. */
+static int entity_loads;
+static xmlParserInputPtr counting_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+{
+    (void)url;
+    (void)id;
+    (void)ctxt;
+    __atomic_fetch_add(&entity_loads, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
 typedef struct hostile { const char *name; char *body; size_t len; const char *want; xmlrpc_limits lim; } hostile;
 
 static void test_hostile(void)
@@ -905,6 +918,9 @@ static void test_hostile(void)
         if (!h[k].len)
             h[k].len = strlen(h[k].body);
 
+    xmlExternalEntityLoader old_loader = xmlGetExternalEntityLoader();
+    xmlSetExternalEntityLoader(counting_loader);
+
     /* stderr must stay silent: libxml2 never prints. */
     fflush(stderr);
     char tmpl[] = "/tmp/test_codec_stderr.XXXXXX";
@@ -940,6 +956,13 @@ static void test_hostile(void)
         for (size_t k = 0; k < nh; k++)
             all &= call_fails(h[k].body, h[k].len, &h[k].lim, h[k].want);
     CHECK(all, "hostile documents rejected repeatedly");
+    CHECK(entity_loads == 0, "no external entity or DTD was ever loaded (%d attempts)", entity_loads);
+    /* Control: the hook does see loads when a careless parser is used. */
+    xmlDocPtr careless = xmlReadMemory(ext_dtd, (int)strlen(ext_dtd), NULL, NULL,
+                                       XML_PARSE_DTDLOAD | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlFreeDoc(careless);
+    CHECK(entity_loads > 0, "control: a DTDLOAD parse does call the loader");
+    xmlSetExternalEntityLoader(old_loader);
 
     for (size_t k = 0; k < nh; k++)
         free(h[k].body);
@@ -983,6 +1006,16 @@ static void test_hostile(void)
     free(method);
     xv_free(p);
     free(err);
+    free(body);
+
+    /* With our own depth limit raised out of the way, libxml2's own element
+     * depth limit (256 without XML_PARSE_HUGE) still stops raw nesting. */
+    xmlrpc_limits deep = { 0, 100000, 0 };
+    body = raw_nesting(100000, &len);
+    CHECK(call_fails(body, len, &deep, "malformed XML"), "libxml2 depth limit still applies");
+    free(body);
+    body = nested_values(10000, &len);
+    CHECK(call_fails(body, len, &deep, "malformed XML"), "libxml2 depth limit on values");
     free(body);
 
     /* A struct with many members (and duplicates) decodes in linear time. */
