@@ -1,1 +1,14 @@
-# tests
+# Integration tests: the real daemon over real sockets (tests/lib/xendtest.py).
+TESTS += tests/check-manifest.sh \
+	tests/integration/test_core.py \
+	tests/integration/test_getters.py \
+	tests/integration/test_hostile.py \
+	tests/integration/test_cli.sh
+EXTRA_DIST += tests/lib/xendtest.py tests/lib/harness.sh $(filter %.py %.sh,$(TESTS))
+
+check_PROGRAMS += tests/unit/test_dispatch
+TESTS += tests/unit/test_dispatch
+tests_unit_test_dispatch_SOURCES = tests/unit/test_dispatch.c
+tests_unit_test_dispatch_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_dispatch_LDADD = daemon/libxend.la rpc/libxauth.la util/libxlog.la rpc/libxv.la $(XML_LIBS) $(PAM_LIBS)
+$(tests_unit_test_dispatch_OBJECTS): gen/stamp

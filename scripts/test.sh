@@ -1,0 +1,50 @@
+#!/bin/bash
+# Build everything and pass every test: the plain build's `make check`, then
+# the same suite against an ASan+UBSan build, then the xen backend on a real
+# Xen hypervisor booted under QEMU (when ../shared/xen-qemu is present).
+# Usage (as root on Debian 12): scripts/test.sh [--quick]   (--quick: plain build only)
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/scripts/install-deps.sh" || exit 1
+quick=0; [ "${1:-}" = "--quick" ] && quick=1
+total_pass=0; total_fail=0; status=0
+summarise() {  # add up the 'N passed, M failed' lines of a make check run
+    local dir=$1
+    local p f
+    p=$(cat "$dir"/tests/*.log "$dir"/tests/*/*.log 2>/dev/null | grep -E '^[0-9]+ passed, [0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+    f=$(cat "$dir"/tests/*.log "$dir"/tests/*/*.log 2>/dev/null | grep -E '^[0-9]+ passed, [0-9]+ failed' | awk '{s+=$3} END {print s+0}')
+    total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+}
+run_suite() {  # run_suite NAME BUILD_DIR [configure options]
+    local name=$1 dir=$2; shift 2
+    echo "=== $name: build in $dir"
+    if ! "$top/scripts/build.sh" "$dir" "$@"; then
+        echo "=== $name: BUILD FAILED"; status=1; total_fail=$((total_fail + 1)); return
+    fi
+    echo "=== $name: make check"
+    if ! make -C "$dir" -s -j2 check; then
+        status=1
+        for f in $(grep -l -E '^(FAIL|ERROR)' "$dir"/tests/*.trs "$dir"/tests/*/*.trs 2>/dev/null); do
+            echo "--- ${f%.trs}.log"; tail -40 "${f%.trs}.log"
+        done
+    fi
+    summarise "$dir"
+}
+run_suite "plain" "$top/build"
+if [ $quick = 0 ]; then
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        run_suite "asan+ubsan" "$top/build-asan" --enable-sanitizers
+    if [ -x "$top/scripts/check-xen-qemu.sh" ]; then
+        echo "=== xen backend on real Xen under QEMU"
+        out=$("$top/scripts/check-xen-qemu.sh" "$top/build" 2>&1); rc=$?
+        echo "$out" | tail -60
+        line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
+        if [ -n "$line" ]; then
+            total_pass=$((total_pass + $(echo "$line" | awk '{print $1}')))
+            total_fail=$((total_fail + $(echo "$line" | awk '{print $3}')))
+        fi
+        [ $rc = 0 ] || { status=1; [ -n "$line" ] || total_fail=$((total_fail + 1)); }
+    fi
+fi
+echo "$total_pass passed, $total_fail failed"
+exit $status

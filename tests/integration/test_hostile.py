@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""Hostile input over real HTTP: external entities, entity expansion,
+deep nesting, oversized bodies, garbage, wrong HTTP methods.  Each gets a
+clean XML-RPC fault (or HTTP error), memory stays bounded, the daemon
+keeps answering."""
+import http.client
+import os
+import socket
+import sys
+import time
+import xmlrpc.client
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xendtest import Xend, ok, run  # noqa: E402
+
+X = None
+LIMIT = 1 << 20     # max-request-bytes configured below
+
+
+def post(body, path="/", headers=None):
+    c = http.client.HTTPConnection("127.0.0.1", X.port, timeout=30)
+    c.request("POST", path, body, headers or {"Content-Type": "text/xml"})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, r.getheader("Content-Type"), data
+
+
+def rss_kib():
+    for line in open("/proc/%d/status" % X.proc.pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def assert_fault(status, ctype, data, code=None):
+    assert status in (200, 413), status
+    assert ctype == "text/xml", ctype
+    text = data.decode()
+    assert "<fault>" in text, text[:300]
+    if code is not None:
+        assert "<int>%d</int>" % code in text, text[:300]
+
+
+def assert_alive():
+    p = X.proxy()
+    s = X.login(p)
+    ok(p.host.get_all(s))
+
+
+def test_external_entity():
+    body = ('<?xml version="1.0"?><!DOCTYPE m [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            '<methodCall><methodName>&x;</methodName><params/></methodCall>')
+    status, ctype, data = post(body)
+    assert_fault(status, ctype, data)
+    assert b"root:" not in data
+    assert_alive()
+
+
+def test_billion_laughs():
+    ents = '<!ENTITY a0 "lol">' + "".join('<!ENTITY a%d "%s">' % (i, ("&a%d;" % (i - 1)) * 10) for i in range(1, 10))
+    body = ('<?xml version="1.0"?><!DOCTYPE m [%s]><methodCall><methodName>x</methodName><params>'
+            '<param><value><string>&a9;</string></value></param></params></methodCall>' % ents)
+    before = rss_kib()
+    for _ in range(20):
+        status, ctype, data = post(body)
+        assert_fault(status, ctype, data)
+    assert rss_kib() - before < 64 * 1024, "RSS grew by %d KiB" % (rss_kib() - before)
+    assert_alive()
+
+
+def test_deep_nesting():
+    depth = 10000
+    body = ('<?xml version="1.0"?><methodCall><methodName>VM.get_all</methodName><params><param>'
+            + "<value><array><data>" * depth + "</data></array></value>" * depth
+            + '</param></params></methodCall>')
+    status, ctype, data = post(body)
+    assert_fault(status, ctype, data)
+    raw = "<a>" * 100000 + "</a>" * 100000
+    status, ctype, data = post(raw)
+    assert_fault(status, ctype, data)
+    assert_alive()
+
+
+def test_body_over_the_limit():
+    before = rss_kib()
+    big = '<?xml version="1.0"?><methodCall><methodName>x</methodName><params><param><value><string>' \
+          + "A" * (LIMIT + 10) + "</string></value></param></params></methodCall>"
+    for _ in range(5):
+        status, ctype, data = post(big)
+        assert status == 413, status
+        assert_fault(status, ctype, data)
+    assert rss_kib() - before < 32 * 1024, "RSS grew by %d KiB" % (rss_kib() - before)
+    assert_alive()
+
+
+def test_garbage_and_truncated():
+    for body in [b"", b"not xml at all", b"<methodCall><methodName>VM.get_all",
+                 b"\xff\xfe\x00<\x00m", b'<?xml version="1.0"?><methodResponse/>',
+                 b"<methodCall><methodName>x</methodName><params><param><value><bogus/></value>"
+                 b"</param></params></methodCall>",
+                 b"<methodCall><methodName>x</methodName><params><param><value><int>99999999999999999999999</int>"
+                 b"</value></param></params></methodCall>"]:
+        status, ctype, data = post(body)
+        assert_fault(status, ctype, data)
+    assert_alive()
+
+
+def test_json_probe_gets_xml_not_404():
+    # Xen Orchestra's client first POSTs JSON-RPC to <path>/jsonrpc and falls
+    # back to XML-RPC on a 2xx reply that is not application/json
+    status, ctype, data = post('{"jsonrpc":"2.0","method":"system.listMethods","id":1}', "/jsonrpc",
+                               {"Content-Type": "application/json"})
+    assert status == 200 and ctype == "text/xml", (status, ctype)
+
+
+def test_get_is_refused():
+    c = http.client.HTTPConnection("127.0.0.1", X.port, timeout=10)
+    c.request("GET", "/")
+    r = c.getresponse()
+    r.read()
+    assert r.status == 405 and r.getheader("Allow") == "POST", r.status
+
+
+def test_slow_and_idle_clients_do_not_block():
+    socks = []
+    for _ in range(50):   # half-sent requests occupy no thread
+        s = socket.create_connection(("127.0.0.1", X.port))
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n<methodCall>")
+        socks.append(s)
+    t0 = time.time()
+    assert_alive()
+    assert time.time() - t0 < 5
+    for s in socks:
+        s.close()
+
+
+def main():
+    global X
+    X = Xend(pam=False, conf=["max-request-bytes = %d" % LIMIT])
+    try:
+        X.start()
+        run([v for k, v in sorted(globals().items()) if k.startswith("test_")])
+    finally:
+        X.cleanup()
+
+
+if __name__ == "__main__":
+    main()

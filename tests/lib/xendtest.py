@@ -1,0 +1,258 @@
+"""Test harness: start the real xend on a temporary state dir, Unix socket
+and TCP port, with a PAM test user, and talk to it with xmlrpc.client.
+
+Used by the Python integration tests (import) and by shell/C tests
+(`eval "$(python3 xendtest.py start)"` ... `python3 xendtest.py stop DIR`).
+
+Environment:
+  XEND_BUILDDIR   build tree holding daemon/xend (default: cwd)
+  XEND_WRAPPER    command prefix for the daemon, e.g. "valgrind --error-exitcode=99"
+  XEND_KEEP=1     keep the temporary directory
+"""
+import http.client
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import xmlrpc.client
+
+BUILDDIR = os.environ.get("XEND_BUILDDIR", os.getcwd())
+
+
+def xend_binary():
+    return os.environ.get("XEND_BIN", os.path.join(BUILDDIR, "daemon", "xend"))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class PamUser:
+    """A throw-away local user and a PAM service file for it (needs root)."""
+
+    def __init__(self):
+        if os.geteuid() != 0:
+            raise RuntimeError("the PAM tests need root (they create a user and a PAM service)")
+        self.name = "xt%s" % secrets.token_hex(4)
+        self.password = "pw-" + secrets.token_urlsafe(12)
+        self.service = "xend-test-%s" % self.name
+        subprocess.run(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", self.name], check=True)
+        subprocess.run(["chpasswd"], input="%s:%s\n" % (self.name, self.password), text=True, check=True)
+        with open("/etc/pam.d/" + self.service, "w") as f:
+            f.write("auth required pam_unix.so\naccount required pam_unix.so\n")
+
+    def remove(self):
+        subprocess.run(["userdel", self.name], stderr=subprocess.DEVNULL)
+        try:
+            os.unlink("/etc/pam.d/" + self.service)
+        except FileNotFoundError:
+            pass
+
+
+class UnixTransport(xmlrpc.client.Transport):
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def make_connection(self, host):
+        path = self.path
+
+        class Conn(http.client.HTTPConnection):
+            def connect(self):
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+        return Conn("localhost")
+
+
+class Xend:
+    def __init__(self, backend="sim", args=(), conf=(), pam=True, tmp=None):
+        self.tmp = tmp or tempfile.mkdtemp(prefix="xend-test-")
+        self.state = os.path.join(self.tmp, "state")
+        self.unix = os.path.join(self.tmp, "xen-api.sock")
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d/" % self.port
+        self.backend = backend
+        self.args = list(args)
+        self.user = PamUser() if pam else None
+        self.log = os.path.join(self.tmp, "xend.log")
+        self.conf = os.path.join(self.tmp, "xend.conf")
+        with open(self.conf, "w") as f:
+            f.write("state-dir = %s\n" % self.state)
+            f.write("listen = unix:%s auth=none\n" % self.unix)
+            f.write("listen = http:127.0.0.1:%d auth=%s\n" % (self.port, "pam" if pam else "none"))
+            f.write("pam-service = %s\n" % (self.user.service if self.user else "xend"))
+            f.write("log-file = %s\n" % self.log)
+            f.write("log-level = debug\n")
+            for line in conf:
+                f.write(line + "\n")
+        self.proc = None
+
+    @property
+    def username(self):
+        return self.user.name if self.user else "root"
+
+    @property
+    def password(self):
+        return self.user.password if self.user else ""
+
+    def start(self, timeout=20):
+        cmd = shlex.split(os.environ.get("XEND_WRAPPER", "")) + [
+            xend_binary(), "--foreground", "--config", self.conf, "--backend", self.backend] + self.args
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(self.log + ".stderr", "a"))
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("xend exited with %s:\n%s" % (self.proc.returncode, self.stderr()))
+            try:
+                self.unix_proxy().system.listMethods()
+                return self
+            except (OSError, xmlrpc.client.ProtocolError):
+                time.sleep(0.05)
+        raise RuntimeError("xend did not answer within %d s:\n%s" % (timeout, self.stderr()))
+
+    def stderr(self):
+        try:
+            return open(self.log + ".stderr").read()[-4000:] + open(self.log).read()[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self, check=True):
+        """SIGTERM and wait; with check, a non-zero exit is an error."""
+        if not self.proc:
+            return 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            raise RuntimeError("xend did not stop on SIGTERM")
+        self.proc = None
+        if check and rc != 0:
+            raise RuntimeError("xend exited with %d:\n%s" % (rc, self.stderr()))
+        return rc
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def cleanup(self):
+        if self.proc:
+            try:
+                self.stop(check=False)
+            except RuntimeError:
+                pass
+        if self.user:
+            self.user.remove()
+        if not os.environ.get("XEND_KEEP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # ---- clients ----
+    def proxy(self):
+        return xmlrpc.client.ServerProxy(self.url, allow_none=False)
+
+    def unix_proxy(self):
+        return xmlrpc.client.ServerProxy("http://localhost/", transport=UnixTransport(self.unix))
+
+    def login(self, proxy=None):
+        p = proxy or self.proxy()
+        r = p.session.login_with_password(self.username, self.password)
+        assert r["Status"] == "Success", r
+        return r["Value"]
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *a):
+        self.cleanup()
+
+
+def ok(r):
+    """The Value of a Success result, or raise with the ErrorDescription."""
+    if r.get("Status") != "Success":
+        raise AssertionError("call failed: %r" % (r.get("ErrorDescription"),))
+    assert list(r.keys())[0] == "Status", "Status must come first: %r" % list(r.keys())
+    return r["Value"]
+
+
+def fails(r, *expected):
+    """Assert a Failure whose ErrorDescription starts with expected."""
+    assert r.get("Status") == "Failure", "expected failure %r, got %r" % (expected, r)
+    ed = r["ErrorDescription"]
+    assert list(ed[:len(expected)]) == list(expected), "expected %r, got %r" % (expected, ed)
+    return ed
+
+
+def run(tests):
+    """Run test functions; print 'N passed, M failed'; exit non-zero on failure."""
+    passed = failed = 0
+    only = os.environ.get("XEND_ONLY")
+    for t in tests:
+        if only and only not in t.__name__:
+            continue
+        t0 = time.time()
+        try:
+            t()
+            passed += 1
+            print("PASS %s (%.2fs)" % (t.__name__, time.time() - t0), flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL %s" % t.__name__, flush=True)
+            traceback.print_exc()
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+def _cli():
+    if sys.argv[1:2] == ["start"]:
+        x = Xend().start()
+        print("export XEND_DIR=%s XEND_URL=%s XEND_UNIX=%s XEND_USER=%s XEND_PASS=%s XEND_PID=%d" % (
+            shlex.quote(x.tmp), x.url, shlex.quote(x.unix), x.username, shlex.quote(x.password), x.proc.pid))
+        # the daemon outlives this process; stop() finds it by pid
+        with open(os.path.join(x.tmp, "pam-user"), "w") as f:
+            f.write("%s %s\n" % (x.user.name, x.user.service))
+        os._exit(0)
+    elif sys.argv[1:2] == ["stop"]:
+        tmp = sys.argv[2]
+        pid = int(sys.argv[3])
+        rc = 0
+        try:
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(300):
+                os.kill(pid, 0)
+                time.sleep(0.1)
+            rc = 1
+        except ProcessLookupError:
+            pass
+        try:
+            name, service = open(os.path.join(tmp, "pam-user")).read().split()
+            subprocess.run(["userdel", name], stderr=subprocess.DEVNULL)
+            os.unlink("/etc/pam.d/" + service)
+        except (OSError, ValueError):
+            pass
+        if not os.environ.get("XEND_KEEP"):
+            shutil.rmtree(tmp, ignore_errors=True)
+        sys.exit(rc)
+    else:
+        print("usage: xendtest.py start | stop DIR PID", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    _cli()
