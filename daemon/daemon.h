@@ -18,10 +18,16 @@ typedef struct daemon_options {
 
 /* h_misc.c: classes with small rules (PIF). */
 void misc_setup(void);
-/* vm.c: the VM lifecycle; the backend's events arrive here. */
+/* persist.c: load the records kept on disk (before the host is set up) and
+ * write every later change of a persistent object before its call returns. */
+bool persist_setup(const daemon_options *o, char **err_r);
+/* vm.c: the VM lifecycle; reconcile records with the backend's domains;
+ * the backend's events arrive in vm_backend_event. */
 bool vm_setup(const daemon_options *o, char **err_r);
 void vm_backend_event(void *opaque, const xo_event *ev);
-/* Periodic work (every ~2 s, on the main thread): metrics, expiry. */
-void daemon_tick(void);
+void vm_tick(void);             /* periodic (~2 s): live metrics */
+/* event.c / task.c: the event log, Async tasks. */
+bool events_setup(const daemon_options *o, char **err_r);
+void events_tick(void);         /* periodic (~2 s): task expiry, idle waiters */
 
 #endif

@@ -262,10 +262,14 @@ int main(int argc, char **argv)
     misc_setup();
     daemon_options dopts = { .state_dir = cfg.state_dir, .task_expiry = cfg.task_expiry,
                              .event_log_size = cfg.event_log_size, .loop = loop };
+    if (!persist_setup(&dopts, &err))
+        die("state", err);
     if (!host_setup(cfg.state_dir, &err))
         die("host", err);
     if (!vm_setup(&dopts, &err))
         die("VMs", err);
+    if (!events_setup(&dopts, &err))
+        die("events", err);
     if (!dispatch_start(cfg.workers))
         die("workers", strdup("cannot start the worker pool"));
     rpc_server *srv = rpc_server_start(&cfg, &err);
@@ -285,7 +289,10 @@ int main(int argc, char **argv)
             xlog(XLOG_INFO, "signal %d: shutting down", sig);
             break;
         }
-        daemon_tick();
+        host_refresh();
+        session_expire_idle();
+        vm_tick();
+        events_tick();
     }
     rpc_server_stop(srv);
     dispatch_stop();

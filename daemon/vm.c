@@ -143,7 +143,6 @@ bool xh_VBD_unplug(xcall *call, const char *self, xerr **errp)
 }
 #include "daemon/daemon.h"
 #include "daemon/host.h"
-#include "daemon/session.h"
 
 bool vm_setup(const daemon_options *o, char **err_r)
 {
@@ -158,8 +157,6 @@ void vm_backend_event(void *opaque, const xo_event *ev)
     (void)ev;
 }
 
-void daemon_tick(void)
+void vm_tick(void)
 {
-    host_refresh();
-    session_expire_idle();
 }

@@ -1,0 +1,1 @@
+# tasks and events: appends to daemon_libxend_la_SOURCES

@@ -1,0 +1,1 @@
+# tests of Async tasks and events

@@ -1,0 +1,1 @@
+# tests of the VM lifecycle, storage and persistence
