@@ -9,7 +9,7 @@ libxen/gen/stamp: $(LIBXEN_GEN_DEPS)
 	$(AM_V_GEN)$(MKDIR_P) libxen/gen && \
 	$(PYTHON3) $(top_srcdir)/tools/gen_libxen.py $(top_srcdir)/datamodel/xenapi.json libxen/gen && \
 	touch $@
-libxen/gen/xen_gen.c libxen/gen/roundtrip.c libxen/gen/xen_gen_internal.h: libxen/gen/stamp
+libxen/gen/xen_gen.c libxen/gen/roundtrip.c libxen/gen/all_records.c libxen/gen/xen_gen_internal.h: libxen/gen/stamp
 BUILT_SOURCES += libxen/gen/stamp
 EXTRA_DIST += $(LIBXEN_GEN_DEPS) libxen/xenapi.pc.in
 
@@ -83,8 +83,9 @@ tests_libxen_wire_CFLAGS = $(LIBXEN_CFLAGS)
 tests_libxen_wire_LDADD = $(LIBXEN_TEST_LDADD)
 
 check_PROGRAMS += tests/libxen/integration
-tests_libxen_integration_SOURCES = tests/libxen/integration.c
-tests_libxen_integration_CPPFLAGS = $(LIBXEN_CPPFLAGS)
+tests_libxen_integration_SOURCES = tests/libxen/integration.c tests/libxen/all_records.h
+nodist_tests_libxen_integration_SOURCES = libxen/gen/all_records.c
+tests_libxen_integration_CPPFLAGS = $(LIBXEN_CPPFLAGS) -I$(top_srcdir)/tests/libxen
 tests_libxen_integration_CFLAGS = $(LIBXEN_CFLAGS)
 tests_libxen_integration_LDADD = libxen/libxenapi.la
 
