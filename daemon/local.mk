@@ -16,3 +16,14 @@ daemon_xend_SOURCES = daemon/main.c daemon/daemon.h rpc/server.c rpc/server.h
 daemon_xend_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
 daemon_xend_LDADD = daemon/libxend.la rpc/libxauth.la config/libxconf.la xenops/libxenops.la \
 	util/libxutil.la util/libxlog.la rpc/libxv.la $(MHD_LIBS) $(XML_LIBS) $(PAM_LIBS)
+
+# service files
+systemdunitdir = $(prefix)/lib/systemd/system
+systemdunit_DATA = systemd/xend.service
+initddir = $(sysconfdir)/init.d
+dist_initd_SCRIPTS = systemd/xend.init
+systemd/xend.service: $(top_srcdir)/systemd/xend.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) systemd && sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	    -e 's|@docdir[@]|$(docdir)|g' $< > $@
+CLEANFILES += systemd/xend.service
+EXTRA_DIST += systemd/xend.service.in

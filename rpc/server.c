@@ -165,7 +165,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         snprintf(msg, sizeof(msg), "request body exceeds %zu bytes", l->xcfg->max_request_bytes);
         return send_fault(conn, 413, -32600, msg);
     }
-    xmlrpc_limits lim = { .max_bytes = l->xcfg->max_request_bytes, .max_depth = l->xcfg->max_xml_depth };
+    /* no real request has more than a few thousand elements: bound the tree */
+    xmlrpc_limits lim = { .max_bytes = l->xcfg->max_request_bytes, .max_depth = l->xcfg->max_xml_depth,
+                          .max_nodes = 200000 };
     char *name = NULL, *why = NULL;
     xv *params = NULL;
     if (!xmlrpc_parse_call(r->body ? r->body : "", r->len, &lim, &name, &params, &why)) {
