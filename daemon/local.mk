@@ -21,7 +21,7 @@ daemon_xend_LDADD = daemon/libxend.la rpc/libxauth.la config/libxconf.la xenops/
 systemdunitdir = $(prefix)/lib/systemd/system
 systemdunit_DATA = systemd/xend.service
 initddir = $(sysconfdir)/init.d
-dist_initd_SCRIPTS = systemd/xend.init
+dist_initd_SCRIPTS = systemd/init.d/xend
 systemd/xend.service: $(top_srcdir)/systemd/xend.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) systemd && sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 	    -e 's|@docdir[@]|$(docdir)|g' $< > $@
