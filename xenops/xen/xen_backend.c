@@ -1,0 +1,1126 @@
+/* xen_backend: the xenops backend for a real Xen host, on libxl.
+ *
+ * One libxl_ctx per backend, its osevent hooks on the daemon's loop
+ * (xen_osevent.c), events delivered through libxl's event_occurs callback.
+ * Every domain seen gets libxl_evenable_domain_death (DOMAIN_SHUTDOWN and
+ * DOMAIN_DEATH); an @introduceDomain xenstore watch finds domains made
+ * outside the backend (xl create) and reports them as DOMAIN_NEW.  Domains
+ * being created here are recognised by their uuid.  Shut-down domains stay
+ * until destroy() (the daemon applies actions_after_*).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxl_utils.h>
+
+#include "xenops/xen/xen_priv.h"
+#include "xenops/xen/xo_xen.h"
+
+#define XX_WATCH_TOKEN "xend-introduce"
+#define XX_NO_DOMID ((uint32_t)INVALID_DOMID)
+
+/* ------------------------------------------------------------------ logging */
+
+/* The last error libxl/libxc logged on this thread, appended to xo_error. */
+static __thread char xx_last_log[160];
+
+void xx_log_clear(void)
+{
+    xx_last_log[0] = '\0';
+}
+
+static void xx_log_vmessage(xentoollog_logger *lg, xentoollog_level level, int errnoval,
+                            const char *context, const char *format, va_list al)
+{
+    xx_logger *l = (xx_logger *)lg;
+    char msg[512];
+    int n;
+
+    if (level < XTL_ERROR && !(l->b && l->b->verbose))
+        return;
+    n = vsnprintf(msg, sizeof(msg), format, al);
+    if (n > 0 && errnoval >= 0)
+        snprintf(msg + (n < (int)sizeof(msg) ? n : (int)sizeof(msg) - 1),
+                 sizeof(msg) - (size_t)(n < (int)sizeof(msg) ? n : (int)sizeof(msg) - 1),
+                 ": %s", strerror(errnoval));
+    if (level >= XTL_ERROR) {
+        size_t len = strlen(msg);
+        if (len >= sizeof(xx_last_log))
+            len = sizeof(xx_last_log) - 1;
+        memcpy(xx_last_log, msg, len);
+        xx_last_log[len] = '\0';
+    }
+    fprintf(stderr, "xen[%s] %s: %s\n", xtl_level_to_string(level), context ? context : "-", msg);
+}
+
+static void xx_log_destroy(xentoollog_logger *lg)
+{
+    (void)lg;
+}
+
+void xx_libxl_err(xo_backend *b, xo_error *err, int rc, const char *what, uint32_t domid)
+{
+    (void)b;
+    if (xx_last_log[0])
+        xx_err(err, xx_errcode_from_libxl(rc), "%s (domain %u): %s", what, domid, xx_last_log);
+    else
+        xx_err(err, xx_errcode_from_libxl(rc), "%s (domain %u) failed: libxl error %d",
+               what, domid, rc);
+}
+
+/* ------------------------------------------------------------------- events */
+
+static void xx_emit(xo_backend *b, xo_event_type type, uint32_t domid, const libxl_uuid *uuid,
+                    xo_shutdown_reason reason)
+{
+    xo_event ev;
+
+    if (!b->on_event)
+        return;
+    memset(&ev, 0, sizeof(ev));
+    ev.type = type;
+    ev.domid = domid;
+    if (uuid && !libxl_uuid_is_nil(uuid))
+        snprintf(ev.uuid, sizeof(ev.uuid), LIBXL_UUID_FMT, LIBXL_UUID_BYTES(*uuid));
+    ev.reason = reason;
+    b->on_event(b->opaque, &ev);
+}
+
+static xx_dom *xx_dom_find_locked(xo_backend *b, uint32_t domid)
+{
+    for (xx_dom *d = b->doms; d; d = d->next)
+        if (d->domid == domid && !d->dead)
+            return d;
+    return NULL;
+}
+
+static bool xx_pending_has_locked(xo_backend *b, const libxl_uuid *u)
+{
+    for (xx_pending *p = b->pending; p; p = p->next)
+        if (!libxl_uuid_compare(&p->uuid, u))
+            return true;
+    return false;
+}
+
+static void xx_dom_unlink_locked(xo_backend *b, xx_dom *d)
+{
+    for (xx_dom **pp = &b->doms; *pp; pp = &(*pp)->next)
+        if (*pp == d) {
+            *pp = d->next;
+            return;
+        }
+}
+
+/* Follow domid (death events on).  Returns 1 if newly followed, 0 if it
+ * was already, -1 on failure. */
+static int xx_track(xo_backend *b, uint32_t domid, const libxl_uuid *uuid, bool ours)
+{
+    libxl_evgen_domain_death *evgen = NULL;
+    xx_dom *d;
+    int rc;
+
+    pthread_mutex_lock(&b->lock);
+    d = xx_dom_find_locked(b, domid);
+    if (d) {
+        if (ours)
+            d->ours = true;
+        pthread_mutex_unlock(&b->lock);
+        return 0;
+    }
+    d = calloc(1, sizeof(*d));
+    if (!d) {
+        pthread_mutex_unlock(&b->lock);
+        return -1;
+    }
+    d->domid = domid;
+    libxl_uuid_copy(b->ctx, &d->uuid, uuid);
+    d->ours = ours;
+    d->next = b->doms;
+    b->doms = d;
+    pthread_mutex_unlock(&b->lock);
+
+    rc = libxl_evenable_domain_death(b->ctx, domid, (libxl_ev_user)domid, &evgen);
+    pthread_mutex_lock(&b->lock);
+    if (rc) {
+        xx_dom_unlink_locked(b, d);
+        free(d);
+    } else if (d->dead) {
+        /* died (and was reaped) meanwhile: nothing more to follow */
+        xx_dom_unlink_locked(b, d);
+    } else {
+        d->evgen = evgen;
+        evgen = NULL;
+        d = NULL;
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (evgen)
+        libxl_evdisable_domain_death(b->ctx, evgen);
+    if (d && !rc) {
+        xx_console_stop(d->console);
+        free(d);
+    }
+    return rc ? -1 : 1;
+}
+
+static void xx_event_occurs(void *user, libxl_event *ev)
+{
+    xo_backend *b = user;
+    libxl_evgen_domain_death *evgen = NULL;
+    xx_console *console = NULL;
+    libxl_uuid uuid;
+    xx_dom *d;
+
+    libxl_uuid_copy(b->ctx, &uuid, &ev->domuuid);
+    switch (ev->type) {
+    case LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN:
+        xx_emit(b, XO_EV_DOMAIN_SHUTDOWN, ev->domid, &uuid,
+                xx_reason_from_libxl(ev->u.domain_shutdown.shutdown_reason));
+        break;
+    case LIBXL_EVENT_TYPE_DOMAIN_DEATH:
+        pthread_mutex_lock(&b->lock);
+        d = xx_dom_find_locked(b, ev->domid);
+        if (d) {
+            d->dead = true;
+            if (d->evgen) {
+                xx_dom_unlink_locked(b, d);
+                evgen = d->evgen;
+                console = d->console;
+                free(d);
+            }
+            /* else xx_track is still enabling: it unlinks and frees */
+        }
+        pthread_mutex_unlock(&b->lock);
+        if (evgen)
+            libxl_evdisable_domain_death(b->ctx, evgen);
+        xx_console_stop(console);
+        xx_emit(b, XO_EV_DOMAIN_DEATH, ev->domid, &uuid, XO_SHUTDOWN_NONE);
+        break;
+    default:
+        break;
+    }
+    libxl_event_free(b->ctx, ev);
+}
+
+static void xx_disaster(void *user, libxl_event_type type, const char *msg, int errnoval)
+{
+    (void)user;
+    fprintf(stderr, "xen: libxl event disaster (type %d): %s: %s\n", (int)type, msg,
+            errnoval >= 0 ? strerror(errnoval) : "-");
+}
+
+static const libxl_event_hooks xx_event_hooks = {
+    .event_occurs_mask = LIBXL_EVENTMASK_ALL,
+    .event_occurs = xx_event_occurs,
+    .disaster = xx_disaster,
+};
+
+static const libxl_childproc_hooks xx_childproc_hooks = {
+    /* libxl handles SIGCHLD but reaps only its own children (hotplug
+     * scripts, save helper, bootloader): the daemon may have others. */
+    .chldowner = libxl_sigchld_owner_libxl_always_selective_reap,
+};
+
+/* Follow every domain not yet followed; report the ones nobody here made. */
+static void xx_scan_domains(xo_backend *b, bool report_new)
+{
+    libxl_dominfo *info;
+    int n = 0;
+
+    info = libxl_list_domain(b->ctx, &n);
+    if (!info)
+        return;
+    for (int i = 0; i < n; i++) {
+        bool ours;
+        if (info[i].domid == 0 || info[i].dying)
+            continue;
+        pthread_mutex_lock(&b->lock);
+        ours = xx_pending_has_locked(b, &info[i].uuid);
+        pthread_mutex_unlock(&b->lock);
+        if (xx_track(b, info[i].domid, &info[i].uuid, ours) == 1 && report_new && !ours)
+            xx_emit(b, XO_EV_DOMAIN_NEW, info[i].domid, &info[i].uuid, XO_SHUTDOWN_NONE);
+    }
+    libxl_dominfo_list_free(info, n);
+}
+
+static void xx_xs_cb(xloop_fd *h, int fd, short revents, void *arg)
+{
+    xo_backend *b = arg;
+    char **w;
+    bool fired = false;
+
+    (void)h; (void)fd; (void)revents;
+    while ((w = xs_check_watch(b->xs))) {
+        fired = true;
+        free(w);
+    }
+    if (fired)
+        xx_scan_domains(b, true);
+}
+
+/* --------------------------------------------------------------- open/close */
+
+static void xx_close(xo_backend *b);
+
+static xo_backend *xx_open(const xo_options *opts, xo_error *err)
+{
+    xo_backend *b = NULL;
+    const char *dbg = getenv("XEND_XEN_DEBUG");
+    int rc;
+
+    if (!opts || !opts->loop) {
+        xx_err(err, XO_E_INVAL, "xen backend: an event loop is required");
+        goto fail;
+    }
+    b = calloc(1, sizeof(*b));
+    if (!b) {
+        xx_err(err, XO_E_FAIL, "out of memory");
+        goto fail;
+    }
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_mutex_init(&b->ev_lock, NULL);
+    pthread_mutex_init(&b->cpu_lock, NULL);
+    b->loop = opts->loop;
+    b->on_event = opts->on_event;
+    b->opaque = opts->opaque;
+    b->verbose = dbg && *dbg && strcmp(dbg, "0");
+    b->logger.vtable.vmessage = xx_log_vmessage;
+    b->logger.vtable.progress = NULL;
+    b->logger.vtable.destroy = xx_log_destroy;
+    b->logger.b = b;
+
+    b->xch = xc_interface_open((xentoollog_logger *)&b->logger, (xentoollog_logger *)&b->logger, 0);
+    if (!b->xch) {
+        xx_err(err, XO_E_FAIL, "cannot open the hypervisor interface (xenctrl): %s",
+               strerror(errno));
+        goto fail;
+    }
+    xx_log_clear();
+    rc = libxl_ctx_alloc(&b->ctx, LIBXL_VERSION, 0, (xentoollog_logger *)&b->logger);
+    if (rc) {
+        b->ctx = NULL;
+        xx_err(err, XO_E_FAIL, "libxl_ctx_alloc failed: %s", xx_last_log[0] ? xx_last_log : "?");
+        goto fail;
+    }
+    libxl_osevent_register_hooks(b->ctx, &xx_osevent_hooks, b);
+    libxl_event_register_callbacks(b->ctx, &xx_event_hooks, b);
+    libxl_childproc_setmode(b->ctx, &xx_childproc_hooks, b);
+
+    b->xs = xs_open(0);
+    if (!b->xs) {
+        xx_err(err, XO_E_FAIL, "cannot connect to xenstore: %s", strerror(errno));
+        goto fail;
+    }
+    /* Follow what already runs (not "new": the daemon lists those). */
+    xx_scan_domains(b, false);
+    if (!xs_watch(b->xs, "@introduceDomain", XX_WATCH_TOKEN)) {
+        xx_err(err, XO_E_FAIL, "xenstore watch @introduceDomain: %s", strerror(errno));
+        goto fail;
+    }
+    b->xs_h = xloop_fd_add(b->loop, xs_fileno(b->xs), POLLIN, xx_xs_cb, b);
+    if (!b->xs_h) {
+        xx_err(err, XO_E_FAIL, "event loop: %s", strerror(errno));
+        goto fail;
+    }
+    return b;
+fail:
+    if (b)
+        xx_close(b);
+    return NULL;
+}
+
+static void xx_close(xo_backend *b)
+{
+    xx_dom *d, *n;
+    xx_pending *p, *pn;
+
+    if (!b)
+        return;
+    if (b->xs_h)
+        xloop_fd_remove(b->xs_h);
+    b->xs_h = NULL;
+    pthread_mutex_lock(&b->lock);
+    d = b->doms;
+    b->doms = NULL;
+    pthread_mutex_unlock(&b->lock);
+    for (; d; d = n) {
+        n = d->next;
+        if (d->evgen && b->ctx)
+            libxl_evdisable_domain_death(b->ctx, d->evgen);
+        xx_console_stop(d->console);
+        free(d);
+    }
+    if (b->ctx)
+        libxl_ctx_free(b->ctx);
+    b->ctx = NULL;
+    /* after everything queued so far (console stops, recycles) */
+    xx_osevent_free_all(b);
+    if (b->xs)
+        xs_close(b->xs);
+    if (b->xch)
+        xc_interface_close(b->xch);
+    for (p = b->pending; p; p = pn) {
+        pn = p->next;
+        free(p);
+    }
+    free(b->cpu_idle_prev);
+    pthread_mutex_destroy(&b->lock);
+    pthread_mutex_destroy(&b->ev_lock);
+    pthread_mutex_destroy(&b->cpu_lock);
+    free(b);
+}
+
+/* ------------------------------------------------------------------ domains */
+
+static xo_domstate xx_state(const libxl_dominfo *di)
+{
+    if (di->dying)
+        return XO_STATE_DYING;
+    if (di->shutdown)
+        return di->shutdown_reason == LIBXL_SHUTDOWN_REASON_CRASH ? XO_STATE_CRASHED
+                                                                  : XO_STATE_SHUTDOWN;
+    if (di->paused)
+        return XO_STATE_PAUSED;
+    return XO_STATE_RUNNING;
+}
+
+static void xx_fill_dominfo(xo_backend *b, const libxl_dominfo *di, xo_dominfo *o)
+{
+    char *name;
+    uint64_t target = 0;
+    uint32_t start;
+
+    memset(o, 0, sizeof(*o));
+    o->domid = di->domid;
+    snprintf(o->uuid, sizeof(o->uuid), LIBXL_UUID_FMT, LIBXL_UUID_BYTES(di->uuid));
+    name = libxl_domid_to_name(b->ctx, di->domid);
+    snprintf(o->name, sizeof(o->name), "%s", name ? name : "");
+    free(name);
+    o->type = xx_domtype_from_libxl(di->domain_type);
+    o->state = xx_state(di);
+    o->reason = di->shutdown ? xx_reason_from_libxl(di->shutdown_reason) : XO_SHUTDOWN_NONE;
+    o->memory_kib = di->current_memkb;
+    o->max_memory_kib = di->max_memkb;
+    if (!di->dying && libxl_get_memory_target(b->ctx, di->domid, &target) == 0)
+        o->target_kib = target;
+    else
+        o->target_kib = di->current_memkb;
+    o->vcpus_online = di->vcpu_online;
+    o->vcpus_max = di->vcpu_max_id + 1;
+    o->cpu_time_ns = di->cpu_time;
+    start = di->domid ? libxl_vm_get_start_time(b->ctx, di->domid) : 0;
+    o->start_time = start == (uint32_t)-1 ? 0 : (int64_t)start;
+}
+
+static int xx_domain_list(xo_backend *b, xo_dominfo **doms_r, size_t *n_r, xo_error *err)
+{
+    libxl_dominfo *info;
+    xo_dominfo *out = NULL;
+    int n = 0, rc = -1;
+
+    xx_log_clear();
+    info = libxl_list_domain(b->ctx, &n);
+    if (!info) {
+        xx_libxl_err(b, err, ERROR_FAIL, "libxl_list_domain", 0);
+        goto out;
+    }
+    out = calloc(n ? (size_t)n : 1, sizeof(*out));
+    if (!out) {
+        xx_err(err, XO_E_FAIL, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n; i++)
+        xx_fill_dominfo(b, &info[i], &out[i]);
+    *doms_r = out;
+    *n_r = (size_t)n;
+    out = NULL;
+    rc = 0;
+out:
+    free(out);
+    if (info)
+        libxl_dominfo_list_free(info, n);
+    return rc;
+}
+
+static int xx_domain_info(xo_backend *b, uint32_t domid, xo_dominfo *info_r, xo_error *err)
+{
+    libxl_dominfo di;
+    int rc;
+
+    libxl_dominfo_init(&di);
+    xx_log_clear();
+    rc = libxl_domain_info(b->ctx, &di, domid);
+    if (rc == ERROR_DOMAIN_NOTFOUND) {
+        xx_err(err, XO_E_NODOMAIN, "no domain %u", domid);
+        rc = -1;
+        goto out;
+    }
+    if (rc) {
+        xx_libxl_err(b, err, rc, "libxl_domain_info", domid);
+        rc = -1;
+        goto out;
+    }
+    xx_fill_dominfo(b, &di, info_r);
+out:
+    libxl_dominfo_dispose(&di);
+    return rc;
+}
+
+static int xx_domain_vcpus(xo_backend *b, uint32_t domid, xo_vcpu_info **v_r, size_t *n_r,
+                           xo_error *err)
+{
+    libxl_vcpuinfo *vi;
+    xo_vcpu_info *out = NULL;
+    int nb = 0, nr_cpus = 0, rc = -1;
+
+    xx_log_clear();
+    vi = libxl_list_vcpu(b->ctx, domid, &nb, &nr_cpus);
+    if (!vi) {
+        xx_libxl_err(b, err, ERROR_DOMAIN_NOTFOUND, "libxl_list_vcpu", domid);
+        goto out;
+    }
+    out = calloc(nb ? (size_t)nb : 1, sizeof(*out));
+    if (!out) {
+        xx_err(err, XO_E_FAIL, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < nb; i++) {
+        out[i].id = vi[i].vcpuid;
+        out[i].online = vi[i].online;
+        out[i].cpu = vi[i].online && (vi[i].running || vi[i].blocked) ? (int)vi[i].cpu : -1;
+        out[i].cpu_time_ns = vi[i].vcpu_time;
+    }
+    *v_r = out;
+    *n_r = (size_t)nb;
+    out = NULL;
+    rc = 0;
+out:
+    free(out);
+    if (vi)
+        libxl_vcpuinfo_list_free(vi, nb);
+    return rc;
+}
+
+static void xx_pending_add(xo_backend *b, xx_pending *p)
+{
+    pthread_mutex_lock(&b->lock);
+    p->next = b->pending;
+    b->pending = p;
+    pthread_mutex_unlock(&b->lock);
+}
+
+static void xx_pending_del(xo_backend *b, xx_pending *p)
+{
+    pthread_mutex_lock(&b->lock);
+    for (xx_pending **pp = &b->pending; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* Shared by create and restore: restore_fd < 0 means a fresh boot. */
+static int xx_build(xo_backend *b, const xo_domain_config *cfg, int restore_fd, bool paused,
+                    uint32_t *domid_r, xo_error *err)
+{
+    libxl_domain_config d;
+    libxl_domain_restore_params params;
+    xx_pending pend;
+    uint32_t domid = XX_NO_DOMID;
+    bool pending = false;
+    int rc = -1, lrc;
+
+    libxl_domain_config_init(&d);
+    libxl_domain_restore_params_init(&params);
+    if (xx_config_to_libxl(cfg, &d, err))
+        goto out;
+    if (libxl_uuid_is_nil(&d.c_info.uuid))
+        libxl_uuid_generate(&d.c_info.uuid);
+    if (libxl_name_to_domid(b->ctx, cfg->name, &domid) == 0) {
+        xx_err(err, XO_E_INVAL, "a domain named '%s' already exists (domain %u)", cfg->name,
+               domid);
+        domid = XX_NO_DOMID;
+        goto out;
+    }
+    memset(&pend, 0, sizeof(pend));
+    libxl_uuid_copy(b->ctx, &pend.uuid, &d.c_info.uuid);
+    xx_pending_add(b, &pend);
+    pending = true;
+
+    xx_log_clear();
+    if (restore_fd < 0) {
+        lrc = libxl_domain_create_new(b->ctx, &d, &domid, NULL, NULL);
+    } else {
+        params.checkpointed_stream = LIBXL_CHECKPOINTED_STREAM_NONE;
+        lrc = libxl_domain_create_restore(b->ctx, &d, &domid, restore_fd, -1, &params, NULL,
+                                          NULL);
+    }
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, restore_fd < 0 ? "domain create" : "domain restore",
+                     domid == XX_NO_DOMID ? 0 : domid);
+        /* libxl destroys a half-built domain itself */
+        goto out;
+    }
+    if (xx_track(b, domid, &d.c_info.uuid, true) < 0) {
+        xx_err(err, XO_E_FAIL, "cannot follow domain %u's events", domid);
+        goto fail_destroy;
+    }
+    if (cfg->console_log[0] && xx_console_start(b, domid, cfg->console_log, err))
+        goto fail_destroy;
+    if (!paused) {
+        xx_log_clear();
+        lrc = libxl_domain_unpause(b->ctx, domid, NULL);
+        if (lrc) {
+            xx_libxl_err(b, err, lrc, "unpause after create", domid);
+            goto fail_destroy;
+        }
+    }
+    *domid_r = domid;
+    rc = 0;
+    goto out;
+fail_destroy:
+    libxl_domain_destroy(b->ctx, domid, NULL);
+out:
+    if (pending)
+        xx_pending_del(b, &pend);
+    libxl_domain_restore_params_dispose(&params);
+    libxl_domain_config_dispose(&d);
+    return rc;
+}
+
+static int xx_domain_create(xo_backend *b, const xo_domain_config *cfg, bool paused,
+                            uint32_t *domid_r, xo_error *err)
+{
+    return xx_build(b, cfg, -1, paused, domid_r, err);
+}
+
+static int xx_domain_restore(xo_backend *b, const xo_domain_config *cfg, const char *path,
+                             bool paused, uint32_t *domid_r, xo_error *err)
+{
+    int fd, rc;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        xx_err(err, errno == ENOENT ? XO_E_INVAL : XO_E_FAIL, "restore image %s: %s", path,
+               strerror(errno));
+        return -1;
+    }
+    rc = xx_build(b, cfg, fd, paused, domid_r, err);
+    close(fd);
+    return rc;
+}
+
+static void xx_changed(xo_backend *b, uint32_t domid)
+{
+    libxl_dominfo di;
+
+    libxl_dominfo_init(&di);
+    if (libxl_domain_info(b->ctx, &di, domid) == 0)
+        xx_emit(b, XO_EV_DOMAIN_CHANGED, domid, &di.uuid, XO_SHUTDOWN_NONE);
+    libxl_dominfo_dispose(&di);
+}
+
+/* A domain must exist (and not be dom0) for destructive ops. */
+static int xx_check_domu(xo_backend *b, uint32_t domid, xo_error *err)
+{
+    libxl_dominfo di;
+    int rc;
+
+    if (domid == 0) {
+        xx_err(err, XO_E_INVAL, "refusing to act on the control domain");
+        return -1;
+    }
+    libxl_dominfo_init(&di);
+    rc = libxl_domain_info(b->ctx, &di, domid);
+    libxl_dominfo_dispose(&di);
+    if (rc) {
+        xx_err(err, XO_E_NODOMAIN, "no domain %u", domid);
+        return -1;
+    }
+    return 0;
+}
+
+static int xx_domain_pause(xo_backend *b, uint32_t domid, xo_error *err)
+{
+    int lrc;
+
+    if (xx_check_domu(b, domid, err))
+        return -1;
+    xx_log_clear();
+    lrc = libxl_domain_pause(b->ctx, domid, NULL);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "pause", domid);
+        return -1;
+    }
+    xx_changed(b, domid);
+    return 0;
+}
+
+static int xx_domain_unpause(xo_backend *b, uint32_t domid, xo_error *err)
+{
+    int lrc;
+
+    if (xx_check_domu(b, domid, err))
+        return -1;
+    xx_log_clear();
+    lrc = libxl_domain_unpause(b->ctx, domid, NULL);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "unpause", domid);
+        return -1;
+    }
+    xx_changed(b, domid);
+    return 0;
+}
+
+static int xx_domain_shutdown(xo_backend *b, uint32_t domid, xo_shutdown_reason how,
+                              xo_error *err)
+{
+    int lrc;
+
+    if (how != XO_SHUTDOWN_POWEROFF && how != XO_SHUTDOWN_REBOOT) {
+        xx_err(err, XO_E_INVAL, "shutdown: only poweroff and reboot can be requested");
+        return -1;
+    }
+    if (xx_check_domu(b, domid, err))
+        return -1;
+    xx_log_clear();
+    lrc = how == XO_SHUTDOWN_POWEROFF ? libxl_domain_shutdown(b->ctx, domid, NULL)
+                                      : libxl_domain_reboot(b->ctx, domid, NULL);
+    if (lrc == ERROR_NOPARAVIRT) {
+        /* an HVM guest without PV drivers: press the ACPI button / reset */
+        xx_log_clear();
+        lrc = libxl_send_trigger(b->ctx, domid,
+                                 how == XO_SHUTDOWN_POWEROFF ? LIBXL_TRIGGER_POWER
+                                                             : LIBXL_TRIGGER_RESET, 0, NULL);
+    }
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, how == XO_SHUTDOWN_POWEROFF ? "shutdown" : "reboot", domid);
+        return -1;
+    }
+    return 0;
+}
+
+static int xx_domain_destroy(xo_backend *b, uint32_t domid, xo_error *err)
+{
+    int lrc;
+
+    if (xx_check_domu(b, domid, err))
+        return -1;
+    xx_log_clear();
+    lrc = libxl_domain_destroy(b->ctx, domid, NULL);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "destroy", domid);
+        return -1;
+    }
+    return 0;
+}
+
+static int xx_domain_suspend(xo_backend *b, uint32_t domid, const char *path, xo_error *err)
+{
+    int fd = -1, lrc, rc = -1;
+
+    if (xx_check_domu(b, domid, err))
+        goto out;
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        xx_err(err, XO_E_FAIL, "suspend image %s: %s", path, strerror(errno));
+        goto out;
+    }
+    xx_log_clear();
+    lrc = libxl_domain_suspend(b->ctx, domid, fd, 0, NULL);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "suspend", domid);
+        unlink(path);
+        goto out;
+    }
+    if (fsync(fd) < 0 || close(fd) < 0) {
+        fd = -1;
+        xx_err(err, XO_E_FAIL, "suspend image %s: %s", path, strerror(errno));
+        unlink(path);
+        libxl_domain_resume(b->ctx, domid, 1, NULL);
+        goto out;
+    }
+    fd = -1;
+    /* the image is safe: the suspended domain goes (like xl save) */
+    xx_log_clear();
+    lrc = libxl_domain_destroy(b->ctx, domid, NULL);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "destroy after suspend", domid);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+static int xx_domain_set_memory(xo_backend *b, uint32_t domid, uint64_t target_kib,
+                                xo_error *err)
+{
+    int lrc;
+
+    if (xx_check_domu(b, domid, err))
+        return -1;
+    if (target_kib > INT64_MAX || target_kib < 1024) {
+        xx_err(err, XO_E_INVAL, "memory target %" PRIu64 " KiB out of range", target_kib);
+        return -1;
+    }
+    xx_log_clear();
+    lrc = libxl_set_memory_target(b->ctx, domid, (int64_t)target_kib, 0, 1);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "set memory target", domid);
+        return -1;
+    }
+    xx_changed(b, domid);
+    return 0;
+}
+
+static int xx_domain_set_vcpus(xo_backend *b, uint32_t domid, unsigned online, xo_error *err)
+{
+    libxl_dominfo di;
+    libxl_bitmap map;
+    unsigned max;
+    int lrc, rc = -1;
+
+    libxl_dominfo_init(&di);
+    libxl_bitmap_init(&map);
+    if (xx_check_domu(b, domid, err))
+        goto out;
+    if (libxl_domain_info(b->ctx, &di, domid)) {
+        xx_err(err, XO_E_NODOMAIN, "no domain %u", domid);
+        goto out;
+    }
+    max = di.vcpu_max_id + 1;
+    if (online < 1 || online > max) {
+        xx_err(err, XO_E_INVAL, "vcpus: %u online requested, domain %u has %u", online, domid,
+               max);
+        goto out;
+    }
+    if (libxl_cpu_bitmap_alloc(b->ctx, &map, (int)max)) {
+        xx_err(err, XO_E_FAIL, "out of memory");
+        goto out;
+    }
+    for (unsigned i = 0; i < online; i++)
+        libxl_bitmap_set(&map, (int)i);
+    xx_log_clear();
+    lrc = libxl_set_vcpuonline(b->ctx, domid, &map, NULL);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "set vcpus online", domid);
+        goto out;
+    }
+    xx_changed(b, domid);
+    rc = 0;
+out:
+    libxl_bitmap_dispose(&map);
+    libxl_dominfo_dispose(&di);
+    return rc;
+}
+
+static int xx_domain_sched_params(xo_backend *b, uint32_t domid, unsigned weight, unsigned cap,
+                                  xo_error *err)
+{
+    libxl_domain_sched_params p;
+    int lrc, rc = -1;
+
+    libxl_domain_sched_params_init(&p);
+    if (xx_check_domu(b, domid, err))
+        goto out;
+    xx_log_clear();
+    lrc = libxl_domain_sched_params_get(b->ctx, domid, &p);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "get scheduler parameters", domid);
+        goto out;
+    }
+    if (weight)
+        p.weight = (int)weight;
+    p.cap = (int)cap;
+    xx_log_clear();
+    lrc = libxl_domain_sched_params_set(b->ctx, domid, &p);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "set scheduler parameters", domid);
+        goto out;
+    }
+    rc = 0;
+out:
+    libxl_domain_sched_params_dispose(&p);
+    return rc;
+}
+
+static int xx_domain_sysrq(xo_backend *b, uint32_t domid, char key, xo_error *err)
+{
+    int lrc;
+
+    if (xx_check_domu(b, domid, err))
+        return -1;
+    xx_log_clear();
+    lrc = libxl_send_sysrq(b->ctx, domid, key);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "sysrq", domid);
+        return -1;
+    }
+    return 0;
+}
+
+static int xx_domain_trigger(xo_backend *b, uint32_t domid, const char *trigger, xo_error *err)
+{
+    libxl_trigger t;
+    int lrc;
+
+    if (libxl_trigger_from_string(trigger, &t) || t == LIBXL_TRIGGER_UNKNOWN) {
+        xx_err(err, XO_E_INVAL, "unknown trigger '%s' (power, sleep, nmi, init, reset, s3resume)",
+               trigger);
+        return -1;
+    }
+    if (xx_check_domu(b, domid, err))
+        return -1;
+    xx_log_clear();
+    lrc = libxl_send_trigger(b->ctx, domid, t, 0, NULL);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "trigger", domid);
+        return -1;
+    }
+    return 0;
+}
+
+static int xx_domain_coredump(xo_backend *b, uint32_t domid, const char *path, xo_error *err)
+{
+    int lrc;
+
+    if (xx_check_domu(b, domid, err))
+        return -1;
+    xx_log_clear();
+    lrc = libxl_domain_core_dump(b->ctx, domid, path, NULL);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "core dump", domid);
+        return -1;
+    }
+    return 0;
+}
+
+static int xx_domain_rename(xo_backend *b, uint32_t domid, const char *name, xo_error *err)
+{
+    int lrc;
+
+    if (!name || !*name) {
+        xx_err(err, XO_E_INVAL, "rename: empty name");
+        return -1;
+    }
+    if (xx_check_domu(b, domid, err))
+        return -1;
+    xx_log_clear();
+    lrc = libxl_domain_rename(b->ctx, domid, NULL, name);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "rename", domid);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ devices */
+
+static int xx_domtype_of(xo_backend *b, uint32_t domid, xo_domtype *t_r, xo_error *err)
+{
+    libxl_dominfo di;
+    int rc;
+
+    libxl_dominfo_init(&di);
+    rc = libxl_domain_info(b->ctx, &di, domid);
+    if (rc == 0)
+        *t_r = xx_domtype_from_libxl(di.domain_type);
+    else
+        xx_err(err, XO_E_NODOMAIN, "no domain %u", domid);
+    libxl_dominfo_dispose(&di);
+    return rc ? -1 : 0;
+}
+
+static int xx_disk_add(xo_backend *b, uint32_t domid, const xo_disk *d, xo_error *err)
+{
+    libxl_device_disk disk;
+    xo_domtype t;
+    int lrc, rc = -1;
+
+    libxl_device_disk_init(&disk);
+    if (xx_check_domu(b, domid, err) || xx_domtype_of(b, domid, &t, err))
+        goto out;
+    if (xx_disk_to_libxl(d, t, &disk, err))
+        goto out;
+    xx_log_clear();
+    lrc = libxl_device_disk_add(b->ctx, domid, &disk, NULL);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "disk add", domid);
+        goto out;
+    }
+    rc = 0;
+out:
+    libxl_device_disk_dispose(&disk);
+    return rc;
+}
+
+static int xx_disk_remove(xo_backend *b, uint32_t domid, const char *vdev, xo_error *err)
+{
+    libxl_device_disk disk;
+    int lrc, rc = -1;
+
+    libxl_device_disk_init(&disk);
+    if (xx_check_domu(b, domid, err))
+        goto out;
+    if (libxl_vdev_to_device_disk(b->ctx, domid, vdev, &disk)) {
+        xx_err(err, XO_E_INVAL, "domain %u has no disk %s", domid, vdev);
+        goto out;
+    }
+    xx_log_clear();
+    lrc = libxl_device_disk_remove(b->ctx, domid, &disk, NULL);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "disk remove", domid);
+        goto out;
+    }
+    rc = 0;
+out:
+    libxl_device_disk_dispose(&disk);
+    return rc;
+}
+
+static int xx_disk_change_media(xo_backend *b, uint32_t domid, const xo_disk *d, xo_error *err)
+{
+    libxl_device_disk disk;
+    xo_disk cd = *d;
+    xo_domtype t;
+    int lrc, rc = -1;
+
+    libxl_device_disk_init(&disk);
+    cd.cdrom = true;
+    if (xx_check_domu(b, domid, err) || xx_domtype_of(b, domid, &t, err))
+        goto out;
+    if (t != XO_DOM_HVM) {
+        xx_err(err, XO_E_NOTSUP, "changing media needs an HVM guest (domain %u)", domid);
+        goto out;
+    }
+    if (xx_disk_to_libxl(&cd, t, &disk, err))
+        goto out;
+    xx_log_clear();
+    lrc = libxl_cdrom_insert(b->ctx, domid, &disk, NULL);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "change media", domid);
+        goto out;
+    }
+    rc = 0;
+out:
+    libxl_device_disk_dispose(&disk);
+    return rc;
+}
+
+static int xx_nic_add(xo_backend *b, uint32_t domid, xo_nic *n, xo_error *err)
+{
+    libxl_device_nic nic, got;
+    xo_domtype t;
+    int lrc, rc = -1;
+
+    libxl_device_nic_init(&nic);
+    libxl_device_nic_init(&got);
+    if (xx_check_domu(b, domid, err) || xx_domtype_of(b, domid, &t, err))
+        goto out;
+    if (xx_nic_to_libxl(n, t, &nic, err))
+        goto out;
+    xx_log_clear();
+    lrc = libxl_device_nic_add(b->ctx, domid, &nic, NULL);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "nic add", domid);
+        goto out;
+    }
+    /* libxl chose devid/mac in place; read back what the backend has */
+    n->devid = nic.devid;
+    if (libxl_devid_to_device_nic(b->ctx, domid, nic.devid, &got) == 0)
+        xx_mac_format(&got.mac, n->mac);
+    else
+        xx_mac_format(&nic.mac, n->mac);
+    rc = 0;
+out:
+    libxl_device_nic_dispose(&got);
+    libxl_device_nic_dispose(&nic);
+    return rc;
+}
+
+static int xx_nic_remove(xo_backend *b, uint32_t domid, int devid, xo_error *err)
+{
+    libxl_device_nic nic;
+    int lrc, rc = -1;
+
+    libxl_device_nic_init(&nic);
+    if (xx_check_domu(b, domid, err))
+        goto out;
+    if (libxl_devid_to_device_nic(b->ctx, domid, devid, &nic)) {
+        xx_err(err, XO_E_INVAL, "domain %u has no nic %d", domid, devid);
+        goto out;
+    }
+    xx_log_clear();
+    lrc = libxl_device_nic_remove(b->ctx, domid, &nic, NULL);
+    if (lrc) {
+        xx_libxl_err(b, err, lrc, "nic remove", domid);
+        goto out;
+    }
+    rc = 0;
+out:
+    libxl_device_nic_dispose(&nic);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ extras */
+
+int xo_xen_console_log(xo_backend *b, uint32_t domid, const char *path, xo_error *err)
+{
+    libxl_dominfo di;
+    int rc;
+
+    libxl_dominfo_init(&di);
+    rc = libxl_domain_info(b->ctx, &di, domid);
+    if (rc == 0 && xx_track(b, domid, &di.uuid, false) < 0)
+        rc = -1;
+    libxl_dominfo_dispose(&di);
+    if (rc) {
+        xx_err(err, XO_E_NODOMAIN, "no domain %u", domid);
+        return -1;
+    }
+    return xx_console_start(b, domid, path, err);
+}
+
+const xo_ops xo_xen_ops = {
+    .name = "xen",
+    .open = xx_open,
+    .close = xx_close,
+    .host_info = xx_host_info,
+    .host_cpus = xx_host_cpus,
+    .host_nics = xx_host_nics,
+    .host_dmesg = xx_host_dmesg,
+    .host_send_debug_keys = xx_host_send_debug_keys,
+    .domain_list = xx_domain_list,
+    .domain_info = xx_domain_info,
+    .domain_vcpus = xx_domain_vcpus,
+    .domain_create = xx_domain_create,
+    .domain_pause = xx_domain_pause,
+    .domain_unpause = xx_domain_unpause,
+    .domain_shutdown = xx_domain_shutdown,
+    .domain_destroy = xx_domain_destroy,
+    .domain_suspend = xx_domain_suspend,
+    .domain_restore = xx_domain_restore,
+    .domain_set_memory = xx_domain_set_memory,
+    .domain_set_vcpus = xx_domain_set_vcpus,
+    .domain_sched_params = xx_domain_sched_params,
+    .domain_sysrq = xx_domain_sysrq,
+    .domain_trigger = xx_domain_trigger,
+    .domain_coredump = xx_domain_coredump,
+    .domain_rename = xx_domain_rename,
+    .disk_add = xx_disk_add,
+    .disk_remove = xx_disk_remove,
+    .disk_change_media = xx_disk_change_media,
+    .nic_add = xx_nic_add,
+    .nic_remove = xx_nic_remove,
+};
