@@ -1,0 +1,275 @@
+/* log: see log.h. */
+#include "config.h"
+
+#include "util/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef enum { XLOG_TO_STDERR, XLOG_TO_FILE, XLOG_TO_SYSLOG } xlog_target;
+
+static pthread_mutex_t xlog_lock = PTHREAD_MUTEX_INITIALIZER;
+static xlog_target xlog_to = XLOG_TO_STDERR;   /* under xlog_lock */
+static int xlog_fd = -1;                       /* under xlog_lock */
+static char *xlog_path;                        /* under xlog_lock */
+static bool xlog_foreground = true;            /* under xlog_lock */
+static atomic_int xlog_cur_level = XLOG_INFO;
+
+static const char *const xlog_names[] = { "error", "warning", "info", "debug" };
+
+const char *xlog_level_name(xlog_level lvl)
+{
+    if ((unsigned)lvl > XLOG_DEBUG)
+        return "unknown";
+    return xlog_names[lvl];
+}
+
+bool xlog_level_parse(const char *name, xlog_level *out)
+{
+    for (unsigned i = 0; i <= XLOG_DEBUG; i++) {
+        if (name && strcmp(name, xlog_names[i]) == 0) {
+            *out = (xlog_level)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+void xlog_set_level(xlog_level level)
+{
+    atomic_store(&xlog_cur_level, (int)level);
+}
+
+xlog_level xlog_get_level(void)
+{
+    return (xlog_level)atomic_load(&xlog_cur_level);
+}
+
+bool xlog_enabled(xlog_level lvl)
+{
+    return (int)lvl <= atomic_load(&xlog_cur_level);
+}
+
+static void xlog_write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+static int xlog_syslog_prio(xlog_level lvl)
+{
+    switch (lvl) {
+    case XLOG_ERROR: return LOG_ERR;
+    case XLOG_WARNING: return LOG_WARNING;
+    case XLOG_INFO: return LOG_INFO;
+    default: return LOG_DEBUG;
+    }
+}
+
+/* Writes one already formatted message; caller holds xlog_lock. */
+static void xlog_emit_locked(xlog_level lvl, const char *msg)
+{
+    if (xlog_to == XLOG_TO_SYSLOG) {
+        syslog(LOG_DAEMON | xlog_syslog_prio(lvl), "%s", msg);
+        return;
+    }
+
+    struct timespec ts;
+    struct tm tm;
+    char stamp[32];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+    char head[96];
+    int hlen = snprintf(head, sizeof head, "%s xend[%ld]: %s: ", stamp,
+                (long)getpid(), xlog_level_name(lvl));
+    if (hlen < 0)
+        return;
+    if ((size_t)hlen >= sizeof head)
+        hlen = (int)sizeof head - 1;
+
+    size_t mlen = strlen(msg);
+    char small[1024];
+    char *line = small;
+    size_t total = (size_t)hlen + mlen + 1;
+    if (total > sizeof small) {
+        line = malloc(total);
+        if (!line) {
+            line = small;       /* truncate rather than lose it */
+            mlen = sizeof small - (size_t)hlen - 1;
+            total = sizeof small;
+        }
+    }
+    memcpy(line, head, (size_t)hlen);
+    memcpy(line + hlen, msg, mlen);
+    line[total - 1] = '\n';
+
+    int fd = (xlog_to == XLOG_TO_FILE && xlog_fd >= 0) ? xlog_fd : STDERR_FILENO;
+    xlog_write_all(fd, line, total);
+    if (line != small)
+        free(line);
+}
+
+void xlogv(xlog_level lvl, const char *fmt, va_list ap)
+{
+    if (!xlog_enabled(lvl))
+        return;
+    int saved_errno = errno;
+
+    char small[512];
+    char *msg = small;
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(small, sizeof small, fmt, aq);
+    va_end(aq);
+    if (n < 0) {
+        snprintf(small, sizeof small, "(unformattable log message: %s)", fmt);
+        n = (int)strlen(small);
+    } else if ((size_t)n >= sizeof small) {
+        char *big = malloc((size_t)n + 1);
+        if (big) {
+            vsnprintf(big, (size_t)n + 1, fmt, ap);
+            msg = big;
+        } else {
+            n = (int)sizeof small - 1;
+        }
+    }
+
+    /* One message, one line: drop trailing newlines, neutralise the rest. */
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    for (int i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)msg[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            msg[i] = '?';
+    }
+
+    pthread_mutex_lock(&xlog_lock);
+    xlog_emit_locked(lvl, msg);
+    pthread_mutex_unlock(&xlog_lock);
+
+    if (msg != small)
+        free(msg);
+    errno = saved_errno;
+}
+
+void xlog(xlog_level lvl, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    xlogv(lvl, fmt, ap);
+    va_end(ap);
+}
+
+/* Drops the current target; caller holds xlog_lock. */
+static void xlog_reset_locked(void)
+{
+    if (xlog_fd >= 0)
+        close(xlog_fd);
+    xlog_fd = -1;
+    if (xlog_to == XLOG_TO_SYSLOG)
+        closelog();
+    xlog_to = XLOG_TO_STDERR;
+    free(xlog_path);
+    xlog_path = NULL;
+}
+
+static int xlog_open_file(const char *path)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+}
+
+/* Falls back when there is no usable file; caller holds xlog_lock. */
+static void xlog_fallback_locked(void)
+{
+    if (xlog_foreground) {
+        xlog_to = XLOG_TO_STDERR;
+    } else {
+        openlog("xend", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+        xlog_to = XLOG_TO_SYSLOG;
+    }
+}
+
+void xlog_open(const char *file, xlog_level level, bool foreground)
+{
+    int open_errno = 0;
+    char *failed = NULL;
+
+    xlog_set_level(level);
+    pthread_mutex_lock(&xlog_lock);
+    xlog_reset_locked();
+    xlog_foreground = foreground;
+    if (file) {
+        int fd = xlog_open_file(file);
+        char *copy = strdup(file);
+        if (fd >= 0 && copy) {
+            xlog_fd = fd;
+            xlog_path = copy;
+            xlog_to = XLOG_TO_FILE;
+        } else {
+            open_errno = fd < 0 ? errno : ENOMEM;
+            if (fd >= 0)
+                close(fd);
+            free(copy);
+            failed = strdup(file);
+            xlog_fallback_locked();
+        }
+    } else {
+        xlog_fallback_locked();
+    }
+    pthread_mutex_unlock(&xlog_lock);
+
+    if (open_errno)
+        xlog(XLOG_ERROR, "cannot open log file %s: %s",
+             failed ? failed : "(path)", strerror(open_errno));
+    free(failed);
+}
+
+void xlog_reopen(void)
+{
+    int open_errno = 0;
+    char *path = NULL;
+
+    pthread_mutex_lock(&xlog_lock);
+    if (xlog_to == XLOG_TO_FILE && xlog_path) {
+        int fd = xlog_open_file(xlog_path);
+        if (fd >= 0) {
+            close(xlog_fd);
+            xlog_fd = fd;
+        } else {
+            open_errno = errno;     /* keep writing to the old file */
+            path = strdup(xlog_path);
+        }
+    }
+    pthread_mutex_unlock(&xlog_lock);
+
+    if (open_errno)
+        xlog(XLOG_ERROR, "cannot reopen log file %s: %s",
+             path ? path : "(path)", strerror(open_errno));
+    free(path);
+}
+
+void xlog_close(void)
+{
+    pthread_mutex_lock(&xlog_lock);
+    xlog_reset_locked();
+    xlog_foreground = true;
+    pthread_mutex_unlock(&xlog_lock);
+}
