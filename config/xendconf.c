@@ -1,0 +1,797 @@
+/* xendconf: see xendconf.h and docs/xend.conf.md. */
+#include "config.h"
+
+#include "config/xendconf.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static char *xc_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xc_fmt(const char *fmt, ...)
+{
+    char *s = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    return s;
+}
+
+static void xc_set_err(char **err_r, char *msg)
+{
+    if (err_r)
+        *err_r = msg ? msg : strdup("out of memory");
+    else
+        free(msg);
+}
+
+static bool xc_is_space(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+static char *xc_trim(char *s)
+{
+    while (xc_is_space(*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (xc_is_space(s[n - 1]) || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* Decimal number in [min, max]; with_suffix also takes K, M, G (x1024). */
+static bool xc_parse_num(const char *s, uint64_t min, uint64_t max, bool with_suffix,
+             uint64_t *out, char **msg_r)
+{
+    uint64_t v = 0;
+    const char *p = s;
+    if (!isdigit((unsigned char)*p))
+        goto bad;
+    for (; isdigit((unsigned char)*p); p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            goto range;
+        v = v * 10 + d;
+    }
+    if (*p && with_suffix && !p[1]) {
+        uint64_t mul;
+        switch (*p) {
+        case 'k': case 'K': mul = 1024; break;
+        case 'm': case 'M': mul = 1024 * 1024; break;
+        case 'g': case 'G': mul = 1024 * 1024 * 1024; break;
+        default: goto bad;
+        }
+        if (v > UINT64_MAX / mul)
+            goto range;
+        v *= mul;
+        p++;
+    }
+    if (*p)
+        goto bad;
+    if (v < min || v > max)
+        goto range;
+    *out = v;
+    return true;
+bad:
+    *msg_r = xc_fmt("'%s' is not a number", s);
+    return false;
+range:
+    *msg_r = xc_fmt("%s is out of range (%llu..%llu)", s,
+            (unsigned long long)min, (unsigned long long)max);
+    return false;
+}
+
+/* ---- listeners -------------------------------------------------------- */
+
+static void xc_listener_dispose(xc_listener *l)
+{
+    if (!l)
+        return;
+    regex_t *re = l->allow_re;
+    for (size_t i = 0; i < l->n_allow; i++) {
+        if (re)
+            regfree(&re[i]);
+        free(l->allow[i]);
+    }
+    free(re);
+    free(l->allow);
+    free(l->path);
+    free(l->host);
+    free(l->cert_file);
+    free(l->key_file);
+    memset(l, 0, sizeof *l);
+}
+
+static bool xc_host_ok(const char *h, bool bracketed)
+{
+    if (!*h)
+        return false;
+    if (bracketed) {
+        /* an IPv6 literal, optionally with a %zone */
+        const char *pct = strchr(h, '%');
+        size_t alen = pct ? (size_t)(pct - h) : strlen(h);
+        char addr[INET6_ADDRSTRLEN];
+        struct in6_addr a6;
+        if (alen == 0 || alen >= sizeof addr)
+            return false;
+        memcpy(addr, h, alen);
+        addr[alen] = '\0';
+        if (inet_pton(AF_INET6, addr, &a6) != 1)
+            return false;
+        if (pct) {
+            if (!pct[1])
+                return false;
+            for (const char *p = pct + 1; *p; p++)
+                if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+                    return false;
+        }
+        return true;
+    }
+    for (const char *p = h; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
+            return false;
+    return true;
+}
+
+/* Parses "HOST:PORT" (HOST may be [v6] or *) into l. */
+static bool xc_parse_hostport(const char *hp, xc_listener *l, char **msg_r)
+{
+    const char *colon;
+    char *host = NULL;
+    bool ok = false;
+    uint64_t port;
+
+    if (*hp == '[') {
+        const char *close = strchr(hp, ']');
+        if (!close || close[1] != ':') {
+            *msg_r = xc_fmt("'%s': expected [IPV6]:PORT", hp);
+            goto out;
+        }
+        host = strndup(hp + 1, (size_t)(close - hp - 1));
+        if (!host)
+            goto out;
+        if (!xc_host_ok(host, true)) {
+            *msg_r = xc_fmt("'%s' is not an IPv6 address", host);
+            goto out;
+        }
+        colon = close + 1;
+    } else {
+        colon = strrchr(hp, ':');
+        if (!colon) {
+            *msg_r = xc_fmt("'%s': expected HOST:PORT", hp);
+            goto out;
+        }
+        host = strndup(hp, (size_t)(colon - hp));
+        if (!host)
+            goto out;
+        if (strchr(host, ':')) {
+            *msg_r = xc_fmt("'%s': an IPv6 address needs brackets, as [%s]:PORT", hp, host);
+            goto out;
+        }
+        if (strcmp(host, "*") == 0) {
+            free(host);
+            host = NULL;
+        } else if (!xc_host_ok(host, false)) {
+            *msg_r = xc_fmt("'%s' is not a valid host name or address", host);
+            goto out;
+        }
+    }
+    if (!xc_parse_num(colon + 1, 1, 65535, false, &port, msg_r)) {
+        char *inner = *msg_r;
+        *msg_r = xc_fmt("bad port: %s", inner ? inner : colon + 1);
+        free(inner);
+        goto out;
+    }
+    l->host = host;
+    host = NULL;
+    l->port = (int)port;
+    ok = true;
+out:
+    free(host);
+    return ok;
+}
+
+static bool xc_set_once(char **field, const char *key, const char *val, char **msg_r)
+{
+    if (*field) {
+        *msg_r = xc_fmt("option %s= given twice", key);
+        return false;
+    }
+    if (!*val) {
+        *msg_r = xc_fmt("option %s= needs a value", key);
+        return false;
+    }
+    *field = strdup(val);
+    return *field != NULL;
+}
+
+static bool xc_compile_allow(xc_listener *l, char **msg_r)
+{
+    if (l->n_allow == 0)
+        return true;
+    regex_t *re = calloc(l->n_allow, sizeof *re);
+    if (!re)
+        return false;
+    for (size_t i = 0; i < l->n_allow; i++) {
+        /* Compile the pattern alone first so that errors refer to it, then
+         * anchored so that it must match the whole address. */
+        char errbuf[128];
+        int rc = regcomp(&re[i], l->allow[i], REG_EXTENDED | REG_NOSUB);
+        if (rc == 0) {
+            regfree(&re[i]);
+            char *anchored = xc_fmt("^(%s)$", l->allow[i]);
+            if (!anchored) {
+                rc = REG_ESPACE;
+            } else {
+                rc = regcomp(&re[i], anchored, REG_EXTENDED | REG_NOSUB);
+                free(anchored);
+            }
+            if (rc == 0)
+                continue;
+            regerror(rc, &re[i], errbuf, sizeof errbuf);
+        } else {
+            regerror(rc, &re[i], errbuf, sizeof errbuf);
+        }
+        *msg_r = xc_fmt("allow=%s: invalid regular expression: %s", l->allow[i], errbuf);
+        for (size_t j = 0; j < i; j++)
+            regfree(&re[j]);
+        free(re);
+        return false;
+    }
+    l->allow_re = re;
+    return true;
+}
+
+/* Parses one listener spec into *l (zeroed on entry).  *msg_r: unprefixed. */
+static bool xc_parse_listener(const char *spec, xc_listener *l, char **msg_r)
+{
+    char *copy = strdup(spec);
+    char *save = NULL;
+    bool ok = false;
+    bool auth_set = false;
+
+    memset(l, 0, sizeof *l);
+    if (!copy)
+        goto out;
+
+    char *addr = strtok_r(copy, " \t", &save);
+    if (!addr) {
+        *msg_r = xc_fmt("empty listener specification");
+        goto out;
+    }
+    if (strncmp(addr, "unix:", 5) == 0) {
+        l->kind = XC_LISTEN_UNIX;
+        l->auth_none = true;
+        const char *p = addr + 5;
+        if (!*p) {
+            *msg_r = xc_fmt("unix: needs a socket path");
+            goto out;
+        }
+        if (strlen(p) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+            *msg_r = xc_fmt("socket path '%s' is too long", p);
+            goto out;
+        }
+        if (!(l->path = strdup(p)))
+            goto out;
+    } else if (strncmp(addr, "http:", 5) == 0) {
+        l->kind = XC_LISTEN_HTTP;
+        if (!xc_parse_hostport(addr + 5, l, msg_r))
+            goto out;
+    } else if (strncmp(addr, "https:", 6) == 0) {
+        l->kind = XC_LISTEN_HTTPS;
+        if (!xc_parse_hostport(addr + 6, l, msg_r))
+            goto out;
+    } else {
+        *msg_r = xc_fmt("'%s': a listener is unix:PATH, http:HOST:PORT or https:HOST:PORT", addr);
+        goto out;
+    }
+
+    for (char *opt; (opt = strtok_r(NULL, " \t", &save)); ) {
+        char *eq = strchr(opt, '=');
+        if (!eq) {
+            *msg_r = xc_fmt("'%s': options are written as name=value", opt);
+            goto out;
+        }
+        *eq = '\0';
+        const char *val = eq + 1;
+        if (strcmp(opt, "auth") == 0) {
+            if (auth_set) {
+                *msg_r = xc_fmt("option auth= given twice");
+                goto out;
+            }
+            auth_set = true;
+            if (strcmp(val, "none") == 0) {
+                l->auth_none = true;
+            } else if (strcmp(val, "pam") == 0) {
+                l->auth_none = false;
+            } else {
+                *msg_r = xc_fmt("auth=%s: expected auth=none or auth=pam", val);
+                goto out;
+            }
+        } else if (strcmp(opt, "cert") == 0 || strcmp(opt, "key") == 0) {
+            if (l->kind != XC_LISTEN_HTTPS) {
+                *msg_r = xc_fmt("option %s= only applies to https listeners", opt);
+                goto out;
+            }
+            if (!xc_set_once(opt[0] == 'c' ? &l->cert_file : &l->key_file, opt, val, msg_r))
+                goto out;
+        } else if (strcmp(opt, "allow") == 0) {
+            if (l->kind == XC_LISTEN_UNIX) {
+                *msg_r = xc_fmt("option allow= only applies to http and https listeners");
+                goto out;
+            }
+            if (!*val) {
+                *msg_r = xc_fmt("option allow= needs a regular expression");
+                goto out;
+            }
+            char **na = realloc(l->allow, (l->n_allow + 1) * sizeof *na);
+            if (!na)
+                goto out;
+            l->allow = na;
+            if (!(na[l->n_allow] = strdup(val)))
+                goto out;
+            l->n_allow++;
+        } else {
+            *msg_r = xc_fmt("unknown listener option '%s'", opt);
+            goto out;
+        }
+    }
+
+    if (l->kind == XC_LISTEN_HTTPS && (!l->cert_file || !l->key_file)) {
+        *msg_r = xc_fmt("an https listener needs cert=FILE and key=FILE");
+        goto out;
+    }
+    if (!xc_compile_allow(l, msg_r))
+        goto out;
+    ok = true;
+out:
+    if (!ok)
+        xc_listener_dispose(l);
+    free(copy);
+    return ok;
+}
+
+static bool xc_append_listener(xend_config *c, xc_listener *l)
+{
+    if (c->listeners_default)
+        xend_config_clear_listeners(c);
+    xc_listener *n = realloc(c->listeners, (c->n_listeners + 1) * sizeof *n);
+    if (!n)
+        return false;
+    c->listeners = n;
+    n[c->n_listeners++] = *l;
+    memset(l, 0, sizeof *l);
+    return true;
+}
+
+void xend_config_clear_listeners(xend_config *c)
+{
+    for (size_t i = 0; i < c->n_listeners; i++)
+        xc_listener_dispose(&c->listeners[i]);
+    free(c->listeners);
+    c->listeners = NULL;
+    c->n_listeners = 0;
+    c->listeners_default = false;
+}
+
+bool xend_config_add_listener(xend_config *c, const char *spec, char **err_r)
+{
+    xc_listener l;
+    char *msg = NULL;
+    if (!xc_parse_listener(spec, &l, &msg)) {
+        xc_set_err(err_r, msg ? xc_fmt("listener '%s': %s", spec, msg) : NULL);
+        free(msg);
+        return false;
+    }
+    if (!xc_append_listener(c, &l)) {
+        xc_listener_dispose(&l);
+        xc_set_err(err_r, NULL);
+        return false;
+    }
+    return true;
+}
+
+bool xc_listener_allows(const xc_listener *l, const char *client_ip)
+{
+    if (l->kind == XC_LISTEN_UNIX || l->n_allow == 0)
+        return true;
+    if (!client_ip || !l->allow_re)
+        return false;
+
+    const char *v4 = NULL;
+    struct in_addr a4;
+    if (strncasecmp(client_ip, "::ffff:", 7) == 0 && inet_pton(AF_INET, client_ip + 7, &a4) == 1)
+        v4 = client_ip + 7;
+
+    const regex_t *re = l->allow_re;
+    for (size_t i = 0; i < l->n_allow; i++) {
+        if (regexec(&re[i], client_ip, 0, NULL, 0) == 0)
+            return true;
+        if (v4 && regexec(&re[i], v4, 0, NULL, 0) == 0)
+            return true;
+    }
+    return false;
+}
+
+const char *xc_listener_warning(const xc_listener *l)
+{
+    if (l->kind != XC_LISTEN_UNIX && l->auth_none)
+        return "TCP listener without authentication (auth=none): any client accepted by allow= can log in";
+    if (l->kind == XC_LISTEN_HTTP)
+        return "passwords are sent in clear text over http; use https";
+    return NULL;
+}
+
+char *xc_listener_describe(const xc_listener *l)
+{
+    const char *auth = l->auth_none ? "none" : "pam";
+    if (l->kind == XC_LISTEN_UNIX)
+        return xc_fmt("unix:%s auth=%s", l->path, auth);
+    const char *scheme = l->kind == XC_LISTEN_HTTPS ? "https" : "http";
+    const char *host = l->host ? l->host : "*";
+    bool v6 = strchr(host, ':') != NULL;
+    return xc_fmt("%s:%s%s%s:%d auth=%s%s", scheme, v6 ? "[" : "", host, v6 ? "]" : "",
+              l->port, auth, l->n_allow ? " (allow-list)" : "");
+}
+
+/* ---- the configuration ------------------------------------------------ */
+
+void xend_config_init(xend_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->state_dir = strdup("/var/lib/xend");
+    c->backend = strdup("auto");
+    c->pid_file = strdup("/var/run/xend.pid");
+    c->log_level = XLOG_INFO;
+    c->pam_service = strdup("xend");
+    c->max_request_bytes = 4194304;
+    c->max_xml_depth = 64;
+    c->workers = 8;
+    c->http_threads = 2;
+    c->session_timeout = 0;
+    c->task_expiry = 3600;
+    c->event_log_size = 100000;
+    if (xend_config_add_listener(c, XEND_CONFIG_DEFAULT_LISTEN, NULL))
+        c->listeners_default = true;
+}
+
+void xend_config_dispose(xend_config *c)
+{
+    if (!c)
+        return;
+    xend_config_clear_listeners(c);
+    free(c->state_dir);
+    free(c->backend);
+    free(c->sim_config);
+    free(c->pid_file);
+    free(c->log_file);
+    free(c->pam_service);
+    memset(c, 0, sizeof *c);
+}
+
+typedef enum {
+    XC_K_PATH,              /* string, not "none" */
+    XC_K_PATH_OR_NONE,      /* string; "none" -> NULL */
+    XC_K_BACKEND,
+    XC_K_LEVEL,
+    XC_K_LISTEN,
+    XC_K_SERVICE,
+    XC_K_SIZE,              /* size_t, K/M/G suffixes */
+    XC_K_INT,
+    XC_K_UINT,
+    XC_K_COUNT,             /* size_t, no suffix */
+} xc_key_type;
+
+typedef struct {
+    const char *name;
+    xc_key_type type;
+    size_t off;
+    uint64_t min, max;
+} xc_key;
+
+#define XC_OFF(f) offsetof(xend_config, f)
+static const xc_key xc_keys[] = {
+    { "state-dir", XC_K_PATH, XC_OFF(state_dir), 0, 0 },
+    { "backend", XC_K_BACKEND, XC_OFF(backend), 0, 0 },
+    { "sim-config", XC_K_PATH_OR_NONE, XC_OFF(sim_config), 0, 0 },
+    { "pid-file", XC_K_PATH, XC_OFF(pid_file), 0, 0 },
+    { "log-file", XC_K_PATH_OR_NONE, XC_OFF(log_file), 0, 0 },
+    { "log-level", XC_K_LEVEL, XC_OFF(log_level), 0, 0 },
+    { "listen", XC_K_LISTEN, 0, 0, 0 },
+    { "pam-service", XC_K_SERVICE, XC_OFF(pam_service), 0, 0 },
+    { "max-request-bytes", XC_K_SIZE, XC_OFF(max_request_bytes), 1024, 1024 * 1024 * 1024 },
+    { "max-xml-depth", XC_K_INT, XC_OFF(max_xml_depth), 8, 1024 },
+    { "workers", XC_K_UINT, XC_OFF(workers), 1, 1024 },
+    { "http-threads", XC_K_UINT, XC_OFF(http_threads), 1, 256 },
+    { "session-timeout", XC_K_UINT, XC_OFF(session_timeout), 0, INT32_MAX },
+    { "task-expiry", XC_K_UINT, XC_OFF(task_expiry), 0, INT32_MAX },
+    { "event-log-size", XC_K_COUNT, XC_OFF(event_log_size), 16, 100000000 },
+};
+#define XC_N_KEYS (sizeof xc_keys / sizeof xc_keys[0])
+
+/* Applies one key; *msg_r: unprefixed message. */
+static bool xc_apply(xend_config *c, const xc_key *k, const char *val, char **msg_r)
+{
+    char *base = (char *)c;
+    uint64_t num;
+
+    switch (k->type) {
+    case XC_K_PATH:
+    case XC_K_PATH_OR_NONE:
+    case XC_K_BACKEND:
+    case XC_K_SERVICE: {
+        char **field = (char **)(void *)(base + k->off);
+        if (k->type == XC_K_BACKEND && strcmp(val, "sim") != 0 &&
+            strcmp(val, "xen") != 0 && strcmp(val, "auto") != 0) {
+            *msg_r = xc_fmt("backend '%s': expected sim, xen or auto", val);
+            return false;
+        }
+        if (k->type == XC_K_PATH && strcmp(val, "none") == 0) {
+            *msg_r = xc_fmt("%s cannot be none", k->name);
+            return false;
+        }
+        if (k->type == XC_K_SERVICE) {
+            for (const char *p = val; *p; p++) {
+                if (!isalnum((unsigned char)*p) && !strchr("._-", *p)) {
+                    *msg_r = xc_fmt("pam-service '%s': only letters, digits, '.', '_' and '-' are allowed", val);
+                    return false;
+                }
+            }
+        }
+        char *v = NULL;
+        if (!(k->type == XC_K_PATH_OR_NONE && strcmp(val, "none") == 0)) {
+            if (!(v = strdup(val)))
+                return false;
+        }
+        free(*field);
+        *field = v;
+        return true;
+    }
+    case XC_K_LEVEL: {
+        xlog_level lvl;
+        if (!xlog_level_parse(val, &lvl)) {
+            *msg_r = xc_fmt("log-level '%s': expected error, warning, info or debug", val);
+            return false;
+        }
+        c->log_level = (int)lvl;
+        return true;
+    }
+    case XC_K_LISTEN: {
+        xc_listener l;
+        if (!xc_parse_listener(val, &l, msg_r))
+            return false;
+        if (!xc_append_listener(c, &l)) {
+            xc_listener_dispose(&l);
+            return false;
+        }
+        return true;
+    }
+    case XC_K_SIZE:
+    case XC_K_COUNT:
+    case XC_K_INT:
+    case XC_K_UINT: {
+        char *inner = NULL;
+        if (!xc_parse_num(val, k->min, k->max, k->type == XC_K_SIZE, &num, &inner)) {
+            *msg_r = inner ? xc_fmt("%s: %s", k->name, inner) : NULL;
+            free(inner);
+            return false;
+        }
+        if (k->type == XC_K_INT)
+            *(int *)(void *)(base + k->off) = (int)num;
+        else if (k->type == XC_K_UINT)
+            *(unsigned *)(void *)(base + k->off) = (unsigned)num;
+        else
+            *(size_t *)(void *)(base + k->off) = (size_t)num;
+        return true;
+    }
+    }
+    return false;
+}
+
+/* Cuts a comment: '#' at the start or after blank space. */
+static void xc_strip_comment(char *s)
+{
+    for (char *p = s; *p; p++) {
+        if (*p == '#' && (p == s || xc_is_space(p[-1]))) {
+            *p = '\0';
+            return;
+        }
+    }
+}
+
+bool xend_config_load(xend_config *c, const char *path, char **err_r)
+{
+    xend_config tmp;
+    FILE *f = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    unsigned lineno = 0;
+    unsigned seen[XC_N_KEYS] = { 0 };
+    char *msg = NULL;
+    bool ok = false;
+
+    xend_config_init(&tmp);
+    f = fopen(path, "re");
+    if (!f) {
+        xc_set_err(err_r, xc_fmt("%s: %s", path, strerror(errno)));
+        goto out;
+    }
+    for (;;) {
+        errno = 0;
+        ssize_t n = getline(&line, &cap, f);
+        if (n < 0) {
+            if (ferror(f)) {
+                xc_set_err(err_r, xc_fmt("%s: read error: %s", path, strerror(errno)));
+                goto out;
+            }
+            break;
+        }
+        lineno++;
+        if (memchr(line, '\0', (size_t)n)) {
+            xc_set_err(err_r, xc_fmt("%s:%u: NUL byte in line", path, lineno));
+            goto out;
+        }
+        xc_strip_comment(line);
+        char *s = xc_trim(line);
+        if (!*s)
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            xc_set_err(err_r, xc_fmt("%s:%u: expected 'key = value'", path, lineno));
+            goto out;
+        }
+        *eq = '\0';
+        char *key = xc_trim(s);
+        char *val = xc_trim(eq + 1);
+        size_t ki;
+        for (ki = 0; ki < XC_N_KEYS; ki++)
+            if (strcmp(xc_keys[ki].name, key) == 0)
+                break;
+        if (ki == XC_N_KEYS) {
+            xc_set_err(err_r, xc_fmt("%s:%u: unknown key '%s'", path, lineno, key));
+            goto out;
+        }
+        if (!*val) {
+            xc_set_err(err_r, xc_fmt("%s:%u: %s needs a value", path, lineno, key));
+            goto out;
+        }
+        if (seen[ki] && xc_keys[ki].type != XC_K_LISTEN) {
+            xc_set_err(err_r, xc_fmt("%s:%u: %s is already set at line %u",
+                         path, lineno, key, seen[ki]));
+            goto out;
+        }
+        seen[ki] = lineno;
+        if (!xc_apply(&tmp, &xc_keys[ki], val, &msg)) {
+            xc_set_err(err_r, xc_fmt("%s:%u: %s", path, lineno, msg ? msg : "out of memory"));
+            goto out;
+        }
+    }
+    xend_config_dispose(c);
+    *c = tmp;
+    memset(&tmp, 0, sizeof tmp);
+    ok = true;
+out:
+    free(msg);
+    free(line);
+    if (f)
+        fclose(f);
+    xend_config_dispose(&tmp);
+    return ok;
+}
+
+static bool xc_readable(const char *what, const char *file, char **err_r)
+{
+    int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        xc_set_err(err_r, xc_fmt("%s %s: %s", what, file, strerror(errno)));
+        return false;
+    }
+    struct stat st;
+    bool reg = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    close(fd);
+    if (!reg) {
+        xc_set_err(err_r, xc_fmt("%s %s: not a regular file", what, file));
+        return false;
+    }
+    return true;
+}
+
+static bool xc_same_host(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcasecmp(a, b) == 0;
+}
+
+bool xend_config_validate(const xend_config *c, char **err_r)
+{
+    if (!c->state_dir || !*c->state_dir || !c->pid_file || !*c->pid_file) {
+        xc_set_err(err_r, xc_fmt("state-dir and pid-file must be set"));
+        return false;
+    }
+    if (!c->backend || (strcmp(c->backend, "sim") && strcmp(c->backend, "xen") &&
+                strcmp(c->backend, "auto"))) {
+        xc_set_err(err_r, xc_fmt("backend must be sim, xen or auto"));
+        return false;
+    }
+    if (c->log_level < XLOG_ERROR || c->log_level > XLOG_DEBUG) {
+        xc_set_err(err_r, xc_fmt("log-level out of range"));
+        return false;
+    }
+    if (!c->pam_service || !*c->pam_service) {
+        xc_set_err(err_r, xc_fmt("pam-service must be set"));
+        return false;
+    }
+    if (c->workers == 0 || c->http_threads == 0 || c->max_xml_depth <= 0 ||
+        c->max_request_bytes == 0 || c->event_log_size == 0) {
+        xc_set_err(err_r, xc_fmt("workers, http-threads, max-xml-depth, max-request-bytes "
+                     "and event-log-size must be positive"));
+        return false;
+    }
+    if (c->sim_config && !xc_readable("sim-config", c->sim_config, err_r))
+        return false;
+    if (c->n_listeners == 0) {
+        xc_set_err(err_r, xc_fmt("no listener configured"));
+        return false;
+    }
+    for (size_t i = 0; i < c->n_listeners; i++) {
+        const xc_listener *l = &c->listeners[i];
+        if (l->kind == XC_LISTEN_UNIX) {
+            if (!l->path || !*l->path) {
+                xc_set_err(err_r, xc_fmt("unix listener without a path"));
+                return false;
+            }
+        } else {
+            if (l->port < 1 || l->port > 65535) {
+                xc_set_err(err_r, xc_fmt("listener port %d out of range", l->port));
+                return false;
+            }
+            if (l->n_allow && !l->allow_re) {
+                xc_set_err(err_r, xc_fmt("listener allow-list not compiled"));
+                return false;
+            }
+        }
+        if (l->kind == XC_LISTEN_HTTPS) {
+            if (!l->cert_file || !l->key_file) {
+                xc_set_err(err_r, xc_fmt("an https listener needs cert=FILE and key=FILE"));
+                return false;
+            }
+            if (!xc_readable("certificate", l->cert_file, err_r) ||
+                !xc_readable("private key", l->key_file, err_r))
+                return false;
+        }
+        for (size_t j = 0; j < i; j++) {
+            const xc_listener *o = &c->listeners[j];
+            bool dup;
+            if (l->kind == XC_LISTEN_UNIX || o->kind == XC_LISTEN_UNIX)
+                dup = l->kind == o->kind && strcmp(l->path, o->path) == 0;
+            else
+                dup = l->port == o->port && xc_same_host(l->host, o->host);
+            if (dup) {
+                char *d = xc_listener_describe(l);
+                xc_set_err(err_r, xc_fmt("listener %s: address used twice", d ? d : ""));
+                free(d);
+                return false;
+            }
+        }
+    }
+    return true;
+}

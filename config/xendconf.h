@@ -1,0 +1,86 @@
+/* xendconf: the daemon's configuration file (xend.conf), see docs/xend.conf.md.
+ *
+ * Usage: xend_config_init(), xend_config_load() (optional),
+ * xend_config_add_listener() for command-line overrides,
+ * xend_config_validate(), then read the fields; xend_config_dispose().
+ * A loaded config is read-only and may then be shared between threads.
+ */
+#ifndef XEND_XENDCONF_H
+#define XEND_XENDCONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/log.h"
+
+typedef enum { XC_LISTEN_UNIX, XC_LISTEN_HTTP, XC_LISTEN_HTTPS } xc_listen_kind;
+
+typedef struct xc_listener {
+    xc_listen_kind kind;
+    char *path;             /* UNIX: socket path; else NULL */
+    char *host;             /* HTTP(S): address or name without [];
+                             * NULL for "*" (all addresses, AI_PASSIVE) */
+    int port;               /* HTTP(S): 1..65535; UNIX: 0 */
+    bool auth_none;         /* true: any user/password is accepted */
+    char *cert_file;        /* HTTPS: PEM certificate (chain); else NULL */
+    char *key_file;         /* HTTPS: PEM private key; else NULL */
+    char **allow;           /* client IP allow-list (POSIX EREs, whole match) */
+    size_t n_allow;         /* 0: every client is allowed */
+    void *allow_re;         /* private: compiled allow[] */
+} xc_listener;
+
+typedef struct xend_config {
+    char *state_dir;
+    char *backend;          /* "sim", "xen" or "auto" */
+    char *sim_config;       /* NULL: none */
+    char *pid_file;
+    char *log_file;         /* NULL: stderr (foreground) or syslog */
+    int log_level;          /* an xlog_level */
+    xc_listener *listeners;
+    size_t n_listeners;
+    char *pam_service;
+    size_t max_request_bytes;
+    int max_xml_depth;
+    unsigned workers, http_threads;
+    unsigned session_timeout;       /* seconds; 0: sessions never expire */
+    unsigned task_expiry;           /* seconds; 0: tasks never expire */
+    size_t event_log_size;
+    bool listeners_default;         /* private: listeners[] is the built-in default */
+} xend_config;
+
+#define XEND_CONFIG_DEFAULT_LISTEN "unix:/var/run/xend/xen-api.sock auth=none"
+
+/* Fills c with the defaults (including the default listener); c owns them. */
+void xend_config_init(xend_config *c);
+
+/* Replaces c's contents with the defaults plus the settings in path.  On
+ * failure c is unchanged and *err_r is "path:line: message" (caller frees). */
+bool xend_config_load(xend_config *c, const char *path, char **err_r);
+
+/* Appends a listener parsed from spec (the `listen` value syntax).  The first
+ * listener added replaces the built-in default one.  On failure c is unchanged. */
+bool xend_config_add_listener(xend_config *c, const char *spec, char **err_r);
+
+/* Removes all listeners (none is left, not even the default). */
+void xend_config_clear_listeners(xend_config *c);
+
+/* Checks what the parser cannot: cert/key/sim-config files are readable,
+ * there is at least one listener, no address is used twice, etc. */
+bool xend_config_validate(const xend_config *c, char **err_r);
+
+/* Frees everything c owns; NULL and an initialised-then-disposed c are fine. */
+void xend_config_dispose(xend_config *c);
+
+/* True when client_ip ("10.0.0.1", "::1", "::ffff:10.0.0.1") passes l's
+ * allow-list (always for an empty list or a Unix listener).  IPv4-mapped
+ * addresses are also tried in dotted form.  Thread-safe. */
+bool xc_listener_allows(const xc_listener *l, const char *client_ip);
+
+/* A static warning the daemon should log at startup for l, or NULL:
+ * TCP listener without authentication, or passwords sent in clear text. */
+const char *xc_listener_warning(const xc_listener *l);
+
+/* "unix:/path auth=none", "https:[::1]:9367 auth=pam"; caller frees; NULL on ENOMEM. */
+char *xc_listener_describe(const xc_listener *l);
+
+#endif
