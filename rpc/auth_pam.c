@@ -1,0 +1,164 @@
+/* auth_pam: see auth_pam.h. */
+#include "config.h"
+
+#include "rpc/auth_pam.h"
+
+#include <security/pam_appl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+#define AUTH_PAM_MAX_USER 256
+#define AUTH_PAM_MAX_PASSWORD 511   /* PAM_MAX_RESP_SIZE - 1 */
+
+typedef struct {
+    const char *password;
+} auth_pam_conv_data;
+
+static void auth_pam_free_responses(struct pam_response *resp, int n)
+{
+    if (!resp)
+        return;
+    for (int i = 0; i < n; i++) {
+        if (resp[i].resp) {
+            explicit_bzero(resp[i].resp, strlen(resp[i].resp));
+            free(resp[i].resp);
+        }
+    }
+    free(resp);
+}
+
+/* Answers password prompts with the password; refuses other questions.
+ * PAM takes ownership of *resp_r (and frees the copies of the password). */
+static int auth_pam_conv(int num_msg, const struct pam_message **msg,
+             struct pam_response **resp_r, void *appdata)
+{
+    const auth_pam_conv_data *d = appdata;
+    struct pam_response *resp;
+
+    *resp_r = NULL;
+    if (num_msg <= 0 || num_msg > PAM_MAX_NUM_MSG)
+        return PAM_CONV_ERR;
+    resp = calloc((size_t)num_msg, sizeof *resp);
+    if (!resp)
+        return PAM_BUF_ERR;
+    for (int i = 0; i < num_msg; i++) {
+        switch (msg[i]->msg_style) {
+        case PAM_PROMPT_ECHO_OFF:
+            resp[i].resp = strdup(d->password);
+            if (!resp[i].resp) {
+                auth_pam_free_responses(resp, num_msg);
+                return PAM_BUF_ERR;
+            }
+            break;
+        case PAM_ERROR_MSG:
+        case PAM_TEXT_INFO:
+            break;
+        default:
+            /* Echoed questions (user name, OTP, ...) cannot be answered. */
+            auth_pam_free_responses(resp, num_msg);
+            return PAM_CONV_ERR;
+        }
+    }
+    *resp_r = resp;
+    return PAM_SUCCESS;
+}
+
+static bool auth_pam_user_ok(const char *user)
+{
+    size_t n = strlen(user);
+    if (n == 0 || n > AUTH_PAM_MAX_USER)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)user[i];
+        if (ch < 0x20 || ch == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+static char *auth_pam_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *auth_pam_fmt(const char *fmt, ...)
+{
+    char *s = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    return s;
+}
+
+bool auth_pam_check_rhost(const char *service, const char *user, const char *password,
+              const char *rhost, char **err_r)
+{
+    pam_handle_t *h = NULL;
+    auth_pam_conv_data data = { .password = password };
+    struct pam_conv conv = { .conv = auth_pam_conv, .appdata_ptr = &data };
+    const char *stage = "start";
+    const char *reason = NULL;
+    int rc = PAM_SYSTEM_ERR;
+    bool ok = false;
+
+    if (!service || !*service || !user || !password) {
+        reason = "missing service, user or password";
+        goto out;
+    }
+    if (!auth_pam_user_ok(user)) {
+        reason = "invalid user name";
+        user = "(invalid)";
+        goto out;
+    }
+    if (!*password || strlen(password) > AUTH_PAM_MAX_PASSWORD) {
+        reason = "empty or overlong password";
+        goto out;
+    }
+
+    rc = pam_start(service, user, &conv, &h);
+    if (rc != PAM_SUCCESS) {
+        h = NULL;
+        goto out;
+    }
+    if (rhost && *rhost) {
+        stage = "set_item";
+        rc = pam_set_item(h, PAM_RHOST, rhost);
+        if (rc != PAM_SUCCESS)
+            goto out;
+    }
+    stage = "authenticate";
+    rc = pam_authenticate(h, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+    if (rc != PAM_SUCCESS)
+        goto out;
+    stage = "acct_mgmt";
+    rc = pam_acct_mgmt(h, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+    if (rc != PAM_SUCCESS)
+        goto out;
+    ok = true;
+out:
+    if (!ok) {
+        if (!reason)
+            reason = h ? pam_strerror(h, rc) : "pam_start failed";
+        char *msg = auth_pam_fmt("PAM %s for user '%s' (service %s%s%s) failed: %s",
+                     stage, user ? user : "(null)",
+                     service ? service : "(null)",
+                     rhost ? ", client " : "", rhost ? rhost : "", reason);
+        xlog_info("%s", msg ? msg : "PAM authentication failed");
+        if (err_r)
+            *err_r = msg ? msg : strdup("PAM authentication failed");
+        else
+            free(msg);
+    } else {
+        xlog_debug("PAM: user '%s' authenticated (service %s)", user, service);
+    }
+    if (h)
+        pam_end(h, rc);
+    return ok;
+}
+
+bool auth_pam_check(const char *service, const char *user, const char *password, char **err_r)
+{
+    return auth_pam_check_rhost(service, user, password, NULL, err_r);
+}
