@@ -213,9 +213,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "xend: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    if (strcmp(cfg.backend, "sim") != 0 && strcmp(cfg.backend, "xen") != 0 &&
-        strcmp(cfg.backend, "auto") != 0)
-        die("configuration", strdup("backend must be sim, xen or auto"));
     if (!xend_config_validate(&cfg, &err))
         die("configuration", err);
     if (check) {

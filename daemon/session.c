@@ -113,10 +113,8 @@ bool xh_session_login_with_password(xcall *call, const char *uname, const char *
 {
     if (!call->peer.auth_none) {
         char *why = NULL;
-        if (!auth_pam_check(cfg.pam_service, uname, pwd, &why)) {
-            xlog(XLOG_INFO, "login of '%s' from %s refused: %s", uname, call->peer.addr,
-                 why ? why : "authentication failed");
-            free(why);
+        if (!auth_pam_check_rhost(cfg.pam_service, uname, pwd, call->peer.local ? NULL : call->peer.addr, &why)) {
+            free(why);      /* auth_pam logs the reason */
             return xerr_SESSION_AUTHENTICATION_FAILED(errp);
         }
     }
