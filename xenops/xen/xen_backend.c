@@ -47,6 +47,10 @@ static void xx_log_vmessage(xentoollog_logger *lg, xentoollog_level level, int e
     if (level < XTL_ERROR && !(l->b && l->b->verbose))
         return;
     n = vsnprintf(msg, sizeof(msg), format, al);
+    if (n >= (int)sizeof(msg))
+        n = (int)sizeof(msg) - 1;
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
     if (n > 0 && errnoval >= 0)
         snprintf(msg + (n < (int)sizeof(msg) ? n : (int)sizeof(msg) - 1),
                  sizeof(msg) - (size_t)(n < (int)sizeof(msg) ? n : (int)sizeof(msg) - 1),
@@ -179,6 +183,13 @@ static void xx_event_occurs(void *user, libxl_event *ev)
     xx_dom *d;
 
     libxl_uuid_copy(b->ctx, &uuid, &ev->domuuid);
+    if (libxl_uuid_is_nil(&uuid)) {     /* libxl leaves it nil for these events */
+        pthread_mutex_lock(&b->lock);
+        d = xx_dom_find_locked(b, ev->domid);
+        if (d)
+            libxl_uuid_copy(b->ctx, &uuid, &d->uuid);
+        pthread_mutex_unlock(&b->lock);
+    }
     switch (ev->type) {
     case LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN:
         xx_emit(b, XO_EV_DOMAIN_SHUTDOWN, ev->domid, &uuid,
