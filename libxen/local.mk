@@ -82,6 +82,12 @@ tests_libxen_wire_CPPFLAGS = $(LIBXEN_CPPFLAGS)
 tests_libxen_wire_CFLAGS = $(LIBXEN_CFLAGS)
 tests_libxen_wire_LDADD = $(LIBXEN_TEST_LDADD)
 
+check_PROGRAMS += tests/libxen/compat
+tests_libxen_compat_SOURCES = tests/libxen/compat.c
+tests_libxen_compat_CPPFLAGS = $(LIBXEN_CPPFLAGS)
+tests_libxen_compat_CFLAGS = $(AM_CFLAGS)
+tests_libxen_compat_LDADD = libxen/libxenapi.la
+
 check_PROGRAMS += tests/libxen/integration
 tests_libxen_integration_SOURCES = tests/libxen/integration.c tests/libxen/all_records.h
 nodist_tests_libxen_integration_SOURCES = libxen/gen/all_records.c
@@ -89,7 +95,7 @@ tests_libxen_integration_CPPFLAGS = $(LIBXEN_CPPFLAGS) -I$(top_srcdir)/tests/lib
 tests_libxen_integration_CFLAGS = $(LIBXEN_CFLAGS)
 tests_libxen_integration_LDADD = libxen/libxenapi.la
 
-TESTS += tests/libxen/roundtrip tests/libxen/wire tests/libxen/integration.sh \
+TESTS += tests/libxen/roundtrip tests/libxen/wire tests/libxen/compat tests/libxen/integration.sh \
 	tests/libxen/example.sh tests/libxen/install.sh
 EXTRA_DIST += tests/libxen/integration.sh tests/libxen/example.sh tests/libxen/install.sh \
 	tests/libxen/common.sh
@@ -97,5 +103,5 @@ EXTRA_DIST += tests/libxen/integration.sh tests/libxen/example.sh tests/libxen/i
 # Generated headers must exist before anything including <xen/api/...> compiles
 # (BUILT_SOURCES only covers all/check/install).
 $(libxen_libxenapi_core_la_OBJECTS) $(examples_xen_example_OBJECTS) \
-$(tests_libxen_roundtrip_OBJECTS) $(tests_libxen_wire_OBJECTS) \
+$(tests_libxen_roundtrip_OBJECTS) $(tests_libxen_wire_OBJECTS) $(tests_libxen_compat_OBJECTS) \
 $(tests_libxen_integration_OBJECTS): libxen/gen/stamp

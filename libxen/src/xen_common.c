@@ -203,6 +203,21 @@ static xv *key_to_xv_string(const xeni_type *t, const void *slot)
     }
 }
 
+/* create() sends the RW and RO/ins fields, and the RO/run ones the caller
+ * filled in: historical libxen sent whole records and xend's console.create,
+ * for one, reads the RO/run VM and protocol members. */
+static bool member_unset(const xeni_member *m, const char *record)
+{
+    void *p;
+    switch (m->type->kind) {
+    case XK_STRING: case XK_SET: case XK_MAP: case XK_RECORD: case XK_OPT:
+        memcpy(&p, record + m->offset, sizeof p);
+        return p == NULL;
+    default:
+        return false;
+    }
+}
+
 xv *xeni_to_xv(const xeni_type *t, const void *slot, unsigned flags)
 {
     const void *p = NULL;
@@ -238,7 +253,7 @@ xv *xeni_to_xv(const xeni_type *t, const void *slot, unsigned flags)
         xv *st = xv_struct();
         for (size_t i = 0; p && i < t->n_members; i++) {
             const xeni_member *m = &t->members[i];
-            if ((flags & XENI_CREATE) && !m->create)
+            if ((flags & XENI_CREATE) && !m->create && member_unset(m, (const char *)p))
                 continue;
             xv_struct_set(st, m->name, xeni_to_xv(m->type, (const char *)p + m->offset, 0));
         }

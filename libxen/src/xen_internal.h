@@ -72,8 +72,10 @@ extern const xeni_type xeni_t_string, xeni_t_int, xeni_t_float, xeni_t_bool,
 typedef struct xeni_arg {
     const xeni_type *type;
     const void *slot;
-    unsigned flags;            /* XENI_CREATE: records carry create fields only */
+    unsigned flags;            /* XENI_CREATE: a record for <class>.create */
 } xeni_arg;
+/* A record for create: RW and RO/ins members always, RO/run members only
+ * when set (non-NULL pointer; scalars are always set). */
 #define XENI_CREATE 1u
 
 /* Size of one slot of type t. */

@@ -288,9 +288,11 @@ static void test_create_async_events(xen_session *s)
     CHECK(strstr(request, "<string>268435456</string>") != NULL);
     CHECK(strstr(request, "<string>preserve</string>") != NULL);
     CHECK(strstr(request, "<name>a</name><value><string>b</string>") != NULL);
-    /* RO/run fields are not sent by create */
-    CHECK(strstr(request, "<name>power_state</name>") == NULL);
-    CHECK(strstr(request, "<name>domid</name>") == NULL);
+    /* unset RO/run fields are not sent by create, RW ones always are */
+    CHECK(strstr(request, "<name>suspend_VDI</name>") == NULL);
+    CHECK(strstr(request, "<name>metrics</name>") == NULL);
+    CHECK(strstr(request, "<name>uuid</name>") == NULL);
+    CHECK(strstr(request, "<name>PV_ramdisk</name><value><string></string>") != NULL);
     xen_vm_free(vm);
     xen_vm_record_free(r);
 
