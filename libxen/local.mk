@@ -11,7 +11,7 @@ libxen/gen/stamp: $(LIBXEN_GEN_DEPS)
 	touch $@
 libxen/gen/xen_gen.c libxen/gen/roundtrip.c libxen/gen/all_records.c libxen/gen/xen_gen_internal.h: libxen/gen/stamp
 BUILT_SOURCES += libxen/gen/stamp
-EXTRA_DIST += $(LIBXEN_GEN_DEPS) libxen/xenapi.pc.in
+EXTRA_DIST += $(LIBXEN_GEN_DEPS) libxen/xenapi.pc.in libxen/README.md
 
 LIBXEN_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libxen/include -I$(top_builddir)/libxen/gen \
 	-I$(top_srcdir)/libxen/src
