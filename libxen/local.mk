@@ -96,8 +96,8 @@ tests_libxen_integration_CFLAGS = $(LIBXEN_CFLAGS)
 tests_libxen_integration_LDADD = libxen/libxenapi.la
 
 TESTS += tests/libxen/roundtrip tests/libxen/wire tests/libxen/compat tests/libxen/integration.sh \
-	tests/libxen/example.sh tests/libxen/install.sh
-EXTRA_DIST += tests/libxen/integration.sh tests/libxen/example.sh tests/libxen/install.sh \
+	tests/libxen/example.sh tests/libxen/install.sh tests/libxen/https.sh
+EXTRA_DIST += tests/libxen/integration.sh tests/libxen/example.sh tests/libxen/install.sh tests/libxen/https.sh \
 	tests/libxen/common.sh
 
 # Generated headers must exist before anything including <xen/api/...> compiles

@@ -4,6 +4,9 @@
  *
  *   integration            run every test
  *   integration --make-vm  create a halted VM, print its UUID (for example.sh)
+ *   integration --login URL [CAFILE]
+ *                          log in as XEND_USER/XEND_PASS through the libcurl
+ *                          transport, print "ok" or the error (for https.sh)
  */
 #include "config.h"
 
@@ -377,9 +380,34 @@ out:
     xen_transport_free(t);
 }
 
+static int login_only(const char *url, const char *ca)
+{
+    const char *user = getenv("XEND_USER"), *pass = getenv("XEND_PASS");
+    xen_session *s = xen_session_login_url_ca(url, ca, user ? user : "", pass ? pass : "");
+    if (!s) {
+        printf("bad url\n");
+        return 2;
+    }
+    if (s->ok) {
+        printf("ok %s\n", s->session_id);
+    } else {
+        for (int i = 0; i < s->error_description_count; i++)
+            printf("%s%s", i ? " " : "", s->error_description[i]);
+        printf("\n");
+    }
+    int rc = s->ok ? 0 : 1;
+    xen_session_logout(s);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     xen_init();
+    if (argc >= 3 && strcmp(argv[1], "--login") == 0) {
+        int rc = login_only(argv[2], argc > 3 ? argv[3] : NULL);
+        xen_fini();
+        return rc;
+    }
     char *u = unix_url();
     xen_session *s = xen_session_login_url(u, "libxen-test", "");
     free(u);
