@@ -255,7 +255,15 @@ static void run_handler(xcall *c)
     complete(c, result, err);
 }
 
-static void worker_job(void *arg) { run_handler(arg); }
+static void worker_job(void *arg)
+{
+    xcall *c = arg;
+    if (c->is_async && !task_begin(c->task)) {
+        xcall_free(c);       /* cancelled while it waited in the queue */
+        return;
+    }
+    run_handler(c);
+}
 
 /* Check the parameters' types and that refs name existing objects. */
 static bool check_params(xcall *c, xerr **errp)
