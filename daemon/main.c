@@ -16,6 +16,7 @@
 #include "config/xendconf.h"
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
+#include "daemon/event.h"
 #include "daemon/host.h"
 #include "daemon/session.h"
 #include "daemon/store.h"
@@ -291,6 +292,7 @@ int main(int argc, char **argv)
         vm_tick();
         events_tick();
     }
+    events_stop();           /* answer waiting event calls: MHD must not stop with suspended connections */
     rpc_server_stop(srv);
     dispatch_stop();
     xd_ops->close(xd_be);
