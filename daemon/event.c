@@ -1,55 +1,1294 @@
-/* event: the event log and subscriptions (API 1.0 register/next and
- * XAPI event.from).  Placeholder until the event queue lands. */
+/* event: the event log and its subscriptions (see event.h, docs/events.md).
+ *
+ * The log is a ring of the last `cap` changes.  A store observer appends one
+ * entry per change, under the store write lock: ids only grow, and the entry
+ * holds the object's record (a compact encoding, "snapshot") only when some
+ * session subscribes to its class.  Subscriptions are cursors into the ring:
+ * a session's event.register subscription keeps its cursor here; event.from
+ * carries it in the token.
+ *
+ * A call with nothing to return becomes a waiter: the handler defers the
+ * call (its HTTP connection is suspended, no thread is held) and the waiter
+ * is put on per-class lists by the loop thread (daemon_options.loop).  A
+ * change to a class with waiters schedules one "wake pass" on the loop
+ * thread, which claims the matching waiters; a worker then collects their
+ * events and answers (xcall_finish).
+ *
+ * Locks: ev.lock is taken inside the store lock (observers), never the other
+ * way round.  Waiter state changes happen under ev.lock; whoever moves a
+ * waiter to W_CLAIMED answers it, exactly once.  Timers are added and removed
+ * on the loop thread only, where their callbacks also run.
+ */
 #include "config.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "daemon/classes.h"
 #include "daemon/daemon.h"
+#include "daemon/event.h"
+#include "daemon/session.h"
+#include "daemon/store.h"
+#include "daemon/task.h"
+#include "util/log.h"
+#include "util/loop.h"
 #include "xapi_errors.h"
 #include "xapi_handlers.h"
+#include "xapi_model.h"
+
+#define NL (XC__COUNT + 1)          /* waiter lists: one per class, then "all" */
+#define L_ALL XC__COUNT
+#define BATCH_MAX 10000             /* events per answer; the rest come next time */
+#define MAX_TIMEOUT 86400.0         /* event.from timeout cap, seconds */
+
+_Static_assert(XC__COUNT < 63, "class masks are 64-bit");
+
+/* ---- snapshots: records in a compact, immutable, shared encoding ---- */
+
+typedef struct snap {
+    uint32_t refs;              /* atomic */
+    uint32_t len;
+    unsigned char d[];
+} snap;
+
+static snap *snap_ref(snap *s)
+{
+    if (s)
+        __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+    return s;
+}
+
+static void snap_unref(snap *s)
+{
+    if (s && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        free(s);
+}
+
+static void put_u(xbuf *b, uint64_t v)
+{
+    char t[10];
+    size_t n = 0;
+    do {
+        unsigned char c = v & 0x7f;
+        v >>= 7;
+        if (v)
+            c |= 0x80;
+        t[n++] = (char)c;
+    } while (v);
+    xbuf_add(b, t, n);
+}
+
+static void enc(xbuf *b, const xv *v)
+{
+    char k = (char)v->kind;
+    xbuf_add(b, &k, 1);
+    switch (v->kind) {
+    case XV_STRING:
+    case XV_DATETIME:
+    case XV_BASE64:
+        put_u(b, v->u.str.len);
+        xbuf_add(b, v->u.str.s, v->u.str.len);
+        break;
+    case XV_INT:
+        put_u(b, ((uint64_t)v->u.i << 1) ^ (uint64_t)(v->u.i >> 63));
+        break;
+    case XV_DOUBLE:
+        xbuf_add(b, (const char *)&v->u.d, sizeof(double));
+        break;
+    case XV_BOOL:
+        k = v->u.b ? 1 : 0;
+        xbuf_add(b, &k, 1);
+        break;
+    case XV_ARRAY:
+        put_u(b, v->u.arr.n);
+        for (size_t i = 0; i < v->u.arr.n; i++)
+            enc(b, v->u.arr.items[i]);
+        break;
+    case XV_STRUCT:
+        put_u(b, v->u.st.n);
+        for (size_t i = 0; i < v->u.st.n; i++) {
+            size_t kl = strlen(v->u.st.keys[i]);
+            put_u(b, kl);
+            xbuf_add(b, v->u.st.keys[i], kl);
+            enc(b, v->u.st.vals[i]);
+        }
+        break;
+    case XV_NIL:
+        break;
+    }
+}
+
+typedef struct rd {
+    const unsigned char *p, *end;
+    bool bad;
+} rd;
+
+static uint64_t get_u(rd *r)
+{
+    uint64_t v = 0;
+    for (unsigned sh = 0; r->p < r->end && sh < 64; sh += 7) {
+        unsigned char c = *r->p++;
+        v |= (uint64_t)(c & 0x7f) << sh;
+        if (!(c & 0x80))
+            return v;
+    }
+    r->bad = true;
+    return 0;
+}
+
+static xv *dec(rd *r, int depth)
+{
+    if (r->bad || r->p >= r->end || depth > 64) {
+        r->bad = true;
+        return xv_str("");
+    }
+    int kind = *r->p++;
+    switch (kind) {
+    case XV_STRING:
+    case XV_DATETIME:
+    case XV_BASE64: {
+        uint64_t n = get_u(r);
+        if (r->bad || n > (uint64_t)(r->end - r->p)) {
+            r->bad = true;
+            return xv_str("");
+        }
+        xv *v = xv_strn((const char *)r->p, (size_t)n);
+        v->kind = (xv_kind)kind;
+        r->p += n;
+        return v;
+    }
+    case XV_INT: {
+        uint64_t u = get_u(r);
+        return xv_int((int64_t)(u >> 1) ^ -(int64_t)(u & 1));
+    }
+    case XV_DOUBLE: {
+        double d = 0;
+        if ((size_t)(r->end - r->p) < sizeof(d)) {
+            r->bad = true;
+            return xv_double(0);
+        }
+        memcpy(&d, r->p, sizeof(d));
+        r->p += sizeof(d);
+        return xv_double(d);
+    }
+    case XV_BOOL:
+        if (r->p >= r->end) {
+            r->bad = true;
+            return xv_bool(false);
+        }
+        return xv_bool(*r->p++ != 0);
+    case XV_ARRAY: {
+        uint64_t n = get_u(r);
+        xv *a = xv_array();
+        for (uint64_t i = 0; i < n && !r->bad; i++)
+            xv_array_add(a, dec(r, depth + 1));
+        return a;
+    }
+    case XV_STRUCT: {
+        uint64_t n = get_u(r);
+        xv *st = xv_struct();
+        char key[256];
+        for (uint64_t i = 0; i < n && !r->bad; i++) {
+            uint64_t kl = get_u(r);
+            if (r->bad || kl >= sizeof(key) || kl > (uint64_t)(r->end - r->p)) {
+                r->bad = true;
+                break;
+            }
+            memcpy(key, r->p, (size_t)kl);
+            key[kl] = '\0';
+            r->p += kl;
+            xv_struct_set(st, key, dec(r, depth + 1));
+        }
+        return st;
+    }
+    case XV_NIL:
+        return xv_nil();
+    default:
+        r->bad = true;
+        return xv_str("");
+    }
+}
+
+/* Scratch buffer of the encoder: observers run under the store write lock,
+ * one at a time. */
+static xbuf scratch;
+
+static snap *snap_encode(const xobj *o)
+{
+    scratch.len = 0;
+    for (int i = 0; i < xclasses[o->cls].nfields; i++)
+        enc(&scratch, o->f[i]);
+    snap *s = malloc(sizeof(*s) + scratch.len);
+    if (!s)
+        abort();
+    s->refs = 1;
+    s->len = (uint32_t)scratch.len;
+    memcpy(s->d, scratch.data, scratch.len);
+    return s;
+}
+
+static xv *snap_decode(int cls, const snap *s)
+{
+    rd r = { s->d, s->d + s->len, false };
+    xv *st = xv_struct();
+    for (int i = 0; i < xclasses[cls].nfields && !r.bad; i++)
+        xv_struct_append(st, xclasses[cls].fields[i].name, dec(&r, 0));
+    if (r.bad)
+        xlog(XLOG_WARNING, "event snapshot of a %s did not decode", xclasses[cls].name);
+    return st;
+}
+
+/* ---- the log, subscriptions, waiters ---- */
+
+typedef struct entry {
+    uint64_t id;
+    int64_t ts;
+    int16_t cls;
+    uint8_t op;                 /* xstore_op */
+    char ref[XREF_LEN];
+    char *owner;                /* task events: the session that may see them */
+    snap *sn;                   /* NULL: nobody subscribed to the class then */
+} entry;
+
+/* An entry copied out of the ring for an answer. */
+typedef struct evcopy {
+    uint64_t id;
+    int64_t ts;
+    int cls, op;
+    char ref[XREF_LEN];
+    snap *sn;
+} evcopy;
+
+typedef struct waiter waiter;
+
+typedef struct sub {
+    char session[XREF_LEN];
+    uint64_t reg_mask;          /* event.register classes */
+    uint64_t from_mask;         /* classes asked for by event.from so far */
+    uint64_t imask;             /* classes counted in interest[] */
+    uint64_t since[XC__COUNT];  /* register: class c counts for ids > since[c] */
+    uint64_t cursor;            /* register/next: newest id consumed */
+    bool lost;                  /* next: EVENTS_LOST until registered again */
+    bool dead;                  /* the session ended */
+    unsigned refs;              /* the table (while alive), waiters, queued calls */
+    waiter *waiters;            /* armed waiters (next and from) */
+    waiter *nextw;              /* the armed event.next waiter, if any */
+    struct sub *hnext;
+} sub;
+
+enum { W_NEW, W_WAITING, W_CLAIMED };
+
+struct waiter {
+    xcall *call;
+    sub *s;
+    bool from;                  /* event.from (else event.next) */
+    uint64_t mask;              /* from: the call's classes */
+    uint64_t cursor;            /* from: answer events after this id */
+    int64_t deadline_ms;        /* from */
+    int state;
+    bool cancelled;             /* task.cancel before it was armed */
+    bool evicted;               /* a newer event.next replaced it: answer [] */
+    bool timed_out;
+    xerr *fail;                 /* claimed with this error */
+    xloop_timer *timer;
+    char task[XREF_LEN];        /* Async.event.next: its task */
+    uint64_t lmask;             /* the lists it is on (bit L_ALL for "all") */
+    waiter *lprev[NL], *lnext[NL];
+    waiter *sprev, *snext;      /* sub->waiters */
+    waiter *ready_next;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t drained;
+    entry *ring;
+    size_t cap;
+    uint64_t first;             /* id of the first event of this run */
+    uint64_t head;              /* newest id (first - 1 when none yet) */
+    uint64_t processed;         /* the wake pass has looked at ids up to here */
+    bool wake_scheduled;
+    bool stopping;
+    xloop *loop;
+    sub **tab;
+    size_t tab_n, tab_count;
+    waiter *lists[NL];
+    size_t nlisted[NL];
+    size_t nwaiters;            /* waiters not yet answered */
+    unsigned ticks;
+} ev = { .lock = PTHREAD_MUTEX_INITIALIZER, .drained = PTHREAD_COND_INITIALIZER };
+
+static int interest[XC__COUNT];     /* subscriptions per class (atomic) */
+static uint64_t all_mask;           /* classes that have events */
+static char lc_names[XC__COUNT][40];
+static const char *const op_names[] = { "add", "del", "mod" };
+
+static uint64_t oldest(void)
+{
+    uint64_t o = ev.head + 1 > ev.cap ? ev.head + 1 - ev.cap : 0;
+    return o > ev.first ? o : ev.first;
+}
+
+static entry *at(uint64_t id) { return &ev.ring[id % ev.cap]; }
+
+static bool has_cls(uint64_t mask, int cls) { return (mask >> cls) & 1; }
+
+/* ---- sessions' subscriptions (ev.lock held) ---- */
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static sub *sub_find(const char *session)
+{
+    for (sub *s = ev.tab[hash_str(session) % ev.tab_n]; s; s = s->hnext)
+        if (strcmp(s->session, session) == 0)
+            return s;
+    return NULL;
+}
+
+static sub *sub_get(const char *session)
+{
+    sub *s = sub_find(session);
+    if (s)
+        return s;
+    if (ev.tab_count >= ev.tab_n) {
+        size_t n = ev.tab_n * 4;
+        sub **t = calloc(n, sizeof(*t));
+        if (!t)
+            abort();
+        for (size_t i = 0; i < ev.tab_n; i++)
+            for (sub *x = ev.tab[i], *nx; x; x = nx) {
+                nx = x->hnext;
+                size_t h = hash_str(x->session) % n;
+                x->hnext = t[h];
+                t[h] = x;
+            }
+        free(ev.tab);
+        ev.tab = t;
+        ev.tab_n = n;
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        abort();
+    snprintf(s->session, sizeof(s->session), "%s", session);
+    s->cursor = ev.head;
+    s->refs = 1;
+    size_t h = hash_str(session) % ev.tab_n;
+    s->hnext = ev.tab[h];
+    ev.tab[h] = s;
+    ev.tab_count++;
+    return s;
+}
+
+static void sub_unlink(sub *s)
+{
+    for (sub **pp = &ev.tab[hash_str(s->session) % ev.tab_n]; *pp; pp = &(*pp)->hnext)
+        if (*pp == s) {
+            *pp = s->hnext;
+            ev.tab_count--;
+            return;
+        }
+}
+
+static void sub_unref(sub *s)
+{
+    if (--s->refs == 0)
+        free(s);
+}
+
+/* Keep interest[] in step with what s subscribes to.  Increments happen
+ * with the store lock held (shared), so an observer (exclusive) sees them
+ * before the cursor taken in the same critical section. */
+static void update_interest(sub *s)
+{
+    uint64_t nm = s->dead ? 0 : (s->reg_mask | s->from_mask);
+    for (int c = 0; c < XC__COUNT; c++) {
+        bool was = has_cls(s->imask, c), now = has_cls(nm, c);
+        if (now && !was)
+            __atomic_add_fetch(&interest[c], 1, __ATOMIC_RELAXED);
+        else if (was && !now)
+            __atomic_sub_fetch(&interest[c], 1, __ATOMIC_RELAXED);
+    }
+    s->imask = nm;
+}
+
+/* ---- matching ---- */
+
+static bool visible(const entry *e, const char *session)
+{
+    return !e->owner || strcmp(e->owner, session) == 0;
+}
+
+static bool match_next(const sub *s, const entry *e)
+{
+    return has_cls(s->reg_mask, e->cls) && e->id > s->since[e->cls] && visible(e, s->session);
+}
+
+static bool match_from(uint64_t mask, const char *session, const entry *e)
+{
+    return has_cls(mask, e->cls) && visible(e, session);
+}
+
+static bool w_match(const waiter *w, const entry *e)
+{
+    if (w->from)
+        return e->id > w->cursor && match_from(w->mask, w->s->session, e);
+    return e->id > w->s->cursor && match_next(w->s, e);
+}
+
+/* ---- waiter lists (ev.lock held) ---- */
+
+static void list_add(waiter *w, int l)
+{
+    w->lprev[l] = NULL;
+    w->lnext[l] = ev.lists[l];
+    if (ev.lists[l])
+        ev.lists[l]->lprev[l] = w;
+    ev.lists[l] = w;
+    ev.nlisted[l]++;
+    w->lmask |= 1ULL << l;
+}
+
+static void lists_unlink(waiter *w)
+{
+    for (int l = 0; l < NL; l++) {
+        if (!((w->lmask >> l) & 1))
+            continue;
+        if (w->lprev[l])
+            w->lprev[l]->lnext[l] = w->lnext[l];
+        else
+            ev.lists[l] = w->lnext[l];
+        if (w->lnext[l])
+            w->lnext[l]->lprev[l] = w->lprev[l];
+        ev.nlisted[l]--;
+    }
+    w->lmask = 0;
+}
+
+static void lists_link(waiter *w)
+{
+    uint64_t mask = w->from ? w->mask : w->s->reg_mask;
+    if (mask == all_mask) {
+        list_add(w, L_ALL);
+        return;
+    }
+    for (int c = 0; c < XC__COUNT; c++)
+        if (has_cls(mask, c))
+            list_add(w, c);
+}
+
+/* Take w out of every list: the caller now owns answering it. */
+static void claim(waiter *w, xerr *fail)
+{
+    if (w->state == W_WAITING) {
+        lists_unlink(w);
+        if (w->sprev)
+            w->sprev->snext = w->snext;
+        else
+            w->s->waiters = w->snext;
+        if (w->snext)
+            w->snext->sprev = w->sprev;
+        w->sprev = w->snext = NULL;
+        if (w->s->nextw == w)
+            w->s->nextw = NULL;
+    }
+    w->state = W_CLAIMED;
+    w->fail = fail;
+}
+
+static waiter *waiter_new(xcall *call, sub *s, bool from)
+{
+    waiter *w = calloc(1, sizeof(*w));
+    if (!w)
+        abort();
+    w->call = call;
+    w->s = s;
+    w->from = from;
+    w->state = W_NEW;
+    s->refs++;
+    ev.nwaiters++;
+    return w;
+}
+
+/* ---- collecting events (ev.lock held) ---- */
+
+typedef struct batch {
+    evcopy *v;
+    size_t n, cap;
+    uint64_t upto;              /* every id up to here has been looked at */
+} batch;
+
+static void batch_push(batch *b, const entry *e)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 16;
+        evcopy *nv = realloc(b->v, b->cap * sizeof(*nv));
+        if (!nv)
+            abort();
+        b->v = nv;
+    }
+    evcopy *c = &b->v[b->n++];
+    c->id = e->id;
+    c->ts = e->ts;
+    c->cls = e->cls;
+    c->op = e->op;
+    memcpy(c->ref, e->ref, sizeof(c->ref));
+    c->sn = snap_ref(e->sn);
+}
+
+static void batch_free(batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        snap_unref(b->v[i].sn);
+    free(b->v);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Events for s's register subscription; advances its cursor.  False with
+ * EVENTS_LOST when events after the cursor are gone. */
+static bool collect_next(sub *s, batch *b, xerr **errp)
+{
+    if (s->lost || s->cursor + 1 < oldest()) {
+        s->lost = true;
+        return xerr_EVENTS_LOST(errp);
+    }
+    uint64_t id;
+    for (id = s->cursor + 1; id <= ev.head; id++) {
+        const entry *e = at(id);
+        if (match_next(s, e)) {
+            batch_push(b, e);
+            if (b->n == BATCH_MAX)
+                break;
+        }
+    }
+    s->cursor = id > ev.head ? ev.head : id;
+    b->upto = s->cursor;
+    return true;
+}
+
+/* Events after cursor for an event.from call.  An event without a snapshot
+ * predates the session's subscription to its class: EVENTS_LOST too. */
+static bool collect_from(uint64_t mask, const char *session, uint64_t cursor, batch *b, xerr **errp)
+{
+    if (cursor + 1 < oldest() || cursor > ev.head)
+        return xerr_EVENTS_LOST(errp);
+    uint64_t id;
+    for (id = cursor + 1; id <= ev.head; id++) {
+        const entry *e = at(id);
+        if (match_from(mask, session, e)) {
+            if (!e->sn)
+                return xerr_EVENTS_LOST(errp);
+            batch_push(b, e);
+            if (b->n == BATCH_MAX)
+                break;
+        }
+    }
+    b->upto = id > ev.head ? ev.head : id;
+    return true;
+}
+
+/* Would w be answered now (events or an error)? */
+static bool w_ready(const waiter *w)
+{
+    uint64_t c = w->from ? w->cursor : w->s->cursor;
+    if ((!w->from && w->s->lost) || c + 1 < oldest() || c > ev.head)
+        return true;
+    for (uint64_t id = c + 1; id <= ev.head; id++)
+        if (w_match(w, at(id)))
+            return true;
+    return false;
+}
+
+/* ---- answers (no lock held) ---- */
+
+static xv *event_record(const evcopy *c, bool xapi)
+{
+    xv *r = xv_struct();
+    xv_struct_append(r, "id", xv_int((int64_t)c->id));
+    xv_struct_append(r, "timestamp", xv_datetime_t(c->ts));
+    xv_struct_append(r, "class", xv_str(xapi ? lc_names[c->cls] : xclasses[c->cls].name));
+    xv_struct_append(r, "operation", xv_str(op_names[c->op]));
+    xv_struct_append(r, "ref", xv_str(c->ref));
+    xv_struct_append(r, "obj_uuid", xv_str(c->ref));
+    if (c->sn)
+        xv_struct_append(r, "snapshot", snap_decode(c->cls, c->sn));
+    return r;
+}
+
+/* Objects per class (lower-case names, as XAPI): tasks count the caller's. */
+static xv *ref_counts(const char *session)
+{
+    xv *m = xv_struct();
+    for (int c = 0; c < XC__COUNT; c++) {
+        if (!has_cls(all_mask, c))
+            continue;
+        int64_t n = 0;
+        if (c == XC_task) {
+            for (xobj *o = store_first(c); o; o = store_next(o))
+                n += strcmp(xobj_str(o, XF_task_session), session) == 0;
+        } else {
+            n = (int64_t)store_count(c);
+        }
+        xv_struct_append(m, lc_names[c], xv_int(n));
+    }
+    return m;
+}
+
+static xv *build_next(const batch *b)
+{
+    xv *a = xv_array();
+    for (size_t i = 0; i < b->n; i++)
+        xv_array_add(a, event_record(&b->v[i], false));
+    return a;
+}
+
+static xv *build_from(const batch *b, const char *session)
+{
+    xv *r = xv_struct();
+    xv *a = xv_array();
+    for (size_t i = 0; i < b->n; i++)
+        xv_array_add(a, event_record(&b->v[i], true));
+    xv_struct_append(r, "events", a);
+    store_rdlock();
+    xv_struct_append(r, "valid_ref_counts", ref_counts(session));
+    store_unlock();
+    xv_struct_append(r, "token", xv_strf("%" PRIu64, b->upto));
+    return r;
+}
+
+static void arm(void *arg);
+
+static void waiter_done(waiter *w, xv *res, xerr *err)
+{
+    if (w->task[0])
+        task_clear_cancel_hook(w->task);    /* after this, no hook can touch w */
+    xcall_finish(w->call, res, err);
+    pthread_mutex_lock(&ev.lock);
+    sub_unref(w->s);
+    if (--ev.nwaiters == 0)
+        pthread_cond_broadcast(&ev.drained);
+    pthread_mutex_unlock(&ev.lock);
+    xerr_free(w->fail);
+    free(w);
+}
+
+/* Worker: answer a claimed waiter. */
+static void deliver_job(void *arg)
+{
+    waiter *w = arg;
+    xerr *err = w->fail;
+    w->fail = NULL;
+    xv *res = NULL;
+    if (!err && w->evicted) {
+        res = xv_array();
+    } else if (!err) {
+        batch b = { 0 };
+        pthread_mutex_lock(&ev.lock);
+        bool ok = w->from ? collect_from(w->mask, w->s->session, w->cursor, &b, &err)
+                          : collect_next(w->s, &b, &err);
+        if (ok && b.n == 0 && !w->timed_out) {
+            /* someone else took the events (a concurrent call): wait again */
+            w->state = W_NEW;
+            pthread_mutex_unlock(&ev.lock);
+            batch_free(&b);
+            xloop_call(ev.loop, arm, w);
+            return;
+        }
+        pthread_mutex_unlock(&ev.lock);
+        if (ok)
+            res = w->from ? build_from(&b, w->s->session) : build_next(&b);
+        batch_free(&b);
+    }
+    waiter_done(w, res, err);
+}
+
+static void deliver_list(waiter *ready)
+{
+    while (ready) {
+        waiter *w = ready;
+        ready = w->ready_next;
+        if (w->timer) {             /* loop thread: the timer has not fired */
+            xloop_timer_remove(w->timer);
+            w->timer = NULL;
+        }
+        dispatch_queue_job(deliver_job, w);
+    }
+}
+
+/* Loop thread: a from-waiter's timeout. */
+static void on_timeout(xloop_timer *t, void *arg)
+{
+    (void)t;
+    waiter *w = arg;
+    pthread_mutex_lock(&ev.lock);
+    if (w->state != W_WAITING) {
+        pthread_mutex_unlock(&ev.lock);
+        return;
+    }
+    w->timer = NULL;                /* freed by the loop after we return */
+    claim(w, NULL);
+    w->timed_out = true;
+    pthread_mutex_unlock(&ev.lock);
+    dispatch_queue_job(deliver_job, w);
+}
+
+/* Loop thread: start waiting, unless there is something to say already. */
+static void arm(void *arg)
+{
+    waiter *w = arg;
+    waiter *ready = NULL;
+    xerr *fail = NULL;
+    pthread_mutex_lock(&ev.lock);
+    sub *s = w->s;
+    if (ev.stopping)
+        xerr_EVENTS_LOST(&fail);
+    else if (s->dead)
+        xerr_SESSION_INVALID(&fail, s->session);
+    else if (w->cancelled)
+        xerr_set(&fail, "TASK_CANCELLED", 1, w->task);
+    else if (!w->from && !s->reg_mask)
+        xerr_SESSION_NOT_REGISTERED(&fail, s->session);
+    if (fail || w_ready(w)) {
+        claim(w, fail);
+        w->ready_next = ready;
+        ready = w;
+    } else {
+        /* nothing after the cursor matches: move it up to the head, so that
+         * a quiet subscription never falls behind the ring */
+        if (w->from) {
+            w->cursor = ev.head;
+        } else {
+            s->cursor = ev.head;
+            if (s->nextw) {         /* one event.next per session: the newest */
+                waiter *old = s->nextw;
+                claim(old, NULL);
+                old->evicted = true;
+                old->ready_next = ready;
+                ready = old;
+            }
+            s->nextw = w;
+        }
+        w->state = W_WAITING;
+        lists_link(w);
+        w->sprev = NULL;
+        w->snext = s->waiters;
+        if (s->waiters)
+            s->waiters->sprev = w;
+        s->waiters = w;
+        if (w->from) {
+            w->timer = xloop_timer_add(ev.loop, w->deadline_ms, on_timeout, w);
+            if (!w->timer) {
+                claim(w, NULL);
+                w->timed_out = true;
+                w->ready_next = ready;
+                ready = w;
+            }
+        }
+    }
+    pthread_mutex_unlock(&ev.lock);
+    deliver_list(ready);
+}
+
+/* Loop thread: claim the waiters that the new events match. */
+static void wake_pass(void *arg)
+{
+    (void)arg;
+    waiter *ready = NULL;
+    pthread_mutex_lock(&ev.lock);
+    ev.wake_scheduled = false;
+    uint64_t id = ev.processed + 1, lo = oldest();
+    if (id < lo)
+        id = lo;
+    for (; id <= ev.head; id++) {
+        const entry *e = at(id);
+        int ls[2] = { e->cls, L_ALL };
+        for (int k = 0; k < 2; k++) {
+            for (waiter *w = ev.lists[ls[k]], *nx; w; w = nx) {
+                nx = w->lnext[ls[k]];
+                if (w_match(w, e)) {
+                    claim(w, NULL);
+                    w->ready_next = ready;
+                    ready = w;
+                }
+            }
+        }
+    }
+    ev.processed = ev.head;
+    pthread_mutex_unlock(&ev.lock);
+    deliver_list(ready);
+}
+
+/* Task.cancel of an Async.event.next (any thread, hook lock held). */
+static void cancel_hook(void *arg)
+{
+    waiter *w = arg;
+    bool go = false;
+    pthread_mutex_lock(&ev.lock);
+    if (w->state == W_NEW) {
+        w->cancelled = true;        /* arm() answers it */
+    } else if (w->state == W_WAITING) {
+        xerr *e = NULL;
+        xerr_set(&e, "TASK_CANCELLED", 1, w->task);
+        claim(w, e);                /* event.next waiters have no timer */
+        go = true;
+    }
+    pthread_mutex_unlock(&ev.lock);
+    if (go)
+        dispatch_queue_job(deliver_job, w);
+}
+
+static void start_wait(waiter *w)
+{
+    if (w->call->is_async && !w->from) {
+        snprintf(w->task, sizeof(w->task), "%s", w->call->task);
+        task_set_cancel_hook(w->task, cancel_hook, w);
+    }
+    xcall_defer(w->call);
+    xloop_call(ev.loop, arm, w);
+}
+
+/* ---- the store observer ---- */
+
+static uint64_t log_append(int cls, xstore_op op, const xobj *o)
+{
+    snap *sn = __atomic_load_n(&interest[cls], __ATOMIC_RELAXED) > 0 ? snap_encode(o) : NULL;
+    char *owner = cls == XC_task ? strdup(xobj_str(o, XF_task_session)) : NULL;
+    int64_t ts = time(NULL);
+    bool wake = false;
+    pthread_mutex_lock(&ev.lock);
+    uint64_t id = ++ev.head;
+    entry *e = at(id);
+    snap *old_sn = e->sn;
+    char *old_owner = e->owner;
+    e->id = id;
+    e->ts = ts;
+    e->cls = (int16_t)cls;
+    e->op = (uint8_t)op;
+    memcpy(e->ref, o->ref, sizeof(e->ref));
+    e->owner = owner;
+    e->sn = sn;
+    if (!ev.wake_scheduled) {
+        if (ev.nlisted[cls] || ev.nlisted[L_ALL])
+            wake = ev.wake_scheduled = true;
+        else
+            ev.processed = id;      /* nobody waits for it */
+    }
+    pthread_mutex_unlock(&ev.lock);
+    snap_unref(old_sn);
+    free(old_owner);
+    if (wake)
+        xloop_call(ev.loop, wake_pass, NULL);
+    return id;
+}
+
+static void on_change(void *arg, xstore_op op, const xobj *o, int field)
+{
+    (void)arg;
+    (void)field;
+    if (has_cls(all_mask, o->cls))
+        log_append(o->cls, op, o);
+}
+
+/* ---- sessions ending ---- */
+
+/* Loop thread: answer the waiters of an ended session. */
+static void end_pass(void *arg)
+{
+    sub *s = arg;
+    waiter *ready = NULL;
+    pthread_mutex_lock(&ev.lock);
+    while (s->waiters) {
+        waiter *w = s->waiters;
+        xerr *e = NULL;
+        xerr_SESSION_INVALID(&e, s->session);
+        claim(w, e);
+        w->ready_next = ready;
+        ready = w;
+    }
+    sub_unref(s);                   /* the table's reference */
+    pthread_mutex_unlock(&ev.lock);
+    deliver_list(ready);
+}
+
+static void on_session_end(const char *ref)
+{
+    pthread_mutex_lock(&ev.lock);
+    sub *s = sub_find(ref);
+    if (s) {
+        sub_unlink(s);
+        s->dead = true;
+        update_interest(s);
+    }
+    pthread_mutex_unlock(&ev.lock);
+    if (s)
+        xloop_call(ev.loop, end_pass, s);
+}
+
+/* Subscriptions of sessions that ended while their handler ran. */
+static void gc_subs(void)
+{
+    size_t n = 0;
+    char (*refs)[XREF_LEN] = NULL;
+    pthread_mutex_lock(&ev.lock);
+    if (ev.tab_count) {
+        refs = malloc(ev.tab_count * sizeof(*refs));
+        if (!refs)
+            abort();
+        for (size_t i = 0; i < ev.tab_n; i++)
+            for (sub *s = ev.tab[i]; s; s = s->hnext)
+                memcpy(refs[n++], s->session, XREF_LEN);
+    }
+    pthread_mutex_unlock(&ev.lock);
+    if (!n)
+        return;
+    bool *gone = calloc(n, sizeof(bool));
+    if (!gone)
+        abort();
+    store_rdlock();
+    for (size_t i = 0; i < n; i++)
+        gone[i] = store_find(XC_session, refs[i]) == NULL;
+    store_unlock();
+    for (size_t i = 0; i < n; i++)
+        if (gone[i])
+            on_session_end(refs[i]);
+    free(gone);
+    free(refs);
+}
+
+/* ---- handlers ---- */
+
+/* Class names to a mask: case-insensitive, "*" is every class, unknown
+ * names are ignored; an empty list is every class when empty_all. */
+static uint64_t parse_classes(const xv *classes, bool empty_all)
+{
+    if (classes->u.arr.n == 0)
+        return empty_all ? all_mask : 0;
+    uint64_t m = 0;
+    for (size_t i = 0; i < classes->u.arr.n; i++) {
+        const xv *v = classes->u.arr.items[i];
+        if (v->kind != XV_STRING)
+            continue;
+        if (strcmp(v->u.str.s, "*") == 0) {
+            m |= all_mask;
+            continue;
+        }
+        const xclass_desc *c = xclass_by_name_ci(v->u.str.s);
+        if (c && has_cls(all_mask, c->id))
+            m |= 1ULL << c->id;
+    }
+    return m;
+}
+
+/* The register mask of s changed: re-file its waiting event.next. */
+static void relist(sub *s)
+{
+    waiter *w = s->nextw;
+    if (!w || w->state != W_WAITING)
+        return;
+    if (!s->reg_mask) {
+        xerr *e = NULL;
+        xerr_SESSION_NOT_REGISTERED(&e, s->session);
+        claim(w, e);
+        dispatch_queue_job(deliver_job, w);     /* no timer on next-waiters */
+        return;
+    }
+    lists_unlink(w);
+    lists_link(w);
+}
 
 bool xh_event_register(xcall *call, const xv *classes, xerr **errp)
 {
-    (void)call; (void)classes;
-    return xerr_NOT_IMPLEMENTED(errp, "event.register");
+    (void)errp;
+    uint64_t mask = parse_classes(classes, true);
+    store_rdlock();
+    pthread_mutex_lock(&ev.lock);
+    sub *s = sub_get(call->session);
+    if (!s->reg_mask || s->lost) {      /* a new start, or the re-sync after EVENTS_LOST */
+        s->cursor = ev.head;
+        s->lost = false;
+    }
+    for (int c = 0; c < XC__COUNT; c++)
+        if (has_cls(mask, c) && !has_cls(s->reg_mask, c))
+            s->since[c] = ev.head;
+    s->reg_mask |= mask;
+    update_interest(s);
+    relist(s);
+    pthread_mutex_unlock(&ev.lock);
+    store_unlock();
+    return true;
 }
 
 bool xh_event_unregister(xcall *call, const xv *classes, xerr **errp)
 {
-    (void)call; (void)classes;
-    return xerr_NOT_IMPLEMENTED(errp, "event.unregister");
+    (void)errp;
+    uint64_t mask = parse_classes(classes, true);
+    pthread_mutex_lock(&ev.lock);
+    sub *s = sub_find(call->session);
+    if (s) {
+        s->reg_mask &= ~mask;
+        update_interest(s);
+        relist(s);
+    }
+    pthread_mutex_unlock(&ev.lock);
+    return true;
 }
 
 bool xh_event_next(xcall *call, xv **result_r, xerr **errp)
 {
-    (void)call; (void)result_r;
-    return xerr_NOT_IMPLEMENTED(errp, "event.next");
+    batch b = { 0 };
+    pthread_mutex_lock(&ev.lock);
+    sub *s = sub_find(call->session);
+    if (!s || !s->reg_mask) {
+        pthread_mutex_unlock(&ev.lock);
+        return xerr_SESSION_NOT_REGISTERED(errp, call->session);
+    }
+    if (!collect_next(s, &b, errp)) {
+        pthread_mutex_unlock(&ev.lock);
+        return false;
+    }
+    if (b.n == 0 && !ev.stopping) {
+        waiter *w = waiter_new(call, s, false);
+        pthread_mutex_unlock(&ev.lock);
+        start_wait(w);
+        return true;
+    }
+    pthread_mutex_unlock(&ev.lock);
+    if (b.n == 0) {
+        batch_free(&b);
+        return xerr_EVENTS_LOST(errp);
+    }
+    *result_r = build_next(&b);
+    batch_free(&b);
+    return true;
+}
+
+static bool parse_token(const char *token, uint64_t *out)
+{
+    if (!*token || strlen(token) > 20)
+        return false;
+    uint64_t v = 0;
+    for (const char *p = token; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        uint64_t d = (uint64_t)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+/* event.from with token "": every object of the classes as an "add". */
+static bool from_initial(xcall *call, uint64_t mask, xv **result_r)
+{
+    xv *events = xv_array();
+    store_rdlock();
+    pthread_mutex_lock(&ev.lock);
+    sub *s = sub_get(call->session);
+    s->from_mask |= mask;
+    update_interest(s);
+    uint64_t token = ev.head;
+    pthread_mutex_unlock(&ev.lock);
+    int64_t now = time(NULL);
+    for (int c = 0; c < XC__COUNT; c++) {
+        if (!has_cls(mask, c))
+            continue;
+        for (xobj *o = store_first(c); o; o = store_next(o)) {
+            if (c == XC_task && strcmp(xobj_str(o, XF_task_session), call->session) != 0)
+                continue;
+            xv *r = xv_struct();
+            xv_struct_append(r, "id", xv_int((int64_t)token));
+            xv_struct_append(r, "timestamp", xv_datetime_t(now));
+            xv_struct_append(r, "class", xv_str(lc_names[c]));
+            xv_struct_append(r, "operation", xv_str("add"));
+            xv_struct_append(r, "ref", xv_str(o->ref));
+            xv_struct_append(r, "obj_uuid", xv_str(o->ref));
+            xv_struct_append(r, "snapshot", xobj_record(o));
+            xv_array_add(events, r);
+        }
+    }
+    xv *res = xv_struct();
+    xv_struct_append(res, "events", events);
+    xv_struct_append(res, "valid_ref_counts", ref_counts(call->session));
+    xv_struct_append(res, "token", xv_strf("%" PRIu64, token));
+    store_unlock();
+    *result_r = res;
+    return true;
 }
 
 bool xh_event_from(xcall *call, const xv *classes, const char *token, double timeout, xv **result_r,
                    xerr **errp)
 {
-    (void)call; (void)classes; (void)token; (void)timeout; (void)result_r;
-    return xerr_NOT_IMPLEMENTED(errp, "event.from");
+    uint64_t mask = parse_classes(classes, false);
+    if (!*token)
+        return from_initial(call, mask, result_r);
+    uint64_t cursor;
+    if (!parse_token(token, &cursor))
+        return xerr_VALUE_NOT_SUPPORTED(errp, "token", token,
+                                        "not a token from event.from, event.inject or event.get_current_id");
+    if (!(timeout <= MAX_TIMEOUT))      /* also NaN */
+        timeout = MAX_TIMEOUT;
+    store_rdlock();
+    pthread_mutex_lock(&ev.lock);
+    sub *s = sub_get(call->session);
+    s->from_mask |= mask;
+    update_interest(s);
+    pthread_mutex_unlock(&ev.lock);
+    store_unlock();
+
+    batch b = { 0 };
+    pthread_mutex_lock(&ev.lock);
+    if (!collect_from(mask, call->session, cursor, &b, errp)) {
+        pthread_mutex_unlock(&ev.lock);
+        batch_free(&b);
+        return false;
+    }
+    if (b.n == 0 && timeout > 0 && !ev.stopping) {
+        waiter *w = waiter_new(call, s, true);
+        w->mask = mask;
+        w->cursor = b.upto;
+        w->deadline_ms = xloop_now_ms() + (int64_t)(timeout * 1000.0 + 0.5);
+        pthread_mutex_unlock(&ev.lock);
+        batch_free(&b);
+        start_wait(w);
+        return true;
+    }
+    pthread_mutex_unlock(&ev.lock);
+    *result_r = build_from(&b, call->session);
+    batch_free(&b);
+    return true;
 }
 
 bool xh_event_inject(xcall *call, const char *class, const char *ref, xv **result_r, xerr **errp)
 {
-    (void)call; (void)class; (void)ref; (void)result_r;
-    return xerr_NOT_IMPLEMENTED(errp, "event.inject");
+    const xclass_desc *c = xclass_by_name_ci(class);
+    if (!c || !has_cls(all_mask, c->id))
+        return xerr_VALUE_NOT_SUPPORTED(errp, "class", class, "no such class with events");
+    store_wrlock();
+    xobj *o = store_find(c->id, ref);
+    if (!o) {
+        store_unlock();
+        return xerr_HANDLE_INVALID(errp, c->name, ref);
+    }
+    const xclass_ops *ops = xclass_get_ops(c->id);
+    if (ops && ops->read && !ops->read(call, o, errp)) {
+        store_unlock();
+        return false;
+    }
+    uint64_t id = log_append(c->id, XSTORE_MOD, o);
+    store_unlock();
+    *result_r = xv_strf("%" PRIu64, id);
+    return true;
+}
+
+uint64_t events_current_id(void)
+{
+    pthread_mutex_lock(&ev.lock);
+    uint64_t id = ev.head;
+    pthread_mutex_unlock(&ev.lock);
+    return id;
 }
 
 bool xh_event_get_current_id(xcall *call, xv **result_r, xerr **errp)
 {
-    (void)call; (void)result_r;
-    return xerr_NOT_IMPLEMENTED(errp, "event.get_current_id");
+    (void)call;
+    (void)errp;
+    *result_r = xv_int((int64_t)events_current_id());
+    return true;
 }
+
+/* ---- start, tick, stop ---- */
 
 bool events_setup(const daemon_options *o, char **err_r)
 {
-    (void)o;
-    (void)err_r;
+    if (!o->loop) {
+        *err_r = strdup("events: no event loop");
+        return false;
+    }
+    ev.loop = o->loop;
+    ev.cap = o->event_log_size ? o->event_log_size : 100000;
+    ev.ring = calloc(ev.cap, sizeof(entry));
+    ev.tab_n = 256;
+    ev.tab = calloc(ev.tab_n, sizeof(sub *));
+    if (!ev.ring || !ev.tab) {
+        *err_r = strdup("events: out of memory");
+        return false;
+    }
+    /* ids keep growing across restarts (a token of an earlier run is older
+     * than every event of this one): start at the time in microseconds */
+    ev.first = (uint64_t)time(NULL) * 1000000ULL + 1;
+    ev.head = ev.processed = ev.first - 1;
+    all_mask = 0;
+    for (int c = 0; c < XC__COUNT; c++) {
+        if (c == XC_session || c == XC_event || xclasses[c].pseudo)
+            continue;
+        all_mask |= 1ULL << c;
+        size_t i;
+        for (i = 0; xclasses[c].name[i] && i + 1 < sizeof(lc_names[c]); i++)
+            lc_names[c][i] = (char)(xclasses[c].name[i] >= 'A' && xclasses[c].name[i] <= 'Z'
+                                        ? xclasses[c].name[i] - 'A' + 'a' : xclasses[c].name[i]);
+        lc_names[c][i] = '\0';
+    }
+    store_add_observer(on_change, NULL);
+    session_on_end(on_session_end);
+    tasks_setup(o);
+    xlog(XLOG_INFO, "event log: %zu events, first id %" PRIu64, ev.cap, ev.first);
     return true;
 }
 
 void events_tick(void)
 {
+    tasks_tick();
+    if (++ev.ticks % 15 == 0)       /* ~30 s */
+        gc_subs();
+}
+
+/* Loop thread: answer every waiting call. */
+static void stop_pass(void *arg)
+{
+    (void)arg;
+    waiter *ready = NULL;
+    pthread_mutex_lock(&ev.lock);
+    ev.stopping = true;
+    for (int l = 0; l < NL; l++)
+        while (ev.lists[l]) {
+            waiter *w = ev.lists[l];
+            xerr *e = NULL;
+            xerr_EVENTS_LOST(&e);
+            claim(w, e);
+            w->ready_next = ready;
+            ready = w;
+        }
+    pthread_mutex_unlock(&ev.lock);
+    deliver_list(ready);
+}
+
+void events_stop(void)
+{
+    if (!ev.loop)
+        return;
+    xloop_call_sync(ev.loop, stop_pass, NULL);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 10;
+    pthread_mutex_lock(&ev.lock);
+    while (ev.nwaiters > 0)
+        if (pthread_cond_timedwait(&ev.drained, &ev.lock, &dl) == ETIMEDOUT)
+            break;
+    if (ev.nwaiters)
+        xlog(XLOG_WARNING, "events: %zu waiting call(s) not answered at shutdown", ev.nwaiters);
+    pthread_mutex_unlock(&ev.lock);
 }
