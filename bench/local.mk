@@ -1,1 +1,13 @@
-# bench
+# bench: benchmarks (not tests; never add these to TESTS).
+# xload: HTTP/1.1 keep-alive POST load generator.  bare_server: bare libmicrohttpd baseline.
+noinst_PROGRAMS += bench/xload bench/bare_server
+
+bench_xload_SOURCES = bench/xload.c
+bench_xload_CFLAGS = $(AM_CFLAGS)
+
+bench_bare_server_SOURCES = bench/bare_server.c
+bench_bare_server_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
+bench_bare_server_LDADD = $(MHD_LIBS)
+
+dist_noinst_SCRIPTS += bench/run-all.sh bench/rpc-throughput.sh
+EXTRA_DIST += bench/lib.sh
