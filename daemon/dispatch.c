@@ -9,6 +9,7 @@
 
 #include "daemon/classes.h"
 #include "daemon/dispatch.h"
+#include "daemon/persist.h"
 #include "daemon/session.h"
 #include "daemon/task.h"
 #include "rpc/xmlrpc.h"
@@ -208,6 +209,7 @@ static void execute(xcall *c, xv **result_r, xerr **err_r)
 /* The call's answer is known (from its handler or a deferred finish). */
 static void complete(xcall *c, xv *result, xerr *err)
 {
+    persist_call_done(c);    /* the call's changes are on disk before anyone hears of it */
     if (c->is_async) {
         task_finish(c->task, result, err);
         xv_free(result);
