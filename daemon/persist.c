@@ -1,11 +1,1006 @@
-/* persist: records on disk (placeholder until persistence lands). */
+/* persist: persistent objects as XML files under the state directory, made
+ * durable through a journal (see docs/persistence.md for the format and the
+ * crash-safety argument).
+ *
+ * Flow of a change: a store observer (under the store write lock) notes the
+ * file the changed object lives in ("VM/<uuid>" for a VM and its devices,
+ * "<class>/<uuid>" for the others) in the dirty set.  When a call ends the
+ * dispatcher calls persist_call_done(): the dirty set is taken, each file is
+ * serialized under the shared store lock and given a ticket; outside the
+ * lock, commits run strictly in ticket order (so the later content of a file
+ * always lands last): the records are appended to the journal and the XML
+ * files are rewritten (temporary file + rename) or unlinked; then one
+ * fdatasync of the journal, shared by every committer waiting at that moment
+ * (group commit), makes them durable before the answer is sent.  A
+ * checkpoint (idle tick or full journal) syncs the file system holding the
+ * files and empties the journal.  At start-up the journal's records are
+ * re-applied to the files, the files are loaded, and a file that cannot be
+ * parsed is moved to <state>/corrupt/.
+ */
 #include "config.h"
 
-#include "daemon/daemon.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
-bool persist_setup(const daemon_options *o, char **err_r)
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "daemon/classes.h"
+#include "daemon/daemon.h"
+#include "daemon/persist.h"
+#include "daemon/store.h"
+#include "util/log.h"
+#include "xapi_model.h"
+
+#define JOURNAL_HDR 4096
+#define JOURNAL_SIZE (16u << 20)
+#define JOURNAL_MAGIC "xend-journal 1 gen="
+
+/* ---- which classes persist, and where ---- */
+
+enum { P_NONE = 0, P_OWN, P_INVM };
+static unsigned char pmode[XC__COUNT];
+static int vm_field[XC__COUNT];          /* P_INVM: the device's VM field */
+static bool *skip_field[XC__COUNT];      /* fields never written (derived / runtime) */
+
+/* The order files are loaded in: parents before children. */
+static const int own_classes[] = { XC_host, XC_pool, XC_network, XC_PIF, XC_SR, XC_VDI, XC_PBD,
+                                   XC_user, XC_cpu_pool, XC_VM };
+static const struct { int cls, field; } vm_devices[] = {
+    { XC_VBD, XF_VBD_VM }, { XC_VIF, XF_VIF_VM }, { XC_console, XF_console_VM },
+    { XC_VTPM, XF_VTPM_VM }, { XC_DPCI, XF_DPCI_VM }, { XC_DSCSI, XF_DSCSI_VM },
+    { XC_DSCSI_HBA, XF_DSCSI_HBA_VM }, { XC_crashdump, XF_crashdump_VM },
+};
+/* VM's set field listing each device class (same order as vm_devices). */
+static const int vm_device_sets[] = { XF_VM_VBDs, XF_VM_VIFs, XF_VM_consoles, XF_VM_VTPMs,
+                                      XF_VM_DPCIs, XF_VM_DSCSIs, XF_VM_DSCSI_HBAs,
+                                      XF_VM_crash_dumps };
+#define N_OWN (sizeof(own_classes) / sizeof(own_classes[0]))
+#define N_DEV (sizeof(vm_devices) / sizeof(vm_devices[0]))
+
+static void classes_init(void)
 {
-    (void)o;
-    (void)err_r;
+    for (size_t i = 0; i < N_OWN; i++)
+        pmode[own_classes[i]] = P_OWN;
+    for (size_t i = 0; i < N_DEV; i++) {
+        pmode[vm_devices[i].cls] = P_INVM;
+        vm_field[vm_devices[i].cls] = vm_devices[i].field;
+    }
+    for (int c = 0; c < XC__COUNT; c++) {
+        if (!pmode[c])
+            continue;
+        const xclass_desc *d = &xclasses[c];
+        skip_field[c] = calloc((size_t)d->nfields + 1, sizeof(bool));
+        if (!skip_field[c])
+            abort();
+        if (d->uuid_field >= 0)
+            skip_field[c][d->uuid_field] = true;
+        /* host and pool come from the backend; only what clients set is kept */
+        if (c == XC_host || c == XC_pool)
+            for (int f = 0; f < d->nfields; f++)
+                if (d->fields[f].qual != XQ_RW)
+                    skip_field[c][f] = true;
+    }
+    /* sizes are read from the files at start-up and every tick */
+    skip_field[XC_SR][XF_SR_virtual_allocation] = true;
+    skip_field[XC_SR][XF_SR_physical_utilisation] = true;
+    skip_field[XC_VDI][XF_VDI_physical_utilisation] = true;
+    /* the parents' ref Sets are rebuilt from the children on load */
+    for (size_t i = 0; i < xrelationships_count; i++) {
+        const xrelationship *r = &xrelationships[i];
+        if (skip_field[r->parent_cls])
+            skip_field[r->parent_cls][r->parent_field] = true;
+    }
+}
+
+bool persist_vm_is_transient(const xobj *vm)
+{
+    if (xobj_bool(vm, XF_VM_is_control_domain) ||
+        strcmp(vm->ref, "00000000-0000-0000-0000-000000000000") == 0)
+        return true;
+    const char *t = xobj_map_get(vm, XF_VM_other_config, PERSIST_TRANSIENT_KEY);
+    return t && strcmp(t, "true") == 0;
+}
+
+/* ---- state ---- */
+
+static char *state_dir;
+static int state_fd = -1;
+static bool active;
+static persist_stats stats;
+
+const char *persist_state_dir(void) { return state_dir ? state_dir : ""; }
+void persist_get_stats(persist_stats *s) { *s = stats; }
+
+/* The dirty set: file keys "<class>/<uuid>", open addressing. */
+typedef struct kset {
+    char **slot;
+    size_t cap, n;
+} kset;
+
+static uint64_t fnv(const void *p, size_t n, uint64_t h)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+#define FNV0 1469598103934665603ULL
+
+static void kset_put(kset *s, char *key)   /* takes key */
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 64;
+        char **ns = calloc(nc, sizeof(char *));
+        if (!ns)
+            abort();
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slot[i]) {
+                size_t h = fnv(s->slot[i], strlen(s->slot[i]), FNV0) & (nc - 1);
+                while (ns[h])
+                    h = (h + 1) & (nc - 1);
+                ns[h] = s->slot[i];
+            }
+        free(s->slot);
+        s->slot = ns;
+        s->cap = nc;
+    }
+    size_t h = fnv(key, strlen(key), FNV0) & (s->cap - 1);
+    while (s->slot[h]) {
+        if (strcmp(s->slot[h], key) == 0) {
+            free(key);
+            return;
+        }
+        h = (h + 1) & (s->cap - 1);
+    }
+    s->slot[h] = key;
+    s->n++;
+}
+
+static void kset_free(kset *s)
+{
+    for (size_t i = 0; i < s->cap; i++)
+        free(s->slot[i]);
+    free(s->slot);
+    memset(s, 0, sizeof(*s));
+}
+
+static pthread_mutex_t dirty_mu = PTHREAD_MUTEX_INITIALIZER;
+static kset dirty;
+static uint64_t issued;                 /* tickets handed out (dirty_mu) */
+
+/* Commit ordering and the journal (commit_mu). */
+static pthread_mutex_t commit_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t commit_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t committed;              /* every ticket <= this is written */
+static uint64_t durable;                /* every ticket <= this is durable */
+static bool syncing;
+static bool failed;                     /* a write failed: the journal is not trusted */
+static int jfd = -1;
+static uint64_t jgen;
+static uint64_t joff = JOURNAL_HDR;
+static uint64_t jcap;
+static time_t last_commit;
+
+/* ---- the store observer ---- */
+
+static void observe(void *arg, xstore_op op, const xobj *o, int field)
+{
+    (void)arg;
+    int mode = pmode[o->cls];
+    if (!mode)
+        return;
+    if (op == XSTORE_MOD && field >= 0 && skip_field[o->cls][field])
+        return;
+    char *key;
+    const char *vm = mode == P_INVM ? xobj_str(o, vm_field[o->cls]) : "";
+    if (mode == P_INVM && *vm && store_find(XC_VM, vm)) {
+        if (asprintf(&key, "VM/%s", vm) < 0)
+            abort();
+    } else if (asprintf(&key, "%s/%s", xclasses[o->cls].name, o->ref) < 0) {
+        abort();
+    }
+    pthread_mutex_lock(&dirty_mu);
+    kset_put(&dirty, key);
+    pthread_mutex_unlock(&dirty_mu);
+}
+
+/* ---- XML writing ---- */
+
+static void put_attr(xbuf *b, const char *s)
+{
+    const char *run = s;
+    for (; *s; s++) {
+        const char *rep = NULL;
+        switch (*s) {
+        case '"': rep = "&quot;"; break;
+        case '\t': rep = "&#9;"; break;
+        case '\n': rep = "&#10;"; break;
+        default: break;
+        }
+        if (rep) {
+            xbuf_add_escaped(b, run, (size_t)(s - run));
+            xbuf_puts(b, rep);
+            run = s + 1;
+        }
+    }
+    xbuf_add_escaped(b, run, (size_t)(s - run));
+}
+
+static void put_value(xbuf *b, const xv *v)
+{
+    switch (v->kind) {
+    case XV_STRING:
+    case XV_DATETIME:
+    case XV_BASE64:
+        xbuf_add_escaped(b, v->u.str.s, v->u.str.len);
+        break;
+    case XV_INT:
+        xbuf_printf(b, "%" PRId64, v->u.i);
+        break;
+    case XV_DOUBLE:
+        xbuf_printf(b, "%.17g", v->u.d);
+        break;
+    case XV_BOOL:
+        xbuf_puts(b, v->u.b ? "true" : "false");
+        break;
+    case XV_ARRAY:
+        for (size_t i = 0; i < v->u.arr.n; i++) {
+            xbuf_puts(b, "<item>");
+            put_value(b, v->u.arr.items[i]);
+            xbuf_puts(b, "</item>");
+        }
+        break;
+    case XV_STRUCT:
+        for (size_t i = 0; i < v->u.st.n; i++) {
+            xbuf_puts(b, "<entry key=\"");
+            put_attr(b, v->u.st.keys[i]);
+            xbuf_puts(b, "\">");
+            put_value(b, v->u.st.vals[i]);
+            xbuf_puts(b, "</entry>");
+        }
+        break;
+    case XV_NIL:
+        break;
+    }
+}
+
+static void put_object(xbuf *b, const xobj *o)
+{
+    const xclass_desc *c = &xclasses[o->cls];
+    xbuf_printf(b, " <object class=\"%s\" uuid=\"%s\">\n", c->name, o->ref);
+    for (int f = 0; f < c->nfields; f++) {
+        if (skip_field[o->cls][f])
+            continue;
+        xbuf_printf(b, "  <field name=\"%s\">", c->fields[f].name);
+        put_value(b, o->f[f]);
+        xbuf_puts(b, "</field>\n");
+    }
+    xbuf_puts(b, " </object>\n");
+}
+
+/* One file's new content (or its removal), serialized under the store lock. */
+typedef struct pitem {
+    char *key;
+    char *body;                 /* NULL: remove the file */
+    size_t len;
+} pitem;
+
+static void serialize(pitem *it)
+{
+    char cname[64];
+    const char *slash = strchr(it->key, '/');
+    size_t cl = slash ? (size_t)(slash - it->key) : 0;
+    if (!slash || cl >= sizeof(cname))
+        return;
+    memcpy(cname, it->key, cl);
+    cname[cl] = '\0';
+    const xclass_desc *cd = xclass_by_name(cname);
+    xobj *o = cd ? store_find(cd->id, slash + 1) : NULL;
+    if (!o || (o->cls == XC_VM && persist_vm_is_transient(o)))
+        return;                 /* gone: remove the file */
+    xbuf b;
+    xbuf_init(&b);
+    xbuf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<!-- xend record: see docs/persistence.md; do not edit while xend runs -->\n"
+                  "<xend-record version=\"1\">\n");
+    put_object(&b, o);
+    if (o->cls == XC_VM)
+        for (size_t d = 0; d < N_DEV; d++) {
+            const xv *set = o->f[vm_device_sets[d]];
+            for (size_t i = 0; i < set->u.arr.n; i++) {
+                xobj *dev = store_find(vm_devices[d].cls, set->u.arr.items[i]->u.str.s);
+                if (dev)
+                    put_object(&b, dev);
+            }
+        }
+    xbuf_puts(&b, "</xend-record>\n");
+    it->body = xbuf_steal(&b, &it->len);
+}
+
+char *persist_vm_xml(const xobj *vm, size_t *len_r)
+{
+    char key[XREF_LEN + 4];
+    snprintf(key, sizeof(key), "VM/%s", vm->ref);
+    pitem it = { .key = key };
+    serialize(&it);
+    if (!it.body) {                 /* transient VMs are not written to files */
+        xbuf b;
+        xbuf_init(&b);
+        xbuf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xend-record version=\"1\">\n");
+        put_object(&b, vm);
+        xbuf_puts(&b, "</xend-record>\n");
+        it.body = xbuf_steal(&b, &it.len);
+    }
+    *len_r = it.len;
+    return it.body;
+}
+
+/* ---- files ---- */
+
+static char *key_path(const char *key, const char *suffix)
+{
+    char *p;
+    if (asprintf(&p, "%s/%s.xml%s", state_dir, key, suffix) < 0)
+        abort();
+    return p;
+}
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* Replace the file of it->key (temporary file + rename); fsync when sync. */
+static bool apply_item(const pitem *it, bool sync)
+{
+    char *path = key_path(it->key, "");
+    bool ok = true;
+    if (!it->body) {
+        if (unlink(path) != 0 && errno != ENOENT) {
+            xlog(XLOG_ERROR, "persist: cannot remove %s: %s", path, strerror(errno));
+            ok = false;
+        }
+        free(path);
+        return ok;
+    }
+    char *tmp = key_path(it->key, ".tmp");
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || !write_all(fd, it->body, it->len) || (sync && fsync(fd) != 0)) {
+        xlog(XLOG_ERROR, "persist: cannot write %s: %s", tmp, strerror(errno));
+        ok = false;
+    }
+    if (fd >= 0 && close(fd) != 0)
+        ok = false;
+    if (ok && rename(tmp, path) != 0) {
+        xlog(XLOG_ERROR, "persist: cannot rename %s: %s", tmp, strerror(errno));
+        ok = false;
+    }
+    if (!ok)
+        unlink(tmp);
+    free(tmp);
+    free(path);
+    return ok;
+}
+
+/* ---- the journal ---- */
+
+static bool journal_header(uint64_t gen)
+{
+    char hdr[JOURNAL_HDR];
+    memset(hdr, '\n', sizeof(hdr));
+    int n = snprintf(hdr, sizeof(hdr), JOURNAL_MAGIC "%016" PRIx64 "\n", gen);
+    hdr[n] = '\n';
+    if (pwrite(jfd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) || fdatasync(jfd) != 0) {
+        xlog(XLOG_ERROR, "persist: cannot write the journal header: %s", strerror(errno));
+        return false;
+    }
+    jgen = gen;
+    joff = JOURNAL_HDR;
+    return true;
+}
+
+/* Record: "XJ1 <gen> <W|D> <keylen> <key> <bodylen> <hash>\n<body>\n" */
+static uint64_t record_hash(uint64_t gen, char op, const char *key, const char *body, size_t len)
+{
+    uint64_t h = fnv(&gen, sizeof(gen), FNV0);
+    h = fnv(&op, 1, h);
+    h = fnv(key, strlen(key), h);
+    return fnv(body, len, h);
+}
+
+static bool journal_append(const pitem *it)
+{
+    char op = it->body ? 'W' : 'D';
+    const char *body = it->body ? it->body : "";
+    char head[256];
+    int hn = snprintf(head, sizeof(head), "XJ1 %016" PRIx64 " %c %zu %s %zu %016" PRIx64 "\n", jgen,
+                      op, strlen(it->key), it->key, it->len,
+                      record_hash(jgen, op, it->key, body, it->len));
+    size_t need = (size_t)hn + it->len + 1;
+    if (joff + need > jcap) {
+        uint64_t ncap = jcap * 2;
+        while (joff + need > ncap)
+            ncap *= 2;
+        int e = posix_fallocate(jfd, 0, (off_t)ncap);
+        if (e != 0) {
+            xlog(XLOG_ERROR, "persist: cannot grow the journal: %s", strerror(e));
+            return false;
+        }
+        jcap = ncap;
+    }
+    char *rec = malloc(need);
+    if (!rec)
+        abort();
+    memcpy(rec, head, (size_t)hn);
+    memcpy(rec + hn, body, it->len);
+    rec[need - 1] = '\n';
+    bool ok = pwrite(jfd, rec, need, (off_t)joff) == (ssize_t)need;
+    free(rec);
+    if (!ok) {
+        xlog(XLOG_ERROR, "persist: cannot append to the journal: %s", strerror(errno));
+        return false;
+    }
+    joff += need;
+    return true;
+}
+
+/* Make every file written so far durable and empty the journal.  commit_mu
+ * held, nobody syncing. */
+static void checkpoint(void)
+{
+    if (syncfs(state_fd) != 0) {
+        xlog(XLOG_ERROR, "persist: syncfs: %s", strerror(errno));
+        return;
+    }
+    if (journal_header(jgen + 1))
+        durable = committed;
+}
+
+/* Read the journal's valid records (current generation, intact) and apply
+ * them to the files, last one per file winning. */
+static size_t journal_replay(void)
+{
+    struct stat st;
+    if (fstat(jfd, &st) != 0 || st.st_size < JOURNAL_HDR)
+        return 0;
+    size_t size = (size_t)st.st_size;
+    char *buf = malloc(size + 1);
+    if (!buf)
+        abort();
+    ssize_t got = pread(jfd, buf, size, 0);
+    size_t n = 0;
+    if (got < JOURNAL_HDR || strncmp(buf, JOURNAL_MAGIC, strlen(JOURNAL_MAGIC)) != 0) {
+        free(buf);
+        return 0;
+    }
+    buf[got] = '\0';
+    jgen = strtoull(buf + strlen(JOURNAL_MAGIC), NULL, 16);
+    size_t off = JOURNAL_HDR;
+    for (;;) {
+        char op, key[128];
+        unsigned long long gen, hash;
+        size_t klen, blen;
+        int used = 0;
+        if (off + 4 > (size_t)got || memcmp(buf + off, "XJ1 ", 4) != 0)
+            break;
+        char *nl = memchr(buf + off, '\n', (size_t)got - off);
+        if (!nl || nl - (buf + off) > 200)
+            break;
+        if (sscanf(buf + off, "XJ1 %16llx %c %zu %127s %zu %16llx%n", &gen, &op, &klen, key,
+                   &blen, &hash, &used) != 6 || buf + off + used != nl)
+            break;
+        size_t body = (size_t)(nl + 1 - buf);
+        if (gen != jgen || strlen(key) != klen || (op != 'W' && op != 'D') ||
+            body + blen + 1 > (size_t)got || buf[body + blen] != '\n' ||
+            record_hash(gen, op, key, buf + body, blen) != hash)
+            break;
+        /* a key names a file below the state directory: "<class>/<uuid>" */
+        const char *slash = strchr(key, '/');
+        if (!slash || strstr(key, "..") || !xuuid_valid(slash + 1))
+            break;
+        pitem it = { .key = key, .body = op == 'W' ? buf + body : NULL, .len = blen };
+        apply_item(&it, false);
+        n++;
+        off = body + blen + 1;
+    }
+    free(buf);
+    return n;
+}
+
+/* ---- commit ---- */
+
+/* Wait until every ticket <= t is durable (commit_mu held). */
+static void wait_durable(uint64_t t)
+{
+    while (durable < t) {
+        if (committed >= t && !syncing) {
+            uint64_t upto = committed;
+            syncing = true;
+            pthread_mutex_unlock(&commit_mu);
+            int r = fdatasync(jfd);
+            pthread_mutex_lock(&commit_mu);
+            syncing = false;
+            if (r != 0) {
+                xlog(XLOG_ERROR, "persist: fdatasync of the journal: %s", strerror(errno));
+                failed = true;
+            }
+            if (upto > durable)
+                durable = upto;
+            pthread_cond_broadcast(&commit_cv);
+        } else {
+            pthread_cond_wait(&commit_cv, &commit_mu);
+        }
+    }
+}
+
+static bool commit(uint64_t ticket, pitem *items, size_t n)
+{
+    bool ok = true;
+    pthread_mutex_lock(&commit_mu);
+    while (committed + 1 != ticket)
+        pthread_cond_wait(&commit_cv, &commit_mu);
+    if (joff > JOURNAL_SIZE) {          /* full: checkpoint first */
+        while (syncing)
+            pthread_cond_wait(&commit_cv, &commit_mu);
+        checkpoint();
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!journal_append(&items[i])) {
+            ok = false;
+            failed = true;
+        }
+    for (size_t i = 0; i < n; i++)
+        if (!apply_item(&items[i], false))
+            ok = false;
+    committed = ticket;
+    last_commit = time(NULL);
+    pthread_cond_broadcast(&commit_cv);
+    wait_durable(ticket);
+    pthread_mutex_unlock(&commit_mu);
+    return ok && !failed;
+}
+
+bool persist_flush(void)
+{
+    if (!active)
+        return true;
+    store_rdlock();
+    pthread_mutex_lock(&dirty_mu);
+    if (dirty.n == 0) {
+        uint64_t t = issued;
+        pthread_mutex_unlock(&dirty_mu);
+        store_unlock();
+        pthread_mutex_lock(&commit_mu);
+        wait_durable(t);
+        pthread_mutex_unlock(&commit_mu);
+        return true;
+    }
+    kset taken = dirty;
+    memset(&dirty, 0, sizeof(dirty));
+    uint64_t ticket = ++issued;
+    pthread_mutex_unlock(&dirty_mu);
+
+    pitem *items = calloc(taken.n, sizeof(pitem));
+    if (!items)
+        abort();
+    size_t n = 0;
+    for (size_t i = 0; i < taken.cap; i++)
+        if (taken.slot[i]) {
+            items[n].key = taken.slot[i];
+            taken.slot[i] = NULL;
+            serialize(&items[n]);
+            n++;
+        }
+    store_unlock();
+    kset_free(&taken);
+
+    bool ok = commit(ticket, items, n);
+    for (size_t i = 0; i < n; i++) {
+        free(items[i].key);
+        free(items[i].body);
+    }
+    free(items);
+    return ok;
+}
+
+void persist_call_done(const xcall *call)
+{
+    const xmethod *m = call->m;
+    if (m && m->kind != XM_EXPLICIT && implicit_is_read(m->kind))
+        return;
+    persist_flush();
+}
+
+void persist_tick(void)
+{
+    if (!active)
+        return;
+    persist_flush();            /* changes made outside calls (backend events, ticks) */
+    pthread_mutex_lock(&commit_mu);
+    if (joff > JOURNAL_HDR && !syncing && committed == issued && time(NULL) - last_commit >= 1)
+        checkpoint();
+    pthread_mutex_unlock(&commit_mu);
+}
+
+/* ---- loading ---- */
+
+static xv *read_value(xmlNode *n, const xtype *t)
+{
+    if (t->kind == XT_SET || t->kind == XT_MAP) {
+        xv *r = t->kind == XT_SET ? xv_array() : xv_struct();
+        for (xmlNode *c = n->children; c; c = c->next) {
+            if (c->type != XML_ELEMENT_NODE)
+                continue;
+            if (t->kind == XT_SET && xmlStrcmp(c->name, BAD_CAST "item") == 0) {
+                xv_array_add(r, read_value(c, t->elem));
+            } else if (t->kind == XT_MAP && xmlStrcmp(c->name, BAD_CAST "entry") == 0) {
+                xmlChar *k = xmlGetProp(c, BAD_CAST "key");
+                if (!k) {
+                    xv_free(r);
+                    return NULL;
+                }
+                xv *ev = read_value(c, t->elem);
+                if (!ev) {
+                    xmlFree(k);
+                    xv_free(r);
+                    return NULL;
+                }
+                xv_struct_set(r, (const char *)k, ev);
+                xmlFree(k);
+            } else {
+                xv_free(r);
+                return NULL;
+            }
+        }
+        return r;
+    }
+    xmlChar *s = xmlNodeGetContent(n);
+    xv *r = xv_str(s ? (const char *)s : "");
+    xmlFree(s);
+    return r;
+}
+
+typedef struct objlist {
+    xobj **o;
+    size_t n, cap;
+} objlist;
+
+static void objlist_add(objlist *l, xobj *o)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        l->o = realloc(l->o, l->cap * sizeof(xobj *));
+        if (!l->o)
+            abort();
+    }
+    l->o[l->n++] = o;
+}
+
+/* Parse one file into objects (appended to own / devs); false: corrupt. */
+static bool parse_file(const char *path, const char *buf, size_t len, int want_cls,
+                       objlist *own, objlist *devs, char **why)
+{
+    xmlDoc *doc = xmlReadMemory(buf, (int)len, NULL, NULL,
+                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                    XML_PARSE_NOCDATA);
+    size_t own0 = own->n, dev0 = devs->n;
+    bool ok = false;
+    *why = NULL;
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    if (!root || xmlStrcmp(root->name, BAD_CAST "xend-record") != 0) {
+        *why = strdup(doc ? "not an xend record" : "not well-formed XML");
+        goto out;
+    }
+    int nobj = 0;
+    for (xmlNode *on = root->children; on; on = on->next) {
+        if (on->type != XML_ELEMENT_NODE)
+            continue;
+        xmlChar *cn = xmlGetProp(on, BAD_CAST "class"), *un = xmlGetProp(on, BAD_CAST "uuid");
+        const xclass_desc *cd = cn ? xclass_by_name((const char *)cn) : NULL;
+        bool good = xmlStrcmp(on->name, BAD_CAST "object") == 0 && cd && pmode[cd->id] && un &&
+                    xuuid_valid((const char *)un) &&
+                    (nobj == 0 ? cd->id == want_cls : (want_cls == XC_VM && pmode[cd->id] == P_INVM));
+        if (!good) {
+            if (asprintf(why, "unexpected object %s/%s", cn ? (const char *)cn : "?",
+                         un ? (const char *)un : "?") < 0)
+                *why = NULL;
+            xmlFree(cn);
+            xmlFree(un);
+            goto out;
+        }
+        xobj *o = xobj_new(cd->id, (const char *)un);
+        xmlFree(cn);
+        xmlFree(un);
+        (nobj == 0 ? objlist_add(own, o) : objlist_add(devs, o));
+        nobj++;
+        for (xmlNode *fn = on->children; fn; fn = fn->next) {
+            if (fn->type != XML_ELEMENT_NODE)
+                continue;
+            xmlChar *name = xmlGetProp(fn, BAD_CAST "name");
+            int f = -1;
+            for (int i = 0; name && i < cd->nfields; i++)
+                if (strcmp(cd->fields[i].name, (const char *)name) == 0)
+                    f = i;
+            if (f < 0 || skip_field[cd->id][f]) {   /* a field this version does not keep */
+                xmlFree(name);
+                continue;
+            }
+            xv *v = read_value(fn, cd->fields[f].type);
+            if (!v || !xtype_coerce(cd->fields[f].type, &v, (const char *)name, NULL)) {
+                if (asprintf(why, "bad value of %s.%s", cd->name, (const char *)name) < 0)
+                    *why = NULL;
+                xv_free(v);
+                xmlFree(name);
+                goto out;
+            }
+            xmlFree(name);
+            xv_free(o->f[f]);
+            o->f[f] = v;
+        }
+    }
+    if (nobj == 0) {
+        *why = strdup("no object");
+        goto out;
+    }
+    ok = true;
+out:
+    if (!ok) {
+        for (size_t i = own0; i < own->n; i++)
+            xobj_free(own->o[i]);
+        for (size_t i = dev0; i < devs->n; i++)
+            xobj_free(devs->o[i]);
+        own->n = own0;
+        devs->n = dev0;
+        if (!*why)
+            *why = strdup("unreadable");
+    }
+    xmlFreeDoc(doc);
+    (void)path;
+    return ok;
+}
+
+bool persist_vm_parse(const char *buf, size_t len, xobj ***objs_r, size_t *n_r, char **why_r)
+{
+    objlist own = { 0 }, devs = { 0 };
+    if (!parse_file("", buf, len, XC_VM, &own, &devs, why_r))
+        return false;
+    for (size_t i = 0; i < devs.n; i++)
+        objlist_add(&own, devs.o[i]);
+    free(devs.o);
+    *objs_r = own.o;
+    *n_r = own.n;
+    return true;
+}
+
+static void move_aside(const char *dir, const char *name, const char *why)
+{
+    char *from, *to;
+    if (asprintf(&from, "%s/%s/%s", state_dir, dir, name) < 0 ||
+        asprintf(&to, "%s/corrupt/%s-%s.%ld", state_dir, dir, name, (long)time(NULL)) < 0)
+        abort();
+    if (rename(from, to) != 0)
+        xlog(XLOG_ERROR, "persist: cannot move %s aside: %s", from, strerror(errno));
+    else
+        xlog(XLOG_ERROR, "persist: %s cannot be read (%s); moved to %s", from, why, to);
+    stats.corrupt++;
+    free(from);
+    free(to);
+}
+
+static bool read_whole(int dfd, const char *name, char **buf_r, size_t *len_r)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size > (64 << 20)) {
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf)
+        abort();
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    buf[got] = '\0';
+    *buf_r = buf;
+    *len_r = got;
+    return true;
+}
+
+static void load_dir(int cls, objlist *own, objlist *devs)
+{
+    const char *dname = xclasses[cls].name;
+    char *path;
+    if (asprintf(&path, "%s/%s", state_dir, dname) < 0)
+        abort();
+    int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        free(path);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t nl = strlen(de->d_name);
+        if (de->d_name[0] == '.')
+            continue;
+        if (nl > 4 && strcmp(de->d_name + nl - 4, ".tmp") == 0) {
+            unlinkat(dfd, de->d_name, 0);      /* an interrupted write */
+            continue;
+        }
+        char uuid[XREF_LEN];
+        bool named = nl == 36 + 4 && strcmp(de->d_name + 36, ".xml") == 0;
+        if (named) {
+            memcpy(uuid, de->d_name, 36);
+            uuid[36] = '\0';
+            named = xuuid_valid(uuid);
+        }
+        char *buf = NULL, *why = NULL;
+        size_t len = 0;
+        stats.files++;
+        if (!named) {
+            move_aside(dname, de->d_name, "not named <uuid>.xml");
+            continue;
+        }
+        size_t own0 = own->n;
+        if (!read_whole(dfd, de->d_name, &buf, &len) ||
+            !parse_file(de->d_name, buf, len, cls, own, devs, &why)) {
+            move_aside(dname, de->d_name, why ? why : "unreadable");
+        } else if (strcmp(own->o[own0]->ref, uuid) != 0) {
+            for (size_t i = own0; i < own->n; i++)
+                xobj_free(own->o[i]);
+            own->n = own0;
+            move_aside(dname, de->d_name, "its object's uuid differs from its name");
+        }
+        free(buf);
+        free(why);
+    }
+    closedir(d);
+    free(path);
+}
+
+static void insert_all(objlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        xobj *o = l->o[i];
+        if (store_find(o->cls, o->ref)) {
+            xlog(XLOG_WARNING, "persist: %s %s is stored twice; keeping the first",
+                 xclasses[o->cls].name, o->ref);
+            xobj_free(o);
+            continue;
+        }
+        store_insert(o);
+        stats.loaded++;
+    }
+    free(l->o);
+    memset(l, 0, sizeof(*l));
+}
+
+static bool mkdir_p(const char *path, char **err_r)
+{
+    if (mkdir(path, 0700) == 0 || errno == EEXIST)
+        return true;
+    if (asprintf(err_r, "cannot create %s: %s", path, strerror(errno)) < 0)
+        *err_r = NULL;
+    return false;
+}
+
+bool persist_setup(const daemon_options *opts, char **err_r)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    classes_init();
+    free(state_dir);
+    state_dir = strdup(opts->state_dir);
+    if (!state_dir)
+        abort();
+    if (!mkdir_p(state_dir, err_r))
+        return false;
+    state_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (state_fd < 0) {
+        if (asprintf(err_r, "cannot open %s: %s", state_dir, strerror(errno)) < 0)
+            *err_r = NULL;
+        return false;
+    }
+    const char *subdirs[] = { "corrupt", "sr", "console" };
+    for (int c = 0; c < XC__COUNT; c++)
+        if (pmode[c]) {
+            char *p;
+            if (asprintf(&p, "%s/%s", state_dir, xclasses[c].name) < 0)
+                abort();
+            bool ok = mkdir_p(p, err_r);
+            free(p);
+            if (!ok)
+                return false;
+        }
+    for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+        char *p;
+        if (asprintf(&p, "%s/%s", state_dir, subdirs[i]) < 0)
+            abort();
+        bool ok = mkdir_p(p, err_r);
+        free(p);
+        if (!ok)
+            return false;
+    }
+
+    /* the journal: replay what the last run acknowledged, then start afresh */
+    char *jpath;
+    if (asprintf(&jpath, "%s/journal", state_dir) < 0)
+        abort();
+    jfd = open(jpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (jfd < 0) {
+        if (asprintf(err_r, "cannot open %s: %s", jpath, strerror(errno)) < 0)
+            *err_r = NULL;
+        free(jpath);
+        return false;
+    }
+    free(jpath);
+    stats.replayed = journal_replay();
+    struct stat st;
+    jcap = fstat(jfd, &st) == 0 && (uint64_t)st.st_size > JOURNAL_SIZE ? (uint64_t)st.st_size
+                                                                        : JOURNAL_SIZE;
+    int e = posix_fallocate(jfd, 0, (off_t)jcap);
+    if (e != 0) {
+        if (asprintf(err_r, "cannot allocate the journal: %s", strerror(e)) < 0)
+            *err_r = NULL;
+        return false;
+    }
+    if (syncfs(state_fd) != 0 || !journal_header(jgen + 1)) {
+        if (asprintf(err_r, "cannot sync %s: %s", state_dir, strerror(errno)) < 0)
+            *err_r = NULL;
+        return false;
+    }
+
+    /* the records */
+    objlist own = { 0 }, devs = { 0 };
+    store_wrlock();
+    for (size_t i = 0; i < N_OWN; i++) {
+        load_dir(own_classes[i], &own, &devs);
+        insert_all(&own);
+    }
+    for (size_t i = 0; i < N_DEV; i++)         /* devices kept in files of their own */
+        load_dir(vm_devices[i].cls, &own, &devs);
+    insert_all(&own);
+    insert_all(&devs);
+    store_unlock();
+
+    store_add_observer(observe, NULL);
+    active = true;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    xlog(XLOG_INFO, "persist: %zu objects from %zu files in %.0f ms (%zu journal records replayed, "
+                    "%zu files moved aside)",
+         stats.loaded, stats.files,
+         (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+         stats.replayed, stats.corrupt);
     return true;
 }

@@ -1,1 +1,3 @@
 # VM lifecycle, devices, storage, persistence: appends to daemon_libxend_la_SOURCES
+daemon_libxend_la_SOURCES += daemon/persist.h daemon/vm_internal.h daemon/vm_config.c \
+	daemon/storage.c daemon/devices.c

@@ -1,0 +1,47 @@
+/* persist: the records of persistent objects on disk (see docs/persistence.md).
+ *
+ * Every change to a persistent object is noted by a store observer; the
+ * dispatcher calls persist_call_done() when a call ends, before its answer
+ * is sent, and that writes the changed records (journal + XML files) and
+ * waits until they are durable.  persist_setup() (daemon.h) loads them.
+ */
+#ifndef XEND_PERSIST_H
+#define XEND_PERSIST_H
+
+#include <stdbool.h>
+
+#include "daemon/dispatch.h"
+#include "daemon/store.h"
+
+/* Make every change noted so far durable; call with no store lock held.
+ * No-op before persist_setup().  False if writing failed (logged). */
+bool persist_flush(void);
+/* The dispatcher's hook at the end of a call: flushes unless the call was
+ * a read-only implicit message. */
+void persist_call_done(const xcall *call);
+/* Periodic (~2 s, main thread): when idle, make the XML files durable and
+ * empty the journal (checkpoint). */
+void persist_tick(void);
+/* The state directory given to persist_setup() ("" before). */
+const char *persist_state_dir(void);
+/* VMs that are never written: dom0 and VMs marked transient (adopted
+ * foreign domains, other_config:xend_transient=true).  Store lock held. */
+bool persist_vm_is_transient(const xobj *vm);
+#define PERSIST_TRANSIENT_KEY "xend_transient"
+
+/* A VM and its devices as the XML document of its file (lock held; malloc'd). */
+char *persist_vm_xml(const xobj *vm, size_t *len_r);
+/* Parse such a document: the VM is objs[0], its devices follow; none is in
+ * the store.  False with *why_r (malloc'd) if it is not one. */
+bool persist_vm_parse(const char *buf, size_t len, xobj ***objs_r, size_t *n_r, char **why_r);
+
+/* Statistics for tests and the benchmark (log at start-up). */
+typedef struct persist_stats {
+    size_t loaded;          /* objects loaded at start-up */
+    size_t files;           /* files read */
+    size_t corrupt;         /* files moved aside */
+    size_t replayed;        /* journal records replayed */
+} persist_stats;
+void persist_get_stats(persist_stats *s);
+
+#endif

@@ -1,0 +1,70 @@
+/* vm_internal: what the VM lifecycle (vm.c), devices (devices.c), storage
+ * (storage.c) and the configuration builder (vm_config.c) share.  Functions
+ * marked "lock held" expect the store lock (write lock when they change
+ * anything). */
+#ifndef XEND_VM_INTERNAL_H
+#define XEND_VM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/dispatch.h"
+#include "daemon/store.h"
+#include "xenops/xenops.h"
+
+/* Set a field of an object that is not in the store yet (nobody is
+ * notified, no relationship is touched). */
+static inline void raw_set(xobj *o, int field, xv *v)
+{
+    xv_free(o->f[field]);
+    o->f[field] = v;
+}
+static inline void raw_set_str(xobj *o, int field, const char *s) { raw_set(o, field, xv_str(s)); }
+static inline void raw_set_int(xobj *o, int field, int64_t i) { raw_set(o, field, xv_int(i)); }
+static inline void raw_set_bool(xobj *o, int field, bool b) { raw_set(o, field, xv_bool(b)); }
+
+/* ---- vm_config.c: VM record -> backend configuration ---- */
+/* Build cfg for vm (lock held, shared is enough); free with vm_config_dispose. */
+bool vm_config_build(const xobj *vm, xo_domain_config *cfg, xerr **errp);
+void vm_config_dispose(xo_domain_config *cfg);
+/* One device's backend description (lock held). */
+bool vm_config_disk(const xobj *vbd, xo_disk *d, xerr **errp);
+void vm_config_nic(const xobj *vif, xo_nic *n);
+/* The bridge a network's VIFs join (lock held). */
+const char *vm_config_bridge(const xobj *net);
+/* Where a VM's console output goes: <state>/console/<uuid>.log (malloc'd). */
+char *vm_config_console_log(const char *vm_uuid);
+
+/* ---- storage.c ---- */
+void storage_setup(void);                       /* default SR, missing files (lock not held) */
+void storage_register(void);                    /* class hooks (before any call) */
+void storage_tick(void);                        /* physical utilisation from the files */
+/* A VDI's file (malloc'd; lock held); NULL if its SR has no directory. */
+char *storage_vdi_path(const xobj *vdi);
+/* A new VDI record and its sparse file in SR sr (write lock held). */
+xobj *storage_vdi_create(const char *sr, const char *name, const char *type, int64_t size,
+                         xerr **errp);
+/* Remove a VDI's file and record (write lock held). */
+void storage_vdi_remove(xobj *vdi);
+/* The SR for suspend images / crash dumps (lock held): the pool's choice,
+ * else the default SR. */
+const char *storage_sr_for(int purpose);
+enum { STORAGE_SUSPEND, STORAGE_CRASHDUMP };
+/* Refresh a VDI's size fields from its file (write lock held). */
+void storage_vdi_refresh(xobj *vdi);
+
+/* ---- vm.c ---- */
+/* Running or Paused: a domain exists (lock held). */
+bool vm_has_domain(const xobj *vm);
+int64_t vm_domid(const xobj *vm);
+/* The backend error as a XenAPI error. */
+bool vm_backend_error(const xo_error *e, const char *what, xerr **errp);
+
+/* ---- devices.c ---- */
+void devices_register(void);
+/* After a domain was created / destroyed: mark its devices (write lock held). */
+void devices_set_attached(xobj *vm, bool attached);
+/* Make the metrics objects of vm's devices exist (write lock held). */
+void devices_fix_metrics(xobj *vm);
+
+#endif
