@@ -1,1 +1,10 @@
-# util
+# util: small shared pieces (event loop, ...).  Other fragments may append to
+# util_libxutil_la_SOURCES.
+noinst_LTLIBRARIES += util/libxutil.la
+util_libxutil_la_SOURCES = util/loop.c util/loop.h
+util_libxutil_la_LIBADD = -lpthread
+
+check_PROGRAMS += tests/unit/test_loop
+TESTS += tests/unit/test_loop
+tests_unit_test_loop_SOURCES = tests/unit/test_loop.c
+tests_unit_test_loop_LDADD = util/libxutil.la
