@@ -448,6 +448,14 @@ static bool w_match(const waiter *w, const entry *e)
     return e->id > w->s->cursor && match_next(w->s, e);
 }
 
+/* Move the cursor of a listed waiter up to id (events it did not match). */
+static void w_advance(waiter *w, uint64_t id)
+{
+    uint64_t *c = w->from ? &w->cursor : &w->s->cursor;
+    if (id > *c && !(!w->from && w->s->lost))
+        *c = id;
+}
+
 /* ---- waiter lists (ev.lock held) ---- */
 
 static void list_add(waiter *w, int l)
@@ -738,6 +746,7 @@ static void on_timeout(xloop_timer *t, void *arg)
         return;
     }
     w->timer = NULL;                /* freed by the loop after we return */
+    w_advance(w, ev.processed);     /* every event up to there went by w unmatched */
     claim(w, NULL);
     w->timed_out = true;
     pthread_mutex_unlock(&ev.lock);
@@ -809,8 +818,19 @@ static void wake_pass(void *arg)
     pthread_mutex_lock(&ev.lock);
     ev.wake_scheduled = false;
     uint64_t id = ev.processed + 1, lo = oldest();
-    if (id < lo)
+    if (id < lo) {
+        /* events went by unseen (a burst longer than the ring between two
+         * passes): every waiter may have missed one; let each look (its
+         * cursor decides between events and EVENTS_LOST) */
+        for (int l = 0; l < NL; l++)
+            while (ev.lists[l]) {
+                waiter *w = ev.lists[l];
+                claim(w, NULL);
+                w->ready_next = ready;
+                ready = w;
+            }
         id = lo;
+    }
     for (; id <= ev.head; id++) {
         const entry *e = at(id);
         int ls[2] = { e->cls, L_ALL };
@@ -818,6 +838,10 @@ static void wake_pass(void *arg)
             for (waiter *w = ev.lists[ls[k]], *nx; w; w = nx) {
                 nx = w->lnext[ls[k]];
                 if (w_match(w, e)) {
+                    /* w was listed while every event since its cursor went
+                     * by and none matched: skip them, so that a quiet
+                     * subscription never falls behind the ring */
+                    w_advance(w, e->id - 1);
                     claim(w, NULL);
                     w->ready_next = ready;
                     ready = w;
