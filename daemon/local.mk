@@ -14,8 +14,10 @@ $(daemon_libxend_la_OBJECTS) $(daemon_xend_OBJECTS): gen/stamp
 sbin_PROGRAMS += daemon/xend
 daemon_xend_SOURCES = daemon/main.c daemon/daemon.h rpc/server.c rpc/server.h
 daemon_xend_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
-daemon_xend_LDADD = daemon/libxend.la rpc/libxauth.la config/libxconf.la xenops/libxenops.la \
-	util/libxutil.la util/libxlog.la rpc/libxv.la $(MHD_LIBS) $(XML_LIBS) $(PAM_LIBS)
+# everything the daemon's code needs, for the daemon and for unit tests of its parts
+XEND_CORE_LIBS = daemon/libxend.la rpc/libxauth.la config/libxconf.la xenops/libxenops.la \
+	util/libxutil.la util/libxlog.la rpc/libxv.la $(XML_LIBS) $(PAM_LIBS)
+daemon_xend_LDADD = $(XEND_CORE_LIBS) $(MHD_LIBS)
 
 # service files
 systemdunitdir = $(prefix)/lib/systemd/system

@@ -12,5 +12,5 @@ check_PROGRAMS += tests/unit/test_dispatch
 TESTS += tests/unit/test_dispatch
 tests_unit_test_dispatch_SOURCES = tests/unit/test_dispatch.c
 tests_unit_test_dispatch_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
-tests_unit_test_dispatch_LDADD = daemon/libxend.la rpc/libxauth.la util/libxlog.la rpc/libxv.la $(XML_LIBS) $(PAM_LIBS)
+tests_unit_test_dispatch_LDADD = $(XEND_CORE_LIBS)
 $(tests_unit_test_dispatch_OBJECTS): gen/stamp

@@ -28,6 +28,7 @@
 #include "xenops/xenops.h"
 
 #define MAX_DEVS 16
+#define SIM_PATH (XO_PATH_LEN + 64)   /* the state dir plus a file name */
 
 typedef struct sim_dom {
     uint32_t domid;
@@ -84,7 +85,7 @@ static void emit(xo_backend *b, xo_event_type type, const sim_dom *d, xo_shutdow
 
 static int write_atomic(const char *path, const char *data, size_t len)
 {
-    char tmp[XO_PATH_LEN + 8];
+    char tmp[SIM_PATH + 300];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -213,7 +214,7 @@ static void dom_parse(sim_dom *d, char *text)
 
 static int dom_save(xo_backend *b, const sim_dom *d)
 {
-    char path[XO_PATH_LEN];
+    char path[SIM_PATH];
     size_t len;
     dom_path(b, d->domid, path, sizeof(path));
     char *text = dom_serialize(d, &len);
@@ -224,7 +225,7 @@ static int dom_save(xo_backend *b, const sim_dom *d)
 
 static void dom_unlink(xo_backend *b, uint32_t domid)
 {
-    char path[XO_PATH_LEN];
+    char path[SIM_PATH];
     dom_path(b, domid, path, sizeof(path));
     unlink(path);
 }
@@ -259,7 +260,7 @@ static char *read_all(const char *path, size_t *len_r)
 
 static int save_counter(xo_backend *b)
 {
-    char path[XO_PATH_LEN], text[32];
+    char path[SIM_PATH], text[32];
     snprintf(path, sizeof(path), "%s/next-domid", b->dir);
     int n = snprintf(text, sizeof(text), "%" PRIu32 "\n", b->next_domid);
     return write_atomic(path, text, (size_t)n);
@@ -364,7 +365,7 @@ static void shutdown_timer(xloop_timer *t, void *arg)
 static void ctl_reply(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void ctl_reply(const char *path, const char *fmt, ...)
 {
-    char done[XO_PATH_LEN + 8], msg[512];
+    char done[SIM_PATH + 300], msg[512];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -459,7 +460,7 @@ static void ctl_apply(xo_backend *b, const char *path)
 
 static void ctl_scan(xo_backend *b)
 {
-    char dir[XO_PATH_LEN];
+    char dir[SIM_PATH];
     snprintf(dir, sizeof(dir), "%s/ctl", b->dir);
     DIR *dh = opendir(dir);
     if (!dh)
@@ -470,7 +471,7 @@ static void ctl_scan(xo_backend *b)
         if (e->d_name[0] == '.' || (n > 5 && !strcmp(e->d_name + n - 5, ".done")) ||
             (n > 4 && !strcmp(e->d_name + n - 4, ".tmp")))
             continue;
-        char path[XO_PATH_LEN + 300];
+        char path[SIM_PATH + 260];
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         ctl_apply(b, path);
     }
@@ -518,7 +519,7 @@ static xo_backend *sim_open(const xo_options *opts, xo_error *err)
         copy_field(b->dir, sizeof(b->dir), opts->sim_state_dir);
     else
         snprintf(b->dir, sizeof(b->dir), "%s/sim", opts->state_dir ? opts->state_dir : "/var/lib/xend");
-    char sub[XO_PATH_LEN + 16];
+    char sub[SIM_PATH];
     snprintf(sub, sizeof(sub), "%s/domains", b->dir);
     if (mkdirs(sub) != 0) {
         xo_error_set(err, XO_E_FAIL, "cannot create %s: %s", sub, strerror(errno));
@@ -535,7 +536,7 @@ static xo_backend *sim_open(const xo_options *opts, xo_error *err)
              b->host.version, b->host.dom0_memory_mib, b->host.cpus, b->host.memory_mib, b->host.sched);
 
     /* the counter, then the domains left by an earlier run */
-    char path[XO_PATH_LEN + 16];
+    char path[SIM_PATH + 260];
     snprintf(path, sizeof(path), "%s/next-domid", b->dir);
     char *text = read_all(path, NULL);
     b->next_domid = text ? (uint32_t)strtoul(text, NULL, 10) : 1;
