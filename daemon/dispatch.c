@@ -339,8 +339,11 @@ void xcall_run(xcall *c)
         dispatch_queue_job(worker_job, job_call);
         return;
     }
-    if (c->m->kind != XM_EXPLICIT && implicit_is_read(c->m->kind))
-        run_handler(c);          /* quick, in-memory: answer on this thread */
+    /* quick, in-memory: answer on this thread; task.cancel too, so that it
+     * never waits in the queue behind the work it is meant to stop */
+    if ((c->m->kind != XM_EXPLICIT && implicit_is_read(c->m->kind)) ||
+        (c->m->cls == XC_task && c->m->kind == XM_EXPLICIT))
+        run_handler(c);
     else
         dispatch_queue_job(worker_job, c);
     return;
