@@ -31,6 +31,27 @@ static bool wait_for(atomic_int *v, int want, int ms)
     return true;
 }
 
+typedef struct gate { pthread_mutex_t m; pthread_cond_t c; bool open; atomic_int in; } gate;
+
+static void gate_wait(void *arg)
+{
+    gate *g = arg;
+
+    atomic_store(&g->in, 1);
+    pthread_mutex_lock(&g->m);
+    while (!g->open)
+        pthread_cond_wait(&g->c, &g->m);
+    pthread_mutex_unlock(&g->m);
+}
+
+static void gate_release(gate *g)
+{
+    pthread_mutex_lock(&g->m);
+    g->open = true;
+    pthread_cond_signal(&g->c);
+    pthread_mutex_unlock(&g->m);
+}
+
 /* ---- fds ---- */
 typedef struct fdctx {
     atomic_int hits;
@@ -125,19 +146,6 @@ static void on_pair(xloop_fd *h, int fd, short revents, void *arg)
     xloop_fd_remove(c->h[1 - me]);
     xloop_fd_remove(h);
     atomic_fetch_add(&c->total, 1);
-}
-
-typedef struct gate { pthread_mutex_t m; pthread_cond_t c; bool open; atomic_int in; } gate;
-
-static void gate_wait(void *arg)
-{
-    gate *g = arg;
-
-    atomic_store(&g->in, 1);
-    pthread_mutex_lock(&g->m);
-    while (!g->open)
-        pthread_cond_wait(&g->c, &g->m);
-    pthread_mutex_unlock(&g->m);
 }
 
 static void test_fd_remove_other(xloop *l)
@@ -286,14 +294,22 @@ static void test_many_timers(xloop *l)
     int64_t now = xloop_now_ms();
     bool sorted = true;
 
+    gate g = { .open = false };
+
     memset(&c, 0, sizeof(c));
     pthread_mutex_init(&c.m, NULL);
+    pthread_mutex_init(&g.m, NULL);
+    pthread_cond_init(&g.c, NULL);
+    /* Hold the loop while adding so that no timer fires before all exist. */
+    xloop_call(l, gate_wait, &g);
+    CHECK(wait_for(&g.in, 1, 2000));
     srand(42);
     for (int i = 0; i < 1000; i++) {
         args[i].c = &c;
         args[i].id = rand() % 200;      /* id doubles as the delay */
         CHECK(xloop_timer_add(l, now + 20 + args[i].id, on_timer, &args[i]) != NULL);
     }
+    gate_release(&g);
     CHECK(wait_for(&c.n, 1000, 5000));
     for (int i = 1; i < 1000; i++)
         if (c.order[i] < c.order[i - 1])
@@ -301,6 +317,8 @@ static void test_many_timers(xloop *l)
     CHECK(sorted);
     CHECK(atomic_load(&c.n) == 1000);
     pthread_mutex_destroy(&c.m);
+    pthread_cond_destroy(&g.c);
+    pthread_mutex_destroy(&g.m);
 }
 
 /* ---- calls ---- */
