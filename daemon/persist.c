@@ -932,7 +932,7 @@ bool persist_setup(const daemon_options *opts, char **err_r)
             *err_r = NULL;
         return false;
     }
-    const char *subdirs[] = { "corrupt", "sr", "console" };
+    const char *subdirs[] = { "corrupt", "sr", "console-log" };
     for (int c = 0; c < XC__COUNT; c++)
         if (pmode[c]) {
             char *p;

@@ -577,11 +577,10 @@ bool xh_VM_hard_reboot(xcall *call, const char *vm, xerr **errp)
     xobj *o = claim(vm, "hard_reboot", S_HARD_REBOOT, true, errp);
     xcall *w = o ? take_waiter(o) : NULL;
     int64_t domid = o ? vm_domid(o) : -1;
-    bool again = o && strcmp(reboot_policy(o), "restart") == 0;
     store_unlock();
     if (!o)
         return false;
-    bool ok = again ? restart(call, vm, domid, errp) : destroy_domain(vm, domid, errp);
+    bool ok = restart(call, vm, domid, errp);   /* asked to reboot: it comes back */
     store_wrlock();
     release(vm);
     store_unlock();
@@ -1190,6 +1189,7 @@ static void on_shutdown(const xo_event *ev)
         break;
     case XO_SHUTDOWN_REBOOT:
         act = r->waiter && r->wait_kind == W_SHUTDOWN ? A_HALT
+              : r->waiter && r->wait_kind == W_REBOOT ? A_RESTART
               : strcmp(reboot_policy(vm), "restart") == 0 ? A_RESTART : A_HALT;
         break;
     case XO_SHUTDOWN_CRASH:

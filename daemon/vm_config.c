@@ -17,7 +17,7 @@
  *                 ("" = empty CD), RO/RW, CD/Disk, bootable.
  *   nics          one per VIF: device number, MAC, MTU, the bridge of its
  *                 network (other_config:bridge, else its name_label).
- *   console       <state>/console/<uuid>.log.
+ *   console       <state>/console-log/<uuid>.log.
  */
 #include "config.h"
 
@@ -34,7 +34,7 @@
 char *vm_config_console_log(const char *vm_uuid)
 {
     char *p;
-    if (asprintf(&p, "%s/console/%s.log", persist_state_dir(), vm_uuid) < 0)
+    if (asprintf(&p, "%s/console-log/%s.log", persist_state_dir(), vm_uuid) < 0)
         abort();
     return p;
 }

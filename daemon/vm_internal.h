@@ -32,7 +32,7 @@ bool vm_config_disk(const xobj *vbd, xo_disk *d, xerr **errp);
 void vm_config_nic(const xobj *vif, xo_nic *n);
 /* The bridge a network's VIFs join (lock held). */
 const char *vm_config_bridge(const xobj *net);
-/* Where a VM's console output goes: <state>/console/<uuid>.log (malloc'd). */
+/* Where a VM's console output goes: <state>/console-log/<uuid>.log (malloc'd). */
 char *vm_config_console_log(const char *vm_uuid);
 
 /* ---- storage.c ---- */
