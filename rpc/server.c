@@ -74,13 +74,15 @@ static enum MHD_Result send_fault(struct MHD_Connection *conn, unsigned status, 
 static void call_done(xcall *call)
 {
     req *r = call->transport;
+    struct MHD_Connection *conn = r->conn;
     pthread_mutex_lock(&r->lock);
     r->ready = true;
-    if (r->suspended) {
-        r->suspended = false;
-        MHD_resume_connection(r->conn);
-    }
+    bool resume = r->suspended;
+    r->suspended = false;
     pthread_mutex_unlock(&r->lock);
+    /* once resumed, MHD may answer and free r at once: touch r no more */
+    if (resume)
+        MHD_resume_connection(conn);
 }
 
 static void peer_of(struct MHD_Connection *conn, listener *l, xpeer *p)
