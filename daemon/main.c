@@ -146,17 +146,22 @@ int main(int argc, char **argv)
     /* first pass: the config file, so that later options override it */
     int c;
     while ((c = getopt_long(argc, argv, "fc:nhV", opts, NULL)) != -1) {
+        int rc = -1;
         if (c == 'c')
             config_path = optarg;
         else if (c == 'h') {
             usage(stdout);
-            return 0;
+            rc = 0;
         } else if (c == 'V') {
             printf("xend %s (XenAPI %d.%d)\n", PACKAGE_VERSION, 1, 0);
-            return 0;
+            rc = 0;
         } else if (c == '?') {
             usage(stderr);
-            return 2;
+            rc = 2;
+        }
+        if (rc >= 0) {
+            xend_config_dispose(&cfg);
+            return rc;
         }
     }
     if (!config_path && access(DEFAULT_CONFIG, F_OK) == 0)
@@ -201,6 +206,7 @@ int main(int argc, char **argv)
             xlog_level lv;
             if (!xlog_level_parse(optarg, &lv)) {
                 fprintf(stderr, "xend: unknown log level '%s'\n", optarg);
+                xend_config_dispose(&cfg);
                 return 2;
             }
             cfg.log_level = (int)lv;
@@ -212,6 +218,7 @@ int main(int argc, char **argv)
     }
     if (optind < argc) {
         fprintf(stderr, "xend: unexpected argument '%s'\n", argv[optind]);
+        xend_config_dispose(&cfg);
         return 2;
     }
     if (!xend_config_validate(&cfg, &err))

@@ -389,12 +389,12 @@ static bool start_listener(listener *l, const xend_config *xcfg, const xc_listen
     };
     struct MHD_OptionItem none[] = { { MHD_OPTION_END, 0, NULL } };
     l->mhd = MHD_start_daemon(flags, 0, on_accept, l, on_request, l,
+                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                               MHD_OPTION_LISTEN_SOCKET, l->fd,
                               MHD_OPTION_THREAD_POOL_SIZE, threads,
                               MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                               MHD_OPTION_ARRAY, lc->kind == XC_LISTEN_HTTPS ? tls : none,
                               MHD_OPTION_END);
     if (!l->mhd) {
