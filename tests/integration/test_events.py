@@ -206,7 +206,7 @@ def test_from_tokens():
     assert int(b2["token"]) > int(tok)
     # nothing new after the returned token
     b3 = ok(ev_from(p, s, ["vm"], b2["token"], 0.2))
-    assert b3["events"] == [] and b3["token"] == b2["token"], b3
+    assert b3["events"] == [] and int(b3["token"]) >= int(b2["token"]), b3
     # a waiting event.from wakes on a change
     t = Blocked(X, lambda q: ev_from(q, s, ["VM"], b2["token"], 30.0))
     t.start()

@@ -62,7 +62,10 @@ def test_async_failure_record():
     assert rec["error_info"][0] == "INTERNAL_ERROR", rec
     assert rec["result"] == "" and rec["progress"] == "100"
     # a VM that is not Halted cannot start: the task fails with the reason
-    vm = ok(p.VM.create(s, {"name_label": "async-bad-state"}))
+    vm = ok(p.VM.create(s, {"name_label": "async-bad-state", "memory_static_max": "268435456",
+                            "memory_dynamic_max": "268435456", "memory_dynamic_min": "134217728",
+                            "memory_static_min": "134217728", "VCPUs_max": "1", "VCPUs_at_startup": "1",
+                            "PV_kernel": "/boot/vmlinuz-test"}))
     ok(p.VM.start(s, vm, False))
     task = ok(p.Async.VM.start(s, vm, False))
     rec = wait_done(p, s, task)
