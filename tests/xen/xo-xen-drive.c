@@ -257,10 +257,11 @@ static bool wait_state(uint32_t domid, xo_domstate st, double timeout)
     return false;
 }
 
+/* A dying domain (a zombie still referenced by a backend) counts as gone. */
 static bool domain_exists(uint32_t domid)
 {
     xo_dominfo di;
-    return dom_state(domid, &di);
+    return dom_state(domid, &di) && di.state != XO_STATE_DYING;
 }
 
 /* figures collected for the summary */
@@ -624,7 +625,10 @@ static void step_save_restore(void)
     check(rc == 0, "create (2 vCPUs max, 1 online; 192 of 256 MiB) -> %u", domid);
     if (rc)
         return;
-    check(wait_file(log, MARKER, 120) > 0, "marker");
+    t = wait_file(log, MARKER, 120);
+    check(t > 0, "marker");
+    if (t < 0)
+        dump_file(log);
     check(dom_state(domid, &di) && di.vcpus_max == 2 && di.vcpus_online == 1,
           "vcpus %u/%u", di.vcpus_online, di.vcpus_max);
     rc = ops->domain_set_vcpus(be, domid, 2, &err);

@@ -402,6 +402,23 @@ static xo_domstate xx_state(const libxl_dominfo *di)
     return XO_STATE_RUNNING;
 }
 
+/* The hypervisor sees PVH as HVM; libxl records the type it built. */
+static xo_domtype xx_dom_type(xo_backend *b, const libxl_dominfo *di)
+{
+    xo_domtype t = xx_domtype_from_libxl(di->domain_type);
+    char path[64], *s;
+    unsigned len = 0;
+
+    if (di->domain_type != LIBXL_DOMAIN_TYPE_HVM || !di->domid || !b->xs)
+        return t;
+    snprintf(path, sizeof(path), "/libxl/%u/type", di->domid);
+    s = xs_read(b->xs, XBT_NULL, path, &len);
+    if (s && !strcmp(s, "pvh"))
+        t = XO_DOM_PVH;
+    free(s);
+    return t;
+}
+
 static void xx_fill_dominfo(xo_backend *b, const libxl_dominfo *di, xo_dominfo *o)
 {
     char *name;
@@ -414,7 +431,7 @@ static void xx_fill_dominfo(xo_backend *b, const libxl_dominfo *di, xo_dominfo *
     name = libxl_domid_to_name(b->ctx, di->domid);
     snprintf(o->name, sizeof(o->name), "%s", name ? name : "");
     free(name);
-    o->type = xx_domtype_from_libxl(di->domain_type);
+    o->type = xx_dom_type(b, di);
     o->state = xx_state(di);
     o->reason = di->shutdown ? xx_reason_from_libxl(di->shutdown_reason) : XO_SHUTDOWN_NONE;
     o->memory_kib = di->current_memkb;
@@ -946,7 +963,7 @@ static int xx_domtype_of(xo_backend *b, uint32_t domid, xo_domtype *t_r, xo_erro
     libxl_dominfo_init(&di);
     rc = libxl_domain_info(b->ctx, &di, domid);
     if (rc == 0)
-        *t_r = xx_domtype_from_libxl(di.domain_type);
+        *t_r = xx_dom_type(b, &di);
     else
         xx_err(err, XO_E_NODOMAIN, "no domain %u", domid);
     libxl_dominfo_dispose(&di);
