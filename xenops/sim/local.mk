@@ -1,6 +1,17 @@
 # xenops/sim: the simulated host, and its test-only control tool.
 noinst_LTLIBRARIES += xenops/sim/libxo_sim.la
-xenops_sim_libxo_sim_la_SOURCES = xenops/sim/sim.c xenops/sim/sim.h xenops/sim/sim_host.c
+xenops_sim_libxo_sim_la_SOURCES = xenops/sim/sim.c \
+	xenops/sim/simfile.c xenops/sim/simfile.h \
+	xenops/sim/simimage.c xenops/sim/simimage.h
 
-sbin_PROGRAMS += xenops/sim/xend-simctl
-xenops_sim_xend_simctl_SOURCES = xenops/sim/simctl.c
+# xend-simctl plays the guest / another toolstack in tests (not XenAPI).
+pkglibexec_PROGRAMS = xenops/sim/xend-simctl
+xenops_sim_xend_simctl_SOURCES = xenops/sim/simctl.c xenops/sim/simfile.c xenops/sim/simfile.h
+xenops_sim_xend_simctl_CFLAGS = $(AM_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_sim
+TESTS += tests/unit/test_sim
+tests_unit_test_sim_SOURCES = tests/unit/test_sim.c
+tests_unit_test_sim_LDADD = xenops/libxenops.la
+tests_unit_test_sim_CPPFLAGS = $(AM_CPPFLAGS) -DSIMCTL_PATH='"$(abs_top_builddir)/xenops/sim/xend-simctl"'
+tests_unit_test_sim_DEPENDENCIES = xenops/libxenops.la xenops/sim/xend-simctl

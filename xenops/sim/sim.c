@@ -1,15 +1,17 @@
-/* sim: a simulated Xen host (the spirit of libvirt's test driver).
+/* sim: a simulated Xen host behind the xenops interface.
  *
- * The simulated hypervisor's state lives in files under its state
- * directory, not in xend's memory, so a restarted xend finds its domains
- * still "running":
- *   <dir>/next-domid           the next domid to hand out (never reused)
- *   <dir>/domains/<domid>.dom  one domain, key = value lines
- *   <dir>/ctl/                 test-only requests from xend-simctl
- * See docs/sim-backend.md.
+ * The "hypervisor" state lives in files under the sim state directory (one
+ * file per domain, see simfile.c), so it outlives xend: a restarted daemon
+ * finds its domains still running.  A control directory (ctl/) watched with
+ * inotify on the daemon loop lets xend-simctl play the guest or another
+ * toolstack.  Format and behaviour: docs/sim-backend.md.
+ *
+ * Locking: b->lock protects everything in struct xo_backend.  Events are
+ * collected under the lock and delivered after it is released.
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,1179 +26,1756 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "xenops/sim/sim.h"
+#include "xenops/sim/simfile.h"
+#include "xenops/sim/simimage.h"
 #include "xenops/xenops.h"
 
-#define MAX_DEVS 16
-#define SIM_PATH (XO_PATH_LEN + 64)   /* the state dir plus a file name */
+#define SIM_MAX_HOST_NICS 16
+#define SIM_DMESG_MAX (64 * 1024)
+#define SIM_MAX_EVENTS 8
 
-typedef struct sim_dom {
-    uint32_t domid;
-    char uuid[XO_UUID_LEN];
-    char name[XO_NAME_LEN];
-    xo_domtype type;
-    xo_domstate state;
-    xo_shutdown_reason reason;
-    uint64_t memory_kib, target_kib, max_kib;
-    unsigned vcpus_online, vcpus_max, weight, cap;
-    int64_t start_time;
-    uint64_t cpu_time_ns;       /* accumulated up to run_since */
-    int64_t run_since_ms;       /* wall ms when it last started running, 0 if not */
-    bool unresponsive;
-    char console_log[XO_PATH_LEN];
-    xo_disk disks[MAX_DEVS];
-    size_t n_disks;
-    xo_nic nics[MAX_DEVS];
+typedef struct sim_host {
+    unsigned cpus;
+    unsigned cpu_mhz;
+    uint64_t memory_mib;
+    uint64_t dom0_memory_mib;
+    char hostname[256];
+    char version[64];
+    unsigned shutdown_delay_ms;
+    xo_nic_info nics[SIM_MAX_HOST_NICS];
     size_t n_nics;
-    struct sim_dom *next;
-} sim_dom;
+} sim_host;
+
+typedef struct sim_pending {
+    xo_backend *b;
+    uint32_t domid;
+    xloop_timer *timer;
+    struct sim_pending *next;
+} sim_pending;
 
 struct xo_backend {
     pthread_mutex_t lock;
-    sim_host host;
     char dir[XO_PATH_LEN];
-    char dmesg[2048];
-    sim_dom *doms;
-    uint32_t next_domid;
+    char dom_dir[XO_PATH_LEN];
+    char ctl_dir[XO_PATH_LEN];
+    sim_host host;
     xloop *loop;
     xo_event_fn on_event;
     void *opaque;
+    int64_t opened_ms;
+
+    sim_dom **doms;                 /* sorted by domid */
+    size_t n_doms, cap_doms;
+    uint32_t next_domid;
+    char *dmesg;
+    size_t dmesg_len;
+    sim_pending *pending;
     int ino_fd;
     xloop_fd *ino_h;
-    xloop_timer *timers[64];    /* pending shutdown completions */
 };
 
-static int64_t wall_ms(void)
+typedef struct sim_evq {
+    xo_event ev[SIM_MAX_EVENTS];
+    size_t n;
+} sim_evq;
+
+/* ---- small helpers ---- */
+
+static int64_t sim_wall_ms(void)
 {
     struct timespec ts;
+
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void emit(xo_backend *b, xo_event_type type, const sim_dom *d, xo_shutdown_reason reason)
+static void sim_evq_add(sim_evq *q, xo_event_type type, const sim_dom *d,
+                        xo_shutdown_reason reason)
 {
-    xo_event ev = { .type = type, .domid = d->domid, .reason = reason };
-    snprintf(ev.uuid, sizeof(ev.uuid), "%s", d->uuid);
-    if (b->on_event)
-        b->on_event(b->opaque, &ev);
+    xo_event *e;
+
+    if (q->n >= SIM_MAX_EVENTS)
+        return;
+    e = &q->ev[q->n++];
+    memset(e, 0, sizeof(*e));
+    e->type = type;
+    e->domid = d->domid;
+    snprintf(e->uuid, sizeof(e->uuid), "%s", d->uuid);
+    e->reason = reason;
 }
 
-/* ---- files ---- */
-
-static int write_atomic(const char *path, const char *data, size_t len)
+static void sim_evq_flush(xo_backend *b, sim_evq *q)
 {
-    char tmp[SIM_PATH + 300];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w <= 0) {
-            close(fd);
-            unlink(tmp);
+    for (size_t i = 0; i < q->n; i++)
+        if (b->on_event)
+            b->on_event(b->opaque, &q->ev[i]);
+    q->n = 0;
+}
+
+static void sim_dmesg_add(xo_backend *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sim_dmesg_add(xo_backend *b, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    size_t n;
+    char *nd;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    n = strlen(line);
+    if (b->dmesg_len + n + 2 > SIM_DMESG_MAX)
+        return;
+    nd = realloc(b->dmesg, b->dmesg_len + n + 2);
+    if (!nd)
+        return;
+    b->dmesg = nd;
+    memcpy(b->dmesg + b->dmesg_len, line, n);
+    b->dmesg_len += n;
+    b->dmesg[b->dmesg_len++] = '\n';
+    b->dmesg[b->dmesg_len] = '\0';
+}
+
+static uint64_t sim_cpu_time(const sim_dom *d, int64_t now_ms)
+{
+    uint64_t t = d->cpu_time_ns;
+
+    /* A running guest keeps a quarter of each online vCPU busy. */
+    if (d->state == XO_STATE_RUNNING && d->run_since_ms > 0 && now_ms > d->run_since_ms)
+        t += (uint64_t)(now_ms - d->run_since_ms) * 1000000u * d->vcpus_online / 4;
+    return t;
+}
+
+/* Account CPU time so far and restart the clock (or stop it). */
+static void sim_set_state(sim_dom *d, xo_domstate st)
+{
+    int64_t now = sim_wall_ms();
+
+    d->cpu_time_ns = sim_cpu_time(d, now);
+    d->state = st;
+    d->run_since_ms = st == XO_STATE_RUNNING ? now : 0;
+}
+
+static sim_dom *sim_find(xo_backend *b, uint32_t domid)
+{
+    for (size_t i = 0; i < b->n_doms; i++)
+        if (b->doms[i]->domid == domid)
+            return b->doms[i];
+    return NULL;
+}
+
+static sim_dom *sim_find_err(xo_backend *b, uint32_t domid, xo_error *err)
+{
+    sim_dom *d;
+
+    if (domid == 0) {
+        xo_error_set(err, XO_E_INVAL, "operation not permitted on Domain-0");
+        return NULL;
+    }
+    d = sim_find(b, domid);
+    if (!d)
+        xo_error_set(err, XO_E_NODOMAIN, "no domain with domid %" PRIu32, domid);
+    return d;
+}
+
+static void sim_dom_path(xo_backend *b, uint32_t domid, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%" PRIu32 ".dom", b->dom_dir, domid);
+}
+
+static int sim_persist(xo_backend *b, const sim_dom *d, xo_error *err)
+{
+    char path[XO_PATH_LEN + 32];
+    char *text = sim_dom_format(d);
+    int rc = -1;
+
+    if (!text) {
+        xo_error_set(err, XO_E_FAIL, "out of memory");
+        goto out;
+    }
+    sim_dom_path(b, d->domid, path, sizeof(path));
+    if (sim_write_atomic(path, text, strlen(text)) < 0) {
+        xo_error_set(err, XO_E_FAIL, "writing %s: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    free(text);
+    return rc;
+}
+
+static int sim_insert(xo_backend *b, sim_dom *d, xo_error *err)
+{
+    size_t i;
+
+    if (b->n_doms == b->cap_doms) {
+        size_t cap = b->cap_doms ? b->cap_doms * 2 : 16;
+        sim_dom **nd = realloc(b->doms, cap * sizeof(*nd));
+        if (!nd) {
+            xo_error_set(err, XO_E_FAIL, "out of memory");
             return -1;
         }
-        off += (size_t)w;
+        b->doms = nd;
+        b->cap_doms = cap;
     }
-    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-        unlink(tmp);
+    for (i = b->n_doms; i > 0 && b->doms[i - 1]->domid > d->domid; i--)
+        b->doms[i] = b->doms[i - 1];
+    b->doms[i] = d;
+    b->n_doms++;
+    return 0;
+}
+
+/* Remove d from the list and its file; frees d. */
+static void sim_remove(xo_backend *b, sim_dom *d)
+{
+    char path[XO_PATH_LEN + 32];
+
+    for (size_t i = 0; i < b->n_doms; i++) {
+        if (b->doms[i] != d)
+            continue;
+        memmove(&b->doms[i], &b->doms[i + 1], (b->n_doms - i - 1) * sizeof(*b->doms));
+        b->n_doms--;
+        break;
+    }
+    sim_dom_path(b, d->domid, path, sizeof(path));
+    if (unlink(path) < 0 && errno != ENOENT)
+        fprintf(stderr, "sim: unlink %s: %s\n", path, strerror(errno));
+    free(d);
+}
+
+static uint64_t sim_used_kib(xo_backend *b)
+{
+    uint64_t used = 0;
+
+    for (size_t i = 0; i < b->n_doms; i++)
+        used += b->doms[i]->target_kib;
+    return used;
+}
+
+static uint64_t sim_free_kib(xo_backend *b)
+{
+    uint64_t total = (b->host.memory_mib - b->host.dom0_memory_mib) * 1024;
+    uint64_t used = sim_used_kib(b);
+
+    return used >= total ? 0 : total - used;
+}
+
+static int sim_alloc_domid(xo_backend *b, uint32_t *domid_r, xo_error *err)
+{
+    char path[XO_PATH_LEN + 32], text[32];
+    uint32_t id = b->next_domid;
+
+    if (id >= 0x7FF0) {         /* DOMID_FIRST_RESERVED */
+        xo_error_set(err, XO_E_FAIL, "out of domids");
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/%s", b->dir, SIM_NEXT_DOMID_FILE);
+    snprintf(text, sizeof(text), "%" PRIu32 "\n", id + 1);
+    if (sim_write_atomic(path, text, strlen(text)) < 0) {
+        xo_error_set(err, XO_E_FAIL, "writing %s: %s", path, strerror(errno));
+        return -1;
+    }
+    b->next_domid = id + 1;
+    *domid_r = id;
+    return 0;
+}
+
+static void sim_random_bytes(unsigned char *buf, size_t n)
+{
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    static uint64_t state;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    ssize_t got = -1;
+
+    if (fd >= 0) {
+        got = read(fd, buf, n);
+        close(fd);
+    }
+    if (got == (ssize_t)n)
+        return;
+    pthread_mutex_lock(&m);
+    if (!state)
+        state = (uint64_t)sim_wall_ms() ^ ((uint64_t)getpid() << 32);
+    for (size_t i = 0; i < n; i++) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        buf[i] = (unsigned char)state;
+    }
+    pthread_mutex_unlock(&m);
+}
+
+static void sim_gen_uuid(char out[XO_UUID_LEN])
+{
+    unsigned char r[16];
+
+    sim_random_bytes(r, sizeof(r));
+    r[6] = (r[6] & 0x0f) | 0x40;
+    r[8] = (r[8] & 0x3f) | 0x80;
+    snprintf(out, XO_UUID_LEN,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
+             r[12], r[13], r[14], r[15]);
+}
+
+static bool sim_uuid_valid(const char *u)
+{
+    if (strlen(u) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (u[i] != '-')
+                return false;
+        } else if (!isxdigit((unsigned char)u[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* MAC 00:16:3e:xx:xx:xx derived from the domain uuid and devid. */
+static void sim_gen_mac(const sim_dom *d, int devid, char out[18])
+{
+    uint32_t h = 2166136261u;
+
+    for (const char *p = d->uuid; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    h = (h ^ (uint32_t)devid) * 16777619u;
+    h ^= d->domid * 2654435761u;
+    snprintf(out, 18, "00:16:3e:%02x:%02x:%02x", (h >> 16) & 0x7f, (h >> 8) & 0xff, h & 0xff);
+}
+
+static bool sim_mac_valid(const char *m)
+{
+    unsigned v[6];
+    char tail;
+
+    return strlen(m) == 17 &&
+           sscanf(m, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                  &tail) == 6;
+}
+
+static void sim_console(const sim_dom *d, const char *event)
+{
+    FILE *f;
+
+    if (!d->console_log[0])
+        return;
+    f = fopen(d->console_log, "ae");
+    if (!f)
+        return;     /* best effort, like xenconsoled */
+    fprintf(f, "[    0.000000] Linux version 6.1.0-xend-sim (simulated guest)\n");
+    fprintf(f, "[    0.000000] Command line: %s\n", d->cmdline);
+    fprintf(f, "[    0.010000] sim: domain %" PRIu32 " (%s) %s, %u vCPU(s), %" PRIu64 " MiB\n",
+            d->domid, d->name, event, d->vcpus_online, d->target_kib / 1024);
+    fprintf(f, "XQ-GUEST-HELLO\n");
+    fclose(f);
+}
+
+/* ---- nics ---- */
+
+static int sim_nic_fill(xo_backend *b, const sim_dom *d, xo_nic *n, xo_error *err)
+{
+    if (n->devid < 0) {
+        int next = 0;
+        for (size_t i = 0; i < d->n_nics; i++)
+            if (d->nics[i].devid >= next)
+                next = d->nics[i].devid + 1;
+        n->devid = next;
+    } else {
+        for (size_t i = 0; i < d->n_nics; i++) {
+            if (d->nics[i].devid == n->devid) {
+                xo_error_set(err, XO_E_INVAL, "nic devid %d already in use", n->devid);
+                return -1;
+            }
+        }
+    }
+    if (n->devid > 65535) {
+        xo_error_set(err, XO_E_INVAL, "nic devid %d out of range", n->devid);
+        return -1;
+    }
+    if (!n->mac[0])
+        sim_gen_mac(d, n->devid, n->mac);
+    else if (!sim_mac_valid(n->mac)) {
+        xo_error_set(err, XO_E_INVAL, "bad MAC address '%s'", n->mac);
+        return -1;
+    }
+    if (!n->bridge[0])
+        snprintf(n->bridge, sizeof(n->bridge), "%s",
+                 b->host.n_nics && b->host.nics[0].bridge[0] ? b->host.nics[0].bridge : "xenbr0");
+    if (!n->mtu)
+        n->mtu = 1500;
+    return 0;
+}
+
+static int sim_disk_check(const sim_dom *d, const xo_disk *k, xo_error *err)
+{
+    if (!k->vdev[0] || memchr(k->vdev, '\0', sizeof(k->vdev)) == NULL) {
+        xo_error_set(err, XO_E_INVAL, "disk without a virtual device name");
+        return -1;
+    }
+    for (size_t i = 0; i < d->n_disks; i++) {
+        if (strcmp(d->disks[i].vdev, k->vdev) == 0) {
+            xo_error_set(err, XO_E_INVAL, "virtual device %s already in use", k->vdev);
+            return -1;
+        }
+    }
+    if (d->n_disks >= SIM_MAX_DISKS) {
+        xo_error_set(err, XO_E_INVAL, "too many disks (max %d)", SIM_MAX_DISKS);
         return -1;
     }
     return 0;
 }
 
-static void dom_path(const xo_backend *b, uint32_t domid, char *out, size_t n)
+/* ---- building a domain from a config ---- */
+
+static bool sim_name_taken(xo_backend *b, const char *name, uint32_t except)
 {
-    snprintf(out, n, "%s/domains/%" PRIu32 ".dom", b->dir, domid);
+    if (strcmp(name, "Domain-0") == 0)
+        return true;
+    for (size_t i = 0; i < b->n_doms; i++)
+        if (b->doms[i]->domid != except && strcmp(b->doms[i]->name, name) == 0)
+            return true;
+    return false;
 }
 
-static uint64_t cpu_time(const sim_dom *d)
+/* Validate cfg, check resources, allocate a domid: a new sim_dom (not yet inserted). */
+static sim_dom *sim_dom_build(xo_backend *b, const xo_domain_config *cfg, xo_error *err)
 {
-    uint64_t t = d->cpu_time_ns;
-    if (d->run_since_ms)   /* a simulated guest keeps its vCPUs 10% busy */
-        t += (uint64_t)(wall_ms() - d->run_since_ms) * 100000ULL * d->vcpus_online;
-    return t;
-}
+    sim_dom *d = NULL;
+    uint64_t target, max, free_kib;
+    unsigned vmax, vstart;
 
-static const char *const state_names[] = { "running", "paused", "shutdown", "crashed", "dying" };
-
-static char *dom_serialize(const sim_dom *d, size_t *len_r)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        abort();
-    fprintf(f, "domid = %" PRIu32 "\nuuid = %s\nname = %s\ntype = %d\nstate = %s\nreason = %d\n",
-            d->domid, d->uuid, d->name, (int)d->type, state_names[d->state], (int)d->reason);
-    fprintf(f, "memory_kib = %" PRIu64 "\ntarget_kib = %" PRIu64 "\nmax_kib = %" PRIu64 "\n",
-            d->memory_kib, d->target_kib, d->max_kib);
-    fprintf(f, "vcpus_online = %u\nvcpus_max = %u\nweight = %u\ncap = %u\n", d->vcpus_online,
-            d->vcpus_max, d->weight, d->cap);
-    fprintf(f, "start_time = %" PRId64 "\ncpu_time_ns = %" PRIu64 "\nrun_since_ms = %" PRId64 "\n",
-            d->start_time, d->cpu_time_ns, d->run_since_ms);
-    fprintf(f, "unresponsive = %d\nconsole_log = %s\n", d->unresponsive ? 1 : 0, d->console_log);
-    for (size_t i = 0; i < d->n_disks; i++)
-        fprintf(f, "disk = %s|%s|%d|%d|%d\n", d->disks[i].vdev[0] ? d->disks[i].vdev : "xvd?",
-                d->disks[i].format[0] ? d->disks[i].format : "raw", d->disks[i].readonly ? 1 : 0,
-                d->disks[i].cdrom ? 1 : 0, d->disks[i].bootable ? 1 : 0);
-    for (size_t i = 0; i < d->n_disks; i++)
-        fprintf(f, "disk_target = %s\n", d->disks[i].target);
-    for (size_t i = 0; i < d->n_nics; i++)
-        fprintf(f, "nic = %d|%s|%s|%u\n", d->nics[i].devid, d->nics[i].mac, d->nics[i].bridge,
-                d->nics[i].mtu);
-    fclose(f);
-    *len_r = len;
-    return buf;
-}
-
-static void copy_field(char *dst, size_t n, const char *src)
-{
-    snprintf(dst, n, "%s", src);
-}
-
-/* Parse one "key = value" line into d; unknown keys are ignored. */
-static void dom_parse_line(sim_dom *d, const char *key, const char *val, size_t *disk_targets)
-{
-    if (!strcmp(key, "domid")) d->domid = (uint32_t)strtoul(val, NULL, 10);
-    else if (!strcmp(key, "uuid")) copy_field(d->uuid, sizeof(d->uuid), val);
-    else if (!strcmp(key, "name")) copy_field(d->name, sizeof(d->name), val);
-    else if (!strcmp(key, "type")) d->type = (xo_domtype)atoi(val);
-    else if (!strcmp(key, "state")) {
-        for (int i = 0; i < 5; i++)
-            if (!strcmp(val, state_names[i]))
-                d->state = (xo_domstate)i;
-    } else if (!strcmp(key, "reason")) d->reason = (xo_shutdown_reason)atoi(val);
-    else if (!strcmp(key, "memory_kib")) d->memory_kib = strtoull(val, NULL, 10);
-    else if (!strcmp(key, "target_kib")) d->target_kib = strtoull(val, NULL, 10);
-    else if (!strcmp(key, "max_kib")) d->max_kib = strtoull(val, NULL, 10);
-    else if (!strcmp(key, "vcpus_online")) d->vcpus_online = (unsigned)atoi(val);
-    else if (!strcmp(key, "vcpus_max")) d->vcpus_max = (unsigned)atoi(val);
-    else if (!strcmp(key, "weight")) d->weight = (unsigned)atoi(val);
-    else if (!strcmp(key, "cap")) d->cap = (unsigned)atoi(val);
-    else if (!strcmp(key, "start_time")) d->start_time = strtoll(val, NULL, 10);
-    else if (!strcmp(key, "cpu_time_ns")) d->cpu_time_ns = strtoull(val, NULL, 10);
-    else if (!strcmp(key, "run_since_ms")) d->run_since_ms = strtoll(val, NULL, 10);
-    else if (!strcmp(key, "unresponsive")) d->unresponsive = atoi(val) != 0;
-    else if (!strcmp(key, "console_log")) copy_field(d->console_log, sizeof(d->console_log), val);
-    else if (!strcmp(key, "disk") && d->n_disks < MAX_DEVS) {
-        xo_disk *k = &d->disks[d->n_disks++];
-        int ro = 0, cd = 0, boot = 0;
-        memset(k, 0, sizeof(*k));
-        sscanf(val, "%15[^|]|%15[^|]|%d|%d|%d", k->vdev, k->format, &ro, &cd, &boot);
-        k->readonly = ro != 0;
-        k->cdrom = cd != 0;
-        k->bootable = boot != 0;
-    } else if (!strcmp(key, "disk_target") && *disk_targets < d->n_disks) {
-        copy_field(d->disks[(*disk_targets)++].target, XO_PATH_LEN, val);
-    } else if (!strcmp(key, "nic") && d->n_nics < MAX_DEVS) {
-        xo_nic *n = &d->nics[d->n_nics++];
-        memset(n, 0, sizeof(*n));
-        sscanf(val, "%d|%17[^|]|%63[^|]|%u", &n->devid, n->mac, n->bridge, &n->mtu);
+    if (!cfg->name[0]) {
+        xo_error_set(err, XO_E_INVAL, "domain name is empty");
+        goto fail;
     }
-}
-
-/* Parse serialized domain text (a .dom file or an image's config part). */
-static void dom_parse(sim_dom *d, char *text)
-{
-    size_t targets = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *eq = strstr(line, " = ");
-        if (!eq)
-            continue;
-        *eq = '\0';
-        dom_parse_line(d, line, eq + 3, &targets);
+    if (sim_name_taken(b, cfg->name, 0)) {
+        xo_error_set(err, XO_E_INVAL, "domain name '%s' already in use", cfg->name);
+        goto fail;
     }
-}
-
-static int dom_save(xo_backend *b, const sim_dom *d)
-{
-    char path[SIM_PATH];
-    size_t len;
-    dom_path(b, d->domid, path, sizeof(path));
-    char *text = dom_serialize(d, &len);
-    int rc = write_atomic(path, text, len);
-    free(text);
-    return rc;
-}
-
-static void dom_unlink(xo_backend *b, uint32_t domid)
-{
-    char path[SIM_PATH];
-    dom_path(b, domid, path, sizeof(path));
-    unlink(path);
-}
-
-static char *read_all(const char *path, size_t *len_r)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    char chunk[8192];
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *nb = realloc(buf, cap);
-            if (!nb)
-                abort();
-            buf = nb;
+    if (cfg->uuid[0]) {
+        if (!sim_uuid_valid(cfg->uuid)) {
+            xo_error_set(err, XO_E_INVAL, "bad uuid '%s'", cfg->uuid);
+            goto fail;
         }
-        memcpy(buf + len, chunk, n);
-        len += n;
+        for (size_t i = 0; i < b->n_doms; i++) {
+            if (strcasecmp(b->doms[i]->uuid, cfg->uuid) == 0) {
+                xo_error_set(err, XO_E_INVAL, "a domain with uuid %s exists (domid %" PRIu32 ")",
+                             cfg->uuid, b->doms[i]->domid);
+                goto fail;
+            }
+        }
     }
-    fclose(f);
-    if (!buf && !(buf = calloc(1, 1)))
-        abort();
-    buf[len] = '\0';
-    if (len_r)
-        *len_r = len;
-    return buf;
-}
+    if ((unsigned)cfg->type > XO_DOM_HVM) {
+        xo_error_set(err, XO_E_INVAL, "bad domain type %d", (int)cfg->type);
+        goto fail;
+    }
+    target = cfg->memory_target_kib ? cfg->memory_target_kib : cfg->memory_static_max_kib;
+    max = cfg->memory_static_max_kib ? cfg->memory_static_max_kib : target;
+    if (target == 0) {
+        xo_error_set(err, XO_E_INVAL, "domain memory is zero");
+        goto fail;
+    }
+    if (target > max) {
+        xo_error_set(err, XO_E_INVAL, "memory target %" PRIu64 " KiB above maximum %" PRIu64 " KiB",
+                     target, max);
+        goto fail;
+    }
+    vmax = cfg->vcpus_max ? cfg->vcpus_max : 1;
+    vstart = cfg->vcpus_at_startup ? cfg->vcpus_at_startup : vmax;
+    if (vstart > vmax) {
+        xo_error_set(err, XO_E_INVAL, "vcpus_at_startup %u above vcpus_max %u", vstart, vmax);
+        goto fail;
+    }
+    if (vmax > b->host.cpus) {
+        xo_error_set(err, XO_E_NOCPU, "needs %u vCPUs, host has %u CPUs", vmax, b->host.cpus);
+        goto fail;
+    }
+    free_kib = sim_free_kib(b);
+    if (target > free_kib) {
+        xo_error_set(err, XO_E_NOMEM, "needs %" PRIu64 " MiB, %" PRIu64 " MiB free",
+                     (target + 1023) / 1024, free_kib / 1024);
+        goto fail;
+    }
+    if (cfg->n_disks > SIM_MAX_DISKS || cfg->n_nics > SIM_MAX_NICS) {
+        xo_error_set(err, XO_E_INVAL, "too many devices");
+        goto fail;
+    }
+    d = calloc(1, sizeof(*d));
+    if (!d) {
+        xo_error_set(err, XO_E_FAIL, "out of memory");
+        goto fail;
+    }
+    if (cfg->uuid[0])
+        snprintf(d->uuid, sizeof(d->uuid), "%s", cfg->uuid);
+    else
+        sim_gen_uuid(d->uuid);
+    snprintf(d->name, sizeof(d->name), "%s", cfg->name);
+    d->type = cfg->type;
+    d->target_kib = target;
+    d->max_kib = max;
+    d->vcpus_max = vmax;
+    d->vcpus_online = vstart;
+    d->weight = cfg->vcpu_weight ? cfg->vcpu_weight : 256;
+    d->cap = cfg->vcpu_cap;
+    snprintf(d->kernel, sizeof(d->kernel), "%s", cfg->kernel);
+    snprintf(d->cmdline, sizeof(d->cmdline), "%s", cfg->cmdline);
+    snprintf(d->console_log, sizeof(d->console_log), "%s", cfg->console_log);
+    for (size_t i = 0; i < cfg->n_disks; i++) {
+        if (sim_disk_check(d, &cfg->disks[i], err) < 0)
+            goto fail;
+        d->disks[d->n_disks++] = cfg->disks[i];
+    }
+    for (size_t i = 0; i < cfg->n_nics; i++) {
+        xo_nic n = cfg->nics[i];
+        if (sim_nic_fill(b, d, &n, err) < 0)
+            goto fail;
+        d->nics[d->n_nics++] = n;
+    }
+    d->start_time = time(NULL);
+    if (sim_alloc_domid(b, &d->domid, err) < 0)
+        goto fail;
+    return d;
 
-static int save_counter(xo_backend *b)
-{
-    char path[SIM_PATH], text[32];
-    snprintf(path, sizeof(path), "%s/next-domid", b->dir);
-    int n = snprintf(text, sizeof(text), "%" PRIu32 "\n", b->next_domid);
-    return write_atomic(path, text, (size_t)n);
-}
-
-/* ---- lookup, accounting ---- */
-
-static sim_dom *find(xo_backend *b, uint32_t domid)
-{
-    for (sim_dom *d = b->doms; d; d = d->next)
-        if (d->domid == domid)
-            return d;
+fail:
+    free(d);
     return NULL;
 }
 
-static void unlink_dom(xo_backend *b, sim_dom *d)
+/* Insert and persist a freshly built domain in the given state. */
+static int sim_dom_commit(xo_backend *b, sim_dom *d, bool paused, xo_error *err)
 {
-    for (sim_dom **pp = &b->doms; *pp; pp = &(*pp)->next)
-        if (*pp == d) {
-            *pp = d->next;
-            return;
-        }
-}
-
-static uint64_t used_kib(const xo_backend *b)
-{
-    uint64_t used = b->host.dom0_memory_mib * 1024ULL;
-    for (sim_dom *d = b->doms; d; d = d->next)
-        if (d->domid != 0)
-            used += d->memory_kib;
-    return used;
-}
-
-static uint64_t free_kib(const xo_backend *b)
-{
-    uint64_t total = b->host.memory_mib * 1024ULL, used = used_kib(b);
-    return used >= total ? 0 : total - used;
-}
-
-static sim_dom *find_or_fail(xo_backend *b, uint32_t domid, xo_error *err)
-{
-    sim_dom *d = find(b, domid);
-    if (!d)
-        xo_error_set(err, XO_E_NODOMAIN, "no domain %" PRIu32, domid);
-    return d;
-}
-
-static void console_banner(const sim_dom *d, const char *what)
-{
-    if (!d->console_log[0])
-        return;
-    FILE *f = fopen(d->console_log, "a");
-    if (!f)
-        return;
-    fprintf(f, "[sim] domain %s (domid %" PRIu32 ") %s\nXQ-GUEST-HELLO\n", d->name, d->domid, what);
-    fclose(f);
-}
-
-/* ---- shutdown completion (a cooperative guest obeys after a delay) ---- */
-
-typedef struct pending {
-    xo_backend *b;
-    uint32_t domid;
-    xo_shutdown_reason reason;
-    int slot;
-} pending;
-
-static void guest_went_down(xo_backend *b, sim_dom *d, xo_shutdown_reason reason)
-{
-    if (d->run_since_ms) {
-        d->cpu_time_ns = cpu_time(d);
-        d->run_since_ms = 0;
+    d->state = XO_STATE_PAUSED;
+    if (!paused)
+        sim_set_state(d, XO_STATE_RUNNING);
+    if (sim_persist(b, d, err) < 0)
+        return -1;
+    if (sim_insert(b, d, err) < 0) {
+        char path[XO_PATH_LEN + 32];
+        sim_dom_path(b, d->domid, path, sizeof(path));
+        unlink(path);
+        return -1;
     }
-    d->state = reason == XO_SHUTDOWN_CRASH ? XO_STATE_CRASHED : XO_STATE_SHUTDOWN;
-    d->reason = reason;
-    dom_save(b, d);
+    return 0;
 }
 
-static void shutdown_timer(xloop_timer *t, void *arg)
+/* ---- shutdown timers ---- */
+
+static void sim_apply_shutdown(xo_backend *b, sim_dom *d, xo_shutdown_reason why, sim_evq *q)
 {
-    pending *p = arg;
+    xo_error ignored;
+
+    sim_set_state(d, why == XO_SHUTDOWN_CRASH ? XO_STATE_CRASHED : XO_STATE_SHUTDOWN);
+    d->reason = why;
+    d->pending = XO_SHUTDOWN_NONE;
+    if (sim_persist(b, d, &ignored) < 0)
+        fprintf(stderr, "sim: %s\n", ignored.msg);
+    sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " shut down (%s)", d->domid,
+                  sim_reason_name(why));
+    sim_evq_add(q, XO_EV_DOMAIN_SHUTDOWN, d, why);
+}
+
+static void sim_pending_fire(xloop_timer *t, void *arg)
+{
+    sim_pending *p = arg;
     xo_backend *b = p->b;
-    sim_dom copy;
-    bool fire = false;
-    (void)t;
+    sim_evq q = { .n = 0 };
+    sim_dom *d;
+
     pthread_mutex_lock(&b->lock);
-    b->timers[p->slot] = NULL;
-    sim_dom *d = find(b, p->domid);
-    if (d && (d->state == XO_STATE_RUNNING) && !d->unresponsive) {
-        guest_went_down(b, d, p->reason);
-        copy = *d;
-        fire = true;
+    for (sim_pending **pp = &b->pending; *pp; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
     }
+    d = sim_find(b, p->domid);
+    /* A paused guest acts on the request once unpaused (re-armed there). */
+    if (d && d->pending != XO_SHUTDOWN_NONE && !d->unresponsive && d->state == XO_STATE_RUNNING)
+        sim_apply_shutdown(b, d, d->pending, &q);
     pthread_mutex_unlock(&b->lock);
-    if (fire)
-        emit(b, XO_EV_DOMAIN_SHUTDOWN, &copy, p->reason);
+    sim_evq_flush(b, &q);
     free(p);
 }
 
-/* ---- test-only control requests (xend-simctl) ---- */
-
-static void ctl_reply(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ctl_reply(const char *path, const char *fmt, ...)
+/* Arrange for d's pending shutdown to complete after the delay. Lock held. */
+static void sim_arm_shutdown(xo_backend *b, sim_dom *d, sim_evq *q)
 {
-    char done[SIM_PATH + 300], msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    snprintf(done, sizeof(done), "%s.done", path);
-    write_atomic(done, msg, (size_t)(n < (int)sizeof(msg) ? n : (int)sizeof(msg) - 1));
-}
+    sim_pending *p;
 
-static void ctl_apply(xo_backend *b, const char *path)
-{
-    size_t len;
-    char *text = read_all(path, &len);
-    unlink(path);
-    if (!text)
-        return;
-    char cmd[32] = "", arg1[XO_NAME_LEN] = "", arg2[64] = "";
-    int n = sscanf(text, "%31s %127s %63s", cmd, arg1, arg2);
-    free(text);
-    if (n < 1) {
-        ctl_reply(path, "error: empty request\n");
+    if (!b->loop) {
+        sim_apply_shutdown(b, d, d->pending, q);
         return;
     }
-    if (!strcmp(cmd, "create-foreign")) {
-        sim_dom *d = calloc(1, sizeof(*d));
-        if (!d)
-            abort();
-        uint64_t mib = n >= 3 ? strtoull(arg2, NULL, 10) : 128;
-        pthread_mutex_lock(&b->lock);
-        if (mib * 1024 > free_kib(b)) {
-            pthread_mutex_unlock(&b->lock);
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        goto now;
+    p->b = b;
+    p->domid = d->domid;
+    p->next = b->pending;
+    b->pending = p;
+    p->timer = xloop_timer_add(b->loop, xloop_now_ms() + b->host.shutdown_delay_ms,
+                               sim_pending_fire, p);
+    if (!p->timer) {
+        b->pending = p->next;
+        free(p);
+        goto now;
+    }
+    return;
+now:
+    sim_apply_shutdown(b, d, d->pending, q);
+}
+
+/* ---- host description ---- */
+
+static void sim_host_defaults(sim_host *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->cpus = 4;
+    h->cpu_mhz = 2400;
+    h->memory_mib = 8192;
+    h->dom0_memory_mib = 1024;
+    snprintf(h->hostname, sizeof(h->hostname), "xend-sim");
+    snprintf(h->version, sizeof(h->version), "4.17.0-sim");
+    h->shutdown_delay_ms = 20;
+}
+
+static char *sim_trim(char *s)
+{
+    char *e;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static bool sim_parse_num(const char *s, uint64_t min, uint64_t max, uint64_t *v)
+{
+    char *end;
+    unsigned long long x;
+
+    if (!isdigit((unsigned char)*s))
+        return false;
+    errno = 0;
+    x = strtoull(s, &end, 10);
+    if (errno || *end || x < min || x > max)
+        return false;
+    *v = x;
+    return true;
+}
+
+static int sim_host_load(sim_host *h, const char *path, xo_error *err)
+{
+    FILE *f = fopen(path, "re");
+    char line[1024];
+    int lineno = 0, rc = -1;
+    bool nics_given = false;
+
+    if (!f) {
+        xo_error_set(err, XO_E_INVAL, "sim host description %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        char *key, *val, *eq;
+        uint64_t v;
+        bool ok = true;
+
+        lineno++;
+        key = sim_trim(line);
+        if (!*key || *key == '#')
+            continue;
+        eq = strchr(key, '=');
+        if (!eq) {
+            xo_error_set(err, XO_E_INVAL, "%s:%d: expected key = value", path, lineno);
+            goto out;
+        }
+        *eq = '\0';
+        key = sim_trim(key);
+        val = sim_trim(eq + 1);
+        if (strcmp(key, "cpus") == 0) {
+            ok = sim_parse_num(val, 1, 4096, &v);
+            h->cpus = (unsigned)v;
+        } else if (strcmp(key, "cpu_mhz") == 0) {
+            ok = sim_parse_num(val, 1, 100000, &v);
+            h->cpu_mhz = (unsigned)v;
+        } else if (strcmp(key, "memory_mib") == 0) {
+            ok = sim_parse_num(val, 64, UINT64_C(1) << 32, &v);
+            h->memory_mib = v;
+        } else if (strcmp(key, "dom0_memory_mib") == 0) {
+            ok = sim_parse_num(val, 0, UINT64_C(1) << 32, &v);
+            h->dom0_memory_mib = v;
+        } else if (strcmp(key, "shutdown_delay_ms") == 0) {
+            ok = sim_parse_num(val, 0, 3600000, &v);
+            h->shutdown_delay_ms = (unsigned)v;
+        } else if (strcmp(key, "hostname") == 0) {
+            ok = *val && strlen(val) < sizeof(h->hostname);
+            snprintf(h->hostname, sizeof(h->hostname), "%s", val);
+        } else if (strcmp(key, "version") == 0) {
+            ok = *val && strlen(val) < sizeof(h->version);
+            snprintf(h->version, sizeof(h->version), "%s", val);
+        } else if (strcmp(key, "nic") == 0) {
+            xo_nic_info *n;
+            char dev[32], mac[18], bridge[64] = "";
+            unsigned mtu;
+            int got;
+            if (!nics_given) {
+                h->n_nics = 0;
+                nics_given = true;
+            }
+            if (h->n_nics >= SIM_MAX_HOST_NICS) {
+                xo_error_set(err, XO_E_INVAL, "%s:%d: too many nics", path, lineno);
+                goto out;
+            }
+            got = sscanf(val, "%31s %17s %u %63s", dev, mac, &mtu, bridge);
+            ok = got >= 3 && sim_mac_valid(mac) && mtu >= 68 && mtu <= 65535;
+            if (ok) {
+                n = &h->nics[h->n_nics++];
+                snprintf(n->device, sizeof(n->device), "%s", dev);
+                snprintf(n->mac, sizeof(n->mac), "%s", mac);
+                n->mtu = mtu;
+                snprintf(n->bridge, sizeof(n->bridge), "%s", got == 4 ? bridge : "");
+            }
+        } else {
+            xo_error_set(err, XO_E_INVAL, "%s:%d: unknown key '%s'", path, lineno, key);
+            goto out;
+        }
+        if (!ok) {
+            xo_error_set(err, XO_E_INVAL, "%s:%d: bad value for %s", path, lineno, key);
+            goto out;
+        }
+    }
+    if (h->dom0_memory_mib >= h->memory_mib) {
+        xo_error_set(err, XO_E_INVAL, "%s: dom0_memory_mib must be below memory_mib", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    fclose(f);
+    return rc;
+}
+
+static void sim_host_default_nic(sim_host *h)
+{
+    xo_nic_info *n = &h->nics[0];
+
+    snprintf(n->device, sizeof(n->device), "eth0");
+    snprintf(n->mac, sizeof(n->mac), "00:16:3e:00:00:01");
+    n->mtu = 1500;
+    snprintf(n->bridge, sizeof(n->bridge), "xenbr0");
+    h->n_nics = 1;
+}
+
+static void sim_boot_log(xo_backend *b)
+{
+    const sim_host *h = &b->host;
+
+    sim_dmesg_add(b, "(XEN) Xen version %s (xend sim backend)", h->version);
+    sim_dmesg_add(b, "(XEN) Command line: dom0_mem=%" PRIu64 "M", h->dom0_memory_mib);
+    sim_dmesg_add(b, "(XEN) System RAM: %" PRIu64 "MB", h->memory_mib);
+    sim_dmesg_add(b, "(XEN) Brought up %u CPUs", h->cpus);
+    sim_dmesg_add(b, "(XEN) Using scheduler: SMP Credit Scheduler rev2 (credit2)");
+    sim_dmesg_add(b, "(XEN) *** LOADING DOMAIN 0 ***");
+    sim_dmesg_add(b, "(XEN) Dom0 has maximum %u VCPUs", h->cpus);
+    sim_dmesg_add(b, "(XEN) Scrubbing Free RAM: done.");
+}
+
+/* ---- loading state ---- */
+
+static int sim_load_domains(xo_backend *b, xo_error *err)
+{
+    DIR *dir = opendir(b->dom_dir);
+    struct dirent *de;
+    char path[XO_PATH_LEN + 300], text_err[128];
+    int rc = -1;
+
+    if (!dir) {
+        xo_error_set(err, XO_E_FAIL, "opening %s: %s", b->dom_dir, strerror(errno));
+        return -1;
+    }
+    while ((de = readdir(dir))) {
+        size_t len = strlen(de->d_name);
+        char *text;
+        sim_dom *d;
+
+        if (len < 5 || strcmp(de->d_name + len - 4, ".dom") != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", b->dom_dir, de->d_name);
+        text = sim_read_file(path, 1 << 20, NULL);
+        d = calloc(1, sizeof(*d));
+        if (!text || !d || sim_dom_parse(text, d, text_err, sizeof(text_err)) < 0 ||
+            sim_find(b, d->domid)) {
+            char bad[XO_PATH_LEN + 310];
+            fprintf(stderr, "sim: %s: %s; moved aside\n", path,
+                    !text ? strerror(errno) : !d ? "out of memory" : text_err);
+            snprintf(bad, sizeof(bad), "%s.bad", path);
+            rename(path, bad);
+            free(text);
             free(d);
-            ctl_reply(path, "error: not enough free memory\n");
+            continue;
+        }
+        free(text);
+        if (sim_insert(b, d, err) < 0) {
+            free(d);
+            goto out;
+        }
+        if (d->domid >= b->next_domid)
+            b->next_domid = d->domid + 1;
+    }
+    rc = 0;
+out:
+    closedir(dir);
+    return rc;
+}
+
+/* ---- control requests (xend-simctl) ---- */
+
+static void sim_ctl_reply(const char *res_path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sim_ctl_reply(const char *res_path, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (sim_write_atomic(res_path, text, strlen(text)) < 0)
+        fprintf(stderr, "sim: writing %s: %s\n", res_path, strerror(errno));
+}
+
+/* Apply one request; lock held.  Writes the reply. */
+static void sim_ctl_apply(xo_backend *b, char *req, const char *res_path, sim_evq *q)
+{
+    char *save = NULL;
+    char *cmd = strtok_r(req, " \t\n", &save);
+    char *a1 = cmd ? strtok_r(NULL, " \t\n", &save) : NULL;
+    char *a2 = a1 ? strtok_r(NULL, " \t\n", &save) : NULL;
+    xo_error err;
+    sim_dom *d;
+    uint64_t v;
+
+    if (!cmd) {
+        sim_ctl_reply(res_path, "error empty request\n");
+        return;
+    }
+    if (strcmp(cmd, "create-foreign") == 0) {
+        xo_domain_config cfg;
+        if (!a1 || !a2 || !sim_parse_num(a2, 1, UINT64_C(1) << 32, &v)) {
+            sim_ctl_reply(res_path, "error usage: create-foreign NAME MEMORY_MIB\n");
             return;
         }
-        d->domid = b->next_domid++;
-        save_counter(b);
-        unsigned char r[16];
-        for (int i = 0; i < 16; i++)
-            r[i] = (unsigned char)(rand() & 0xff);
-        snprintf(d->uuid, sizeof(d->uuid), "%02x%02x%02x%02x-%02x%02x-4%x%02x-8%x%02x-%02x%02x%02x%02x%02x%02x",
-                 r[0], r[1], r[2], r[3], r[4], r[5], r[6] & 0xf, r[7], r[8] & 0xf, r[9], r[10], r[11], r[12],
-                 r[13], r[14], r[15]);
-        copy_field(d->name, sizeof(d->name), arg1);
-        d->memory_kib = d->target_kib = d->max_kib = mib * 1024;
-        d->vcpus_online = d->vcpus_max = 1;
-        d->start_time = time(NULL);
-        d->run_since_ms = wall_ms();
-        d->next = b->doms;
-        b->doms = d;
-        dom_save(b, d);
-        sim_dom copy = *d;
-        pthread_mutex_unlock(&b->lock);
-        ctl_reply(path, "ok %" PRIu32 " %s\n", copy.domid, copy.uuid);
-        emit(b, XO_EV_DOMAIN_NEW, &copy, XO_SHUTDOWN_NONE);
+        memset(&cfg, 0, sizeof(cfg));
+        snprintf(cfg.name, sizeof(cfg.name), "%s", a1);
+        cfg.memory_static_max_kib = cfg.memory_target_kib = v * 1024;
+        cfg.vcpus_max = 1;
+        cfg.type = XO_DOM_PV;
+        d = sim_dom_build(b, &cfg, &err);
+        if (!d) {
+            sim_ctl_reply(res_path, "error %s\n", err.msg);
+            return;
+        }
+        d->foreign = true;
+        if (sim_dom_commit(b, d, false, &err) < 0) {
+            free(d);
+            sim_ctl_reply(res_path, "error %s\n", err.msg);
+            return;
+        }
+        sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " created by another toolstack", d->domid);
+        sim_evq_add(q, XO_EV_DOMAIN_NEW, d, XO_SHUTDOWN_NONE);
+        sim_ctl_reply(res_path, "ok %" PRIu32 " %s\n", d->domid, d->uuid);
         return;
     }
-    uint32_t domid = (uint32_t)strtoul(arg1, NULL, 10);
-    pthread_mutex_lock(&b->lock);
-    sim_dom *d = n >= 2 ? find(b, domid) : NULL;
-    if (!d || domid == 0) {
-        pthread_mutex_unlock(&b->lock);
-        ctl_reply(path, "error: no domain %s\n", arg1);
+    if (!a1 || !sim_parse_num(a1, 0, UINT32_MAX, &v)) {
+        sim_ctl_reply(res_path, "error usage: %s DOMID\n", cmd);
         return;
     }
-    xo_shutdown_reason reason = XO_SHUTDOWN_NONE;
-    if (!strcmp(cmd, "poweroff")) reason = XO_SHUTDOWN_POWEROFF;
-    else if (!strcmp(cmd, "reboot")) reason = XO_SHUTDOWN_REBOOT;
-    else if (!strcmp(cmd, "crash")) reason = XO_SHUTDOWN_CRASH;
-    else if (!strcmp(cmd, "watchdog")) reason = XO_SHUTDOWN_WATCHDOG;
-    else if (!strcmp(cmd, "unresponsive")) {
-        d->unresponsive = strcmp(arg2, "off") != 0;
-        dom_save(b, d);
-        pthread_mutex_unlock(&b->lock);
-        ctl_reply(path, "ok\n");
+    d = sim_find_err(b, (uint32_t)v, &err);
+    if (!d) {
+        sim_ctl_reply(res_path, "error %s\n", err.msg);
         return;
+    }
+    if (strcmp(cmd, "poweroff") == 0 || strcmp(cmd, "reboot") == 0 ||
+        strcmp(cmd, "crash") == 0 || strcmp(cmd, "watchdog") == 0) {
+        xo_shutdown_reason why = cmd[0] == 'p' ? XO_SHUTDOWN_POWEROFF
+                               : cmd[0] == 'r' ? XO_SHUTDOWN_REBOOT
+                               : cmd[0] == 'c' ? XO_SHUTDOWN_CRASH : XO_SHUTDOWN_WATCHDOG;
+        if (d->state != XO_STATE_RUNNING) {
+            sim_ctl_reply(res_path, "error domain %" PRIu32 " is %s, not running\n", d->domid,
+                          sim_state_name(d->state));
+            return;
+        }
+        sim_apply_shutdown(b, d, why, q);
+        sim_ctl_reply(res_path, "ok\n");
+    } else if (strcmp(cmd, "unresponsive") == 0) {
+        if (!a2 || (strcmp(a2, "on") != 0 && strcmp(a2, "off") != 0)) {
+            sim_ctl_reply(res_path, "error usage: unresponsive DOMID on|off\n");
+            return;
+        }
+        d->unresponsive = strcmp(a2, "on") == 0;
+        if (sim_persist(b, d, &err) < 0) {
+            sim_ctl_reply(res_path, "error %s\n", err.msg);
+            return;
+        }
+        /* A guest that wakes up acts on a request it ignored. */
+        if (!d->unresponsive && d->pending != XO_SHUTDOWN_NONE && d->state == XO_STATE_RUNNING)
+            sim_arm_shutdown(b, d, q);
+        sim_ctl_reply(res_path, "ok\n");
+    } else if (strcmp(cmd, "destroy") == 0) {
+        sim_evq_add(q, XO_EV_DOMAIN_DEATH, d, XO_SHUTDOWN_NONE);
+        sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " destroyed by another toolstack", d->domid);
+        sim_remove(b, d);
+        sim_ctl_reply(res_path, "ok\n");
     } else {
-        pthread_mutex_unlock(&b->lock);
-        ctl_reply(path, "error: unknown request '%s'\n", cmd);
-        return;
+        sim_ctl_reply(res_path, "error unknown command '%s'\n", cmd);
     }
-    if (d->state != XO_STATE_RUNNING && d->state != XO_STATE_PAUSED) {
-        pthread_mutex_unlock(&b->lock);
-        ctl_reply(path, "error: domain %s is not running\n", arg1);
-        return;
-    }
-    guest_went_down(b, d, reason);
-    sim_dom copy = *d;
-    pthread_mutex_unlock(&b->lock);
-    ctl_reply(path, "ok\n");
-    emit(b, XO_EV_DOMAIN_SHUTDOWN, &copy, reason);
 }
 
-static void ctl_scan(xo_backend *b)
+static int sim_name_cmp(const void *a, const void *c)
 {
-    char dir[SIM_PATH];
-    snprintf(dir, sizeof(dir), "%s/ctl", b->dir);
-    DIR *dh = opendir(dir);
-    if (!dh)
+    return strcmp(*(char *const *)a, *(char *const *)c);
+}
+
+/* Scan ctl/ and process every complete request file.  Loop thread. */
+static void sim_ctl_scan(xo_backend *b)
+{
+    DIR *dir = opendir(b->ctl_dir);
+    struct dirent *de;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+
+    if (!dir)
         return;
-    struct dirent *e;
-    while ((e = readdir(dh))) {
-        size_t n = strlen(e->d_name);
-        if (e->d_name[0] == '.' || (n > 5 && !strcmp(e->d_name + n - 5, ".done")) ||
-            (n > 4 && !strcmp(e->d_name + n - 4, ".tmp")))
+    while ((de = readdir(dir))) {
+        size_t len = strlen(de->d_name);
+        if (strncmp(de->d_name, "req-", 4) != 0 || strstr(de->d_name, ".tmp") ||
+            (len > 4 && strcmp(de->d_name + len - 4, ".res") == 0))
             continue;
-        char path[SIM_PATH + 260];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        ctl_apply(b, path);
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char **nn = realloc(names, ncap * sizeof(*nn));
+            if (!nn)
+                break;
+            names = nn;
+            cap = ncap;
+        }
+        names[n] = strdup(de->d_name);
+        if (names[n])
+            n++;
     }
-    closedir(dh);
+    closedir(dir);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), sim_name_cmp);
+    for (size_t i = 0; i < n; i++) {
+        char path[XO_PATH_LEN + 300], res[XO_PATH_LEN + 310];
+        sim_evq q = { .n = 0 };
+        char *text;
+
+        snprintf(path, sizeof(path), "%s/%s", b->ctl_dir, names[i]);
+        snprintf(res, sizeof(res), "%s.res", path);
+        text = sim_read_file(path, 4096, NULL);
+        if (text) {
+            pthread_mutex_lock(&b->lock);
+            sim_ctl_apply(b, text, res, &q);
+            pthread_mutex_unlock(&b->lock);
+            free(text);
+        } else {
+            sim_ctl_reply(res, "error unreadable request: %s\n", strerror(errno));
+        }
+        unlink(path);
+        sim_evq_flush(b, &q);
+        free(names[i]);
+    }
+    free(names);
 }
 
-static void ctl_ready(xloop_fd *h, int fd, short revents, void *arg)
+static void sim_ctl_readable(xloop_fd *h, int fd, short revents, void *arg)
 {
-    char buf[4096];
-    (void)h;
-    (void)revents;
+    xo_backend *b = arg;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
     while (read(fd, buf, sizeof(buf)) > 0)
         ;
-    ctl_scan(arg);
+    sim_ctl_scan(b);
 }
 
-/* ---- open/close ---- */
-
-static int mkdirs(const char *dir)
+static void sim_ctl_initial_scan(void *arg)
 {
-    char tmp[XO_PATH_LEN];
-    snprintf(tmp, sizeof(tmp), "%s", dir);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(tmp, 0700);
-            *p = '/';
-        }
-    return mkdir(tmp, 0700) == 0 || errno == EEXIST ? 0 : -1;
+    sim_ctl_scan(arg);
+}
+
+/* ---- open / close ---- */
+
+static void sim_free(xo_backend *b)
+{
+    for (size_t i = 0; i < b->n_doms; i++)
+        free(b->doms[i]);
+    free(b->doms);
+    free(b->dmesg);
+    if (b->ino_fd >= 0)
+        close(b->ino_fd);
+    pthread_mutex_destroy(&b->lock);
+    free(b);
 }
 
 static xo_backend *sim_open(const xo_options *opts, xo_error *err)
 {
     xo_backend *b = calloc(1, sizeof(*b));
-    if (!b)
-        abort();
+    char path[XO_PATH_LEN + 32];
+    char *text;
+
+    if (!b) {
+        xo_error_set(err, XO_E_FAIL, "out of memory");
+        return NULL;
+    }
     pthread_mutex_init(&b->lock, NULL);
     b->ino_fd = -1;
-    char why[256] = "";
-    if (!sim_host_load(&b->host, opts->sim_config, why, sizeof(why))) {
-        xo_error_set(err, XO_E_INVAL, "%s", why);
-        goto fail;
-    }
-    if (opts->sim_state_dir)
-        copy_field(b->dir, sizeof(b->dir), opts->sim_state_dir);
-    else
-        snprintf(b->dir, sizeof(b->dir), "%s/sim", opts->state_dir ? opts->state_dir : "/var/lib/xend");
-    char sub[SIM_PATH];
-    snprintf(sub, sizeof(sub), "%s/domains", b->dir);
-    if (mkdirs(sub) != 0) {
-        xo_error_set(err, XO_E_FAIL, "cannot create %s: %s", sub, strerror(errno));
-        goto fail;
-    }
-    snprintf(sub, sizeof(sub), "%s/ctl", b->dir);
-    mkdirs(sub);
+    b->next_domid = 1;
     b->loop = opts->loop;
     b->on_event = opts->on_event;
     b->opaque = opts->opaque;
-    snprintf(b->dmesg, sizeof(b->dmesg),
-             "(XEN) Xen version %s (simulated host)\n(XEN) Command line: console=com1 dom0_mem=%uM\n"
-             "(XEN) %u CPUs, %u MiB of memory\n(XEN) Scheduler: %s\n",
-             b->host.version, b->host.dom0_memory_mib, b->host.cpus, b->host.memory_mib, b->host.sched);
+    b->opened_ms = xloop_now_ms();
 
-    /* the counter, then the domains left by an earlier run */
-    char path[SIM_PATH + 260];
-    snprintf(path, sizeof(path), "%s/next-domid", b->dir);
-    char *text = read_all(path, NULL);
-    b->next_domid = text ? (uint32_t)strtoul(text, NULL, 10) : 1;
-    if (b->next_domid == 0)
-        b->next_domid = 1;
-    free(text);
-    snprintf(sub, sizeof(sub), "%s/domains", b->dir);
-    DIR *dh = opendir(sub);
-    struct dirent *e;
-    while (dh && (e = readdir(dh))) {
-        size_t n = strlen(e->d_name);
-        if (n < 5 || strcmp(e->d_name + n - 4, ".dom") != 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", sub, e->d_name);
-        char *t = read_all(path, NULL);
-        if (!t)
-            continue;
-        sim_dom *d = calloc(1, sizeof(*d));
-        if (!d)
-            abort();
-        d->domid = UINT32_MAX;
-        dom_parse(d, t);
-        free(t);
-        if (d->domid == UINT32_MAX || d->domid == 0 || find(b, d->domid)) {
-            free(d);
-            continue;
-        }
-        if (d->domid >= b->next_domid)
-            b->next_domid = d->domid + 1;
-        d->next = b->doms;
-        b->doms = d;
+    sim_host_defaults(&b->host);
+    if (opts->sim_config && opts->sim_config[0]) {
+        if (sim_host_load(&b->host, opts->sim_config, err) < 0)
+            goto fail;
     }
-    if (dh)
-        closedir(dh);
-    /* dom0 is always there */
-    sim_dom *d0 = calloc(1, sizeof(*d0));
-    if (!d0)
-        abort();
-    copy_field(d0->uuid, sizeof(d0->uuid), "00000000-0000-0000-0000-000000000000");
-    copy_field(d0->name, sizeof(d0->name), "Domain-0");
-    d0->memory_kib = d0->target_kib = d0->max_kib = b->host.dom0_memory_mib * 1024ULL;
-    d0->vcpus_online = d0->vcpus_max = b->host.cpus;
-    d0->start_time = time(NULL);
-    d0->run_since_ms = wall_ms();
-    d0->next = b->doms;
-    b->doms = d0;
+    if (b->host.n_nics == 0)
+        sim_host_default_nic(&b->host);
+
+    if (opts->sim_state_dir && opts->sim_state_dir[0]) {
+        if (snprintf(b->dir, sizeof(b->dir), "%s", opts->sim_state_dir) >= (int)sizeof(b->dir))
+            goto toolong;
+    } else if (opts->state_dir && opts->state_dir[0]) {
+        if (snprintf(b->dir, sizeof(b->dir), "%s/sim", opts->state_dir) >= (int)sizeof(b->dir))
+            goto toolong;
+    } else {
+        xo_error_set(err, XO_E_INVAL, "sim: no state directory given");
+        goto fail;
+    }
+    if (snprintf(b->dom_dir, sizeof(b->dom_dir), "%s/" SIM_DOMAINS_SUBDIR, b->dir) >=
+            (int)sizeof(b->dom_dir) ||
+        snprintf(b->ctl_dir, sizeof(b->ctl_dir), "%s/" SIM_CTL_SUBDIR, b->dir) >=
+            (int)sizeof(b->ctl_dir))
+        goto toolong;
+    if (sim_mkdirs(b->dom_dir) < 0 || sim_mkdirs(b->ctl_dir) < 0) {
+        xo_error_set(err, XO_E_FAIL, "creating %s: %s", b->dir, strerror(errno));
+        goto fail;
+    }
+    snprintf(path, sizeof(path), "%s/%s", b->dir, SIM_NEXT_DOMID_FILE);
+    text = sim_read_file(path, 64, NULL);
+    if (text) {
+        uint64_t v;
+        if (sim_parse_num(sim_trim(text), 1, 0x7FF0, &v))
+            b->next_domid = (uint32_t)v;
+        free(text);
+    }
+    if (sim_load_domains(b, err) < 0)
+        goto fail;
+    sim_boot_log(b);
 
     if (b->loop) {
         b->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        snprintf(sub, sizeof(sub), "%s/ctl", b->dir);
-        if (b->ino_fd >= 0 && inotify_add_watch(b->ino_fd, sub, IN_CLOSE_WRITE | IN_MOVED_TO) >= 0)
-            b->ino_h = xloop_fd_add(b->loop, b->ino_fd, POLLIN, ctl_ready, b);
-        ctl_scan(b);   /* requests dropped while nobody listened */
+        if (b->ino_fd < 0 ||
+            inotify_add_watch(b->ino_fd, b->ctl_dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+            xo_error_set(err, XO_E_FAIL, "inotify on %s: %s", b->ctl_dir, strerror(errno));
+            goto fail;
+        }
+        b->ino_h = xloop_fd_add(b->loop, b->ino_fd, POLLIN, sim_ctl_readable, b);
+        if (!b->ino_h) {
+            xo_error_set(err, XO_E_FAIL, "watching %s: %s", b->ctl_dir, strerror(errno));
+            goto fail;
+        }
+        /* Shutdowns requested before a restart complete now. */
+        pthread_mutex_lock(&b->lock);
+        for (size_t i = 0; i < b->n_doms; i++) {
+            sim_dom *d = b->doms[i];
+            if (d->pending != XO_SHUTDOWN_NONE && d->state == XO_STATE_RUNNING &&
+                !d->unresponsive) {
+                sim_evq q = { .n = 0 };
+                sim_arm_shutdown(b, d, &q);     /* loop present: never immediate */
+            }
+        }
+        pthread_mutex_unlock(&b->lock);
+        xloop_call(b->loop, sim_ctl_initial_scan, b);
     }
     return b;
+
+toolong:
+    xo_error_set(err, XO_E_INVAL, "sim: state directory path too long");
 fail:
-    pthread_mutex_destroy(&b->lock);
-    free(b);
+    sim_free(b);
     return NULL;
+}
+
+static void sim_close_on_loop(void *arg)
+{
+    xo_backend *b = arg;
+    sim_pending *p;
+
+    pthread_mutex_lock(&b->lock);
+    p = b->pending;
+    b->pending = NULL;
+    pthread_mutex_unlock(&b->lock);
+    while (p) {
+        sim_pending *next = p->next;
+        xloop_timer_remove(p->timer);   /* armed: we are the loop thread */
+        free(p);
+        p = next;
+    }
+    xloop_fd_remove(b->ino_h);
+    b->ino_h = NULL;
 }
 
 static void sim_close(xo_backend *b)
 {
     if (!b)
         return;
-    if (b->ino_h)
-        xloop_fd_remove(b->ino_h);
-    if (b->ino_fd >= 0)
-        close(b->ino_fd);
-    pthread_mutex_lock(&b->lock);
-    for (size_t i = 0; i < sizeof(b->timers) / sizeof(b->timers[0]); i++)
-        if (b->timers[i]) {
-            xloop_timer_remove(b->timers[i]);
-            b->timers[i] = NULL;
-        }
-    pthread_mutex_unlock(&b->lock);
-    while (b->doms) {
-        sim_dom *d = b->doms;
-        b->doms = d->next;
-        free(d);
-    }
-    pthread_mutex_destroy(&b->lock);
-    free(b);
+    if (b->loop)
+        xloop_call_sync(b->loop, sim_close_on_loop, b);
+    sim_free(b);
 }
 
-/* ---- host ---- */
+/* ---- host ops ---- */
 
 static int sim_host_info(xo_backend *b, xo_host_info *info, xo_error *err)
 {
-    (void)err;
     memset(info, 0, sizeof(*info));
-    copy_field(info->hostname, sizeof(info->hostname), b->host.hostname);
-    copy_field(info->hypervisor, sizeof(info->hypervisor), "sim");
-    copy_field(info->version, sizeof(info->version), b->host.version);
-    copy_field(info->capabilities, sizeof(info->capabilities), "xen-3.0-x86_64 xen-3.0-x86_32p hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64");
-    copy_field(info->sched_policy, sizeof(info->sched_policy), b->host.sched);
     pthread_mutex_lock(&b->lock);
-    info->total_memory = b->host.memory_mib * 1024ULL * 1024ULL;
-    info->free_memory = free_kib(b) * 1024ULL;
-    pthread_mutex_unlock(&b->lock);
+    snprintf(info->hostname, sizeof(info->hostname), "%s", b->host.hostname);
+    snprintf(info->hypervisor, sizeof(info->hypervisor), "sim");
+    snprintf(info->version, sizeof(info->version), "%s", b->host.version);
+    snprintf(info->capabilities, sizeof(info->capabilities),
+             "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64");
+    snprintf(info->sched_policy, sizeof(info->sched_policy), "credit2");
+    info->total_memory = b->host.memory_mib * 1024 * 1024;
+    info->free_memory = sim_free_kib(b) * 1024;
     info->nr_cpus = b->host.cpus;
     info->nr_nodes = 1;
     info->cores_per_socket = b->host.cpus;
     info->threads_per_core = 1;
     info->cpu_mhz = b->host.cpu_mhz;
+    pthread_mutex_unlock(&b->lock);
     return 0;
 }
 
 static int sim_host_cpus(xo_backend *b, xo_cpu_info **cpus_r, size_t *n_r, xo_error *err)
 {
-    (void)err;
-    xo_cpu_info *c = calloc(b->host.cpus ? b->host.cpus : 1, sizeof(*c));
-    if (!c)
-        abort();
-    for (unsigned i = 0; i < b->host.cpus; i++) {
+    xo_cpu_info *c;
+    unsigned n;
+    unsigned *load;
+    int rc = -1;
+
+    pthread_mutex_lock(&b->lock);
+    n = b->host.cpus;
+    c = calloc(n, sizeof(*c));
+    load = calloc(n, sizeof(*load));
+    if (!c || !load) {
+        xo_error_set(err, XO_E_FAIL, "out of memory");
+        free(c);
+        goto out;
+    }
+    /* vCPU v of domain d runs on pCPU (d + v) % n, each a quarter busy. */
+    for (size_t i = 0; i < b->n_doms; i++) {
+        const sim_dom *d = b->doms[i];
+        if (d->state != XO_STATE_RUNNING)
+            continue;
+        for (unsigned v = 0; v < d->vcpus_online; v++)
+            load[(d->domid + v) % n]++;
+    }
+    for (unsigned i = 0; i < n; i++) {
         c[i].number = i;
-        copy_field(c[i].vendor, sizeof(c[i].vendor), "GenuineIntel");
-        copy_field(c[i].modelname, sizeof(c[i].modelname), "Simulated CPU @ 2.40GHz");
-        copy_field(c[i].flags, sizeof(c[i].flags), "fpu de tsc msr pae cx8 apic sep pge cmov pat clflush mmx fxsr sse sse2 ht syscall nx lm");
-        copy_field(c[i].features, sizeof(c[i].features), "bfebfbff-00000000-00000000-00000000");
+        snprintf(c[i].vendor, sizeof(c[i].vendor), "GenuineIntel");
+        snprintf(c[i].modelname, sizeof(c[i].modelname), "Simulated Xeon CPU @ %u.%02uGHz",
+                 b->host.cpu_mhz / 1000, (b->host.cpu_mhz % 1000) / 10);
+        snprintf(c[i].flags, sizeof(c[i].flags),
+                 "fpu de tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat clflush mmx fxsr "
+                 "sse sse2 ht syscall nx lm constant_tsc pni vmx ssse3 sse4_1 sse4_2 popcnt "
+                 "aes hypervisor");
+        snprintf(c[i].features, sizeof(c[i].features), "bfebfbff-77fefbff-2c100800-00000121");
         c[i].speed_mhz = b->host.cpu_mhz;
         c[i].family = 6;
         c[i].model = 85;
         c[i].stepping = 4;
-        c[i].utilisation = 0.0;
+        c[i].utilisation = load[i] >= 4 ? 1.0 : load[i] * 0.25;
     }
     *cpus_r = c;
-    *n_r = b->host.cpus;
-    return 0;
+    *n_r = n;
+    rc = 0;
+out:
+    pthread_mutex_unlock(&b->lock);
+    free(load);
+    return rc;
 }
 
 static int sim_host_nics(xo_backend *b, xo_nic_info **nics_r, size_t *n_r, xo_error *err)
 {
-    (void)err;
-    xo_nic_info *n = calloc(b->host.n_nics ? b->host.n_nics : 1, sizeof(*n));
-    if (!n)
-        abort();
+    xo_nic_info *n;
+
+    pthread_mutex_lock(&b->lock);
+    n = calloc(b->host.n_nics ? b->host.n_nics : 1, sizeof(*n));
+    if (!n) {
+        pthread_mutex_unlock(&b->lock);
+        xo_error_set(err, XO_E_FAIL, "out of memory");
+        return -1;
+    }
     memcpy(n, b->host.nics, b->host.n_nics * sizeof(*n));
-    *nics_r = n;
     *n_r = b->host.n_nics;
+    *nics_r = n;
+    pthread_mutex_unlock(&b->lock);
     return 0;
 }
 
 static int sim_host_dmesg(xo_backend *b, char **text_r, bool clear, xo_error *err)
 {
-    (void)err;
+    char *t;
+
     pthread_mutex_lock(&b->lock);
-    *text_r = strdup(b->dmesg);
-    if (clear)
-        b->dmesg[0] = '\0';
+    t = strdup(b->dmesg ? b->dmesg : "");
+    if (t && clear) {
+        free(b->dmesg);
+        b->dmesg = NULL;
+        b->dmesg_len = 0;
+    }
     pthread_mutex_unlock(&b->lock);
-    if (!*text_r)
-        abort();
+    if (!t) {
+        xo_error_set(err, XO_E_FAIL, "out of memory");
+        return -1;
+    }
+    *text_r = t;
     return 0;
 }
 
 static int sim_host_send_debug_keys(xo_backend *b, const char *keys, xo_error *err)
 {
-    (void)err;
+    if (!keys || !*keys) {
+        xo_error_set(err, XO_E_INVAL, "no debug keys given");
+        return -1;
+    }
     pthread_mutex_lock(&b->lock);
-    size_t len = strlen(b->dmesg);
-    snprintf(b->dmesg + len, sizeof(b->dmesg) - len, "(XEN) debug keys '%s' pressed\n", keys);
+    for (const char *k = keys; *k; k++) {
+        if (isprint((unsigned char)*k))
+            sim_dmesg_add(b, "(XEN) '%c' pressed -> simulated debug key handler", *k);
+    }
     pthread_mutex_unlock(&b->lock);
     return 0;
 }
 
-/* ---- domains ---- */
+/* ---- domain queries ---- */
 
-static void fill_info(const sim_dom *d, xo_dominfo *i)
+static void sim_fill_info(const sim_dom *d, xo_dominfo *i, int64_t now)
 {
     memset(i, 0, sizeof(*i));
     i->domid = d->domid;
-    copy_field(i->uuid, sizeof(i->uuid), d->uuid);
-    copy_field(i->name, sizeof(i->name), d->name);
+    snprintf(i->uuid, sizeof(i->uuid), "%s", d->uuid);
+    snprintf(i->name, sizeof(i->name), "%s", d->name);
     i->type = d->type;
     i->state = d->state;
     i->reason = d->reason;
-    i->memory_kib = d->memory_kib;
+    i->memory_kib = d->target_kib;
     i->target_kib = d->target_kib;
     i->max_memory_kib = d->max_kib;
     i->vcpus_online = d->vcpus_online;
     i->vcpus_max = d->vcpus_max;
-    i->cpu_time_ns = cpu_time(d);
+    i->cpu_time_ns = sim_cpu_time(d, now);
     i->start_time = d->start_time;
+}
+
+static void sim_fill_dom0(xo_backend *b, xo_dominfo *i)
+{
+    memset(i, 0, sizeof(*i));
+    i->domid = 0;
+    snprintf(i->uuid, sizeof(i->uuid), "00000000-0000-0000-0000-000000000000");
+    snprintf(i->name, sizeof(i->name), "Domain-0");
+    i->type = XO_DOM_PV;
+    i->state = XO_STATE_RUNNING;
+    i->memory_kib = i->target_kib = i->max_memory_kib = b->host.dom0_memory_mib * 1024;
+    i->vcpus_online = i->vcpus_max = b->host.cpus;
+    i->cpu_time_ns = (uint64_t)(xloop_now_ms() - b->opened_ms) * 1000000u / 10 + 1000000000u;
+    i->start_time = time(NULL) - (xloop_now_ms() - b->opened_ms) / 1000;
 }
 
 static int sim_domain_list(xo_backend *b, xo_dominfo **doms_r, size_t *n_r, xo_error *err)
 {
-    (void)err;
+    xo_dominfo *l;
+    int64_t now = sim_wall_ms();
+
     pthread_mutex_lock(&b->lock);
-    size_t n = 0;
-    for (sim_dom *d = b->doms; d; d = d->next)
-        n++;
-    xo_dominfo *l = calloc(n ? n : 1, sizeof(*l));
-    if (!l)
-        abort();
-    size_t i = n;
-    for (sim_dom *d = b->doms; d; d = d->next)   /* list order: ascending domid */
-        fill_info(d, &l[--i]);
+    l = calloc(b->n_doms + 1, sizeof(*l));
+    if (!l) {
+        pthread_mutex_unlock(&b->lock);
+        xo_error_set(err, XO_E_FAIL, "out of memory");
+        return -1;
+    }
+    sim_fill_dom0(b, &l[0]);
+    for (size_t i = 0; i < b->n_doms; i++)
+        sim_fill_info(b->doms[i], &l[i + 1], now);
+    *n_r = b->n_doms + 1;
     pthread_mutex_unlock(&b->lock);
     *doms_r = l;
-    *n_r = n;
     return 0;
 }
 
 static int sim_domain_info(xo_backend *b, uint32_t domid, xo_dominfo *info, xo_error *err)
 {
-    pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
-    if (d)
-        fill_info(d, info);
-    pthread_mutex_unlock(&b->lock);
-    return d ? 0 : -1;
-}
-
-static int sim_domain_vcpus(xo_backend *b, uint32_t domid, xo_vcpu_info **v_r, size_t *n_r, xo_error *err)
-{
-    pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
-    if (!d) {
-        pthread_mutex_unlock(&b->lock);
-        return -1;
-    }
-    xo_vcpu_info *v = calloc(d->vcpus_max ? d->vcpus_max : 1, sizeof(*v));
-    if (!v)
-        abort();
-    uint64_t t = cpu_time(d);
-    for (unsigned i = 0; i < d->vcpus_max; i++) {
-        v[i].id = i;
-        v[i].online = i < d->vcpus_online;
-        v[i].cpu = v[i].online && d->state == XO_STATE_RUNNING ? (int)((d->domid + i) % b->host.cpus) : -1;
-        v[i].cpu_time_ns = v[i].online && d->vcpus_online ? t / d->vcpus_online : 0;
-    }
-    *v_r = v;
-    *n_r = d->vcpus_max;
-    pthread_mutex_unlock(&b->lock);
-    return 0;
-}
-
-static int check_resources(xo_backend *b, const xo_domain_config *cfg, xo_error *err)
-{
-    uint64_t need = cfg->memory_target_kib ? cfg->memory_target_kib : cfg->memory_static_max_kib;
-    uint64_t avail = free_kib(b);
-    if (need > avail) {
-        xo_error_set(err, XO_E_NOMEM, "needs %" PRIu64 " MiB, %" PRIu64 " MiB free", need >> 10, avail >> 10);
-        return -1;
-    }
-    if (cfg->vcpus_max > b->host.cpus) {
-        xo_error_set(err, XO_E_NOCPU, "needs %u vCPUs, the host has %u CPUs", cfg->vcpus_max, b->host.cpus);
-        return -1;
-    }
-    if (need == 0 || cfg->vcpus_max == 0) {
-        xo_error_set(err, XO_E_INVAL, "a domain needs memory and at least one vCPU");
-        return -1;
-    }
-    return 0;
-}
-
-static sim_dom *new_dom(xo_backend *b, const xo_domain_config *cfg, bool paused)
-{
-    sim_dom *d = calloc(1, sizeof(*d));
-    if (!d)
-        abort();
-    d->domid = b->next_domid++;
-    save_counter(b);
-    copy_field(d->uuid, sizeof(d->uuid), cfg->uuid);
-    copy_field(d->name, sizeof(d->name), cfg->name);
-    d->type = cfg->type;
-    d->state = paused ? XO_STATE_PAUSED : XO_STATE_RUNNING;
-    d->target_kib = cfg->memory_target_kib ? cfg->memory_target_kib : cfg->memory_static_max_kib;
-    d->memory_kib = d->target_kib;
-    d->max_kib = cfg->memory_static_max_kib ? cfg->memory_static_max_kib : d->target_kib;
-    d->vcpus_max = cfg->vcpus_max;
-    d->vcpus_online = cfg->vcpus_at_startup ? cfg->vcpus_at_startup : cfg->vcpus_max;
-    d->weight = cfg->vcpu_weight;
-    d->cap = cfg->vcpu_cap;
-    d->start_time = time(NULL);
-    d->run_since_ms = paused ? 0 : wall_ms();
-    copy_field(d->console_log, sizeof(d->console_log), cfg->console_log);
-    for (size_t i = 0; i < cfg->n_disks && d->n_disks < MAX_DEVS; i++)
-        d->disks[d->n_disks++] = cfg->disks[i];
-    for (size_t i = 0; i < cfg->n_nics && d->n_nics < MAX_DEVS; i++) {
-        xo_nic *n = &d->nics[d->n_nics++];
-        *n = cfg->nics[i];
-        if (n->devid < 0)
-            n->devid = (int)i;
-        if (!n->mac[0])
-            snprintf(n->mac, sizeof(n->mac), "00:16:3e:%02x:%02x:%02x", (d->domid >> 8) & 0xff,
-                     d->domid & 0xff, (unsigned)i & 0xff);
-    }
-    d->next = b->doms;
-    b->doms = d;
-    dom_save(b, d);
-    return d;
-}
-
-static int sim_domain_create(xo_backend *b, const xo_domain_config *cfg, bool paused, uint32_t *domid_r,
-                             xo_error *err)
-{
-    pthread_mutex_lock(&b->lock);
-    if (check_resources(b, cfg, err) != 0) {
-        pthread_mutex_unlock(&b->lock);
-        return -1;
-    }
-    sim_dom *d = new_dom(b, cfg, paused);
-    *domid_r = d->domid;
-    sim_dom copy = *d;
-    pthread_mutex_unlock(&b->lock);
-    console_banner(&copy, paused ? "created paused" : "booted");
-    return 0;
-}
-
-static int set_state(xo_backend *b, uint32_t domid, xo_domstate from, xo_domstate to, xo_error *err)
-{
-    pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
+    sim_dom *d;
     int rc = -1;
-    if (d && domid == 0)
-        xo_error_set(err, XO_E_BUSY, "domain 0 cannot be paused");
-    else if (d && d->state != from)
-        xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s", domid, state_names[d->state]);
-    else if (d) {
-        if (to == XO_STATE_RUNNING)
-            d->run_since_ms = wall_ms();
-        else if (d->run_since_ms) {
-            d->cpu_time_ns = cpu_time(d);
-            d->run_since_ms = 0;
-        }
-        d->state = to;
-        dom_save(b, d);
+
+    pthread_mutex_lock(&b->lock);
+    if (domid == 0) {
+        sim_fill_dom0(b, info);
+        rc = 0;
+    } else if ((d = sim_find_err(b, domid, err))) {
+        sim_fill_info(d, info, sim_wall_ms());
         rc = 0;
     }
+    pthread_mutex_unlock(&b->lock);
+    return rc;
+}
+
+static int sim_domain_vcpus(xo_backend *b, uint32_t domid, xo_vcpu_info **v_r, size_t *n_r,
+                            xo_error *err)
+{
+    xo_vcpu_info *v = NULL;
+    xo_dominfo di;
+    bool running;
+    int rc = -1;
+
+    pthread_mutex_lock(&b->lock);
+    if (domid == 0) {
+        sim_fill_dom0(b, &di);
+        running = true;
+    } else {
+        sim_dom *d = sim_find_err(b, domid, err);
+        if (!d)
+            goto out;
+        sim_fill_info(d, &di, sim_wall_ms());
+        running = d->state == XO_STATE_RUNNING;
+    }
+    v = calloc(di.vcpus_max, sizeof(*v));
+    if (!v) {
+        xo_error_set(err, XO_E_FAIL, "out of memory");
+        goto out;
+    }
+    for (unsigned i = 0; i < di.vcpus_max; i++) {
+        v[i].id = i;
+        v[i].online = i < di.vcpus_online;
+        v[i].cpu = v[i].online && running ? (int)((domid + i) % b->host.cpus) : -1;
+        v[i].cpu_time_ns = v[i].online ? di.cpu_time_ns / di.vcpus_online : 0;
+    }
+    *v_r = v;
+    *n_r = di.vcpus_max;
+    rc = 0;
+out:
+    pthread_mutex_unlock(&b->lock);
+    return rc;
+}
+
+/* ---- lifecycle ---- */
+
+static int sim_domain_create(xo_backend *b, const xo_domain_config *cfg, bool paused,
+                             uint32_t *domid_r, xo_error *err)
+{
+    sim_dom *d;
+    int rc = -1;
+
+    pthread_mutex_lock(&b->lock);
+    d = sim_dom_build(b, cfg, err);
+    if (!d)
+        goto out;
+    if (sim_dom_commit(b, d, paused, err) < 0) {
+        free(d);
+        goto out;
+    }
+    sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " (%s) created", d->domid, d->name);
+    if (!paused)
+        sim_console(d, "booting");
+    *domid_r = d->domid;
+    rc = 0;
+out:
     pthread_mutex_unlock(&b->lock);
     return rc;
 }
 
 static int sim_domain_pause(xo_backend *b, uint32_t domid, xo_error *err)
 {
-    return set_state(b, domid, XO_STATE_RUNNING, XO_STATE_PAUSED, err);
+    sim_evq q = { .n = 0 };
+    sim_dom *d;
+    int rc = -1;
+
+    pthread_mutex_lock(&b->lock);
+    if (!(d = sim_find_err(b, domid, err)))
+        goto out;
+    if (d->state != XO_STATE_RUNNING) {
+        xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s, cannot pause", domid,
+                     sim_state_name(d->state));
+        goto out;
+    }
+    sim_set_state(d, XO_STATE_PAUSED);
+    if (sim_persist(b, d, err) < 0)
+        goto out;
+    sim_evq_add(&q, XO_EV_DOMAIN_CHANGED, d, XO_SHUTDOWN_NONE);
+    rc = 0;
+out:
+    pthread_mutex_unlock(&b->lock);
+    sim_evq_flush(b, &q);
+    return rc;
 }
 
 static int sim_domain_unpause(xo_backend *b, uint32_t domid, xo_error *err)
 {
-    return set_state(b, domid, XO_STATE_PAUSED, XO_STATE_RUNNING, err);
+    sim_evq q = { .n = 0 };
+    sim_dom *d;
+    int rc = -1;
+
+    pthread_mutex_lock(&b->lock);
+    if (!(d = sim_find_err(b, domid, err)))
+        goto out;
+    if (d->state != XO_STATE_PAUSED) {
+        xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s, cannot unpause", domid,
+                     sim_state_name(d->state));
+        goto out;
+    }
+    sim_set_state(d, XO_STATE_RUNNING);
+    if (sim_persist(b, d, err) < 0)
+        goto out;
+    sim_console(d, "running");
+    sim_evq_add(&q, XO_EV_DOMAIN_CHANGED, d, XO_SHUTDOWN_NONE);
+    if (d->pending != XO_SHUTDOWN_NONE && !d->unresponsive)
+        sim_arm_shutdown(b, d, &q);
+    rc = 0;
+out:
+    pthread_mutex_unlock(&b->lock);
+    sim_evq_flush(b, &q);
+    return rc;
 }
 
-static int sim_domain_shutdown(xo_backend *b, uint32_t domid, xo_shutdown_reason how, xo_error *err)
+static int sim_domain_shutdown(xo_backend *b, uint32_t domid, xo_shutdown_reason how,
+                               xo_error *err)
 {
-    pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
+    sim_evq q = { .n = 0 };
+    sim_dom *d;
     int rc = -1;
-    if (d && domid == 0) {
-        xo_error_set(err, XO_E_BUSY, "domain 0 is not shut down through the backend");
-    } else if (d && d->state != XO_STATE_RUNNING) {
-        xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s", domid, state_names[d->state]);
-    } else if (d) {
-        rc = 0;
-        if (!d->unresponsive) {   /* an unresponsive guest ignores the request */
-            int slot = -1;
-            for (int i = 0; i < (int)(sizeof(b->timers) / sizeof(b->timers[0])); i++)
-                if (!b->timers[i]) {
-                    slot = i;
-                    break;
-                }
-            if (slot < 0 || !b->loop) {
-                guest_went_down(b, d, how);   /* no loop or too many pending: at once */
-                sim_dom copy = *d;
-                pthread_mutex_unlock(&b->lock);
-                emit(b, XO_EV_DOMAIN_SHUTDOWN, &copy, how);
-                return 0;
-            }
-            pending *p = calloc(1, sizeof(*p));
-            if (!p)
-                abort();
-            *p = (pending){ b, domid, how, slot };
-            b->timers[slot] = xloop_timer_add(b->loop, xloop_now_ms() + b->host.shutdown_delay_ms,
-                                              shutdown_timer, p);
-        }
+
+    pthread_mutex_lock(&b->lock);
+    if (!(d = sim_find_err(b, domid, err)))
+        goto out;
+    if (how != XO_SHUTDOWN_POWEROFF && how != XO_SHUTDOWN_REBOOT) {
+        xo_error_set(err, XO_E_INVAL, "shutdown reason must be poweroff or reboot");
+        goto out;
     }
+    if (d->state != XO_STATE_RUNNING && d->state != XO_STATE_PAUSED) {
+        xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s", domid, sim_state_name(d->state));
+        goto out;
+    }
+    d->pending = how;
+    if (sim_persist(b, d, err) < 0)
+        goto out;
+    sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " asked to %s", domid, sim_reason_name(how));
+    /* Ignored by an unresponsive guest; a paused one acts once unpaused. */
+    if (!d->unresponsive && d->state == XO_STATE_RUNNING)
+        sim_arm_shutdown(b, d, &q);
+    rc = 0;
+out:
     pthread_mutex_unlock(&b->lock);
+    sim_evq_flush(b, &q);
     return rc;
 }
 
 static int sim_domain_destroy(xo_backend *b, uint32_t domid, xo_error *err)
 {
+    sim_evq q = { .n = 0 };
+    sim_dom *d;
+    int rc = -1;
+
     pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
-    if (!d || domid == 0) {
-        if (d)
-            xo_error_set(err, XO_E_BUSY, "domain 0 cannot be destroyed");
-        pthread_mutex_unlock(&b->lock);
-        return -1;
-    }
-    unlink_dom(b, d);
-    dom_unlink(b, domid);
+    if (!(d = sim_find_err(b, domid, err)))
+        goto out;
+    sim_evq_add(&q, XO_EV_DOMAIN_DEATH, d, d->reason);
+    sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " destroyed", domid);
+    sim_remove(b, d);
+    rc = 0;
+out:
     pthread_mutex_unlock(&b->lock);
-    emit(b, XO_EV_DOMAIN_DEATH, d, XO_SHUTDOWN_NONE);
-    free(d);
-    return 0;
+    sim_evq_flush(b, &q);
+    return rc;
 }
-
-/* Image: "XENDSIM-IMAGE 1\n", the domain's serialized state, "payload = N\n",
- * N bytes standing for guest memory, "sum = HEX\n" (FNV-1a of all before). */
-static uint32_t fnv(const char *p, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 16777619u;
-    return h;
-}
-
-#define IMAGE_MAGIC "XENDSIM-IMAGE 1\n"
 
 static int sim_domain_suspend(xo_backend *b, uint32_t domid, const char *path, xo_error *err)
 {
-    pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
-    if (!d || domid == 0 || (d->state != XO_STATE_RUNNING && d->state != XO_STATE_PAUSED)) {
-        if (d)
-            xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " cannot be suspended now", domid);
-        pthread_mutex_unlock(&b->lock);
-        return -1;
-    }
-    d->cpu_time_ns = cpu_time(d);
-    d->run_since_ms = 0;
-    size_t slen;
-    char *state = dom_serialize(d, &slen);
-    char *img = NULL;
-    size_t ilen = 0;
-    FILE *f = open_memstream(&img, &ilen);
-    if (!f)
-        abort();
-    fputs(IMAGE_MAGIC, f);
-    fwrite(state, 1, slen, f);
-    free(state);
-    enum { PAYLOAD = 16384 };
-    fprintf(f, "payload = %d\n", PAYLOAD);
-    uint32_t x = fnv(d->uuid, strlen(d->uuid));
-    for (int i = 0; i < PAYLOAD; i++) {
-        x = x * 1103515245u + 12345u;
-        fputc((int)((x >> 16) & 0xff), f);
-    }
-    fclose(f);
-    char tail[32];
-    int tl = snprintf(tail, sizeof(tail), "sum = %08x\n", fnv(img, ilen));
-    char *all = realloc(img, ilen + (size_t)tl);
-    if (!all)
-        abort();
-    memcpy(all + ilen, tail, (size_t)tl);
-    int rc = write_atomic(path, all, ilen + (size_t)tl);
-    free(all);
-    if (rc != 0) {
-        xo_error_set(err, XO_E_FAIL, "cannot write %s: %s", path, strerror(errno));
-        d->run_since_ms = d->state == XO_STATE_RUNNING ? wall_ms() : 0;
-        pthread_mutex_unlock(&b->lock);
-        return -1;
-    }
-    unlink_dom(b, d);
-    dom_unlink(b, domid);
-    pthread_mutex_unlock(&b->lock);
-    emit(b, XO_EV_DOMAIN_DEATH, d, XO_SHUTDOWN_SUSPEND);
-    free(d);
-    return 0;
-}
-
-static int sim_domain_restore(xo_backend *b, const xo_domain_config *cfg, const char *path, bool paused,
-                              uint32_t *domid_r, xo_error *err)
-{
-    size_t len;
-    char *img = read_all(path, &len);
-    if (!img) {
-        xo_error_set(err, XO_E_INVAL, "cannot read image %s: %s", path, strerror(errno));
-        return -1;
-    }
+    sim_evq q = { .n = 0 };
+    sim_dom *d;
     int rc = -1;
-    const char *tailp = NULL;       /* the last line: "sum = xxxxxxxx\n" */
-    if (len >= 16 && !strncmp(img + len - 16, "\nsum = ", 7))
-        tailp = img + len - 15;
-    unsigned stored = 0;
-    if (len < sizeof(IMAGE_MAGIC) + 16 || memcmp(img, IMAGE_MAGIC, strlen(IMAGE_MAGIC)) != 0 || !tailp ||
-        sscanf(tailp, "sum = %x", &stored) != 1 || stored != fnv(img, (size_t)(tailp - img))) {
-        xo_error_set(err, XO_E_INVAL, "%s is not an intact suspend image", path);
-        goto out;
-    }
-    char *pl = strstr(img, "payload = ");
-    if (!pl) {
-        xo_error_set(err, XO_E_INVAL, "%s has no payload", path);
-        goto out;
-    }
-    *pl = '\0';
-    sim_dom saved = { 0 };
-    dom_parse(&saved, img + strlen(IMAGE_MAGIC));
-    if (strcmp(saved.uuid, cfg->uuid) != 0) {
-        xo_error_set(err, XO_E_INVAL, "%s holds domain %s, not %s", path, saved.uuid, cfg->uuid);
-        goto out;
-    }
+
     pthread_mutex_lock(&b->lock);
-    xo_domain_config c2 = *cfg;
-    c2.memory_target_kib = saved.target_kib ? saved.target_kib : cfg->memory_target_kib;
-    if (check_resources(b, &c2, err) != 0) {
-        pthread_mutex_unlock(&b->lock);
+    if (!(d = sim_find_err(b, domid, err)))
+        goto out;
+    if (d->state != XO_STATE_RUNNING && d->state != XO_STATE_PAUSED) {
+        xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s, cannot suspend", domid,
+                     sim_state_name(d->state));
         goto out;
     }
-    sim_dom *d = new_dom(b, &c2, paused);
-    d->cpu_time_ns = saved.cpu_time_ns;
-    d->vcpus_online = saved.vcpus_online ? saved.vcpus_online : d->vcpus_online;
-    dom_save(b, d);
-    *domid_r = d->domid;
-    sim_dom copy = *d;
-    pthread_mutex_unlock(&b->lock);
-    console_banner(&copy, "restored");
+    sim_set_state(d, d->state);     /* fold the running time into cpu_time_ns */
+    if (sim_image_write(path, SIM_IMAGE_MAGIC, d, err) < 0)
+        goto out;
+    sim_evq_add(&q, XO_EV_DOMAIN_DEATH, d, XO_SHUTDOWN_SUSPEND);
+    sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " suspended to %s", domid, path);
+    sim_remove(b, d);
     rc = 0;
 out:
+    pthread_mutex_unlock(&b->lock);
+    sim_evq_flush(b, &q);
+    return rc;
+}
+
+static int sim_domain_restore(xo_backend *b, const xo_domain_config *cfg, const char *path,
+                              bool paused, uint32_t *domid_r, xo_error *err)
+{
+    sim_dom *img = calloc(1, sizeof(*img));
+    sim_dom *d = NULL;
+    int rc = -1;
+
+    if (!img) {
+        xo_error_set(err, XO_E_FAIL, "out of memory");
+        return -1;
+    }
+    if (sim_image_read(path, SIM_IMAGE_MAGIC, img, err) < 0)
+        goto out_nolock;
+    pthread_mutex_lock(&b->lock);
+    d = sim_dom_build(b, cfg, err);
+    if (!d)
+        goto out;
+    /* The guest resumes where it was: its CPU time and online vCPUs. */
+    d->cpu_time_ns = img->cpu_time_ns;
+    if (img->vcpus_online >= 1 && img->vcpus_online <= d->vcpus_max)
+        d->vcpus_online = img->vcpus_online;
+    if (sim_dom_commit(b, d, paused, err) < 0) {
+        free(d);
+        goto out;
+    }
+    sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " (%s) restored from %s", d->domid, d->name,
+                  path);
+    *domid_r = d->domid;
+    rc = 0;
+out:
+    pthread_mutex_unlock(&b->lock);
+out_nolock:
     free(img);
     return rc;
 }
 
-static int sim_domain_set_memory(xo_backend *b, uint32_t domid, uint64_t target_kib, xo_error *err)
+static int sim_domain_set_memory(xo_backend *b, uint32_t domid, uint64_t target_kib,
+                                 xo_error *err)
 {
-    pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
+    sim_evq q = { .n = 0 };
+    sim_dom *d;
     int rc = -1;
-    if (d && target_kib > d->max_kib)
-        xo_error_set(err, XO_E_INVAL, "target %" PRIu64 " KiB is above the maximum %" PRIu64 " KiB",
+
+    pthread_mutex_lock(&b->lock);
+    if (!(d = sim_find_err(b, domid, err)))
+        goto out;
+    if (target_kib == 0 || target_kib > d->max_kib) {
+        xo_error_set(err, XO_E_INVAL, "memory target %" PRIu64 " KiB outside 1..%" PRIu64 " KiB",
                      target_kib, d->max_kib);
-    else if (d && target_kib > d->memory_kib && target_kib - d->memory_kib > free_kib(b))
-        xo_error_set(err, XO_E_NOMEM, "needs %" PRIu64 " MiB more, %" PRIu64 " MiB free",
-                     (target_kib - d->memory_kib) >> 10, free_kib(b) >> 10);
-    else if (d) {
-        d->target_kib = d->memory_kib = target_kib;   /* the simulated balloon is instant */
-        dom_save(b, d);
-        rc = 0;
+        goto out;
     }
+    if (target_kib > d->target_kib && target_kib - d->target_kib > sim_free_kib(b)) {
+        xo_error_set(err, XO_E_NOMEM, "needs %" PRIu64 " MiB more, %" PRIu64 " MiB free",
+                     (target_kib - d->target_kib + 1023) / 1024, sim_free_kib(b) / 1024);
+        goto out;
+    }
+    d->target_kib = target_kib;
+    if (sim_persist(b, d, err) < 0)
+        goto out;
+    sim_evq_add(&q, XO_EV_DOMAIN_CHANGED, d, XO_SHUTDOWN_NONE);
+    rc = 0;
+out:
     pthread_mutex_unlock(&b->lock);
+    sim_evq_flush(b, &q);
     return rc;
 }
 
 static int sim_domain_set_vcpus(xo_backend *b, uint32_t domid, unsigned online, xo_error *err)
 {
-    pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
+    sim_evq q = { .n = 0 };
+    sim_dom *d;
     int rc = -1;
-    if (d && (online == 0 || online > d->vcpus_max))
-        xo_error_set(err, XO_E_INVAL, "%u vCPUs: must be 1..%u", online, d->vcpus_max);
-    else if (d) {
-        d->cpu_time_ns = cpu_time(d);
-        if (d->run_since_ms)
-            d->run_since_ms = wall_ms();
-        d->vcpus_online = online;
-        dom_save(b, d);
-        rc = 0;
+
+    pthread_mutex_lock(&b->lock);
+    if (!(d = sim_find_err(b, domid, err)))
+        goto out;
+    if (online == 0 || online > d->vcpus_max) {
+        xo_error_set(err, XO_E_INVAL, "vCPUs online must be 1..%u", d->vcpus_max);
+        goto out;
     }
+    sim_set_state(d, d->state);     /* account time at the old count */
+    d->vcpus_online = online;
+    if (sim_persist(b, d, err) < 0)
+        goto out;
+    sim_evq_add(&q, XO_EV_DOMAIN_CHANGED, d, XO_SHUTDOWN_NONE);
+    rc = 0;
+out:
+    pthread_mutex_unlock(&b->lock);
+    sim_evq_flush(b, &q);
+    return rc;
+}
+
+static int sim_domain_sched_params(xo_backend *b, uint32_t domid, unsigned weight, unsigned cap,
+                                   xo_error *err)
+{
+    sim_dom *d;
+    int rc = -1;
+
+    pthread_mutex_lock(&b->lock);
+    if (!(d = sim_find_err(b, domid, err)))
+        goto out;
+    if (weight > 65535 || cap > 100 * d->vcpus_max) {
+        xo_error_set(err, XO_E_INVAL, "weight must be 1..65535 and cap 0..%u", 100 * d->vcpus_max);
+        goto out;
+    }
+    if (weight)
+        d->weight = weight;
+    d->cap = cap;
+    rc = sim_persist(b, d, err);
+out:
     pthread_mutex_unlock(&b->lock);
     return rc;
 }
 
-static int sim_domain_sched_params(xo_backend *b, uint32_t domid, unsigned weight, unsigned cap, xo_error *err)
-{
-    pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
-    if (d) {
-        d->weight = weight;
-        d->cap = cap;
-        dom_save(b, d);
-    }
-    pthread_mutex_unlock(&b->lock);
-    return d ? 0 : -1;
-}
-
 static int sim_domain_sysrq(xo_backend *b, uint32_t domid, char key, xo_error *err)
 {
+    sim_dom *d;
+    int rc = -1;
+
     pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
-    sim_dom copy;
-    if (d)
-        copy = *d;
+    if (!(d = sim_find_err(b, domid, err)))
+        goto out;
+    if (!isalnum((unsigned char)key)) {
+        xo_error_set(err, XO_E_INVAL, "bad sysrq key");
+        goto out;
+    }
+    if (d->state != XO_STATE_RUNNING) {
+        xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s", domid, sim_state_name(d->state));
+        goto out;
+    }
+    if (d->console_log[0]) {
+        FILE *f = fopen(d->console_log, "ae");
+        if (f) {
+            fprintf(f, "[  100.000000] sysrq: SysRq : %c\n", key);
+            fclose(f);
+        }
+    }
+    rc = 0;
+out:
     pthread_mutex_unlock(&b->lock);
-    if (!d)
-        return -1;
-    char what[32];
-    snprintf(what, sizeof(what), "got sysrq '%c'", key);
-    console_banner(&copy, what);
-    return 0;
+    return rc;
 }
 
 static int sim_domain_trigger(xo_backend *b, uint32_t domid, const char *trigger, xo_error *err)
 {
-    static const char *const known[] = { "power", "sleep", "nmi", "init", "reset", "s3resume", NULL };
+    static const char *const known[] = { "power", "sleep", "nmi", "init", "reset", "s3resume" };
+    sim_evq q = { .n = 0 };
+    sim_dom *d;
+    bool ok = false;
+    int rc = -1;
+
+    for (size_t i = 0; trigger && i < sizeof(known) / sizeof(known[0]); i++)
+        ok = ok || strcmp(trigger, known[i]) == 0;
     pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
+    if (!(d = sim_find_err(b, domid, err)))
+        goto out;
+    if (!ok) {
+        xo_error_set(err, XO_E_INVAL, "unknown trigger '%s'", trigger ? trigger : "");
+        goto out;
+    }
+    if (d->state != XO_STATE_RUNNING) {
+        xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s", domid, sim_state_name(d->state));
+        goto out;
+    }
+    /* The ACPI power button asks a cooperative guest to power off. */
+    if (strcmp(trigger, "power") == 0 && d->pending == XO_SHUTDOWN_NONE) {
+        d->pending = XO_SHUTDOWN_POWEROFF;
+        if (sim_persist(b, d, err) < 0)
+            goto out;
+        if (!d->unresponsive)
+            sim_arm_shutdown(b, d, &q);
+    }
+    rc = 0;
+out:
     pthread_mutex_unlock(&b->lock);
-    if (!d)
-        return -1;
-    for (int i = 0; known[i]; i++)
-        if (!strcmp(trigger, known[i]))
-            return 0;
-    xo_error_set(err, XO_E_INVAL, "unknown trigger '%s'", trigger);
-    return -1;
+    sim_evq_flush(b, &q);
+    return rc;
 }
 
 static int sim_domain_coredump(xo_backend *b, uint32_t domid, const char *path, xo_error *err)
 {
+    sim_dom *d;
+    int rc = -1;
+
     pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
-    if (!d) {
-        pthread_mutex_unlock(&b->lock);
-        return -1;
-    }
-    size_t len;
-    char *state = dom_serialize(d, &len);
+    if (!(d = sim_find_err(b, domid, err)))
+        goto out;
+    rc = sim_image_write(path, SIM_CORE_MAGIC, d, err);
+out:
     pthread_mutex_unlock(&b->lock);
-    char *core = NULL;
-    size_t clen = 0;
-    FILE *f = open_memstream(&core, &clen);
-    if (!f)
-        abort();
-    fputs("XENDSIM-CORE 1\n", f);
-    fwrite(state, 1, len, f);
-    fclose(f);
-    free(state);
-    int rc = write_atomic(path, core, clen);
-    free(core);
-    if (rc != 0)
-        xo_error_set(err, XO_E_FAIL, "cannot write %s: %s", path, strerror(errno));
     return rc;
 }
 
 static int sim_domain_rename(xo_backend *b, uint32_t domid, const char *name, xo_error *err)
 {
+    sim_dom *d;
+    char old[XO_NAME_LEN];
+    int rc = -1;
+
     pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
-    if (d) {
-        copy_field(d->name, sizeof(d->name), name);
-        dom_save(b, d);
+    if (!(d = sim_find_err(b, domid, err)))
+        goto out;
+    if (!name || !*name || strlen(name) >= sizeof(d->name)) {
+        xo_error_set(err, XO_E_INVAL, "bad domain name");
+        goto out;
     }
+    if (sim_name_taken(b, name, domid)) {
+        xo_error_set(err, XO_E_INVAL, "domain name '%s' already in use", name);
+        goto out;
+    }
+    memcpy(old, d->name, sizeof(old));
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    rc = sim_persist(b, d, err);
+    if (rc < 0)
+        memcpy(d->name, old, sizeof(old));
+out:
     pthread_mutex_unlock(&b->lock);
-    return d ? 0 : -1;
+    return rc;
 }
 
 /* ---- devices ---- */
 
-static int sim_disk_add(xo_backend *b, uint32_t domid, const xo_disk *disk, xo_error *err)
+static sim_dom *sim_find_live(xo_backend *b, uint32_t domid, xo_error *err)
 {
-    pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
-    int rc = -1;
-    if (d) {
-        for (size_t i = 0; i < d->n_disks; i++)
-            if (!strcmp(d->disks[i].vdev, disk->vdev)) {
-                xo_error_set(err, XO_E_INVAL, "domain %" PRIu32 " already has disk %s", domid, disk->vdev);
-                goto out;
-            }
-        if (d->n_disks == MAX_DEVS) {
-            xo_error_set(err, XO_E_INVAL, "too many disks");
-            goto out;
-        }
-        d->disks[d->n_disks++] = *disk;
-        dom_save(b, d);
-        rc = 0;
+    sim_dom *d = sim_find_err(b, domid, err);
+
+    if (d && d->state != XO_STATE_RUNNING && d->state != XO_STATE_PAUSED) {
+        xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s", domid, sim_state_name(d->state));
+        return NULL;
     }
+    return d;
+}
+
+static int sim_disk_add(xo_backend *b, uint32_t domid, const xo_disk *k, xo_error *err)
+{
+    sim_dom *d;
+    int rc = -1;
+
+    pthread_mutex_lock(&b->lock);
+    if (!(d = sim_find_live(b, domid, err)) || sim_disk_check(d, k, err) < 0)
+        goto out;
+    d->disks[d->n_disks++] = *k;
+    rc = sim_persist(b, d, err);
+    if (rc < 0)
+        d->n_disks--;
 out:
     pthread_mutex_unlock(&b->lock);
     return rc;
@@ -1204,77 +1783,76 @@ out:
 
 static int sim_disk_remove(xo_backend *b, uint32_t domid, const char *vdev, xo_error *err)
 {
-    pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
+    sim_dom *d;
     int rc = -1;
-    for (size_t i = 0; d && i < d->n_disks; i++)
-        if (!strcmp(d->disks[i].vdev, vdev)) {
-            memmove(&d->disks[i], &d->disks[i + 1], (d->n_disks - i - 1) * sizeof(xo_disk));
-            d->n_disks--;
-            dom_save(b, d);
-            rc = 0;
-            break;
-        }
-    if (d && rc != 0)
-        xo_error_set(err, XO_E_INVAL, "domain %" PRIu32 " has no disk %s", domid, vdev);
+
+    pthread_mutex_lock(&b->lock);
+    if (!(d = sim_find_live(b, domid, err)))
+        goto out;
+    for (size_t i = 0; i < d->n_disks; i++) {
+        if (strcmp(d->disks[i].vdev, vdev) != 0)
+            continue;
+        memmove(&d->disks[i], &d->disks[i + 1], (d->n_disks - i - 1) * sizeof(d->disks[0]));
+        d->n_disks--;
+        rc = sim_persist(b, d, err);
+        goto out;
+    }
+    xo_error_set(err, XO_E_INVAL, "domain %" PRIu32 " has no disk %s", domid, vdev);
+out:
     pthread_mutex_unlock(&b->lock);
     return rc;
 }
 
-static int sim_disk_change_media(xo_backend *b, uint32_t domid, const xo_disk *disk, xo_error *err)
+static int sim_disk_change_media(xo_backend *b, uint32_t domid, const xo_disk *k, xo_error *err)
 {
-    pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
+    sim_dom *d;
     int rc = -1;
-    for (size_t i = 0; d && i < d->n_disks; i++)
-        if (!strcmp(d->disks[i].vdev, disk->vdev)) {
-            if (!d->disks[i].cdrom) {
-                xo_error_set(err, XO_E_INVAL, "%s is not a CD drive", disk->vdev);
-                break;
-            }
-            copy_field(d->disks[i].target, XO_PATH_LEN, disk->target);
-            dom_save(b, d);
-            rc = 0;
-            break;
+
+    pthread_mutex_lock(&b->lock);
+    if (!(d = sim_find_live(b, domid, err)))
+        goto out;
+    for (size_t i = 0; i < d->n_disks; i++) {
+        xo_disk *cur = &d->disks[i];
+        if (strcmp(cur->vdev, k->vdev) != 0)
+            continue;
+        if (!cur->cdrom) {
+            xo_error_set(err, XO_E_INVAL, "disk %s is not a CD-ROM", k->vdev);
+            goto out;
         }
-    if (d && rc != 0 && !err->msg[0])
-        xo_error_set(err, XO_E_INVAL, "domain %" PRIu32 " has no disk %s", domid, disk->vdev);
+        snprintf(cur->target, sizeof(cur->target), "%s", k->target);
+        if (k->format[0])
+            snprintf(cur->format, sizeof(cur->format), "%s", k->format);
+        rc = sim_persist(b, d, err);
+        goto out;
+    }
+    xo_error_set(err, XO_E_INVAL, "domain %" PRIu32 " has no disk %s", domid, k->vdev);
+out:
     pthread_mutex_unlock(&b->lock);
     return rc;
 }
 
 static int sim_nic_add(xo_backend *b, uint32_t domid, xo_nic *nic, xo_error *err)
 {
-    pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
+    sim_dom *d;
+    xo_nic n = *nic;
     int rc = -1;
-    if (d && d->n_nics == MAX_DEVS) {
-        xo_error_set(err, XO_E_INVAL, "too many network interfaces");
-    } else if (d) {
-        if (nic->devid < 0) {
-            int id = 0;
-            for (bool clash = true; clash; ) {
-                clash = false;
-                for (size_t i = 0; i < d->n_nics; i++)
-                    if (d->nics[i].devid == id) {
-                        clash = true;
-                        id++;
-                    }
-            }
-            nic->devid = id;
-        }
-        for (size_t i = 0; i < d->n_nics; i++)
-            if (d->nics[i].devid == nic->devid) {
-                xo_error_set(err, XO_E_INVAL, "domain %" PRIu32 " already has vif %d", domid, nic->devid);
-                goto out;
-            }
-        if (!nic->mac[0])
-            snprintf(nic->mac, sizeof(nic->mac), "00:16:3e:%02x:%02x:%02x", (domid >> 8) & 0xff, domid & 0xff,
-                     (unsigned)nic->devid & 0xff);
-        d->nics[d->n_nics++] = *nic;
-        dom_save(b, d);
-        rc = 0;
+
+    pthread_mutex_lock(&b->lock);
+    if (!(d = sim_find_live(b, domid, err)))
+        goto out;
+    if (d->n_nics >= SIM_MAX_NICS) {
+        xo_error_set(err, XO_E_INVAL, "too many nics (max %d)", SIM_MAX_NICS);
+        goto out;
     }
+    if (sim_nic_fill(b, d, &n, err) < 0)
+        goto out;
+    d->nics[d->n_nics++] = n;
+    if (sim_persist(b, d, err) < 0) {
+        d->n_nics--;
+        goto out;
+    }
+    *nic = n;
+    rc = 0;
 out:
     pthread_mutex_unlock(&b->lock);
     return rc;
@@ -1282,19 +1860,22 @@ out:
 
 static int sim_nic_remove(xo_backend *b, uint32_t domid, int devid, xo_error *err)
 {
-    pthread_mutex_lock(&b->lock);
-    sim_dom *d = find_or_fail(b, domid, err);
+    sim_dom *d;
     int rc = -1;
-    for (size_t i = 0; d && i < d->n_nics; i++)
-        if (d->nics[i].devid == devid) {
-            memmove(&d->nics[i], &d->nics[i + 1], (d->n_nics - i - 1) * sizeof(xo_nic));
-            d->n_nics--;
-            dom_save(b, d);
-            rc = 0;
-            break;
-        }
-    if (d && rc != 0)
-        xo_error_set(err, XO_E_INVAL, "domain %" PRIu32 " has no vif %d", domid, devid);
+
+    pthread_mutex_lock(&b->lock);
+    if (!(d = sim_find_live(b, domid, err)))
+        goto out;
+    for (size_t i = 0; i < d->n_nics; i++) {
+        if (d->nics[i].devid != devid)
+            continue;
+        memmove(&d->nics[i], &d->nics[i + 1], (d->n_nics - i - 1) * sizeof(d->nics[0]));
+        d->n_nics--;
+        rc = sim_persist(b, d, err);
+        goto out;
+    }
+    xo_error_set(err, XO_E_INVAL, "domain %" PRIu32 " has no nic %d", domid, devid);
+out:
     pthread_mutex_unlock(&b->lock);
     return rc;
 }
