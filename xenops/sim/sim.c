@@ -459,13 +459,8 @@ static sim_dom *sim_dom_build(xo_backend *b, const xo_domain_config *cfg, xo_err
             xo_error_set(err, XO_E_INVAL, "bad uuid '%s'", cfg->uuid);
             goto fail;
         }
-        for (size_t i = 0; i < b->n_doms; i++) {
-            if (strcasecmp(b->doms[i]->uuid, cfg->uuid) == 0) {
-                xo_error_set(err, XO_E_INVAL, "a domain with uuid %s exists (domid %" PRIu32 ")",
-                             cfg->uuid, b->doms[i]->domid);
-                goto fail;
-            }
-        }
+        /* Like Xen, a uuid may be shared (rename-restart keeps the crashed
+         * domain and starts a new one with the same uuid). */
     }
     if ((unsigned)cfg->type > XO_DOM_HVM) {
         xo_error_set(err, XO_E_INVAL, "bad domain type %d", (int)cfg->type);
