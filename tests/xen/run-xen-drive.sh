@@ -16,6 +16,10 @@ if [ -n "$mods" ]; then
     [ -n "$f" ] && cp "$f" "$build/xq-mods/"
   done
 fi
-cmd="for m in llc stp bridge; do [ -f xq-mods/\$m.ko ] && insmod xq-mods/\$m.ko 2>/dev/null; done;"
+# dom0's devtmpfs lacks /dev/stdin & co.; the hotplug scripts' locking.sh
+# stats /dev/stdin and spins forever without it.
+cmd="for l in stdin:0 stdout:1 stderr:2; do [ -e /dev/\${l%:*} ] || ln -s /proc/self/fd/\${l#*:} /dev/\${l%:*}; done;"
+cmd="$cmd [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd;"
+cmd="$cmd for m in llc stp bridge; do [ -f xq-mods/\$m.ko ] && insmod xq-mods/\$m.ko 2>/dev/null; done;"
 cmd="$cmd XO_DRIVE_ONLY='${XO_DRIVE_ONLY:-}' ./tests/xen/xo-xen-drive $*"
 exec "$here/../../scripts/check-xen-qemu.sh" -t "${XQ_TIMEOUT:-900}" --share "$build" -- "$cmd"

@@ -48,6 +48,9 @@ static xx_oreg *xx_oreg_get(xo_backend *b)
         r->in_use = true;
         r->h = NULL;
         r->timer = NULL;
+        r->fake = false;
+        r->ftimer = NULL;
+        r->stale_ftimer = NULL;
     }
     pthread_mutex_unlock(&b->ev_lock);
     return r;
@@ -58,7 +61,14 @@ static void xx_oreg_recycle_cb(void *arg)
 {
     xx_oreg *r = arg;
     xo_backend *b = r->b;
+    xloop_timer *stale;
 
+    pthread_mutex_lock(&b->ev_lock);
+    stale = r->stale_ftimer;    /* still armed: its callback clears this */
+    r->stale_ftimer = NULL;
+    pthread_mutex_unlock(&b->ev_lock);
+    if (stale)
+        xloop_timer_remove(stale);  /* loop thread: armed, not running */
     pthread_mutex_lock(&b->ev_lock);
     r->in_use = false;
     r->for_libxl = NULL;
@@ -84,6 +94,10 @@ static void xx_osevent_free_all_cb(void *arg)
             xloop_fd_remove(r->h);
         if (r->timer)
             xloop_timer_remove(r->timer);   /* armed: we are the loop thread */
+        if (r->ftimer)
+            xloop_timer_remove(r->ftimer);
+        if (r->stale_ftimer)
+            xloop_timer_remove(r->stale_ftimer);
         free(r);
     }
 }
@@ -136,6 +150,44 @@ static void xx_fd_cb(xloop_fd *h, int fd, short revents, void *arg)
         xloop_call(b->loop, xx_fd_deliver_cb, r);
 }
 
+/* Loop thread: a "fake" (always ready) fd's tick. */
+static void xx_fake_tick_cb(xloop_timer *t, void *arg)
+{
+    xx_oreg *r = arg;
+    xo_backend *b = r->b;
+    void *for_libxl = NULL;
+    short events = 0;
+    int fd = -1;
+
+    pthread_mutex_lock(&b->ev_lock);
+    if (r->stale_ftimer == t) {
+        r->stale_ftimer = NULL;
+    } else if (r->ftimer == t) {
+        r->ftimer = NULL;
+        if (!r->dead && r->in_use && (r->events & (POLLIN | POLLOUT))) {
+            for_libxl = r->for_libxl;
+            events = r->events;
+            fd = r->fd;
+        }
+    }
+    pthread_mutex_unlock(&b->ev_lock);
+    if (!for_libxl)
+        return;
+    libxl_osevent_occurred_fd(b->ctx, for_libxl, fd, events, events & (POLLIN | POLLOUT));
+    /* still interested: tick again (the loop runs other work in between) */
+    pthread_mutex_lock(&b->ev_lock);
+    if (!r->dead && r->in_use && r->fake && !r->ftimer && (r->events & (POLLIN | POLLOUT)))
+        r->ftimer = xloop_timer_add(b->loop, xloop_now_ms(), xx_fake_tick_cb, r);
+    pthread_mutex_unlock(&b->ev_lock);
+}
+
+/* with ev_lock held */
+static void xx_fake_arm_locked(xo_backend *b, xx_oreg *r)
+{
+    if (!r->ftimer && (r->events & (POLLIN | POLLOUT)))
+        r->ftimer = xloop_timer_add(b->loop, xloop_now_ms(), xx_fake_tick_cb, r);
+}
+
 static int xx_fd_register(void *user, int fd, void **for_app_registration_out, short events,
                           void *for_libxl)
 {
@@ -152,13 +204,17 @@ static int xx_fd_register(void *user, int fd, void **for_app_registration_out, s
     r->for_libxl = for_libxl;
     h = xloop_fd_add(b->loop, fd, events, xx_fd_cb, r);
     r->h = h;
-    if (!h) {
+    if (!h && errno == EPERM) {
+        /* epoll refuses regular files; poll(2) says they are always ready */
+        r->fake = true;
+        xx_fake_arm_locked(b, r);
+    } else if (!h) {
         r->in_use = false;
         r->next_free = b->oreg_free;
         b->oreg_free = r;
     }
     pthread_mutex_unlock(&b->ev_lock);
-    if (!h)
+    if (!h && !r->fake)
         return ERROR_OSEVENT_REG_FAIL;
     *for_app_registration_out = r;
     return 0;
@@ -171,10 +227,14 @@ static int xx_fd_modify(void *user, int fd, void **for_app_registration_update, 
     int rc = 0;
 
     pthread_mutex_lock(&b->ev_lock);
-    if (!r->h || xloop_fd_modify(r->h, events))
-        rc = ERROR_OSEVENT_REG_FAIL;
-    else
+    if (r->fake) {
         r->events = events;
+        xx_fake_arm_locked(b, r);
+    } else if (!r->h || xloop_fd_modify(r->h, events)) {
+        rc = ERROR_OSEVENT_REG_FAIL;
+    } else {
+        r->events = events;
+    }
     pthread_mutex_unlock(&b->ev_lock);
     return rc;
 }
@@ -189,6 +249,10 @@ static void xx_fd_deregister(void *user, int fd, void *for_app_registration)
     r->dead = true;
     h = r->h;
     r->h = NULL;
+    /* an armed tick cannot be removed here (it may be running, and it
+     * calls libxl): the recycle, on the loop thread, removes it */
+    r->stale_ftimer = r->ftimer;
+    r->ftimer = NULL;
     pthread_mutex_unlock(&b->ev_lock);
     /* synchronous (libxl closes the fd next); waits at most for xx_fd_cb,
      * which takes only ev_lock */

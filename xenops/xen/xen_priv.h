@@ -29,6 +29,11 @@ typedef struct xx_oreg {
     bool in_use;
     xloop_fd *h;
     xloop_timer *timer;         /* armed timer, NULL once fired/removed */
+    /* fds epoll refuses (regular files: save/restore images) are always
+     * ready, as poll(2) would say: "fake" registrations poll on a timer */
+    bool fake;
+    xloop_timer *ftimer;        /* armed readiness tick */
+    xloop_timer *stale_ftimer;  /* tick left armed by a deregistration */
 } xx_oreg;
 
 typedef struct xx_console xx_console;
