@@ -521,7 +521,15 @@ static size_t journal_replay(void)
         if (!slash || strstr(key, "..") || !xuuid_valid(slash + 1))
             break;
         pitem it = { .key = key, .body = op == 'W' ? buf + body : NULL, .len = blen };
-        apply_item(&it, false);
+        apply_item(&it, true);
+        /* the directory entry (rename or unlink) must be durable too */
+        char dir[sizeof(key)];
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - key), key);
+        int dfd = openat(state_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
         n++;
         off = body + blen + 1;
     }
@@ -915,6 +923,18 @@ static bool mkdir_p(const char *path, char **err_r)
     return false;
 }
 
+/* At a clean exit the files become the only copy: checkpoint. */
+static void persist_atexit(void)
+{
+    if (!active)
+        return;
+    persist_flush();
+    pthread_mutex_lock(&commit_mu);
+    if (!syncing && joff > JOURNAL_HDR)
+        checkpoint();
+    pthread_mutex_unlock(&commit_mu);
+}
+
 bool persist_setup(const daemon_options *opts, char **err_r)
 {
     struct timespec t0, t1;
@@ -975,7 +995,7 @@ bool persist_setup(const daemon_options *opts, char **err_r)
             *err_r = NULL;
         return false;
     }
-    if (syncfs(state_fd) != 0 || !journal_header(jgen + 1)) {
+    if (!journal_header(jgen + 1)) {
         if (asprintf(err_r, "cannot sync %s: %s", state_dir, strerror(errno)) < 0)
             *err_r = NULL;
         return false;
@@ -996,6 +1016,7 @@ bool persist_setup(const daemon_options *opts, char **err_r)
 
     store_add_observer(observe, NULL);
     active = true;
+    atexit(persist_atexit);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     xlog(XLOG_INFO, "persist: %zu objects from %zu files in %.0f ms (%zu journal records replayed, "
                     "%zu files moved aside)",

@@ -137,6 +137,9 @@ static bool vdi_create_file(xobj *o, xerr **errp)
     if (!path)
         return xerr_internal(errp, "SR %s has no directory on this host", sr->ref);
     bool ok = make_file(path, xobj_int(o, XF_VDI_virtual_size), true, errp);
+    if (ok)
+        xobj_set_int(sr, XF_SR_virtual_allocation,
+                     xobj_int(sr, XF_SR_virtual_allocation) + xobj_int(o, XF_VDI_virtual_size));
     if (ok) {
         raw_set_int(o, XF_VDI_physical_utilisation, file_usage(path));
     }
@@ -240,6 +243,10 @@ static bool vdi_destroy_hook(xcall *call, xobj *o, xerr **errp)
         xlog(XLOG_WARNING, "cannot remove %s: %s", path, strerror(errno));
     free(path);
     vdi_unlink_users(o);
+    xobj *sr = store_find(XC_SR, xobj_str(o, XF_VDI_SR));
+    if (sr)
+        xobj_set_int(sr, XF_SR_virtual_allocation,
+                     xobj_int(sr, XF_SR_virtual_allocation) - xobj_int(o, XF_VDI_virtual_size));
     return true;
 }
 

@@ -366,7 +366,7 @@ static bool build(xcall *call, const char *ref, bool paused, const char *restore
     }
     store_unlock();
     if (!ok)
-        return vm || xerr_HANDLE_INVALID(errp, "VM", ref);
+        return vm ? false : xerr_HANDLE_INVALID(errp, "VM", ref);
     if (!host_has_room(&cfg, errp)) {
         vm_config_dispose(&cfg);
         return false;

@@ -1,0 +1,290 @@
+#!/usr/bin/python3
+"""Persistence: records survive a clean restart and kill -9 (a storm of at
+least 200 random kills during concurrent create/set/destroy calls: every
+acknowledged change is there and nothing else); the later of two concurrent
+setters wins on disk; the journal restores a change whose file was lost;
+an unreadable file is moved aside and the daemon still starts; the files
+are human-readable XML; refs and uuids are stable."""
+import os
+import random
+import sys
+import threading
+import time
+import xmlrpc.client
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xendtest import Xend, ok, fails, run  # noqa: E402
+
+MIB = 1 << 20
+ODD = {"quote\"key": "a<b>&c", "new\nline": "tab\there", "unicode": "žluťoučký kůň ✓", "": "empty key",
+       "spaces": "  lead and trail  "}
+
+
+def vm_rec(name, **extra):
+    rec = {"name_label": name, "name_description": "d", "memory_static_max": str(256 * MIB),
+           "memory_dynamic_max": str(256 * MIB), "VCPUs_max": "2", "VCPUs_at_startup": "1",
+           "actions_after_crash": "coredump_and_restart", "other_config": {}, "platform": {"pae": "true"},
+           "PV_args": "root=/dev/xvda1 console=hvc0", "is_a_template": False, "user_version": "7"}
+    rec.update(extra)
+    return rec
+
+
+def records(p, s, cls):
+    return ok(getattr(p, cls).get_all_records(s))
+
+
+def test_clean_restart_keeps_everything():
+    x = Xend(pam=False)
+    try:
+        x.start()
+        p = x.proxy()
+        s = x.login(p)
+        vm = ok(p.VM.create(s, vm_rec("keep", other_config=dict(ODD), VCPUs_params={"weight": "256"})))
+        sr = ok(p.SR.get_by_name_label(s, "QCoW"))[0]
+        vdi = ok(p.VDI.create(s, {"name_label": "disk", "SR": sr, "virtual_size": str(8 * MIB), "type": "user",
+                                  "sharable": False, "read_only": True, "other_config": {"x": "y"}}))
+        ok(p.VBD.create(s, {"VM": vm, "VDI": vdi, "device": "xvdb", "bootable": False, "mode": "RO",
+                            "type": "Disk", "qos_algorithm_type": "", "qos_algorithm_params": {}}))
+        net = ok(p.network.get_all(s))[0]
+        ok(p.network.set_name_description(s, net, "renamed network"))
+        ok(p.VIF.create(s, {"VM": vm, "network": net, "device": "", "MAC": "", "MTU": "9000",
+                            "qos_algorithm_type": "ratelimit", "qos_algorithm_params": {"kbps": "100"}}))
+        ok(p.console.create(s, {"VM": vm, "protocol": "vt100", "other_config": {}}))
+        ok(p.VTPM.create(s, {"VM": vm, "backend": "", "other_config": {"t": "1"}}))
+        host = ok(p.host.get_all(s))[0]
+        ok(p.host.set_name_label(s, host, "renamed host"))
+        ok(p.host.add_to_other_config(s, host, "rack", "7"))
+        pool = ok(p.pool.get_all(s))[0]
+        ok(p.pool.set_name_label(s, pool, "my pool"))
+        user = ok(p.user.create(s, {"short_name": "alice", "fullname": "Alice A."}))
+        net2 = ok(p.network.create(s, {"name_label": "private", "name_description": "", "default_gateway": "",
+                                       "default_netmask": "", "other_config": {"bridge": "xenbr9"}}))
+        classes = ["VM", "VBD", "VIF", "VDI", "SR", "PBD", "network", "console", "VTPM", "user", "PIF"]
+        before = {c: records(p, s, c) for c in classes}
+        host_before, pool_before = ok(p.host.get_record(s, host)), ok(p.pool.get_record(s, pool))
+        vm_xml = os.path.join(x.state, "VM", vm + ".xml")
+        assert os.path.exists(vm_xml)
+        text = open(vm_xml, encoding="utf-8").read()
+        assert text.startswith("<?xml") and '<field name="name_label">keep</field>' in text, text[:300]
+        assert '<object class="VBD"' in text and '<object class="VIF"' in text, "devices live in the VM's file"
+        assert "žluťoučký" in text
+        x.restart()
+        p = x.proxy()
+        s = x.login(p)
+        for c in classes:
+            after = records(p, s, c)
+            assert after == before[c], (c, before[c], after)
+        assert ok(p.VM.get_other_config(s, vm)) == ODD
+        assert ok(p.host.get_record(s, host))["name_label"] == "renamed host"
+        assert ok(p.host.get_record(s, host))["other_config"] == host_before["other_config"]
+        assert ok(p.pool.get_record(s, pool)) == pool_before
+        assert ok(p.user.get_fullname(s, user)) == "Alice A."
+        assert ok(p.network.get_other_config(s, net2)) == {"bridge": "xenbr9"}
+        ok(p.VM.destroy(s, vm))
+        assert not os.path.exists(vm_xml)
+        assert ok(p.VBD.get_all(s)) == [] and ok(p.VIF.get_all(s)) == []
+        assert os.path.exists(os.path.join(x.state, "VDI", vdi + ".xml")), "VDIs outlive their VMs"
+    finally:
+        x.cleanup()
+
+
+def test_kill9_storm():
+    """>= 200 kill -9 at random instants while two clients create, change and
+    destroy VMs; after each restart every acknowledged change is there and
+    nothing else (the one call in flight per client may or may not be)."""
+    x = Xend(pam=False)
+    rng = random.Random(int(os.environ.get("XEND_SEED", time.time())))
+    model = {}              # uuid -> {"name":..., "k":...} acknowledged state
+    lock = threading.Lock()
+    kills = 0
+    t_end = time.time() + 115
+    try:
+        x.start()
+        while kills < 200:
+            if time.time() > t_end:
+                raise AssertionError("only %d kills in the time allowed" % kills)
+            inflight = [None, None]
+            api_errors = []
+            stop = threading.Event()
+
+            def client(i):
+                p = x.unix_proxy()
+                try:
+                    s = ok(p.session.login_with_password("root", ""))
+                    n = 0
+                    while not stop.is_set():
+                        with lock:
+                            mine = [u for u, m in model.items() if m["owner"] == i]
+                        ops = ["create", "create", "set", "map", "destroy"] if len(mine) < 12 else \
+                            ["create", "set", "map", "destroy", "destroy"]
+                        op = rng.choice(ops if mine else ["create"])
+                        n += 1
+                        if op == "create":
+                            name = "c%d-%d-%d" % (i, kills, n)
+                            inflight[i] = ("create", name)
+                            u = ok(p.VM.create(s, vm_rec(name)))
+                            with lock:
+                                model[u] = {"name": name, "k": None, "owner": i}
+                        elif op == "set":
+                            u = rng.choice(mine)
+                            name = "s%d-%d-%d" % (i, kills, n)
+                            inflight[i] = ("set", u, name)
+                            ok(p.VM.set_name_label(s, u, name))
+                            model[u]["name"] = name
+                        elif op == "map":
+                            u = rng.choice(mine)
+                            val = "v%d" % n
+                            inflight[i] = ("map", u, val)
+                            ok(p.VM.remove_from_other_config(s, u, "k"))
+                            model[u]["k"] = None
+                            ok(p.VM.add_to_other_config(s, u, "k", val))
+                            model[u]["k"] = val
+                        else:
+                            u = rng.choice(mine)
+                            inflight[i] = ("destroy", u)
+                            ok(p.VM.destroy(s, u))
+                            with lock:
+                                del model[u]
+                        inflight[i] = None
+                except AssertionError as e:     # an API error, not the kill
+                    if not stop.is_set():
+                        api_errors.append(e)
+                except (OSError, xmlrpc.client.ProtocolError, http_errors()):
+                    pass            # the daemon died under us: inflight[i] says what was unacknowledged
+
+            threads = [threading.Thread(target=client, args=(i,)) for i in (0, 1)]
+            for t in threads:
+                t.start()
+            time.sleep(rng.uniform(0.002, 0.06))
+            x.kill9()
+            kills += 1
+            stop.set()
+            for t in threads:
+                t.join()
+            assert not api_errors, api_errors
+            x.start()
+            p = x.unix_proxy()
+            s = ok(p.session.login_with_password("root", ""))
+            recs = ok(p.VM.get_all_records(s))
+            got = {u: r for u, r in recs.items() if not r["is_control_domain"]}
+            maybe_new = {f[1] for f in inflight if f and f[0] == "create"}
+            for u in list(got):
+                if u not in model:
+                    assert got[u]["name_label"] in maybe_new, ("a VM nobody acknowledged", u, got[u]["name_label"])
+                    model[u] = {"name": got[u]["name_label"], "k": got[u]["other_config"].get("k"),
+                                "owner": int(got[u]["name_label"][1])}
+            for u in list(model):
+                fl = [f for f in inflight if f and len(f) > 1 and f[1] == u]
+                if u not in got:
+                    assert fl and fl[0][0] == "destroy", ("an acknowledged VM is lost", u, model[u])
+                    del model[u]
+                    continue
+                r = got[u]
+                if fl and fl[0][0] == "set":
+                    assert r["name_label"] in (model[u]["name"], fl[0][2]), (r["name_label"], model[u], fl)
+                else:
+                    assert r["name_label"] == model[u]["name"], ("lost a name", u, r["name_label"], model[u])
+                k = r["other_config"].get("k")
+                if fl and fl[0][0] == "map":
+                    assert k in (model[u]["k"], None, fl[0][2]), (k, model[u], fl)
+                else:
+                    assert k == model[u]["k"], ("lost a map change", u, k, model[u])
+                model[u]["name"], model[u]["k"] = r["name_label"], k
+                assert r["power_state"] == "Halted" and r["uuid"] == u
+        corrupt = os.listdir(os.path.join(x.state, "corrupt"))
+        assert corrupt == [], ("files were corrupted", corrupt)
+        print("kill9 storm: %d kills, %d VMs at the end" % (kills, len(model)))
+    finally:
+        x.cleanup()
+
+
+def http_errors():
+    import http.client
+    return http.client.HTTPException
+
+
+def test_concurrent_setters_last_wins_on_disk():
+    x = Xend(pam=False)
+    try:
+        x.start()
+        p = x.unix_proxy()
+        s = ok(p.session.login_with_password("root", ""))
+        vm = ok(p.VM.create(s, vm_rec("race")))
+
+        def hammer(i):
+            q = x.unix_proxy()
+            qs = ok(q.session.login_with_password("root", ""))
+            for n in range(150):
+                ok(q.VM.set_name_label(qs, vm, "t%d-%d" % (i, n)))
+                ok(q.VM.set_VCPUs_params(qs, vm, {"w": str(n), "t": str(i)})) if n % 10 == 0 else None
+
+        threads = [threading.Thread(target=hammer, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        mem = ok(p.VM.get_record(s, vm))
+        x.kill9()
+        x.start()
+        p = x.unix_proxy()
+        s = ok(p.session.login_with_password("root", ""))
+        disk = ok(p.VM.get_record(s, vm))
+        assert disk["name_label"] == mem["name_label"], (disk["name_label"], mem["name_label"])
+        assert disk["VCPUs_params"] == mem["VCPUs_params"]
+    finally:
+        x.cleanup()
+
+
+def test_journal_restores_a_lost_file():
+    x = Xend(pam=False)
+    try:
+        x.start()
+        p = x.unix_proxy()
+        s = ok(p.session.login_with_password("root", ""))
+        vm = ok(p.VM.create(s, vm_rec("journal")))
+        ok(p.VM.set_name_label(s, vm, "journalled"))
+        x.kill9()           # within the second: the journal still holds the records
+        path = os.path.join(x.state, "VM", vm + ".xml")
+        os.unlink(path)     # as if the rename had not reached the disk
+        x.start()
+        p = x.unix_proxy()
+        s = ok(p.session.login_with_password("root", ""))
+        assert ok(p.VM.get_name_label(s, vm)) == "journalled"
+        assert os.path.exists(path)
+    finally:
+        x.cleanup()
+
+
+def test_unreadable_files_are_moved_aside():
+    x = Xend(pam=False)
+    try:
+        x.start()
+        p = x.unix_proxy()
+        s = ok(p.session.login_with_password("root", ""))
+        good = ok(p.VM.create(s, vm_rec("good")))
+        bad = ok(p.VM.create(s, vm_rec("bad")))
+        typed = ok(p.VM.create(s, vm_rec("typed")))
+        x.stop()
+        vmdir = os.path.join(x.state, "VM")
+        open(os.path.join(vmdir, bad + ".xml"), "w").write("<xend-record version=\"1\"><object cla")
+        t = open(os.path.join(vmdir, typed + ".xml")).read()
+        open(os.path.join(vmdir, typed + ".xml"), "w").write(
+            t.replace('<field name="VCPUs_max">2</field>', '<field name="VCPUs_max">many</field>'))
+        open(os.path.join(vmdir, "stray.xml"), "w").write("hello")
+        x.start()
+        p = x.unix_proxy()
+        s = ok(p.session.login_with_password("root", ""))
+        vms = ok(p.VM.get_all(s))
+        assert good in vms and bad not in vms and typed not in vms, vms
+        aside = os.listdir(os.path.join(x.state, "corrupt"))
+        assert len(aside) == 3, aside
+        assert any(a.startswith("VM-" + bad) for a in aside) and any(a.startswith("VM-stray") for a in aside)
+        log = open(x.log).read()
+        assert "cannot be read" in log and bad in log
+    finally:
+        x.cleanup()
+
+
+if __name__ == "__main__":
+    run([test_clean_restart_keeps_everything, test_concurrent_setters_last_wins_on_disk,
+         test_journal_restores_a_lost_file, test_unreadable_files_are_moved_aside, test_kill9_storm])
