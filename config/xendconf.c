@@ -151,8 +151,9 @@ static bool xc_host_ok(const char *h, bool bracketed)
     return true;
 }
 
-/* Parses "HOST:PORT" (HOST may be [v6] or *) into l. */
-static bool xc_parse_hostport(const char *hp, xc_listener *l, char **msg_r)
+/* Parses "HOST[:PORT]" (HOST may be [v6] or *) into l; PORT defaults to
+ * default_port (9363 for http, 9367 for https, as xend's sample config). */
+static bool xc_parse_hostport(const char *hp, int default_port, xc_listener *l, char **msg_r)
 {
     const char *colon;
     char *host = NULL;
@@ -161,7 +162,7 @@ static bool xc_parse_hostport(const char *hp, xc_listener *l, char **msg_r)
 
     if (*hp == '[') {
         const char *close = strchr(hp, ']');
-        if (!close || close[1] != ':') {
+        if (!close || (close[1] != ':' && close[1] != '\0')) {
             *msg_r = xc_fmt("'%s': expected [IPV6]:PORT", hp);
             goto out;
         }
@@ -172,14 +173,10 @@ static bool xc_parse_hostport(const char *hp, xc_listener *l, char **msg_r)
             *msg_r = xc_fmt("'%s' is not an IPv6 address", host);
             goto out;
         }
-        colon = close + 1;
+        colon = close[1] ? close + 1 : NULL;
     } else {
         colon = strrchr(hp, ':');
-        if (!colon) {
-            *msg_r = xc_fmt("'%s': expected HOST:PORT", hp);
-            goto out;
-        }
-        host = strndup(hp, (size_t)(colon - hp));
+        host = colon ? strndup(hp, (size_t)(colon - hp)) : strdup(hp);
         if (!host)
             goto out;
         if (strchr(host, ':')) {
@@ -194,7 +191,9 @@ static bool xc_parse_hostport(const char *hp, xc_listener *l, char **msg_r)
             goto out;
         }
     }
-    if (!xc_parse_num(colon + 1, 1, 65535, false, &port, msg_r)) {
+    if (!colon) {
+        port = (uint64_t)default_port;
+    } else if (!xc_parse_num(colon + 1, 1, 65535, false, &port, msg_r)) {
         char *inner = *msg_r;
         *msg_r = xc_fmt("bad port: %s", inner ? inner : colon + 1);
         free(inner);
@@ -293,11 +292,11 @@ static bool xc_parse_listener(const char *spec, xc_listener *l, char **msg_r)
             goto out;
     } else if (strncmp(addr, "http:", 5) == 0) {
         l->kind = XC_LISTEN_HTTP;
-        if (!xc_parse_hostport(addr + 5, l, msg_r))
+        if (!xc_parse_hostport(addr + 5, 9363, l, msg_r))
             goto out;
     } else if (strncmp(addr, "https:", 6) == 0) {
         l->kind = XC_LISTEN_HTTPS;
-        if (!xc_parse_hostport(addr + 6, l, msg_r))
+        if (!xc_parse_hostport(addr + 6, 9367, l, msg_r))
             goto out;
     } else {
         *msg_r = xc_fmt("'%s': a listener is unix:PATH, http:HOST:PORT or https:HOST:PORT", addr);

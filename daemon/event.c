@@ -766,7 +766,7 @@ static void arm(void *arg)
     else if (s->dead)
         xerr_SESSION_INVALID(&fail, s->session);
     else if (w->cancelled)
-        xerr_set(&fail, "TASK_CANCELLED", 1, w->task);
+        xerr_TASK_CANCELLED(&fail, w->task);
     else if (!w->from && !s->reg_mask)
         xerr_SESSION_NOT_REGISTERED(&fail, s->session);
     if (fail || w_ready(w)) {
@@ -864,7 +864,7 @@ static void cancel_hook(void *arg)
         w->cancelled = true;        /* arm() answers it */
     } else if (w->state == W_WAITING) {
         xerr *e = NULL;
-        xerr_set(&e, "TASK_CANCELLED", 1, w->task);
+        xerr_TASK_CANCELLED(&e, w->task);
         claim(w, e);                /* event.next waiters have no timer */
         go = true;
     }

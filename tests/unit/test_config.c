@@ -235,13 +235,26 @@ static void test_values(void)
     xend_config_dispose(&c);
 }
 
+/* A listener without a port gets xend's: 9363 for http, 9367 for https. */
+static void test_default_ports(void)
+{
+    xend_config c;
+    char *err = NULL;
+    xend_config_init(&c);
+    CHECK(xend_config_add_listener(&c, "http:127.0.0.1", &err) && c.listeners[0].port == 9363);
+    CHECK(xend_config_add_listener(&c, "https:[::1] cert=/c key=/k", &err) && c.listeners[1].port == 9367 &&
+          strcmp(c.listeners[1].host, "::1") == 0);
+    free(err);
+    xend_config_dispose(&c);
+}
+
 static void test_errors(void)
 {
     CHECK(load_fails("workers = 2\n\nfrobnicate = 1\n", 3, "unknown key 'frobnicate'"));
     CHECK(load_fails("listen = http:127.0.0.1:0\n", 1, "bad port"));
     CHECK(load_fails("# c\nlisten = http:127.0.0.1:65536\n", 2, "bad port"));
     CHECK(load_fails("listen = http:127.0.0.1:http\n", 1, "bad port"));
-    CHECK(load_fails("listen = http:127.0.0.1\n", 1, "HOST:PORT"));
+    CHECK(load_fails("listen = http:127.0.0.1:\n", 1, "bad port"));
     CHECK(load_fails("listen = https:0.0.0.0:9367\n", 1, "cert=FILE and key=FILE"));
     CHECK(load_fails("listen = https:0.0.0.0:9367 cert=/a.pem\n", 1, "cert=FILE and key=FILE"));
     CHECK(load_fails("listen = http:0.0.0.0:9363 allow=([0-9]\n", 1, "invalid regular expression"));
@@ -546,6 +559,7 @@ int main(void)
     test_every_key();
     test_values();
     test_errors();
+    test_default_ports();
     test_add_listener();
     test_validate();
     test_allow();
