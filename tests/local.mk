@@ -14,3 +14,10 @@ tests_unit_test_dispatch_SOURCES = tests/unit/test_dispatch.c
 tests_unit_test_dispatch_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 tests_unit_test_dispatch_LDADD = $(XEND_CORE_LIBS)
 $(tests_unit_test_dispatch_OBJECTS): gen/stamp
+
+# The xen backend on a real hypervisor: `make check-xen` in a Xen dom0, or
+# from a machine without Xen through scripts/check-xen-qemu.sh (see README).
+check-xen:
+	@$(AM_TESTS_ENVIRONMENT) $(SHELL) $(srcdir)/tests/xen-daemon/check-xen.sh
+.PHONY: check-xen
+EXTRA_DIST += tests/xen-daemon/check-xen.sh tests/xen-daemon/test_xend_xen.py
