@@ -92,7 +92,7 @@ static bool do_read(xcall *call, const xmethod *m, xv *const *args, xv **result_
         *result_r = xv_struct();
         for (o = store_first(m->cls); o; o = store_next(o))
             if (can_read(call, o, NULL))
-                xv_struct_set(*result_r, o->ref, xobj_record(o));
+                xv_struct_append(*result_r, o->ref, xobj_record(o));   /* refs are unique */
         return true;
     case XM_GET_BY_UUID:
         if (!(o = lookup(m->cls, args[0]->u.str.s, errp)) || !can_read(call, o, errp))

@@ -393,7 +393,7 @@ xv *xobj_record(const xobj *o)
     const xclass_desc *c = &xclasses[o->cls];
     xv *r = xv_struct();
     for (int i = 0; i < c->nfields; i++)
-        xv_struct_set(r, c->fields[i].name, xv_dup(o->f[i]));
+        xv_struct_append(r, c->fields[i].name, xv_dup(o->f[i]));   /* names are unique */
     return r;
 }
 
