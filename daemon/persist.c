@@ -421,6 +421,25 @@ static bool journal_header(uint64_t gen)
     return true;
 }
 
+/* Extend the journal to cap bytes of written zeros: overwriting written
+ * blocks lets fdatasync skip the file system's journal (an unwritten
+ * fallocated extent would need a metadata commit on every sync). */
+static int journal_extend(uint64_t cap)
+{
+    struct stat st;
+    if (fstat(jfd, &st) != 0)
+        return errno;
+    static const char zeros[65536];
+    for (uint64_t off = (uint64_t)st.st_size; off < cap;) {
+        size_t n = cap - off < sizeof(zeros) ? (size_t)(cap - off) : sizeof(zeros);
+        ssize_t w = pwrite(jfd, zeros, n, (off_t)off);
+        if (w <= 0)
+            return w < 0 ? errno : EIO;
+        off += (uint64_t)w;
+    }
+    return fsync(jfd) == 0 ? 0 : errno;
+}
+
 /* Record: "XJ1 <gen> <W|D> <keylen> <key> <bodylen> <hash>\n<body>\n" */
 static uint64_t record_hash(uint64_t gen, char op, const char *key, const char *body, size_t len)
 {
@@ -443,7 +462,7 @@ static bool journal_append(const pitem *it)
         uint64_t ncap = jcap * 2;
         while (joff + need > ncap)
             ncap *= 2;
-        int e = posix_fallocate(jfd, 0, (off_t)ncap);
+        int e = journal_extend(ncap);
         if (e != 0) {
             xlog(XLOG_ERROR, "persist: cannot grow the journal: %s", strerror(e));
             return false;
@@ -989,7 +1008,7 @@ bool persist_setup(const daemon_options *opts, char **err_r)
     struct stat st;
     jcap = fstat(jfd, &st) == 0 && (uint64_t)st.st_size > JOURNAL_SIZE ? (uint64_t)st.st_size
                                                                         : JOURNAL_SIZE;
-    int e = posix_fallocate(jfd, 0, (off_t)jcap);
+    int e = journal_extend(jcap);
     if (e != 0) {
         if (asprintf(err_r, "cannot allocate the journal: %s", strerror(e)) < 0)
             *err_r = NULL;
