@@ -32,7 +32,9 @@ lib=$(find "$dest" -name 'libxenapi.so.1' | head -1)
 flags=$(PKG_CONFIG_PATH="$pcdir" pkg-config --define-variable=prefix="$root" \
         --cflags --libs xenapi) && ok || ko "pkg-config --cflags --libs xenapi"
 echo "pkg-config: $flags"
-${CC:-cc} -std=gnu11 -Wall -Wextra -Werror -o "$dest/xen_example" \
+# a sanitizer build's library needs its runtime in the program too
+san=; [ -n "$lib" ] && ldd "$lib" | grep -q libasan && san="-fsanitize=address,undefined"
+${CC:-cc} -std=gnu11 -Wall -Wextra -Werror $san -o "$dest/xen_example" \
     "$srcdir/examples/xen_example.c" $flags $(pkg-config --cflags --libs libcurl) \
     && ok || ko "example does not build against the installed copy"
 readelf -d "$dest/xen_example" | grep -q 'NEEDED.*libxenapi\.so\.1' && ok || ko "example not linked to libxenapi.so.1"
