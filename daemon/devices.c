@@ -133,7 +133,7 @@ bool xh_VBD_plug(xcall *call, const char *self, xerr **errp)
     xobj *vm = vbd ? owner_vm(xobj_str(vbd, XF_VBD_VM), errp) : NULL;
     xo_disk d;
     if (!vbd || !vm || !need_domain(vm, errp) ||
-        (xobj_bool(vbd, XF_VBD_currently_attached) && xerr_DEVICE_ALREADY_ATTACHED(errp, self)) ||
+        (xobj_bool(vbd, XF_VBD_currently_attached) && !xerr_DEVICE_ALREADY_ATTACHED(errp, self)) ||
         !vm_config_disk(vbd, &d, errp)) {
         if (!vbd)
             xerr_HANDLE_INVALID(errp, "VBD", self);
@@ -164,7 +164,7 @@ bool xh_VBD_unplug(xcall *call, const char *self, xerr **errp)
     xobj *vbd = store_find(XC_VBD, self);
     xobj *vm = vbd ? owner_vm(xobj_str(vbd, XF_VBD_VM), errp) : NULL;
     if (!vbd || !vm || !need_domain(vm, errp) ||
-        (!xobj_bool(vbd, XF_VBD_currently_attached) && xerr_DEVICE_ALREADY_DETACHED(errp, self))) {
+        (!xobj_bool(vbd, XF_VBD_currently_attached) && !xerr_DEVICE_ALREADY_DETACHED(errp, self))) {
         if (!vbd)
             xerr_HANDLE_INVALID(errp, "VBD", self);
         store_unlock();
@@ -314,7 +314,7 @@ bool xh_VIF_plug(xcall *call, const char *self, xerr **errp)
     xobj *vif = store_find(XC_VIF, self);
     xobj *vm = vif ? owner_vm(xobj_str(vif, XF_VIF_VM), errp) : NULL;
     if (!vif || !vm || !need_domain(vm, errp) ||
-        (xobj_bool(vif, XF_VIF_currently_attached) && xerr_DEVICE_ALREADY_ATTACHED(errp, self))) {
+        (xobj_bool(vif, XF_VIF_currently_attached) && !xerr_DEVICE_ALREADY_ATTACHED(errp, self))) {
         if (!vif)
             xerr_HANDLE_INVALID(errp, "VIF", self);
         store_unlock();
@@ -348,7 +348,7 @@ bool xh_VIF_unplug(xcall *call, const char *self, xerr **errp)
     xobj *vif = store_find(XC_VIF, self);
     xobj *vm = vif ? owner_vm(xobj_str(vif, XF_VIF_VM), errp) : NULL;
     if (!vif || !vm || !need_domain(vm, errp) ||
-        (!xobj_bool(vif, XF_VIF_currently_attached) && xerr_DEVICE_ALREADY_DETACHED(errp, self))) {
+        (!xobj_bool(vif, XF_VIF_currently_attached) && !xerr_DEVICE_ALREADY_DETACHED(errp, self))) {
         if (!vif)
             xerr_HANDLE_INVALID(errp, "VIF", self);
         store_unlock();
