@@ -1,0 +1,1 @@
+"""xen: Python bindings for xend, the Xen management daemon (see xen.xenapi)."""
