@@ -588,6 +588,9 @@ static int xx_build(xo_backend *b, const xo_domain_config *cfg, int restore_fd, 
         lrc = libxl_domain_create_new(b->ctx, &d, &domid, NULL, NULL);
     } else {
         params.checkpointed_stream = LIBXL_CHECKPOINTED_STREAM_NONE;
+        /* libxl_domain_suspend writes a v2 stream (v1, the default here,
+         * would go through convert-legacy-stream) */
+        params.stream_version = 2;
         lrc = libxl_domain_create_restore(b->ctx, &d, &domid, restore_fd, -1, &params, NULL,
                                           NULL);
     }
