@@ -36,8 +36,8 @@ if [ $quick = 0 ]; then
         run_suite "asan+ubsan" "$top/build-asan" --enable-sanitizers
     if [ -x "$top/scripts/check-xen-qemu.sh" ]; then
         echo "=== xen backend on real Xen under QEMU (check-xen in dom0)"
-        out=$("$top/tests/xen-daemon/in-qemu.sh" "$top/build" \
-              "XEND_BUILDDIR=$top/build XEND_SRCDIR=$top bash $top/tests/xen-daemon/check-xen.sh" 2>&1); rc=$?
+        out=$("$top/tests/xen-daemon/in-qemu.sh" "$top" \
+              "cd $top/build && XEND_BUILDDIR=$top/build XEND_SRCDIR=$top bash $top/tests/xen-daemon/check-xen.sh" 2>&1); rc=$?
         echo "$out" | tail -60
         line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
         if [ -n "$line" ]; then
