@@ -270,6 +270,54 @@ def test_relogin_after_logout_elsewhere():
     expect_failure(lambda: s.xenapi.host.get_all(), "SESSION_INVALID", "")
 
 
+class CountingSession(Session):
+    """Counts the logins it sends."""
+    logins = 0
+
+    def _raw(self, method, params):
+        if method == "session.login_with_password":
+            self.logins += 1
+        return super()._raw(method, params)
+
+
+def test_threads_share_a_session():
+    s = CountingSession(X.url)
+    s.login_with_password(X.username, X.password)
+    Session(X.url)._raw("session.logout", (s.handle,))      # every thread will see SESSION_INVALID
+    errors = []
+    barrier = threading.Barrier(8)
+
+    def worker():
+        try:
+            barrier.wait(10)
+            for _ in range(20):
+                assert len(s.xenapi.host.get_all()) == 1
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    ts = [threading.Thread(target=worker) for _ in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    assert not errors, errors
+    # one re-login served every thread
+    assert s.logins == 2, s.logins
+    assert s.xenapi.session.get_this_user(s.handle) == X.username
+    s.logout()
+    # a timeout applies to the connection: event.next on nothing gives up
+    t = Session(unix_url(), timeout=0.5)
+    t.login_with_password("root", "")
+    t.xenapi.event.register(["PSCSI_HBA"])
+    t0 = time.time()
+    try:
+        t.xenapi.event.next()
+        raise AssertionError("event.next returned without an event")
+    except OSError:
+        pass
+    assert time.time() - t0 < 5
+
+
 def test_get_all_records_of_every_class():
     s = login()
     methods = s.xenapi.system.listMethods()
