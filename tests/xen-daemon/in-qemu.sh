@@ -2,7 +2,7 @@
 # in-qemu.sh DIR COMMAND...: run COMMAND in DIR (shared writable; dom0's /tmp
 # is its own, so the source and build trees must be below DIR) inside the dom0 of
 # a real Xen booted under QEMU (scripts/check-xen-qemu.sh), after preparing
-# dom0 for guests with disks and NICs: /dev/stdin & co. (the hotplug scripts'
+# dom0 for xend and guests with disks and NICs: loopback up, /dev/stdin & co. (the hotplug scripts'
 # locking needs them) and the bridge modules from the harness's cache of
 # dom0's kernel (dom0's initramfs lacks them).
 set -euo pipefail
@@ -18,5 +18,6 @@ if [ -n "$mods" ]; then
 fi
 prep="for l in stdin:0 stdout:1 stderr:2; do [ -e /dev/\${l%:*} ] || ln -s /proc/self/fd/\${l#*:} /dev/\${l%:*}; done;"
 prep="$prep [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd;"
+prep="$prep ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up;"   # xend listens on loopback
 prep="$prep for m in llc stp bridge; do [ -f .xq-mods/\$m.ko ] && insmod .xq-mods/\$m.ko 2>/dev/null; done;"
 exec "$here/../../scripts/check-xen-qemu.sh" -t "${XQ_TIMEOUT:-1500}" --share "$build" -- "$prep $*"
