@@ -40,6 +40,22 @@ static void metrics_drop(int cls, const char *ref)
         store_remove(m);
 }
 
+/* What VBD and VIF share: their fields for the owner, attachment, status
+ * and metrics, and the VM's set that lists them. */
+typedef struct devkind {
+    int cls;
+    const char *name;
+    int f_vm, f_attached, f_code, f_detail, f_metrics, c_metrics, vm_set;
+} devkind;
+
+static const devkind vbd_kind = { XC_VBD, "VBD", XF_VBD_VM, XF_VBD_currently_attached,
+                                  XF_VBD_status_code, XF_VBD_status_detail, XF_VBD_metrics,
+                                  XC_VBD_metrics, XF_VM_VBDs };
+static const devkind vif_kind = { XC_VIF, "VIF", XF_VIF_VM, XF_VIF_currently_attached,
+                                  XF_VIF_status_code, XF_VIF_status_detail, XF_VIF_metrics,
+                                  XC_VIF_metrics, XF_VM_VIFs };
+static const devkind *const kinds[] = { &vbd_kind, &vif_kind };
+
 /* Does vm have a device of class cls (set field vset) named dev (other than self)? */
 static bool device_taken(const xobj *vm, int cls, int vset, int devfield, const char *dev,
                          const char *self)
@@ -96,13 +112,15 @@ static bool vbd_create(xcall *call, xobj *o, const xv *rec, xerr **errp)
     return true;
 }
 
-static bool vbd_destroy(xcall *call, xobj *o, xerr **errp)
+/* VBD and VIF destroy: not while plugged into a running domain. */
+static bool dev_destroy(xcall *call, xobj *o, xerr **errp)
 {
     (void)call;
-    xobj *vm = store_find(XC_VM, xobj_str(o, XF_VBD_VM));
-    if (vm && vm_has_domain(vm) && xobj_bool(o, XF_VBD_currently_attached))
+    const devkind *k = o->cls == XC_VBD ? &vbd_kind : &vif_kind;
+    xobj *vm = store_find(XC_VM, xobj_str(o, k->f_vm));
+    if (vm && vm_has_domain(vm) && xobj_bool(o, k->f_attached))
         return xerr_DEVICE_ALREADY_ATTACHED(errp, o->ref);
-    metrics_drop(XC_VBD_metrics, xobj_str(o, XF_VBD_metrics));
+    metrics_drop(k->c_metrics, xobj_str(o, k->f_metrics));
     return true;
 }
 
@@ -119,74 +137,102 @@ static bool vbd_set(xcall *call, xobj *o, int field, const xv *v, xerr **errp)
     return true;
 }
 
-static void set_status(xobj *o, int fcode, int fdetail, int64_t code, const char *detail)
+/* ---- hot-plug: the frame shared by VBD and VIF plug/unplug ---- */
+
+static void dev_status(const devkind *k, xobj *dev, bool attached, int64_t code, const char *detail)
 {
-    xobj_set_int(o, fcode, code);
-    xobj_set_str(o, fdetail, detail);
+    xobj_set_bool(dev, k->f_attached, attached);
+    xobj_set_int(dev, k->f_code, code);
+    xobj_set_str(dev, k->f_detail, detail);
+}
+
+/* Takes the store's write lock and finds device self and its VM, which must
+ * have a domain, with the device detached (plug) or attached (unplug).  On
+ * success the lock is still held; on failure it is released. */
+static xobj *hp_begin(const devkind *k, const char *self, bool plug, xobj **vmp, xerr **errp)
+{
+    store_wrlock();
+    xobj *dev = store_find(k->cls, self);
+    xobj *vm = dev ? owner_vm(xobj_str(dev, k->f_vm), errp) : NULL;
+    if (!dev)
+        xerr_HANDLE_INVALID(errp, k->name, self);
+    if (!dev || !vm || !need_domain(vm, errp) ||
+        (plug && xobj_bool(dev, k->f_attached) && !xerr_DEVICE_ALREADY_ATTACHED(errp, self)) ||
+        (!plug && !xobj_bool(dev, k->f_attached) && !xerr_DEVICE_ALREADY_DETACHED(errp, self))) {
+        store_unlock();
+        return NULL;
+    }
+    *vmp = vm;
+    return dev;
+}
+
+/* Claims the device (a second plug or unplug now fails), releases the lock
+ * and returns the domid to call the backend with. */
+static uint32_t hp_claim(const devkind *k, xobj *dev, const xobj *vm, bool plug)
+{
+    uint32_t domid = (uint32_t)vm_domid(vm);
+    xobj_set_bool(dev, k->f_attached, plug);
+    store_unlock();
+    return domid;
+}
+
+/* Records the backend's outcome r/e on the device (when it still exists);
+ * mac, when set, is the MAC the backend gave a plugged VIF. */
+static bool hp_end(const devkind *k, const char *self, bool plug, int r, const xo_error *e,
+                   const char *mac, xerr **errp)
+{
+    store_wrlock();
+    xobj *dev = store_find(k->cls, self);
+    if (dev) {
+        dev_status(k, dev, (r == 0) == plug, r == 0 ? 0 : e->code, r == 0 ? "" : e->msg);
+        if (r == 0 && mac && *mac)
+            xobj_set_str(dev, XF_VIF_MAC, mac);
+    }
+    store_unlock();
+    if (r == 0)
+        return true;
+    char what[32];
+    snprintf(what, sizeof(what), "%s.%s", k->name, plug ? "plug" : "unplug");
+    return vm_backend_error(e, what, errp);
+}
+
+/* The backend's answer when it has no hot-plug operation. */
+static int hp_notsup(xo_error *e, const char *what)
+{
+    xo_error_set(e, XO_E_NOTSUP, "%s", what);
+    return -1;
 }
 
 bool xh_VBD_plug(xcall *call, const char *self, xerr **errp)
 {
     (void)call;
-    store_wrlock();
-    xobj *vbd = store_find(XC_VBD, self);
-    xobj *vm = vbd ? owner_vm(xobj_str(vbd, XF_VBD_VM), errp) : NULL;
+    xobj *vm, *vbd = hp_begin(&vbd_kind, self, true, &vm, errp);
     xo_disk d;
-    if (!vbd || !vm || !need_domain(vm, errp) ||
-        (xobj_bool(vbd, XF_VBD_currently_attached) && !xerr_DEVICE_ALREADY_ATTACHED(errp, self)) ||
-        !vm_config_disk(vbd, &d, errp)) {
-        if (!vbd)
-            xerr_HANDLE_INVALID(errp, "VBD", self);
+    if (!vbd)
+        return false;
+    if (!vm_config_disk(vbd, &d, errp)) {
         store_unlock();
         return false;
     }
-    uint32_t domid = (uint32_t)vm_domid(vm);
-    xobj_set_bool(vbd, XF_VBD_currently_attached, true);   /* claimed: a second plug fails */
-    store_unlock();
+    uint32_t domid = hp_claim(&vbd_kind, vbd, vm, true);
     xo_error e = { 0 };
-    int r = xd_ops->disk_add ? xd_ops->disk_add(xd_be, domid, &d, &e)
-                             : (xo_error_set(&e, XO_E_NOTSUP, "disk hot-plug"), -1);
-    store_wrlock();
-    vbd = store_find(XC_VBD, self);
-    if (vbd) {
-        xobj_set_bool(vbd, XF_VBD_currently_attached, r == 0);
-        set_status(vbd, XF_VBD_status_code, XF_VBD_status_detail, r == 0 ? 0 : e.code,
-                   r == 0 ? "" : e.msg);
-    }
-    store_unlock();
-    return r == 0 || vm_backend_error(&e, "VBD.plug", errp);
+    int r = xd_ops->disk_add ? xd_ops->disk_add(xd_be, domid, &d, &e) : hp_notsup(&e, "disk hot-plug");
+    return hp_end(&vbd_kind, self, true, r, &e, NULL, errp);
 }
 
 bool xh_VBD_unplug(xcall *call, const char *self, xerr **errp)
 {
     (void)call;
-    store_wrlock();
-    xobj *vbd = store_find(XC_VBD, self);
-    xobj *vm = vbd ? owner_vm(xobj_str(vbd, XF_VBD_VM), errp) : NULL;
-    if (!vbd || !vm || !need_domain(vm, errp) ||
-        (!xobj_bool(vbd, XF_VBD_currently_attached) && !xerr_DEVICE_ALREADY_DETACHED(errp, self))) {
-        if (!vbd)
-            xerr_HANDLE_INVALID(errp, "VBD", self);
-        store_unlock();
+    xobj *vm, *vbd = hp_begin(&vbd_kind, self, false, &vm, errp);
+    if (!vbd)
         return false;
-    }
     char vdev[sizeof(((xo_disk *)0)->vdev)];
     snprintf(vdev, sizeof(vdev), "%s", xobj_str(vbd, XF_VBD_device));
-    uint32_t domid = (uint32_t)vm_domid(vm);
-    xobj_set_bool(vbd, XF_VBD_currently_attached, false);
-    store_unlock();
+    uint32_t domid = hp_claim(&vbd_kind, vbd, vm, false);
     xo_error e = { 0 };
     int r = xd_ops->disk_remove ? xd_ops->disk_remove(xd_be, domid, vdev, &e)
-                                : (xo_error_set(&e, XO_E_NOTSUP, "disk hot-unplug"), -1);
-    store_wrlock();
-    vbd = store_find(XC_VBD, self);
-    if (vbd) {
-        xobj_set_bool(vbd, XF_VBD_currently_attached, r != 0);
-        set_status(vbd, XF_VBD_status_code, XF_VBD_status_detail, r == 0 ? 0 : e.code,
-                   r == 0 ? "" : e.msg);
-    }
-    store_unlock();
-    return r == 0 || vm_backend_error(&e, "VBD.unplug", errp);
+                                : hp_notsup(&e, "disk hot-unplug");
+    return hp_end(&vbd_kind, self, false, r, &e, NULL, errp);
 }
 
 bool xh_VBD_media_change(xcall *call, const char *vbd_ref, const char *vdi, xerr **errp)
@@ -282,16 +328,6 @@ static bool vif_create(xcall *call, xobj *o, const xv *rec, xerr **errp)
     return true;
 }
 
-static bool vif_destroy(xcall *call, xobj *o, xerr **errp)
-{
-    (void)call;
-    xobj *vm = store_find(XC_VM, xobj_str(o, XF_VIF_VM));
-    if (vm && vm_has_domain(vm) && xobj_bool(o, XF_VIF_currently_attached))
-        return xerr_DEVICE_ALREADY_ATTACHED(errp, o->ref);
-    metrics_drop(XC_VIF_metrics, xobj_str(o, XF_VIF_metrics));
-    return true;
-}
-
 static bool vif_set(xcall *call, xobj *o, int field, const xv *v, xerr **errp)
 {
     (void)call;
@@ -310,67 +346,30 @@ static bool vif_set(xcall *call, xobj *o, int field, const xv *v, xerr **errp)
 bool xh_VIF_plug(xcall *call, const char *self, xerr **errp)
 {
     (void)call;
-    store_wrlock();
-    xobj *vif = store_find(XC_VIF, self);
-    xobj *vm = vif ? owner_vm(xobj_str(vif, XF_VIF_VM), errp) : NULL;
-    if (!vif || !vm || !need_domain(vm, errp) ||
-        (xobj_bool(vif, XF_VIF_currently_attached) && !xerr_DEVICE_ALREADY_ATTACHED(errp, self))) {
-        if (!vif)
-            xerr_HANDLE_INVALID(errp, "VIF", self);
-        store_unlock();
+    xobj *vm, *vif = hp_begin(&vif_kind, self, true, &vm, errp);
+    if (!vif)
         return false;
-    }
     xo_nic n;
     vm_config_nic(vif, &n);
-    uint32_t domid = (uint32_t)vm_domid(vm);
-    xobj_set_bool(vif, XF_VIF_currently_attached, true);
-    store_unlock();
+    uint32_t domid = hp_claim(&vif_kind, vif, vm, true);
     xo_error e = { 0 };
-    int r = xd_ops->nic_add ? xd_ops->nic_add(xd_be, domid, &n, &e)
-                            : (xo_error_set(&e, XO_E_NOTSUP, "network hot-plug"), -1);
-    store_wrlock();
-    vif = store_find(XC_VIF, self);
-    if (vif) {
-        xobj_set_bool(vif, XF_VIF_currently_attached, r == 0);
-        set_status(vif, XF_VIF_status_code, XF_VIF_status_detail, r == 0 ? 0 : e.code,
-                   r == 0 ? "" : e.msg);
-        if (r == 0 && n.mac[0])
-            xobj_set_str(vif, XF_VIF_MAC, n.mac);
-    }
-    store_unlock();
-    return r == 0 || vm_backend_error(&e, "VIF.plug", errp);
+    int r = xd_ops->nic_add ? xd_ops->nic_add(xd_be, domid, &n, &e) : hp_notsup(&e, "network hot-plug");
+    return hp_end(&vif_kind, self, true, r, &e, n.mac, errp);
 }
 
 bool xh_VIF_unplug(xcall *call, const char *self, xerr **errp)
 {
     (void)call;
-    store_wrlock();
-    xobj *vif = store_find(XC_VIF, self);
-    xobj *vm = vif ? owner_vm(xobj_str(vif, XF_VIF_VM), errp) : NULL;
-    if (!vif || !vm || !need_domain(vm, errp) ||
-        (!xobj_bool(vif, XF_VIF_currently_attached) && !xerr_DEVICE_ALREADY_DETACHED(errp, self))) {
-        if (!vif)
-            xerr_HANDLE_INVALID(errp, "VIF", self);
-        store_unlock();
+    xobj *vm, *vif = hp_begin(&vif_kind, self, false, &vm, errp);
+    if (!vif)
         return false;
-    }
     xo_nic n;
     vm_config_nic(vif, &n);
-    uint32_t domid = (uint32_t)vm_domid(vm);
-    xobj_set_bool(vif, XF_VIF_currently_attached, false);
-    store_unlock();
+    uint32_t domid = hp_claim(&vif_kind, vif, vm, false);
     xo_error e = { 0 };
     int r = xd_ops->nic_remove ? xd_ops->nic_remove(xd_be, domid, n.devid, &e)
-                               : (xo_error_set(&e, XO_E_NOTSUP, "network hot-unplug"), -1);
-    store_wrlock();
-    vif = store_find(XC_VIF, self);
-    if (vif) {
-        xobj_set_bool(vif, XF_VIF_currently_attached, r != 0);
-        set_status(vif, XF_VIF_status_code, XF_VIF_status_detail, r == 0 ? 0 : e.code,
-                   r == 0 ? "" : e.msg);
-    }
-    store_unlock();
-    return r == 0 || vm_backend_error(&e, "VIF.unplug", errp);
+                               : hp_notsup(&e, "network hot-unplug");
+    return hp_end(&vif_kind, self, false, r, &e, NULL, errp);
 }
 
 /* ---- console, VTPM ---- */
@@ -415,19 +414,13 @@ static bool vtpm_create(xcall *call, xobj *o, const xv *rec, xerr **errp)
 
 void devices_set_attached(xobj *vm, bool attached)
 {
-    const xv *vbds = vm->f[XF_VM_VBDs], *vifs = vm->f[XF_VM_VIFs], *cons = vm->f[XF_VM_consoles];
-    for (size_t i = 0; i < vbds->u.arr.n; i++) {
-        xobj *d = store_find(XC_VBD, vbds->u.arr.items[i]->u.str.s);
-        if (d) {
-            xobj_set_bool(d, XF_VBD_currently_attached, attached);
-            set_status(d, XF_VBD_status_code, XF_VBD_status_detail, 0, "");
-        }
-    }
-    for (size_t i = 0; i < vifs->u.arr.n; i++) {
-        xobj *d = store_find(XC_VIF, vifs->u.arr.items[i]->u.str.s);
-        if (d) {
-            xobj_set_bool(d, XF_VIF_currently_attached, attached);
-            set_status(d, XF_VIF_status_code, XF_VIF_status_detail, 0, "");
+    const xv *cons = vm->f[XF_VM_consoles];
+    for (size_t n = 0; n < sizeof(kinds) / sizeof(kinds[0]); n++) {
+        const xv *set = vm->f[kinds[n]->vm_set];
+        for (size_t i = 0; i < set->u.arr.n; i++) {
+            xobj *d = store_find(kinds[n]->cls, set->u.arr.items[i]->u.str.s);
+            if (d)
+                dev_status(kinds[n], d, attached, 0, "");
         }
     }
     for (size_t i = 0; attached && i < cons->u.arr.n; i++) {
@@ -439,21 +432,19 @@ void devices_set_attached(xobj *vm, bool attached)
 
 void devices_fix_metrics(xobj *vm)
 {
-    const xv *vbds = vm->f[XF_VM_VBDs], *vifs = vm->f[XF_VM_VIFs];
-    for (size_t i = 0; i < vbds->u.arr.n; i++) {
-        xobj *d = store_find(XC_VBD, vbds->u.arr.items[i]->u.str.s);
-        if (d)
-            xobj_set_str(d, XF_VBD_metrics, metrics_make(XC_VBD_metrics, xobj_str(d, XF_VBD_metrics))->ref);
-    }
-    for (size_t i = 0; i < vifs->u.arr.n; i++) {
-        xobj *d = store_find(XC_VIF, vifs->u.arr.items[i]->u.str.s);
-        if (d)
-            xobj_set_str(d, XF_VIF_metrics, metrics_make(XC_VIF_metrics, xobj_str(d, XF_VIF_metrics))->ref);
+    for (size_t n = 0; n < sizeof(kinds) / sizeof(kinds[0]); n++) {
+        const devkind *k = kinds[n];
+        const xv *set = vm->f[k->vm_set];
+        for (size_t i = 0; i < set->u.arr.n; i++) {
+            xobj *d = store_find(k->cls, set->u.arr.items[i]->u.str.s);
+            if (d)
+                xobj_set_str(d, k->f_metrics, metrics_make(k->c_metrics, xobj_str(d, k->f_metrics))->ref);
+        }
     }
 }
 
-static const xclass_ops vbd_ops = { .create = vbd_create, .destroy = vbd_destroy, .set = vbd_set };
-static const xclass_ops vif_ops = { .create = vif_create, .destroy = vif_destroy, .set = vif_set };
+static const xclass_ops vbd_ops = { .create = vbd_create, .destroy = dev_destroy, .set = vbd_set };
+static const xclass_ops vif_ops = { .create = vif_create, .destroy = dev_destroy, .set = vif_set };
 static const xclass_ops console_ops = { .create = console_create };
 static const xclass_ops vtpm_ops = { .create = vtpm_create };
 
