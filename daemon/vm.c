@@ -1293,12 +1293,18 @@ static void adopt(const xo_dominfo *d)
     xlog(XLOG_INFO, "adopted domain %u (%s) as transient VM %s", d->domid, d->name, vm->ref);
 }
 
+/* The backend's view of the domain an event is about (false: gone). */
+static bool event_dominfo(const xo_event *ev, xo_dominfo *d)
+{
+    xo_error e = { 0 };
+    memset(d, 0, sizeof(*d));
+    return xd_ops->domain_info && xd_ops->domain_info(xd_be, ev->domid, d, &e) == 0;
+}
+
 static void on_new(const xo_event *ev)
 {
     xo_dominfo d;
-    xo_error e = { 0 };
-    memset(&d, 0, sizeof(d));
-    if (!xd_ops->domain_info || xd_ops->domain_info(xd_be, ev->domid, &d, &e) != 0)
+    if (!event_dominfo(ev, &d))
         return;
     store_wrlock();
     xobj *vm = store_find(XC_VM, d.uuid);
@@ -1312,9 +1318,7 @@ static void on_new(const xo_event *ev)
 static void on_changed(const xo_event *ev)
 {
     xo_dominfo d;
-    xo_error e = { 0 };
-    memset(&d, 0, sizeof(d));
-    if (!xd_ops->domain_info || xd_ops->domain_info(xd_be, ev->domid, &d, &e) != 0)
+    if (!event_dominfo(ev, &d))
         return;
     store_wrlock();
     xobj *vm = store_find(XC_VM, ev->uuid[0] ? ev->uuid : d.uuid);
