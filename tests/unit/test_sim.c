@@ -19,6 +19,10 @@
 
 static int n_pass, n_fail;
 
+/* The error an op reported, and its exact message. */
+#define CHECK_ERR(call, ecode, emsg) \
+    CHECK((call) == -1 && err.code == (ecode) && strcmp(err.msg, (emsg)) == 0)
+
 #define CHECK(cond) do { \
     if (cond) { n_pass++; } \
     else { n_fail++; fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #cond); } \
@@ -278,12 +282,16 @@ int main(void)
     CHECK(xo_sim_ops.domain_set_memory(b, d1, 1024 * 1024, &err) == -1 && err.code == XO_E_INVAL);
 
     /* ---- pause / unpause / busy ---- */
-    CHECK(xo_sim_ops.domain_unpause(b, d1, &err) == -1 && err.code == XO_E_BUSY);
+    CHECK_ERR(xo_sim_ops.domain_unpause(b, d1, &err), XO_E_BUSY,
+              "domain 1 is running, cannot unpause");
     CHECK(xo_sim_ops.domain_pause(b, d1, &err) == 0);
-    CHECK(xo_sim_ops.domain_pause(b, d1, &err) == -1 && err.code == XO_E_BUSY);
+    CHECK_ERR(xo_sim_ops.domain_pause(b, d1, &err), XO_E_BUSY, "domain 1 is paused, cannot pause");
     CHECK(xo_sim_ops.domain_info(b, d1, &di, &err) == 0 && di.state == XO_STATE_PAUSED);
     CHECK(xo_sim_ops.domain_unpause(b, d1, &err) == 0);
-    CHECK(xo_sim_ops.domain_pause(b, 0, &err) == -1 && err.code == XO_E_INVAL);
+    CHECK_ERR(xo_sim_ops.domain_pause(b, 0, &err), XO_E_INVAL,
+              "operation not permitted on Domain-0");
+    CHECK_ERR(xo_sim_ops.domain_set_vcpus(b, 99, 1, &err), XO_E_NODOMAIN,
+              "no domain with domid 99");
 
     /* ---- devices ---- */
     {
@@ -293,16 +301,19 @@ int main(void)
         snprintf(dk.target, sizeof(dk.target), "/images/data disk.img");
         snprintf(dk.format, sizeof(dk.format), "raw");
         CHECK(xo_sim_ops.disk_add(b, d1, &dk, &err) == 0);
-        CHECK(xo_sim_ops.disk_add(b, d1, &dk, &err) == -1 && err.code == XO_E_INVAL);
-        CHECK(xo_sim_ops.disk_change_media(b, d1, &dk, &err) == -1 && err.code == XO_E_INVAL);
-        CHECK(xo_sim_ops.disk_remove(b, d1, "xvdz", &err) == -1 && err.code == XO_E_INVAL);
+        CHECK_ERR(xo_sim_ops.disk_add(b, d1, &dk, &err), XO_E_INVAL,
+                  "virtual device xvdb already in use");
+        CHECK_ERR(xo_sim_ops.disk_change_media(b, d1, &dk, &err), XO_E_INVAL,
+                  "disk xvdb is not a CD-ROM");
+        CHECK_ERR(xo_sim_ops.disk_remove(b, d1, "xvdz", &err), XO_E_INVAL,
+                  "domain 1 has no disk xvdz");
         CHECK(xo_sim_ops.nic_add(b, d1, &nic, &err) == 0);
         CHECK(nic.devid == 0 && strncmp(nic.mac, "00:16:3e:", 9) == 0 && strlen(nic.mac) == 17 &&
               strcmp(nic.bridge, "xenbr0") == 0);
         nic.devid = -1;
         nic.mac[0] = '\0';
         CHECK(xo_sim_ops.nic_add(b, d1, &nic, &err) == 0 && nic.devid == 1);
-        CHECK(xo_sim_ops.nic_remove(b, d1, 7, &err) == -1 && err.code == XO_E_INVAL);
+        CHECK_ERR(xo_sim_ops.nic_remove(b, d1, 7, &err), XO_E_INVAL, "domain 1 has no nic 7");
         CHECK(xo_sim_ops.nic_remove(b, d1, 0, &err) == 0);
         CHECK(xo_sim_ops.disk_remove(b, d1, "xvdb", &err) == 0);
     }
@@ -319,7 +330,21 @@ int main(void)
     CHECK(e.reason == XO_SHUTDOWN_REBOOT);
     CHECK(xo_sim_ops.domain_info(b, d1, &di, &err) == 0 && di.state == XO_STATE_SHUTDOWN &&
           di.reason == XO_SHUTDOWN_REBOOT);
-    CHECK(xo_sim_ops.domain_pause(b, d1, &err) == -1 && err.code == XO_E_BUSY);
+    CHECK_ERR(xo_sim_ops.domain_pause(b, d1, &err), XO_E_BUSY,
+              "domain 1 is shutdown, cannot pause");
+    CHECK_ERR(xo_sim_ops.domain_suspend(b, d1, "/nonexistent/img", &err), XO_E_BUSY,
+              "domain 1 is shutdown, cannot suspend");
+    CHECK_ERR(xo_sim_ops.domain_shutdown(b, d1, XO_SHUTDOWN_POWEROFF, &err), XO_E_BUSY,
+              "domain 1 is shutdown");
+    CHECK_ERR(xo_sim_ops.domain_sysrq(b, d1, 's', &err), XO_E_BUSY, "domain 1 is shutdown");
+    CHECK_ERR(xo_sim_ops.domain_trigger(b, d1, "nmi", &err), XO_E_BUSY, "domain 1 is shutdown");
+    CHECK_ERR(xo_sim_ops.nic_remove(b, d1, 1, &err), XO_E_BUSY, "domain 1 is shutdown");
+    /* Arguments are checked before the state. */
+    CHECK_ERR(xo_sim_ops.domain_shutdown(b, d1, XO_SHUTDOWN_CRASH, &err), XO_E_INVAL,
+              "shutdown reason must be poweroff or reboot");
+    CHECK_ERR(xo_sim_ops.domain_sysrq(b, d1, '!', &err), XO_E_INVAL, "bad sysrq key");
+    CHECK_ERR(xo_sim_ops.domain_trigger(b, d1, "bogus", &err), XO_E_INVAL,
+              "unknown trigger 'bogus'");
     snprintf(path, sizeof(path), "%s/core", tmpdir);
     CHECK(xo_sim_ops.domain_coredump(b, d1, path, &err) == 0 && access(path, F_OK) == 0);
 
@@ -342,6 +367,14 @@ int main(void)
     CHECK(d3 == 3);
     CHECK(xo_sim_ops.domain_info(b, d3, &di, &err) == 0 && di.state == XO_STATE_RUNNING &&
           strcmp(di.name, "vm2") == 0);
+    {
+        char *dm = NULL;
+        CHECK(xo_sim_ops.host_dmesg(b, &dm, false, &err) == 0 && dm &&
+              strstr(dm, "(XEN) sim: domain 1 destroyed\n") &&
+              strstr(dm, "(XEN) sim: domain 2 suspended to ") &&
+              strstr(dm, "(XEN) sim: domain 3 (vm2) restored from "));
+        free(dm);
+    }
     /* Corrupted and missing images are rejected. */
     {
         char bad[512];
@@ -384,7 +417,8 @@ int main(void)
     CHECK(run_simctl("crash", "3", NULL, out, sizeof(out)) == 0);
     CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, d3, 2000, &e) && e.reason == XO_SHUTDOWN_CRASH);
     CHECK(xo_sim_ops.domain_info(b, d3, &di, &err) == 0 && di.state == XO_STATE_CRASHED);
-    CHECK(run_simctl("poweroff", "3", NULL, out, sizeof(out)) != 0);   /* not running */
+    CHECK(run_simctl("poweroff", "3", NULL, out, sizeof(out)) != 0 &&
+          strstr(out, "domain 3 is crashed, not running"));
     CHECK(run_simctl("poweroff", "42", NULL, out, sizeof(out)) != 0 && strstr(out, "42"));
     CHECK(run_simctl("create-foreign", "outsider", "128", out, sizeof(out)) == 0);
     CHECK(strncmp(out, "5 ", 2) == 0);

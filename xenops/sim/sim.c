@@ -225,22 +225,114 @@ static int sim_insert(xo_backend *b, sim_dom *d, xo_error *err)
     return 0;
 }
 
+/* Delete element i of an array of *n elements of elem_size bytes. */
+static void sim_array_del(void *base, size_t *n, size_t elem_size, size_t i)
+{
+    char *p = base;
+
+    memmove(p + i * elem_size, p + (i + 1) * elem_size, (*n - i - 1) * elem_size);
+    (*n)--;
+}
+
 /* Remove d from the list and its file; frees d. */
 static void sim_remove(xo_backend *b, sim_dom *d)
 {
     char path[XO_PATH_LEN + 32];
 
     for (size_t i = 0; i < b->n_doms; i++) {
-        if (b->doms[i] != d)
-            continue;
-        memmove(&b->doms[i], &b->doms[i + 1], (b->n_doms - i - 1) * sizeof(*b->doms));
-        b->n_doms--;
-        break;
+        if (b->doms[i] == d) {
+            sim_array_del(b->doms, &b->n_doms, sizeof(*b->doms), i);
+            break;
+        }
     }
     sim_dom_path(b, d->domid, path, sizeof(path));
     if (unlink(path) < 0 && errno != ENOENT)
         fprintf(stderr, "sim: unlink %s: %s\n", path, strerror(errno));
     free(d);
+}
+
+/* ---- the frame of an operation ----
+ *
+ * Every operation takes b->lock, does its work (collecting events in a
+ * queue), releases the lock and only then delivers the events.  An operation
+ * on one domain also looks the domain up first and may check its state.
+ */
+
+/* An operation's own part: runs with b->lock held, may queue events in q. */
+typedef int (*sim_locked_fn)(xo_backend *b, void *arg, sim_evq *q, xo_error *err);
+
+static int sim_locked(xo_backend *b, sim_locked_fn fn, void *arg, xo_error *err)
+{
+    sim_evq q = { .n = 0 };
+    int rc;
+
+    pthread_mutex_lock(&b->lock);
+    rc = fn(b, arg, &q, err);
+    pthread_mutex_unlock(&b->lock);
+    sim_evq_flush(b, &q);
+    return rc;
+}
+
+#define SIM_IN(st) (1u << (st))
+#define SIM_LIVE (SIM_IN(XO_STATE_RUNNING) | SIM_IN(XO_STATE_PAUSED))
+
+/* XO_E_BUSY unless d is in one of states; what ("cannot pause") ends the message. */
+static int sim_check_state(const sim_dom *d, unsigned states, const char *what, xo_error *err)
+{
+    if (states & SIM_IN(d->state))
+        return 0;
+    xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s%s%s", d->domid,
+                 sim_state_name(d->state), what ? ", " : "", what ? what : "");
+    return -1;
+}
+
+/* An operation on one existing domain other than Domain-0. */
+typedef struct sim_dom_op {
+    unsigned states;        /* the states it is allowed in; 0: the body checks */
+    const char *what;       /* end of the XO_E_BUSY message, or NULL */
+    int (*body)(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err);
+} sim_dom_op;
+
+typedef struct sim_dom_call {
+    const sim_dom_op *op;
+    uint32_t domid;
+    void *arg;
+} sim_dom_call;
+
+static int sim_dom_call_locked(xo_backend *b, void *arg, sim_evq *q, xo_error *err)
+{
+    const sim_dom_call *c = arg;
+    sim_dom *d = sim_find_err(b, c->domid, err);
+
+    if (!d || (c->op->states && sim_check_state(d, c->op->states, c->op->what, err) < 0))
+        return -1;
+    return c->op->body(b, d, c->arg, q, err);
+}
+
+static int sim_on_dom(xo_backend *b, uint32_t domid, const sim_dom_op *op, void *arg,
+                      xo_error *err)
+{
+    sim_dom_call c = { .op = op, .domid = domid, .arg = arg };
+
+    return sim_locked(b, sim_dom_call_locked, &c, err);
+}
+
+/* Persist a change to d that the daemon hears about as XO_EV_DOMAIN_CHANGED. */
+static int sim_changed(xo_backend *b, sim_dom *d, sim_evq *q, xo_error *err)
+{
+    if (sim_persist(b, d, err) < 0)
+        return -1;
+    sim_evq_add(q, XO_EV_DOMAIN_CHANGED, d, XO_SHUTDOWN_NONE);
+    return 0;
+}
+
+/* d is gone: XO_EV_DOMAIN_DEATH with why, a dmesg line "domain N <how>"; frees d. */
+static void sim_dom_gone(xo_backend *b, sim_dom *d, xo_shutdown_reason why, const char *how,
+                         sim_evq *q)
+{
+    sim_evq_add(q, XO_EV_DOMAIN_DEATH, d, why);
+    sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " %s", d->domid, how);
+    sim_remove(b, d);
 }
 
 static uint64_t sim_used_kib(xo_backend *b)
@@ -374,6 +466,15 @@ static void sim_console(const sim_dom *d, const char *event)
 
 /* ---- nics ---- */
 
+/* Index of d's nic devid, -1 if none. */
+static int sim_nic_index(const sim_dom *d, int devid)
+{
+    for (size_t i = 0; i < d->n_nics; i++)
+        if (d->nics[i].devid == devid)
+            return (int)i;
+    return -1;
+}
+
 static int sim_nic_fill(xo_backend *b, const sim_dom *d, xo_nic *n, xo_error *err)
 {
     if (n->devid < 0) {
@@ -382,13 +483,9 @@ static int sim_nic_fill(xo_backend *b, const sim_dom *d, xo_nic *n, xo_error *er
             if (d->nics[i].devid >= next)
                 next = d->nics[i].devid + 1;
         n->devid = next;
-    } else {
-        for (size_t i = 0; i < d->n_nics; i++) {
-            if (d->nics[i].devid == n->devid) {
-                xo_error_set(err, XO_E_INVAL, "nic devid %d already in use", n->devid);
-                return -1;
-            }
-        }
+    } else if (sim_nic_index(d, n->devid) >= 0) {
+        xo_error_set(err, XO_E_INVAL, "nic devid %d already in use", n->devid);
+        return -1;
     }
     if (n->devid > 65535) {
         xo_error_set(err, XO_E_INVAL, "nic devid %d out of range", n->devid);
@@ -408,17 +505,24 @@ static int sim_nic_fill(xo_backend *b, const sim_dom *d, xo_nic *n, xo_error *er
     return 0;
 }
 
+/* Index of d's disk vdev, -1 if none. */
+static int sim_disk_index(const sim_dom *d, const char *vdev)
+{
+    for (size_t i = 0; i < d->n_disks; i++)
+        if (strcmp(d->disks[i].vdev, vdev) == 0)
+            return (int)i;
+    return -1;
+}
+
 static int sim_disk_check(const sim_dom *d, const xo_disk *k, xo_error *err)
 {
     if (!k->vdev[0] || memchr(k->vdev, '\0', sizeof(k->vdev)) == NULL) {
         xo_error_set(err, XO_E_INVAL, "disk without a virtual device name");
         return -1;
     }
-    for (size_t i = 0; i < d->n_disks; i++) {
-        if (strcmp(d->disks[i].vdev, k->vdev) == 0) {
-            xo_error_set(err, XO_E_INVAL, "virtual device %s already in use", k->vdev);
-            return -1;
-        }
+    if (sim_disk_index(d, k->vdev) >= 0) {
+        xo_error_set(err, XO_E_INVAL, "virtual device %s already in use", k->vdev);
+        return -1;
     }
     if (d->n_disks >= SIM_MAX_DISKS) {
         xo_error_set(err, XO_E_INVAL, "too many disks (max %d)", SIM_MAX_DISKS);
@@ -538,21 +642,24 @@ fail:
     return NULL;
 }
 
-/* Insert and persist a freshly built domain in the given state. */
+/* Insert and persist a freshly built domain in the given state; frees d on failure. */
 static int sim_dom_commit(xo_backend *b, sim_dom *d, bool paused, xo_error *err)
 {
     d->state = XO_STATE_PAUSED;
     if (!paused)
         sim_set_state(d, XO_STATE_RUNNING);
     if (sim_persist(b, d, err) < 0)
-        return -1;
+        goto fail;
     if (sim_insert(b, d, err) < 0) {
         char path[XO_PATH_LEN + 32];
         sim_dom_path(b, d->domid, path, sizeof(path));
         unlink(path);
-        return -1;
+        goto fail;
     }
     return 0;
+fail:
+    free(d);
+    return -1;
 }
 
 /* ---- shutdown timers ---- */
@@ -571,14 +678,17 @@ static void sim_apply_shutdown(xo_backend *b, sim_dom *d, xo_shutdown_reason why
     sim_evq_add(q, XO_EV_DOMAIN_SHUTDOWN, d, why);
 }
 
-static void sim_pending_fire(xloop_timer *t, void *arg)
+/* A guest acts on a pending shutdown request while it runs and responds. */
+static bool sim_guest_will_act(const sim_dom *d)
+{
+    return d->pending != XO_SHUTDOWN_NONE && !d->unresponsive && d->state == XO_STATE_RUNNING;
+}
+
+static int sim_pending_fire_locked(xo_backend *b, void *arg, sim_evq *q, xo_error *err)
 {
     sim_pending *p = arg;
-    xo_backend *b = p->b;
-    sim_evq q = { .n = 0 };
     sim_dom *d;
 
-    pthread_mutex_lock(&b->lock);
     for (sim_pending **pp = &b->pending; *pp; pp = &(*pp)->next) {
         if (*pp == p) {
             *pp = p->next;
@@ -587,10 +697,17 @@ static void sim_pending_fire(xloop_timer *t, void *arg)
     }
     d = sim_find(b, p->domid);
     /* A paused guest acts on the request once unpaused (re-armed there). */
-    if (d && d->pending != XO_SHUTDOWN_NONE && !d->unresponsive && d->state == XO_STATE_RUNNING)
-        sim_apply_shutdown(b, d, d->pending, &q);
-    pthread_mutex_unlock(&b->lock);
-    sim_evq_flush(b, &q);
+    if (d && sim_guest_will_act(d))
+        sim_apply_shutdown(b, d, d->pending, q);
+    return 0;
+}
+
+static void sim_pending_fire(xloop_timer *t, void *arg)
+{
+    sim_pending *p = arg;
+    xo_error ignored;
+
+    sim_locked(p->b, sim_pending_fire_locked, p, &ignored);
     free(p);
 }
 
@@ -620,6 +737,13 @@ static void sim_arm_shutdown(xo_backend *b, sim_dom *d, sim_evq *q)
     return;
 now:
     sim_apply_shutdown(b, d, d->pending, q);
+}
+
+/* If d now acts on its pending request, arrange for it to.  Lock held. */
+static void sim_guest_acts(xo_backend *b, sim_dom *d, sim_evq *q)
+{
+    if (sim_guest_will_act(d))
+        sim_arm_shutdown(b, d, q);
 }
 
 /* ---- host description ---- */
@@ -841,11 +965,18 @@ static void sim_ctl_reply(const char *res_path, const char *fmt, ...)
         fprintf(stderr, "sim: writing %s: %s\n", res_path, strerror(errno));
 }
 
-/* Apply one request; lock held.  Writes the reply. */
-static void sim_ctl_apply(xo_backend *b, char *req, const char *res_path, sim_evq *q)
+typedef struct sim_ctl_req {
+    char *text;
+    const char *res_path;
+} sim_ctl_req;
+
+/* Apply one request (a sim_ctl_req); lock held.  Writes the reply. */
+static int sim_ctl_apply(xo_backend *b, void *arg, sim_evq *q, xo_error *unused)
 {
+    const sim_ctl_req *r = arg;
+    const char *res_path = r->res_path;
     char *save = NULL;
-    char *cmd = strtok_r(req, " \t\n", &save);
+    char *cmd = strtok_r(r->text, " \t\n", &save);
     char *a1 = cmd ? strtok_r(NULL, " \t\n", &save) : NULL;
     char *a2 = a1 ? strtok_r(NULL, " \t\n", &save) : NULL;
     xo_error err;
@@ -854,13 +985,13 @@ static void sim_ctl_apply(xo_backend *b, char *req, const char *res_path, sim_ev
 
     if (!cmd) {
         sim_ctl_reply(res_path, "error empty request\n");
-        return;
+        return 0;
     }
     if (strcmp(cmd, "create-foreign") == 0) {
         xo_domain_config cfg;
         if (!a1 || !a2 || !sim_parse_num(a2, 1, UINT64_C(1) << 32, &v)) {
             sim_ctl_reply(res_path, "error usage: create-foreign NAME MEMORY_MIB\n");
-            return;
+            return 0;
         }
         memset(&cfg, 0, sizeof(cfg));
         snprintf(cfg.name, sizeof(cfg.name), "%s", a1);
@@ -870,62 +1001,58 @@ static void sim_ctl_apply(xo_backend *b, char *req, const char *res_path, sim_ev
         d = sim_dom_build(b, &cfg, &err);
         if (!d) {
             sim_ctl_reply(res_path, "error %s\n", err.msg);
-            return;
+            return 0;
         }
         d->foreign = true;
         if (sim_dom_commit(b, d, false, &err) < 0) {
-            free(d);
             sim_ctl_reply(res_path, "error %s\n", err.msg);
-            return;
+            return 0;
         }
         sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " created by another toolstack", d->domid);
         sim_evq_add(q, XO_EV_DOMAIN_NEW, d, XO_SHUTDOWN_NONE);
         sim_ctl_reply(res_path, "ok %" PRIu32 " %s\n", d->domid, d->uuid);
-        return;
+        return 0;
     }
     if (!a1 || !sim_parse_num(a1, 0, UINT32_MAX, &v)) {
         sim_ctl_reply(res_path, "error usage: %s DOMID\n", cmd);
-        return;
+        return 0;
     }
     d = sim_find_err(b, (uint32_t)v, &err);
     if (!d) {
         sim_ctl_reply(res_path, "error %s\n", err.msg);
-        return;
+        return 0;
     }
     if (strcmp(cmd, "poweroff") == 0 || strcmp(cmd, "reboot") == 0 ||
         strcmp(cmd, "crash") == 0 || strcmp(cmd, "watchdog") == 0) {
         xo_shutdown_reason why = cmd[0] == 'p' ? XO_SHUTDOWN_POWEROFF
                                : cmd[0] == 'r' ? XO_SHUTDOWN_REBOOT
                                : cmd[0] == 'c' ? XO_SHUTDOWN_CRASH : XO_SHUTDOWN_WATCHDOG;
-        if (d->state != XO_STATE_RUNNING) {
-            sim_ctl_reply(res_path, "error domain %" PRIu32 " is %s, not running\n", d->domid,
-                          sim_state_name(d->state));
-            return;
+        if (sim_check_state(d, SIM_IN(XO_STATE_RUNNING), "not running", &err) < 0) {
+            sim_ctl_reply(res_path, "error %s\n", err.msg);
+            return 0;
         }
         sim_apply_shutdown(b, d, why, q);
         sim_ctl_reply(res_path, "ok\n");
     } else if (strcmp(cmd, "unresponsive") == 0) {
         if (!a2 || (strcmp(a2, "on") != 0 && strcmp(a2, "off") != 0)) {
             sim_ctl_reply(res_path, "error usage: unresponsive DOMID on|off\n");
-            return;
+            return 0;
         }
         d->unresponsive = strcmp(a2, "on") == 0;
         if (sim_persist(b, d, &err) < 0) {
             sim_ctl_reply(res_path, "error %s\n", err.msg);
-            return;
+            return 0;
         }
         /* A guest that wakes up acts on a request it ignored. */
-        if (!d->unresponsive && d->pending != XO_SHUTDOWN_NONE && d->state == XO_STATE_RUNNING)
-            sim_arm_shutdown(b, d, q);
+        sim_guest_acts(b, d, q);
         sim_ctl_reply(res_path, "ok\n");
     } else if (strcmp(cmd, "destroy") == 0) {
-        sim_evq_add(q, XO_EV_DOMAIN_DEATH, d, XO_SHUTDOWN_NONE);
-        sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " destroyed by another toolstack", d->domid);
-        sim_remove(b, d);
+        sim_dom_gone(b, d, XO_SHUTDOWN_NONE, "destroyed by another toolstack", q);
         sim_ctl_reply(res_path, "ok\n");
     } else {
         sim_ctl_reply(res_path, "error unknown command '%s'\n", cmd);
     }
+    return 0;
 }
 
 static int sim_name_cmp(const void *a, const void *c)
@@ -965,22 +1092,18 @@ static void sim_ctl_scan(xo_backend *b)
         qsort(names, n, sizeof(*names), sim_name_cmp);
     for (size_t i = 0; i < n; i++) {
         char path[XO_PATH_LEN + 300], res[XO_PATH_LEN + 310];
-        sim_evq q = { .n = 0 };
-        char *text;
+        sim_ctl_req req = { .res_path = res };
+        xo_error ignored;
 
         snprintf(path, sizeof(path), "%s/%s", b->ctl_dir, names[i]);
         snprintf(res, sizeof(res), "%s.res", path);
-        text = sim_read_file(path, 4096, NULL);
-        if (text) {
-            pthread_mutex_lock(&b->lock);
-            sim_ctl_apply(b, text, res, &q);
-            pthread_mutex_unlock(&b->lock);
-            free(text);
-        } else {
+        req.text = sim_read_file(path, 4096, NULL);
+        if (req.text)
+            sim_locked(b, sim_ctl_apply, &req, &ignored);
+        else
             sim_ctl_reply(res, "error unreadable request: %s\n", strerror(errno));
-        }
         unlink(path);
-        sim_evq_flush(b, &q);
+        free(req.text);
         free(names[i]);
     }
     free(names);
@@ -1002,6 +1125,14 @@ static void sim_ctl_initial_scan(void *arg)
 }
 
 /* ---- open / close ---- */
+
+/* Re-arm the pending shutdowns found on disk (loop present: none is immediate). */
+static int sim_rearm_locked(xo_backend *b, void *arg, sim_evq *q, xo_error *err)
+{
+    for (size_t i = 0; i < b->n_doms; i++)
+        sim_guest_acts(b, b->doms[i], q);
+    return 0;
+}
 
 static void sim_free(xo_backend *b)
 {
@@ -1085,16 +1216,7 @@ static xo_backend *sim_open(const xo_options *opts, xo_error *err)
             goto fail;
         }
         /* Shutdowns requested before a restart complete now. */
-        pthread_mutex_lock(&b->lock);
-        for (size_t i = 0; i < b->n_doms; i++) {
-            sim_dom *d = b->doms[i];
-            if (d->pending != XO_SHUTDOWN_NONE && d->state == XO_STATE_RUNNING &&
-                !d->unresponsive) {
-                sim_evq q = { .n = 0 };
-                sim_arm_shutdown(b, d, &q);     /* loop present: never immediate */
-            }
-        }
-        pthread_mutex_unlock(&b->lock);
+        sim_locked(b, sim_rearm_locked, NULL, err);
         xloop_call(b->loop, sim_ctl_initial_scan, b);
     }
     return b;
@@ -1371,291 +1493,238 @@ out:
 
 /* ---- lifecycle ---- */
 
+/* A domain to create: from scratch, or (restore) from a saved image. */
+typedef struct sim_new {
+    const xo_domain_config *cfg;
+    bool paused;
+    const sim_dom *image;           /* restore: the saved record; NULL: create */
+    const char *path;               /* restore: where the image came from */
+    uint32_t *domid_r;
+} sim_new;
+
+static int sim_new_locked(xo_backend *b, void *arg, sim_evq *q, xo_error *err)
+{
+    const sim_new *n = arg;
+    sim_dom *d = sim_dom_build(b, n->cfg, err);
+
+    if (!d)
+        return -1;
+    if (n->image) {
+        /* The guest resumes where it was: its CPU time and online vCPUs. */
+        d->cpu_time_ns = n->image->cpu_time_ns;
+        if (n->image->vcpus_online >= 1 && n->image->vcpus_online <= d->vcpus_max)
+            d->vcpus_online = n->image->vcpus_online;
+    }
+    if (sim_dom_commit(b, d, n->paused, err) < 0)
+        return -1;
+    if (n->image) {
+        sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " (%s) restored from %s", d->domid,
+                      d->name, n->path);
+    } else {
+        sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " (%s) created", d->domid, d->name);
+        if (!n->paused)
+            sim_console(d, "booting");
+    }
+    *n->domid_r = d->domid;
+    return 0;
+}
+
 static int sim_domain_create(xo_backend *b, const xo_domain_config *cfg, bool paused,
                              uint32_t *domid_r, xo_error *err)
 {
-    sim_dom *d;
-    int rc = -1;
+    sim_new n = { .cfg = cfg, .paused = paused, .domid_r = domid_r };
 
-    pthread_mutex_lock(&b->lock);
-    d = sim_dom_build(b, cfg, err);
-    if (!d)
-        goto out;
-    if (sim_dom_commit(b, d, paused, err) < 0) {
-        free(d);
-        goto out;
-    }
-    sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " (%s) created", d->domid, d->name);
-    if (!paused)
-        sim_console(d, "booting");
-    *domid_r = d->domid;
-    rc = 0;
-out:
-    pthread_mutex_unlock(&b->lock);
-    return rc;
-}
-
-static int sim_domain_pause(xo_backend *b, uint32_t domid, xo_error *err)
-{
-    sim_evq q = { .n = 0 };
-    sim_dom *d;
-    int rc = -1;
-
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_err(b, domid, err)))
-        goto out;
-    if (d->state != XO_STATE_RUNNING) {
-        xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s, cannot pause", domid,
-                     sim_state_name(d->state));
-        goto out;
-    }
-    sim_set_state(d, XO_STATE_PAUSED);
-    if (sim_persist(b, d, err) < 0)
-        goto out;
-    sim_evq_add(&q, XO_EV_DOMAIN_CHANGED, d, XO_SHUTDOWN_NONE);
-    rc = 0;
-out:
-    pthread_mutex_unlock(&b->lock);
-    sim_evq_flush(b, &q);
-    return rc;
-}
-
-static int sim_domain_unpause(xo_backend *b, uint32_t domid, xo_error *err)
-{
-    sim_evq q = { .n = 0 };
-    sim_dom *d;
-    int rc = -1;
-
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_err(b, domid, err)))
-        goto out;
-    if (d->state != XO_STATE_PAUSED) {
-        xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s, cannot unpause", domid,
-                     sim_state_name(d->state));
-        goto out;
-    }
-    sim_set_state(d, XO_STATE_RUNNING);
-    if (sim_persist(b, d, err) < 0)
-        goto out;
-    sim_console(d, "running");
-    sim_evq_add(&q, XO_EV_DOMAIN_CHANGED, d, XO_SHUTDOWN_NONE);
-    if (d->pending != XO_SHUTDOWN_NONE && !d->unresponsive)
-        sim_arm_shutdown(b, d, &q);
-    rc = 0;
-out:
-    pthread_mutex_unlock(&b->lock);
-    sim_evq_flush(b, &q);
-    return rc;
-}
-
-static int sim_domain_shutdown(xo_backend *b, uint32_t domid, xo_shutdown_reason how,
-                               xo_error *err)
-{
-    sim_evq q = { .n = 0 };
-    sim_dom *d;
-    int rc = -1;
-
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_err(b, domid, err)))
-        goto out;
-    if (how != XO_SHUTDOWN_POWEROFF && how != XO_SHUTDOWN_REBOOT) {
-        xo_error_set(err, XO_E_INVAL, "shutdown reason must be poweroff or reboot");
-        goto out;
-    }
-    if (d->state != XO_STATE_RUNNING && d->state != XO_STATE_PAUSED) {
-        xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s", domid, sim_state_name(d->state));
-        goto out;
-    }
-    d->pending = how;
-    if (sim_persist(b, d, err) < 0)
-        goto out;
-    sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " asked to %s", domid, sim_reason_name(how));
-    /* Ignored by an unresponsive guest; a paused one acts once unpaused. */
-    if (!d->unresponsive && d->state == XO_STATE_RUNNING)
-        sim_arm_shutdown(b, d, &q);
-    rc = 0;
-out:
-    pthread_mutex_unlock(&b->lock);
-    sim_evq_flush(b, &q);
-    return rc;
-}
-
-static int sim_domain_destroy(xo_backend *b, uint32_t domid, xo_error *err)
-{
-    sim_evq q = { .n = 0 };
-    sim_dom *d;
-    int rc = -1;
-
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_err(b, domid, err)))
-        goto out;
-    sim_evq_add(&q, XO_EV_DOMAIN_DEATH, d, d->reason);
-    sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " destroyed", domid);
-    sim_remove(b, d);
-    rc = 0;
-out:
-    pthread_mutex_unlock(&b->lock);
-    sim_evq_flush(b, &q);
-    return rc;
-}
-
-static int sim_domain_suspend(xo_backend *b, uint32_t domid, const char *path, xo_error *err)
-{
-    sim_evq q = { .n = 0 };
-    sim_dom *d;
-    int rc = -1;
-
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_err(b, domid, err)))
-        goto out;
-    if (d->state != XO_STATE_RUNNING && d->state != XO_STATE_PAUSED) {
-        xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s, cannot suspend", domid,
-                     sim_state_name(d->state));
-        goto out;
-    }
-    sim_set_state(d, d->state);     /* fold the running time into cpu_time_ns */
-    if (sim_image_write(path, SIM_IMAGE_MAGIC, d, err) < 0)
-        goto out;
-    sim_evq_add(&q, XO_EV_DOMAIN_DEATH, d, XO_SHUTDOWN_SUSPEND);
-    sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " suspended to %s", domid, path);
-    sim_remove(b, d);
-    rc = 0;
-out:
-    pthread_mutex_unlock(&b->lock);
-    sim_evq_flush(b, &q);
-    return rc;
+    return sim_locked(b, sim_new_locked, &n, err);
 }
 
 static int sim_domain_restore(xo_backend *b, const xo_domain_config *cfg, const char *path,
                               bool paused, uint32_t *domid_r, xo_error *err)
 {
     sim_dom *img = calloc(1, sizeof(*img));
-    sim_dom *d = NULL;
+    sim_new n = { .cfg = cfg, .paused = paused, .image = img, .path = path, .domid_r = domid_r };
     int rc = -1;
 
     if (!img) {
         xo_error_set(err, XO_E_FAIL, "out of memory");
         return -1;
     }
-    if (sim_image_read(path, SIM_IMAGE_MAGIC, img, err) < 0)
-        goto out_nolock;
-    pthread_mutex_lock(&b->lock);
-    d = sim_dom_build(b, cfg, err);
-    if (!d)
-        goto out;
-    /* The guest resumes where it was: its CPU time and online vCPUs. */
-    d->cpu_time_ns = img->cpu_time_ns;
-    if (img->vcpus_online >= 1 && img->vcpus_online <= d->vcpus_max)
-        d->vcpus_online = img->vcpus_online;
-    if (sim_dom_commit(b, d, paused, err) < 0) {
-        free(d);
-        goto out;
-    }
-    sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " (%s) restored from %s", d->domid, d->name,
-                  path);
-    *domid_r = d->domid;
-    rc = 0;
-out:
-    pthread_mutex_unlock(&b->lock);
-out_nolock:
+    if (sim_image_read(path, SIM_IMAGE_MAGIC, img, err) == 0)
+        rc = sim_locked(b, sim_new_locked, &n, err);
     free(img);
     return rc;
+}
+
+static int sim_pause_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
+{
+    sim_set_state(d, XO_STATE_PAUSED);
+    return sim_changed(b, d, q, err);
+}
+
+static int sim_domain_pause(xo_backend *b, uint32_t domid, xo_error *err)
+{
+    static const sim_dom_op op = { SIM_IN(XO_STATE_RUNNING), "cannot pause", sim_pause_body };
+
+    return sim_on_dom(b, domid, &op, NULL, err);
+}
+
+static int sim_unpause_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
+{
+    sim_set_state(d, XO_STATE_RUNNING);
+    if (sim_changed(b, d, q, err) < 0)
+        return -1;
+    sim_console(d, "running");
+    sim_guest_acts(b, d, q);        /* a request made while paused */
+    return 0;
+}
+
+static int sim_domain_unpause(xo_backend *b, uint32_t domid, xo_error *err)
+{
+    static const sim_dom_op op = { SIM_IN(XO_STATE_PAUSED), "cannot unpause", sim_unpause_body };
+
+    return sim_on_dom(b, domid, &op, NULL, err);
+}
+
+static int sim_shutdown_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
+{
+    xo_shutdown_reason how = *(const xo_shutdown_reason *)arg;
+
+    if (how != XO_SHUTDOWN_POWEROFF && how != XO_SHUTDOWN_REBOOT) {
+        xo_error_set(err, XO_E_INVAL, "shutdown reason must be poweroff or reboot");
+        return -1;
+    }
+    if (sim_check_state(d, SIM_LIVE, NULL, err) < 0)
+        return -1;
+    d->pending = how;
+    if (sim_persist(b, d, err) < 0)
+        return -1;
+    sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " asked to %s", d->domid, sim_reason_name(how));
+    /* Ignored by an unresponsive guest; a paused one acts once unpaused. */
+    sim_guest_acts(b, d, q);
+    return 0;
+}
+
+static int sim_domain_shutdown(xo_backend *b, uint32_t domid, xo_shutdown_reason how,
+                               xo_error *err)
+{
+    static const sim_dom_op op = { .body = sim_shutdown_body };
+
+    return sim_on_dom(b, domid, &op, &how, err);
+}
+
+static int sim_destroy_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
+{
+    sim_dom_gone(b, d, d->reason, "destroyed", q);
+    return 0;
+}
+
+static int sim_domain_destroy(xo_backend *b, uint32_t domid, xo_error *err)
+{
+    static const sim_dom_op op = { .body = sim_destroy_body };
+
+    return sim_on_dom(b, domid, &op, NULL, err);
+}
+
+static int sim_suspend_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
+{
+    const char *path = arg;
+    char how[XO_PATH_LEN + 32];
+
+    sim_set_state(d, d->state);     /* fold the running time into cpu_time_ns */
+    if (sim_image_write(path, SIM_IMAGE_MAGIC, d, err) < 0)
+        return -1;
+    snprintf(how, sizeof(how), "suspended to %s", path);
+    sim_dom_gone(b, d, XO_SHUTDOWN_SUSPEND, how, q);
+    return 0;
+}
+
+static int sim_domain_suspend(xo_backend *b, uint32_t domid, const char *path, xo_error *err)
+{
+    static const sim_dom_op op = { SIM_LIVE, "cannot suspend", sim_suspend_body };
+
+    return sim_on_dom(b, domid, &op, (void *)path, err);
+}
+
+static int sim_set_memory_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
+{
+    uint64_t target_kib = *(const uint64_t *)arg;
+
+    if (target_kib == 0 || target_kib > d->max_kib) {
+        xo_error_set(err, XO_E_INVAL, "memory target %" PRIu64 " KiB outside 1..%" PRIu64 " KiB",
+                     target_kib, d->max_kib);
+        return -1;
+    }
+    if (target_kib > d->target_kib && target_kib - d->target_kib > sim_free_kib(b)) {
+        xo_error_set(err, XO_E_NOMEM, "needs %" PRIu64 " MiB more, %" PRIu64 " MiB free",
+                     (target_kib - d->target_kib + 1023) / 1024, sim_free_kib(b) / 1024);
+        return -1;
+    }
+    d->target_kib = target_kib;
+    return sim_changed(b, d, q, err);
 }
 
 static int sim_domain_set_memory(xo_backend *b, uint32_t domid, uint64_t target_kib,
                                  xo_error *err)
 {
-    sim_evq q = { .n = 0 };
-    sim_dom *d;
-    int rc = -1;
+    static const sim_dom_op op = { .body = sim_set_memory_body };
 
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_err(b, domid, err)))
-        goto out;
-    if (target_kib == 0 || target_kib > d->max_kib) {
-        xo_error_set(err, XO_E_INVAL, "memory target %" PRIu64 " KiB outside 1..%" PRIu64 " KiB",
-                     target_kib, d->max_kib);
-        goto out;
+    return sim_on_dom(b, domid, &op, &target_kib, err);
+}
+
+static int sim_set_vcpus_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
+{
+    unsigned online = *(const unsigned *)arg;
+
+    if (online == 0 || online > d->vcpus_max) {
+        xo_error_set(err, XO_E_INVAL, "vCPUs online must be 1..%u", d->vcpus_max);
+        return -1;
     }
-    if (target_kib > d->target_kib && target_kib - d->target_kib > sim_free_kib(b)) {
-        xo_error_set(err, XO_E_NOMEM, "needs %" PRIu64 " MiB more, %" PRIu64 " MiB free",
-                     (target_kib - d->target_kib + 1023) / 1024, sim_free_kib(b) / 1024);
-        goto out;
-    }
-    d->target_kib = target_kib;
-    if (sim_persist(b, d, err) < 0)
-        goto out;
-    sim_evq_add(&q, XO_EV_DOMAIN_CHANGED, d, XO_SHUTDOWN_NONE);
-    rc = 0;
-out:
-    pthread_mutex_unlock(&b->lock);
-    sim_evq_flush(b, &q);
-    return rc;
+    sim_set_state(d, d->state);     /* account time at the old count */
+    d->vcpus_online = online;
+    return sim_changed(b, d, q, err);
 }
 
 static int sim_domain_set_vcpus(xo_backend *b, uint32_t domid, unsigned online, xo_error *err)
 {
-    sim_evq q = { .n = 0 };
-    sim_dom *d;
-    int rc = -1;
+    static const sim_dom_op op = { .body = sim_set_vcpus_body };
 
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_err(b, domid, err)))
-        goto out;
-    if (online == 0 || online > d->vcpus_max) {
-        xo_error_set(err, XO_E_INVAL, "vCPUs online must be 1..%u", d->vcpus_max);
-        goto out;
+    return sim_on_dom(b, domid, &op, &online, err);
+}
+
+typedef struct sim_sched { unsigned weight, cap; } sim_sched;
+
+static int sim_sched_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
+{
+    const sim_sched *s = arg;
+
+    if (s->weight > 65535 || s->cap > 100 * d->vcpus_max) {
+        xo_error_set(err, XO_E_INVAL, "weight must be 1..65535 and cap 0..%u", 100 * d->vcpus_max);
+        return -1;
     }
-    sim_set_state(d, d->state);     /* account time at the old count */
-    d->vcpus_online = online;
-    if (sim_persist(b, d, err) < 0)
-        goto out;
-    sim_evq_add(&q, XO_EV_DOMAIN_CHANGED, d, XO_SHUTDOWN_NONE);
-    rc = 0;
-out:
-    pthread_mutex_unlock(&b->lock);
-    sim_evq_flush(b, &q);
-    return rc;
+    if (s->weight)
+        d->weight = s->weight;
+    d->cap = s->cap;
+    return sim_persist(b, d, err);
 }
 
 static int sim_domain_sched_params(xo_backend *b, uint32_t domid, unsigned weight, unsigned cap,
                                    xo_error *err)
 {
-    sim_dom *d;
-    int rc = -1;
+    static const sim_dom_op op = { .body = sim_sched_body };
+    sim_sched s = { .weight = weight, .cap = cap };
 
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_err(b, domid, err)))
-        goto out;
-    if (weight > 65535 || cap > 100 * d->vcpus_max) {
-        xo_error_set(err, XO_E_INVAL, "weight must be 1..65535 and cap 0..%u", 100 * d->vcpus_max);
-        goto out;
-    }
-    if (weight)
-        d->weight = weight;
-    d->cap = cap;
-    rc = sim_persist(b, d, err);
-out:
-    pthread_mutex_unlock(&b->lock);
-    return rc;
+    return sim_on_dom(b, domid, &op, &s, err);
 }
 
-static int sim_domain_sysrq(xo_backend *b, uint32_t domid, char key, xo_error *err)
+static int sim_sysrq_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
 {
-    sim_dom *d;
-    int rc = -1;
+    char key = *(const char *)arg;
 
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_err(b, domid, err)))
-        goto out;
     if (!isalnum((unsigned char)key)) {
         xo_error_set(err, XO_E_INVAL, "bad sysrq key");
-        goto out;
+        return -1;
     }
-    if (d->state != XO_STATE_RUNNING) {
-        xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s", domid, sim_state_name(d->state));
-        goto out;
-    }
+    if (sim_check_state(d, SIM_IN(XO_STATE_RUNNING), NULL, err) < 0)
+        return -1;
     if (d->console_log[0]) {
         FILE *f = fopen(d->console_log, "ae");
         if (f) {
@@ -1663,216 +1732,209 @@ static int sim_domain_sysrq(xo_backend *b, uint32_t domid, char key, xo_error *e
             fclose(f);
         }
     }
-    rc = 0;
-out:
-    pthread_mutex_unlock(&b->lock);
-    return rc;
+    return 0;
 }
 
-static int sim_domain_trigger(xo_backend *b, uint32_t domid, const char *trigger, xo_error *err)
+static int sim_domain_sysrq(xo_backend *b, uint32_t domid, char key, xo_error *err)
+{
+    static const sim_dom_op op = { .body = sim_sysrq_body };
+
+    return sim_on_dom(b, domid, &op, &key, err);
+}
+
+static int sim_trigger_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
 {
     static const char *const known[] = { "power", "sleep", "nmi", "init", "reset", "s3resume" };
-    sim_evq q = { .n = 0 };
-    sim_dom *d;
+    const char *trigger = arg;
     bool ok = false;
-    int rc = -1;
 
     for (size_t i = 0; trigger && i < sizeof(known) / sizeof(known[0]); i++)
         ok = ok || strcmp(trigger, known[i]) == 0;
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_err(b, domid, err)))
-        goto out;
     if (!ok) {
         xo_error_set(err, XO_E_INVAL, "unknown trigger '%s'", trigger ? trigger : "");
-        goto out;
+        return -1;
     }
-    if (d->state != XO_STATE_RUNNING) {
-        xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s", domid, sim_state_name(d->state));
-        goto out;
-    }
+    if (sim_check_state(d, SIM_IN(XO_STATE_RUNNING), NULL, err) < 0)
+        return -1;
     /* The ACPI power button asks a cooperative guest to power off. */
     if (strcmp(trigger, "power") == 0 && d->pending == XO_SHUTDOWN_NONE) {
         d->pending = XO_SHUTDOWN_POWEROFF;
         if (sim_persist(b, d, err) < 0)
-            goto out;
-        if (!d->unresponsive)
-            sim_arm_shutdown(b, d, &q);
+            return -1;
+        sim_guest_acts(b, d, q);
     }
-    rc = 0;
-out:
-    pthread_mutex_unlock(&b->lock);
-    sim_evq_flush(b, &q);
-    return rc;
+    return 0;
+}
+
+static int sim_domain_trigger(xo_backend *b, uint32_t domid, const char *trigger, xo_error *err)
+{
+    static const sim_dom_op op = { .body = sim_trigger_body };
+
+    return sim_on_dom(b, domid, &op, (void *)trigger, err);
+}
+
+static int sim_coredump_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
+{
+    return sim_image_write(arg, SIM_CORE_MAGIC, d, err);
 }
 
 static int sim_domain_coredump(xo_backend *b, uint32_t domid, const char *path, xo_error *err)
 {
-    sim_dom *d;
-    int rc = -1;
+    static const sim_dom_op op = { .body = sim_coredump_body };
 
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_err(b, domid, err)))
-        goto out;
-    rc = sim_image_write(path, SIM_CORE_MAGIC, d, err);
-out:
-    pthread_mutex_unlock(&b->lock);
-    return rc;
+    return sim_on_dom(b, domid, &op, (void *)path, err);
+}
+
+static int sim_rename_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
+{
+    const char *name = arg;
+    char old[XO_NAME_LEN];
+
+    if (!name || !*name || strlen(name) >= sizeof(d->name)) {
+        xo_error_set(err, XO_E_INVAL, "bad domain name");
+        return -1;
+    }
+    if (sim_name_taken(b, name, d->domid)) {
+        xo_error_set(err, XO_E_INVAL, "domain name '%s' already in use", name);
+        return -1;
+    }
+    memcpy(old, d->name, sizeof(old));
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    if (sim_persist(b, d, err) < 0) {
+        memcpy(d->name, old, sizeof(old));
+        return -1;
+    }
+    return 0;
 }
 
 static int sim_domain_rename(xo_backend *b, uint32_t domid, const char *name, xo_error *err)
 {
-    sim_dom *d;
-    char old[XO_NAME_LEN];
-    int rc = -1;
+    static const sim_dom_op op = { .body = sim_rename_body };
 
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_err(b, domid, err)))
-        goto out;
-    if (!name || !*name || strlen(name) >= sizeof(d->name)) {
-        xo_error_set(err, XO_E_INVAL, "bad domain name");
-        goto out;
-    }
-    if (sim_name_taken(b, name, domid)) {
-        xo_error_set(err, XO_E_INVAL, "domain name '%s' already in use", name);
-        goto out;
-    }
-    memcpy(old, d->name, sizeof(old));
-    snprintf(d->name, sizeof(d->name), "%s", name);
-    rc = sim_persist(b, d, err);
-    if (rc < 0)
-        memcpy(d->name, old, sizeof(old));
-out:
-    pthread_mutex_unlock(&b->lock);
-    return rc;
+    return sim_on_dom(b, domid, &op, (void *)name, err);
 }
 
-/* ---- devices ---- */
+/* ---- devices: only on a running or paused domain ---- */
 
-static sim_dom *sim_find_live(xo_backend *b, uint32_t domid, xo_error *err)
+static int sim_disk_add_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
 {
-    sim_dom *d = sim_find_err(b, domid, err);
+    const xo_disk *k = arg;
 
-    if (d && d->state != XO_STATE_RUNNING && d->state != XO_STATE_PAUSED) {
-        xo_error_set(err, XO_E_BUSY, "domain %" PRIu32 " is %s", domid, sim_state_name(d->state));
-        return NULL;
+    if (sim_disk_check(d, k, err) < 0)
+        return -1;
+    d->disks[d->n_disks++] = *k;
+    if (sim_persist(b, d, err) < 0) {
+        d->n_disks--;
+        return -1;
     }
-    return d;
+    return 0;
 }
 
 static int sim_disk_add(xo_backend *b, uint32_t domid, const xo_disk *k, xo_error *err)
 {
-    sim_dom *d;
-    int rc = -1;
+    static const sim_dom_op op = { .states = SIM_LIVE, .body = sim_disk_add_body };
 
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_live(b, domid, err)) || sim_disk_check(d, k, err) < 0)
-        goto out;
-    d->disks[d->n_disks++] = *k;
-    rc = sim_persist(b, d, err);
-    if (rc < 0)
-        d->n_disks--;
-out:
-    pthread_mutex_unlock(&b->lock);
-    return rc;
+    return sim_on_dom(b, domid, &op, (void *)k, err);
+}
+
+/* Index of d's disk vdev, or -1 with XO_E_INVAL. */
+static int sim_disk_find(const sim_dom *d, const char *vdev, xo_error *err)
+{
+    int i = sim_disk_index(d, vdev);
+
+    if (i < 0)
+        xo_error_set(err, XO_E_INVAL, "domain %" PRIu32 " has no disk %s", d->domid, vdev);
+    return i;
+}
+
+static int sim_disk_remove_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
+{
+    int i = sim_disk_find(d, arg, err);
+
+    if (i < 0)
+        return -1;
+    sim_array_del(d->disks, &d->n_disks, sizeof(d->disks[0]), (size_t)i);
+    return sim_persist(b, d, err);
 }
 
 static int sim_disk_remove(xo_backend *b, uint32_t domid, const char *vdev, xo_error *err)
 {
-    sim_dom *d;
-    int rc = -1;
+    static const sim_dom_op op = { .states = SIM_LIVE, .body = sim_disk_remove_body };
 
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_live(b, domid, err)))
-        goto out;
-    for (size_t i = 0; i < d->n_disks; i++) {
-        if (strcmp(d->disks[i].vdev, vdev) != 0)
-            continue;
-        memmove(&d->disks[i], &d->disks[i + 1], (d->n_disks - i - 1) * sizeof(d->disks[0]));
-        d->n_disks--;
-        rc = sim_persist(b, d, err);
-        goto out;
+    return sim_on_dom(b, domid, &op, (void *)vdev, err);
+}
+
+static int sim_change_media_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
+{
+    const xo_disk *k = arg;
+    int i = sim_disk_find(d, k->vdev, err);
+    xo_disk *cur;
+
+    if (i < 0)
+        return -1;
+    cur = &d->disks[i];
+    if (!cur->cdrom) {
+        xo_error_set(err, XO_E_INVAL, "disk %s is not a CD-ROM", k->vdev);
+        return -1;
     }
-    xo_error_set(err, XO_E_INVAL, "domain %" PRIu32 " has no disk %s", domid, vdev);
-out:
-    pthread_mutex_unlock(&b->lock);
-    return rc;
+    snprintf(cur->target, sizeof(cur->target), "%s", k->target);
+    if (k->format[0])
+        snprintf(cur->format, sizeof(cur->format), "%s", k->format);
+    return sim_persist(b, d, err);
 }
 
 static int sim_disk_change_media(xo_backend *b, uint32_t domid, const xo_disk *k, xo_error *err)
 {
-    sim_dom *d;
-    int rc = -1;
+    static const sim_dom_op op = { .states = SIM_LIVE, .body = sim_change_media_body };
 
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_live(b, domid, err)))
-        goto out;
-    for (size_t i = 0; i < d->n_disks; i++) {
-        xo_disk *cur = &d->disks[i];
-        if (strcmp(cur->vdev, k->vdev) != 0)
-            continue;
-        if (!cur->cdrom) {
-            xo_error_set(err, XO_E_INVAL, "disk %s is not a CD-ROM", k->vdev);
-            goto out;
-        }
-        snprintf(cur->target, sizeof(cur->target), "%s", k->target);
-        if (k->format[0])
-            snprintf(cur->format, sizeof(cur->format), "%s", k->format);
-        rc = sim_persist(b, d, err);
-        goto out;
+    return sim_on_dom(b, domid, &op, (void *)k, err);
+}
+
+static int sim_nic_add_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
+{
+    xo_nic *nic = arg;
+    xo_nic n = *nic;
+
+    if (d->n_nics >= SIM_MAX_NICS) {
+        xo_error_set(err, XO_E_INVAL, "too many nics (max %d)", SIM_MAX_NICS);
+        return -1;
     }
-    xo_error_set(err, XO_E_INVAL, "domain %" PRIu32 " has no disk %s", domid, k->vdev);
-out:
-    pthread_mutex_unlock(&b->lock);
-    return rc;
+    if (sim_nic_fill(b, d, &n, err) < 0)
+        return -1;
+    d->nics[d->n_nics++] = n;
+    if (sim_persist(b, d, err) < 0) {
+        d->n_nics--;
+        return -1;
+    }
+    *nic = n;
+    return 0;
 }
 
 static int sim_nic_add(xo_backend *b, uint32_t domid, xo_nic *nic, xo_error *err)
 {
-    sim_dom *d;
-    xo_nic n = *nic;
-    int rc = -1;
+    static const sim_dom_op op = { .states = SIM_LIVE, .body = sim_nic_add_body };
 
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_live(b, domid, err)))
-        goto out;
-    if (d->n_nics >= SIM_MAX_NICS) {
-        xo_error_set(err, XO_E_INVAL, "too many nics (max %d)", SIM_MAX_NICS);
-        goto out;
+    return sim_on_dom(b, domid, &op, nic, err);
+}
+
+static int sim_nic_remove_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo_error *err)
+{
+    int devid = *(const int *)arg;
+    int i = sim_nic_index(d, devid);
+
+    if (i < 0) {
+        xo_error_set(err, XO_E_INVAL, "domain %" PRIu32 " has no nic %d", d->domid, devid);
+        return -1;
     }
-    if (sim_nic_fill(b, d, &n, err) < 0)
-        goto out;
-    d->nics[d->n_nics++] = n;
-    if (sim_persist(b, d, err) < 0) {
-        d->n_nics--;
-        goto out;
-    }
-    *nic = n;
-    rc = 0;
-out:
-    pthread_mutex_unlock(&b->lock);
-    return rc;
+    sim_array_del(d->nics, &d->n_nics, sizeof(d->nics[0]), (size_t)i);
+    return sim_persist(b, d, err);
 }
 
 static int sim_nic_remove(xo_backend *b, uint32_t domid, int devid, xo_error *err)
 {
-    sim_dom *d;
-    int rc = -1;
+    static const sim_dom_op op = { .states = SIM_LIVE, .body = sim_nic_remove_body };
 
-    pthread_mutex_lock(&b->lock);
-    if (!(d = sim_find_live(b, domid, err)))
-        goto out;
-    for (size_t i = 0; i < d->n_nics; i++) {
-        if (d->nics[i].devid != devid)
-            continue;
-        memmove(&d->nics[i], &d->nics[i + 1], (d->n_nics - i - 1) * sizeof(d->nics[0]));
-        d->n_nics--;
-        rc = sim_persist(b, d, err);
-        goto out;
-    }
-    xo_error_set(err, XO_E_INVAL, "domain %" PRIu32 " has no nic %d", domid, devid);
-out:
-    pthread_mutex_unlock(&b->lock);
-    return rc;
+    return sim_on_dom(b, domid, &op, &devid, err);
 }
 
 const xo_ops xo_sim_ops = {
