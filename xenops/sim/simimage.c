@@ -50,30 +50,29 @@ static uint64_t get64(const unsigned char *p)
     return v;
 }
 
-int sim_image_write(const char *path, const char *magic, const sim_dom *d, xo_error *err)
+/* d's image: header, domain record, payload; malloc'd, its size in *len_r.  NULL on OOM. */
+static unsigned char *sim_image_build(const char *magic, const sim_dom *d, size_t *len_r)
 {
     char *cfg = sim_dom_format(d);
-    unsigned char *buf = NULL;
+    unsigned char *buf;
     size_t cl, total;
     uint64_t x = 0x9E3779B97F4A7C15ull ^ d->domid;
-    int rc = -1;
 
-    if (!cfg) {
-        xo_error_set(err, XO_E_FAIL, "out of memory");
-        goto out;
-    }
+    if (!cfg)
+        return NULL;
     cl = strlen(cfg);
     total = SIM_IMAGE_HEADER + cl + SIM_IMAGE_PAYLOAD;
     buf = calloc(1, total);
     if (!buf) {
-        xo_error_set(err, XO_E_FAIL, "out of memory");
-        goto out;
+        free(cfg);
+        return NULL;
     }
     memcpy(buf, magic, 8);
     put32(buf + 8, 1);
     put32(buf + 12, (uint32_t)cl);
     put64(buf + 16, SIM_IMAGE_PAYLOAD);
     memcpy(buf + SIM_IMAGE_HEADER, cfg, cl);
+    free(cfg);
     /* "Guest memory": a xorshift stream seeded from the uuid. */
     for (const char *u = d->uuid; *u; u++)
         x = (x ^ (unsigned char)*u) * 0x100000001B3ull;
@@ -84,64 +83,77 @@ int sim_image_write(const char *path, const char *magic, const sim_dom *d, xo_er
         buf[SIM_IMAGE_HEADER + cl + i] = (unsigned char)x;
     }
     put32(buf + 24, sim_crc32(0, buf + SIM_IMAGE_HEADER, cl + SIM_IMAGE_PAYLOAD));
-    if (!path || !*path || sim_write_atomic(path, buf, total) < 0) {
+    *len_r = total;
+    return buf;
+}
+
+int sim_image_write(const char *path, const char *magic, const sim_dom *d, xo_error *err)
+{
+    size_t total = 0;
+    unsigned char *buf = sim_image_build(magic, d, &total);
+    int rc = -1;
+
+    if (!buf)
+        xo_error_set(err, XO_E_FAIL, "out of memory");
+    else if (!path || !*path || sim_write_atomic(path, buf, total) < 0)
         xo_error_set(err, XO_E_FAIL, "writing image %s: %s", path ? path : "",
                      path && *path ? strerror(errno) : "no path");
-        goto out;
-    }
-    rc = 0;
-out:
-    free(cfg);
+    else
+        rc = 0;
     free(buf);
     return rc;
 }
 
-int sim_image_read(const char *path, const char *magic, sim_dom *d, xo_error *err)
+/* Check the header, lengths and CRC of the image in buf (len bytes); the
+ * length of its domain record in *cl_r.  -1 with XO_E_INVAL. */
+static int sim_image_check(const unsigned char *buf, size_t len, const char *path,
+                           const char *magic, uint32_t *cl_r, xo_error *err)
 {
-    size_t len = 0;
-    unsigned char *buf = NULL;
     uint32_t cl;
     uint64_t pl;
-    char *cfg = NULL, why[128];
-    int rc = -1;
 
-    buf = (unsigned char *)sim_read_file(path ? path : "", 64u << 20, &len);
-    if (!buf) {
-        xo_error_set(err, XO_E_INVAL, "image %s: %s", path ? path : "", strerror(errno));
-        goto out;
-    }
     if (len < SIM_IMAGE_HEADER || memcmp(buf, magic, 8) != 0) {
         xo_error_set(err, XO_E_INVAL, "image %s: not a sim image", path);
-        goto out;
+        return -1;
     }
     cl = get32(buf + 12);
     pl = get64(buf + 16);
     if (get32(buf + 8) != 1) {
         xo_error_set(err, XO_E_INVAL, "image %s: unsupported version %u", path, get32(buf + 8));
-        goto out;
+        return -1;
     }
     if (cl > (1u << 20) || pl > (32u << 20) || len != SIM_IMAGE_HEADER + cl + pl) {
         xo_error_set(err, XO_E_INVAL, "image %s: truncated or bad lengths", path);
-        goto out;
+        return -1;
     }
     if (sim_crc32(0, buf + SIM_IMAGE_HEADER, cl + pl) != get32(buf + 24)) {
         xo_error_set(err, XO_E_INVAL, "image %s: checksum mismatch", path);
-        goto out;
+        return -1;
     }
-    cfg = malloc(cl + 1);
-    if (!cfg) {
-        xo_error_set(err, XO_E_FAIL, "out of memory");
-        goto out;
+    *cl_r = cl;
+    return 0;
+}
+
+int sim_image_read(const char *path, const char *magic, sim_dom *d, xo_error *err)
+{
+    size_t len = 0;
+    unsigned char *buf = (unsigned char *)sim_read_file(path ? path : "", 64u << 20, &len);
+    uint32_t cl;
+    char why[128];
+    int rc = -1;
+
+    if (!buf) {
+        xo_error_set(err, XO_E_INVAL, "image %s: %s", path ? path : "", strerror(errno));
+        return -1;
     }
-    memcpy(cfg, buf + SIM_IMAGE_HEADER, cl);
-    cfg[cl] = '\0';
-    if (sim_dom_parse(cfg, d, why, sizeof(why)) < 0) {
-        xo_error_set(err, XO_E_INVAL, "image %s: bad domain record: %s", path, why);
-        goto out;
+    if (sim_image_check(buf, len, path, magic, &cl, err) == 0) {
+        /* The record ends where the payload starts (or at the file's NUL). */
+        buf[SIM_IMAGE_HEADER + cl] = '\0';
+        if (sim_dom_parse((const char *)buf + SIM_IMAGE_HEADER, d, why, sizeof(why)) < 0)
+            xo_error_set(err, XO_E_INVAL, "image %s: bad domain record: %s", path, why);
+        else
+            rc = 0;
     }
-    rc = 0;
-out:
-    free(cfg);
     free(buf);
     return rc;
 }
