@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,32 +114,98 @@ static void sbuf_token(sbuf *b, const char *s)
     }
 }
 
+/* ---- the one-value keys of a domain record ---- */
+
+typedef enum sim_kind {
+    SF_DOMID,       /* unsigned, above 0 */
+    SF_UINT,        /* unsigned */
+    SF_U64,         /* uint64_t */
+    SF_I64,         /* int64_t */
+    SF_BOOL,        /* bool: "1" or "0" */
+    SF_UUID,        /* char[XO_UUID_LEN], exactly 36 characters */
+    SF_TEXT,        /* char[] */
+    SF_TYPE,        /* xo_domtype by name */
+    SF_STATE,       /* xo_domstate by name */
+    SF_REASON,      /* xo_shutdown_reason by name */
+} sim_kind;
+
+typedef struct sim_field {
+    const char *key;                /* the sim_dom member of that name */
+    sim_kind kind;
+    size_t off, size;
+    bool required;
+} sim_field;
+
+#define SIM_FIELD(member, kind, required) \
+    { #member, kind, offsetof(sim_dom, member), sizeof(((sim_dom *)0)->member), required }
+
+/* In the order they are written. */
+static const sim_field sim_fields[] = {
+    SIM_FIELD(domid, SF_DOMID, true),
+    SIM_FIELD(uuid, SF_UUID, true),
+    SIM_FIELD(name, SF_TEXT, false),
+    SIM_FIELD(type, SF_TYPE, false),
+    SIM_FIELD(state, SF_STATE, true),
+    SIM_FIELD(reason, SF_REASON, false),
+    SIM_FIELD(pending, SF_REASON, false),
+    SIM_FIELD(target_kib, SF_U64, false),
+    SIM_FIELD(max_kib, SF_U64, false),
+    SIM_FIELD(vcpus_online, SF_UINT, false),
+    SIM_FIELD(vcpus_max, SF_UINT, false),
+    SIM_FIELD(weight, SF_UINT, false),
+    SIM_FIELD(cap, SF_UINT, false),
+    SIM_FIELD(cpu_time_ns, SF_U64, false),
+    SIM_FIELD(run_since_ms, SF_I64, false),
+    SIM_FIELD(start_time, SF_I64, false),
+    SIM_FIELD(unresponsive, SF_BOOL, false),
+    SIM_FIELD(foreign, SF_BOOL, false),
+    SIM_FIELD(kernel, SF_TEXT, false),
+    SIM_FIELD(cmdline, SF_TEXT, false),
+    SIM_FIELD(console_log, SF_TEXT, false),
+};
+
+/* f's value in d as text: in d itself, a constant or buf. */
+static const char *sim_field_get(const sim_dom *d, const sim_field *f, char *buf, size_t len)
+{
+    const void *p = (const char *)d + f->off;
+
+    switch (f->kind) {
+    case SF_DOMID:
+    case SF_UINT:
+        snprintf(buf, len, "%u", *(const unsigned *)p);
+        return buf;
+    case SF_U64:
+        snprintf(buf, len, "%llu", (unsigned long long)*(const uint64_t *)p);
+        return buf;
+    case SF_I64:
+        snprintf(buf, len, "%lld", (long long)*(const int64_t *)p);
+        return buf;
+    case SF_BOOL:
+        return *(const bool *)p ? "1" : "0";
+    case SF_UUID:
+    case SF_TEXT:
+        return p;
+    case SF_TYPE:
+        return sim_type_name(*(const xo_domtype *)p);
+    case SF_STATE:
+        return sim_state_name(*(const xo_domstate *)p);
+    case SF_REASON:
+        return sim_reason_name(*(const xo_shutdown_reason *)p);
+    }
+    return "";
+}
+
 char *sim_dom_format(const sim_dom *d)
 {
     sbuf b = { 0 };
+    char num[32];
 
     sbuf_puts(&b, "# xend sim domain\n");
-    sbuf_printf(&b, "domid %u\n", d->domid);
-    sbuf_puts(&b, "uuid"); sbuf_token(&b, d->uuid); sbuf_putc(&b, '\n');
-    sbuf_puts(&b, "name"); sbuf_token(&b, d->name); sbuf_putc(&b, '\n');
-    sbuf_printf(&b, "type %s\n", sim_type_name(d->type));
-    sbuf_printf(&b, "state %s\n", sim_state_name(d->state));
-    sbuf_printf(&b, "reason %s\n", sim_reason_name(d->reason));
-    sbuf_printf(&b, "pending %s\n", sim_reason_name(d->pending));
-    sbuf_printf(&b, "target_kib %llu\n", (unsigned long long)d->target_kib);
-    sbuf_printf(&b, "max_kib %llu\n", (unsigned long long)d->max_kib);
-    sbuf_printf(&b, "vcpus_online %u\n", d->vcpus_online);
-    sbuf_printf(&b, "vcpus_max %u\n", d->vcpus_max);
-    sbuf_printf(&b, "weight %u\n", d->weight);
-    sbuf_printf(&b, "cap %u\n", d->cap);
-    sbuf_printf(&b, "cpu_time_ns %llu\n", (unsigned long long)d->cpu_time_ns);
-    sbuf_printf(&b, "run_since_ms %lld\n", (long long)d->run_since_ms);
-    sbuf_printf(&b, "start_time %lld\n", (long long)d->start_time);
-    sbuf_printf(&b, "unresponsive %d\n", d->unresponsive ? 1 : 0);
-    sbuf_printf(&b, "foreign %d\n", d->foreign ? 1 : 0);
-    sbuf_puts(&b, "kernel"); sbuf_token(&b, d->kernel); sbuf_putc(&b, '\n');
-    sbuf_puts(&b, "cmdline"); sbuf_token(&b, d->cmdline); sbuf_putc(&b, '\n');
-    sbuf_puts(&b, "console_log"); sbuf_token(&b, d->console_log); sbuf_putc(&b, '\n');
+    for (size_t i = 0; i < NELEM(sim_fields); i++) {
+        sbuf_puts(&b, sim_fields[i].key);
+        sbuf_token(&b, sim_field_get(d, &sim_fields[i], num, sizeof(num)));
+        sbuf_putc(&b, '\n');
+    }
     for (size_t i = 0; i < d->n_disks; i++) {
         const xo_disk *k = &d->disks[i];
         sbuf_puts(&b, "disk");
@@ -244,11 +311,57 @@ static bool parse_uint(const char *s, unsigned *v)
     return true;
 }
 
+/* Set f in d from val; false if val is bad. */
+static bool sim_field_set(sim_dom *d, const sim_field *f, const char *val)
+{
+    void *p = (char *)d + f->off;
+    int v;
+
+    switch (f->kind) {
+    case SF_DOMID:
+        return parse_uint(val, p) && *(unsigned *)p > 0;
+    case SF_UINT:
+        return parse_uint(val, p);
+    case SF_U64:
+        return parse_u64(val, p);
+    case SF_I64:
+        return parse_i64(val, p);
+    case SF_BOOL:
+        *(bool *)p = val[0] == '1';
+        return true;
+    case SF_UUID:
+        if (strlen(val) != f->size - 1)
+            return false;
+        /* fall through */
+    case SF_TEXT:
+        if (strlen(val) >= f->size)
+            return false;
+        memcpy(p, val, strlen(val) + 1);
+        return true;
+    case SF_TYPE:
+        v = sim_lookup(sim_type_names, NELEM(sim_type_names), val);
+        if (v >= 0)
+            *(xo_domtype *)p = (xo_domtype)v;
+        return v >= 0;
+    case SF_STATE:
+        v = sim_lookup(sim_state_names, NELEM(sim_state_names), val);
+        if (v >= 0)
+            *(xo_domstate *)p = (xo_domstate)v;
+        return v >= 0;
+    case SF_REASON:
+        v = sim_lookup(sim_reason_names, NELEM(sim_reason_names), val);
+        if (v >= 0)
+            *(xo_shutdown_reason *)p = (xo_shutdown_reason)v;
+        return v >= 0;
+    }
+    return false;
+}
+
 int sim_dom_parse(const char *text, sim_dom *d, char *msg, size_t msg_len)
 {
     const char *line = text;
     int lineno = 0;
-    bool have_domid = false, have_uuid = false, have_state = false;
+    uint32_t seen = 0;          /* bit i: sim_fields[i] was given */
     char key[32], val[XO_PATH_LEN];
 
     memset(d, 0, sizeof(*d));
@@ -312,78 +425,29 @@ int sim_dom_parse(const char *text, sim_dom *d, char *msg, size_t msg_len)
                 d->n_nics++;
             }
         } else {
-            int v;
             if (!next_token(&p, val, sizeof(val))) {
                 snprintf(msg, msg_len, "line %d: %s: missing value", lineno, key);
                 return -1;
             }
-            if (strcmp(key, "domid") == 0) {
-                ok = parse_uint(val, &d->domid) && d->domid > 0;
-                have_domid = true;
-            } else if (strcmp(key, "uuid") == 0) {
-                ok = strlen(val) == XO_UUID_LEN - 1;
-                if (ok)
-                    memcpy(d->uuid, val, XO_UUID_LEN);
-                have_uuid = true;
-            } else if (strcmp(key, "name") == 0) {
-                ok = strlen(val) < sizeof(d->name);
-                if (ok)
-                    memcpy(d->name, val, strlen(val) + 1);
-            } else if (strcmp(key, "type") == 0) {
-                v = sim_lookup(sim_type_names, NELEM(sim_type_names), val);
-                ok = v >= 0;
-                d->type = (xo_domtype)v;
-            } else if (strcmp(key, "state") == 0) {
-                v = sim_lookup(sim_state_names, NELEM(sim_state_names), val);
-                ok = v >= 0;
-                d->state = (xo_domstate)v;
-                have_state = true;
-            } else if (strcmp(key, "reason") == 0 || strcmp(key, "pending") == 0) {
-                v = sim_lookup(sim_reason_names, NELEM(sim_reason_names), val);
-                ok = v >= 0;
-                if (key[0] == 'r')
-                    d->reason = (xo_shutdown_reason)v;
-                else
-                    d->pending = (xo_shutdown_reason)v;
-            } else if (strcmp(key, "target_kib") == 0) {
-                ok = parse_u64(val, &d->target_kib);
-            } else if (strcmp(key, "max_kib") == 0) {
-                ok = parse_u64(val, &d->max_kib);
-            } else if (strcmp(key, "vcpus_online") == 0) {
-                ok = parse_uint(val, &d->vcpus_online);
-            } else if (strcmp(key, "vcpus_max") == 0) {
-                ok = parse_uint(val, &d->vcpus_max);
-            } else if (strcmp(key, "weight") == 0) {
-                ok = parse_uint(val, &d->weight);
-            } else if (strcmp(key, "cap") == 0) {
-                ok = parse_uint(val, &d->cap);
-            } else if (strcmp(key, "cpu_time_ns") == 0) {
-                ok = parse_u64(val, &d->cpu_time_ns);
-            } else if (strcmp(key, "run_since_ms") == 0) {
-                ok = parse_i64(val, &d->run_since_ms);
-            } else if (strcmp(key, "start_time") == 0) {
-                ok = parse_i64(val, &d->start_time);
-            } else if (strcmp(key, "unresponsive") == 0) {
-                d->unresponsive = val[0] == '1';
-            } else if (strcmp(key, "foreign") == 0) {
-                d->foreign = val[0] == '1';
-            } else if (strcmp(key, "kernel") == 0) {
-                snprintf(d->kernel, sizeof(d->kernel), "%s", val);
-            } else if (strcmp(key, "cmdline") == 0) {
-                snprintf(d->cmdline, sizeof(d->cmdline), "%s", val);
-            } else if (strcmp(key, "console_log") == 0) {
-                snprintf(d->console_log, sizeof(d->console_log), "%s", val);
-            }
             /* Unknown keys are ignored (newer writers). */
+            for (size_t i = 0; i < NELEM(sim_fields); i++) {
+                if (strcmp(key, sim_fields[i].key) == 0) {
+                    ok = sim_field_set(d, &sim_fields[i], val);
+                    seen |= UINT32_C(1) << i;
+                    break;
+                }
+            }
         }
         if (!ok) {
             snprintf(msg, msg_len, "line %d: bad %s", lineno, key);
             return -1;
         }
     }
-    if (!have_domid || !have_uuid || !have_state) {
-        snprintf(msg, msg_len, "missing domid, uuid or state");
-        return -1;
+    for (size_t i = 0; i < NELEM(sim_fields); i++) {
+        if (sim_fields[i].required && !(seen & (UINT32_C(1) << i))) {
+            snprintf(msg, msg_len, "missing domid, uuid or state");
+            return -1;
+        }
     }
     if (d->vcpus_max == 0 || d->vcpus_online > d->vcpus_max) {
         snprintf(msg, msg_len, "bad vcpu counts");
