@@ -44,12 +44,20 @@ typedef struct vmrt {
     const char *busy;           /* operation in progress, NULL if none */
     xcall *waiter;              /* deferred clean_shutdown / clean_reboot */
     int wait_kind;
-    time_t deadline;
+    int64_t deadline_ms;        /* monotonic (xloop_now_ms) */
     int64_t timeout;
     uint64_t *vcpu_ns;          /* last vCPU times, for utilisation */
     size_t n_vcpu;
     int64_t sampled_ms;
+    int64_t burst_ms;           /* start of the current guest-restart burst */
+    int burst_n;                /* guest-initiated restarts in it */
 } vmrt;
+
+/* A guest that makes xend restart it more than RESTART_BURST times within
+ * RESTART_WINDOW_MS is looping (a kernel that panics at boot): xend stops
+ * restarting it, as the old xend refused restarts that came too fast. */
+#define RESTART_BURST 5
+#define RESTART_WINDOW_MS 60000
 
 static size_t n_waiters;        /* VMs with a waiter (store lock) */
 
@@ -500,7 +508,7 @@ static bool clean_op(xcall *call, const char *vm, int kind, xerr **errp)
     r->waiter = call;
     r->wait_kind = kind;
     r->timeout = shutdown_timeout(o);
-    r->deadline = time(NULL) + r->timeout;
+    r->deadline_ms = xloop_now_ms() + r->timeout * 1000;
     n_waiters++;
     xcall_defer(call);
     store_unlock();
@@ -1203,6 +1211,19 @@ static void on_shutdown(const xo_event *ev)
         store_unlock();
         return;
     }
+    if ((act == A_RESTART || act == A_DUMP_RESTART || act == A_RENAME_RESTART) && !r->waiter) {
+        int64_t now = xloop_now_ms();
+        if (r->burst_n == 0 || now - r->burst_ms > RESTART_WINDOW_MS) {
+            r->burst_ms = now;
+            r->burst_n = 0;
+        }
+        if (++r->burst_n > RESTART_BURST) {
+            xlog(XLOG_ERROR, "VM %s restarted %d times within %d s: not restarting it again",
+                 vm->ref, RESTART_BURST, RESTART_WINDOW_MS / 1000);
+            act = act == A_DUMP_RESTART ? A_DUMP_HALT : act == A_RENAME_RESTART ? A_PRESERVE : A_HALT;
+            r->burst_n = 0;
+        }
+    }
     if (!r->busy)
         r->busy = "guest_event";
     char ref[XREF_LEN];
@@ -1478,7 +1499,7 @@ void vm_tick(void)
             abort();
         for (xobj *vm = store_first(XC_VM); vm && n_waiters; vm = store_next(vm)) {
             vmrt *r = vm->priv;
-            if (r && r->waiter && now >= r->deadline) {
+            if (r && r->waiter && xloop_now_ms() >= r->deadline_ms) {
                 exp_to[nexp] = r->timeout;
                 snprintf(exp_ref[nexp], XREF_LEN, "%s", vm->ref);
                 expired[nexp++] = take_waiter(vm);

@@ -251,16 +251,30 @@ def guest(vm, what):
     simctl(what, ok(P.VM.get_domid(S, vm)))
 
 
+def settled(vm, state, d0, timeout=10):
+    """Waits until vm is in state and, when that is Running, on a domain
+    other than d0; the domid is read first, so a restart half done (old
+    domain gone, new one not built: Halted, domid -1) never passes."""
+    deadline = time.time() + timeout
+    while True:
+        domid = ok(P.VM.get_domid(S, vm))
+        p = power(vm)
+        if p == state and (state != "Running" or domid not in (d0, "-1")) and \
+                domid == ok(P.VM.get_domid(S, vm)):
+            return
+        if time.time() > deadline:
+            raise AssertionError("VM %s is %s (domid %s), expected %s" % (vm, p, domid, state))
+        time.sleep(0.05)
+
+
 def test_guest_shutdown_and_reboot_actions():
     for action, expect in (("destroy", "Halted"), ("restart", "Running")):
         vm = new_vm("g-" + action, actions_after_shutdown=action)
         ok(P.VM.start(S, vm, False))
         d0 = ok(P.VM.get_domid(S, vm))
         guest(vm, "poweroff")
-        time.sleep(0.5)
-        wait_power(vm, expect)
+        settled(vm, expect, d0)
         if expect == "Running":
-            assert ok(P.VM.get_domid(S, vm)) != d0
             ok(P.VM.hard_shutdown(S, vm))
         else:
             assert ok(P.VM.get_domid(S, vm)) == "-1"
@@ -269,10 +283,7 @@ def test_guest_shutdown_and_reboot_actions():
         ok(P.VM.start(S, vm, False))
         d0 = ok(P.VM.get_domid(S, vm))
         guest(vm, "reboot")
-        deadline = time.time() + 10
-        while time.time() < deadline and (power(vm) != expect or ok(P.VM.get_domid(S, vm)) == d0):
-            time.sleep(0.05)
-        assert power(vm) == expect, (action, power(vm))
+        settled(vm, expect, d0)
         if expect == "Running":
             ok(P.VM.hard_shutdown(S, vm))
 
@@ -285,11 +296,7 @@ def test_guest_crash_actions():
         ok(P.VM.start(S, vm, False))
         d0 = ok(P.VM.get_domid(S, vm))
         guest(vm, "crash")
-        deadline = time.time() + 10
-        while time.time() < deadline and not (power(vm) == state and
-                                              (state != "Running" or ok(P.VM.get_domid(S, vm)) != d0)):
-            time.sleep(0.05)
-        assert power(vm) == state, (action, power(vm))
+        settled(vm, state, d0)
         dumps = ok(P.VM.get_crash_dumps(S, vm))
         if action.startswith("coredump"):
             assert len(dumps) == 1, (action, dumps)
@@ -308,13 +315,28 @@ def test_guest_crash_actions():
         assert power(vm) == "Halted"
 
 
+def test_restart_loop_is_stopped():
+    """A guest that crashes again at once is restarted 5 times, not forever."""
+    vm = new_vm("looping", actions_after_crash="restart")
+    ok(P.VM.start(S, vm, False))
+    for i in range(6):
+        d0 = ok(P.VM.get_domid(S, vm))
+        guest(vm, "crash")
+        settled(vm, "Running" if i < 5 else "Halted", d0)
+    assert "not restarting it again" in open(X.log).read()
+    ok(P.VM.start(S, vm, False))          # an administrator's start is not refused
+    assert power(vm) == "Running"
+    ok(P.VM.hard_shutdown(S, vm))
+
+
 def test_clean_shutdown_timeout_and_takeover():
     vm = new_vm("deaf", other_config={"shutdown_timeout": "2"})
     ok(P.VM.start(S, vm, False))
     simctl("unresponsive", ok(P.VM.get_domid(S, vm)), "on")
     t0 = time.time()
     fails(P.VM.clean_shutdown(S, vm), "VM_SHUTDOWN_TIMEOUT", vm, "2")
-    assert 1.5 < time.time() - t0 < 8
+    waited = time.time() - t0
+    assert 1.9 < waited < 30, waited       # the 2 s timeout, not an instant failure (loose: loaded CI)
     assert power(vm) == "Running"
     # a clean shutdown that waits is taken over by hard_shutdown
     task = ok(P.Async.VM.clean_shutdown(S, vm))
@@ -349,7 +371,8 @@ def main():
         S = X.login(P)
         run([test_matrix, test_live_values, test_not_enough_memory_or_cpus, test_disabled_host_refuses_start,
              test_clone_copies_devices, test_save_and_restore, test_guest_shutdown_and_reboot_actions,
-             test_guest_crash_actions, test_clean_shutdown_timeout_and_takeover, test_async_start_progress])
+             test_guest_crash_actions, test_restart_loop_is_stopped, test_clean_shutdown_timeout_and_takeover,
+             test_async_start_progress])
     finally:
         X.cleanup()
 
