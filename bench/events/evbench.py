@@ -4,14 +4,20 @@ xend's thread count and RSS while they wait, event delivery latency while a
 writer changes a VM 100 times a second, and ordinary call throughput with and
 without the waiters.  Prints a report and one "EVBENCH key=value ..." line.
 
+Latency: the writer and the reader are separate processes, each with one raw
+keep-alive connection (no GIL shared, no XML parsing before the stamp), both
+stamping CLOCK_MONOTONIC.  Per write: the writer's call time (request sent ->
+answer in: the change is durable and acknowledged), "delivery" (ack -> the
+reader has the whole answer holding the event; negative when the event beats
+the ack, both wait for the same fdatasync) and "call -> event" (request sent
+-> the reader has it).  EVBENCH_DUMP=FILE writes the per-write samples.
+
 Usage: evbench.py BUILDDIR [--waiters N] [--rate HZ] [--seconds S]
 Needs RLIMIT_NOFILE >= waiters + 1000 for itself, xload and xend (run.sh raises it).
 """
 import argparse
 import multiprocessing as mp
 import os
-import queue
-import threading
 import re
 import resource
 import shutil
@@ -53,36 +59,90 @@ def xend_rss_mb(pid):
     return 0.0
 
 
-def writer(url, session, vm, rate, seconds, start):
-    p = xmlrpc.client.ServerProxy(url)
-    while time.time() < start:
+class Conn:
+    """One keep-alive HTTP/1.1 connection speaking XML-RPC with as little
+    client work as possible between the bytes arriving and the time stamp."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def send(self, method, *params):
+        data = body(method, *params).encode()
+        self.sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+                          b"Content-Length: %d\r\n\r\n" % len(data) + data)
+
+    def recv(self):
+        """The complete response body (bytes) and the monotonic time its last byte arrived."""
+        while True:
+            h = self.buf.find(b"\r\n\r\n")
+            if h >= 0:
+                m = re.search(rb"(?i)content-length:\s*(\d+)", self.buf[:h])
+                n = h + 4 + int(m.group(1))
+                if len(self.buf) >= n:
+                    t = time.monotonic()
+                    b, self.buf = self.buf[h + 4:n], self.buf[n:]
+                    return b, t
+            d = self.sock.recv(262144)
+            if not d:
+                raise RuntimeError("connection closed")
+            self.buf += d
+
+    def call(self, method, *params):
+        self.send(method, *params)
+        return ok(xmlrpc.client.loads(self.recv()[0])[0][0])
+
+
+def writer(port, session, vm, rate, seconds, start):
+    """Its own process: change the VM's name_label to "w<seq>" at `rate` Hz.
+    Returns [(seq, t_call, t_ack)]: monotonic times just before the request is
+    sent and just after the complete answer has arrived."""
+    c = Conn(port)
+    while time.monotonic() < start:
         time.sleep(0.001)
     period = 1.0 / rate
-    n = 0
-    t_next = time.time()
+    out = []
+    t_next = time.monotonic()
     end = start + seconds
-    while time.time() < end:
-        ok(p.VM.set_name_label(session, vm, "t%.6f" % time.time()))
-        n += 1
+    seq = 0
+    while time.monotonic() < end:
+        seq += 1
+        c.send("VM.set_name_label", session, vm, "w%d" % seq)
+        t0 = time.monotonic()
+        b, t1 = c.recv()
+        if b"Success" not in b:
+            raise RuntimeError("VM.set_name_label: %r" % b[:300])
+        out.append((seq, t0, t1))
         t_next += period
-        d = t_next - time.time()
+        d = t_next - time.monotonic()
         if d > 0:
             time.sleep(d)
-    return n
+    c.call("VM.set_name_label", session, vm, "end")
+    return out
 
 
-def reader(url, session, q):
-    p = xmlrpc.client.ServerProxy(url)
-    lat = []
+def reader(port, session, ready):
+    """Its own process: event.next in a loop on one connection.  Returns
+    [(seq, t_have)]: the monotonic time the answer holding the event had
+    completely arrived (stamped before it is parsed)."""
+    c = Conn(port)
+    seen = []
+    first = True
     while True:
-        for e in ok(p.event.next(session)):
-            now = time.time()
+        c.send("event.next", session)
+        if first:
+            ready.set()
+            first = False
+        b, t = c.recv()
+        for e in ok(xmlrpc.client.loads(b)[0][0]):
             name = e.get("snapshot", {}).get("name_label", "")
+            if e["class"] != "VM" or e["operation"] != "mod":
+                continue
             if name == "end":
-                q.put(lat)
-                return
-            if e["class"] == "VM" and e["operation"] == "mod" and name.startswith("t"):
-                lat.append((now - float(name[1:])) * 1000.0)
+                return seen
+            if name.startswith("w"):
+                seen.append((int(name[1:]), t))
 
 
 def pct(v, q):
@@ -170,18 +230,34 @@ def main():
         threads_waiting = xend_threads(proc.pid)
         rss_waiting = xend_rss_mb(proc.pid)
 
-        # delivery latency: one client registered for VM, a writer at --rate Hz
+        # delivery latency: one client registered for VM (its own process),
+        # a writer at --rate Hz (another process)
         ls = ok(p.session.login_with_password("root", ""))
         ok(p.event.register(ls, ["VM"]))
-        start = time.time() + 1.0
-        q = queue.Queue()
-        rd = threading.Thread(target=reader, args=(url, ls, q), daemon=True)
-        rd.start()
-        with mp.Pool(1) as pool:
-            nw = pool.apply(writer, (url, s, vm, a.rate, a.seconds, start))
-        ok(p.VM.set_name_label(s, vm, "end"))
-        lat = q.get(timeout=30)
-        rd.join(5)
+        ctx = mp.get_context("fork")
+        ready = ctx.Event()
+        rq, wq = ctx.Queue(), ctx.Queue()
+        rp = ctx.Process(target=lambda: rq.put(reader(port, ls, ready)), daemon=True)
+        rp.start()
+        if not ready.wait(30):
+            raise RuntimeError("the reader did not start")
+        start = time.monotonic() + 1.0
+        wp = ctx.Process(target=lambda: wq.put(writer(port, s, vm, a.rate, a.seconds, start)), daemon=True)
+        wp.start()
+        writes = wq.get(timeout=a.seconds + 60)
+        seen = dict(rq.get(timeout=30))
+        wp.join(5)
+        rp.join(5)
+        call_ms = [(t1 - t0) * 1000.0 for _, t0, t1 in writes]
+        # an event arrives once per write at most; a write whose event was
+        # folded into a later answer is still one sample (that answer's time)
+        from_ack = [(seen[q] - t1) * 1000.0 for q, _, t1 in writes if q in seen]
+        from_call = [(seen[q] - t0) * 1000.0 for q, t0, _ in writes if q in seen]
+        nw, nseen = len(writes), len(from_ack)
+        if os.environ.get("EVBENCH_DUMP"):      # per-write samples, monotonic seconds
+            with open(os.environ["EVBENCH_DUMP"], "w") as f:
+                for q, t0, t1 in writes:
+                    f.write("%d %.9f %.9f %s\n" % (q, t0, t1, "%.9f" % seen[q] if q in seen else "-"))
 
         rps1, p99_1 = xload_throughput(xload, port, tput_body, a.seconds)
         threads_after = xend_threads(proc.pid)
@@ -200,14 +276,24 @@ def main():
         print("xend threads        idle %d, with waiters %d, after load %d (workers = 4, http-threads = 2, 1 listener)"
               % (threads_idle, threads_waiting, threads_after))
         print("xend RSS            %.0f MB with waiters, %.0f MB at the end" % (rss_waiting, rss_end))
-        print("delivery latency    %d writes, %d events seen: p50 %.2f ms  p99 %.2f ms  max %.2f ms"
-              % (nw, len(lat), pct(lat, 50), pct(lat, 99), max(lat) if lat else float("nan")))
+        def dist(v):
+            return "p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms" % (pct(v, 50), pct(v, 99), max(v) if v else float("nan"))
+        print("writes              %d VM.set_name_label at %.0f/s, %d events seen by the reader"
+              % (nw, a.rate, nseen))
+        print("  write call        %s   (writer: request sent -> answer in; includes the fdatasync)" % dist(call_ms))
+        print("  delivery          %s   (write acknowledged -> reader has the event; < 0: before the ack)"
+              % dist(from_ack))
+        print("  call -> event     %s   (writer about to send -> reader has the event)" % dist(from_call))
         print("throughput          %.0f req/s without waiters (p99 %.2f ms), %.0f req/s with (p99 %.2f ms): %.0f%%"
               % (rps0, p99_0, rps1, p99_1, 100.0 * rps1 / rps0))
         print("EVBENCH waiters=%d waiting=%d threads_idle=%d threads_waiting=%d threads_after=%d rss_mb=%.0f "
-              "lat_p50_ms=%.3f lat_p99_ms=%.3f events=%d writes=%d rps_without=%.0f rps_with=%.0f ratio=%.3f"
+              "lat_p50_ms=%.3f lat_p99_ms=%.3f lat_max_ms=%.3f call_p50_ms=%.3f call_p99_ms=%.3f call_max_ms=%.3f "
+              "c2e_p50_ms=%.3f c2e_p99_ms=%.3f c2e_max_ms=%.3f events=%d writes=%d "
+              "rps_without=%.0f rps_with=%.0f ratio=%.3f"
               % (a.waiters, waiting, threads_idle, threads_waiting, threads_after, rss_waiting,
-                 pct(lat, 50), pct(lat, 99), len(lat), nw, rps0, rps1, rps1 / rps0))
+                 pct(from_ack, 50), pct(from_ack, 99), max(from_ack), pct(call_ms, 50), pct(call_ms, 99),
+                 max(call_ms), pct(from_call, 50), pct(from_call, 99), max(from_call), nseen, nw,
+                 rps0, rps1, rps1 / rps0))
     finally:
         if proc.poll() is not None:
             print("xend exited early with status %s (see %s)" % (proc.returncode, tmp), file=sys.stderr)

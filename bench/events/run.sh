@@ -18,4 +18,4 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then
     fi
 fi
 ulimit -n "$(ulimit -Hn)"
-exec python3 "$here/evbench.py" "$build" "$@"
+exec "${PYTHON:-/usr/bin/python3}" "$here/evbench.py" "$build" "$@"
