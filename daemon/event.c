@@ -8,16 +8,20 @@
  * carries it in the token.
  *
  * A call with nothing to return becomes a waiter: the handler defers the
- * call (its HTTP connection is suspended, no thread is held) and the waiter
- * is put on per-class lists by the loop thread (daemon_options.loop).  A
- * change to a class with waiters schedules one "wake pass" on the loop
- * thread, which claims the matching waiters; a worker then collects their
- * events and answers (xcall_finish).
+ * call (its HTTP connection is suspended, no thread is held) and files the
+ * waiter on per-class lists itself.  The observer that appends an entry
+ * claims the waiters it matches there and then (only those: task events go
+ * through their owner's subscription) and puts them on the ready queue;
+ * "pump" jobs on the worker pool collect their events and answer
+ * (xcall_finish), which waits for the change to be durable.  No hop through
+ * the loop thread: it only runs event.from's timers (daemon_options.loop).
  *
  * Locks: ev.lock is taken inside the store lock (observers), never the other
- * way round.  Waiter state changes happen under ev.lock; whoever moves a
- * waiter to W_CLAIMED answers it, exactly once.  Timers are added and removed
- * on the loop thread only, where their callbacks also run.
+ * way round; the worker pool's and the loop's locks are taken inside
+ * ev.lock.  Waiter state changes happen under ev.lock; whoever moves a
+ * waiter to W_CLAIMED queues it for its answer, exactly once.  Timers are
+ * added from any thread, but removed only on the loop thread, where their
+ * callbacks run: a waiter answered before its timer fired is freed there.
  */
 #include "config.h"
 
@@ -311,8 +315,8 @@ static struct {
     size_t cap;
     uint64_t first;             /* id of the first event of this run */
     uint64_t head;              /* newest id (first - 1 when none yet) */
-    uint64_t processed;         /* the wake pass has looked at ids up to here */
-    bool wake_scheduled;
+    waiter *rq_head, *rq_tail;  /* claimed, to be answered (ready_next) */
+    bool pump_queued;           /* a pump_job is queued */
     bool stopping;
     xloop *loop;
     sub **tab;
@@ -676,26 +680,93 @@ static xv *build_from(const batch *b, const char *session)
     return r;
 }
 
-static void arm(void *arg);
+static void arm(waiter *w);
+static void deliver_job(waiter *w);
+
+/* Loop thread: a from-waiter's timer had not fired when its call was
+ * answered; timers are removed on the loop thread only. */
+static void drop_timer(void *arg)
+{
+    waiter *w = arg;
+    pthread_mutex_lock(&ev.lock);
+    xloop_timer *t = w->timer;
+    w->timer = NULL;
+    pthread_mutex_unlock(&ev.lock);
+    xloop_timer_remove(t);          /* armed: on_timeout cleared it otherwise */
+    pthread_mutex_lock(&ev.lock);
+    sub_unref(w->s);
+    if (--ev.nwaiters == 0)
+        pthread_cond_broadcast(&ev.drained);
+    pthread_mutex_unlock(&ev.lock);
+    free(w);
+}
 
 static void waiter_done(waiter *w, xv *res, xerr *err)
 {
     if (w->task[0])
         task_clear_cancel_hook(w->task);    /* after this, no hook can touch w */
     xcall_finish(w->call, res, err);
-    pthread_mutex_lock(&ev.lock);
-    sub_unref(w->s);
-    if (--ev.nwaiters == 0)
-        pthread_cond_broadcast(&ev.drained);
-    pthread_mutex_unlock(&ev.lock);
     xerr_free(w->fail);
-    free(w);
+    w->fail = NULL;
+    pthread_mutex_lock(&ev.lock);
+    bool timer = w->timer != NULL;
+    if (!timer) {
+        sub_unref(w->s);
+        if (--ev.nwaiters == 0)
+            pthread_cond_broadcast(&ev.drained);
+    }
+    pthread_mutex_unlock(&ev.lock);
+    if (timer)
+        xloop_call(ev.loop, drop_timer, w);
+    else
+        free(w);
 }
 
-/* Worker: answer a claimed waiter. */
-static void deliver_job(void *arg)
+/* ---- the ready queue (ev.lock held unless said otherwise) ----
+ *
+ * Claimed waiters are answered by "pump" jobs on the worker pool: one is
+ * queued while the queue is not empty, and each takes one waiter and, if
+ * more are left, queues its successor before answering its own, so that a
+ * wake-up of many waiters spreads over the workers without filling the
+ * pool's queue ahead of ordinary calls. */
+
+static void pump_job(void *arg)
 {
-    waiter *w = arg;
+    (void)arg;
+    pthread_mutex_lock(&ev.lock);
+    waiter *w = ev.rq_head;
+    if (w) {
+        ev.rq_head = w->ready_next;
+        if (!ev.rq_head)
+            ev.rq_tail = NULL;
+    }
+    ev.pump_queued = ev.rq_head != NULL;
+    if (ev.pump_queued)
+        dispatch_queue_job(pump_job, NULL);
+    pthread_mutex_unlock(&ev.lock);
+    if (w)
+        deliver_job(w);
+}
+
+/* Claim w and queue it for an answer. */
+static void ready(waiter *w, xerr *fail)
+{
+    claim(w, fail);
+    w->ready_next = NULL;
+    if (ev.rq_tail)
+        ev.rq_tail->ready_next = w;
+    else
+        ev.rq_head = w;
+    ev.rq_tail = w;
+    if (!ev.pump_queued) {
+        ev.pump_queued = true;
+        dispatch_queue_job(pump_job, NULL);
+    }
+}
+
+/* Worker (no lock held): answer a claimed waiter. */
+static void deliver_job(waiter *w)
+{
     xerr *err = w->fail;
     w->fail = NULL;
     xv *res = NULL;
@@ -711,7 +782,7 @@ static void deliver_job(void *arg)
             w->state = W_NEW;
             pthread_mutex_unlock(&ev.lock);
             batch_free(&b);
-            xloop_call(ev.loop, arm, w);
+            arm(w);
             return;
         }
         pthread_mutex_unlock(&ev.lock);
@@ -722,42 +793,25 @@ static void deliver_job(void *arg)
     waiter_done(w, res, err);
 }
 
-static void deliver_list(waiter *ready)
-{
-    while (ready) {
-        waiter *w = ready;
-        ready = w->ready_next;
-        if (w->timer) {             /* loop thread: the timer has not fired */
-            xloop_timer_remove(w->timer);
-            w->timer = NULL;
-        }
-        dispatch_queue_job(deliver_job, w);
-    }
-}
-
 /* Loop thread: a from-waiter's timeout. */
 static void on_timeout(xloop_timer *t, void *arg)
 {
     (void)t;
     waiter *w = arg;
     pthread_mutex_lock(&ev.lock);
-    if (w->state != W_WAITING) {
-        pthread_mutex_unlock(&ev.lock);
-        return;
-    }
     w->timer = NULL;                /* freed by the loop after we return */
-    w_advance(w, ev.processed);     /* every event up to there went by w unmatched */
-    claim(w, NULL);
-    w->timed_out = true;
+    if (w->state == W_WAITING) {
+        w_advance(w, ev.head);      /* every event went by w unmatched */
+        w->timed_out = true;
+        ready(w, NULL);
+    }
     pthread_mutex_unlock(&ev.lock);
-    dispatch_queue_job(deliver_job, w);
 }
 
-/* Loop thread: start waiting, unless there is something to say already. */
-static void arm(void *arg)
+/* Start waiting, unless there is something to say already (any thread, no
+ * lock held). */
+static void arm(waiter *w)
 {
-    waiter *w = arg;
-    waiter *ready = NULL;
     xerr *fail = NULL;
     pthread_mutex_lock(&ev.lock);
     sub *s = w->s;
@@ -770,9 +824,7 @@ static void arm(void *arg)
     else if (!w->from && !s->reg_mask)
         xerr_SESSION_NOT_REGISTERED(&fail, s->session);
     if (fail || w_ready(w)) {
-        claim(w, fail);
-        w->ready_next = ready;
-        ready = w;
+        ready(w, fail);
     } else {
         /* nothing after the cursor matches: move it up to the head, so that
          * a quiet subscription never falls behind the ring */
@@ -782,10 +834,8 @@ static void arm(void *arg)
             s->cursor = ev.head;
             if (s->nextw) {         /* one event.next per session: the newest */
                 waiter *old = s->nextw;
-                claim(old, NULL);
                 old->evicted = true;
-                old->ready_next = ready;
-                ready = old;
+                ready(old, NULL);
             }
             s->nextw = w;
         }
@@ -796,81 +846,61 @@ static void arm(void *arg)
         if (s->waiters)
             s->waiters->sprev = w;
         s->waiters = w;
-        if (w->from) {
+        /* a from-waiter armed again keeps its timer (same deadline) */
+        if (w->from && !w->timer) {
             w->timer = xloop_timer_add(ev.loop, w->deadline_ms, on_timeout, w);
             if (!w->timer) {
-                claim(w, NULL);
                 w->timed_out = true;
-                w->ready_next = ready;
-                ready = w;
+                ready(w, NULL);
             }
         }
     }
     pthread_mutex_unlock(&ev.lock);
-    deliver_list(ready);
 }
 
-/* Loop thread: claim the waiters that the new events match. */
-static void wake_pass(void *arg)
+/* The new entry e: claim the waiters it matches (ev.lock held).  Every
+ * waiter visited matches but for task events, which only their owner's
+ * waiters can see: those are found through the owner's subscription. */
+static void wake(const entry *e)
 {
-    (void)arg;
-    waiter *ready = NULL;
-    pthread_mutex_lock(&ev.lock);
-    ev.wake_scheduled = false;
-    uint64_t id = ev.processed + 1, lo = oldest();
-    if (id < lo) {
-        /* events went by unseen (a burst longer than the ring between two
-         * passes): every waiter may have missed one; let each look (its
-         * cursor decides between events and EVENTS_LOST) */
-        for (int l = 0; l < NL; l++)
-            while (ev.lists[l]) {
-                waiter *w = ev.lists[l];
-                claim(w, NULL);
-                w->ready_next = ready;
-                ready = w;
-            }
-        id = lo;
-    }
-    for (; id <= ev.head; id++) {
-        const entry *e = at(id);
-        int ls[2] = { e->cls, L_ALL };
-        for (int k = 0; k < 2; k++) {
-            for (waiter *w = ev.lists[ls[k]], *nx; w; w = nx) {
-                nx = w->lnext[ls[k]];
-                if (w_match(w, e)) {
-                    /* w was listed while every event since its cursor went
-                     * by and none matched: skip them, so that a quiet
-                     * subscription never falls behind the ring */
-                    w_advance(w, e->id - 1);
-                    claim(w, NULL);
-                    w->ready_next = ready;
-                    ready = w;
-                }
+    if (e->owner) {
+        sub *s = sub_find(e->owner);
+        for (waiter *w = s ? s->waiters : NULL, *nx; w; w = nx) {
+            nx = w->snext;
+            if (w_match(w, e)) {
+                w_advance(w, e->id - 1);
+                ready(w, NULL);
             }
         }
+        return;
     }
-    ev.processed = ev.head;
-    pthread_mutex_unlock(&ev.lock);
-    deliver_list(ready);
+    int ls[2] = { e->cls, L_ALL };
+    for (int k = 0; k < 2; k++)
+        for (waiter *w = ev.lists[ls[k]], *nx; w; w = nx) {
+            nx = w->lnext[ls[k]];
+            if (w_match(w, e)) {
+                /* w was listed while every event since its cursor went
+                 * by and none matched: skip them, so that a quiet
+                 * subscription never falls behind the ring */
+                w_advance(w, e->id - 1);
+                ready(w, NULL);
+            }
+        }
 }
 
 /* Task.cancel of an Async.event.next (any thread, hook lock held). */
 static void cancel_hook(void *arg)
 {
     waiter *w = arg;
-    bool go = false;
     pthread_mutex_lock(&ev.lock);
     if (w->state == W_NEW) {
         w->cancelled = true;        /* arm() answers it */
     } else if (w->state == W_WAITING) {
         xerr *e = NULL;
         xerr_TASK_CANCELLED(&e, w->task);
-        claim(w, e);                /* event.next waiters have no timer */
-        go = true;
+        ready(w, e);                /* event.next waiters have no timer */
     }
     pthread_mutex_unlock(&ev.lock);
-    if (go)
-        dispatch_queue_job(deliver_job, w);
 }
 
 static void start_wait(waiter *w)
@@ -880,7 +910,7 @@ static void start_wait(waiter *w)
         task_set_cancel_hook(w->task, cancel_hook, w);
     }
     xcall_defer(w->call);
-    xloop_call(ev.loop, arm, w);
+    arm(w);
 }
 
 /* ---- the store observer ---- */
@@ -890,7 +920,6 @@ static uint64_t log_append(int cls, xstore_op op, const xobj *o)
     snap *sn = __atomic_load_n(&interest[cls], __ATOMIC_RELAXED) > 0 ? snap_encode(o) : NULL;
     char *owner = cls == XC_task ? strdup(xobj_str(o, XF_task_session)) : NULL;
     int64_t ts = time(NULL);
-    bool wake = false;
     pthread_mutex_lock(&ev.lock);
     uint64_t id = ++ev.head;
     entry *e = at(id);
@@ -903,17 +932,11 @@ static uint64_t log_append(int cls, xstore_op op, const xobj *o)
     memcpy(e->ref, o->ref, sizeof(e->ref));
     e->owner = owner;
     e->sn = sn;
-    if (!ev.wake_scheduled) {
-        if (ev.nlisted[cls] || ev.nlisted[L_ALL])
-            wake = ev.wake_scheduled = true;
-        else
-            ev.processed = id;      /* nobody waits for it */
-    }
+    if (ev.nlisted[cls] || ev.nlisted[L_ALL])
+        wake(e);
     pthread_mutex_unlock(&ev.lock);
     snap_unref(old_sn);
     free(old_owner);
-    if (wake)
-        xloop_call(ev.loop, wake_pass, NULL);
     return id;
 }
 
@@ -931,19 +954,14 @@ static void on_change(void *arg, xstore_op op, const xobj *o, int field)
 static void end_pass(void *arg)
 {
     sub *s = arg;
-    waiter *ready = NULL;
     pthread_mutex_lock(&ev.lock);
     while (s->waiters) {
-        waiter *w = s->waiters;
         xerr *e = NULL;
         xerr_SESSION_INVALID(&e, s->session);
-        claim(w, e);
-        w->ready_next = ready;
-        ready = w;
+        ready(s->waiters, e);
     }
     sub_unref(s);                   /* the table's reference */
     pthread_mutex_unlock(&ev.lock);
-    deliver_list(ready);
 }
 
 static void on_session_end(const char *ref)
@@ -1024,8 +1042,7 @@ static void relist(sub *s)
     if (!s->reg_mask) {
         xerr *e = NULL;
         xerr_SESSION_NOT_REGISTERED(&e, s->session);
-        claim(w, e);
-        dispatch_queue_job(deliver_job, w);     /* no timer on next-waiters */
+        ready(w, e);
         return;
     }
     lists_unlink(w);
@@ -1254,7 +1271,7 @@ bool events_setup(const daemon_options *o, char **err_r)
     /* ids keep growing across restarts (a token of an earlier run is older
      * than every event of this one): start at the time in microseconds */
     ev.first = (uint64_t)time(NULL) * 1000000ULL + 1;
-    ev.head = ev.processed = ev.first - 1;
+    ev.head = ev.first - 1;
     all_mask = 0;
     for (int c = 0; c < XC__COUNT; c++) {
         if (c == XC_session || c == XC_event || xclasses[c].pseudo)
@@ -1284,20 +1301,15 @@ void events_tick(void)
 static void stop_pass(void *arg)
 {
     (void)arg;
-    waiter *ready = NULL;
     pthread_mutex_lock(&ev.lock);
     ev.stopping = true;
     for (int l = 0; l < NL; l++)
         while (ev.lists[l]) {
-            waiter *w = ev.lists[l];
             xerr *e = NULL;
             xerr_EVENTS_LOST(&e);
-            claim(w, e);
-            w->ready_next = ready;
-            ready = w;
+            ready(ev.lists[l], e);
         }
     pthread_mutex_unlock(&ev.lock);
-    deliver_list(ready);
 }
 
 void events_stop(void)
