@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon/classes.h"
+#include "rpc/xmlrpc.h"
 #include "xapi_errors.h"
 #include "xapi_model.h"
 
@@ -77,23 +78,48 @@ static bool do_read(xcall *call, const xmethod *m, xv *const *args, xv **result_
             return false;
         *result_r = xv_dup(o->f[m->field]);
         return true;
-    case XM_GET_RECORD:
+    case XM_GET_RECORD: {
         if (!(o = lookup(m->cls, args[0]->u.str.s, errp)) || !can_read(call, o, errp))
             return false;
-        *result_r = xobj_record(o);
+        xbuf b;
+        xbuf_init(&b);
+        xobj_encode_record(&b, o);
+        *result_r = xv_encoded_take(&b);
         return true;
+    }
     case XM_GET_ALL:
         *result_r = xv_array();
         for (o = store_first(m->cls); o; o = store_next(o))
             if (can_read(call, o, NULL))
                 xv_array_add(*result_r, xv_str(o->ref));
         return true;
-    case XM_GET_ALL_RECORDS:
-        *result_r = xv_struct();
-        for (o = store_first(m->cls); o; o = store_next(o))
-            if (can_read(call, o, NULL))
-                xv_struct_append(*result_r, o->ref, xobj_record(o));   /* refs are unique */
+    case XM_GET_ALL_RECORDS: {
+        /* encoded under the read lock straight from the store: no copy of
+         * the records (10,000 VMs make a 35 MB answer) */
+        xbuf b;
+        xbuf_init(&b);
+        xmlrpc_encode_struct_begin(&b);
+        size_t after = store_count(m->cls);     /* objects after o */
+        bool sized = false;
+        for (o = store_first(m->cls); o; o = store_next(o)) {
+            after--;
+            if (!can_read(call, o, NULL))
+                continue;
+            xmlrpc_encode_member_begin(&b, o->ref);         /* refs are unique */
+            xobj_encode_record(&b, o);
+            xmlrpc_encode_member_end(&b);
+            if (!sized) {
+                /* size the buffer once, from the first record and a 25%
+                 * margin, rather than growing a large answer by copies */
+                sized = true;
+                size_t est = (b.len + b.len / 4) * after;
+                xbuf_reserve(&b, est < ((size_t)1 << 30) ? est : ((size_t)1 << 30));
+            }
+        }
+        xmlrpc_encode_struct_end(&b);
+        *result_r = xv_encoded_take(&b);
         return true;
+    }
     case XM_GET_BY_UUID:
         if (!(o = lookup(m->cls, args[0]->u.str.s, errp)) || !can_read(call, o, errp))
             return false;

@@ -10,13 +10,14 @@
 #include <unistd.h>
 
 #include "daemon/store.h"
+#include "rpc/xmlrpc.h"
 #include "xapi_model.h"
 
 /* Per-class table: chained hash on ref, plus an insertion-ordered list. */
-typedef struct node {
+typedef struct store_node {
     xobj *o;
-    struct node *hnext;             /* hash chain */
-    struct node *prev, *next;       /* insertion order */
+    struct store_node *hnext;       /* hash chain */
+    struct store_node *prev, *next; /* insertion order */
 } node;
 
 typedef struct ctable {
@@ -32,6 +33,10 @@ typedef struct observer {
 
 static pthread_rwlock_t store_lock = PTHREAD_RWLOCK_INITIALIZER;
 static ctable tables[XC__COUNT];
+/* Per class, per field: the encoded start of its record member
+ * (xmlrpc_encode_member_begin of the field name), made once. */
+typedef struct member_head { char *s; size_t len; } member_head;
+static member_head *member_heads[XC__COUNT];
 static observer observers[8];
 static size_t n_observers;
 
@@ -64,6 +69,16 @@ void store_init(void)
         tables[c].buckets = calloc(tables[c].nbuckets, sizeof(node *));
         if (!tables[c].buckets)
             abort();
+        int nf = xclasses[c].nfields;
+        member_heads[c] = calloc(nf ? (size_t)nf : 1, sizeof(member_head));
+        if (!member_heads[c])
+            abort();
+        for (int i = 0; i < nf; i++) {
+            xbuf b;
+            xbuf_init(&b);
+            xmlrpc_encode_member_begin(&b, xclasses[c].fields[i].name);
+            member_heads[c][i].s = xbuf_steal(&b, &member_heads[c][i].len);
+        }
     }
 }
 
@@ -79,6 +94,10 @@ void store_fini(void)
         }
         free(tables[c].buckets);
         memset(&tables[c], 0, sizeof(tables[c]));
+        for (int i = 0; member_heads[c] && i < xclasses[c].nfields; i++)
+            free(member_heads[c][i].s);
+        free(member_heads[c]);
+        member_heads[c] = NULL;
     }
     n_observers = 0;
 }
@@ -128,7 +147,7 @@ xobj *store_first(int cls)
 
 xobj *store_next(const xobj *o)
 {
-    node *n = find_node(o->cls, o->ref);
+    node *n = o->node;
     return n && n->next ? n->next->o : NULL;
 }
 
@@ -244,6 +263,7 @@ void store_insert(xobj *o)
     if (!n)
         abort();
     n->o = o;
+    o->node = n;
     size_t h = hash_ref(o->ref) % t->nbuckets;
     n->hnext = t->buckets[h];
     t->buckets[h] = n;
@@ -281,6 +301,7 @@ void store_remove(xobj *o)
         t->tail = n->prev;
     t->count--;
     free(n);
+    o->node = NULL;
     xobj_free(o);
 }
 
@@ -395,6 +416,19 @@ xv *xobj_record(const xobj *o)
     for (int i = 0; i < c->nfields; i++)
         xv_struct_append(r, c->fields[i].name, xv_dup(o->f[i]));   /* names are unique */
     return r;
+}
+
+void xobj_encode_record(xbuf *b, const xobj *o)
+{
+    const xclass_desc *c = &xclasses[o->cls];
+    const member_head *h = member_heads[o->cls];
+    xmlrpc_encode_struct_begin(b);
+    for (int i = 0; i < c->nfields; i++) {
+        xbuf_add(b, h[i].s, h[i].len);
+        xmlrpc_encode_value(b, o->f[i]);
+        xmlrpc_encode_member_end(b);
+    }
+    xmlrpc_encode_struct_end(b);
 }
 
 /* ---- uuids ---- */

@@ -23,6 +23,7 @@ typedef struct xobj {
     xv **f;                     /* nfields canonical values */
     void *priv;                 /* runtime data owned by the class's code */
     void (*priv_free)(void *priv);
+    struct store_node *node;    /* the store's own (NULL until inserted) */
 } xobj;
 
 typedef enum xstore_op { XSTORE_ADD, XSTORE_DEL, XSTORE_MOD } xstore_op;
@@ -81,6 +82,9 @@ void xobj_touch(xobj *o, int field);
 
 /* The object's record: a struct of every field, copied. */
 xv *xobj_record(const xobj *o);
+/* The same record written straight to b as one XML-RPC <value> (what
+ * xmlrpc_encode_value writes for xobj_record's struct), without a copy. */
+void xobj_encode_record(xbuf *b, const xobj *o);
 
 /* A fresh random uuid (RFC 4122 v4) into buf (XREF_LEN). */
 void xuuid_generate(char *buf);

@@ -74,7 +74,17 @@ void xmlrpc_cleanup(void)
 
 /* ---- encoders ---- */
 
-#define ADD_LIT(b, lit) xbuf_add((b), (lit), sizeof(lit) - 1)
+/* Append n bytes: the common case (room left) inline, without a call. */
+static inline void put(xbuf *b, const char *s, size_t n)
+{
+    if (b->cap - b->len <= n)
+        xbuf_reserve(b, n);
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+#define ADD_LIT(b, lit) put((b), (lit), sizeof(lit) - 1)
 
 static void add_int64(xbuf *b, int64_t i)
 {
@@ -87,7 +97,7 @@ static void add_int64(xbuf *b, int64_t i)
     } while (u);
     if (i < 0)
         *--p = '-';
-    xbuf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+    put(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 static void add_double(xbuf *b, double d)
@@ -103,7 +113,29 @@ static void add_double(xbuf *b, double d)
         uselocale(old);
     if (n < 0 || (size_t)n >= sizeof(tmp))
         n = 0;
-    xbuf_add(b, tmp, (size_t)n);
+    put(b, tmp, (size_t)n);
+}
+
+void xmlrpc_encode_struct_begin(xbuf *b)
+{
+    ADD_LIT(b, "<value><struct>");
+}
+
+void xmlrpc_encode_member_begin(xbuf *b, const char *name)
+{
+    ADD_LIT(b, "<member><name>");
+    xbuf_add_escaped(b, name, strlen(name));
+    ADD_LIT(b, "</name>");
+}
+
+void xmlrpc_encode_member_end(xbuf *b)
+{
+    ADD_LIT(b, "</member>");
+}
+
+void xmlrpc_encode_struct_end(xbuf *b)
+{
+    ADD_LIT(b, "</struct></value>");
 }
 
 void xmlrpc_encode_value(xbuf *b, const xv *v)
@@ -117,6 +149,14 @@ void xmlrpc_encode_value(xbuf *b, const xv *v)
         ADD_LIT(b, "<value><string></string></value>");
         break;
     case XV_STRING:
+        if (v->u.str.shared) {          /* xv_encoded: already a <value> */
+            put(b, v->u.str.s, v->u.str.len);
+            break;
+        }
+        if (v->u.str.len == 0) {
+            ADD_LIT(b, "<value><string></string></value>");
+            break;
+        }
         ADD_LIT(b, "<value><string>");
         xbuf_add_escaped(b, v->u.str.s, v->u.str.len);
         ADD_LIT(b, "</string></value>");
@@ -148,21 +188,23 @@ void xmlrpc_encode_value(xbuf *b, const xv *v)
         ADD_LIT(b, "</base64></value>");
         break;
     case XV_ARRAY:
+        if (v->u.arr.n == 0) {
+            ADD_LIT(b, "<value><array><data></data></array></value>");
+            break;
+        }
         ADD_LIT(b, "<value><array><data>");
         for (size_t i = 0; i < v->u.arr.n; i++)
             xmlrpc_encode_value(b, v->u.arr.items[i]);
         ADD_LIT(b, "</data></array></value>");
         break;
     case XV_STRUCT:
-        ADD_LIT(b, "<value><struct>");
+        xmlrpc_encode_struct_begin(b);
         for (size_t i = 0; i < v->u.st.n; i++) {
-            ADD_LIT(b, "<member><name>");
-            xbuf_add_escaped(b, v->u.st.keys[i], strlen(v->u.st.keys[i]));
-            ADD_LIT(b, "</name>");
+            xmlrpc_encode_member_begin(b, v->u.st.keys[i]);
             xmlrpc_encode_value(b, v->u.st.vals[i]);
-            ADD_LIT(b, "</member>");
+            xmlrpc_encode_member_end(b);
         }
-        ADD_LIT(b, "</struct></value>");
+        xmlrpc_encode_struct_end(b);
         break;
     default:
         ADD_LIT(b, "<value><string></string></value>");

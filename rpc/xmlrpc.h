@@ -39,6 +39,14 @@ void xmlrpc_cleanup(void);
  * replaced by U+FFFD so the output is always well-formed; CR is written as
  * &#13; so it survives a round trip.  A NULL value is written as "". */
 void xmlrpc_encode_value(xbuf *b, const xv *v);
+/* A struct value written piece by piece, straight from where its members
+ * live (xmlrpc_encode_value writes an XV_STRUCT with these): begin, then for
+ * each member member_begin(name), xmlrpc_encode_value (or any of these for a
+ * nested struct), member_end; then end. */
+void xmlrpc_encode_struct_begin(xbuf *b);
+void xmlrpc_encode_member_begin(xbuf *b, const char *name);
+void xmlrpc_encode_member_end(xbuf *b);
+void xmlrpc_encode_struct_end(xbuf *b);
 void xmlrpc_encode_call(xbuf *b, const char *method, const xv *params /* ARRAY */);
 void xmlrpc_encode_response(xbuf *b, const xv *value);
 void xmlrpc_encode_fault(xbuf *b, int code, const char *string);

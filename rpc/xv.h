@@ -25,10 +25,12 @@ typedef enum xv_kind {
 } xv_kind;
 
 typedef struct xv xv;
+typedef struct xv_shared xv_shared;
 struct xv {
     xv_kind kind;
     union {
-        struct { char *s; size_t len; } str;               /* STRING DATETIME BASE64 */
+        /* STRING DATETIME BASE64; shared is NULL except for xv_encoded values */
+        struct { char *s; size_t len; xv_shared *shared; } str;
         int64_t i;                                          /* INT */
         double d;                                           /* DOUBLE */
         bool b;                                             /* BOOL */
@@ -75,14 +77,25 @@ bool xv_get_double(const xv *v, double *out);
  * no whitespace, range-checked. */
 bool xv_parse_int(const char *s, size_t len, int64_t *out);
 
-/* A growable byte buffer used by the encoders. */
+/* A growable byte buffer used by the encoders.  data[len] is always '\0'
+ * once anything was added. */
 typedef struct xbuf { char *data; size_t len, cap; } xbuf;
 void xbuf_init(xbuf *b);
 void xbuf_free(xbuf *b);
+void xbuf_reserve(xbuf *b, size_t n);    /* room for n more bytes (and the NUL) */
 void xbuf_add(xbuf *b, const char *s, size_t n);
 void xbuf_puts(xbuf *b, const char *s);
 void xbuf_printf(xbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void xbuf_add_escaped(xbuf *b, const char *s, size_t n);   /* XML text escaping */
 char *xbuf_steal(xbuf *b, size_t *len_r);                   /* NUL-terminated; buffer reset */
+
+/* A value already encoded: the text of exactly one XML-RPC <value> element,
+ * as xmlrpc_encode_value writes it, which xmlrpc_encode_value emits verbatim.
+ * Used to answer with data encoded straight from its source (no copy into a
+ * tree).  It reads as an XV_STRING holding that text; the text is immutable
+ * and shared between copies (xv_dup is O(1), reference counted; copies may
+ * be freed by different threads).  Takes b's contents; b is reset. */
+xv *xv_encoded_take(xbuf *b);
+bool xv_is_encoded(const xv *v);
 
 #endif

@@ -1219,6 +1219,187 @@ static void test_threads(void)
     CHECK(total == 0, "concurrent parsing from 4 threads (%ld failures)", total);
 }
 
+/* ---- values encoded straight from their source (xv_encoded) ---- */
+
+/* Encode st's members one by one with the streaming struct calls. */
+static char *encode_streamed_str(const xv *st)
+{
+    xbuf b;
+    xbuf_init(&b);
+    xmlrpc_encode_struct_begin(&b);
+    for (size_t i = 0; i < st->u.st.n; i++) {
+        xmlrpc_encode_member_begin(&b, st->u.st.keys[i]);
+        xmlrpc_encode_value(&b, st->u.st.vals[i]);
+        xmlrpc_encode_member_end(&b);
+    }
+    xmlrpc_encode_struct_end(&b);
+    return xbuf_steal(&b, NULL);
+}
+
+static xv *sample_record(void)
+{
+    xv *r = xv_struct();
+    xv_struct_set(r, "uuid", xv_str("0ec7437e-165b-46d5-b1cf-5fcf92a8bb21"));
+    xv_struct_set(r, "name<&>", xv_str("a<b>&c \r\x01 \xC3\xA9 \xff"));
+    xv_struct_set(r, "empty", xv_str(""));
+    xv_struct_set(r, "nil", xv_nil());
+    xv_struct_set(r, "memory", xv_int(268435456));
+    xv_struct_set(r, "negative", xv_int(-7));
+    xv_struct_set(r, "flag", xv_bool(true));
+    xv_struct_set(r, "load", xv_double(0.25));
+    xv_struct_set(r, "when", xv_datetime("20261124T20:11:06"));
+    xv_struct_set(r, "blob", xv_strn("QUJD", 4));
+    xv *set = xv_array();
+    xv_array_add(set, xv_str("OpaqueRef:1"));
+    xv_array_add(set, xv_str("x&y"));
+    xv_struct_set(r, "set", set);
+    xv_struct_set(r, "empty_set", xv_array());
+    xv *map = xv_struct();
+    xv_struct_set(map, "k", xv_str("v"));
+    xv_struct_set(r, "map", map);
+    xv_struct_set(r, "empty_map", xv_struct());
+    return r;
+}
+
+static void *dup_free_main(void *arg)
+{
+    const xv *e = arg;
+    for (int i = 0; i < 20000; i++)
+        xv_free(xv_dup(e));
+    return NULL;
+}
+
+static void test_encoded(void)
+{
+    xv *rec = sample_record();
+    char *tree = encode_value_str(rec);
+    char *streamed = encode_streamed_str(rec);
+    CHECK(strcmp(tree, streamed) == 0, "streamed struct = tree struct:\n got %s\nwant %s", streamed, tree);
+
+    /* an encoded value is written verbatim, wherever it sits */
+    xbuf b;
+    xbuf_init(&b);
+    xbuf_puts(&b, streamed);
+    xv *e = xv_encoded_take(&b);
+    CHECK(b.data == NULL && b.len == 0, "xv_encoded_take resets the buffer");
+    CHECK(xv_is_encoded(e) && e->kind == XV_STRING && e->u.str.len == strlen(tree),
+          "encoded value reads as a string of its text");
+    CHECK(!xv_is_encoded(rec) && !xv_is_encoded(NULL), "only encoded values are encoded");
+    char *got = encode_value_str(e);
+    CHECK(strcmp(got, tree) == 0, "encoded value emitted verbatim: %s", got);
+    free(got);
+
+    xv *plain = xv_struct(), *pre = xv_struct();
+    xv_struct_set(plain, "Status", xv_str("Success"));
+    xv_struct_set(plain, "Value", xv_dup(rec));
+    xv_struct_set(pre, "Status", xv_str("Success"));
+    xv_struct_set(pre, "Value", xv_dup(e));
+    size_t l1, l2;
+    char *r1 = encode_response_str(plain, &l1), *r2 = encode_response_str(pre, &l2);
+    CHECK(l1 == l2 && memcmp(r1, r2, l1) == 0, "response with an encoded value is byte-exact:\n got %s\nwant %s",
+          r2, r1);
+    /* and it decodes to the record */
+    xv *back = NULL;
+    int fc = 0;
+    char *fs = NULL, *err = NULL;
+    CHECK(xmlrpc_parse_response(r2, l2, NULL, &back, &fc, &fs, &err) && back, "decodes: %s", err ? err : "");
+    if (back) {
+        xv *want = xv_dup(rec);
+        xv_struct_set(want, "nil", xv_str(""));
+        xv_struct_set(want, "memory", xv_str("268435456"));
+        xv_struct_set(want, "negative", xv_str("-7"));
+        xv_struct_set(want, "name<&>", xv_str("a<b>&c \r\xEF\xBF\xBD \xC3\xA9 \xEF\xBF\xBD"));
+        CHECK(xv_equal(xv_struct_get(back, "Value"), want), "decoded record matches");
+        xv_free(want);
+    }
+    xv_free(back);
+    free(fs);
+    free(err);
+    free(r1);
+    free(r2);
+    xv_free(plain);
+    xv_free(pre);
+
+    /* copies share the text, live on when the original goes, and compare
+     * equal to each other but not to a plain string of the same text */
+    xv *d = xv_dup(e);
+    CHECK(d->u.str.s == e->u.str.s && xv_is_encoded(d), "xv_dup shares the encoded text");
+    CHECK(xv_equal(d, e), "copies are equal");
+    xv *same_text = xv_str(tree);
+    CHECK(!xv_equal(e, same_text) && !xv_equal(same_text, e), "encoded != plain string with its text");
+    xv_free(same_text);
+    xv_free(e);
+    got = encode_value_str(d);
+    CHECK(strcmp(got, tree) == 0, "copy outlives the original");
+    free(got);
+
+    /* concurrent copies and frees (reference count) */
+    pthread_t t[4];
+    for (int k = 0; k < 4; k++)
+        pthread_create(&t[k], NULL, dup_free_main, d);
+    for (int k = 0; k < 4; k++)
+        pthread_join(t[k], NULL);
+    got = encode_value_str(d);
+    CHECK(strcmp(got, tree) == 0, "copies freed from 4 threads leave the value intact");
+    free(got);
+    xv_free(d);
+
+    /* an encoded value inside an array and as a task-style lone value */
+    xv *arr = xv_array();
+    xbuf_init(&b);
+    xmlrpc_encode_value(&b, rec);
+    xv_array_add(arr, xv_encoded_take(&b));
+    xv_array_add(arr, xv_int(1));
+    xv *arr_plain = xv_array();
+    xv_array_add(arr_plain, xv_dup(rec));
+    xv_array_add(arr_plain, xv_int(1));
+    char *a1 = encode_value_str(arr), *a2 = encode_value_str(arr_plain);
+    CHECK(strcmp(a1, a2) == 0, "encoded value as an array item");
+    free(a1);
+    free(a2);
+    xv_free(arr);
+    xv_free(arr_plain);
+
+    free(tree);
+    free(streamed);
+    xv_free(rec);
+}
+
+/* Escaping at every position of a run, and long runs (the copy fast path). */
+static void test_escape_positions(void)
+{
+    const char *specials[] = { "&", "<", ">", "\r", "\x01", "\xff", "\xC3\xA9", "\t", "\n" };
+    const char *wants[] = { "&amp;", "&lt;", "&gt;", "&#13;", "\xEF\xBF\xBD", "\xEF\xBF\xBD", "\xC3\xA9",
+                            "\t", "\n" };
+    for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++)
+        for (size_t pos = 0; pos <= 20; pos++) {
+            char in[64], want[64];
+            snprintf(in, sizeof(in), "%.*s%s%.*s", (int)pos, "abcdefghijklmnopqrst", specials[k],
+                     (int)(20 - pos), "ABCDEFGHIJKLMNOPQRST");
+            snprintf(want, sizeof(want), "%.*s%s%.*s", (int)pos, "abcdefghijklmnopqrst", wants[k],
+                     (int)(20 - pos), "ABCDEFGHIJKLMNOPQRST");
+            xbuf b;
+            xbuf_init(&b);
+            xbuf_add_escaped(&b, in, strlen(in));
+            CHECK(b.len == strlen(want) && strcmp(b.data, want) == 0, "escape %zu at %zu: %s", k, pos, b.data);
+            xbuf_free(&b);
+        }
+    /* a buffer past the huge-page size, grown piece by piece */
+    xbuf b;
+    xbuf_init(&b);
+    char chunk[4096];
+    for (size_t i = 0; i < sizeof(chunk); i++)
+        chunk[i] = (char)('a' + i % 26);
+    size_t pieces = ((size_t)20 << 20) / sizeof(chunk);
+    for (size_t i = 0; i < pieces; i++)
+        xbuf_add_escaped(&b, chunk, sizeof(chunk));
+    bool same = b.len == pieces * sizeof(chunk) && b.data[b.len] == '\0';
+    for (size_t i = 0; same && i < pieces; i++)
+        same = memcmp(b.data + i * sizeof(chunk), chunk, sizeof(chunk)) == 0;
+    CHECK(same, "20 MiB buffer built from 4 KiB pieces");
+    xbuf_free(&b);
+}
+
 /* ---- speed (informational) ---- */
 
 static void bench(void)
@@ -1263,6 +1444,8 @@ int main(void)
     test_hostile();
     test_fuzz();
     test_threads();
+    test_encoded();
+    test_escape_positions();
     bench();
     xmlrpc_cleanup();
     printf("%d passed, %d failed\n", n_pass, n_fail);
