@@ -8,14 +8,16 @@
  * dispatcher calls persist_call_done(): the dirty set is taken, each file is
  * serialized under the shared store lock and given a ticket; outside the
  * lock, commits run strictly in ticket order (so the later content of a file
- * always lands last): the records are appended to the journal and the XML
- * files are rewritten (temporary file + rename) or unlinked; then one
- * fdatasync of the journal, shared by every committer waiting at that moment
- * (group commit), makes them durable before the answer is sent.  A
- * checkpoint (idle tick or full journal) syncs the file system holding the
- * files and empties the journal.  At start-up the journal's records are
- * re-applied to the files, the files are loaded, and a file that cannot be
- * parsed is moved to <state>/corrupt/.
+ * always lands last): the records are appended to the journal (one write)
+ * and each file's newest content is kept in memory (the pending map); then
+ * one fdatasync of the journal, shared by every committer waiting at that
+ * moment (group commit), makes them durable before the answer is sent.  The
+ * journal record is the durable copy: the XML files themselves are written
+ * only by a checkpoint (idle tick, full journal, clean exit), which writes
+ * the pending files (temporary file + rename, or unlink), syncs the file
+ * system holding them and only then empties the journal.  At start-up the
+ * journal's records are applied to the files the same way, the files are
+ * loaded, and a file that cannot be parsed is moved to <state>/corrupt/.
  */
 #include "config.h"
 
@@ -43,6 +45,10 @@
 
 #define JOURNAL_HDR 4096
 #define JOURNAL_SIZE (16u << 20)
+/* Records past this offset trigger a checkpoint before the next commit
+ * (JOURNAL_SIZE; the tests lower it with XEND_JOURNAL_CHECKPOINT_BYTES to
+ * run checkpoints under load). */
+static uint64_t ckpt_at = JOURNAL_SIZE;
 #define JOURNAL_MAGIC "xend-journal 1 gen="
 
 /* ---- which classes persist, and where ---- */
@@ -102,10 +108,15 @@ static void classes_init(void)
     }
 }
 
+static bool is_dom0(const xobj *vm)
+{
+    return xobj_bool(vm, XF_VM_is_control_domain) ||
+           strcmp(vm->ref, "00000000-0000-0000-0000-000000000000") == 0;
+}
+
 bool persist_vm_is_transient(const xobj *vm)
 {
-    if (xobj_bool(vm, XF_VM_is_control_domain) ||
-        strcmp(vm->ref, "00000000-0000-0000-0000-000000000000") == 0)
+    if (is_dom0(vm))
         return true;
     const char *t = xobj_map_get(vm, XF_VM_other_config, PERSIST_TRANSIENT_KEY);
     return t && strcmp(t, "true") == 0;
@@ -176,6 +187,69 @@ static void kset_free(kset *s)
     memset(s, 0, sizeof(*s));
 }
 
+/* The pending map: for each file changed since the last checkpoint, its
+ * newest content as journalled (body NULL: the file is to be removed).
+ * Written to the files by a checkpoint; bounded by the journal's size. */
+typedef struct pent {
+    char *key;
+    char *body;
+    size_t len;
+} pent;
+
+typedef struct pmap {
+    pent *e;
+    size_t cap, n;
+} pmap;
+
+static pent *pmap_find(pmap *m, const char *key)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t nc = m->cap ? m->cap * 2 : 64;
+        pent *ne = calloc(nc, sizeof(pent));
+        if (!ne)
+            abort();
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->e[i].key) {
+                size_t h = fnv(m->e[i].key, strlen(m->e[i].key), FNV0) & (nc - 1);
+                while (ne[h].key)
+                    h = (h + 1) & (nc - 1);
+                ne[h] = m->e[i];
+            }
+        free(m->e);
+        m->e = ne;
+        m->cap = nc;
+    }
+    size_t h = fnv(key, strlen(key), FNV0) & (m->cap - 1);
+    while (m->e[h].key && strcmp(m->e[h].key, key) != 0)
+        h = (h + 1) & (m->cap - 1);
+    return &m->e[h];
+}
+
+/* Note key's newest content; takes key and body. */
+static void pmap_put(pmap *m, char *key, char *body, size_t len)
+{
+    pent *e = pmap_find(m, key);
+    if (e->key) {
+        free(key);
+        free(e->body);
+    } else {
+        e->key = key;
+        m->n++;
+    }
+    e->body = body;
+    e->len = len;
+}
+
+static void pmap_clear(pmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        free(m->e[i].key);
+        free(m->e[i].body);
+    }
+    free(m->e);
+    memset(m, 0, sizeof(*m));
+}
+
 static pthread_mutex_t dirty_mu = PTHREAD_MUTEX_INITIALIZER;
 static kset dirty;
 static uint64_t issued;                 /* tickets handed out (dirty_mu) */
@@ -192,6 +266,8 @@ static uint64_t jgen;
 static uint64_t joff = JOURNAL_HDR;
 static uint64_t jcap;
 static time_t last_commit;
+static pmap pending;                    /* files to write at the next checkpoint */
+static time_t ckpt_failed;              /* when a checkpoint last failed (retried after 1 s) */
 
 /* ---- the store observer ---- */
 
@@ -205,7 +281,11 @@ static void observe(void *arg, xstore_op op, const xobj *o, int field)
         return;
     char *key;
     const char *vm = mode == P_INVM ? xobj_str(o, vm_field[o->cls]) : "";
-    if (mode == P_INVM && *vm && store_find(XC_VM, vm)) {
+    const xobj *owner = o->cls == XC_VM ? o : (mode == P_INVM && *vm) ? store_find(XC_VM, vm) : NULL;
+    /* dom0 (and its devices) never has a file: nothing to write or remove */
+    if (owner && is_dom0(owner))
+        return;
+    if (mode == P_INVM && owner) {
         if (asprintf(&key, "VM/%s", vm) < 0)
             abort();
     } else if (asprintf(&key, "%s/%s", xclasses[o->cls].name, o->ref) < 0) {
@@ -283,7 +363,9 @@ static void put_object(xbuf *b, const xobj *o)
     for (int f = 0; f < c->nfields; f++) {
         if (skip_field[o->cls][f])
             continue;
-        xbuf_printf(b, "  <field name=\"%s\">", c->fields[f].name);
+        xbuf_puts(b, "  <field name=\"");  /* no printf per field: this runs on every call */
+        xbuf_puts(b, c->fields[f].name);
+        xbuf_puts(b, "\">");
         put_value(b, o->f[f]);
         xbuf_puts(b, "</field>\n");
     }
@@ -372,12 +454,14 @@ static bool write_all(int fd, const char *p, size_t n)
     return true;
 }
 
-/* Replace the file of it->key (temporary file + rename); fsync when sync. */
-static bool apply_item(const pitem *it, bool sync)
+/* Replace the file of key with body (temporary file + rename), or remove
+ * it (body NULL); with sync, the new content is fsynced before the rename
+ * (the caller then fsyncs the directory). */
+static bool apply_item(const char *key, const char *body, size_t len, bool sync)
 {
-    char *path = key_path(it->key, "");
+    char *path = key_path(key, "");
     bool ok = true;
-    if (!it->body) {
+    if (!body) {
         if (unlink(path) != 0 && errno != ENOENT) {
             xlog(XLOG_ERROR, "persist: cannot remove %s: %s", path, strerror(errno));
             ok = false;
@@ -385,9 +469,9 @@ static bool apply_item(const pitem *it, bool sync)
         free(path);
         return ok;
     }
-    char *tmp = key_path(it->key, ".tmp");
+    char *tmp = key_path(key, ".tmp");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || !write_all(fd, it->body, it->len) || (sync && fsync(fd) != 0)) {
+    if (fd < 0 || !write_all(fd, body, len) || (sync && fsync(fd) != 0)) {
         xlog(XLOG_ERROR, "persist: cannot write %s: %s", tmp, strerror(errno));
         ok = false;
     }
@@ -449,15 +533,23 @@ static uint64_t record_hash(uint64_t gen, char op, const char *key, const char *
     return fnv(body, len, h);
 }
 
-static bool journal_append(const pitem *it)
+/* Append the records of items[0..n) with one write. */
+static bool journal_append(const pitem *items, size_t n)
 {
-    char op = it->body ? 'W' : 'D';
-    const char *body = it->body ? it->body : "";
-    char head[256];
-    int hn = snprintf(head, sizeof(head), "XJ1 %016" PRIx64 " %c %zu %s %zu %016" PRIx64 "\n", jgen,
-                      op, strlen(it->key), it->key, it->len,
-                      record_hash(jgen, op, it->key, body, it->len));
-    size_t need = (size_t)hn + it->len + 1;
+    xbuf b;
+    xbuf_init(&b);
+    for (size_t i = 0; i < n; i++) {
+        const pitem *it = &items[i];
+        char op = it->body ? 'W' : 'D';
+        const char *body = it->body ? it->body : "";
+        xbuf_printf(&b, "XJ1 %016" PRIx64 " %c %zu %s %zu %016" PRIx64 "\n", jgen, op,
+                    strlen(it->key), it->key, it->len,
+                    record_hash(jgen, op, it->key, body, it->len));
+        xbuf_add(&b, body, it->len);
+        xbuf_add(&b, "\n", 1);
+    }
+    size_t need;
+    char *rec = xbuf_steal(&b, &need);
     if (joff + need > jcap) {
         uint64_t ncap = jcap * 2;
         while (joff + need > ncap)
@@ -465,16 +557,11 @@ static bool journal_append(const pitem *it)
         int e = journal_extend(ncap);
         if (e != 0) {
             xlog(XLOG_ERROR, "persist: cannot grow the journal: %s", strerror(e));
+            free(rec);
             return false;
         }
         jcap = ncap;
     }
-    char *rec = malloc(need);
-    if (!rec)
-        abort();
-    memcpy(rec, head, (size_t)hn);
-    memcpy(rec + hn, body, it->len);
-    rec[need - 1] = '\n';
     bool ok = pwrite(jfd, rec, need, (off_t)joff) == (ssize_t)need;
     free(rec);
     if (!ok) {
@@ -485,20 +572,82 @@ static bool journal_append(const pitem *it)
     return true;
 }
 
-/* Make every file written so far durable and empty the journal.  commit_mu
- * held, nobody syncing. */
-static void checkpoint(void)
+/* Up to this many pending files are made durable one by one (fsync of
+ * each file and of their directories); more with one syncfs, which also
+ * flushes whatever else is dirty on that file system. */
+#define CKPT_FSYNC_MAX 64
+
+static bool fsync_dir(const char *name)
 {
-    if (syncfs(state_fd) != 0) {
-        xlog(XLOG_ERROR, "persist: syncfs: %s", strerror(errno));
-        return;
-    }
-    if (journal_header(jgen + 1))
-        durable = committed;
+    int dfd = openat(state_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bool ok = dfd >= 0 && fsync(dfd) == 0;
+    if (!ok)
+        xlog(XLOG_ERROR, "persist: cannot sync %s/%s: %s", state_dir, name, strerror(errno));
+    if (dfd >= 0)
+        close(dfd);
+    return ok;
 }
 
-/* Read the journal's valid records (current generation, intact) and apply
- * them to the files, last one per file winning. */
+/* Write every pending file and make the files, renames and removals
+ * durable; false if that failed (the entries stay pending). */
+static bool write_pending(void)
+{
+    bool each = pending.n <= CKPT_FSYNC_MAX, ok = true;
+    bool dirs[XC__COUNT] = { false };
+    for (size_t i = 0; i < pending.cap; i++) {
+        const pent *e = &pending.e[i];
+        if (!e->key)
+            continue;
+        if (!apply_item(e->key, e->body, e->len, each))
+            ok = false;
+        char cname[64];
+        const char *slash = strchr(e->key, '/');
+        size_t cl = slash ? (size_t)(slash - e->key) : 0;
+        const xclass_desc *cd = NULL;
+        if (cl && cl < sizeof(cname)) {
+            memcpy(cname, e->key, cl);
+            cname[cl] = '\0';
+            cd = xclass_by_name(cname);
+        }
+        if (cd)
+            dirs[cd->id] = true;
+        else
+            each = false;       /* not a directory of ours: sync everything */
+    }
+    if (!ok)
+        return false;
+    if (!each) {
+        if (syncfs(state_fd) != 0) {
+            xlog(XLOG_ERROR, "persist: syncfs: %s", strerror(errno));
+            return false;
+        }
+        return true;
+    }
+    for (int c = 0; c < XC__COUNT; c++)
+        if (dirs[c] && !fsync_dir(xclasses[c].name))
+            ok = false;
+    return ok;
+}
+
+/* Checkpoint: write the pending files, make them durable, and only then
+ * start a new journal generation (the old records die once the files hold
+ * what they said).  On failure the journal stays as it is and the pending
+ * files are written again by the next checkpoint.  commit_mu held, nobody
+ * syncing. */
+static bool checkpoint(void)
+{
+    /* every committed change is in the pending map, now durable in its file */
+    if (write_pending() && journal_header(jgen + 1)) {
+        pmap_clear(&pending);
+        durable = committed;
+        return true;
+    }
+    ckpt_failed = time(NULL);
+    return false;
+}
+
+/* Read the journal's valid records (current generation, intact) into the
+ * pending map, the last one per file winning; the caller writes them. */
 static size_t journal_replay(void)
 {
     struct stat st;
@@ -539,16 +688,17 @@ static size_t journal_replay(void)
         const char *slash = strchr(key, '/');
         if (!slash || strstr(key, "..") || !xuuid_valid(slash + 1))
             break;
-        pitem it = { .key = key, .body = op == 'W' ? buf + body : NULL, .len = blen };
-        apply_item(&it, true);
-        /* the directory entry (rename or unlink) must be durable too */
-        char dir[sizeof(key)];
-        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - key), key);
-        int dfd = openat(state_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
+        char *k = strdup(key), *b = NULL;
+        if (!k)
+            abort();
+        if (op == 'W') {
+            b = malloc(blen + 1);
+            if (!b)
+                abort();
+            memcpy(b, buf + body, blen);
+            b[blen] = '\0';
         }
+        pmap_put(&pending, k, b, blen);
         n++;
         off = body + blen + 1;
     }
@@ -582,25 +732,27 @@ static void wait_durable(uint64_t t)
     }
 }
 
+/* Journal items (in ticket order) and note them pending; takes their keys
+ * and bodies. */
 static bool commit(uint64_t ticket, pitem *items, size_t n)
 {
     bool ok = true;
     pthread_mutex_lock(&commit_mu);
     while (committed + 1 != ticket)
         pthread_cond_wait(&commit_cv, &commit_mu);
-    if (joff > JOURNAL_SIZE) {          /* full: checkpoint first */
+    if (joff > ckpt_at && time(NULL) != ckpt_failed) {     /* full: checkpoint first */
         while (syncing)
             pthread_cond_wait(&commit_cv, &commit_mu);
         checkpoint();
     }
-    for (size_t i = 0; i < n; i++)
-        if (!journal_append(&items[i])) {
-            ok = false;
-            failed = true;
-        }
-    for (size_t i = 0; i < n; i++)
-        if (!apply_item(&items[i], false))
-            ok = false;
+    if (n && !journal_append(items, n)) {
+        ok = false;
+        failed = true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        pmap_put(&pending, items[i].key, items[i].body, items[i].len);
+        items[i].key = items[i].body = NULL;
+    }
     committed = ticket;
     last_commit = time(NULL);
     pthread_cond_broadcast(&commit_cv);
@@ -643,11 +795,7 @@ bool persist_flush(void)
     store_unlock();
     kset_free(&taken);
 
-    bool ok = commit(ticket, items, n);
-    for (size_t i = 0; i < n; i++) {
-        free(items[i].key);
-        free(items[i].body);
-    }
+    bool ok = commit(ticket, items, n);     /* takes the keys and bodies */
     free(items);
     return ok;
 }
@@ -959,6 +1107,9 @@ bool persist_setup(const daemon_options *opts, char **err_r)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     classes_init();
+    const char *cb = getenv("XEND_JOURNAL_CHECKPOINT_BYTES");
+    if (cb && strtoull(cb, NULL, 10) > 0 && strtoull(cb, NULL, 10) < JOURNAL_SIZE)
+        ckpt_at = strtoull(cb, NULL, 10);
     free(state_dir);
     state_dir = strdup(opts->state_dir);
     if (!state_dir)
@@ -1004,7 +1155,16 @@ bool persist_setup(const daemon_options *opts, char **err_r)
         return false;
     }
     free(jpath);
+    /* the files get what the last run acknowledged since its last
+     * checkpoint; the journal is reset below only once that is durable */
     stats.replayed = journal_replay();
+    if (stats.replayed && !write_pending()) {
+        if (asprintf(err_r, "cannot apply the journal to the files in %s: %s", state_dir,
+                     strerror(errno)) < 0)
+            *err_r = NULL;
+        return false;
+    }
+    pmap_clear(&pending);
     struct stat st;
     jcap = fstat(jfd, &st) == 0 && (uint64_t)st.st_size > JOURNAL_SIZE ? (uint64_t)st.st_size
                                                                         : JOURNAL_SIZE;

@@ -2,8 +2,9 @@
  *
  * Every change to a persistent object is noted by a store observer; the
  * dispatcher calls persist_call_done() when a call ends, before its answer
- * is sent, and that writes the changed records (journal + XML files) and
- * waits until they are durable.  persist_setup() (daemon.h) loads them.
+ * is sent, and that appends the changed records to the journal and waits
+ * until they are durable; the XML files are written by checkpoints.
+ * persist_setup() (daemon.h) replays the journal and loads the files.
  */
 #ifndef XEND_PERSIST_H
 #define XEND_PERSIST_H
@@ -19,8 +20,8 @@ bool persist_flush(void);
 /* The dispatcher's hook at the end of a call: flushes unless the call was
  * a read-only implicit message. */
 void persist_call_done(const xcall *call);
-/* Periodic (~2 s, main thread): when idle, make the XML files durable and
- * empty the journal (checkpoint). */
+/* Periodic (~2 s, main thread): when idle, write the XML files the journal
+ * changed, make them durable and empty the journal (checkpoint). */
 void persist_tick(void);
 /* The state directory given to persist_setup() ("" before). */
 const char *persist_state_dir(void);

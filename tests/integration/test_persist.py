@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """Persistence: records survive a clean restart and kill -9 (a storm of at
-least 200 random kills during concurrent create/set/destroy calls: every
-acknowledged change is there and nothing else); the later of two concurrent
-setters wins on disk; the journal restores a change whose file was lost;
-an unreadable file is moved aside and the daemon still starts; the files
-are human-readable XML; refs and uuids are stable."""
+least 200 random kills during concurrent create/set/destroy calls, with
+checkpoints running under load: every acknowledged change is there and
+nothing else); the later of two concurrent setters wins on disk; the journal
+restores changes the files do not have yet, or whose file was lost; the
+files are written by the idle checkpoint; an unreadable file is moved aside
+and the daemon still starts; the files are human-readable XML; refs and
+uuids are stable."""
 import os
 import random
 import sys
@@ -63,12 +65,12 @@ def test_clean_restart_keeps_everything():
         before = {c: records(p, s, c) for c in classes}
         host_before, pool_before = ok(p.host.get_record(s, host)), ok(p.pool.get_record(s, pool))
         vm_xml = os.path.join(x.state, "VM", vm + ".xml")
+        x.restart()         # a clean exit checkpoints: the files hold everything
         assert os.path.exists(vm_xml)
         text = open(vm_xml, encoding="utf-8").read()
         assert text.startswith("<?xml") and '<field name="name_label">keep</field>' in text, text[:300]
         assert '<object class="VBD"' in text and '<object class="VIF"' in text, "devices live in the VM's file"
         assert "žluťoučký" in text
-        x.restart()
         p = x.proxy()
         s = x.login(p)
         for c in classes:
@@ -81,8 +83,9 @@ def test_clean_restart_keeps_everything():
         assert ok(p.user.get_fullname(s, user)) == "Alice A."
         assert ok(p.network.get_other_config(s, net2)) == {"bridge": "xenbr9"}
         ok(p.VM.destroy(s, vm))
-        assert not os.path.exists(vm_xml)
         assert ok(p.VBD.get_all(s)) == [] and ok(p.VIF.get_all(s)) == []
+        x.stop()
+        assert not os.path.exists(vm_xml)
         assert os.path.exists(os.path.join(x.state, "VDI", vdi + ".xml")), "VDIs outlive their VMs"
     finally:
         x.cleanup()
@@ -98,6 +101,10 @@ def test_kill9_storm():
     lock = threading.Lock()
     kills = 0
     t_end = time.time() + 115
+    # every other run of the daemon checkpoints every few records, so that
+    # checkpoints (files written, syncfs, new journal generation) run under
+    # load and some kills land in them
+    os.environ["XEND_JOURNAL_CHECKPOINT_BYTES"] = "16384"
     try:
         x.start()
         while kills < 200:
@@ -162,6 +169,10 @@ def test_kill9_storm():
             for t in threads:
                 t.join()
             assert not api_errors, api_errors
+            if kills % 2:
+                os.environ["XEND_JOURNAL_CHECKPOINT_BYTES"] = "16384"
+            else:
+                os.environ.pop("XEND_JOURNAL_CHECKPOINT_BYTES", None)
             x.start()
             p = x.unix_proxy()
             s = ok(p.session.login_with_password("root", ""))
@@ -195,6 +206,7 @@ def test_kill9_storm():
         assert corrupt == [], ("files were corrupted", corrupt)
         print("kill9 storm: %d kills, %d VMs at the end" % (kills, len(model)))
     finally:
+        os.environ.pop("XEND_JOURNAL_CHECKPOINT_BYTES", None)
         x.cleanup()
 
 
@@ -235,21 +247,76 @@ def test_concurrent_setters_last_wins_on_disk():
         x.cleanup()
 
 
-def test_journal_restores_a_lost_file():
+def wait_for(cond, what, timeout=15):
+    deadline = time.time() + timeout
+    while not cond():
+        if time.time() > deadline:
+            raise AssertionError("not within %d s: %s" % (timeout, what))
+        time.sleep(0.1)
+
+
+def name_in_file(path):
+    try:
+        text = open(path, encoding="utf-8").read()
+    except FileNotFoundError:
+        return None
+    start = text.index('<field name="name_label">') + len('<field name="name_label">')
+    return text[start:text.index("</field>", start)]
+
+
+def test_idle_checkpoint_writes_the_files():
+    """The files are written by the checkpoint once the daemon is idle (the
+    journal holds the changes until then): created, renamed, removed."""
+    x = Xend(pam=False)
+    try:
+        x.start()
+        p = x.unix_proxy()
+        s = ok(p.session.login_with_password("root", ""))
+        vm = ok(p.VM.create(s, vm_rec("first")))
+        path = os.path.join(x.state, "VM", vm + ".xml")
+        wait_for(lambda: name_in_file(path) == "first", "the new VM's file")
+        ok(p.VM.set_name_label(s, vm, "second"))
+        wait_for(lambda: name_in_file(path) == "second", "the renamed VM's file")
+        ok(p.VM.destroy(s, vm))
+        wait_for(lambda: not os.path.exists(path), "the destroyed VM's file removed")
+        gone = ok(p.VM.create(s, vm_rec("short-lived")))
+        ok(p.VM.destroy(s, gone))
+        keep = ok(p.VM.create(s, vm_rec("kept")))
+        wait_for(lambda: name_in_file(os.path.join(x.state, "VM", keep + ".xml")) == "kept", "the kept VM")
+        assert not os.path.exists(os.path.join(x.state, "VM", gone + ".xml"))
+    finally:
+        x.cleanup()
+
+
+def test_journal_restores_what_the_files_lack():
+    """After kill -9 the files are as of the last checkpoint (or lost); the
+    journal's records bring them up to date at start."""
     x = Xend(pam=False)
     try:
         x.start()
         p = x.unix_proxy()
         s = ok(p.session.login_with_password("root", ""))
         vm = ok(p.VM.create(s, vm_rec("journal")))
-        ok(p.VM.set_name_label(s, vm, "journalled"))
-        x.kill9()           # within the second: the journal still holds the records
         path = os.path.join(x.state, "VM", vm + ".xml")
-        os.unlink(path)     # as if the rename had not reached the disk
+        wait_for(lambda: name_in_file(path) == "journal", "the checkpoint")
+        ok(p.VM.set_name_label(s, vm, "journalled"))
+        other = ok(p.VM.create(s, vm_rec("only in the journal")))
+        x.kill9()           # within the second: no checkpoint since the calls
+        assert name_in_file(path) == "journal", "the file is as of the checkpoint"
+        assert not os.path.exists(os.path.join(x.state, "VM", other + ".xml"))
         x.start()
         p = x.unix_proxy()
         s = ok(p.session.login_with_password("root", ""))
         assert ok(p.VM.get_name_label(s, vm)) == "journalled"
+        assert ok(p.VM.get_name_label(s, other)) == "only in the journal"
+        assert name_in_file(path) == "journalled", "replay rewrote the file"
+        ok(p.VM.set_name_label(s, vm, "again"))
+        x.kill9()
+        os.unlink(path)     # as if the file had not reached the disk
+        x.start()
+        p = x.unix_proxy()
+        s = ok(p.session.login_with_password("root", ""))
+        assert ok(p.VM.get_name_label(s, vm)) == "again"
         assert os.path.exists(path)
     finally:
         x.cleanup()
@@ -287,4 +354,5 @@ def test_unreadable_files_are_moved_aside():
 
 if __name__ == "__main__":
     run([test_clean_restart_keeps_everything, test_concurrent_setters_last_wins_on_disk,
-         test_journal_restores_a_lost_file, test_unreadable_files_are_moved_aside, test_kill9_storm])
+         test_idle_checkpoint_writes_the_files, test_journal_restores_what_the_files_lack,
+         test_unreadable_files_are_moved_aside, test_kill9_storm])
