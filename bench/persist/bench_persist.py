@@ -5,14 +5,29 @@ through libvirtd on its test driver (test+unix, a libvirtd started here with
 a private socket) measured in the same run; then with 10,000 stored VMs:
 VM.get_all_records time, xend start-up time (exec to first answer) and RSS.
 
-  XEND_BUILDDIR=<build> bench/persist/bench_persist.py [--seconds N] [--vms N]
+The cycles are measured with three clients, interleaved round by round
+(--rounds, the median is printed) so that a noisy machine hits all alike:
+  xend_py      Python's xmlrpc.client, one kept-alive connection per client
+  xend_libxen  libxen (xend's C client library; bench/persist/libxen_cycles.c,
+               compiled here with cc against the build tree), one thread and
+               one kept-alive connection per client
+  libvirt_py   python3-libvirt (the C libvirt library), one connection per
+               client, defineXML + undefine
+plus xend_py_newconn (a new connection per call, as the test harness's
+client does) for comparison.  libvirt's test driver keeps its domains in
+memory only: it writes nothing to disk, while every xend call below is on
+disk (journal fdatasync) before it returns.
 
-Prints one "name value unit" line per figure."""
+  XEND_BUILDDIR=<build> bench/persist/bench_persist.py [--seconds N] [--rounds N] [--vms N]
+
+Prints one "name value unit" line per figure, then the issue 3 target
+(persisted xend cycles/s >= libvirt's, same run) as MET / NOT MET."""
 import argparse
 import http.client
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,12 +47,38 @@ def vm_rec(name):
             "VCPUs_max": "1", "VCPUs_at_startup": "1", "PV_kernel": "/boot/vmlinuz", "other_config": {}}
 
 
-def cycles(x, seconds, clients):
+class KeepAliveUnixTransport(xmlrpc.client.Transport):
+    """xmlrpc.client over the Unix socket, keeping one HTTP/1.1 connection
+    (as xmlrpc.client does for http://; the harness's transport reconnects
+    for every call)."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def make_connection(self, host):
+        if self._connection and host == self._connection[0]:
+            return self._connection[1]
+        path = self.path
+
+        class Conn(http.client.HTTPConnection):
+            def connect(self):
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+        self._connection = host, Conn("localhost")
+        return self._connection[1]
+
+
+def keepalive_proxy(x):
+    return xmlrpc.client.ServerProxy("http://localhost/", transport=KeepAliveUnixTransport(x.unix))
+
+
+def cycles(x, seconds, clients, keepalive=True):
     done = [0] * clients
     stop = time.time() + seconds
 
     def worker(i):
-        p = x.unix_proxy()
+        p = keepalive_proxy(x) if keepalive else x.unix_proxy()
         s = ok(p.session.login_with_password("root", ""))
         n = 0
         while time.time() < stop:
@@ -55,37 +96,86 @@ def cycles(x, seconds, clients):
     return sum(done) / (time.time() - t0)
 
 
-def libvirt_cycles(seconds, clients):
-    import libvirt
-    tmp = tempfile.mkdtemp(prefix="bench-libvirtd-")
-    sock_dir = os.path.join(tmp, "run")
-    os.makedirs(sock_dir)
-    conf = os.path.join(tmp, "libvirtd.conf")
-    with open(conf, "w") as f:
-        f.write('unix_sock_dir = "%s"\nauth_unix_rw = "none"\nauth_unix_ro = "none"\n' % sock_dir)
-    # only the built-in drivers (test, remote): the QEMU driver module cannot
-    # initialise on this host and would stop libvirtd
-    os.makedirs(os.path.join(tmp, "drivers"))
-    env = dict(os.environ, LIBVIRT_DRIVER_DIR=os.path.join(tmp, "drivers"))
-    proc = subprocess.Popen(["libvirtd", "--config", conf, "--pid-file", os.path.join(tmp, "pid")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    uri = "test+unix:///default?socket=%s/libvirt-sock" % sock_dir
-    libvirt.registerErrorHandler(lambda ctx, err: None, None)
-    try:
+def latency_ms(fn, seconds=1.0):
+    """Mean wall time of fn() in ms over about `seconds` (after a warm-up)."""
+    for _ in range(20):
+        fn()
+    n, t0 = 0, time.time()
+    while time.time() - t0 < seconds:
+        fn()
+        n += 1
+    return (time.time() - t0) / n * 1000
+
+
+def build_libxen_client(tmp):
+    """Compile libxen_cycles.c against the build tree's libxen; (path, None)
+    or (None, why)."""
+    build = os.environ.get("XEND_BUILDDIR", os.getcwd())
+    src = os.path.join(HERE, "..", "..")
+    libdir = os.path.join(build, "libxen", ".libs")
+    if not os.path.exists(os.path.join(libdir, "libxenapi.so")):
+        return None, "no %s/libxenapi.so (build the tree first)" % libdir
+    exe = os.path.join(tmp, "libxen_cycles")
+    cmd = [os.environ.get("CC", "cc"), "-std=c11", "-D_GNU_SOURCE", "-O2", "-pthread",
+           "-I", os.path.join(src, "libxen", "include"), "-I", os.path.join(build, "libxen", "gen"),
+           "-o", exe, os.path.join(HERE, "libxen_cycles.c"),
+           "-L", libdir, "-lxenapi", "-Wl,-rpath," + os.path.abspath(libdir)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, "cc failed: " + r.stderr.strip()[-500:]
+    return exe, None
+
+
+def libxen_cycles(exe, x, seconds, clients):
+    r = subprocess.run([exe, "unix://" + x.unix, str(seconds), str(clients)], capture_output=True,
+                       text=True, timeout=seconds + 60)
+    if r.returncode != 0:
+        raise RuntimeError("libxen_cycles exited %d: %s" % (r.returncode, r.stderr.strip()[-500:]))
+    n, dt = r.stdout.split()
+    return int(n) / float(dt)
+
+
+class Libvirtd:
+    """A private libvirtd (test driver reached through test+unix://)."""
+
+    def __init__(self):
+        self.tmp = self.proc = None
+
+    def start(self):
+        import libvirt
+        self.tmp = tempfile.mkdtemp(prefix="bench-libvirtd-")
+        tmp = self.tmp
+        sock_dir = os.path.join(tmp, "run")
+        os.makedirs(sock_dir)
+        conf = os.path.join(tmp, "libvirtd.conf")
+        with open(conf, "w") as f:
+            f.write('unix_sock_dir = "%s"\nauth_unix_rw = "none"\nauth_unix_ro = "none"\n' % sock_dir)
+        # only the built-in drivers (test, remote): the QEMU driver module cannot
+        # initialise on this host and would stop libvirtd
+        os.makedirs(os.path.join(tmp, "drivers"))
+        env = dict(os.environ, LIBVIRT_DRIVER_DIR=os.path.join(tmp, "drivers"))
+        self.proc = subprocess.Popen(["libvirtd", "--config", conf, "--pid-file", os.path.join(tmp, "pid")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        self.uri = "test+unix:///default?socket=%s/libvirt-sock" % sock_dir
+        libvirt.registerErrorHandler(lambda ctx, err: None, None)
         deadline = time.time() + 20
         while True:
             try:
-                libvirt.open(uri).close()
+                libvirt.open(self.uri).close()
                 break
             except libvirt.libvirtError:
                 if time.time() > deadline:
                     raise
                 time.sleep(0.1)
+        return self
+
+    def cycles(self, seconds, clients):
+        import libvirt
         done = [0] * clients
         stop = time.time() + seconds
 
         def worker(i):
-            c = libvirt.open(uri)
+            c = libvirt.open(self.uri)
             n = 0
             while time.time() < stop:
                 d = c.defineXML("<domain type='test'><name>b%d-%d</name><memory>262144</memory>"
@@ -102,10 +192,14 @@ def libvirt_cycles(seconds, clients):
         for t in th:
             t.join()
         return sum(done) / (time.time() - t0)
-    finally:
-        proc.terminate()
-        proc.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait()
+            self.proc = None
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def rss_kib(pid):
@@ -117,27 +211,79 @@ def rss_kib(pid):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--seconds", type=float, default=5, help="per measurement")
+    ap.add_argument("--rounds", type=int, default=1, help="interleaved rounds (median printed)")
     ap.add_argument("--vms", type=int, default=10000)
     a = ap.parse_args()
     x = Xend(pam=False)
+    lv = Libvirtd()
+    tmp = tempfile.mkdtemp(prefix="bench-persist-")
     try:
         x.start()
-        for clients in (1, 8):
-            print("xend_create_destroy_%dclient %.0f cycles/s" % (clients, cycles(x, a.seconds, clients)), flush=True)
+        exe, why = build_libxen_client(tmp)
+        if not exe:
+            print("xend_libxen unavailable: %s" % why, flush=True)
         try:
-            for clients in (1, 8):
-                print("libvirt_test_define_undefine_%dclient %.0f cycles/s"
-                      % (clients, libvirt_cycles(a.seconds, clients)), flush=True)
+            lv.start()
         except Exception as e:      # report, do not hide
-            print("libvirt_test_define_undefine unavailable: %s" % e, flush=True)
+            print("libvirt_py unavailable: %s" % e, flush=True)
+            lv.stop()
+            lv = None
+        # per-call latency, one kept-alive Python client
+        p = keepalive_proxy(x)
+        s = ok(p.session.login_with_password("root", ""))
+        vm = ok(p.VM.create(s, vm_rec("latency")))
+        n = [0]
+
+        def setter():
+            n[0] += 1
+            ok(p.VM.set_name_label(s, vm, "latency-%d" % n[0]))
+        print("xend_py_read_call %.3f ms (VM.get_power_state, mean)"
+              % latency_ms(lambda: ok(p.VM.get_power_state(s, vm)), a.seconds / 5), flush=True)
+        print("xend_py_persisted_setter %.3f ms (VM.set_name_label, mean)"
+              % latency_ms(setter, a.seconds / 5), flush=True)
+        ok(p.VM.destroy(s, vm))
+
+        modes = [("xend_py", lambda c: cycles(x, a.seconds, c)),
+                 ("xend_py_newconn", lambda c: cycles(x, a.seconds, c, keepalive=False))]
+        if exe:
+            modes.append(("xend_libxen", lambda c: libxen_cycles(exe, x, a.seconds, c)))
+        if lv:
+            modes.append(("libvirt_py", lambda c: lv.cycles(a.seconds, c)))
+        got = {}
+        for r in range(a.rounds):
+            for clients in (1, 8):
+                for name, fn in modes:
+                    got.setdefault((name, clients), []).append(fn(clients))
+        for clients in (1, 8):
+            for name, _ in modes:
+                v = got[(name, clients)]
+                print("%s_create_destroy_%dclient %.0f cycles/s%s" % (
+                    name, clients, statistics.median(v),
+                    "" if len(v) == 1 else " (median of %d: %s)" % (len(v), " ".join("%.0f" % y for y in v))),
+                      flush=True)
+        if lv:
+            print("target (issue 3): persisted xend create+destroy cycles/s >= libvirt test driver "
+                  "(in memory, no disk writes) defineXML+undefine cycles/s, this run:")
+            for clients in (1, 8):
+                base = statistics.median(got[("libvirt_py", clients)])
+                for name in ("xend_py", "xend_libxen"):
+                    if (name, clients) not in got:
+                        continue
+                    v = statistics.median(got[(name, clients)])
+                    print("  %d client%s: %-11s %6.0f vs libvirt_py %6.0f = %.2fx  %s" % (
+                        clients, "s" if clients > 1 else " ", name, v, base, v / base,
+                        "MET" if v >= base else "NOT MET"), flush=True)
+        if lv:
+            lv.stop()
+            lv = None
         # 10,000 stored VMs, created by 8 clients
-        p = x.unix_proxy()
+        p = keepalive_proxy(x)
         s = ok(p.session.login_with_password("root", ""))
         per = a.vms // 8
 
         def fill(i):
-            q = x.unix_proxy()
+            q = keepalive_proxy(x)
             qs = ok(q.session.login_with_password("root", ""))
             for n in range(per):
                 ok(q.VM.create(qs, vm_rec("stored-%d-%d" % (i, n))))
@@ -184,6 +330,9 @@ def main():
         ok(p.VM.get_all_records(s))
         print("xend_rss_%d_vms %.1f MiB" % (len(recs), rss_kib(x.proc.pid) / 1024))
     finally:
+        if lv:
+            lv.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
         x.cleanup()
 
 
