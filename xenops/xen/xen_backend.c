@@ -74,9 +74,9 @@ void xx_libxl_err(xo_backend *b, xo_error *err, int rc, const char *what, uint32
 {
     (void)b;
     if (xx_last_log[0])
-        xx_err(err, xx_errcode_from_libxl(rc), "%s (domain %u): %s", what, domid, xx_last_log);
+        xo_error_set(err, xx_errcode_from_libxl(rc), "%s (domain %u): %s", what, domid, xx_last_log);
     else
-        xx_err(err, xx_errcode_from_libxl(rc), "%s (domain %u) failed: libxl error %d",
+        xo_error_set(err, xx_errcode_from_libxl(rc), "%s (domain %u) failed: libxl error %d",
                what, domid, rc);
 }
 
@@ -287,12 +287,12 @@ static xo_backend *xx_open(const xo_options *opts, xo_error *err)
     int rc;
 
     if (!opts || !opts->loop) {
-        xx_err(err, XO_E_INVAL, "xen backend: an event loop is required");
+        xo_error_set(err, XO_E_INVAL, "xen backend: an event loop is required");
         goto fail;
     }
     b = calloc(1, sizeof(*b));
     if (!b) {
-        xx_err(err, XO_E_FAIL, "out of memory");
+        xo_error_set(err, XO_E_FAIL, "out of memory");
         goto fail;
     }
     pthread_mutex_init(&b->lock, NULL);
@@ -309,7 +309,7 @@ static xo_backend *xx_open(const xo_options *opts, xo_error *err)
 
     b->xch = xc_interface_open((xentoollog_logger *)&b->logger, (xentoollog_logger *)&b->logger, 0);
     if (!b->xch) {
-        xx_err(err, XO_E_FAIL, "cannot open the hypervisor interface (xenctrl): %s",
+        xo_error_set(err, XO_E_FAIL, "cannot open the hypervisor interface (xenctrl): %s",
                strerror(errno));
         goto fail;
     }
@@ -317,7 +317,7 @@ static xo_backend *xx_open(const xo_options *opts, xo_error *err)
     rc = libxl_ctx_alloc(&b->ctx, LIBXL_VERSION, 0, (xentoollog_logger *)&b->logger);
     if (rc) {
         b->ctx = NULL;
-        xx_err(err, XO_E_FAIL, "libxl_ctx_alloc failed: %s", xx_last_log[0] ? xx_last_log : "?");
+        xo_error_set(err, XO_E_FAIL, "libxl_ctx_alloc failed: %s", xx_last_log[0] ? xx_last_log : "?");
         goto fail;
     }
     libxl_osevent_register_hooks(b->ctx, &xx_osevent_hooks, b);
@@ -326,18 +326,18 @@ static xo_backend *xx_open(const xo_options *opts, xo_error *err)
 
     b->xs = xs_open(0);
     if (!b->xs) {
-        xx_err(err, XO_E_FAIL, "cannot connect to xenstore: %s", strerror(errno));
+        xo_error_set(err, XO_E_FAIL, "cannot connect to xenstore: %s", strerror(errno));
         goto fail;
     }
     /* Follow what already runs (not "new": the daemon lists those). */
     xx_scan_domains(b, false);
     if (!xs_watch(b->xs, "@introduceDomain", XX_WATCH_TOKEN)) {
-        xx_err(err, XO_E_FAIL, "xenstore watch @introduceDomain: %s", strerror(errno));
+        xo_error_set(err, XO_E_FAIL, "xenstore watch @introduceDomain: %s", strerror(errno));
         goto fail;
     }
     b->xs_h = xloop_fd_add(b->loop, xs_fileno(b->xs), POLLIN, xx_xs_cb, b);
     if (!b->xs_h) {
-        xx_err(err, XO_E_FAIL, "event loop: %s", strerror(errno));
+        xo_error_set(err, XO_E_FAIL, "event loop: %s", strerror(errno));
         goto fail;
     }
     return b;
@@ -461,7 +461,7 @@ static int xx_domain_list(xo_backend *b, xo_dominfo **doms_r, size_t *n_r, xo_er
     }
     out = calloc(n ? (size_t)n : 1, sizeof(*out));
     if (!out) {
-        xx_err(err, XO_E_FAIL, "out of memory");
+        xo_error_set(err, XO_E_FAIL, "out of memory");
         goto out;
     }
     for (int i = 0; i < n; i++)
@@ -486,7 +486,7 @@ static int xx_domain_info(xo_backend *b, uint32_t domid, xo_dominfo *info_r, xo_
     xx_log_clear();
     rc = libxl_domain_info(b->ctx, &di, domid);
     if (rc == ERROR_DOMAIN_NOTFOUND) {
-        xx_err(err, XO_E_NODOMAIN, "no domain %u", domid);
+        xo_error_set(err, XO_E_NODOMAIN, "no domain %u", domid);
         rc = -1;
         goto out;
     }
@@ -516,7 +516,7 @@ static int xx_domain_vcpus(xo_backend *b, uint32_t domid, xo_vcpu_info **v_r, si
     }
     out = calloc(nb ? (size_t)nb : 1, sizeof(*out));
     if (!out) {
-        xx_err(err, XO_E_FAIL, "out of memory");
+        xo_error_set(err, XO_E_FAIL, "out of memory");
         goto out;
     }
     for (int i = 0; i < nb; i++) {
@@ -573,7 +573,7 @@ static int xx_build(xo_backend *b, const xo_domain_config *cfg, int restore_fd, 
     if (libxl_uuid_is_nil(&d.c_info.uuid))
         libxl_uuid_generate(&d.c_info.uuid);
     if (libxl_name_to_domid(b->ctx, cfg->name, &domid) == 0) {
-        xx_err(err, XO_E_INVAL, "a domain named '%s' already exists (domain %u)", cfg->name,
+        xo_error_set(err, XO_E_INVAL, "a domain named '%s' already exists (domain %u)", cfg->name,
                domid);
         domid = XX_NO_DOMID;
         goto out;
@@ -601,7 +601,7 @@ static int xx_build(xo_backend *b, const xo_domain_config *cfg, int restore_fd, 
         goto out;
     }
     if (xx_track(b, domid, &d.c_info.uuid, true) < 0) {
-        xx_err(err, XO_E_FAIL, "cannot follow domain %u's events", domid);
+        xo_error_set(err, XO_E_FAIL, "cannot follow domain %u's events", domid);
         goto fail_destroy;
     }
     if (cfg->console_log[0] && xx_console_start(b, domid, cfg->console_log, err))
@@ -640,7 +640,7 @@ static int xx_domain_restore(xo_backend *b, const xo_domain_config *cfg, const c
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        xx_err(err, errno == ENOENT ? XO_E_INVAL : XO_E_FAIL, "restore image %s: %s", path,
+        xo_error_set(err, errno == ENOENT ? XO_E_INVAL : XO_E_FAIL, "restore image %s: %s", path,
                strerror(errno));
         return -1;
     }
@@ -666,14 +666,14 @@ static int xx_check_domu(xo_backend *b, uint32_t domid, xo_error *err)
     int rc;
 
     if (domid == 0) {
-        xx_err(err, XO_E_INVAL, "refusing to act on the control domain");
+        xo_error_set(err, XO_E_INVAL, "refusing to act on the control domain");
         return -1;
     }
     libxl_dominfo_init(&di);
     rc = libxl_domain_info(b->ctx, &di, domid);
     libxl_dominfo_dispose(&di);
     if (rc) {
-        xx_err(err, XO_E_NODOMAIN, "no domain %u", domid);
+        xo_error_set(err, XO_E_NODOMAIN, "no domain %u", domid);
         return -1;
     }
     return 0;
@@ -717,7 +717,7 @@ static int xx_domain_shutdown(xo_backend *b, uint32_t domid, xo_shutdown_reason 
     int lrc;
 
     if (how != XO_SHUTDOWN_POWEROFF && how != XO_SHUTDOWN_REBOOT) {
-        xx_err(err, XO_E_INVAL, "shutdown: only poweroff and reboot can be requested");
+        xo_error_set(err, XO_E_INVAL, "shutdown: only poweroff and reboot can be requested");
         return -1;
     }
     if (xx_check_domu(b, domid, err))
@@ -762,7 +762,7 @@ static int xx_domain_suspend(xo_backend *b, uint32_t domid, const char *path, xo
         goto out;
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
-        xx_err(err, XO_E_FAIL, "suspend image %s: %s", path, strerror(errno));
+        xo_error_set(err, XO_E_FAIL, "suspend image %s: %s", path, strerror(errno));
         goto out;
     }
     xx_log_clear();
@@ -774,7 +774,7 @@ static int xx_domain_suspend(xo_backend *b, uint32_t domid, const char *path, xo
     }
     if (fsync(fd) < 0 || close(fd) < 0) {
         fd = -1;
-        xx_err(err, XO_E_FAIL, "suspend image %s: %s", path, strerror(errno));
+        xo_error_set(err, XO_E_FAIL, "suspend image %s: %s", path, strerror(errno));
         unlink(path);
         libxl_domain_resume(b->ctx, domid, 1, NULL);
         goto out;
@@ -802,7 +802,7 @@ static int xx_domain_set_memory(xo_backend *b, uint32_t domid, uint64_t target_k
     if (xx_check_domu(b, domid, err))
         return -1;
     if (target_kib > INT64_MAX || target_kib < 1024) {
-        xx_err(err, XO_E_INVAL, "memory target %" PRIu64 " KiB out of range", target_kib);
+        xo_error_set(err, XO_E_INVAL, "memory target %" PRIu64 " KiB out of range", target_kib);
         return -1;
     }
     xx_log_clear();
@@ -827,17 +827,17 @@ static int xx_domain_set_vcpus(xo_backend *b, uint32_t domid, unsigned online, x
     if (xx_check_domu(b, domid, err))
         goto out;
     if (libxl_domain_info(b->ctx, &di, domid)) {
-        xx_err(err, XO_E_NODOMAIN, "no domain %u", domid);
+        xo_error_set(err, XO_E_NODOMAIN, "no domain %u", domid);
         goto out;
     }
     max = di.vcpu_max_id + 1;
     if (online < 1 || online > max) {
-        xx_err(err, XO_E_INVAL, "vcpus: %u online requested, domain %u has %u", online, domid,
+        xo_error_set(err, XO_E_INVAL, "vcpus: %u online requested, domain %u has %u", online, domid,
                max);
         goto out;
     }
     if (libxl_cpu_bitmap_alloc(b->ctx, &map, (int)max)) {
-        xx_err(err, XO_E_FAIL, "out of memory");
+        xo_error_set(err, XO_E_FAIL, "out of memory");
         goto out;
     }
     for (unsigned i = 0; i < online; i++)
@@ -907,7 +907,7 @@ static int xx_domain_trigger(xo_backend *b, uint32_t domid, const char *trigger,
     int lrc;
 
     if (libxl_trigger_from_string(trigger, &t) || t == LIBXL_TRIGGER_UNKNOWN) {
-        xx_err(err, XO_E_INVAL, "unknown trigger '%s' (power, sleep, nmi, init, reset, s3resume)",
+        xo_error_set(err, XO_E_INVAL, "unknown trigger '%s' (power, sleep, nmi, init, reset, s3resume)",
                trigger);
         return -1;
     }
@@ -942,7 +942,7 @@ static int xx_domain_rename(xo_backend *b, uint32_t domid, const char *name, xo_
     int lrc;
 
     if (!name || !*name) {
-        xx_err(err, XO_E_INVAL, "rename: empty name");
+        xo_error_set(err, XO_E_INVAL, "rename: empty name");
         return -1;
     }
     if (xx_check_domu(b, domid, err))
@@ -968,7 +968,7 @@ static int xx_domtype_of(xo_backend *b, uint32_t domid, xo_domtype *t_r, xo_erro
     if (rc == 0)
         *t_r = xx_dom_type(b, &di);
     else
-        xx_err(err, XO_E_NODOMAIN, "no domain %u", domid);
+        xo_error_set(err, XO_E_NODOMAIN, "no domain %u", domid);
     libxl_dominfo_dispose(&di);
     return rc ? -1 : 0;
 }
@@ -1005,7 +1005,7 @@ static int xx_disk_remove(xo_backend *b, uint32_t domid, const char *vdev, xo_er
     if (xx_check_domu(b, domid, err))
         goto out;
     if (libxl_vdev_to_device_disk(b->ctx, domid, vdev, &disk)) {
-        xx_err(err, XO_E_INVAL, "domain %u has no disk %s", domid, vdev);
+        xo_error_set(err, XO_E_INVAL, "domain %u has no disk %s", domid, vdev);
         goto out;
     }
     xx_log_clear();
@@ -1032,7 +1032,7 @@ static int xx_disk_change_media(xo_backend *b, uint32_t domid, const xo_disk *d,
     if (xx_check_domu(b, domid, err) || xx_domtype_of(b, domid, &t, err))
         goto out;
     if (t != XO_DOM_HVM) {
-        xx_err(err, XO_E_NOTSUP, "changing media needs an HVM guest (domain %u)", domid);
+        xo_error_set(err, XO_E_NOTSUP, "changing media needs an HVM guest (domain %u)", domid);
         goto out;
     }
     if (xx_disk_to_libxl(&cd, t, &disk, err))
@@ -1089,7 +1089,7 @@ static int xx_nic_remove(xo_backend *b, uint32_t domid, int devid, xo_error *err
     if (xx_check_domu(b, domid, err))
         goto out;
     if (libxl_devid_to_device_nic(b->ctx, domid, devid, &nic)) {
-        xx_err(err, XO_E_INVAL, "domain %u has no nic %d", domid, devid);
+        xo_error_set(err, XO_E_INVAL, "domain %u has no nic %d", domid, devid);
         goto out;
     }
     xx_log_clear();
@@ -1117,7 +1117,7 @@ int xo_xen_console_log(xo_backend *b, uint32_t domid, const char *path, xo_error
         rc = -1;
     libxl_dominfo_dispose(&di);
     if (rc) {
-        xx_err(err, XO_E_NODOMAIN, "no domain %u", domid);
+        xo_error_set(err, XO_E_NODOMAIN, "no domain %u", domid);
         return -1;
     }
     return xx_console_start(b, domid, path, err);

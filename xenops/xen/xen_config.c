@@ -11,19 +11,7 @@
 
 #include "xenops/xen/xen_config.h"
 
-#define XX_OOM(e) do { xx_err((e), XO_E_FAIL, "out of memory"); goto out; } while (0)
-
-void xx_err(xo_error *err, xo_errcode code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err)
-        return;
-    err->code = code;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-    va_end(ap);
-}
+#define XX_OOM(e) do { xo_error_set((e), XO_E_FAIL, "out of memory"); goto out; } while (0)
 
 xo_errcode xx_errcode_from_libxl(int rc)
 {
@@ -152,7 +140,7 @@ static int xx_set_defbool(libxl_defbool *db, const char *key, const char *val, x
     int b = xx_parse_bool(val);
 
     if (b < 0) {
-        xx_err(err, XO_E_INVAL, "platform:%s: '%s' is not a boolean", key, val);
+        xo_error_set(err, XO_E_INVAL, "platform:%s: '%s' is not a boolean", key, val);
         return -1;
     }
     libxl_defbool_set(db, b);
@@ -164,7 +152,7 @@ static int xx_set_string(char **dst, const char *val, xo_error *err)
     free(*dst);
     *dst = strdup(val);
     if (!*dst) {
-        xx_err(err, XO_E_FAIL, "out of memory");
+        xo_error_set(err, XO_E_FAIL, "out of memory");
         return -1;
     }
     return 0;
@@ -192,7 +180,7 @@ static int xx_platform_key(libxl_domain_config *d, const char *key, const char *
         errno = 0;
         long v = strtol(val, &end, 10);
         if (errno || *end || end == val || v < INT32_MIN || v > INT32_MAX) {
-            xx_err(err, XO_E_INVAL, "platform:rtc_timeoffset: '%s' is not an integer", val);
+            xo_error_set(err, XO_E_INVAL, "platform:rtc_timeoffset: '%s' is not an integer", val);
             return -1;
         }
         b->rtc_timeoffset = (uint32_t)(int32_t)v;
@@ -200,7 +188,7 @@ static int xx_platform_key(libxl_domain_config *d, const char *key, const char *
     }
     if (!strcmp(key, "tsc_mode")) {
         if (libxl_tsc_mode_from_string(val, &b->tsc_mode)) {
-            xx_err(err, XO_E_INVAL, "platform:tsc_mode: unknown mode '%s'", val);
+            xo_error_set(err, XO_E_INVAL, "platform:tsc_mode: unknown mode '%s'", val);
             return -1;
         }
         return 0;
@@ -236,14 +224,14 @@ static int xx_platform_key(libxl_domain_config *d, const char *key, const char *
         if (!strcmp(key, "stdvga")) {
             int on = xx_parse_bool(val);
             if (on < 0) {
-                xx_err(err, XO_E_INVAL, "platform:stdvga: '%s' is not a boolean", val);
+                xo_error_set(err, XO_E_INVAL, "platform:stdvga: '%s' is not a boolean", val);
                 return -1;
             }
             k = on ? LIBXL_VGA_INTERFACE_TYPE_STD : LIBXL_VGA_INTERFACE_TYPE_CIRRUS;
         } else if (!strcmp(val, "stdvga") || !strcmp(val, "std")) {
             k = LIBXL_VGA_INTERFACE_TYPE_STD;
         } else if (libxl_vga_interface_type_from_string(val, &k)) {
-            xx_err(err, XO_E_INVAL, "platform:vga: unknown kind '%s'", val);
+            xo_error_set(err, XO_E_INVAL, "platform:vga: unknown kind '%s'", val);
             return -1;
         }
         b->u.hvm.vga.kind = k;
@@ -258,17 +246,17 @@ int xx_disk_to_libxl(const xo_disk *d, xo_domtype type, libxl_device_disk *disk_
     int rc = -1;
 
     if (!d->vdev[0]) {
-        xx_err(err, XO_E_INVAL, "disk: empty vdev");
+        xo_error_set(err, XO_E_INVAL, "disk: empty vdev");
         goto out;
     }
     if (!d->target[0] && !d->cdrom) {
-        xx_err(err, XO_E_INVAL, "disk %s: no target (only a CD drive may be empty)", d->vdev);
+        xo_error_set(err, XO_E_INVAL, "disk %s: no target (only a CD drive may be empty)", d->vdev);
         goto out;
     }
     disk_r->vdev = strdup(d->vdev);
     disk_r->pdev_path = xx_strdup_or_null(d->target);
     if (!disk_r->vdev || (d->target[0] && !disk_r->pdev_path)) {
-        xx_err(err, XO_E_FAIL, "out of memory");
+        xo_error_set(err, XO_E_FAIL, "out of memory");
         goto out;
     }
     if (!d->target[0]) {
@@ -280,7 +268,7 @@ int xx_disk_to_libxl(const xo_disk *d, xo_domtype type, libxl_device_disk *disk_
     } else if (libxl_disk_format_from_string(d->format, &disk_r->format)
                || disk_r->format == LIBXL_DISK_FORMAT_UNKNOWN
                || disk_r->format == LIBXL_DISK_FORMAT_EMPTY) {
-        xx_err(err, XO_E_INVAL, "disk %s: unknown format '%s'", d->vdev, d->format);
+        xo_error_set(err, XO_E_INVAL, "disk %s: unknown format '%s'", d->vdev, d->format);
         goto out;
     }
     /* Let libxl choose phy (blkback, files through the block script's loop
@@ -290,7 +278,7 @@ int xx_disk_to_libxl(const xo_disk *d, xo_domtype type, libxl_device_disk *disk_
     disk_r->is_cdrom = d->cdrom ? 1 : 0;
     disk_r->removable = d->cdrom ? 1 : 0;
     if (d->cdrom && type != XO_DOM_HVM && !d->target[0]) {
-        xx_err(err, XO_E_INVAL, "disk %s: an empty CD drive needs an HVM guest", d->vdev);
+        xo_error_set(err, XO_E_INVAL, "disk %s: an empty CD drive needs an HVM guest", d->vdev);
         goto out;
     }
     rc = 0;
@@ -304,16 +292,16 @@ int xx_nic_to_libxl(const xo_nic *n, xo_domtype type, libxl_device_nic *nic_r, x
 
     nic_r->devid = n->devid >= 0 ? n->devid : -1;
     if (n->mac[0] && xx_mac_parse(n->mac, &nic_r->mac)) {
-        xx_err(err, XO_E_INVAL, "nic: malformed MAC '%s'", n->mac);
+        xo_error_set(err, XO_E_INVAL, "nic: malformed MAC '%s'", n->mac);
         goto out;
     }
     if (n->mac[0] && (nic_r->mac[0] & 1)) {
-        xx_err(err, XO_E_INVAL, "nic: MAC '%s' is a multicast address", n->mac);
+        xo_error_set(err, XO_E_INVAL, "nic: MAC '%s' is a multicast address", n->mac);
         goto out;
     }
     if ((n->bridge[0] && !(nic_r->bridge = strdup(n->bridge)))
         || (n->script[0] && !(nic_r->script = strdup(n->script)))) {
-        xx_err(err, XO_E_FAIL, "out of memory");
+        xo_error_set(err, XO_E_FAIL, "out of memory");
         goto out;
     }
     if (n->mtu)
@@ -335,28 +323,28 @@ int xx_config_to_libxl(const xo_domain_config *cfg, libxl_domain_config *d, xo_e
     int rc = -1;
 
     if (cfg->type != XO_DOM_PV && cfg->type != XO_DOM_PVH && cfg->type != XO_DOM_HVM) {
-        xx_err(err, XO_E_INVAL, "unknown domain type %d", (int)cfg->type);
+        xo_error_set(err, XO_E_INVAL, "unknown domain type %d", (int)cfg->type);
         goto out;
     }
     if (!cfg->name[0]) {
-        xx_err(err, XO_E_INVAL, "domain name is empty");
+        xo_error_set(err, XO_E_INVAL, "domain name is empty");
         goto out;
     }
     if (maxkb < 1024 || tgtkb > maxkb) {
-        xx_err(err, XO_E_INVAL, "memory: static max %" PRIu64 " KiB, target %" PRIu64
+        xo_error_set(err, XO_E_INVAL, "memory: static max %" PRIu64 " KiB, target %" PRIu64
                " KiB (need 1 MiB <= target <= static max)", maxkb, tgtkb);
         goto out;
     }
     if (vstart > vmax || vmax > 4096) {
-        xx_err(err, XO_E_INVAL, "vcpus: %u at startup of %u max", vstart, vmax);
+        xo_error_set(err, XO_E_INVAL, "vcpus: %u at startup of %u max", vstart, vmax);
         goto out;
     }
     if (cfg->type == XO_DOM_PVH && !cfg->kernel[0]) {
-        xx_err(err, XO_E_INVAL, "a PVH guest needs a kernel");
+        xo_error_set(err, XO_E_INVAL, "a PVH guest needs a kernel");
         goto out;
     }
     if (cfg->type == XO_DOM_PV && !cfg->kernel[0] && !cfg->bootloader[0]) {
-        xx_err(err, XO_E_INVAL, "a PV guest needs a kernel or a bootloader");
+        xo_error_set(err, XO_E_INVAL, "a PV guest needs a kernel or a bootloader");
         goto out;
     }
 
@@ -365,7 +353,7 @@ int xx_config_to_libxl(const xo_domain_config *cfg, libxl_domain_config *d, xo_e
     if (!(d->c_info.name = strdup(cfg->name)))
         XX_OOM(err);
     if (cfg->uuid[0] && libxl_uuid_from_string(&d->c_info.uuid, cfg->uuid)) {
-        xx_err(err, XO_E_INVAL, "malformed uuid '%s'", cfg->uuid);
+        xo_error_set(err, XO_E_INVAL, "malformed uuid '%s'", cfg->uuid);
         goto out;
     }
 
@@ -389,7 +377,7 @@ int xx_config_to_libxl(const xo_domain_config *cfg, libxl_domain_config *d, xo_e
         XX_OOM(err);
     if (cfg->bootloader[0]) {
         if (cfg->type != XO_DOM_PV) {
-            xx_err(err, XO_E_INVAL, "a bootloader is only supported for PV guests");
+            xo_error_set(err, XO_E_INVAL, "a bootloader is only supported for PV guests");
             goto out;
         }
         if (!(b->bootloader = strdup(cfg->bootloader)))

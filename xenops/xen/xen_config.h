@@ -1,6 +1,6 @@
 /* xen_config: pure translation from xenops configuration structs to libxl's
- * (no hypervisor, no libxl_ctx needed), plus the xo_error helpers shared by
- * the xen backend.  Unit-tested without Xen by tests/xen/test_xen_config.c.
+ * (no hypervisor, no libxl_ctx needed), and libxl's error codes as xenops'.
+ * Unit-tested without Xen by tests/xen/test_xen_config.c.
  */
 #ifndef XEND_XEN_CONFIG_H
 #define XEND_XEN_CONFIG_H
@@ -8,10 +8,6 @@
 #include <libxl.h>
 
 #include "xenops/xenops.h"
-
-/* Fill *err (if non-NULL) with code and a formatted message. */
-void xx_err(xo_error *err, xo_errcode code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* libxl's ERROR_* -> xo_errcode. */
 xo_errcode xx_errcode_from_libxl(int rc);

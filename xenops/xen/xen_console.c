@@ -125,12 +125,12 @@ int xx_console_start(xo_backend *b, uint32_t domid, const char *path, xo_error *
     int rc = -1;
 
     if (!b->xs) {
-        xx_err(err, XO_E_FAIL, "console log: no xenstore connection");
+        xo_error_set(err, XO_E_FAIL, "console log: no xenstore connection");
         goto out;
     }
     c = calloc(1, sizeof(*c));
     if (!c) {
-        xx_err(err, XO_E_FAIL, "out of memory");
+        xo_error_set(err, XO_E_FAIL, "out of memory");
         goto out;
     }
     c->b = b;
@@ -139,7 +139,7 @@ int xx_console_start(xo_backend *b, uint32_t domid, const char *path, xo_error *
     pthread_mutex_init(&c->lock, NULL);
     c->out_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (c->out_fd < 0) {
-        xx_err(err, XO_E_FAIL, "console log %s: %s", path, strerror(errno));
+        xo_error_set(err, XO_E_FAIL, "console log %s: %s", path, strerror(errno));
         goto out;
     }
     c->deadline_ms = xloop_now_ms() + XX_CONSOLE_GIVEUP_MS;
@@ -154,7 +154,7 @@ int xx_console_start(xo_backend *b, uint32_t domid, const char *path, xo_error *
     }
     pthread_mutex_unlock(&b->lock);
     if (!d) {
-        xx_err(err, XO_E_NODOMAIN, "console log: domain %u is not known", domid);
+        xo_error_set(err, XO_E_NODOMAIN, "console log: domain %u is not known", domid);
         goto out;
     }
     if (old)

@@ -149,7 +149,7 @@ int xx_host_cpus(xo_backend *b, xo_cpu_info **cpus_r, size_t *n_r, xo_error *err
     ci = calloc(pi.max_cpu_id + 1, sizeof(*ci));
     out = calloc(pi.nr_cpus ? pi.nr_cpus : 1, sizeof(*out));
     if (!ci || !out) {
-        xx_err(err, XO_E_FAIL, "out of memory");
+        xo_error_set(err, XO_E_FAIL, "out of memory");
         goto out;
     }
     if (xc_getcpuinfo(b->xch, (int)pi.max_cpu_id + 1, ci, &nr) < 0)
@@ -232,7 +232,7 @@ int xx_host_nics(xo_backend *b, xo_nic_info **nics_r, size_t *n_r, xo_error *err
 
     (void)b;
     if (!dir) {
-        xx_err(err, XO_E_FAIL, "/sys/class/net: %s", strerror(errno));
+        xo_error_set(err, XO_E_FAIL, "/sys/class/net: %s", strerror(errno));
         goto out;
     }
     while ((de = readdir(dir))) {
@@ -248,7 +248,7 @@ int xx_host_nics(xo_backend *b, xo_nic_info **nics_r, size_t *n_r, xo_error *err
         if (n == cap) {
             xo_nic_info *nv = realloc(out, (cap ? cap * 2 : 8) * sizeof(*out));
             if (!nv) {
-                xx_err(err, XO_E_FAIL, "out of memory");
+                xo_error_set(err, XO_E_FAIL, "out of memory");
                 goto out;
             }
             out = nv;
@@ -271,7 +271,7 @@ int xx_host_nics(xo_backend *b, xo_nic_info **nics_r, size_t *n_r, xo_error *err
     }
     *nics_r = out ? out : calloc(1, sizeof(*out));
     if (!*nics_r) {
-        xx_err(err, XO_E_FAIL, "out of memory");
+        xo_error_set(err, XO_E_FAIL, "out of memory");
         goto out;
     }
     *n_r = n;
@@ -291,7 +291,7 @@ int xx_host_dmesg(xo_backend *b, char **text_r, bool clear, xo_error *err)
     int rc = -1;
 
     if (!buf) {
-        xx_err(err, XO_E_FAIL, "out of memory");
+        xo_error_set(err, XO_E_FAIL, "out of memory");
         goto out;
     }
     xx_log_clear();
@@ -314,11 +314,11 @@ int xx_host_send_debug_keys(xo_backend *b, const char *keys, xo_error *err)
     int lrc, rc = -1;
 
     if (!k) {
-        xx_err(err, XO_E_FAIL, "out of memory");
+        xo_error_set(err, XO_E_FAIL, "out of memory");
         goto out;
     }
     if (!*k) {
-        xx_err(err, XO_E_INVAL, "no debug keys given");
+        xo_error_set(err, XO_E_INVAL, "no debug keys given");
         goto out;
     }
     xx_log_clear();
