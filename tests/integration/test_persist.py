@@ -100,7 +100,7 @@ def test_kill9_storm():
     model = {}              # uuid -> {"name":..., "k":...} acknowledged state
     lock = threading.Lock()
     kills = 0
-    t_end = time.time() + 115
+    t_end = time.time() + 300           # ~70 s under ASan on a quiet machine; generous for a loaded CI
     # every other run of the daemon checkpoints every few records, so that
     # checkpoints (files written, syncfs, new journal generation) run under
     # load and some kills land in them

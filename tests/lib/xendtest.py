@@ -87,16 +87,21 @@ class Xend:
         self.user = PamUser() if pam else None
         self.log = os.path.join(self.tmp, "xend.log")
         self.conf = os.path.join(self.tmp, "xend.conf")
+        self.pam = pam
+        self.extra_conf = list(conf)
+        self.write_conf()
+        self.proc = None
+
+    def write_conf(self):
         with open(self.conf, "w") as f:
             f.write("state-dir = %s\n" % self.state)
             f.write("listen = unix:%s auth=none\n" % self.unix)
-            f.write("listen = http:127.0.0.1:%d auth=%s\n" % (self.port, "pam" if pam else "none"))
+            f.write("listen = http:127.0.0.1:%d auth=%s\n" % (self.port, "pam" if self.pam else "none"))
             f.write("pam-service = %s\n" % (self.user.service if self.user else "xend"))
             f.write("log-file = %s\n" % self.log)
             f.write("log-level = debug\n")
-            for line in conf:
+            for line in self.extra_conf:
                 f.write(line + "\n")
-        self.proc = None
 
     @property
     def username(self):
@@ -106,13 +111,25 @@ class Xend:
     def password(self):
         return self.user.password if self.user else ""
 
-    def start(self, timeout=20):
+    def start(self, timeout=20, _retries=3):
         cmd = shlex.split(os.environ.get("XEND_WRAPPER", "")) + [
             xend_binary(), "--foreground", "--config", self.conf, "--backend", self.backend] + self.args
+        errlen = os.path.getsize(self.log + ".stderr") if os.path.exists(self.log + ".stderr") else 0
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(self.log + ".stderr", "a"))
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
+                with open(self.log + ".stderr") as f:
+                    f.seek(errlen)
+                    err = f.read()
+                if "Address already in use" in err and _retries > 0:
+                    # another process took the port between two runs of this
+                    # daemon (a restart test): take a new one and say so
+                    self.port = free_port()
+                    self.url = "http://127.0.0.1:%d/" % self.port
+                    self.write_conf()
+                    self.proc = None
+                    return self.start(timeout, _retries - 1)
                 raise RuntimeError("xend exited with %s:\n%s" % (self.proc.returncode, self.stderr()))
             try:
                 self.unix_proxy().system.listMethods()
