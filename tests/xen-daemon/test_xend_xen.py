@@ -3,9 +3,10 @@
 scripts/check-xen-qemu.sh).  Starts xend --backend xen and drives it over
 XenAPI with xmlrpc.client: a PV guest and a PVH guest through start, the
 console marker, pause/unpause, clean_shutdown, guest-initiated poweroff,
-hard_shutdown, suspend/resume, an xend restart with a running guest, and
-destroy.  Prints the figures (VM.start -> console marker next to xl create
-of the same guest, and pause/unpause/shutdown latencies next to xl's)."""
+hard_shutdown, suspend/resume, save/restore, an xend restart with a running
+guest, the libxen example client, and destroy.  Prints the figures
+(VM.start -> console marker next to xl create of the same guest, and
+pause/unpause/shutdown latencies next to xl's)."""
 import os
 import re
 import subprocess
@@ -206,7 +207,36 @@ def test_suspend_resume():
     assert xl("list", "xend-pv-susp", check=False).returncode != 0
     ok(P.VM.resume(S, vm, False))
     assert power(vm) == "Running"
+    assert "xend-pv-susp" in xl("list").stdout
+    # xend's save/restore: the image in a file of the caller's choosing
+    path = os.path.join(X.tmp, "saved.img")
+    ok(P.VM.save(S, vm, path))
+    assert power(vm) == "Halted" and os.path.getsize(path) > 0
+    assert xl("list", "xend-pv-susp", check=False).returncode != 0
+    assert ok(P.VM.restore(S, path, True)) == vm
+    assert power(vm) == "Paused"
+    assert "p" in xl("list", "xend-pv-susp").stdout.splitlines()[-1].split()[4]
+    ok(P.VM.unpause(S, vm))
+    assert power(vm) == "Running"
     ok(P.VM.hard_shutdown(S, vm))
+    ok(P.VM.destroy(S, vm))
+
+
+def test_libxen_client():
+    """The historical-style libxen example program (examples/xen_example)
+    against xend on the hypervisor: it prints the VM's record, starts it and
+    shuts it down."""
+    vm = make_vm("pv-hold", "xend-libxen")
+    uuid = ok(P.VM.get_uuid(S, vm))
+    prog = os.path.join(os.environ.get("XEND_BUILDDIR", os.getcwd()), "examples", "xen_example")
+    r = subprocess.run([prog, "unix://" + X.unix, "root", "unused", uuid], capture_output=True, text=True,
+                       timeout=300)
+    print(r.stdout + r.stderr)
+    assert r.returncode == 0, r.returncode
+    assert "VM %s" % uuid in r.stdout and "name_label: xend-libxen" in r.stdout
+    assert "power_state now: Running" in r.stdout
+    assert power(vm) == "Halted"
+    assert xl("list", "xend-libxen", check=False).returncode != 0
     ok(P.VM.destroy(S, vm))
 
 
@@ -238,7 +268,8 @@ def main():
         S = X.login(P)
         try:
             run([test_host_and_dom0_from_the_hypervisor, test_pv_lifecycle, test_guest_initiated_poweroff,
-                 test_suspend_resume, test_xend_restart_keeps_running_guest, test_pvh_lifecycle])
+                 test_suspend_resume, test_xend_restart_keeps_running_guest, test_libxen_client,
+                 test_pvh_lifecycle])
         finally:
             print("FIGURES (dom0 wall clock, QEMU TCG):")
             for f in FIGURES:
