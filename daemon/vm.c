@@ -682,29 +682,58 @@ bool xh_VM_resume(xcall *call, const char *vm, bool start_paused, xerr **errp)
     return ok;
 }
 
-#define SAVE_MAGIC "XEND-SAVE 1\n"
+/* A VM.save file is the backend's image, written by the backend straight
+ * into dest, followed by the VM's record (persist XML) and a fixed-size
+ * footer giving the record's length.  The backend reads its image from the
+ * start of the file and stops at the image's end, so restore hands it the
+ * file itself: no copy, no second image's worth of disk. */
+#define SAVE_FOOTER_FMT "XEND-SAVE 1 %020zu\n"
+#define SAVE_FOOTER_LEN 33
+#define SAVE_MAX_RECORD (16u << 20)
 
-static bool copy_range(int in, off_t off, int out, xerr **errp)
+static bool append_record(const char *dest, const char *xml, size_t xlen, xerr **errp)
 {
-    char buf[65536];
-    for (;;) {
-        ssize_t n = pread(in, buf, sizeof(buf), off);
-        if (n < 0)
-            return xerr_internal(errp, "read: %s", strerror(errno));
-        if (n == 0)
-            return true;
-        for (ssize_t w = 0; w < n;) {
-            ssize_t k = write(out, buf + w, (size_t)(n - w));
-            if (k < 0)
-                return xerr_internal(errp, "write: %s", strerror(errno));
-            w += k;
-        }
-        off += n;
-    }
+    char foot[SAVE_FOOTER_LEN + 1];
+    snprintf(foot, sizeof(foot), SAVE_FOOTER_FMT, xlen);
+    int fd = open(dest, O_WRONLY | O_APPEND | O_CLOEXEC);
+    bool ok = fd >= 0 && write(fd, xml, xlen) == (ssize_t)xlen &&
+              write(fd, foot, SAVE_FOOTER_LEN) == SAVE_FOOTER_LEN && fsync(fd) == 0;
+    if (!ok)
+        xerr_internal(errp, "the domain's image is in %s, but the VM's record could not be added to it: %s",
+                      dest, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return ok;
 }
 
-/* VM.save: the VM's record then the backend's image in one file; the
- * domain is gone afterwards and the VM Halted. */
+/* The record stored at the end of a VM.save file, or NULL (errp set). */
+static char *read_record(int fd, const char *src, size_t *xlen_r, xerr **errp)
+{
+    struct stat st;
+    char foot[SAVE_FOOTER_LEN + 1] = "";
+    size_t xlen = 0;
+    if (fstat(fd, &st) != 0 || st.st_size < SAVE_FOOTER_LEN ||
+        pread(fd, foot, SAVE_FOOTER_LEN, st.st_size - SAVE_FOOTER_LEN) != SAVE_FOOTER_LEN ||
+        strncmp(foot, "XEND-SAVE 1 ", 12) != 0 || foot[SAVE_FOOTER_LEN - 1] != '\n' ||
+        sscanf(foot + 12, "%20zu", &xlen) != 1 || xlen > SAVE_MAX_RECORD ||
+        (off_t)xlen > st.st_size - SAVE_FOOTER_LEN) {
+        xerr_VALUE_NOT_SUPPORTED(errp, "src", src, "not an image written by VM.save");
+        return NULL;
+    }
+    char *xml = malloc(xlen + 1);
+    if (!xml)
+        abort();
+    if (pread(fd, xml, xlen, st.st_size - SAVE_FOOTER_LEN - (off_t)xlen) != (ssize_t)xlen) {
+        free(xml);
+        xerr_VALUE_NOT_SUPPORTED(errp, "src", src, "truncated image");
+        return NULL;
+    }
+    *xlen_r = xlen;
+    return xml;
+}
+
+/* VM.save: the backend's image then the VM's record in dest; the domain is
+ * gone afterwards and the VM Halted. */
 bool xh_VM_save(xcall *call, const char *vm, const char *dest, xerr **errp)
 {
     if (dest[0] != '/')
@@ -717,38 +746,16 @@ bool xh_VM_save(xcall *call, const char *vm, const char *dest, xerr **errp)
     store_unlock();
     if (!o)
         return false;
-    char *img;
-    if (asprintf(&img, "%s.xend-image", dest) < 0)
-        abort();
     progress(call, 10);
     xo_error e = { 0 };
-    int r = xd_ops->domain_suspend ? xd_ops->domain_suspend(xd_be, domid, img, &e)
+    int r = xd_ops->domain_suspend ? xd_ops->domain_suspend(xd_be, domid, dest, &e)
                                    : (xo_error_set(&e, XO_E_NOTSUP, "save"), -1);
-    bool ok = r == 0 || vm_backend_error(&e, "VM.save", errp);
-    if (ok) {
-        int in = open(img, O_RDONLY | O_CLOEXEC);
-        int out = open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (in < 0 || out < 0) {
-            ok = xerr_internal(errp, "cannot write %s: %s", dest, strerror(errno));
-        } else {
-            dprintf(out, SAVE_MAGIC "%zu\n", xlen);
-            ok = write(out, xml, xlen) == (ssize_t)xlen ? copy_range(in, 0, out, errp)
-                                                       : xerr_internal(errp, "cannot write %s", dest);
-            if (ok && fsync(out) != 0)
-                ok = xerr_internal(errp, "fsync %s: %s", dest, strerror(errno));
-        }
-        if (in >= 0)
-            close(in);
-        if (out >= 0)
-            close(out);
-        unlink(img);
-    }
-    free(img);
+    bool ok = r == 0 ? append_record(dest, xml, xlen, errp) : vm_backend_error(&e, "VM.save", errp);
     free(xml);
     store_wrlock();
     o = store_find(XC_VM, vm);
     if (o && r == 0)
-        set_power(o, "Halted", -1);       /* the domain is gone even if the copy failed */
+        set_power(o, "Halted", -1);       /* the domain is gone; its image is in dest */
     release(vm);
     store_unlock();
     return ok;
@@ -759,26 +766,17 @@ bool xh_VM_restore(xcall *call, const char *src, bool start_paused, xv **result_
     int fd = open(src, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return xerr_VALUE_NOT_SUPPORTED(errp, "src", src, strerror(errno));
-    char head[64] = "";
-    ssize_t n = pread(fd, head, sizeof(head) - 1, 0);
     size_t xlen = 0;
-    char *nl = n > 0 ? strchr(head + strlen(SAVE_MAGIC), '\n') : NULL;
-    if (n < (ssize_t)strlen(SAVE_MAGIC) || memcmp(head, SAVE_MAGIC, strlen(SAVE_MAGIC)) != 0 || !nl ||
-        sscanf(head + strlen(SAVE_MAGIC), "%zu", &xlen) != 1 || xlen > (16u << 20)) {
-        close(fd);
-        return xerr_VALUE_NOT_SUPPORTED(errp, "src", src, "not an image written by VM.save");
-    }
-    off_t xoff = nl + 1 - head;
-    char *xml = malloc(xlen + 1);
+    char *xml = read_record(fd, src, &xlen, errp);
+    close(fd);
     if (!xml)
-        abort();
+        return false;
     xobj **objs = NULL;
     size_t nobj = 0;
     char *why = NULL;
-    if (pread(fd, xml, xlen, xoff) != (ssize_t)xlen || !persist_vm_parse(xml, xlen, &objs, &nobj, &why)) {
+    if (!persist_vm_parse(xml, xlen, &objs, &nobj, &why)) {
         free(xml);
-        close(fd);
-        bool r = xerr_VALUE_NOT_SUPPORTED(errp, "src", src, why ? why : "truncated image");
+        bool r = xerr_VALUE_NOT_SUPPORTED(errp, "src", src, why ? why : "bad record");
         free(why);
         return r;
     }
@@ -811,23 +809,9 @@ bool xh_VM_restore(xcall *call, const char *src, bool start_paused, xv **result_
     free(objs);
     o = claim(ref, "restore", S_HALTED, false, errp);
     store_unlock();
-    if (!o) {
-        close(fd);
+    if (!o)
         return false;
-    }
-    char *img;
-    if (asprintf(&img, "%s/sr/restore-%s.img", persist_state_dir(), ref) < 0)
-        abort();
-    int out = open(img, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    bool ok = out >= 0 ? copy_range(fd, xoff + (off_t)xlen, out, errp)
-                       : xerr_internal(errp, "cannot write %s: %s", img, strerror(errno));
-    if (out >= 0)
-        close(out);
-    close(fd);
-    if (ok)
-        ok = build(call, ref, start_paused, img, errp);
-    unlink(img);
-    free(img);
+    bool ok = build(call, ref, start_paused, src, errp);
     store_wrlock();
     release(ref);
     store_unlock();
