@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "config/xendconf.h"
+#include "util/strutil.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -21,18 +22,6 @@
 #include <unistd.h>
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static char *xc_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xc_fmt(const char *fmt, ...)
-{
-    char *s = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
-    va_end(ap);
-    return s;
-}
 
 static void xc_set_err(char **err_r, char *msg)
 {
@@ -91,10 +80,10 @@ static bool xc_parse_num(const char *s, uint64_t min, uint64_t max, bool with_su
     *out = v;
     return true;
 bad:
-    *msg_r = xc_fmt("'%s' is not a number", s);
+    *msg_r = xstrfmt("'%s' is not a number", s);
     return false;
 range:
-    *msg_r = xc_fmt("%s is out of range (%llu..%llu)", s,
+    *msg_r = xstrfmt("%s is out of range (%llu..%llu)", s,
             (unsigned long long)min, (unsigned long long)max);
     return false;
 }
@@ -163,14 +152,14 @@ static bool xc_parse_hostport(const char *hp, int default_port, xc_listener *l, 
     if (*hp == '[') {
         const char *close = strchr(hp, ']');
         if (!close || (close[1] != ':' && close[1] != '\0')) {
-            *msg_r = xc_fmt("'%s': expected [IPV6]:PORT", hp);
+            *msg_r = xstrfmt("'%s': expected [IPV6]:PORT", hp);
             goto out;
         }
         host = strndup(hp + 1, (size_t)(close - hp - 1));
         if (!host)
             goto out;
         if (!xc_host_ok(host, true)) {
-            *msg_r = xc_fmt("'%s' is not an IPv6 address", host);
+            *msg_r = xstrfmt("'%s' is not an IPv6 address", host);
             goto out;
         }
         colon = close[1] ? close + 1 : NULL;
@@ -180,14 +169,14 @@ static bool xc_parse_hostport(const char *hp, int default_port, xc_listener *l, 
         if (!host)
             goto out;
         if (strchr(host, ':')) {
-            *msg_r = xc_fmt("'%s': an IPv6 address needs brackets, as [%s]:PORT", hp, host);
+            *msg_r = xstrfmt("'%s': an IPv6 address needs brackets, as [%s]:PORT", hp, host);
             goto out;
         }
         if (strcmp(host, "*") == 0) {
             free(host);
             host = NULL;
         } else if (!xc_host_ok(host, false)) {
-            *msg_r = xc_fmt("'%s' is not a valid host name or address", host);
+            *msg_r = xstrfmt("'%s' is not a valid host name or address", host);
             goto out;
         }
     }
@@ -195,7 +184,7 @@ static bool xc_parse_hostport(const char *hp, int default_port, xc_listener *l, 
         port = (uint64_t)default_port;
     } else if (!xc_parse_num(colon + 1, 1, 65535, false, &port, msg_r)) {
         char *inner = *msg_r;
-        *msg_r = xc_fmt("bad port: %s", inner ? inner : colon + 1);
+        *msg_r = xstrfmt("bad port: %s", inner ? inner : colon + 1);
         free(inner);
         goto out;
     }
@@ -211,11 +200,11 @@ out:
 static bool xc_set_once(char **field, const char *key, const char *val, char **msg_r)
 {
     if (*field) {
-        *msg_r = xc_fmt("option %s= given twice", key);
+        *msg_r = xstrfmt("option %s= given twice", key);
         return false;
     }
     if (!*val) {
-        *msg_r = xc_fmt("option %s= needs a value", key);
+        *msg_r = xstrfmt("option %s= needs a value", key);
         return false;
     }
     *field = strdup(val);
@@ -236,7 +225,7 @@ static bool xc_compile_allow(xc_listener *l, char **msg_r)
         int rc = regcomp(&re[i], l->allow[i], REG_EXTENDED | REG_NOSUB);
         if (rc == 0) {
             regfree(&re[i]);
-            char *anchored = xc_fmt("^(%s)$", l->allow[i]);
+            char *anchored = xstrfmt("^(%s)$", l->allow[i]);
             if (!anchored) {
                 rc = REG_ESPACE;
             } else {
@@ -249,7 +238,7 @@ static bool xc_compile_allow(xc_listener *l, char **msg_r)
         } else {
             regerror(rc, &re[i], errbuf, sizeof errbuf);
         }
-        *msg_r = xc_fmt("allow=%s: invalid regular expression: %s", l->allow[i], errbuf);
+        *msg_r = xstrfmt("allow=%s: invalid regular expression: %s", l->allow[i], errbuf);
         for (size_t j = 0; j < i; j++)
             regfree(&re[j]);
         free(re);
@@ -273,7 +262,7 @@ static bool xc_parse_listener(const char *spec, xc_listener *l, char **msg_r)
 
     char *addr = strtok_r(copy, " \t", &save);
     if (!addr) {
-        *msg_r = xc_fmt("empty listener specification");
+        *msg_r = xstrfmt("empty listener specification");
         goto out;
     }
     if (strncmp(addr, "unix:", 5) == 0) {
@@ -281,11 +270,11 @@ static bool xc_parse_listener(const char *spec, xc_listener *l, char **msg_r)
         l->auth_none = true;
         const char *p = addr + 5;
         if (!*p) {
-            *msg_r = xc_fmt("unix: needs a socket path");
+            *msg_r = xstrfmt("unix: needs a socket path");
             goto out;
         }
         if (strlen(p) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-            *msg_r = xc_fmt("socket path '%s' is too long", p);
+            *msg_r = xstrfmt("socket path '%s' is too long", p);
             goto out;
         }
         if (!(l->path = strdup(p)))
@@ -299,21 +288,21 @@ static bool xc_parse_listener(const char *spec, xc_listener *l, char **msg_r)
         if (!xc_parse_hostport(addr + 6, 9367, l, msg_r))
             goto out;
     } else {
-        *msg_r = xc_fmt("'%s': a listener is unix:PATH, http:HOST:PORT or https:HOST:PORT", addr);
+        *msg_r = xstrfmt("'%s': a listener is unix:PATH, http:HOST:PORT or https:HOST:PORT", addr);
         goto out;
     }
 
     for (char *opt; (opt = strtok_r(NULL, " \t", &save)); ) {
         char *eq = strchr(opt, '=');
         if (!eq) {
-            *msg_r = xc_fmt("'%s': options are written as name=value", opt);
+            *msg_r = xstrfmt("'%s': options are written as name=value", opt);
             goto out;
         }
         *eq = '\0';
         const char *val = eq + 1;
         if (strcmp(opt, "auth") == 0) {
             if (auth_set) {
-                *msg_r = xc_fmt("option auth= given twice");
+                *msg_r = xstrfmt("option auth= given twice");
                 goto out;
             }
             auth_set = true;
@@ -322,23 +311,23 @@ static bool xc_parse_listener(const char *spec, xc_listener *l, char **msg_r)
             } else if (strcmp(val, "pam") == 0) {
                 l->auth_none = false;
             } else {
-                *msg_r = xc_fmt("auth=%s: expected auth=none or auth=pam", val);
+                *msg_r = xstrfmt("auth=%s: expected auth=none or auth=pam", val);
                 goto out;
             }
         } else if (strcmp(opt, "cert") == 0 || strcmp(opt, "key") == 0) {
             if (l->kind != XC_LISTEN_HTTPS) {
-                *msg_r = xc_fmt("option %s= only applies to https listeners", opt);
+                *msg_r = xstrfmt("option %s= only applies to https listeners", opt);
                 goto out;
             }
             if (!xc_set_once(opt[0] == 'c' ? &l->cert_file : &l->key_file, opt, val, msg_r))
                 goto out;
         } else if (strcmp(opt, "allow") == 0) {
             if (l->kind == XC_LISTEN_UNIX) {
-                *msg_r = xc_fmt("option allow= only applies to http and https listeners");
+                *msg_r = xstrfmt("option allow= only applies to http and https listeners");
                 goto out;
             }
             if (!*val) {
-                *msg_r = xc_fmt("option allow= needs a regular expression");
+                *msg_r = xstrfmt("option allow= needs a regular expression");
                 goto out;
             }
             char **na = realloc(l->allow, (l->n_allow + 1) * sizeof *na);
@@ -349,13 +338,13 @@ static bool xc_parse_listener(const char *spec, xc_listener *l, char **msg_r)
                 goto out;
             l->n_allow++;
         } else {
-            *msg_r = xc_fmt("unknown listener option '%s'", opt);
+            *msg_r = xstrfmt("unknown listener option '%s'", opt);
             goto out;
         }
     }
 
     if (l->kind == XC_LISTEN_HTTPS && (!l->cert_file || !l->key_file)) {
-        *msg_r = xc_fmt("an https listener needs cert=FILE and key=FILE");
+        *msg_r = xstrfmt("an https listener needs cert=FILE and key=FILE");
         goto out;
     }
     if (!xc_compile_allow(l, msg_r))
@@ -396,7 +385,7 @@ bool xend_config_add_listener(xend_config *c, const char *spec, char **err_r)
     xc_listener l;
     char *msg = NULL;
     if (!xc_parse_listener(spec, &l, &msg)) {
-        xc_set_err(err_r, msg ? xc_fmt("listener '%s': %s", spec, msg) : NULL);
+        xc_set_err(err_r, msg ? xstrfmt("listener '%s': %s", spec, msg) : NULL);
         free(msg);
         return false;
     }
@@ -443,11 +432,11 @@ char *xc_listener_describe(const xc_listener *l)
 {
     const char *auth = l->auth_none ? "none" : "pam";
     if (l->kind == XC_LISTEN_UNIX)
-        return xc_fmt("unix:%s auth=%s", l->path, auth);
+        return xstrfmt("unix:%s auth=%s", l->path, auth);
     const char *scheme = l->kind == XC_LISTEN_HTTPS ? "https" : "http";
     const char *host = l->host ? l->host : "*";
     bool v6 = strchr(host, ':') != NULL;
-    return xc_fmt("%s:%s%s%s:%d auth=%s%s", scheme, v6 ? "[" : "", host, v6 ? "]" : "",
+    return xstrfmt("%s:%s%s%s:%d auth=%s%s", scheme, v6 ? "[" : "", host, v6 ? "]" : "",
               l->port, auth, l->n_allow ? " (allow-list)" : "");
 }
 
@@ -540,17 +529,17 @@ static bool xc_apply(xend_config *c, const xc_key *k, const char *val, char **ms
         char **field = (char **)(void *)(base + k->off);
         if (k->type == XC_K_BACKEND && strcmp(val, "sim") != 0 &&
             strcmp(val, "xen") != 0 && strcmp(val, "auto") != 0) {
-            *msg_r = xc_fmt("backend '%s': expected sim, xen or auto", val);
+            *msg_r = xstrfmt("backend '%s': expected sim, xen or auto", val);
             return false;
         }
         if (k->type == XC_K_PATH && strcmp(val, "none") == 0) {
-            *msg_r = xc_fmt("%s cannot be none", k->name);
+            *msg_r = xstrfmt("%s cannot be none", k->name);
             return false;
         }
         if (k->type == XC_K_SERVICE) {
             for (const char *p = val; *p; p++) {
                 if (!isalnum((unsigned char)*p) && !strchr("._-", *p)) {
-                    *msg_r = xc_fmt("pam-service '%s': only letters, digits, '.', '_' and '-' are allowed", val);
+                    *msg_r = xstrfmt("pam-service '%s': only letters, digits, '.', '_' and '-' are allowed", val);
                     return false;
                 }
             }
@@ -567,7 +556,7 @@ static bool xc_apply(xend_config *c, const xc_key *k, const char *val, char **ms
     case XC_K_LEVEL: {
         xlog_level lvl;
         if (!xlog_level_parse(val, &lvl)) {
-            *msg_r = xc_fmt("log-level '%s': expected error, warning, info or debug", val);
+            *msg_r = xstrfmt("log-level '%s': expected error, warning, info or debug", val);
             return false;
         }
         c->log_level = (int)lvl;
@@ -589,7 +578,7 @@ static bool xc_apply(xend_config *c, const xc_key *k, const char *val, char **ms
     case XC_K_UINT: {
         char *inner = NULL;
         if (!xc_parse_num(val, k->min, k->max, k->type == XC_K_SIZE, &num, &inner)) {
-            *msg_r = inner ? xc_fmt("%s: %s", k->name, inner) : NULL;
+            *msg_r = inner ? xstrfmt("%s: %s", k->name, inner) : NULL;
             free(inner);
             return false;
         }
@@ -630,7 +619,7 @@ bool xend_config_load(xend_config *c, const char *path, char **err_r)
     xend_config_init(&tmp);
     f = fopen(path, "re");
     if (!f) {
-        xc_set_err(err_r, xc_fmt("%s: %s", path, strerror(errno)));
+        xc_set_err(err_r, xstrfmt("%s: %s", path, strerror(errno)));
         goto out;
     }
     for (;;) {
@@ -638,14 +627,14 @@ bool xend_config_load(xend_config *c, const char *path, char **err_r)
         ssize_t n = getline(&line, &cap, f);
         if (n < 0) {
             if (ferror(f)) {
-                xc_set_err(err_r, xc_fmt("%s: read error: %s", path, strerror(errno)));
+                xc_set_err(err_r, xstrfmt("%s: read error: %s", path, strerror(errno)));
                 goto out;
             }
             break;
         }
         lineno++;
         if (memchr(line, '\0', (size_t)n)) {
-            xc_set_err(err_r, xc_fmt("%s:%u: NUL byte in line", path, lineno));
+            xc_set_err(err_r, xstrfmt("%s:%u: NUL byte in line", path, lineno));
             goto out;
         }
         xc_strip_comment(line);
@@ -654,7 +643,7 @@ bool xend_config_load(xend_config *c, const char *path, char **err_r)
             continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            xc_set_err(err_r, xc_fmt("%s:%u: expected 'key = value'", path, lineno));
+            xc_set_err(err_r, xstrfmt("%s:%u: expected 'key = value'", path, lineno));
             goto out;
         }
         *eq = '\0';
@@ -665,21 +654,21 @@ bool xend_config_load(xend_config *c, const char *path, char **err_r)
             if (strcmp(xc_keys[ki].name, key) == 0)
                 break;
         if (ki == XC_N_KEYS) {
-            xc_set_err(err_r, xc_fmt("%s:%u: unknown key '%s'", path, lineno, key));
+            xc_set_err(err_r, xstrfmt("%s:%u: unknown key '%s'", path, lineno, key));
             goto out;
         }
         if (!*val) {
-            xc_set_err(err_r, xc_fmt("%s:%u: %s needs a value", path, lineno, key));
+            xc_set_err(err_r, xstrfmt("%s:%u: %s needs a value", path, lineno, key));
             goto out;
         }
         if (seen[ki] && xc_keys[ki].type != XC_K_LISTEN) {
-            xc_set_err(err_r, xc_fmt("%s:%u: %s is already set at line %u",
+            xc_set_err(err_r, xstrfmt("%s:%u: %s is already set at line %u",
                          path, lineno, key, seen[ki]));
             goto out;
         }
         seen[ki] = lineno;
         if (!xc_apply(&tmp, &xc_keys[ki], val, &msg)) {
-            xc_set_err(err_r, xc_fmt("%s:%u: %s", path, lineno, msg ? msg : "out of memory"));
+            xc_set_err(err_r, xstrfmt("%s:%u: %s", path, lineno, msg ? msg : "out of memory"));
             goto out;
         }
     }
@@ -700,14 +689,14 @@ static bool xc_readable(const char *what, const char *file, char **err_r)
 {
     int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
-        xc_set_err(err_r, xc_fmt("%s %s: %s", what, file, strerror(errno)));
+        xc_set_err(err_r, xstrfmt("%s %s: %s", what, file, strerror(errno)));
         return false;
     }
     struct stat st;
     bool reg = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     close(fd);
     if (!reg) {
-        xc_set_err(err_r, xc_fmt("%s %s: not a regular file", what, file));
+        xc_set_err(err_r, xstrfmt("%s %s: not a regular file", what, file));
         return false;
     }
     return true;
@@ -723,54 +712,54 @@ static bool xc_same_host(const char *a, const char *b)
 bool xend_config_validate(const xend_config *c, char **err_r)
 {
     if (!c->state_dir || !*c->state_dir || !c->pid_file || !*c->pid_file) {
-        xc_set_err(err_r, xc_fmt("state-dir and pid-file must be set"));
+        xc_set_err(err_r, xstrfmt("state-dir and pid-file must be set"));
         return false;
     }
     if (!c->backend || (strcmp(c->backend, "sim") && strcmp(c->backend, "xen") &&
                 strcmp(c->backend, "auto"))) {
-        xc_set_err(err_r, xc_fmt("backend must be sim, xen or auto"));
+        xc_set_err(err_r, xstrfmt("backend must be sim, xen or auto"));
         return false;
     }
     if (c->log_level < XLOG_ERROR || c->log_level > XLOG_DEBUG) {
-        xc_set_err(err_r, xc_fmt("log-level out of range"));
+        xc_set_err(err_r, xstrfmt("log-level out of range"));
         return false;
     }
     if (!c->pam_service || !*c->pam_service) {
-        xc_set_err(err_r, xc_fmt("pam-service must be set"));
+        xc_set_err(err_r, xstrfmt("pam-service must be set"));
         return false;
     }
     if (c->workers == 0 || c->http_threads == 0 || c->max_xml_depth <= 0 ||
         c->max_request_bytes == 0 || c->event_log_size == 0) {
-        xc_set_err(err_r, xc_fmt("workers, http-threads, max-xml-depth, max-request-bytes "
+        xc_set_err(err_r, xstrfmt("workers, http-threads, max-xml-depth, max-request-bytes "
                      "and event-log-size must be positive"));
         return false;
     }
     if (c->sim_config && !xc_readable("sim-config", c->sim_config, err_r))
         return false;
     if (c->n_listeners == 0) {
-        xc_set_err(err_r, xc_fmt("no listener configured"));
+        xc_set_err(err_r, xstrfmt("no listener configured"));
         return false;
     }
     for (size_t i = 0; i < c->n_listeners; i++) {
         const xc_listener *l = &c->listeners[i];
         if (l->kind == XC_LISTEN_UNIX) {
             if (!l->path || !*l->path) {
-                xc_set_err(err_r, xc_fmt("unix listener without a path"));
+                xc_set_err(err_r, xstrfmt("unix listener without a path"));
                 return false;
             }
         } else {
             if (l->port < 1 || l->port > 65535) {
-                xc_set_err(err_r, xc_fmt("listener port %d out of range", l->port));
+                xc_set_err(err_r, xstrfmt("listener port %d out of range", l->port));
                 return false;
             }
             if (l->n_allow && !l->allow_re) {
-                xc_set_err(err_r, xc_fmt("listener allow-list not compiled"));
+                xc_set_err(err_r, xstrfmt("listener allow-list not compiled"));
                 return false;
             }
         }
         if (l->kind == XC_LISTEN_HTTPS) {
             if (!l->cert_file || !l->key_file) {
-                xc_set_err(err_r, xc_fmt("an https listener needs cert=FILE and key=FILE"));
+                xc_set_err(err_r, xstrfmt("an https listener needs cert=FILE and key=FILE"));
                 return false;
             }
             if (!xc_readable("certificate", l->cert_file, err_r) ||
@@ -786,7 +775,7 @@ bool xend_config_validate(const xend_config *c, char **err_r)
                 dup = l->port == o->port && xc_same_host(l->host, o->host);
             if (dup) {
                 char *d = xc_listener_describe(l);
-                xc_set_err(err_r, xc_fmt("listener %s: address used twice", d ? d : ""));
+                xc_set_err(err_r, xstrfmt("listener %s: address used twice", d ? d : ""));
                 free(d);
                 return false;
             }

@@ -42,6 +42,7 @@
 #include "daemon/task.h"
 #include "util/log.h"
 #include "util/loop.h"
+#include "util/strutil.h"
 #include "xapi_errors.h"
 #include "xapi_handlers.h"
 #include "xapi_model.h"
@@ -344,19 +345,9 @@ static bool has_cls(uint64_t mask, int cls) { return (mask >> cls) & 1; }
 
 /* ---- sessions' subscriptions (ev.lock held) ---- */
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static sub *sub_find(const char *session)
 {
-    for (sub *s = ev.tab[hash_str(session) % ev.tab_n]; s; s = s->hnext)
+    for (sub *s = ev.tab[xhash_str(session) % ev.tab_n]; s; s = s->hnext)
         if (strcmp(s->session, session) == 0)
             return s;
     return NULL;
@@ -375,7 +366,7 @@ static sub *sub_get(const char *session)
         for (size_t i = 0; i < ev.tab_n; i++)
             for (sub *x = ev.tab[i], *nx; x; x = nx) {
                 nx = x->hnext;
-                size_t h = hash_str(x->session) % n;
+                size_t h = xhash_str(x->session) % n;
                 x->hnext = t[h];
                 t[h] = x;
             }
@@ -389,7 +380,7 @@ static sub *sub_get(const char *session)
     snprintf(s->session, sizeof(s->session), "%s", session);
     s->cursor = ev.head;
     s->refs = 1;
-    size_t h = hash_str(session) % ev.tab_n;
+    size_t h = xhash_str(session) % ev.tab_n;
     s->hnext = ev.tab[h];
     ev.tab[h] = s;
     ev.tab_count++;
@@ -398,7 +389,7 @@ static sub *sub_get(const char *session)
 
 static void sub_unlink(sub *s)
 {
-    for (sub **pp = &ev.tab[hash_str(s->session) % ev.tab_n]; *pp; pp = &(*pp)->hnext)
+    for (sub **pp = &ev.tab[xhash_str(s->session) % ev.tab_n]; *pp; pp = &(*pp)->hnext)
         if (*pp == s) {
             *pp = s->hnext;
             ev.tab_count--;

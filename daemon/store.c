@@ -11,6 +11,7 @@
 
 #include "daemon/store.h"
 #include "rpc/xmlrpc.h"
+#include "util/strutil.h"
 #include "xapi_model.h"
 
 /* Per-class table: chained hash on ref, plus an insertion-ordered list. */
@@ -39,16 +40,6 @@ typedef struct member_head { char *s; size_t len; } member_head;
 static member_head *member_heads[XC__COUNT];
 static observer observers[8];
 static size_t n_observers;
-
-static uint64_t hash_ref(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 void store_add_observer(xstore_observer_fn fn, void *arg)
 {
@@ -111,7 +102,7 @@ static node *find_node(int cls, const char *ref)
     ctable *t = &tables[cls];
     if (!t->buckets)
         return NULL;
-    for (node *n = t->buckets[hash_ref(ref) % t->nbuckets]; n; n = n->hnext)
+    for (node *n = t->buckets[xhash_str(ref) % t->nbuckets]; n; n = n->hnext)
         if (strcmp(n->o->ref, ref) == 0)
             return n;
     return NULL;
@@ -158,7 +149,7 @@ static void grow(ctable *t)
     if (!b)
         abort();
     for (node *n = t->head; n; n = n->next) {
-        size_t h = hash_ref(n->o->ref) % nb;
+        size_t h = xhash_str(n->o->ref) % nb;
         n->hnext = b[h];
         b[h] = n;
     }
@@ -264,7 +255,7 @@ void store_insert(xobj *o)
         abort();
     n->o = o;
     o->node = n;
-    size_t h = hash_ref(o->ref) % t->nbuckets;
+    size_t h = xhash_str(o->ref) % t->nbuckets;
     n->hnext = t->buckets[h];
     t->buckets[h] = n;
     n->prev = t->tail;
@@ -281,7 +272,7 @@ void store_insert(xobj *o)
 void store_remove(xobj *o)
 {
     ctable *t = &tables[o->cls];
-    size_t h = hash_ref(o->ref) % t->nbuckets;
+    size_t h = xhash_str(o->ref) % t->nbuckets;
     node **pp = &t->buckets[h];
     while (*pp && (*pp)->o != o)
         pp = &(*pp)->hnext;

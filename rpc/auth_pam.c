@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/strutil.h"
 
 #define AUTH_PAM_MAX_USER 256
 #define AUTH_PAM_MAX_PASSWORD 511   /* PAM_MAX_RESP_SIZE - 1 */
@@ -80,18 +81,6 @@ static bool auth_pam_user_ok(const char *user)
     return true;
 }
 
-static char *auth_pam_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *auth_pam_fmt(const char *fmt, ...)
-{
-    char *s = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
-    va_end(ap);
-    return s;
-}
-
 bool auth_pam_check_rhost(const char *service, const char *user, const char *password,
               const char *rhost, char **err_r)
 {
@@ -141,7 +130,7 @@ out:
     if (!ok) {
         if (!reason)
             reason = h ? pam_strerror(h, rc) : "pam_start failed";
-        char *msg = auth_pam_fmt("PAM %s for user '%s' (service %s%s%s) failed: %s",
+        char *msg = xstrfmt("PAM %s for user '%s' (service %s%s%s) failed: %s",
                      stage, user ? user : "(null)",
                      service ? service : "(null)",
                      rhost ? ", client " : "", rhost ? rhost : "", reason);

@@ -15,6 +15,7 @@
 #include <config.h>
 
 #include "rpc/xmlrpc.h"
+#include "util/strutil.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -704,20 +705,10 @@ typedef struct key_index {
     size_t cap;
 } key_index;
 
-static uint64_t key_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static void key_index_insert(key_index *ki, const xv *st, size_t idx)
 {
     size_t mask = ki->cap - 1;
-    size_t h = (size_t)key_hash(st->u.st.keys[idx]) & mask;
+    size_t h = (size_t)xhash_str(st->u.st.keys[idx]) & mask;
     while (ki->slots[h])
         h = (h + 1) & mask;
     ki->slots[h] = idx + 1;
@@ -740,7 +731,7 @@ static void key_index_rebuild(key_index *ki, const xv *st)
 static ssize_t key_index_find(const key_index *ki, const xv *st, const char *key)
 {
     size_t mask = ki->cap - 1;
-    size_t h = (size_t)key_hash(key) & mask;
+    size_t h = (size_t)xhash_str(key) & mask;
     while (ki->slots[h]) {
         size_t idx = ki->slots[h] - 1;
         if (strcmp(st->u.st.keys[idx], key) == 0)
