@@ -153,7 +153,21 @@ def pct(v, q):
 def xload_throughput(xload, port, bodyfile, seconds):
     out = subprocess.run([xload, "--tcp", "127.0.0.1:%d" % port, "--body", bodyfile, "--connections", "16",
                           "--duration", str(seconds), "--warmup", "1", "--expect", "Success", "--quiet"],
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        # seen in a few runs with 10,000 waiters held: no new connection
+        # accepted within 5 s.  Say what the listening socket looked like.
+        ss = subprocess.run("ss -ltn 'sport = :%d'; echo established: $(ss -Htn state established "
+                            "'( sport = :%d )' | wc -l)" % (port, port), shell=True, capture_output=True,
+                            text=True).stdout
+        try:
+            t0 = time.monotonic()
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            probe = "a plain connect succeeded in %.3f s" % (time.monotonic() - t0)
+        except OSError as e:
+            probe = "a plain connect failed: %r" % (e,)
+        raise RuntimeError("xload exited %d: %s\n%s%s" % (out.returncode, out.stderr.strip(), ss, probe))
+    out = out.stdout
     line = [l for l in out.splitlines() if l.startswith("XLOAD ")][-1]
     kv = dict(x.split("=", 1) for x in line.split()[1:])
     return float(kv["rps"]), float(kv["p99_us"]) / 1000.0
