@@ -474,7 +474,12 @@ static void conn_start(conn *c, uint64_t now)
     if (target_family != AF_UNIX) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (!opt.kernel_ports)
+        /* Picking source ports ourselves only pays beyond the kernel's
+         * comfortable range; below it the kernel's choice also avoids the
+         * ports another xload (a --hold run) has connected to the same
+         * server, which a bind with SO_REUSEADDR does not see: every
+         * connect then failed and a small run could not connect at all. */
+        if (!opt.kernel_ports && opt.connections > 1024)
             bind_source_port(fd);
     }
     c->fd = fd;
@@ -932,7 +937,8 @@ static void usage(FILE *f)
           "  --interval SEC      progress report interval in --hold mode (default 1)\n"
           "  --timeout SEC       count a request as failed after SEC s and reconnect (default off)\n"
           "  --connect-burst N   at most N connects in progress at once (default 256)\n"
-          "  --kernel-ports      let connect() pick source ports (slow beyond ~10k connections)\n"
+          "  --kernel-ports      let connect() pick source ports even above 1024 connections\n"
+          "                      (slow beyond ~10k connections)\n"
           "  --quiet             only print the XLOAD summary line\n",
           f);
 }

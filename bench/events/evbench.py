@@ -177,6 +177,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("builddir")
     ap.add_argument("--waiters", type=int, default=10000)
+    ap.add_argument("--probes", type=int, default=8,
+                    help="short (2 s) throughput probes with the waiters held, one after another")
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--seconds", type=float, default=10.0)
     a = ap.parse_args()
@@ -274,6 +276,15 @@ def main():
                     f.write("%d %.9f %.9f %s\n" % (q, t0, t1, "%.9f" % seen[q] if q in seen else "-"))
 
         rps1, p99_1 = xload_throughput(xload, port, tput_body, a.seconds)
+        # short probes: each lands its 16 connections on whichever HTTP
+        # threads accept them, so together they show whether every thread
+        # still serves ordinary calls while the waiters are held
+        probes = []
+        for _ in range(a.probes):
+            try:
+                probes.append(xload_throughput(xload, port, tput_body, 2)[0])
+            except RuntimeError:
+                probes.append(0.0)
         threads_after = xend_threads(proc.pid)
         # still waiting?
         still = waiting
@@ -300,6 +311,10 @@ def main():
         print("  call -> event     %s   (writer about to send -> reader has the event)" % dist(from_call))
         print("throughput          %.0f req/s without waiters (p99 %.2f ms), %.0f req/s with (p99 %.2f ms): %.0f%%"
               % (rps0, p99_0, rps1, p99_1, 100.0 * rps1 / rps0))
+        if probes:
+            print("short probes        %s req/s (2 s each, 16 connections); %d of %d got no answer"
+                  % (" ".join("%.0f" % r for r in probes), sum(1 for r in probes if r == 0), len(probes)))
+        print("EVBENCH probes_zero=%d probes=%d" % (sum(1 for r in probes if r == 0), len(probes)))
         print("EVBENCH waiters=%d waiting=%d threads_idle=%d threads_waiting=%d threads_after=%d rss_mb=%.0f "
               "lat_p50_ms=%.3f lat_p99_ms=%.3f lat_max_ms=%.3f call_p50_ms=%.3f call_p99_ms=%.3f call_max_ms=%.3f "
               "c2e_p50_ms=%.3f c2e_p99_ms=%.3f c2e_max_ms=%.3f events=%d writes=%d "
