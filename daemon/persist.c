@@ -40,6 +40,7 @@
 #include "daemon/daemon.h"
 #include "daemon/persist.h"
 #include "daemon/store.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "xapi_model.h"
 
@@ -439,21 +440,6 @@ static char *key_path(const char *key, const char *suffix)
     return p;
 }
 
-static bool write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return false;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 /* Replace the file of key with body (temporary file + rename), or remove
  * it (body NULL); with sync, the new content is fsynced before the rename
  * (the caller then fsyncs the directory). */
@@ -471,7 +457,7 @@ static bool apply_item(const char *key, const char *body, size_t len, bool sync)
     }
     char *tmp = key_path(key, ".tmp");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || !write_all(fd, body, len) || (sync && fsync(fd) != 0)) {
+    if (fd < 0 || !xwrite_all(fd, body, len) || (sync && fsync(fd) != 0)) {
         xlog(XLOG_ERROR, "persist: cannot write %s: %s", tmp, strerror(errno));
         ok = false;
     }

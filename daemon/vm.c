@@ -29,6 +29,7 @@
 #include "daemon/persist.h"
 #include "daemon/task.h"
 #include "daemon/vm_internal.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "xapi_errors.h"
 #include "xapi_handlers.h"
@@ -696,8 +697,8 @@ static bool append_record(const char *dest, const char *xml, size_t xlen, xerr *
     char foot[SAVE_FOOTER_LEN + 1];
     snprintf(foot, sizeof(foot), SAVE_FOOTER_FMT, xlen);
     int fd = open(dest, O_WRONLY | O_APPEND | O_CLOEXEC);
-    bool ok = fd >= 0 && write(fd, xml, xlen) == (ssize_t)xlen &&
-              write(fd, foot, SAVE_FOOTER_LEN) == SAVE_FOOTER_LEN && fsync(fd) == 0;
+    bool ok = fd >= 0 && xwrite_all(fd, xml, xlen) && xwrite_all(fd, foot, SAVE_FOOTER_LEN) &&
+              fsync(fd) == 0;
     if (!ok)
         xerr_internal(errp, "the domain's image is in %s, but the VM's record could not be added to it: %s",
                       dest, strerror(errno));

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/io.h"
 #include "xenops/sim/simfile.h"
 
 static const char *const sim_state_names[] = {
@@ -523,16 +524,8 @@ int sim_write_atomic(const char *path, const void *data, size_t len)
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            goto fail;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
+    if (!xwrite_all(fd, p, len))
+        goto fail;
     if (fsync(fd) < 0)
         goto fail;
     if (close(fd) < 0) {
