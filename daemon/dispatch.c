@@ -165,7 +165,16 @@ char *xcall_encode_fault(int code, const char *msg, size_t *len_r)
     return xbuf_steal(&b, len_r);
 }
 
-/* Deliver the answer to the transport (exactly once). */
+static void deliver(void *arg)
+{
+    xcall *c = arg;
+    c->done(c);
+}
+
+/* Deliver the answer to the transport (exactly once), once the call's
+ * changes are durable: the answer is encoded here, and sent by whichever
+ * thread makes the journal durable (this one, or the group commit's leader
+ * while this worker goes on to the next call). */
 static void respond(xcall *c, xv *result, xerr *err)
 {
     encode(c, result, err);
@@ -173,7 +182,7 @@ static void respond(xcall *c, xv *result, xerr *err)
         xlog(XLOG_WARNING, "%s: %s", c->method_name, err->n ? err->params[0] : "");
     xv_free(result);
     xerr_free(err);
-    c->done(c);
+    persist_call_done(c, deliver, c);
 }
 
 void xcall_defer(xcall *c)
@@ -206,15 +215,26 @@ static void execute(xcall *c, xv **result_r, xerr **err_r)
         xerr_free(err);
 }
 
-/* The call's answer is known (from its handler or a deferred finish). */
+static void async_finish_job(void *arg)
+{
+    xcall *c = arg;
+    task_finish(c->task, c->result, c->err);
+    xcall_free(c);           /* the client got its task ref long ago */
+}
+
+static void async_durable(void *arg)
+{
+    dispatch_queue_job(async_finish_job, arg);   /* off the commit leader */
+}
+
+/* The call's answer is known (from its handler or a deferred finish).
+ * Nobody hears of it before the call's changes are on disk. */
 static void complete(xcall *c, xv *result, xerr *err)
 {
-    persist_call_done(c);    /* the call's changes are on disk before anyone hears of it */
     if (c->is_async) {
-        task_finish(c->task, result, err);
-        xv_free(result);
-        xerr_free(err);
-        xcall_free(c);       /* the client got its task ref long ago */
+        c->result = result;
+        c->err = err;
+        persist_call_done(c, async_durable, c);
         return;
     }
     respond(c, result, err);

@@ -694,81 +694,123 @@ static size_t journal_replay(void)
 
 /* ---- commit ---- */
 
-/* Wait until every ticket <= t is durable (commit_mu held). */
-static void wait_durable(uint64_t t)
+/* A flusher's serialized records, waiting for the records of the tickets
+ * before it to be appended first (commit_mu). */
+typedef struct deposit {
+    uint64_t ticket;
+    pitem *items;
+    size_t n;
+    struct deposit *next;
+} deposit;
+static deposit *deposits;               /* sorted by ticket */
+
+/* Something to run once every ticket <= its own is durable (commit_mu). */
+typedef struct pwaiter {
+    uint64_t ticket;
+    void (*fn)(void *arg);
+    void *arg;
+    struct pwaiter *next;
+} pwaiter;
+static pwaiter *waiters;
+
+/* Append deposits in ticket order, as far as they are contiguous; takes
+ * their keys and bodies (commit_mu held). */
+static void append_ready(void)
 {
-    while (durable < t) {
-        if (committed >= t && !syncing) {
-            uint64_t upto = committed;
-            syncing = true;
+    while (deposits && deposits->ticket == committed + 1) {
+        deposit *d = deposits;
+        deposits = d->next;
+        if (d->n && !journal_append(d->items, d->n))
+            failed = true;
+        for (size_t i = 0; i < d->n; i++) {
+            pmap_put(&pending, d->items[i].key, d->items[i].body, d->items[i].len);
+            d->items[i].key = d->items[i].body = NULL;
+        }
+        free(d->items);
+        free(d);
+        committed++;
+        last_commit = time(NULL);
+    }
+}
+
+/* Run (with commit_mu released) the waiters whose tickets are durable. */
+static void run_durable_waiters(void)
+{
+    pwaiter *ready = NULL, **tail = &ready;
+    for (pwaiter **pp = &waiters; *pp;) {
+        pwaiter *w = *pp;
+        if (w->ticket <= durable) {
+            *pp = w->next;
+            w->next = NULL;
+            *tail = w;
+            tail = &w->next;
+        } else {
+            pp = &w->next;
+        }
+    }
+    if (!ready)
+        return;
+    pthread_mutex_unlock(&commit_mu);
+    while (ready) {
+        pwaiter *w = ready;
+        ready = w->next;
+        w->fn(w->arg);
+        free(w);
+    }
+    pthread_mutex_lock(&commit_mu);
+}
+
+/* Group commit (commit_mu held): unless another thread is already doing
+ * it, make everything committed durable, round after round while commits
+ * keep arriving: one fdatasync of the journal per round (or, with the
+ * journal full, a checkpoint), then wake the blocked flushers and run the
+ * waiters it made due. */
+static void lead_syncs(void)
+{
+    while (!syncing && durable < committed) {
+        uint64_t upto = committed;
+        syncing = true;
+        if (joff > ckpt_at && time(NULL) != ckpt_failed) {
+            checkpoint();       /* full: durable = committed once the files are */
+        } else {
             pthread_mutex_unlock(&commit_mu);
             int r = fdatasync(jfd);
             pthread_mutex_lock(&commit_mu);
-            syncing = false;
             if (r != 0) {
                 xlog(XLOG_ERROR, "persist: fdatasync of the journal: %s", strerror(errno));
                 failed = true;
             }
             if (upto > durable)
                 durable = upto;
-            pthread_cond_broadcast(&commit_cv);
-        } else {
-            pthread_cond_wait(&commit_cv, &commit_mu);
         }
+        syncing = false;
+        pthread_cond_broadcast(&commit_cv);
+        run_durable_waiters();
     }
 }
 
-/* Journal items (in ticket order) and note them pending; takes their keys
- * and bodies. */
-static bool commit(uint64_t ticket, pitem *items, size_t n)
+/* Take the dirty set, serialize it and commit it; the ticket that makes
+ * every change noted so far durable.  Commits are appended in ticket order
+ * without anyone waiting for that: a deposit whose predecessors are not
+ * appended yet is appended by whoever appends the last of them. */
+static uint64_t flush_deposit(void)
 {
-    bool ok = true;
-    pthread_mutex_lock(&commit_mu);
-    while (committed + 1 != ticket)
-        pthread_cond_wait(&commit_cv, &commit_mu);
-    if (joff > ckpt_at && time(NULL) != ckpt_failed) {     /* full: checkpoint first */
-        while (syncing)
-            pthread_cond_wait(&commit_cv, &commit_mu);
-        checkpoint();
-    }
-    if (n && !journal_append(items, n)) {
-        ok = false;
-        failed = true;
-    }
-    for (size_t i = 0; i < n; i++) {
-        pmap_put(&pending, items[i].key, items[i].body, items[i].len);
-        items[i].key = items[i].body = NULL;
-    }
-    committed = ticket;
-    last_commit = time(NULL);
-    pthread_cond_broadcast(&commit_cv);
-    wait_durable(ticket);
-    pthread_mutex_unlock(&commit_mu);
-    return ok && !failed;
-}
-
-bool persist_flush(void)
-{
-    if (!active)
-        return true;
     store_rdlock();
     pthread_mutex_lock(&dirty_mu);
     if (dirty.n == 0) {
         uint64_t t = issued;
         pthread_mutex_unlock(&dirty_mu);
         store_unlock();
-        pthread_mutex_lock(&commit_mu);
-        wait_durable(t);
-        pthread_mutex_unlock(&commit_mu);
-        return true;
+        return t;
     }
     kset taken = dirty;
     memset(&dirty, 0, sizeof(dirty));
     uint64_t ticket = ++issued;
     pthread_mutex_unlock(&dirty_mu);
 
+    deposit *d = calloc(1, sizeof(*d));
     pitem *items = calloc(taken.n, sizeof(pitem));
-    if (!items)
+    if (!d || !items)
         abort();
     size_t n = 0;
     for (size_t i = 0; i < taken.cap; i++)
@@ -781,17 +823,57 @@ bool persist_flush(void)
     store_unlock();
     kset_free(&taken);
 
-    bool ok = commit(ticket, items, n);     /* takes the keys and bodies */
-    free(items);
+    d->ticket = ticket;
+    d->items = items;
+    d->n = n;
+    pthread_mutex_lock(&commit_mu);
+    deposit **pp = &deposits;
+    while (*pp && (*pp)->ticket < ticket)
+        pp = &(*pp)->next;
+    d->next = *pp;
+    *pp = d;
+    append_ready();
+    pthread_mutex_unlock(&commit_mu);
+    return ticket;
+}
+
+bool persist_flush(void)
+{
+    if (!active)
+        return true;
+    uint64_t t = flush_deposit();
+    pthread_mutex_lock(&commit_mu);
+    while (durable < t) {
+        lead_syncs();
+        if (durable < t)
+            pthread_cond_wait(&commit_cv, &commit_mu);
+    }
+    bool ok = !failed;
+    pthread_mutex_unlock(&commit_mu);
     return ok;
 }
 
-void persist_call_done(const xcall *call)
+void persist_call_done(const xcall *call, void (*then)(void *arg), void *arg)
 {
     const xmethod *m = call->m;
-    if (m && m->kind != XM_EXPLICIT && implicit_is_read(m->kind))
+    if (!active || (m && m->kind != XM_EXPLICIT && implicit_is_read(m->kind))) {
+        then(arg);
         return;
-    persist_flush();
+    }
+    uint64_t t = flush_deposit();
+    pthread_mutex_lock(&commit_mu);
+    if (durable >= t) {
+        pthread_mutex_unlock(&commit_mu);
+        then(arg);
+        return;
+    }
+    pwaiter *w = malloc(sizeof(*w));
+    if (!w)
+        abort();
+    *w = (pwaiter){ .ticket = t, .fn = then, .arg = arg, .next = waiters };
+    waiters = w;
+    lead_syncs();
+    pthread_mutex_unlock(&commit_mu);
 }
 
 void persist_tick(void)
@@ -800,8 +882,9 @@ void persist_tick(void)
         return;
     persist_flush();            /* changes made outside calls (backend events, ticks) */
     pthread_mutex_lock(&commit_mu);
-    if (joff > JOURNAL_HDR && !syncing && committed == issued && time(NULL) - last_commit >= 1)
-        checkpoint();
+    if (joff > JOURNAL_HDR && !syncing && committed == issued && time(NULL) - last_commit >= 1 &&
+        checkpoint())
+        run_durable_waiters();
     pthread_mutex_unlock(&commit_mu);
 }
 
@@ -1083,8 +1166,8 @@ static void persist_atexit(void)
         return;
     persist_flush();
     pthread_mutex_lock(&commit_mu);
-    if (!syncing && joff > JOURNAL_HDR)
-        checkpoint();
+    if (!syncing && joff > JOURNAL_HDR && checkpoint())
+        run_durable_waiters();
     pthread_mutex_unlock(&commit_mu);
 }
 

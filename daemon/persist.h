@@ -1,9 +1,9 @@
 /* persist: the records of persistent objects on disk (see docs/persistence.md).
  *
  * Every change to a persistent object is noted by a store observer; the
- * dispatcher calls persist_call_done() when a call ends, before its answer
- * is sent, and that appends the changed records to the journal and waits
- * until they are durable; the XML files are written by checkpoints.
+ * dispatcher calls persist_call_done() when a call ends: that appends the
+ * changed records to the journal, and the answer is sent once a (shared)
+ * fdatasync made them durable; the XML files are written by checkpoints.
  * persist_setup() (daemon.h) replays the journal and loads the files.
  */
 #ifndef XEND_PERSIST_H
@@ -17,9 +17,11 @@
 /* Make every change noted so far durable; call with no store lock held.
  * No-op before persist_setup().  False if writing failed (logged). */
 bool persist_flush(void);
-/* The dispatcher's hook at the end of a call: flushes unless the call was
- * a read-only implicit message. */
-void persist_call_done(const xcall *call);
+/* The dispatcher's hook at the end of a call: then(arg) runs once every
+ * change noted so far is durable (at once for a read-only implicit message,
+ * or with nothing to wait for), either on this thread or on the thread that
+ * makes the journal durable; the caller must not wait for it. */
+void persist_call_done(const xcall *call, void (*then)(void *arg), void *arg);
 /* Periodic (~2 s, main thread): when idle, write the XML files the journal
  * changed, make them durable and empty the journal (checkpoint). */
 void persist_tick(void);
