@@ -18,6 +18,9 @@ typedef struct xclass_ops {
     bool (*set)(xcall *call, xobj *o, int field, const xv *v, xerr **errp);
     /* may the caller see o? (sessions are private to their owner) */
     bool (*read)(xcall *call, const xobj *o, xerr **errp);
+    /* the hooks may block (they touch files): the class's implicit writes
+     * run on a worker, not on the transport's thread */
+    bool blocking;
 } xclass_ops;
 
 void xclass_register(int cls, const xclass_ops *ops);

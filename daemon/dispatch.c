@@ -280,6 +280,7 @@ static void run_handler(xcall *c)
 static void worker_job(void *arg)
 {
     xcall *c = arg;
+    c->on_transport = false;
     if (c->is_async && !task_begin(c->task)) {
         xcall_free(c);       /* cancelled while it waited in the queue */
         return;
@@ -310,9 +311,17 @@ static bool check_params(xcall *c, xerr **errp)
     return true;
 }
 
+/* May the class's implicit writes block (run them on a worker)? */
+static bool slow_writes(int cls)
+{
+    const xclass_ops *ops = xclass_get_ops(cls);
+    return ops && ops->blocking;
+}
+
 void xcall_run(xcall *c)
 {
     xerr *err = NULL;
+    c->on_transport = true;
     const char *name = c->method_name;
     if (strncmp(name, "Async.", 6) == 0) {
         c->is_async = true;
@@ -361,10 +370,11 @@ void xcall_run(xcall *c)
     }
     /* quick, in-memory: answer on this thread; task.cancel too, so that it
      * never waits in the queue behind the work it is meant to stop */
-    if ((c->m->kind != XM_EXPLICIT && implicit_is_read(c->m->kind)) ||
-        (c->m->cls == XC_task && c->m->kind == XM_EXPLICIT))
+    if ((c->m->kind != XM_EXPLICIT && !slow_writes(c->m->cls)) ||
+        (c->m->cls == XC_task && c->m->kind == XM_EXPLICIT)) {
+        c->on_transport = true;
         run_handler(c);
-    else
+    } else
         dispatch_queue_job(worker_job, c);
     return;
 fail:

@@ -68,6 +68,7 @@ struct xcall {
     /* filled by dispatch */
     const xmethod *m;
     bool is_async;
+    bool on_transport;          /* runs on the transport's thread: never block it */
     char session[40];           /* validated session ref ("" if none) */
     char *response;             /* encoded methodResponse (malloc'd) */
     size_t response_len;

@@ -853,6 +853,23 @@ bool persist_flush(void)
     return ok;
 }
 
+/* The syncer: leads the group commit for calls answered on a transport
+ * thread, which must not block in fdatasync. */
+static pthread_cond_t syncer_cv = PTHREAD_COND_INITIALIZER;
+static bool syncer_running;
+
+static void *syncer_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&commit_mu);
+    for (;;) {
+        while (syncing || durable >= committed)
+            pthread_cond_wait(&syncer_cv, &commit_mu);
+        lead_syncs();
+    }
+    return NULL;
+}
+
 void persist_call_done(const xcall *call, void (*then)(void *arg), void *arg)
 {
     const xmethod *m = call->m;
@@ -872,8 +889,14 @@ void persist_call_done(const xcall *call, void (*then)(void *arg), void *arg)
         abort();
     *w = (pwaiter){ .ticket = t, .fn = then, .arg = arg, .next = waiters };
     waiters = w;
-    lead_syncs();
+    bool kick = false;
+    if (call->on_transport && syncer_running)
+        kick = !syncing;        /* a leader syncing now loops on to this ticket */
+    else
+        lead_syncs();
     pthread_mutex_unlock(&commit_mu);
+    if (kick)
+        pthread_cond_signal(&syncer_cv);
 }
 
 void persist_tick(void)
@@ -1264,6 +1287,11 @@ bool persist_setup(const daemon_options *opts, char **err_r)
 
     store_add_observer(observe, NULL);
     active = true;
+    pthread_t th;
+    if (!syncer_running && pthread_create(&th, NULL, syncer_main, NULL) == 0) {
+        pthread_detach(th);
+        syncer_running = true;  /* else transport threads lead the syncs themselves */
+    }
     atexit(persist_atexit);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     xlog(XLOG_INFO, "persist: %zu objects from %zu files in %.0f ms (%zu journal records replayed, "

@@ -587,8 +587,8 @@ const char *storage_sr_for(int purpose)
 /* ---- start-up, ticks ---- */
 
 static const xclass_ops vdi_ops = { .create = vdi_create_hook, .destroy = vdi_destroy_hook,
-                                    .set = vdi_set_hook };
-static const xclass_ops crashdump_ops = { .destroy = crashdump_destroy_hook };
+                                    .set = vdi_set_hook, .blocking = true };
+static const xclass_ops crashdump_ops = { .destroy = crashdump_destroy_hook, .blocking = true };
 
 void storage_register(void)
 {
