@@ -11,7 +11,7 @@ import tempfile
 import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import Xend, ok, fails, free_port, run  # noqa: E402
+from xendtest import Xend, ok, fails, run  # noqa: E402
 
 X = None
 CERT = KEY = None
@@ -72,10 +72,10 @@ def main():
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", KEY, "-out", CERT],
                    check=True, stderr=subprocess.DEVNULL)
-    PORT = free_port()
-    X = Xend(conf=["listen = https:127.0.0.1:%d auth=pam cert=%s key=%s" % (PORT, CERT, KEY)], tmp=tmp)
+    X = Xend(conf=["listen = https:127.0.0.1:{port:tls} auth=pam cert=%s key=%s" % (CERT, KEY)], tmp=tmp)
     try:
         X.start()
+        PORT = X.ports["tls"]
         run([v for k, v in sorted(globals().items()) if k.startswith("test_")])
     finally:
         X.cleanup()

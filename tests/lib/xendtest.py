@@ -11,6 +11,7 @@ Environment:
 """
 import http.client
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -88,9 +89,19 @@ class Xend:
         self.log = os.path.join(self.tmp, "xend.log")
         self.conf = os.path.join(self.tmp, "xend.conf")
         self.pam = pam
+        # extra configuration lines; "{port:NAME}" in one stands for a free
+        # port, self.ports[NAME], taken again with the others when a start
+        # finds a port in use
         self.extra_conf = list(conf)
+        self.ports = {}
+        self._pick_ports()
         self.write_conf()
         self.proc = None
+
+    def _pick_ports(self):
+        for line in self.extra_conf:
+            for name in re.findall(r"\{port:(\w+)\}", line):
+                self.ports[name] = free_port()
 
     def write_conf(self):
         with open(self.conf, "w") as f:
@@ -101,7 +112,7 @@ class Xend:
             f.write("log-file = %s\n" % self.log)
             f.write("log-level = debug\n")
             for line in self.extra_conf:
-                f.write(line + "\n")
+                f.write(re.sub(r"\{port:(\w+)\}", lambda m: str(self.ports[m.group(1)]), line) + "\n")
 
     @property
     def username(self):
@@ -127,6 +138,7 @@ class Xend:
                     # daemon (a restart test): take a new one and say so
                     self.port = free_port()
                     self.url = "http://127.0.0.1:%d/" % self.port
+                    self._pick_ports()
                     self.write_conf()
                     self.proc = None
                     return self.start(timeout, _retries - 1)

@@ -19,7 +19,7 @@ sys.path.insert(0, PYDIR)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(SRCDIR, "tools"))
 import datamodel  # noqa: E402
-from xendtest import Xend, free_port, run  # noqa: E402
+from xendtest import Xend, run  # noqa: E402
 from xen.xenapi import Session, Failure, local_session  # noqa: E402
 
 M = datamodel.Model(os.path.join(SRCDIR, "datamodel", "xenapi.json"))
@@ -400,10 +400,10 @@ def main():
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", CERT],
                    check=True, stderr=subprocess.DEVNULL)
-    TLS_PORT = free_port()
-    X = Xend(conf=["listen = https:127.0.0.1:%d auth=pam cert=%s key=%s" % (TLS_PORT, CERT, key)], tmp=tmp)
+    X = Xend(conf=["listen = https:127.0.0.1:{port:tls} auth=pam cert=%s key=%s" % (CERT, key)], tmp=tmp)
     try:
         X.start()
+        TLS_PORT = X.ports["tls"]
         run([v for k, v in globals().items() if k.startswith("test_")])
     finally:
         X.cleanup()
