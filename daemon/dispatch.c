@@ -165,9 +165,19 @@ char *xcall_encode_fault(int code, const char *msg, size_t *len_r)
     return xbuf_steal(&b, len_r);
 }
 
-static void deliver(void *arg)
+#define NOT_DURABLE "the call's changes could not be written to disk (see xend's log); they are kept " \
+    "in memory and written once the disk allows, but are not safe until then"
+
+static void deliver(void *arg, bool durable)
 {
     xcall *c = arg;
+    if (!durable) {             /* never answer Success for what a crash could lose */
+        xerr *err = NULL;
+        xerr_internal(&err, NOT_DURABLE);
+        free(c->response);
+        encode(c, NULL, err);
+        xerr_free(err);
+    }
     c->done(c);
 }
 
@@ -222,9 +232,17 @@ static void async_finish_job(void *arg)
     xcall_free(c);           /* the client got its task ref long ago */
 }
 
-static void async_durable(void *arg)
+static void async_durable(void *arg, bool durable)
 {
-    dispatch_queue_job(async_finish_job, arg);   /* off the commit leader */
+    xcall *c = arg;
+    if (!durable) {
+        xv_free(c->result);
+        c->result = NULL;
+        xerr_free(c->err);
+        c->err = NULL;
+        xerr_internal(&c->err, NOT_DURABLE);
+    }
+    dispatch_queue_job(async_finish_job, c);     /* off the commit leader */
 }
 
 /* The call's answer is known (from its handler or a deferred finish).

@@ -261,7 +261,10 @@ static pthread_cond_t commit_cv = PTHREAD_COND_INITIALIZER;
 static uint64_t committed;              /* every ticket <= this is written */
 static uint64_t durable;                /* every ticket <= this is durable */
 static bool syncing;
-static bool failed;                     /* a write failed: the journal is not trusted */
+/* A journal write or sync failed (a full disk, an I/O error): changes
+ * since may not be durable, and calls that made one are answered with an
+ * error, until a checkpoint puts every pending change in its file. */
+static bool failed;
 static int jfd = -1;
 static uint64_t jgen;
 static uint64_t joff = JOURNAL_HDR;
@@ -543,6 +546,8 @@ static bool journal_append(const pitem *items, size_t n)
         int e = journal_extend(ncap);
         if (e != 0) {
             xlog(XLOG_ERROR, "persist: cannot grow the journal: %s", strerror(e));
+            if (ftruncate(jfd, (off_t)jcap) != 0)   /* give the space back */
+                xlog(XLOG_ERROR, "persist: cannot truncate the journal: %s", strerror(errno));
             free(rec);
             return false;
         }
@@ -626,6 +631,11 @@ static bool checkpoint(void)
     if (write_pending() && journal_header(jgen + 1)) {
         pmap_clear(&pending);
         durable = committed;
+        if (jcap > JOURNAL_SIZE && ftruncate(jfd, JOURNAL_SIZE) == 0)
+            jcap = JOURNAL_SIZE;    /* a burst grew it: give the space back */
+        if (failed)
+            xlog(XLOG_INFO, "persist: checkpoint done, every change is on disk again");
+        failed = false;
         return true;
     }
     ckpt_failed = time(NULL);
@@ -707,7 +717,8 @@ static deposit *deposits;               /* sorted by ticket */
 /* Something to run once every ticket <= its own is durable (commit_mu). */
 typedef struct pwaiter {
     uint64_t ticket;
-    void (*fn)(void *arg);
+    bool own;                   /* its call made changes of its own */
+    void (*fn)(void *arg, bool durable);
     void *arg;
     struct pwaiter *next;
 } pwaiter;
@@ -750,11 +761,12 @@ static void run_durable_waiters(void)
     }
     if (!ready)
         return;
+    bool ok = !failed;
     pthread_mutex_unlock(&commit_mu);
     while (ready) {
         pwaiter *w = ready;
         ready = w->next;
-        w->fn(w->arg);
+        w->fn(w->arg, ok || !w->own);
         free(w);
     }
     pthread_mutex_lock(&commit_mu);
@@ -770,8 +782,8 @@ static void lead_syncs(void)
     while (!syncing && durable < committed) {
         uint64_t upto = committed;
         syncing = true;
-        if (joff > ckpt_at && time(NULL) != ckpt_failed) {
-            checkpoint();       /* full: durable = committed once the files are */
+        if ((joff > ckpt_at || failed) && time(NULL) != ckpt_failed) {
+            checkpoint();       /* full or failing: durable = committed once the files are */
         } else {
             pthread_mutex_unlock(&commit_mu);
             int r = fdatasync(jfd);
@@ -793,10 +805,11 @@ static void lead_syncs(void)
  * every change noted so far durable.  Commits are appended in ticket order
  * without anyone waiting for that: a deposit whose predecessors are not
  * appended yet is appended by whoever appends the last of them. */
-static uint64_t flush_deposit(void)
+static uint64_t flush_deposit(bool *own_r)
 {
     store_rdlock();
     pthread_mutex_lock(&dirty_mu);
+    *own_r = dirty.n != 0;
     if (dirty.n == 0) {
         uint64_t t = issued;
         pthread_mutex_unlock(&dirty_mu);
@@ -841,7 +854,8 @@ bool persist_flush(void)
 {
     if (!active)
         return true;
-    uint64_t t = flush_deposit();
+    bool own;
+    uint64_t t = flush_deposit(&own);
     pthread_mutex_lock(&commit_mu);
     while (durable < t) {
         lead_syncs();
@@ -870,24 +884,26 @@ static void *syncer_main(void *arg)
     return NULL;
 }
 
-void persist_call_done(const xcall *call, void (*then)(void *arg), void *arg)
+void persist_call_done(const xcall *call, void (*then)(void *arg, bool durable), void *arg)
 {
     const xmethod *m = call->m;
     if (!active || (m && m->kind != XM_EXPLICIT && implicit_is_read(m->kind))) {
-        then(arg);
+        then(arg, true);
         return;
     }
-    uint64_t t = flush_deposit();
+    bool own;
+    uint64_t t = flush_deposit(&own);
     pthread_mutex_lock(&commit_mu);
     if (durable >= t) {
+        bool ok = !own || !failed;
         pthread_mutex_unlock(&commit_mu);
-        then(arg);
+        then(arg, ok);
         return;
     }
     pwaiter *w = malloc(sizeof(*w));
     if (!w)
         abort();
-    *w = (pwaiter){ .ticket = t, .fn = then, .arg = arg, .next = waiters };
+    *w = (pwaiter){ .ticket = t, .own = own, .fn = then, .arg = arg, .next = waiters };
     waiters = w;
     bool kick = false;
     if (call->on_transport && syncer_running)

@@ -17,11 +17,14 @@
 /* Make every change noted so far durable; call with no store lock held.
  * No-op before persist_setup().  False if writing failed (logged). */
 bool persist_flush(void);
-/* The dispatcher's hook at the end of a call: then(arg) runs once every
- * change noted so far is durable (at once for a read-only implicit message,
- * or with nothing to wait for), either on this thread or on the thread that
- * makes the journal durable; the caller must not wait for it. */
-void persist_call_done(const xcall *call, void (*then)(void *arg), void *arg);
+/* The dispatcher's hook at the end of a call: then(arg, durable) runs once
+ * every change noted so far is durable (at once for a read-only implicit
+ * message, or with nothing to wait for), either on this thread or on the
+ * thread that makes the journal durable; the caller must not wait for it.
+ * durable is false when the call made changes and writing them failed (a
+ * full disk): they are kept in memory and written by the next checkpoint
+ * that succeeds, but the caller cannot be told they are safe. */
+void persist_call_done(const xcall *call, void (*then)(void *arg, bool durable), void *arg);
 /* Periodic (~2 s, main thread): when idle, write the XML files the journal
  * changed, make them durable and empty the journal (checkpoint). */
 void persist_tick(void);

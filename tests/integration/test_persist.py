@@ -6,9 +6,12 @@ nothing else); the later of two concurrent setters wins on disk; the journal
 restores changes the files do not have yet, or whose file was lost; the
 files are written by the idle checkpoint; an unreadable file is moved aside
 and the daemon still starts; the files are human-readable XML; refs and
-uuids are stable."""
+uuids are stable; on a full disk a call whose change cannot be made durable
+is answered with an error, never Success, and the daemon recovers once space
+is freed."""
 import os
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -352,7 +355,81 @@ def test_unreadable_files_are_moved_aside():
         x.cleanup()
 
 
+def fill(path):
+    """Write zeros into path until the file system is full."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (1 << 16, 512):
+            while True:
+                try:
+                    os.write(fd, bytes(size))
+                except OSError:
+                    break
+    finally:
+        os.close(fd)
+
+
+def test_full_disk_never_answers_success_for_what_is_not_durable():
+    """The state directory on a 20 MiB tmpfs, filled up: the journal (16 MiB
+    of written zeros) takes records until it is full, the checkpoint cannot
+    write the files and the journal cannot grow, and from then on a call that
+    changes something is answered with INTERNAL_ERROR (not durable), while
+    reads go on.  After kill -9 every change answered with Success is there;
+    once space is freed the daemon checkpoints and answers Success again."""
+    x = Xend(pam=False)
+    os.makedirs(x.state)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", x.state], check=True)
+    try:
+        x.start()
+        p = x.unix_proxy()
+        s = ok(p.session.login_with_password("root", ""))
+        vm = ok(p.VM.create(s, vm_rec("full")))
+        filler = os.path.join(x.state, "filler")
+        fill(filler)
+        big = "x" * (200 * 1024)
+        acked, failure = None, None
+        for i in range(200):            # 200 x 200 KiB: well past the 16 MiB journal
+            r = p.VM.add_to_other_config(s, vm, "k%d" % i, big) if i == 0 else \
+                p.VM.set_other_config(s, vm, {"k%d" % i: big})
+            if r["Status"] == "Success":
+                assert failure is None, "Success after a failure, with the disk still full: %r" % i
+                acked = i
+            else:
+                failure = fails(r, "INTERNAL_ERROR")
+        assert acked is not None and acked >= 30, "the journal took records until full: %r" % acked
+        assert failure and "could not be written to disk" in failure[1], failure
+        assert ok(p.VM.get_name_label(s, vm)) == "full", "reads go on"
+        assert "cannot grow the journal" in open(x.log).read()
+        x.kill9()
+        os.unlink(filler)
+        x.start()
+        p = x.unix_proxy()
+        s = ok(p.session.login_with_password("root", ""))
+        assert list(ok(p.VM.get_other_config(s, vm)).keys()) == ["k%d" % acked], "the last acknowledged change"
+        # full again, then freed while the daemon runs: it recovers by itself
+        fill(filler)
+        for i in range(200):
+            r = p.VM.set_other_config(s, vm, {"again%d" % i: big})
+            if r["Status"] != "Success":
+                break
+        fails(r, "INTERNAL_ERROR")
+        os.unlink(filler)
+        wait_for(lambda: p.VM.set_name_label(s, vm, "recovered")["Status"] == "Success",
+                 "a write answered with Success once space is free")
+        x.stop()
+        x.start()
+        p = x.unix_proxy()
+        s = ok(p.session.login_with_password("root", ""))
+        assert ok(p.VM.get_name_label(s, vm)) == "recovered"
+    finally:
+        if x.proc:
+            x.kill9()
+        subprocess.run(["umount", x.state])
+        x.cleanup()
+
+
 if __name__ == "__main__":
     run([test_clean_restart_keeps_everything, test_concurrent_setters_last_wins_on_disk,
          test_idle_checkpoint_writes_the_files, test_journal_restores_what_the_files_lack,
-         test_unreadable_files_are_moved_aside, test_kill9_storm])
+         test_unreadable_files_are_moved_aside, test_full_disk_never_answers_success_for_what_is_not_durable,
+         test_kill9_storm])
