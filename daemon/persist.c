@@ -870,17 +870,20 @@ bool persist_flush(void)
 /* The syncer: leads the group commit for calls answered on a transport
  * thread, which must not block in fdatasync. */
 static pthread_cond_t syncer_cv = PTHREAD_COND_INITIALIZER;
-static bool syncer_running;
+static pthread_t syncer_th;
+static bool syncer_started, syncer_running, syncer_stop;
 
 static void *syncer_main(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&commit_mu);
-    for (;;) {
-        while (syncing || durable >= committed)
+    while (!syncer_stop) {
+        if (syncing || durable >= committed)
             pthread_cond_wait(&syncer_cv, &commit_mu);
-        lead_syncs();
+        else
+            lead_syncs();
     }
+    pthread_mutex_unlock(&commit_mu);
     return NULL;
 }
 
@@ -1203,6 +1206,15 @@ static void persist_atexit(void)
 {
     if (!active)
         return;
+    if (syncer_started) {
+        syncer_started = false;
+        pthread_mutex_lock(&commit_mu);
+        syncer_stop = true;
+        syncer_running = false; /* from now on whoever commits leads */
+        pthread_cond_signal(&syncer_cv);
+        pthread_mutex_unlock(&commit_mu);
+        pthread_join(syncer_th, NULL);
+    }
     persist_flush();
     pthread_mutex_lock(&commit_mu);
     if (!syncing && joff > JOURNAL_HDR && checkpoint())
@@ -1303,11 +1315,8 @@ bool persist_setup(const daemon_options *opts, char **err_r)
 
     store_add_observer(observe, NULL);
     active = true;
-    pthread_t th;
-    if (!syncer_running && pthread_create(&th, NULL, syncer_main, NULL) == 0) {
-        pthread_detach(th);
-        syncer_running = true;  /* else transport threads lead the syncs themselves */
-    }
+    if (!syncer_started && pthread_create(&syncer_th, NULL, syncer_main, NULL) == 0)
+        syncer_started = syncer_running = true; /* else transport threads lead the syncs themselves */
     atexit(persist_atexit);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     xlog(XLOG_INFO, "persist: %zu objects from %zu files in %.0f ms (%zu journal records replayed, "
