@@ -26,6 +26,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -724,6 +726,23 @@ typedef struct pwaiter {
 } pwaiter;
 static pwaiter *waiters;
 
+/* The inbox: deposits and waiters from transport threads that found
+ * commit_mu taken (a checkpoint can hold it for a second) and must not
+ * wait for it; whoever holds commit_mu next takes them (drain_inbox), and
+ * the syncer is kicked to make sure someone does. */
+static pthread_mutex_t inbox_mu = PTHREAD_MUTEX_INITIALIZER;
+static deposit *inbox_deps;
+static pwaiter *inbox_waiters;
+
+static void insert_deposit(deposit *d)
+{
+    deposit **pp = &deposits;
+    while (*pp && (*pp)->ticket < d->ticket)
+        pp = &(*pp)->next;
+    d->next = *pp;
+    *pp = d;
+}
+
 /* Append deposits in ticket order, as far as they are contiguous; takes
  * their keys and bodies (commit_mu held). */
 static void append_ready(void)
@@ -742,6 +761,30 @@ static void append_ready(void)
         committed++;
         last_commit = time(NULL);
     }
+}
+
+/* Take the inbox into the commit state and append what became ready
+ * (commit_mu held). */
+static void drain_inbox(void)
+{
+    pthread_mutex_lock(&inbox_mu);
+    deposit *d = inbox_deps;
+    pwaiter *w = inbox_waiters;
+    inbox_deps = NULL;
+    inbox_waiters = NULL;
+    pthread_mutex_unlock(&inbox_mu);
+    while (d) {
+        deposit *next = d->next;
+        insert_deposit(d);
+        d = next;
+    }
+    while (w) {
+        pwaiter *next = w->next;
+        w->next = waiters;
+        waiters = w;
+        w = next;
+    }
+    append_ready();
 }
 
 /* Run (with commit_mu released) the waiters whose tickets are durable. */
@@ -779,7 +822,10 @@ static void run_durable_waiters(void)
  * waiters it made due. */
 static void lead_syncs(void)
 {
-    while (!syncing && durable < committed) {
+    for (;;) {
+        drain_inbox();
+        if (syncing || durable >= committed)
+            break;
         uint64_t upto = committed;
         syncing = true;
         if ((joff > ckpt_at || failed) && time(NULL) != ckpt_failed) {
@@ -799,13 +845,16 @@ static void lead_syncs(void)
         pthread_cond_broadcast(&commit_cv);
         run_durable_waiters();
     }
+    run_durable_waiters();      /* drained waiters that were already due */
 }
 
 /* Take the dirty set, serialize it and commit it; the ticket that makes
  * every change noted so far durable.  Commits are appended in ticket order
  * without anyone waiting for that: a deposit whose predecessors are not
  * appended yet is appended by whoever appends the last of them. */
-static uint64_t flush_deposit(bool *own_r)
+static void syncer_kick(void);
+
+static uint64_t flush_deposit(bool *own_r, bool may_block)
 {
     store_rdlock();
     pthread_mutex_lock(&dirty_mu);
@@ -839,13 +888,18 @@ static uint64_t flush_deposit(bool *own_r)
     d->ticket = ticket;
     d->items = items;
     d->n = n;
-    pthread_mutex_lock(&commit_mu);
-    deposit **pp = &deposits;
-    while (*pp && (*pp)->ticket < ticket)
-        pp = &(*pp)->next;
-    d->next = *pp;
-    *pp = d;
-    append_ready();
+    if (may_block)
+        pthread_mutex_lock(&commit_mu);
+    else if (pthread_mutex_trylock(&commit_mu) != 0) {
+        pthread_mutex_lock(&inbox_mu);
+        d->next = inbox_deps;
+        inbox_deps = d;
+        pthread_mutex_unlock(&inbox_mu);
+        syncer_kick();
+        return ticket;
+    }
+    insert_deposit(d);
+    drain_inbox();
     pthread_mutex_unlock(&commit_mu);
     return ticket;
 }
@@ -855,7 +909,7 @@ bool persist_flush(void)
     if (!active)
         return true;
     bool own;
-    uint64_t t = flush_deposit(&own);
+    uint64_t t = flush_deposit(&own, true);
     pthread_mutex_lock(&commit_mu);
     while (durable < t) {
         lead_syncs();
@@ -868,23 +922,33 @@ bool persist_flush(void)
 }
 
 /* The syncer: leads the group commit for calls answered on a transport
- * thread, which must not block in fdatasync. */
-static pthread_cond_t syncer_cv = PTHREAD_COND_INITIALIZER;
+ * thread, which must not block in fdatasync nor wait for commit_mu.  Kicked
+ * through a semaphore, so a kick is never lost even when the kicker could
+ * not take commit_mu. */
+static sem_t syncer_sem;
 static pthread_t syncer_th;
-static bool syncer_started, syncer_running, syncer_stop;
+static bool syncer_started, syncer_stop;
+static atomic_bool syncer_running;
+
+static void syncer_kick(void)
+{
+    sem_post(&syncer_sem);
+}
 
 static void *syncer_main(void *arg)
 {
     (void)arg;
-    pthread_mutex_lock(&commit_mu);
-    while (!syncer_stop) {
-        if (syncing || durable >= committed)
-            pthread_cond_wait(&syncer_cv, &commit_mu);
-        else
-            lead_syncs();
+    for (;;) {
+        while (sem_wait(&syncer_sem) != 0)
+            ;               /* EINTR */
+        pthread_mutex_lock(&commit_mu);
+        bool stop = syncer_stop;
+        if (!stop)
+            lead_syncs();   /* takes the inbox, syncs unless someone else is */
+        pthread_mutex_unlock(&commit_mu);
+        if (stop)
+            return NULL;
     }
-    pthread_mutex_unlock(&commit_mu);
-    return NULL;
 }
 
 void persist_call_done(const xcall *call, void (*then)(void *arg, bool durable), void *arg)
@@ -894,28 +958,43 @@ void persist_call_done(const xcall *call, void (*then)(void *arg, bool durable),
         then(arg, true);
         return;
     }
+    /* a transport thread never waits: the syncer leads for it */
+    bool nb = call->on_transport && atomic_load(&syncer_running);
     bool own;
-    uint64_t t = flush_deposit(&own);
-    pthread_mutex_lock(&commit_mu);
-    if (durable >= t) {
-        bool ok = !own || !failed;
-        pthread_mutex_unlock(&commit_mu);
-        then(arg, ok);
-        return;
-    }
+    uint64_t t = flush_deposit(&own, !nb);
     pwaiter *w = malloc(sizeof(*w));
     if (!w)
         abort();
-    *w = (pwaiter){ .ticket = t, .own = own, .fn = then, .arg = arg, .next = waiters };
+    *w = (pwaiter){ .ticket = t, .own = own, .fn = then, .arg = arg };
+    if (!nb) {
+        pthread_mutex_lock(&commit_mu);
+    } else if (pthread_mutex_trylock(&commit_mu) != 0) {
+        pthread_mutex_lock(&inbox_mu);
+        w->next = inbox_waiters;
+        inbox_waiters = w;
+        pthread_mutex_unlock(&inbox_mu);
+        syncer_kick();
+        return;
+    } else {
+        drain_inbox();
+    }
+    if (durable >= t) {
+        bool ok = !own || !failed;
+        pthread_mutex_unlock(&commit_mu);
+        free(w);
+        then(arg, ok);
+        return;
+    }
+    w->next = waiters;
     waiters = w;
     bool kick = false;
-    if (call->on_transport && syncer_running)
+    if (nb)
         kick = !syncing;        /* a leader syncing now loops on to this ticket */
     else
         lead_syncs();
     pthread_mutex_unlock(&commit_mu);
     if (kick)
-        pthread_cond_signal(&syncer_cv);
+        syncer_kick();
 }
 
 void persist_tick(void)
@@ -1210,9 +1289,9 @@ static void persist_atexit(void)
         syncer_started = false;
         pthread_mutex_lock(&commit_mu);
         syncer_stop = true;
-        syncer_running = false; /* from now on whoever commits leads */
-        pthread_cond_signal(&syncer_cv);
+        atomic_store(&syncer_running, false);   /* from now on whoever commits leads */
         pthread_mutex_unlock(&commit_mu);
+        syncer_kick();
         pthread_join(syncer_th, NULL);
     }
     persist_flush();
@@ -1315,8 +1394,11 @@ bool persist_setup(const daemon_options *opts, char **err_r)
 
     store_add_observer(observe, NULL);
     active = true;
-    if (!syncer_started && pthread_create(&syncer_th, NULL, syncer_main, NULL) == 0)
-        syncer_started = syncer_running = true; /* else transport threads lead the syncs themselves */
+    if (!syncer_started && sem_init(&syncer_sem, 0, 0) == 0 &&
+        pthread_create(&syncer_th, NULL, syncer_main, NULL) == 0) {
+        syncer_started = true;  /* else transport threads lead the syncs themselves */
+        atomic_store(&syncer_running, true);
+    }
     atexit(persist_atexit);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     xlog(XLOG_INFO, "persist: %zu objects from %zu files in %.0f ms (%zu journal records replayed, "

@@ -305,6 +305,21 @@ def main():
             for n in range(per):
                 ok(q.VM.create(qs, vm_rec("stored-%d-%d" % (i, n))))
 
+        # meanwhile, a reader: reads are answered on the HTTP threads, which
+        # must not stall while a checkpoint writes thousands of files
+        reading, lat = [True], []
+
+        def reader():
+            q = keepalive_proxy(x)
+            qs = ok(q.session.login_with_password("root", ""))
+            while reading[0]:
+                t1 = time.perf_counter()
+                ok(q.host.get_all(qs))
+                lat.append(time.perf_counter() - t1)
+                time.sleep(0.001)
+
+        rd = threading.Thread(target=reader)
+        rd.start()
         t0 = time.time()
         th = [threading.Thread(target=fill, args=(i,)) for i in range(8)]
         for t in th:
@@ -312,6 +327,12 @@ def main():
         for t in th:
             t.join()
         print("xend_fill_%d_vms %.1f s" % (per * 8, time.time() - t0), flush=True)
+        time.sleep(2.5)     # the idle checkpoint writes the files
+        reading[0] = False
+        rd.join()
+        lat.sort()
+        print("xend_read_during_fill_and_checkpoints p50 %.2f ms p99 %.2f ms max %.1f ms (%d host.get_all)"
+              % (lat[len(lat) // 2] * 1e3, lat[int(len(lat) * 0.99)] * 1e3, lat[-1] * 1e3, len(lat)), flush=True)
         body = xmlrpc.client.dumps((s,), "VM.get_all_records").encode()
         raw = None
         for _ in range(5):
