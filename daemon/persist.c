@@ -1200,6 +1200,53 @@ static bool read_whole(int dfd, const char *name, char **buf_r, size_t *len_r)
     return true;
 }
 
+/* One file to load, and what became of it. */
+typedef struct lentry {
+    char name[48];              /* "<uuid>.xml" */
+    char *why;                  /* not NULL: move it aside, for this reason */
+} lentry;
+
+/* Files are read and parsed by several threads, each into its own lists;
+ * libxml2 parses separate documents in parallel safely. */
+typedef struct lslice {
+    int cls, dfd;
+    lentry *e;
+    size_t from, to;
+    objlist own, devs;
+} lslice;
+
+static void *load_slice(void *arg)
+{
+    lslice *sl = arg;
+    for (size_t i = sl->from; i < sl->to; i++) {
+        lentry *e = &sl->e[i];
+        char *buf = NULL;
+        size_t len = 0, own0 = sl->own.n;
+        if (!read_whole(sl->dfd, e->name, &buf, &len) ||
+            !parse_file(e->name, buf, len, sl->cls, &sl->own, &sl->devs, &e->why)) {
+            if (!e->why)
+                e->why = strdup("unreadable");
+        } else if (strncmp(sl->own.o[own0]->ref, e->name, 36) != 0) {
+            for (size_t j = own0; j < sl->own.n; j++)
+                xobj_free(sl->own.o[j]);
+            sl->own.n = own0;
+            e->why = strdup("its object's uuid differs from its name");
+        }
+        free(buf);
+    }
+    return NULL;
+}
+
+static void objlist_take(objlist *to, objlist *from)
+{
+    for (size_t i = 0; i < from->n; i++)
+        objlist_add(to, from->o[i]);
+    free(from->o);
+    memset(from, 0, sizeof(*from));
+}
+
+#define LOAD_THREADS_MAX 4
+
 static void load_dir(int cls, objlist *own, objlist *devs)
 {
     const char *dname = xclasses[cls].name;
@@ -1214,6 +1261,8 @@ static void load_dir(int cls, objlist *own, objlist *devs)
         free(path);
         return;
     }
+    lentry *e = NULL;
+    size_t n = 0, cap = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
         size_t nl = strlen(de->d_name);
@@ -1223,6 +1272,7 @@ static void load_dir(int cls, objlist *own, objlist *devs)
             unlinkat(dfd, de->d_name, 0);      /* an interrupted write */
             continue;
         }
+        stats.files++;
         char uuid[XREF_LEN];
         bool named = nl == 36 + 4 && strcmp(de->d_name + 36, ".xml") == 0;
         if (named) {
@@ -1230,26 +1280,45 @@ static void load_dir(int cls, objlist *own, objlist *devs)
             uuid[36] = '\0';
             named = xuuid_valid(uuid);
         }
-        char *buf = NULL, *why = NULL;
-        size_t len = 0;
-        stats.files++;
         if (!named) {
             move_aside(dname, de->d_name, "not named <uuid>.xml");
             continue;
         }
-        size_t own0 = own->n;
-        if (!read_whole(dfd, de->d_name, &buf, &len) ||
-            !parse_file(de->d_name, buf, len, cls, own, devs, &why)) {
-            move_aside(dname, de->d_name, why ? why : "unreadable");
-        } else if (strcmp(own->o[own0]->ref, uuid) != 0) {
-            for (size_t i = own0; i < own->n; i++)
-                xobj_free(own->o[i]);
-            own->n = own0;
-            move_aside(dname, de->d_name, "its object's uuid differs from its name");
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            e = realloc(e, cap * sizeof(*e));
+            if (!e)
+                abort();
         }
-        free(buf);
-        free(why);
+        memcpy(e[n].name, de->d_name, nl + 1);
+        e[n].why = NULL;
+        n++;
     }
+    xmlInitParser();            /* once, before threads parse */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nt = n < 256 || cpus < 2 ? 1 : (size_t)(cpus < LOAD_THREADS_MAX ? cpus : LOAD_THREADS_MAX);
+    lslice sl[LOAD_THREADS_MAX];
+    pthread_t th[LOAD_THREADS_MAX];
+    bool started[LOAD_THREADS_MAX] = { false };
+    for (size_t t = 0; t < nt; t++) {
+        sl[t] = (lslice){ .cls = cls, .dfd = dfd, .e = e, .from = n * t / nt, .to = n * (t + 1) / nt };
+        started[t] = t > 0 && pthread_create(&th[t], NULL, load_slice, &sl[t]) == 0;
+    }
+    for (size_t t = 0; t < nt; t++)     /* slice 0, and any that got no thread, here */
+        if (!started[t])
+            load_slice(&sl[t]);
+    for (size_t t = 0; t < nt; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        objlist_take(own, &sl[t].own);
+        objlist_take(devs, &sl[t].devs);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (e[i].why) {
+            move_aside(dname, e[i].name, e[i].why);
+            free(e[i].why);
+        }
+    free(e);
     closedir(d);
     free(path);
 }

@@ -334,6 +334,8 @@ def test_unreadable_files_are_moved_aside():
         good = ok(p.VM.create(s, vm_rec("good")))
         bad = ok(p.VM.create(s, vm_rec("bad")))
         typed = ok(p.VM.create(s, vm_rec("typed")))
+        # enough files that the start-up reads them with several threads
+        fillers = [ok(p.VM.create(s, vm_rec("filler-%d" % i))) for i in range(300)]
         x.stop()
         vmdir = os.path.join(x.state, "VM")
         open(os.path.join(vmdir, bad + ".xml"), "w").write("<xend-record version=\"1\"><object cla")
@@ -346,6 +348,7 @@ def test_unreadable_files_are_moved_aside():
         s = ok(p.session.login_with_password("root", ""))
         vms = ok(p.VM.get_all(s))
         assert good in vms and bad not in vms and typed not in vms, vms
+        assert set(fillers) <= set(vms) and len(vms) == len(fillers) + 2, len(vms)   # + good + dom0
         aside = os.listdir(os.path.join(x.state, "corrupt"))
         assert len(aside) == 3, aside
         assert any(a.startswith("VM-" + bad) for a in aside) and any(a.startswith("VM-stray") for a in aside)
