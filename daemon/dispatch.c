@@ -46,9 +46,17 @@ static struct {
     bool stopping;
 } pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
+static _Thread_local bool on_worker;
+
+bool dispatch_on_worker(void)
+{
+    return on_worker;
+}
+
 static void *worker_main(void *arg)
 {
     (void)arg;
+    on_worker = true;
     pthread_mutex_lock(&pool.lock);
     for (;;) {
         while (!pool.head && !pool.stopping)
@@ -298,7 +306,6 @@ static void run_handler(xcall *c)
 static void worker_job(void *arg)
 {
     xcall *c = arg;
-    c->on_transport = false;
     if (c->is_async && !task_begin(c->task)) {
         xcall_free(c);       /* cancelled while it waited in the queue */
         return;
@@ -339,7 +346,6 @@ static bool slow_writes(int cls)
 void xcall_run(xcall *c)
 {
     xerr *err = NULL;
-    c->on_transport = true;
     const char *name = c->method_name;
     if (strncmp(name, "Async.", 6) == 0) {
         c->is_async = true;
@@ -389,10 +395,9 @@ void xcall_run(xcall *c)
     /* quick, in-memory: answer on this thread; task.cancel too, so that it
      * never waits in the queue behind the work it is meant to stop */
     if ((c->m->kind != XM_EXPLICIT && !slow_writes(c->m->cls)) ||
-        (c->m->cls == XC_task && c->m->kind == XM_EXPLICIT)) {
-        c->on_transport = true;
+        (c->m->cls == XC_task && c->m->kind == XM_EXPLICIT))
         run_handler(c);
-    } else
+    else
         dispatch_queue_job(worker_job, c);
     return;
 fail:

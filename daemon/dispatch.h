@@ -68,7 +68,6 @@ struct xcall {
     /* filled by dispatch */
     const xmethod *m;
     bool is_async;
-    bool on_transport;          /* runs on the transport's thread: never block it */
     char session[40];           /* validated session ref ("" if none) */
     char *response;             /* encoded methodResponse (malloc'd) */
     size_t response_len;
@@ -106,5 +105,8 @@ void dispatch_stop(void);
 
 /* Run fn(arg) on the worker pool (used by Async tasks and backends' events). */
 void dispatch_queue_job(void (*fn)(void *arg), void *arg);
+/* Is the calling thread one of the pool's workers (which may block)?  Any
+ * other thread (the HTTP server's, the main loop's) must not wait on disk. */
+bool dispatch_on_worker(void);
 
 #endif

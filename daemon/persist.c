@@ -958,8 +958,9 @@ void persist_call_done(const xcall *call, void (*then)(void *arg, bool durable),
         then(arg, true);
         return;
     }
-    /* a transport thread never waits: the syncer leads for it */
-    bool nb = call->on_transport && atomic_load(&syncer_running);
+    /* only a worker waits on the disk; for any other thread (the HTTP
+     * server's, the main loop's) the syncer leads */
+    bool nb = !dispatch_on_worker() && atomic_load(&syncer_running);
     bool own;
     uint64_t t = flush_deposit(&own, !nb);
     pwaiter *w = malloc(sizeof(*w));
