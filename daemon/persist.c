@@ -848,17 +848,16 @@ static void lead_syncs(void)
     run_durable_waiters();      /* drained waiters that were already due */
 }
 
-/* Take the dirty set, serialize it and commit it; the ticket that makes
- * every change noted so far durable.  Commits are appended in ticket order
- * without anyone waiting for that: a deposit whose predecessors are not
- * appended yet is appended by whoever appends the last of them. */
-static void syncer_kick(void);
-
-static uint64_t flush_deposit(bool *own_r, bool may_block)
+/* Take the dirty set and serialize it into a deposit (*d_r; NULL with
+ * nothing dirty); the ticket that makes every change noted so far durable.
+ * Deposits are appended in ticket order without anyone waiting for that: a
+ * deposit whose predecessors are not appended yet is appended by whoever
+ * appends the last of them (commit_locked). */
+static uint64_t take_dirty(deposit **d_r)
 {
+    *d_r = NULL;
     store_rdlock();
     pthread_mutex_lock(&dirty_mu);
-    *own_r = dirty.n != 0;
     if (dirty.n == 0) {
         uint64_t t = issued;
         pthread_mutex_unlock(&dirty_mu);
@@ -888,29 +887,26 @@ static uint64_t flush_deposit(bool *own_r, bool may_block)
     d->ticket = ticket;
     d->items = items;
     d->n = n;
-    if (may_block)
-        pthread_mutex_lock(&commit_mu);
-    else if (pthread_mutex_trylock(&commit_mu) != 0) {
-        pthread_mutex_lock(&inbox_mu);
-        d->next = inbox_deps;
-        inbox_deps = d;
-        pthread_mutex_unlock(&inbox_mu);
-        syncer_kick();
-        return ticket;
-    }
-    insert_deposit(d);
-    drain_inbox();
-    pthread_mutex_unlock(&commit_mu);
+    *d_r = d;
     return ticket;
+}
+
+/* commit_mu held: add d (if any) and the inbox, append what is ready. */
+static void commit_locked(deposit *d)
+{
+    if (d)
+        insert_deposit(d);
+    drain_inbox();
 }
 
 bool persist_flush(void)
 {
     if (!active)
         return true;
-    bool own;
-    uint64_t t = flush_deposit(&own, true);
+    deposit *d;
+    uint64_t t = take_dirty(&d);
     pthread_mutex_lock(&commit_mu);
+    commit_locked(d);
     while (durable < t) {
         lead_syncs();
         if (durable < t)
@@ -961,26 +957,29 @@ void persist_call_done(const xcall *call, void (*then)(void *arg, bool durable),
     /* only a worker waits on the disk; for any other thread (the HTTP
      * server's, the main loop's) the syncer leads */
     bool nb = !dispatch_on_worker() && atomic_load(&syncer_running);
-    bool own;
-    uint64_t t = flush_deposit(&own, !nb);
+    deposit *d;
+    uint64_t t = take_dirty(&d);
     pwaiter *w = malloc(sizeof(*w));
     if (!w)
         abort();
-    *w = (pwaiter){ .ticket = t, .own = own, .fn = then, .arg = arg };
+    *w = (pwaiter){ .ticket = t, .own = d != NULL, .fn = then, .arg = arg };
     if (!nb) {
         pthread_mutex_lock(&commit_mu);
     } else if (pthread_mutex_trylock(&commit_mu) != 0) {
-        pthread_mutex_lock(&inbox_mu);
+        pthread_mutex_lock(&inbox_mu);      /* taken: leave both to its holder */
+        if (d) {
+            d->next = inbox_deps;
+            inbox_deps = d;
+        }
         w->next = inbox_waiters;
         inbox_waiters = w;
         pthread_mutex_unlock(&inbox_mu);
         syncer_kick();
         return;
-    } else {
-        drain_inbox();
     }
+    commit_locked(d);
     if (durable >= t) {
-        bool ok = !own || !failed;
+        bool ok = !w->own || !failed;
         pthread_mutex_unlock(&commit_mu);
         free(w);
         then(arg, ok);
