@@ -392,9 +392,10 @@ void xcall_run(xcall *c)
         dispatch_queue_job(worker_job, job_call);
         return;
     }
-    /* quick, in-memory: answer on this thread; task.cancel too, so that it
+    /* quick, in-memory: answer on this thread (reads, and the writes of
+     * classes whose hooks touch no files); task.cancel too, so that it
      * never waits in the queue behind the work it is meant to stop */
-    if ((c->m->kind != XM_EXPLICIT && !slow_writes(c->m->cls)) ||
+    if ((c->m->kind != XM_EXPLICIT && (implicit_is_read(c->m->kind) || !slow_writes(c->m->cls))) ||
         (c->m->cls == XC_task && c->m->kind == XM_EXPLICIT))
         run_handler(c);
     else
