@@ -43,6 +43,7 @@
 #include "daemon/persist.h"
 #include "daemon/store.h"
 #include "util/io.h"
+#include "util/strutil.h"
 #include "util/log.h"
 #include "xapi_model.h"
 
@@ -135,12 +136,7 @@ static persist_stats stats;
 const char *persist_state_dir(void) { return state_dir ? state_dir : ""; }
 void persist_get_stats(persist_stats *s) { *s = stats; }
 
-/* The dirty set: file keys "<class>/<uuid>", open addressing. */
-typedef struct kset {
-    char **slot;
-    size_t cap, n;
-} kset;
-
+/* FNV-1a over bytes, chained from h (the journal records' hash). */
 static uint64_t fnv(const void *p, size_t n, uint64_t h)
 {
     const unsigned char *s = p;
@@ -152,47 +148,12 @@ static uint64_t fnv(const void *p, size_t n, uint64_t h)
 }
 #define FNV0 1469598103934665603ULL
 
-static void kset_put(kset *s, char *key)   /* takes key */
-{
-    if ((s->n + 1) * 2 > s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 64;
-        char **ns = calloc(nc, sizeof(char *));
-        if (!ns)
-            abort();
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->slot[i]) {
-                size_t h = fnv(s->slot[i], strlen(s->slot[i]), FNV0) & (nc - 1);
-                while (ns[h])
-                    h = (h + 1) & (nc - 1);
-                ns[h] = s->slot[i];
-            }
-        free(s->slot);
-        s->slot = ns;
-        s->cap = nc;
-    }
-    size_t h = fnv(key, strlen(key), FNV0) & (s->cap - 1);
-    while (s->slot[h]) {
-        if (strcmp(s->slot[h], key) == 0) {
-            free(key);
-            return;
-        }
-        h = (h + 1) & (s->cap - 1);
-    }
-    s->slot[h] = key;
-    s->n++;
-}
-
-static void kset_free(kset *s)
-{
-    for (size_t i = 0; i < s->cap; i++)
-        free(s->slot[i]);
-    free(s->slot);
-    memset(s, 0, sizeof(*s));
-}
-
-/* The pending map: for each file changed since the last checkpoint, its
- * newest content as journalled (body NULL: the file is to be removed).
- * Written to the files by a checkpoint; bounded by the journal's size. */
+/* A map from file keys "<class>/<uuid>" to contents, open addressing.
+ * Two of them: the dirty set (the files changed since the last commit;
+ * keys only) and the pending map (for each file changed since the last
+ * checkpoint, its newest content as journalled, body NULL: the file is to
+ * be removed; written to the files by a checkpoint; bounded by the
+ * journal's size). */
 typedef struct pent {
     char *key;
     char *body;
@@ -213,7 +174,7 @@ static pent *pmap_find(pmap *m, const char *key)
             abort();
         for (size_t i = 0; i < m->cap; i++)
             if (m->e[i].key) {
-                size_t h = fnv(m->e[i].key, strlen(m->e[i].key), FNV0) & (nc - 1);
+                size_t h = xhash_str(m->e[i].key) & (nc - 1);
                 while (ne[h].key)
                     h = (h + 1) & (nc - 1);
                 ne[h] = m->e[i];
@@ -222,7 +183,7 @@ static pent *pmap_find(pmap *m, const char *key)
         m->e = ne;
         m->cap = nc;
     }
-    size_t h = fnv(key, strlen(key), FNV0) & (m->cap - 1);
+    size_t h = xhash_str(key) & (m->cap - 1);
     while (m->e[h].key && strcmp(m->e[h].key, key) != 0)
         h = (h + 1) & (m->cap - 1);
     return &m->e[h];
@@ -254,7 +215,7 @@ static void pmap_clear(pmap *m)
 }
 
 static pthread_mutex_t dirty_mu = PTHREAD_MUTEX_INITIALIZER;
-static kset dirty;
+static pmap dirty;
 static uint64_t issued;                 /* tickets handed out (dirty_mu) */
 
 /* Commit ordering and the journal (commit_mu). */
@@ -298,7 +259,7 @@ static void observe(void *arg, xstore_op op, const xobj *o, int field)
         abort();
     }
     pthread_mutex_lock(&dirty_mu);
-    kset_put(&dirty, key);
+    pmap_put(&dirty, key, NULL, 0);
     pthread_mutex_unlock(&dirty_mu);
 }
 
@@ -864,7 +825,7 @@ static uint64_t take_dirty(deposit **d_r)
         store_unlock();
         return t;
     }
-    kset taken = dirty;
+    pmap taken = dirty;
     memset(&dirty, 0, sizeof(dirty));
     uint64_t ticket = ++issued;
     pthread_mutex_unlock(&dirty_mu);
@@ -875,14 +836,14 @@ static uint64_t take_dirty(deposit **d_r)
         abort();
     size_t n = 0;
     for (size_t i = 0; i < taken.cap; i++)
-        if (taken.slot[i]) {
-            items[n].key = taken.slot[i];
-            taken.slot[i] = NULL;
+        if (taken.e[i].key) {
+            items[n].key = taken.e[i].key;
+            taken.e[i].key = NULL;
             serialize(&items[n]);
             n++;
         }
     store_unlock();
-    kset_free(&taken);
+    pmap_clear(&taken);
 
     d->ticket = ticket;
     d->items = items;
