@@ -457,6 +457,7 @@ void xend_config_init(xend_config *c)
     c->session_timeout = 0;
     c->task_expiry = 3600;
     c->event_log_size = 100000;
+    c->web_dir = strdup(PKGDATADIR "/web");
     if (xend_config_add_listener(c, XEND_CONFIG_DEFAULT_LISTEN, NULL))
         c->listeners_default = true;
 }
@@ -472,6 +473,7 @@ void xend_config_dispose(xend_config *c)
     free(c->pid_file);
     free(c->log_file);
     free(c->pam_service);
+    free(c->web_dir);
     memset(c, 0, sizeof *c);
 }
 
@@ -512,6 +514,7 @@ static const xc_key xc_keys[] = {
     { "session-timeout", XC_K_UINT, XC_OFF(session_timeout), 0, INT32_MAX },
     { "task-expiry", XC_K_UINT, XC_OFF(task_expiry), 0, INT32_MAX },
     { "event-log-size", XC_K_COUNT, XC_OFF(event_log_size), 16, 100000000 },
+    { "web-dir", XC_K_PATH_OR_NONE, XC_OFF(web_dir), 0, 0 },
 };
 #define XC_N_KEYS (sizeof xc_keys / sizeof xc_keys[0])
 

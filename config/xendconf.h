@@ -45,6 +45,7 @@ typedef struct xend_config {
     unsigned session_timeout;       /* seconds; 0: sessions never expire */
     unsigned task_expiry;           /* seconds; 0: tasks never expire */
     size_t event_log_size;
+    char *web_dir;          /* the web console's files; NULL: no console */
     bool listeners_default;         /* private: listeners[] is the built-in default */
 } xend_config;
 

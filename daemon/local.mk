@@ -12,7 +12,7 @@ daemon_libxend_la_LIBADD = rpc/libxv.la
 $(daemon_libxend_la_OBJECTS) $(daemon_xend_OBJECTS): gen/stamp
 
 sbin_PROGRAMS += daemon/xend
-daemon_xend_SOURCES = daemon/main.c daemon/daemon.h rpc/server.c rpc/server.h
+daemon_xend_SOURCES = daemon/main.c daemon/daemon.h rpc/server.c rpc/server.h rpc/static.c rpc/static.h
 daemon_xend_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
 # everything the daemon's code needs, for the daemon and for unit tests of its parts
 XEND_CORE_LIBS = daemon/libxend.la rpc/libxauth.la config/libxconf.la xenops/libxenops.la \

@@ -21,6 +21,7 @@
 
 #include "daemon/dispatch.h"
 #include "rpc/server.h"
+#include "rpc/static.h"
 #include "rpc/xmlrpc.h"
 #include "util/log.h"
 
@@ -127,9 +128,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     listener *l = cls;
     req *r = *con_cls;
-    (void)url;
     (void)version;
     if (!r) {
+        if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+            return rpc_static_serve(conn, l->xcfg->web_dir, url);
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
             size_t len;
             char *body = xcall_encode_fault(-32300, "XML-RPC requests are POSTed", &len);

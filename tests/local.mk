@@ -5,7 +5,8 @@ TESTS += tests/check-manifest.sh \
 	tests/integration/test_hostile.py \
 	tests/integration/test_cli.sh \
 	tests/integration/test_tls.py \
-	tests/integration/test_curl.sh
+	tests/integration/test_curl.sh \
+	tests/integration/test_web_static.py
 EXTRA_DIST += tests/lib/xendtest.py tests/lib/harness.sh $(filter %.py %.sh,$(TESTS))
 
 check_PROGRAMS += tests/unit/test_dispatch

@@ -114,11 +114,24 @@ def test_json_probe_gets_xml_not_404():
     assert status == 200 and ctype == "text/xml", (status, ctype)
 
 
-def test_get_is_refused():
-    c = http.client.HTTPConnection("127.0.0.1", X.port, timeout=10)
-    c.request("GET", "/")
-    r = c.getresponse()
-    r.read()
+def test_get_serves_only_the_console_and_other_methods_are_refused():
+    def req(method, path):
+        c = http.client.HTTPConnection("127.0.0.1", X.port, timeout=10)
+        c.request(method, path)
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+        return r, body
+    r, body = req("GET", "/")
+    assert r.status == 200 and r.getheader("Content-Type") == "text/html; charset=utf-8", r.status
+    assert b"<title>xend</title>" in body
+    assert r.getheader("X-Content-Type-Options") == "nosniff"
+    # nothing outside the console's directory, no hidden file, no link out of it
+    for path in ("/../xend.conf", "/%2e%2e/xend.conf", "/.hidden", "/nonexistent.js", "/app.js/..",
+                 "//etc/passwd", "/" + "a/" * 200):
+        r, body = req("GET", path)
+        assert r.status == 404 and body == b"not found\n", (path, r.status, body)
+    r, _ = req("PUT", "/")
     assert r.status == 405 and r.getheader("Allow") == "POST", r.status
 
 

@@ -25,6 +25,7 @@ import traceback
 import xmlrpc.client
 
 BUILDDIR = os.environ.get("XEND_BUILDDIR", os.getcwd())
+SRCDIR = os.environ.get("XEND_SRCDIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
 def xend_binary():
@@ -111,6 +112,8 @@ class Xend:
             f.write("pam-service = %s\n" % (self.user.service if self.user else "xend"))
             f.write("log-file = %s\n" % self.log)
             f.write("log-level = debug\n")
+            if not any(line.startswith("web-dir") for line in self.extra_conf):
+                f.write("web-dir = %s\n" % os.path.join(SRCDIR, "web"))
             for line in self.extra_conf:
                 f.write(re.sub(r"\{port:(\w+)\}", lambda m: str(self.ports[m.group(1)]), line) + "\n")
 

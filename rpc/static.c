@@ -1,0 +1,131 @@
+/* static: the web console's files, answered for GET and HEAD (see static.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rpc/static.h"
+
+/* The longest path we look at, and the largest file we send: the console's
+ * files are a few dozen KiB. */
+#define STATIC_MAX_PATH 256
+#define STATIC_MAX_FILE ((off_t)16 << 20)
+
+static const struct {
+    const char *ext, *type;
+} static_types[] = {
+    { ".html", "text/html; charset=utf-8" },
+    { ".js", "text/javascript; charset=utf-8" },
+    { ".mjs", "text/javascript; charset=utf-8" },
+    { ".css", "text/css; charset=utf-8" },
+    { ".json", "application/json" },
+    { ".svg", "image/svg+xml" },
+    { ".png", "image/png" },
+    { ".ico", "image/x-icon" },
+    { ".txt", "text/plain; charset=utf-8" },
+};
+
+const char *rpc_static_type(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (dot)
+        for (size_t i = 0; i < sizeof static_types / sizeof static_types[0]; i++)
+            if (strcmp(dot, static_types[i].ext) == 0)
+                return static_types[i].type;
+    return "application/octet-stream";
+}
+
+/* Opens the file url names below dirfd, one component at a time, following
+ * no link and never leaving the directory; a directory answers with its
+ * index.html.  Returns an fd of a regular file (and its size), or -1. */
+static int static_open(int dirfd, const char *url, off_t *size_r, const char **type_name_r)
+{
+    char path[STATIC_MAX_PATH + 1];
+    size_t n = strlen(url);
+    if (url[0] != '/' || n > STATIC_MAX_PATH)
+        return -1;
+    memcpy(path, url + 1, n);          /* with the terminating NUL */
+    int cur = dup(dirfd);
+    if (cur < 0)
+        return -1;
+    const char *last = "index.html";
+    char *save = NULL;
+    for (char *comp = strtok_r(path, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+        if (comp[0] == '.' || strchr(comp, '\\')) {   /* ".", "..", hidden files */
+            close(cur);
+            return -1;
+        }
+        int next = openat(cur, comp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        close(cur);
+        if (next < 0)
+            return -1;
+        cur = next;
+        last = comp;
+    }
+    struct stat st;
+    if (fstat(cur, &st) != 0)
+        goto fail;
+    if (S_ISDIR(st.st_mode)) {
+        int idx = openat(cur, "index.html", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        close(cur);
+        if (idx < 0)
+            return -1;
+        cur = idx;
+        last = "index.html";
+        if (fstat(cur, &st) != 0)
+            goto fail;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > STATIC_MAX_FILE)
+        goto fail;
+    /* the file is read through MHD: make it blocking again */
+    int fl = fcntl(cur, F_GETFL);
+    if (fl < 0 || fcntl(cur, F_SETFL, fl & ~O_NONBLOCK) != 0)
+        goto fail;
+    *size_r = st.st_size;
+    *type_name_r = last;
+    return cur;
+fail:
+    close(cur);
+    return -1;
+}
+
+static enum MHD_Result static_answer(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp,
+                                     const char *type)
+{
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+enum MHD_Result rpc_static_serve(struct MHD_Connection *conn, const char *dir, const char *url)
+{
+    static const char not_found[] = "not found\n";
+    int fd = -1;
+    off_t size = 0;
+    const char *name = NULL;
+    if (dir && *dir) {
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fd = static_open(dfd, url, &size, &name);
+            close(dfd);
+        }
+    }
+    if (fd < 0)
+        return static_answer(conn, MHD_HTTP_NOT_FOUND,
+                             MHD_create_response_from_buffer(sizeof not_found - 1, (void *)not_found,
+                                                             MHD_RESPMEM_PERSISTENT),
+                             "text/plain; charset=utf-8");
+    /* MHD closes fd when the response is destroyed */
+    return static_answer(conn, MHD_HTTP_OK, MHD_create_response_from_fd((size_t)size, fd), rpc_static_type(name));
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/python3
+"""The web console's file server (rpc/static.c) over real HTTP: it answers
+only regular files inside web-dir, follows no link out of it, never blocks
+on a FIFO, and keeps POST for XML-RPC."""
+import http.client
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xendtest import Xend, ok, run  # noqa: E402
+
+X = None
+WEB = None
+
+
+def get(path, method="GET"):
+    c = http.client.HTTPConnection("127.0.0.1", X.port, timeout=30)
+    c.request(method, path)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r, body
+
+
+def test_files_and_types():
+    for path, ctype, body in (("/", "text/html; charset=utf-8", b"<p>index</p>"),
+                              ("/index.html", "text/html; charset=utf-8", b"<p>index</p>"),
+                              ("/sub/", "text/html; charset=utf-8", b"sub index"),
+                              ("/sub/x.css", "text/css; charset=utf-8", b"p{}"),
+                              ("/blob.bin", "application/octet-stream", b"\x00\x01")):
+        r, got = get(path)
+        assert r.status == 200, (path, r.status)
+        assert r.getheader("Content-Type") == ctype, (path, r.getheader("Content-Type"))
+        assert got == body, (path, got)
+        assert r.getheader("Cache-Control") == "no-cache"
+        assert r.getheader("X-Frame-Options") == "DENY"
+
+
+def test_head_has_no_body():
+    r, got = get("/index.html", "HEAD")
+    assert r.status == 200 and got == b"", (r.status, got)
+
+
+def test_nothing_outside_or_unusual_is_served():
+    for path in ("/link-out", "/dirlink/passwd", "/fifo", "/sub/../../secret", "/../secret",
+                 "/.hidden", "/emptydir", "/missing"):
+        r, got = get(path)
+        assert r.status == 404 and got == b"not found\n", (path, r.status, got)
+
+
+def test_xmlrpc_still_answers_post():
+    p = X.proxy()
+    ok(p.session.login_with_password(X.username, X.password))
+
+
+def main():
+    global X, WEB
+    tmp = tempfile.mkdtemp(prefix="xend-web-")
+    WEB = os.path.join(tmp, "web")
+    os.makedirs(os.path.join(WEB, "sub"))
+    os.makedirs(os.path.join(WEB, "emptydir"))
+    for name, data in (("index.html", b"<p>index</p>"), ("sub/index.html", b"sub index"),
+                       ("sub/x.css", b"p{}"), ("blob.bin", b"\x00\x01"), (".hidden", b"h")):
+        with open(os.path.join(WEB, name), "wb") as f:
+            f.write(data)
+    with open(os.path.join(tmp, "secret"), "w") as f:
+        f.write("outside\n")
+    os.symlink(os.path.join(tmp, "secret"), os.path.join(WEB, "link-out"))
+    os.symlink("/etc", os.path.join(WEB, "dirlink"))
+    os.mkfifo(os.path.join(WEB, "fifo"))
+    X = Xend(pam=False, tmp=tmp, conf=["web-dir = %s" % WEB])
+    try:
+        X.start()
+        run([v for k, v in sorted(globals().items()) if k.startswith("test_")])
+    finally:
+        X.cleanup()
+
+
+if __name__ == "__main__":
+    main()
