@@ -9,5 +9,6 @@ bench_bare_server_SOURCES = bench/bare_server.c
 bench_bare_server_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
 bench_bare_server_LDADD = $(MHD_LIBS)
 
-dist_noinst_SCRIPTS += bench/run-all.sh bench/rpc-throughput.sh
+dist_noinst_SCRIPTS += bench/run-all.sh bench/rpc-throughput.sh bench/web-console.sh
+EXTRA_DIST += bench/web/bench_console.mjs
 EXTRA_DIST += bench/lib.sh

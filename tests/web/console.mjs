@@ -1,0 +1,139 @@
+// The web console in a real browser: headless Chromium (Debian's chromium)
+// driven by puppeteer-core.  Logs in, sees dom0, creates and starts a VM from
+// the form, then watches a power-state change made by another client appear
+// without reloading.  Screenshots go to $XEND_SHOTS.
+//
+// Environment: XEND_URL (http://127.0.0.1:PORT/), XEND_USER, XEND_PASS,
+// XEND_SHOTS (a directory), CHROMIUM (default /usr/bin/chromium).
+// Prints PASS/FAIL per check and 'N passed, M failed'; exit 1 on failure.
+import puppeteer from 'puppeteer-core';
+import { launchOptions, JsonRpc } from './lib.mjs';
+
+const url = process.env.XEND_URL;
+const user = process.env.XEND_USER;
+const pass = process.env.XEND_PASS;
+const shots = process.env.XEND_SHOTS;
+const WAIT = { timeout: 60000 };   // generous: a loaded machine is slow, never wrong
+
+let passed = 0, failed = 0;
+async function check(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`PASS ${name}`);
+  } catch (err) {
+    failed++;
+    console.log(`FAIL ${name}\n  ${String(err && err.stack || err).split('\n').join('\n  ')}`);
+  }
+}
+function assert(cond, msg) { if (!cond) throw new Error(msg); }
+
+const browser = await puppeteer.launch(launchOptions());
+const page = await browser.newPage();
+await page.setViewport({ width: 1200, height: 900 });
+const consoleErrors = [];
+page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+page.on('pageerror', (e) => consoleErrors.push(String(e)));
+const api = new JsonRpc(url);
+const vmName = `web-test-${process.pid}`;
+let vmRef = null;
+
+try {
+  await check('the console page loads and asks for a login', async () => {
+    const res = await page.goto(url, { waitUntil: 'load', ...WAIT });
+    assert(res.status() === 200, `GET / answered ${res.status()}`);
+    await page.waitForSelector('#login-form', { visible: true, ...WAIT });
+    await page.screenshot({ path: `${shots}/01-login.png` });
+  });
+
+  await check('a wrong password is refused with SESSION_AUTHENTICATION_FAILED', async () => {
+    await page.$eval('#login-user', (e, v) => { e.value = v; }, user);
+    await page.type('#login-password', 'certainly-not-the-password');
+    await page.click('#login-submit');
+    await page.waitForFunction(() => document.querySelector('#login-error').textContent.includes('SESSION_AUTHENTICATION_FAILED'), WAIT);
+  });
+
+  await check('logging in with PAM shows the VM list with dom0', async () => {
+    await page.$eval('#login-password', (e) => { e.value = ''; });
+    await page.type('#login-password', pass);
+    await page.click('#login-submit');
+    await page.waitForSelector('#main-view', { visible: true, ...WAIT });
+    await page.waitForFunction(() => [...document.querySelectorAll('#vm-table tbody tr')]
+      .some((tr) => tr.cells[0].textContent === 'Domain-0' && tr.cells[1].textContent === 'Running'), WAIT);
+    const who = await page.$eval('#whoami', (e) => e.textContent);
+    assert(who.startsWith(user), `#whoami is '${who}'`);
+    await page.screenshot({ path: `${shots}/02-vm-list.png` });
+  });
+
+  await check('the host view shows version, CPUs, memory and uptime', async () => {
+    await page.click('a[data-tab=host]');
+    await page.waitForFunction(() => {
+      const t = document.querySelector('#host-facts').textContent;
+      return t.includes('Xen') && t.includes('CPUs') && /Memory total \(MiB\)\d+/.test(t) && /Uptime\d*d? ?\d+h/.test(t);
+    }, WAIT);
+    // the plots get samples every 2 s
+    await page.waitForFunction(() => document.querySelector('#host-cpu-plot').toDataURL().length > 3000, WAIT);
+    await page.screenshot({ path: `${shots}/03-host.png` });
+  });
+
+  await check('a VM created and started from the form runs', async () => {
+    await page.click('a[data-tab=new]');
+    await page.waitForSelector('#new-form', { visible: true, ...WAIT });
+    await page.type('#new-name', vmName);
+    await page.$eval('#new-memory', (e) => { e.value = '64'; });
+    await page.click('#new-start');
+    await page.click('#new-submit');
+    await page.waitForFunction((n) => document.querySelector('#vm-name').textContent === n
+      && document.querySelector('#vm-state').textContent === 'Running', WAIT, vmName);
+    vmRef = decodeURIComponent(await page.evaluate(() => location.hash.split('/')[2]));
+    await api.login(user, pass);
+    const rec = await api.call('VM.get_record', vmRef);
+    assert(rec.name_label === vmName && rec.power_state === 'Running', `server says ${rec.name_label} ${rec.power_state}`);
+    await page.screenshot({ path: `${shots}/04-vm-running.png` });
+  });
+
+  await check('a pause by another client shows without reloading', async () => {
+    await page.evaluate(() => { window.__notReloaded = true; });
+    await api.call('VM.pause', vmRef);
+    await page.waitForFunction(() => document.querySelector('#vm-state').textContent === 'Paused', WAIT);
+    assert(await page.evaluate(() => window.__notReloaded === true), 'the page was reloaded');
+    const buttons = await page.$$eval('#vm-actions button', (bs) => bs.map((b) => b.dataset.action));
+    assert(buttons.includes('VM.unpause') && !buttons.includes('VM.pause'), `buttons: ${buttons}`);
+  });
+
+  await check('the lifecycle buttons drive the VM: unpause, then force off', async () => {
+    await page.click('button[data-action="VM.unpause"]');
+    await page.waitForFunction(() => document.querySelector('#vm-state').textContent === 'Running', WAIT);
+    await page.click('button[data-action="VM.hard_shutdown"]');
+    await page.waitForFunction(() => document.querySelector('#vm-state').textContent === 'Halted', WAIT);
+    assert((await api.call('VM.get_power_state', vmRef)) === 'Halted', 'server does not say Halted');
+  });
+
+  await check('the VM detail shows its record, metrics and devices', async () => {
+    const text = await page.$eval('#vm-view', (e) => e.textContent);
+    for (const k of ['memory_static_max', 'VCPUs_max', 'memory_actual', 'Disks', 'Network interfaces']) {
+      assert(text.includes(k), `VM view lacks ${k}`);
+    }
+    await page.screenshot({ path: `${shots}/05-vm-halted.png`, fullPage: true });
+  });
+
+  await check('deleting the VM removes it from the list', async () => {
+    await page.click('button[data-action="VM.destroy"]');
+    await page.waitForFunction(() => location.hash === '#/vms', WAIT);
+    await page.waitForFunction((n) => ![...document.querySelectorAll('#vm-table tbody tr')]
+      .some((tr) => tr.cells[0].textContent === n), WAIT, vmName);
+  });
+
+  await check('the page logged no error and loaded nothing from elsewhere', async () => {
+    const foreign = [];
+    page.on('request', (r) => { if (!r.url().startsWith(url)) foreign.push(r.url()); });
+    await page.reload({ waitUntil: 'networkidle0', ...WAIT });
+    assert(foreign.length === 0, `requests elsewhere: ${foreign}`);
+    assert(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
+  });
+} finally {
+  await api.logout().catch(() => {});
+  await browser.close();
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
