@@ -16,12 +16,13 @@ typedef struct daemon_options {
     xloop *loop;
 } daemon_options;
 
-/* h_misc.c: classes with small rules (PIF). */
-void misc_setup(void);
+/* daemon/api/hooks.c: plug every class's hooks (daemon/api/<class>.c) into
+ * the generic messages; before any call. */
+void api_register_hooks(void);
 /* persist.c: load the records kept on disk (before the host is set up) and
  * write every later change of a persistent object before its call returns. */
 bool persist_setup(const daemon_options *o, char **err_r);
-/* vm.c: the VM lifecycle; reconcile records with the backend's domains;
+/* daemon/api/vm*.c: the VM lifecycle; reconcile records with the backend's domains;
  * the backend's events arrive in vm_backend_event. */
 bool vm_setup(const daemon_options *o, char **err_r);
 void vm_backend_event(void *opaque, const xo_event *ev);

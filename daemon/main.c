@@ -264,7 +264,7 @@ int main(int argc, char **argv)
     store_init();
     session_config sc = { .pam_service = cfg.pam_service, .timeout = cfg.session_timeout };
     session_setup(&sc);
-    misc_setup();
+    api_register_hooks();
     daemon_options dopts = { .state_dir = cfg.state_dir, .task_expiry = cfg.task_expiry,
                              .event_log_size = cfg.event_log_size, .loop = loop };
     if (!persist_setup(&dopts, &err))

@@ -24,18 +24,18 @@
 #include "daemon/classes.h"
 #include "daemon/host.h"
 #include "daemon/persist.h"
+#include "daemon/storage.h"
 #include "daemon/vm_internal.h"
 #include "util/log.h"
 #include "xapi_errors.h"
 #include "xapi_handlers.h"
 #include "xapi_model.h"
 
-#define SR_TYPE "file"
 #define DEFAULT_SR_NAME "QCoW"
 
 /* ---- paths ---- */
 
-static const char *sr_dir(const xobj *sr)
+const char *storage_sr_dir(const xobj *sr)
 {
     const xv *pbds = sr->f[XF_SR_PBDs];
     const char *any = NULL;
@@ -54,7 +54,7 @@ static const char *sr_dir(const xobj *sr)
 char *storage_vdi_path(const xobj *vdi)
 {
     xobj *sr = store_find(XC_SR, xobj_str(vdi, XF_VDI_SR));
-    const char *dir = sr ? sr_dir(sr) : NULL;
+    const char *dir = sr ? storage_sr_dir(sr) : NULL;
     char *p;
     if (!dir)
         return NULL;
@@ -69,7 +69,7 @@ static int64_t file_usage(const char *path)
     return path && stat(path, &st) == 0 ? (int64_t)st.st_blocks * 512 : 0;
 }
 
-static void sr_refresh(xobj *sr)
+void storage_sr_refresh(xobj *sr)
 {
     int64_t virt = 0, phys = 0;
     const xv *vdis = sr->f[XF_SR_VDIs];
@@ -82,7 +82,7 @@ static void sr_refresh(xobj *sr)
     }
     xobj_set_int(sr, XF_SR_virtual_allocation, virt);
     xobj_set_int(sr, XF_SR_physical_utilisation, phys);
-    const char *dir = sr_dir(sr);
+    const char *dir = storage_sr_dir(sr);
     struct statvfs vfs;
     if (dir && xobj_int(sr, XF_SR_physical_size) <= 0 && statvfs(dir, &vfs) == 0)
         xobj_set_int(sr, XF_SR_physical_size, (int64_t)vfs.f_blocks * (int64_t)vfs.f_frsize);
@@ -97,7 +97,7 @@ void storage_vdi_refresh(xobj *vdi)
 
 /* ---- VDI records and files ---- */
 
-static bool make_file(const char *path, int64_t size, bool excl, xerr **errp)
+static bool storage_make_file(const char *path, int64_t size, bool excl, xerr **errp)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (excl ? O_EXCL : 0), 0600);
     if (fd < 0)
@@ -112,7 +112,7 @@ static bool make_file(const char *path, int64_t size, bool excl, xerr **errp)
     return true;
 }
 
-static bool size_ok(int64_t size, xerr **errp)
+bool storage_size_ok(int64_t size, xerr **errp)
 {
     if (size < 0 || size > ((int64_t)1 << 50)) {
         char v[32];
@@ -123,7 +123,7 @@ static bool size_ok(int64_t size, xerr **errp)
 }
 
 /* Fill a new VDI o (not in the store yet) and make its file. */
-static bool vdi_create_file(xobj *o, xerr **errp)
+bool storage_vdi_create_file(xobj *o, xerr **errp)
 {
     const char *sr_ref = xobj_str(o, XF_VDI_SR);
     xobj *sr = *sr_ref ? store_find(XC_SR, sr_ref) : NULL;
@@ -131,12 +131,12 @@ static bool vdi_create_file(xobj *o, xerr **errp)
         return xerr_HANDLE_INVALID(errp, "SR", sr_ref);
     if (strcmp(xobj_str(sr, XF_SR_type), SR_TYPE) != 0)
         return xerr_SR_UNKNOWN_DRIVER(errp, xobj_str(sr, XF_SR_type));
-    if (!size_ok(xobj_int(o, XF_VDI_virtual_size), errp))
+    if (!storage_size_ok(xobj_int(o, XF_VDI_virtual_size), errp))
         return false;
     char *path = storage_vdi_path(o);
     if (!path)
         return xerr_internal(errp, "SR %s has no directory on this host", sr->ref);
-    bool ok = make_file(path, xobj_int(o, XF_VDI_virtual_size), true, errp);
+    bool ok = storage_make_file(path, xobj_int(o, XF_VDI_virtual_size), true, errp);
     if (ok)
         xobj_set_int(sr, XF_SR_virtual_allocation,
                      xobj_int(sr, XF_SR_virtual_allocation) + xobj_int(o, XF_VDI_virtual_size));
@@ -155,19 +155,19 @@ xobj *storage_vdi_create(const char *sr, const char *name, const char *type, int
     raw_set_str(o, XF_VDI_name_label, name);
     raw_set_str(o, XF_VDI_type, type);
     raw_set_int(o, XF_VDI_virtual_size, size);
-    if (!vdi_create_file(o, errp)) {
+    if (!storage_vdi_create_file(o, errp)) {
         xobj_free(o);
         return NULL;
     }
     store_insert(o);
     xobj *s = store_find(XC_SR, sr);
     if (s)
-        sr_refresh(s);
+        storage_sr_refresh(s);
     return o;
 }
 
 /* Is vdi used by a domain (attached VBD of a live VM, suspend image)? */
-static bool vdi_in_use(const xobj *vdi)
+bool storage_vdi_in_use(const xobj *vdi)
 {
     const xv *vbds = vdi->f[XF_VDI_VBDs];
     for (size_t i = 0; i < vbds->u.arr.n; i++) {
@@ -184,7 +184,7 @@ static bool vdi_in_use(const xobj *vdi)
 
 /* Drop what refers to vdi: CDs become empty, other (detached) VBDs and crash
  * dumps go. */
-static void vdi_unlink_users(xobj *vdi)
+void storage_vdi_unlink_users(xobj *vdi)
 {
     xv *vbds = xv_dup(vdi->f[XF_VDI_VBDs]);
     for (size_t i = 0; i < vbds->u.arr.n; i++) {
@@ -210,224 +210,25 @@ static void vdi_unlink_users(xobj *vdi)
     xv_free(cds);
 }
 
-static void vdi_remove(xobj *vdi, bool keep_file)
+void storage_vdi_drop(xobj *vdi, bool keep_file)
 {
     char *path = keep_file ? NULL : storage_vdi_path(vdi);
     if (path && unlink(path) != 0 && errno != ENOENT)
         xlog(XLOG_WARNING, "cannot remove %s: %s", path, strerror(errno));
     free(path);
     xobj *sr = store_find(XC_SR, xobj_str(vdi, XF_VDI_SR));
-    vdi_unlink_users(vdi);
+    storage_vdi_unlink_users(vdi);
     store_remove(vdi);
     if (sr)
-        sr_refresh(sr);
+        storage_sr_refresh(sr);
 }
 
-void storage_vdi_remove(xobj *vdi) { vdi_remove(vdi, false); }
-
-static bool vdi_create_hook(xcall *call, xobj *o, const xv *rec, xerr **errp)
-{
-    (void)call;
-    (void)rec;
-    return vdi_create_file(o, errp);
-}
-
-/* VDI.destroy: the generic destructor removes the record after this. */
-static bool vdi_destroy_hook(xcall *call, xobj *o, xerr **errp)
-{
-    (void)call;
-    if (vdi_in_use(o))
-        return xerr_VDI_IN_USE(errp, o->ref, "destroy");
-    char *path = storage_vdi_path(o);
-    if (path && unlink(path) != 0 && errno != ENOENT)
-        xlog(XLOG_WARNING, "cannot remove %s: %s", path, strerror(errno));
-    free(path);
-    vdi_unlink_users(o);
-    xobj *sr = store_find(XC_SR, xobj_str(o, XF_VDI_SR));
-    if (sr)
-        xobj_set_int(sr, XF_SR_virtual_allocation,
-                     xobj_int(sr, XF_SR_virtual_allocation) - xobj_int(o, XF_VDI_virtual_size));
-    return true;
-}
-
-static bool vdi_resize(xobj *vdi, int64_t size, xerr **errp)
-{
-    if (!size_ok(size, errp))
-        return false;
-    if (vdi_in_use(vdi))
-        return xerr_VDI_IN_USE(errp, vdi->ref, "resize");
-    char *path = storage_vdi_path(vdi);
-    if (!path)
-        return xerr_internal(errp, "VDI %s has no file", vdi->ref);
-    bool ok = truncate(path, size) == 0 || xerr_internal(errp, "cannot resize %s: %s", path,
-                                                         strerror(errno));
-    free(path);
-    if (ok)
-        storage_vdi_refresh(vdi);
-    return ok;
-}
-
-static bool vdi_set_hook(xcall *call, xobj *o, int field, const xv *v, xerr **errp)
-{
-    (void)call;
-    if (field == XF_VDI_virtual_size && !vdi_resize(o, v->u.i, errp))
-        return false;
-    return true;
-}
-
-bool xh_VDI_resize(xcall *call, const char *vdi, int64_t size, xerr **errp)
-{
-    (void)call;
-    store_wrlock();
-    xobj *o = store_find(XC_VDI, vdi);
-    bool ok = o ? vdi_resize(o, size, errp) : xerr_HANDLE_INVALID(errp, "VDI", vdi);
-    if (ok) {
-        xobj_set_int(o, XF_VDI_virtual_size, size);
-        xobj *sr = store_find(XC_SR, xobj_str(o, XF_VDI_SR));
-        if (sr)
-            sr_refresh(sr);
-    }
-    store_unlock();
-    return ok;
-}
-
-/* Copy src to a new file dst: a reflink (FICLONE) where the file system
- * shares blocks, else a copy of the data extents that keeps holes. */
-static bool copy_file(const char *src, const char *dst, xerr **errp)
-{
-    int s = open(src, O_RDONLY | O_CLOEXEC);
-    if (s < 0)
-        return xerr_internal(errp, "cannot open %s: %s", src, strerror(errno));
-    int d = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (d < 0) {
-        close(s);
-        return xerr_internal(errp, "cannot create %s: %s", dst, strerror(errno));
-    }
-    bool ok = true;
-    struct stat st;
-    if (ioctl(d, FICLONE, s) == 0)
-        goto out;
-    if (fstat(s, &st) != 0 || ftruncate(d, st.st_size) != 0) {
-        ok = xerr_internal(errp, "cannot size %s: %s", dst, strerror(errno));
-        goto out;
-    }
-    off_t pos = 0;
-    for (;;) {
-        off_t data = lseek(s, pos, SEEK_DATA);
-        if (data < 0)
-            break;              /* ENXIO: no data after pos */
-        off_t hole = lseek(s, data, SEEK_HOLE);
-        if (hole < 0)
-            hole = st.st_size;
-        off_t in = data, out = data;
-        while (in < hole) {
-            ssize_t n = copy_file_range(s, &in, d, &out, (size_t)(hole - in), 0);
-            if (n <= 0) {
-                char buf[65536];
-                ssize_t r = pread(s, buf, sizeof(buf) < (size_t)(hole - in) ? sizeof(buf)
-                                                                             : (size_t)(hole - in),
-                                  in);
-                if (r <= 0 || pwrite(d, buf, (size_t)r, out) != r) {
-                    ok = xerr_internal(errp, "cannot copy %s: %s", src, strerror(errno));
-                    goto out;
-                }
-                in += r;
-                out += r;
-            }
-        }
-        pos = hole;
-    }
-out:
-    close(s);
-    close(d);
-    if (!ok)
-        unlink(dst);
-    return ok;
-}
-
-/* VDI.snapshot / VDI.clone: a new VDI in the same SR with a copy of the data. */
-static bool vdi_copy(const char *vdi, bool snapshot, xv **result_r, xerr **errp)
-{
-    store_rdlock();
-    xobj *o = store_find(XC_VDI, vdi);
-    char *src = o ? storage_vdi_path(o) : NULL;
-    xobj *n = NULL;
-    if (o) {
-        n = xobj_new(XC_VDI, NULL);
-        for (int f = 0; f < XF_VDI__COUNT; f++)
-            if (f != XF_VDI_uuid && f != XF_VDI_VBDs && f != XF_VDI_crash_dumps) {
-                xv_free(n->f[f]);
-                n->f[f] = xv_dup(o->f[f]);
-            }
-    }
-    store_unlock();
-    if (!o)
-        return xerr_HANDLE_INVALID(errp, "VDI", vdi);
-    if (!src) {
-        xobj_free(n);
-        return xerr_internal(errp, "VDI %s has no file", vdi);
-    }
-    store_rdlock();
-    char *dst = storage_vdi_path(n);
-    store_unlock();
-    bool ok = dst && copy_file(src, dst, errp);
-    free(src);
-    if (!ok) {
-        free(dst);
-        xobj_free(n);
-        return ok || xerr_internal(errp, "VDI %s: no destination", vdi);
-    }
-    xv_struct_set(n->f[XF_VDI_other_config], snapshot ? "snapshot_of" : "cloned_from", xv_str(vdi));
-    store_wrlock();
-    xobj *sr = store_find(XC_SR, xobj_str(n, XF_VDI_SR));
-    if (!sr) {
-        store_unlock();
-        unlink(dst);
-        free(dst);
-        xobj_free(n);
-        return xerr_HANDLE_INVALID(errp, "VDI", vdi);
-    }
-    free(dst);
-    *result_r = xv_str(n->ref);
-    store_insert(n);
-    storage_vdi_refresh(n);
-    sr_refresh(sr);
-    store_unlock();
-    return true;
-}
-
-bool xh_VDI_snapshot(xcall *call, const char *vdi, const xv *driver_params, xv **result_r,
-                     xerr **errp)
-{
-    (void)call;
-    (void)driver_params;
-    return vdi_copy(vdi, true, result_r, errp);
-}
-
-bool xh_VDI_clone(xcall *call, const char *vdi, const xv *driver_params, xv **result_r, xerr **errp)
-{
-    (void)call;
-    (void)driver_params;
-    return vdi_copy(vdi, false, result_r, errp);
-}
-
-/* crashdump.destroy: its VDI goes with it. */
-static bool crashdump_destroy_hook(xcall *call, xobj *o, xerr **errp)
-{
-    (void)call;
-    (void)errp;
-    xobj *vdi = store_find(XC_VDI, xobj_str(o, XF_crashdump_VDI));
-    if (vdi) {
-        xobj_set_str(o, XF_crashdump_VDI, "");
-        storage_vdi_remove(vdi);
-    }
-    return true;
-}
+void storage_vdi_remove(xobj *vdi) { storage_vdi_drop(vdi, false); }
 
 /* ---- SRs ---- */
 
-static xobj *sr_new(const char *uuid, const char *dir, const char *name, const char *descr,
-                    const char *content_type, int64_t physical_size)
+xobj *storage_sr_new(const char *uuid, const char *dir, const char *name, const char *descr,
+                     const char *content_type, int64_t physical_size)
 {
     xobj *sr = xobj_new(XC_SR, uuid);
     raw_set_str(sr, XF_SR_name_label, name);
@@ -442,127 +243,17 @@ static xobj *sr_new(const char *uuid, const char *dir, const char *name, const c
     xv_struct_set(pbd->f[XF_PBD_device_config], "location", xv_str(dir));
     raw_set_bool(pbd, XF_PBD_currently_attached, true);
     store_insert(pbd);
-    sr_refresh(sr);
+    storage_sr_refresh(sr);
     return sr;
 }
 
-static bool mkdir_sr(const char *dir, xerr **errp)
+bool storage_mkdir_sr(const char *dir, xerr **errp)
 {
     struct stat st;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return xerr_internal(errp, "cannot create %s: %s", dir, strerror(errno));
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return xerr_internal(errp, "%s is not a directory", dir);
-    return true;
-}
-
-bool xh_SR_create(xcall *call, const char *host, const xv *device_config, int64_t physical_size,
-                  const char *name_label, const char *name_description, const char *type,
-                  const char *content_type, bool shared, xv **result_r, xerr **errp)
-{
-    (void)call;
-    (void)shared;
-    if (*type && strcmp(type, SR_TYPE) != 0)
-        return xerr_SR_UNKNOWN_DRIVER(errp, type);
-    if (strcmp(host, host_ref()) != 0)
-        return xerr_HANDLE_INVALID(errp, "host", host);
-    char uuid[XREF_LEN], *dir;
-    xuuid_generate(uuid);
-    const xv *loc = xv_struct_get(device_config, "location");
-    if (loc && loc->kind == XV_STRING && loc->u.str.len) {
-        if (loc->u.str.s[0] != '/' || strstr(loc->u.str.s, "/../"))
-            return xerr_VALUE_NOT_SUPPORTED(errp, "device_config:location", loc->u.str.s,
-                                            "must be an absolute path");
-        dir = strdup(loc->u.str.s);
-    } else if (asprintf(&dir, "%s/sr/%s", persist_state_dir(), uuid) < 0) {
-        dir = NULL;
-    }
-    if (!dir)
-        abort();
-    if (!mkdir_sr(dir, errp)) {
-        free(dir);
-        return false;
-    }
-    store_wrlock();
-    xobj *sr = sr_new(uuid, dir, name_label, name_description, content_type,
-                      physical_size > 0 ? physical_size : 0);
-    *result_r = xv_str(sr->ref);
-    store_unlock();
-    free(dir);
-    return true;
-}
-
-/* SR.destroy (files too) and SR.forget (records only). */
-static bool sr_drop(const char *sr_ref, bool files, xerr **errp)
-{
-    store_wrlock();
-    xobj *sr = store_find(XC_SR, sr_ref);
-    if (!sr) {
-        store_unlock();
-        return xerr_HANDLE_INVALID(errp, "SR", sr_ref);
-    }
-    const xv *vdis = sr->f[XF_SR_VDIs];
-    for (size_t i = 0; i < vdis->u.arr.n; i++) {
-        xobj *v = store_find(XC_VDI, vdis->u.arr.items[i]->u.str.s);
-        if (v && vdi_in_use(v)) {
-            store_unlock();
-            return xerr_VDI_IN_USE(errp, v->ref, files ? "destroy" : "forget");
-        }
-    }
-    char *dir = sr_dir(sr) ? strdup(sr_dir(sr)) : NULL;
-    while (sr->f[XF_SR_VDIs]->u.arr.n) {
-        xobj *v = store_find(XC_VDI, sr->f[XF_SR_VDIs]->u.arr.items[0]->u.str.s);
-        if (!v) {
-            xobj_set_remove(sr, XF_SR_VDIs, sr->f[XF_SR_VDIs]->u.arr.items[0]->u.str.s);
-            continue;
-        }
-        vdi_remove(v, !files);
-    }
-    while (sr->f[XF_SR_PBDs]->u.arr.n) {
-        xobj *p = store_find(XC_PBD, sr->f[XF_SR_PBDs]->u.arr.items[0]->u.str.s);
-        if (!p) {
-            xobj_set_remove(sr, XF_SR_PBDs, sr->f[XF_SR_PBDs]->u.arr.items[0]->u.str.s);
-            continue;
-        }
-        store_remove(p);
-    }
-    for (xobj *pool = store_first(XC_pool); pool; pool = store_next(pool)) {
-        const int fs[] = { XF_pool_default_SR, XF_pool_suspend_image_SR, XF_pool_crash_dump_SR };
-        for (size_t i = 0; i < 3; i++)
-            if (strcmp(xobj_str(pool, fs[i]), sr->ref) == 0)
-                xobj_set_str(pool, fs[i], "");
-    }
-    xobj *h = store_find(XC_host, host_ref());
-    if (h && strcmp(xobj_str(h, XF_host_suspend_image_sr), sr->ref) == 0)
-        xobj_set_str(h, XF_host_suspend_image_sr, "");
-    if (h && strcmp(xobj_str(h, XF_host_crash_dump_sr), sr->ref) == 0)
-        xobj_set_str(h, XF_host_crash_dump_sr, "");
-    store_remove(sr);
-    store_unlock();
-    if (files && dir && rmdir(dir) != 0 && errno != ENOENT)
-        xlog(XLOG_INFO, "SR directory %s kept: %s", dir, strerror(errno));
-    free(dir);
-    return true;
-}
-
-bool xh_SR_destroy(xcall *call, const char *sr, xerr **errp)
-{
-    (void)call;
-    return sr_drop(sr, true, errp);
-}
-
-bool xh_SR_forget(xcall *call, const char *sr, xerr **errp)
-{
-    (void)call;
-    return sr_drop(sr, false, errp);
-}
-
-bool xh_SR_get_supported_types(xcall *call, xv **result_r, xerr **errp)
-{
-    (void)call;
-    (void)errp;
-    *result_r = xv_array();
-    xv_array_add(*result_r, xv_str(SR_TYPE));
     return true;
 }
 
@@ -579,22 +270,12 @@ const char *storage_sr_for(int purpose)
         if (*cands[i] && store_find(XC_SR, cands[i]))
             return cands[i];
     for (xobj *sr = store_first(XC_SR); sr; sr = store_next(sr))
-        if (strcmp(xobj_str(sr, XF_SR_type), SR_TYPE) == 0 && sr_dir(sr))
+        if (strcmp(xobj_str(sr, XF_SR_type), SR_TYPE) == 0 && storage_sr_dir(sr))
             return sr->ref;
     return NULL;
 }
 
 /* ---- start-up, ticks ---- */
-
-static const xclass_ops vdi_ops = { .create = vdi_create_hook, .destroy = vdi_destroy_hook,
-                                    .set = vdi_set_hook, .blocking = true };
-static const xclass_ops crashdump_ops = { .destroy = crashdump_destroy_hook, .blocking = true };
-
-void storage_register(void)
-{
-    xclass_register(XC_VDI, &vdi_ops);
-    xclass_register(XC_crashdump, &crashdump_ops);
-}
 
 void storage_setup(void)
 {
@@ -613,8 +294,8 @@ void storage_setup(void)
             asprintf(&descr, "xend's default storage: sparse files in %s", dir) < 0)
             abort();
         xerr *e = NULL;
-        if (mkdir_sr(dir, &e)) {
-            sr = sr_new(uuid, dir, DEFAULT_SR_NAME, descr, "", 0);
+        if (storage_mkdir_sr(dir, &e)) {
+            sr = storage_sr_new(uuid, dir, DEFAULT_SR_NAME, descr, "", 0);
             xlog(XLOG_INFO, "default SR %s (\"%s\") in %s", sr->ref, DEFAULT_SR_NAME, dir);
         } else {
             xlog(XLOG_ERROR, "cannot make the default SR: %s", e->n ? e->params[0] : e->code);
@@ -633,9 +314,9 @@ void storage_setup(void)
     }
     /* every SR's directory and every VDI's file must exist */
     for (xobj *s = store_first(XC_SR); s; s = store_next(s)) {
-        const char *dir = sr_dir(s);
+        const char *dir = storage_sr_dir(s);
         xerr *e = NULL;
-        bool ok = dir && mkdir_sr(dir, &e);
+        bool ok = dir && storage_mkdir_sr(dir, &e);
         xerr_free(e);
         const xv *pbds = s->f[XF_SR_PBDs];
         for (size_t i = 0; i < pbds->u.arr.n; i++) {
@@ -650,7 +331,7 @@ void storage_setup(void)
         if (path && stat(path, &st) != 0) {
             xerr *e = NULL;
             xlog(XLOG_WARNING, "VDI %s: %s is missing; made an empty one", v->ref, path);
-            if (!make_file(path, xobj_int(v, XF_VDI_virtual_size), false, &e))
+            if (!storage_make_file(path, xobj_int(v, XF_VDI_virtual_size), false, &e))
                 xerr_free(e);
         }
         free(path);
@@ -665,6 +346,6 @@ void storage_tick(void)
     for (xobj *v = store_first(XC_VDI); v; v = store_next(v))
         storage_vdi_refresh(v);
     for (xobj *s = store_first(XC_SR); s; s = store_next(s))
-        sr_refresh(s);
+        storage_sr_refresh(s);
     store_unlock();
 }

@@ -1,5 +1,5 @@
-/* vm_internal: what the VM lifecycle (vm.c), devices (devices.c), storage
- * (storage.c) and the configuration builder (vm_config.c) share.  Functions
+/* vm_internal: what the VM class (daemon/api/vm*.c), devices (devices.c),
+ * storage (storage.c) and the configuration builder (vm_config.c) share.  Functions
  * marked "lock held" expect the store lock (write lock when they change
  * anything). */
 #ifndef XEND_VM_INTERNAL_H
@@ -10,6 +10,7 @@
 
 #include "daemon/dispatch.h"
 #include "daemon/store.h"
+#include "daemon/storage.h"
 #include "xenops/xenops.h"
 
 /* Set a field of an object that is not in the store yet (nobody is
@@ -35,25 +36,7 @@ const char *vm_config_bridge(const xobj *net);
 /* Where a VM's console output goes: <state>/console-log/<uuid>.log (malloc'd). */
 char *vm_config_console_log(const char *vm_uuid);
 
-/* ---- storage.c ---- */
-void storage_setup(void);                       /* default SR, missing files (lock not held) */
-void storage_register(void);                    /* class hooks (before any call) */
-void storage_tick(void);                        /* physical utilisation from the files */
-/* A VDI's file (malloc'd; lock held); NULL if its SR has no directory. */
-char *storage_vdi_path(const xobj *vdi);
-/* A new VDI record and its sparse file in SR sr (write lock held). */
-xobj *storage_vdi_create(const char *sr, const char *name, const char *type, int64_t size,
-                         xerr **errp);
-/* Remove a VDI's file and record (write lock held). */
-void storage_vdi_remove(xobj *vdi);
-/* The SR for suspend images / crash dumps (lock held): the pool's choice,
- * else the default SR. */
-const char *storage_sr_for(int purpose);
-enum { STORAGE_SUSPEND, STORAGE_CRASHDUMP };
-/* Refresh a VDI's size fields from its file (write lock held). */
-void storage_vdi_refresh(xobj *vdi);
-
-/* ---- vm.c ---- */
+/* ---- daemon/api/vm.c ---- */
 /* Running or Paused: a domain exists (lock held). */
 bool vm_has_domain(const xobj *vm);
 int64_t vm_domid(const xobj *vm);
@@ -61,7 +44,6 @@ int64_t vm_domid(const xobj *vm);
 bool vm_backend_error(const xo_error *e, const char *what, xerr **errp);
 
 /* ---- devices.c ---- */
-void devices_register(void);
 /* After a domain was created / destroyed: mark its devices (write lock held). */
 void devices_set_attached(xobj *vm, bool attached);
 /* Make the metrics objects of vm's devices exist (write lock held). */

@@ -1,4 +1,5 @@
-/* Explicit messages of host, host_cpu and system. */
+/* host: the host's explicit messages (enable/disable, power, dmesg, log,
+ * debug keys, list_methods). */
 #include "config.h"
 
 #include <stdio.h>
@@ -7,6 +8,7 @@
 
 #include "daemon/host.h"
 #include "daemon/store.h"
+#include "daemon/api/api.h"
 #include "util/log.h"
 #include "xapi_errors.h"
 #include "xapi_handlers.h"
@@ -139,43 +141,10 @@ bool xh_host_send_debug_keys(xcall *call, const char *host, const char *keys, xe
     return true;
 }
 
-static xv *all_methods(void)
-{
-    xv *a = xv_array();
-    for (size_t i = 0; i < xmethods_count; i++) {
-        xv_array_add(a, xv_str(xmethods[i].name));
-        if (xmethods[i].async_ok)
-            xv_array_add(a, xv_strf("Async.%s", xmethods[i].name));
-    }
-    return a;
-}
-
 bool xh_host_list_methods(xcall *call, xv **result_r, xerr **errp)
 {
     (void)call;
     (void)errp;
-    *result_r = all_methods();
-    return true;
-}
-
-bool xh_system_listMethods(xcall *call, xv **result_r, xerr **errp)
-{
-    (void)call;
-    (void)errp;
-    *result_r = all_methods();
-    return true;
-}
-
-/* CPUs that belong to no cpu_pool. */
-bool xh_host_cpu_get_unassigned_cpus(xcall *call, xv **result_r, xerr **errp)
-{
-    (void)call;
-    (void)errp;
-    *result_r = xv_array();
-    store_rdlock();
-    for (xobj *c = store_first(XC_host_cpu); c; c = store_next(c))
-        if (xobj_get(c, XF_host_cpu_cpu_pool)->u.arr.n == 0)
-            xv_array_add(*result_r, xv_str(c->ref));
-    store_unlock();
+    *result_r = api_all_methods();
     return true;
 }

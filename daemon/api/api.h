@@ -1,0 +1,22 @@
+/* api: what the class files of daemon/api/ share.  The rule: the
+ * hand-written handlers (xh_C_m) and hooks of class C are in
+ * daemon/api/<c>.c (the VM class: vm.c and vm_<part>.c); every other message
+ * of C is served generically (daemon/implicit.c) with C's hooks. */
+#ifndef XEND_API_H
+#define XEND_API_H
+
+#include "daemon/classes.h"
+#include "daemon/daemon.h"
+
+/* The classes' hooks (each defined in its class's file). */
+extern const xclass_ops vm_ops, vbd_ops, vif_ops, console_ops, vtpm_ops, vdi_ops, crashdump_ops,
+    pif_ops;
+
+/* xspolicy.c: the refusal of everything that needs an XSM/ACM policy. */
+bool xsm_no_policy(xerr **errp);
+
+/* system.c: every method's name, Async ones too (system.listMethods,
+ * host.list_methods). */
+xv *api_all_methods(void);
+
+#endif

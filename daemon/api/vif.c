@@ -1,0 +1,129 @@
+/* VIF: a VM's network interface: record hooks, hot-plug. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "daemon/api/api.h"
+#include "daemon/classes.h"
+#include "daemon/devices.h"
+#include "daemon/host.h"
+#include "daemon/vm_internal.h"
+#include "xapi_errors.h"
+#include "xapi_handlers.h"
+#include "xapi_model.h"
+
+static bool mac_ok(const char *m)
+{
+    if (strlen(m) != 17)
+        return false;
+    for (int i = 0; i < 17; i++) {
+        char c = m[i];
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (i % 3 == 2 ? c != ':' : !hex)
+            return false;
+    }
+    return true;
+}
+
+static bool vif_create(xcall *call, xobj *o, const xv *rec, xerr **errp)
+{
+    (void)call;
+    (void)rec;
+    xobj *vm = owner_vm(xobj_str(o, XF_VIF_VM), errp);
+    if (!vm)
+        return false;
+    if (!*xobj_str(o, XF_VIF_network))
+        return xerr_HANDLE_INVALID(errp, "network", "");
+    if (!*xobj_str(o, XF_VIF_device)) {
+        char name[16];
+        for (int i = 0; i < 1000; i++) {
+            snprintf(name, sizeof(name), "%d", i);
+            if (!device_taken(vm, XC_VIF, XF_VM_VIFs, XF_VIF_device, name, o->ref))
+                break;
+        }
+        raw_set_str(o, XF_VIF_device, name);
+    }
+    if (device_taken(vm, XC_VIF, XF_VM_VIFs, XF_VIF_device, xobj_str(o, XF_VIF_device), o->ref))
+        return xerr_DEVICE_ALREADY_EXISTS(errp, xobj_str(o, XF_VIF_device));
+    const char *mac = xobj_str(o, XF_VIF_MAC);
+    if (!*mac) {
+        unsigned char r[3];
+        if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+            return xerr_internal(errp, "getrandom failed");
+        char m[18];
+        snprintf(m, sizeof(m), "00:16:3e:%02x:%02x:%02x", r[0] & 0x7f, r[1], r[2]);
+        raw_set_str(o, XF_VIF_MAC, m);
+    } else if (!mac_ok(mac)) {
+        return xerr_VALUE_NOT_SUPPORTED(errp, "VIF.MAC", mac, "not a MAC address aa:bb:cc:dd:ee:ff");
+    }
+    if (xobj_int(o, XF_VIF_MTU) <= 0)
+        raw_set_int(o, XF_VIF_MTU, 1500);
+    raw_set_bool(o, XF_VIF_currently_attached, false);
+    raw_set_str(o, XF_VIF_metrics, metrics_make(XC_VIF_metrics, "")->ref);
+    return true;
+}
+
+static bool vif_set(xcall *call, xobj *o, int field, const xv *v, xerr **errp)
+{
+    (void)call;
+    xobj *vm = store_find(XC_VM, xobj_str(o, XF_VIF_VM));
+    bool live = vm && vm_has_domain(vm) && xobj_bool(o, XF_VIF_currently_attached);
+    if ((field == XF_VIF_device || field == XF_VIF_MAC) && live)
+        return xerr_DEVICE_ALREADY_ATTACHED(errp, o->ref);
+    if (field == XF_VIF_MAC && !mac_ok(v->u.str.s))
+        return xerr_VALUE_NOT_SUPPORTED(errp, "VIF.MAC", v->u.str.s, "not a MAC address aa:bb:cc:dd:ee:ff");
+    if (field == XF_VIF_device && vm &&
+        device_taken(vm, XC_VIF, XF_VM_VIFs, XF_VIF_device, v->u.str.s, o->ref))
+        return xerr_DEVICE_ALREADY_EXISTS(errp, v->u.str.s);
+    return true;
+}
+
+bool xh_VIF_plug(xcall *call, const char *self, xerr **errp)
+{
+    (void)call;
+    xobj *vm, *vif = hp_begin(&vif_kind, self, true, &vm, errp);
+    if (!vif)
+        return false;
+    xo_nic n;
+    vm_config_nic(vif, &n);
+    uint32_t domid = hp_claim(&vif_kind, vif, vm, true);
+    xo_error e = { 0 };
+    int r = xd_ops->nic_add ? xd_ops->nic_add(xd_be, domid, &n, &e) : hp_notsup(&e, "network hot-plug");
+    return hp_end(&vif_kind, self, true, r, &e, n.mac, errp);
+}
+
+bool xh_VIF_unplug(xcall *call, const char *self, xerr **errp)
+{
+    (void)call;
+    xobj *vm, *vif = hp_begin(&vif_kind, self, false, &vm, errp);
+    if (!vif)
+        return false;
+    xo_nic n;
+    vm_config_nic(vif, &n);
+    uint32_t domid = hp_claim(&vif_kind, vif, vm, false);
+    xo_error e = { 0 };
+    int r = xd_ops->nic_remove ? xd_ops->nic_remove(xd_be, domid, n.devid, &e)
+                               : hp_notsup(&e, "network hot-unplug");
+    return hp_end(&vif_kind, self, false, r, &e, NULL, errp);
+}
+
+const xclass_ops vif_ops = { .create = vif_create, .destroy = dev_destroy, .set = vif_set };
+
+/* ---- security label (no policy: see xspolicy.c) ---- */
+
+bool xh_VIF_set_security_label(xcall *call, const char *self, const char *security_label,
+                               const char *old_label, xerr **errp)
+{
+    (void)call; (void)self; (void)security_label; (void)old_label;
+    return xsm_no_policy(errp);
+}
+
+bool xh_VIF_get_security_label(xcall *call, const char *self, xv **result_r, xerr **errp)
+{
+    (void)call; (void)self; (void)errp;
+    *result_r = xv_str("");
+    return true;
+}

@@ -1,0 +1,326 @@
+/* VM: the class's hooks (create, destroy, set) and the runtime state the
+ * VM operations share: the busy claim, the power-state record, metrics. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/api/api.h"
+#include "daemon/api/vm.h"
+#include "daemon/host.h"
+#include "daemon/persist.h"
+#include "util/log.h"
+#include "xapi_errors.h"
+#include "xapi_handlers.h"
+#include "xapi_model.h"
+
+size_t vm_n_waiters;        /* VMs with a waiter (store lock) */
+
+static void rt_free(void *p)
+{
+    vmrt *r = p;
+    free(r->vcpu_ns);
+    free(r);
+}
+
+vmrt *vm_rt(xobj *vm)
+{
+    if (!vm->priv) {
+        vm->priv = calloc(1, sizeof(vmrt));
+        if (!vm->priv)
+            abort();
+        vm->priv_free = rt_free;
+    }
+    return vm->priv;
+}
+
+/* ---- small helpers ---- */
+
+bool vm_has_domain(const xobj *vm)
+{
+    return (vm_is(vm, "Running") || vm_is(vm, "Paused") || vm_is(vm, "Crashed")) &&
+           xobj_int(vm, XF_VM_domid) >= 0;
+}
+
+int64_t vm_domid(const xobj *vm) { return xobj_int(vm, XF_VM_domid); }
+
+bool vm_backend_error(const xo_error *e, const char *what, xerr **errp)
+{
+    switch (e->code) {
+    case XO_E_NOTSUP:
+        return xerr_NOT_IMPLEMENTED(errp, what);
+    case XO_E_NOMEM:
+        return xerr_HOST_NOT_ENOUGH_FREE_MEMORY(errp, "", e->msg);
+    case XO_E_NOCPU:
+        return xerr_INSUFFICIENT_CPUS(errp, "", e->msg);
+    case XO_E_INVAL:
+        return xerr_VALUE_NOT_SUPPORTED(errp, what, "", e->msg);
+    default:
+        return xerr_internal(errp, "%s: %s", what, e->msg[0] ? e->msg : "backend failure");
+    }
+}
+
+void vm_progress(xcall *call, int pct)
+{
+    if (call && call->task[0])
+        task_set_progress(call->task, pct);
+}
+
+/* Find vm, check its power state is one of allowed (NULL-terminated) and
+ * claim it for op.  Returns the VM (write lock held by the caller). */
+xobj *vm_claim(const char *ref, const char *op, const char *const *allowed, bool takeover,
+               xerr **errp)
+{
+    xobj *vm = store_find(XC_VM, ref);
+    if (!vm) {
+        xerr_HANDLE_INVALID(errp, "VM", ref);
+        return NULL;
+    }
+    bool ok = false;
+    for (size_t i = 0; allowed[i]; i++)
+        ok |= vm_is(vm, allowed[i]);
+    if (!ok || (xobj_bool(vm, XF_VM_is_control_domain) && strcmp(op, "send_sysrq") != 0)) {
+        if (!ok)
+            xerr_VM_BAD_POWER_STATE(errp, ref, allowed[0], vm_pstate(vm));
+        else
+            xerr_OPERATION_NOT_ALLOWED(errp);
+        return NULL;
+    }
+    vmrt *r = vm_rt(vm);
+    if (r->busy && !(takeover && r->waiter)) {
+        xerr_OTHER_OPERATION_IN_PROGRESS(errp, "VM", ref);
+        return NULL;
+    }
+    r->busy = op;
+    return vm;
+}
+
+/* Take a pending waiter off vm (lock held); the caller finishes it unlocked. */
+xcall *vm_take_waiter(xobj *vm)
+{
+    vmrt *r = vm_rt(vm);
+    xcall *c = r->waiter;
+    if (c) {
+        r->waiter = NULL;
+        r->wait_kind = W_NONE;
+        vm_n_waiters--;
+    }
+    return c;
+}
+
+void vm_release(const char *ref)
+{
+    xobj *vm = store_find(XC_VM, ref);
+    if (vm && vm->priv)
+        vm_rt(vm)->busy = NULL;
+}
+
+/* Record that vm is now in state (lock held). */
+void vm_set_power(xobj *vm, const char *state, int64_t domid)
+{
+    bool dom = domid >= 0;
+    xobj_set_str(vm, XF_VM_power_state, state);
+    xobj_set_int(vm, XF_VM_domid, dom ? domid : -1);
+    xobj_set_str(vm, XF_VM_resident_on, dom ? host_ref() : "");
+    devices_set_attached(vm, dom);
+    xobj *m = store_find(XC_VM_metrics, xobj_str(vm, XF_VM_metrics));
+    if (m) {
+        xv *st = xv_array();
+        char low[16];
+        snprintf(low, sizeof(low), "%s", state);
+        for (char *p = low; *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+        xv_array_add(st, xv_str(low));
+        xobj_set(m, XF_VM_metrics_state, st);
+        if (!dom) {
+            xobj_set_int(m, XF_VM_metrics_memory_actual, 0);
+            xobj_set_int(m, XF_VM_metrics_VCPUs_number, 0);
+        }
+        xobj_set(m, XF_VM_metrics_last_updated, xv_datetime_t(time(NULL)));
+    }
+}
+
+void vm_started(xobj *vm, const char *state, uint32_t domid)
+{
+    vm_set_power(vm, state, domid);
+    xobj *m = store_find(XC_VM_metrics, xobj_str(vm, XF_VM_metrics));
+    if (m) {
+        xobj_set(m, XF_VM_metrics_start_time, xv_datetime_t(time(NULL)));
+        xobj_set_int(m, XF_VM_metrics_VCPUs_number, xobj_int(vm, XF_VM_VCPUs_at_startup));
+        xobj_set_int(m, XF_VM_metrics_memory_actual, xobj_int(vm, XF_VM_memory_dynamic_max));
+        xobj_set(m, XF_VM_metrics_VCPUs_params, xv_dup(vm->f[XF_VM_VCPUs_params]));
+    }
+}
+
+/* Make the VM's metrics objects exist (lock held; keeps their refs). */
+void vm_fix_metrics(xobj *vm, bool raw)
+{
+    const char *mr = xobj_str(vm, XF_VM_metrics), *gr = xobj_str(vm, XF_VM_guest_metrics);
+    xobj *m = *mr ? store_find(XC_VM_metrics, mr) : NULL;
+    xobj *g = *gr ? store_find(XC_VM_guest_metrics, gr) : NULL;
+    if (!m) {
+        m = xobj_new(XC_VM_metrics, *mr ? mr : NULL);
+        store_insert(m);
+    }
+    if (!g) {
+        g = xobj_new(XC_VM_guest_metrics, *gr ? gr : NULL);
+        store_insert(g);
+    }
+    if (raw) {
+        raw_set_str(vm, XF_VM_metrics, m->ref);
+        raw_set_str(vm, XF_VM_guest_metrics, g->ref);
+    } else {
+        xobj_set_str(vm, XF_VM_metrics, m->ref);
+        xobj_set_str(vm, XF_VM_guest_metrics, g->ref);
+    }
+}
+
+/* ---- VM class hooks ---- */
+
+static bool vm_create_hook(xcall *call, xobj *o, const xv *rec, xerr **errp)
+{
+    (void)call;
+    (void)rec;
+    (void)errp;
+    raw_set_str(o, XF_VM_power_state, "Halted");
+    raw_set_int(o, XF_VM_domid, -1);
+    raw_set_bool(o, XF_VM_is_control_domain, false);
+    raw_set_str(o, XF_VM_metrics, "");
+    raw_set_str(o, XF_VM_guest_metrics, "");
+    vm_fix_metrics(o, true);
+    return true;
+}
+
+static void remove_refs(const xobj *vm, int set_field, int cls)
+{
+    xv *refs = xv_dup(vm->f[set_field]);
+    for (size_t i = 0; i < refs->u.arr.n; i++) {
+        xobj *d = store_find(cls, refs->u.arr.items[i]->u.str.s);
+        if (!d)
+            continue;
+        if (cls == XC_VBD || cls == XC_VIF) {
+            xobj *m = store_find(cls == XC_VBD ? XC_VBD_metrics : XC_VIF_metrics,
+                                 xobj_str(d, cls == XC_VBD ? XF_VBD_metrics : XF_VIF_metrics));
+            if (m)
+                store_remove(m);
+        }
+        if (cls == XC_crashdump) {
+            xobj *vdi = store_find(XC_VDI, xobj_str(d, XF_crashdump_VDI));
+            store_remove(d);
+            if (vdi)
+                storage_vdi_remove(vdi);
+            continue;
+        }
+        store_remove(d);
+    }
+    xv_free(refs);
+}
+
+static bool vm_destroy_hook(xcall *call, xobj *o, xerr **errp)
+{
+    (void)call;
+    if (!vm_is(o, "Halted") && !vm_is(o, "Suspended"))
+        return xerr_VM_BAD_POWER_STATE(errp, o->ref, "Halted", vm_pstate(o));
+    if (xobj_bool(o, XF_VM_is_control_domain))
+        return xerr_OPERATION_NOT_ALLOWED(errp);
+    if (o->priv && vm_rt(o)->busy)
+        return xerr_OTHER_OPERATION_IN_PROGRESS(errp, "VM", o->ref);
+    xobj *svdi = store_find(XC_VDI, xobj_str(o, XF_VM_suspend_VDI));
+    if (svdi) {
+        xobj_set_str(o, XF_VM_suspend_VDI, "");
+        storage_vdi_remove(svdi);
+    }
+    remove_refs(o, XF_VM_VBDs, XC_VBD);
+    remove_refs(o, XF_VM_VIFs, XC_VIF);
+    remove_refs(o, XF_VM_consoles, XC_console);
+    remove_refs(o, XF_VM_VTPMs, XC_VTPM);
+    remove_refs(o, XF_VM_DPCIs, XC_DPCI);
+    remove_refs(o, XF_VM_DSCSIs, XC_DSCSI);
+    remove_refs(o, XF_VM_DSCSI_HBAs, XC_DSCSI_HBA);
+    remove_refs(o, XF_VM_crash_dumps, XC_crashdump);
+    xobj *m = store_find(XC_VM_metrics, xobj_str(o, XF_VM_metrics));
+    xobj *g = store_find(XC_VM_guest_metrics, xobj_str(o, XF_VM_guest_metrics));
+    if (m)
+        store_remove(m);
+    if (g)
+        store_remove(g);
+    return true;
+}
+
+static bool vm_set_hook(xcall *call, xobj *o, int field, const xv *v, xerr **errp)
+{
+    (void)call;
+    (void)v;
+    /* what a domain was built with cannot change under it */
+    if ((field == XF_VM_memory_static_max || field == XF_VM_VCPUs_max ||
+         field == XF_VM_HVM_boot_policy) && vm_has_domain(o))
+        return xerr_VM_BAD_POWER_STATE(errp, o->ref, "Halted", vm_pstate(o));
+    return true;
+}
+
+const xclass_ops vm_ops = { .create = vm_create_hook, .destroy = vm_destroy_hook,
+                                   .set = vm_set_hook };
+
+/* ---- start ---- */
+
+const char *const S_HALTED[] = { "Halted", NULL };
+const char *const S_RUNNING[] = { "Running", NULL };
+const char *const S_PAUSED[] = { "Paused", NULL };
+const char *const S_SUSPENDED[] = { "Suspended", NULL };
+const char *const S_LIVE[] = { "Running", "Paused", NULL };
+const char *const S_HARD_SHUTDOWN[] = { "Running", "Paused", "Crashed", "Suspended", NULL };
+const char *const S_HARD_REBOOT[] = { "Running", "Paused", "Crashed", NULL };
+
+/* ---- security label, cpu pool ---- */
+
+bool xh_VM_set_security_label(xcall *call, const char *self, const char *security_label,
+                              const char *old_label, xv **result_r, xerr **errp)
+{
+    (void)call; (void)self; (void)security_label; (void)old_label; (void)result_r;
+    return xsm_no_policy(errp);
+}
+
+bool xh_VM_get_cpu_pool(xcall *call, const char *self, xv **result_r, xerr **errp)
+{
+    (void)call; (void)errp;
+    *result_r = xv_array();
+    store_rdlock();
+    for (xobj *p = store_first(XC_cpu_pool); p; p = store_next(p)) {
+        const xv *vms = xobj_get(p, XF_cpu_pool_started_VMs);
+        for (size_t i = 0; i < vms->u.arr.n; i++)
+            if (strcmp(vms->u.arr.items[i]->u.str.s, self) == 0)
+                xv_array_add(*result_r, xv_str(p->ref));
+    }
+    store_unlock();
+    return true;
+}
+
+bool xh_VM_get_pool_name(xcall *call, const char *self, xv **result_r, xerr **errp)
+{
+    (void)call; (void)errp;
+    store_rdlock();
+    xobj *vm = store_find(XC_VM, self);
+    const char *name = vm ? xobj_map_get(vm, XF_VM_other_config, "cpu_pool") : NULL;
+    *result_r = xv_str(name ? name : "Pool-0");
+    store_unlock();
+    return true;
+}
+
+bool xh_VM_set_pool_name(xcall *call, const char *self, const char *pool_name, xerr **errp)
+{
+    (void)call; (void)errp;
+    store_wrlock();
+    xobj *vm = store_find(XC_VM, self);
+    if (vm)
+        xobj_map_put(vm, XF_VM_other_config, "cpu_pool", pool_name);
+    store_unlock();
+    return true;
+}
+
+bool xh_VM_cpu_pool_migrate(xcall *call, const char *self, const char *pool, xerr **errp)
+{
+    (void)call; (void)self; (void)pool;
+    return xerr_NOT_IMPLEMENTED(errp, "VM.cpu_pool_migrate");
+}

@@ -1,0 +1,90 @@
+/* VM.clone: a Halted VM's record and devices copied. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/api/vm.h"
+#include "daemon/host.h"
+#include "daemon/persist.h"
+#include "util/log.h"
+#include "xapi_errors.h"
+#include "xapi_handlers.h"
+#include "xapi_model.h"
+
+/* ---- clone ---- */
+
+static xobj *clone_obj(const xobj *src)
+{
+    xobj *n = xobj_new(src->cls, NULL);
+    int uf = xclasses[src->cls].uuid_field;
+    for (int f = 0; f < xclasses[src->cls].nfields; f++)
+        if (f != uf)
+            raw_set(n, f, xv_dup(src->f[f]));
+    return n;
+}
+
+bool xh_VM_clone(xcall *call, const char *vm, const char *new_name, xv **result_r, xerr **errp)
+{
+    (void)call;
+    store_wrlock();
+    xobj *o = vm_claim(vm, "clone", S_HALTED, false, errp);
+    if (!o) {
+        store_unlock();
+        return false;
+    }
+    xobj *n = clone_obj(o);
+    for (size_t i = 0; i < xrelationships_count; i++)
+        if (xrelationships[i].parent_cls == XC_VM)
+            raw_set(n, xrelationships[i].parent_field, xv_array());
+    raw_set_str(n, XF_VM_name_label, new_name);
+    raw_set_str(n, XF_VM_power_state, "Halted");
+    raw_set_int(n, XF_VM_domid, -1);
+    raw_set_str(n, XF_VM_resident_on, "");
+    raw_set_str(n, XF_VM_suspend_VDI, "");
+    raw_set_str(n, XF_VM_metrics, "");
+    raw_set_str(n, XF_VM_guest_metrics, "");
+    raw_set(n, XF_VM_other_config, xv_dup(o->f[XF_VM_other_config]));
+    xv_struct_del(n->f[XF_VM_other_config], PERSIST_TRANSIENT_KEY);
+    vm_fix_metrics(n, true);
+    store_insert(n);
+    /* devices: the same disks (VDIs are shared, like xend's clone), new
+     * MACs for the VIFs, new metrics */
+    const struct { int set, cls, vmf; } devs[] = {
+        { XF_VM_VBDs, XC_VBD, XF_VBD_VM }, { XF_VM_VIFs, XC_VIF, XF_VIF_VM },
+        { XF_VM_consoles, XC_console, XF_console_VM }, { XF_VM_VTPMs, XC_VTPM, XF_VTPM_VM },
+    };
+    for (size_t d = 0; d < sizeof(devs) / sizeof(devs[0]); d++) {
+        xv *refs = xv_dup(o->f[devs[d].set]);
+        for (size_t i = 0; i < refs->u.arr.n; i++) {
+            xobj *s = store_find(devs[d].cls, refs->u.arr.items[i]->u.str.s);
+            if (!s)
+                continue;
+            xobj *c = clone_obj(s);
+            raw_set_str(c, devs[d].vmf, n->ref);
+            if (devs[d].cls == XC_VBD) {
+                raw_set_bool(c, XF_VBD_currently_attached, false);
+                raw_set(c, XF_VBD_metrics, xv_str(""));
+            } else if (devs[d].cls == XC_VIF) {
+                unsigned char r[3];
+                char mac[18];
+                if (getentropy(r, sizeof(r)) != 0)
+                    memset(r, 0x5a, sizeof(r));
+                snprintf(mac, sizeof(mac), "00:16:3e:%02x:%02x:%02x", r[0] & 0x7f, r[1], r[2]);
+                raw_set_str(c, XF_VIF_MAC, mac);
+                raw_set_bool(c, XF_VIF_currently_attached, false);
+                raw_set(c, XF_VIF_metrics, xv_str(""));
+            }
+            store_insert(c);
+        }
+        xv_free(refs);
+    }
+    devices_fix_metrics(n);
+    *result_r = xv_str(n->ref);
+    vm_release(vm);
+    store_unlock();
+    return true;
+}
