@@ -11,4 +11,4 @@ dist_pam_DATA = pam/xend
 check_PROGRAMS += tests/unit/test_config
 TESTS += tests/unit/test_config
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
-tests_unit_test_config_LDADD = config/libxconf.la util/libxlog.la
+tests_unit_test_config_LDADD = config/libxconf.la util/libxlog.la $(XTEST_LIBS)

@@ -67,7 +67,7 @@ examples_xen_example_LDADD = libxen/libxenapi.la $(CURL_LIBS)
 EXTRA_DIST += examples/README
 
 # -------------------------------------------------------------------- tests
-LIBXEN_TEST_LDADD = libxen/libxenapi_core.la $(CURL_LIBS) $(XML_LIBS)
+LIBXEN_TEST_LDADD = libxen/libxenapi_core.la $(CURL_LIBS) $(XML_LIBS) $(XTEST_LIBS)
 
 check_PROGRAMS += tests/libxen/roundtrip
 tests_libxen_roundtrip_SOURCES = tests/libxen/roundtrip_main.c tests/libxen/roundtrip_support.h
@@ -86,14 +86,14 @@ check_PROGRAMS += tests/libxen/compat
 tests_libxen_compat_SOURCES = tests/libxen/compat.c
 tests_libxen_compat_CPPFLAGS = $(LIBXEN_CPPFLAGS)
 tests_libxen_compat_CFLAGS = $(AM_CFLAGS)
-tests_libxen_compat_LDADD = libxen/libxenapi.la
+tests_libxen_compat_LDADD = libxen/libxenapi.la $(XTEST_LIBS)
 
 check_PROGRAMS += tests/libxen/integration
 tests_libxen_integration_SOURCES = tests/libxen/integration.c tests/libxen/all_records.h
 nodist_tests_libxen_integration_SOURCES = libxen/gen/all_records.c
 tests_libxen_integration_CPPFLAGS = $(LIBXEN_CPPFLAGS) -I$(top_srcdir)/tests/libxen
 tests_libxen_integration_CFLAGS = $(LIBXEN_CFLAGS)
-tests_libxen_integration_LDADD = libxen/libxenapi.la
+tests_libxen_integration_LDADD = libxen/libxenapi.la $(XTEST_LIBS)
 
 TESTS += tests/libxen/roundtrip tests/libxen/wire tests/libxen/compat tests/libxen/integration.sh \
 	tests/libxen/example.sh tests/libxen/install.sh tests/libxen/https.sh

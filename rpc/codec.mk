@@ -9,4 +9,4 @@ check_PROGRAMS += tests/unit/test_codec
 TESTS += tests/unit/test_codec
 tests_unit_test_codec_SOURCES = tests/unit/test_codec.c
 tests_unit_test_codec_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
-tests_unit_test_codec_LDADD = rpc/libxv.la $(XML_LIBS)
+tests_unit_test_codec_LDADD = rpc/libxv.la $(XML_LIBS) $(XTEST_LIBS)

@@ -1,3 +1,10 @@
+# The C test harness every C test program links (TAP, 'N passed, M failed',
+# exit 77 = skip): tests/lib/xtest.h.  Not a check_ library: tests/xen's
+# xo-xen-drive, a noinst program, links it too.
+noinst_LTLIBRARIES += tests/lib/libxtest.la
+tests_lib_libxtest_la_SOURCES = tests/lib/xtest.c tests/lib/xtest.h
+XTEST_LIBS = tests/lib/libxtest.la
+
 # Integration tests: the real daemon over real sockets (tests/lib/xendtest.py).
 TESTS += tests/check-manifest.sh \
 	tests/integration/test_core.py \
@@ -13,7 +20,7 @@ check_PROGRAMS += tests/unit/test_dispatch
 TESTS += tests/unit/test_dispatch
 tests_unit_test_dispatch_SOURCES = tests/unit/test_dispatch.c
 tests_unit_test_dispatch_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
-tests_unit_test_dispatch_LDADD = $(XEND_CORE_LIBS)
+tests_unit_test_dispatch_LDADD = $(XEND_CORE_LIBS) $(XTEST_LIBS)
 $(tests_unit_test_dispatch_OBJECTS): gen/stamp
 
 # The xen backend on a real hypervisor: `make check-xen` in a Xen dom0, or

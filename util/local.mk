@@ -7,4 +7,4 @@ util_libxutil_la_LIBADD = -lpthread
 check_PROGRAMS += tests/unit/test_loop
 TESTS += tests/unit/test_loop
 tests_unit_test_loop_SOURCES = tests/unit/test_loop.c
-tests_unit_test_loop_LDADD = util/libxutil.la
+tests_unit_test_loop_LDADD = util/libxutil.la $(XTEST_LIBS)

@@ -9,7 +9,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import Xend, ok, fails, run  # noqa: E402
+from xendtest import DEADLINE, Xend, ok, fails, run  # noqa: E402
 
 X = None        # default event log
 SMALL = None    # event-log-size = 50
@@ -268,7 +268,7 @@ def test_task_events_private_to_owner():
     ta = ok(ev_from(p, a, ["task"], "", 1.0))["token"]
     tb = ok(ev_from(p, b, ["task"], "", 1.0))["token"]
     task = ok(p.Async.VM.create(a, {"name_label": "tev"}))
-    deadline = time.time() + 10
+    deadline = time.time() + DEADLINE
     seen = []
     while time.time() < deadline:
         r = ok(ev_from(p, a, ["task"], ta, 5.0))
@@ -301,7 +301,7 @@ def test_async_event_next():
     time.sleep(0.3)
     assert ok(p.task.get_status(s, task)) == "pending"
     net = ok(p.network.create(s, {"name_label": "async-next"}))
-    deadline = time.time() + 5
+    deadline = time.time() + DEADLINE
     while ok(p.task.get_status(s, task)) == "pending" and time.time() < deadline:
         time.sleep(0.05)
     rec = ok(p.task.get_record(s, task))

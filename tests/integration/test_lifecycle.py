@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import BUILDDIR, Xend, ok, fails, run  # noqa: E402
+from xendtest import DEADLINE, BUILDDIR, Xend, ok, fails, run, wait_until  # noqa: E402
 
 X = None
 P = None
@@ -42,7 +42,7 @@ def power(vm):
     return ok(P.VM.get_power_state(S, vm))
 
 
-def wait_power(vm, state, timeout=10):
+def wait_power(vm, state, timeout=DEADLINE):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if power(vm) == state:
@@ -158,16 +158,19 @@ def test_live_values():
     assert ok(P.VM.get_resident_on(S, vm)) == host
     assert vm in ok(P.host.get_resident_VMs(S, host))
     m = ok(P.VM.get_metrics(S, vm))
-    time.sleep(4.5)                     # two ticks: live values from the backend
-    rec = ok(P.VM_metrics.get_record(S, m))
+    # live values come from the backend at the next metrics tick
+    rec = wait_until(lambda: (lambda r: r if r["VCPUs_number"] == "2" and
+                                        sorted(r["VCPUs_utilisation"].keys()) == ["0", "1"] else None)(
+        ok(P.VM_metrics.get_record(S, m))), "VM_metrics shows the running VM's 2 vCPUs")
     assert int(rec["memory_actual"]) == 300 * MIB, rec
     assert rec["VCPUs_number"] == "2", rec
     assert sorted(rec["VCPUs_utilisation"].keys()) == ["0", "1"], rec
     assert rec["state"] == ["running"], rec
     ok(P.VM.set_VCPUs_number_live(S, vm, "1"))
     ok(P.VM.set_memory_dynamic_max_live(S, vm, str(200 * MIB)))
-    time.sleep(4.5)
-    rec = ok(P.VM_metrics.get_record(S, m))
+    rec = wait_until(lambda: (lambda r: r if r["VCPUs_number"] == "1" and
+                                        int(r["memory_actual"]) == 200 * MIB else None)(
+        ok(P.VM_metrics.get_record(S, m))), "VM_metrics follows the live vCPU and memory changes")
     assert rec["VCPUs_number"] == "1", rec
     assert int(rec["memory_actual"]) == 200 * MIB, rec
     fails(P.VM.set_VCPUs_number_live(S, vm, "3"), "VALUE_NOT_SUPPORTED")
@@ -252,7 +255,7 @@ def guest(vm, what):
     simctl(what, ok(P.VM.get_domid(S, vm)))
 
 
-def settled(vm, state, d0, timeout=10):
+def settled(vm, state, d0, timeout=DEADLINE):
     """Waits until vm is in state and, when that is Running, on a domain
     other than d0; the domid is read first, so a restart half done (old
     domain gone, new one not built: Halted, domid -1) never passes."""
@@ -344,7 +347,7 @@ def test_clean_shutdown_timeout_and_takeover():
     time.sleep(0.3)
     fails(P.VM.pause(S, vm), "OTHER_OPERATION_IN_PROGRESS", "VM", vm)
     ok(P.VM.hard_shutdown(S, vm))
-    deadline = time.time() + 5
+    deadline = time.time() + DEADLINE
     while ok(P.task.get_status(S, task)) == "pending" and time.time() < deadline:
         time.sleep(0.05)
     assert ok(P.task.get_status(S, task)) == "success"
@@ -354,7 +357,7 @@ def test_clean_shutdown_timeout_and_takeover():
 def test_async_start_progress():
     vm = new_vm("async")
     task = ok(P.Async.VM.start(S, vm, False))
-    deadline = time.time() + 10
+    deadline = time.time() + DEADLINE
     while ok(P.task.get_status(S, task)) == "pending" and time.time() < deadline:
         time.sleep(0.05)
     assert ok(P.task.get_status(S, task)) == "success"

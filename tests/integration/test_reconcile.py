@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import BUILDDIR, Xend, ok, run  # noqa: E402
+from xendtest import DEADLINE, BUILDDIR, Xend, ok, run  # noqa: E402
 
 MIB = 1 << 20
 
@@ -76,7 +76,7 @@ def test_reattach_adopt_and_halt():
         ok(p.VM.unpause(s, paused_vm))
         # a foreign domain at run time is adopted, transient
         simctl(x, "create-foreign", "stranger", "64")
-        deadline = time.time() + 10
+        deadline = time.time() + DEADLINE
         adopted = []
         while not adopted and time.time() < deadline:
             adopted = [v for v, r in ok(p.VM.get_all_records(s)).items() if r["name_label"] == "stranger"]

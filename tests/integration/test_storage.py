@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import Xend, ok, fails, run  # noqa: E402
+from xendtest import DEADLINE, Xend, ok, fails, run  # noqa: E402
 
 X = P = S = None
 MIB = 1 << 20
@@ -61,7 +61,7 @@ def test_vdi_files_follow_the_api():
         f.write(os.urandom(4 * MIB))
         f.flush()
         os.fsync(f.fileno())
-    deadline = time.time() + 6
+    deadline = time.time() + DEADLINE
     while int(ok(P.VDI.get_physical_utilisation(S, vdi))) < 4 * MIB and time.time() < deadline:
         time.sleep(0.2)
     assert int(ok(P.VDI.get_physical_utilisation(S, vdi))) >= 4 * MIB

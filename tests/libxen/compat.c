@@ -6,18 +6,13 @@
  * wire.  A fake call_func answers by method name. */
 #include "config.h"
 
+#include "tests/lib/xtest.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <xen/api/xen_all.h>
-
-static int passed, failed;
-
-#define CHECK(cond) do { \
-        if (cond) passed++; \
-        else { failed++; fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); } \
-    } while (0)
 
 static char *last_request;
 
@@ -181,6 +176,5 @@ int main(void)
     CHECK(strstr(last_request, "<methodName>session.logout</methodName>") != NULL);
     free(last_request);
     xen_fini();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return xt_done();
 }

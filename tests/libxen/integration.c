@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include "tests/lib/xtest.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,27 +23,23 @@
 
 #include "all_records.h"
 
-static int passed, failed;
-
-#define CHECK(cond) check_((cond), #cond, __FILE__, __LINE__)
-
-static bool check_(bool ok, const char *what, const char *file, int line)
-{
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "%s:%d: FAIL: %s\n", file, line, what);
-    }
-    return ok;
-}
-
+/* The session's error as one line, as a diagnostic. */
 static void print_error(const char *what, xen_session *s)
 {
-    fprintf(stderr, "  %s:", what);
+    size_t len = strlen(what) + 2;
     for (int i = 0; i < s->error_description_count; i++)
-        fprintf(stderr, " %s", s->error_description[i]);
-    fprintf(stderr, "\n");
+        len += strlen(s->error_description[i]) + 1;
+    char *line = malloc(len + 1);
+    if (!line)
+        abort();
+    strcpy(line, what);
+    strcat(line, ":");
+    for (int i = 0; i < s->error_description_count; i++) {
+        strcat(line, " ");
+        strcat(line, s->error_description[i]);
+    }
+    xt_diag("  %s", line);
+    free(line);
 }
 
 /* Check that the session failed with exactly this error, then clear it. */
@@ -63,7 +61,7 @@ static bool must(xen_session *s, bool ok, const char *what)
         print_error(what, s);
         xen_session_clear_error(s);
     }
-    return check_(ok, what, __FILE__, __LINE__);
+    return xt_check_(ok, __FILE__, __LINE__, what, NULL);
 }
 
 static const char *env(const char *name)
@@ -172,7 +170,7 @@ static void test_all_records(xen_session *s)
         ar_result r = { 0 };
         ar_cases[i].run(s, &r);
         if (!r.ok) {
-            fprintf(stderr, "  %s.get_all_records failed\n", ar_cases[i].name);
+            xt_diag("  %s.get_all_records failed", ar_cases[i].name);
             print_error(ar_cases[i].name, s);
             xen_session_clear_error(s);
         }
@@ -180,7 +178,7 @@ static void test_all_records(xen_session *s)
         if (!r.ok)
             continue;
         if (r.n_all != r.n)
-            fprintf(stderr, "  %s: get_all %zu vs get_all_records %zu\n", ar_cases[i].name,
+            xt_diag("  %s: get_all %zu vs get_all_records %zu", ar_cases[i].name,
                     r.n_all, r.n);
         CHECK(r.n_all == r.n);
         if (!r.record_ok) {
@@ -206,10 +204,11 @@ static void test_errors(xen_session *s)
     CHECK(expect_error(s, 3, e2));
 }
 
+/* Poll the task every 25 ms until it is no longer pending (generous deadline). */
 static bool wait_task(xen_session *s, xen_task task, xen_task_record **rec_r)
 {
     *rec_r = NULL;
-    for (int i = 0; i < 400; i++) {
+    for (int i = 0; i < xt_deadline_ms() / 25; i++) {
         xen_task_record *rec = NULL;
         if (!xen_task_get_record(s, &rec, task))
             return false;
@@ -432,10 +431,10 @@ int main(int argc, char **argv)
     const char *only = getenv("LIBXEN_ONLY");
 #define RUN(name, call) do { \
         if (!only || strstr(only, name)) { \
-            int f0 = failed; \
+            int f0 = xt_failed(); \
+            xt_group(name); \
             call; \
-            printf("%s %s\n", failed == f0 ? "PASS" : "FAIL", name); \
-            fflush(stdout); \
+            xt_diag("%s %s", xt_failed() == f0 ? "PASS" : "FAIL", name); \
         } \
     } while (0)
     RUN("sessions", test_sessions());
@@ -446,6 +445,5 @@ int main(int argc, char **argv)
     RUN("events", test_events(s));
     xen_session_logout(s);
     xen_fini();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return xt_done();
 }

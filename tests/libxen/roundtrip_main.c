@@ -4,20 +4,21 @@
  * The per-type makers/comparators are generated (libxen/gen/roundtrip.c). */
 #include "config.h"
 
+#include "tests/lib/xtest.h"
+
 #include "roundtrip_support.h"
 #include "xen_gen_internal.h"
 #include "rpc/xmlrpc.h"
 
-static int passed, failed;
-
-static void check(bool ok, const char *what, const char *name)
+/* One check named "TYPE: what" (the TAP line names the type). */
+#define check(ok, what, name) check_((ok), (what), (name), __LINE__)
+static void check_(bool ok, const char *what, const char *name, int line)
 {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "FAIL: %s: %s\n", name, what);
-    }
+    char *expr = NULL;
+    if (asprintf(&expr, "%s: %s", name, what) < 0)
+        abort();
+    xt_check_(ok, __FILE__, line, expr, NULL);
+    free(expr);
 }
 
 static char *encode(const xv *v, size_t *len)
@@ -34,7 +35,7 @@ static xv *decode(const char *text, size_t len)
     int code = 0;
     char *fs = NULL, *err = NULL;
     if (!xmlrpc_parse_response(text, len, NULL, &v, &code, &fs, &err)) {
-        fprintf(stderr, "parse error: %s\n", err ? err : "?");
+        xt_diag("parse error: %s", err ? err : "?");
         v = NULL;
     }
     free(fs);
@@ -145,7 +146,6 @@ int main(void)
     for (size_t i = 0; i < rt_ncases; i++)
         one_case(&rt_cases[i], (int)i * 100 + 1);
     all_records_handles();
-    printf("%zu record, struct and container types\n", rt_ncases);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    xt_diag("%zu record, struct and container types", rt_ncases);
+    return xt_done();
 }

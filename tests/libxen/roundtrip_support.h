@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/lib/xtest.h"
 #include "xen_internal.h"
 
 typedef struct rt_case {
@@ -30,7 +31,7 @@ extern const size_t rt_ncases;
 __attribute__((unused)) static bool rt_check(bool ok, const char *path)
 {
     if (!ok)
-        fprintf(stderr, "  mismatch at %s\n", path);
+        xt_diag("  mismatch at %s", path);
     return ok;
 }
 

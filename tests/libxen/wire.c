@@ -6,18 +6,13 @@
  * sticky errors, async calls, event records, request encoding. */
 #include "config.h"
 
+#include "tests/lib/xtest.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <xen/api/xen_all.h>
-
-static int passed, failed;
-
-#define CHECK(cond) do { \
-        if (cond) passed++; \
-        else { failed++; fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); } \
-    } while (0)
 
 /* ------------------------------------------------------ the fake server */
 static const char *reply;      /* the body to answer with */
@@ -413,6 +408,5 @@ int main(void)
     test_logout_and_urls(s);
     free(request);
     xen_fini();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return xt_done();
 }

@@ -19,7 +19,7 @@ sys.path.insert(0, PYDIR)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(SRCDIR, "tools"))
 import datamodel  # noqa: E402
-from xendtest import Xend, run  # noqa: E402
+from xendtest import DEADLINE, Xend, run  # noqa: E402
 from xen.xenapi import Session, Failure, local_session  # noqa: E402
 
 M = datamodel.Model(os.path.join(SRCDIR, "datamodel", "xenapi.json"))
@@ -55,7 +55,7 @@ def vm_record(name):
             "VCPUs_max": "1", "VCPUs_at_startup": "1", "PV_kernel": "/boot/vmlinuz-test"}
 
 
-def wait_task(s, task, timeout=20):
+def wait_task(s, task, timeout=DEADLINE):
     deadline = time.time() + timeout
     while time.time() < deadline:
         rec = s.xenapi.task.get_record(task)
@@ -217,7 +217,7 @@ def test_event_next_in_a_thread():
 
     def waiter():
         try:
-            deadline = time.time() + 20
+            deadline = time.time() + DEADLINE
             while time.time() < deadline:
                 evs = s.xenapi.event.next()
                 got.extend(evs)

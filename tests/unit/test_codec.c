@@ -1,6 +1,8 @@
 /* Unit tests for the XML-RPC codec: rpc/xv.c and rpc/xmlrpc.c. */
 #include <config.h>
 
+#include "tests/lib/xtest.h"
+
 #include "rpc/xmlrpc.h"
 #include "rpc/xv.h"
 
@@ -17,27 +19,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static int n_pass, n_fail;
-
-#define CHECK(cond, ...) check_((cond), __FILE__, __LINE__, __VA_ARGS__)
-
-static void check_(bool ok, const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void check_(bool ok, const char *file, int line, const char *fmt, ...)
-{
-    if (ok) {
-        n_pass++;
-        return;
-    }
-    n_fail++;
-    va_list ap;
-    fprintf(stderr, "FAIL %s:%d: ", file, line);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
 
 /* ---- helpers ---- */
 
@@ -123,7 +104,7 @@ static bool call_fails(const char *body, size_t len, const xmlrpc_limits *lim, c
     bool ok = xmlrpc_parse_call(body, len, lim, &method, &params, &err);
     bool good = !ok && err && (!want_in_err || strstr(err, want_in_err));
     if (!good)
-        fprintf(stderr, "  (call_fails: ok=%d err=%s, wanted \"%s\")\n", ok, err ? err : "(null)",
+        xt_diag("  (call_fails: ok=%d err=%s, wanted \"%s\")", ok, err ? err : "(null)",
                 want_in_err ? want_in_err : "*");
     if (ok) {
         free(method);
@@ -139,7 +120,7 @@ static bool value_fails(const char *value_xml, const char *want_in_err)
     xv *v = parse_value_xml(value_xml, &err);
     bool good = !v && err && (!want_in_err || strstr(err, want_in_err));
     if (!good)
-        fprintf(stderr, "  (value_fails %s: err=%s)\n", value_xml, err ? err : "(null)");
+        xt_diag("  (value_fails %s: err=%s)", value_xml, err ? err : "(null)");
     xv_free(v);
     free(err);
     return good;
@@ -158,16 +139,16 @@ static void test_xv_basics(void)
     xv_struct_set(st, "a", xv_str("1"));
     xv_struct_set(st, "b", xv_int(2));
     xv_struct_set(st, "a", xv_str("3"));              /* replaces, keeps position */
-    CHECK(st->u.st.n == 2, "duplicate key replaces");
-    CHECK(strcmp(st->u.st.keys[0], "a") == 0 && str_is(st->u.st.vals[0], "3"), "replace keeps order");
-    CHECK(xv_struct_get(st, "zz") == NULL, "missing key");
-    CHECK(xv_struct_del(st, "a") && !xv_struct_del(st, "a"), "del");
-    CHECK(st->u.st.n == 1 && strcmp(st->u.st.keys[0], "b") == 0, "del compacts");
+    CHECKF(st->u.st.n == 2, "duplicate key replaces");
+    CHECKF(strcmp(st->u.st.keys[0], "a") == 0 && str_is(st->u.st.vals[0], "3"), "replace keeps order");
+    CHECKF(xv_struct_get(st, "zz") == NULL, "missing key");
+    CHECKF(xv_struct_del(st, "a") && !xv_struct_del(st, "a"), "del");
+    CHECKF(st->u.st.n == 1 && strcmp(st->u.st.keys[0], "b") == 0, "del compacts");
 
     xv *d = xv_dup(st);
-    CHECK(xv_equal(st, d), "dup equal");
+    CHECKF(xv_equal(st, d), "dup equal");
     xv_struct_set(d, "c", xv_bool(true));
-    CHECK(!xv_equal(st, d), "dup is deep");
+    CHECKF(!xv_equal(st, d), "dup is deep");
     xv_free(d);
 
     xv *s1 = xv_struct(), *s2 = xv_struct();
@@ -175,83 +156,83 @@ static void test_xv_basics(void)
     xv_struct_set(s1, "y", xv_int(2));
     xv_struct_set(s2, "y", xv_int(2));
     xv_struct_set(s2, "x", xv_int(1));
-    CHECK(xv_equal(s1, s2), "struct equality ignores order");
+    CHECKF(xv_equal(s1, s2), "struct equality ignores order");
     xv_struct_set(s2, "x", xv_int(5));
-    CHECK(!xv_equal(s1, s2), "struct values compared");
+    CHECKF(!xv_equal(s1, s2), "struct values compared");
     xv_free(s1);
     xv_free(s2);
     xv_free(st);
     xv_free(NULL);
-    CHECK(xv_dup(NULL) == NULL, "dup NULL");
+    CHECKF(xv_dup(NULL) == NULL, "dup NULL");
 
     int64_t i;
     bool b;
     double x;
     xv *v = xv_str("-9223372036854775808");
-    CHECK(xv_get_int(v, &i) && i == INT64_MIN, "int64 min from string");
+    CHECKF(xv_get_int(v, &i) && i == INT64_MIN, "int64 min from string");
     xv_free(v);
     v = xv_str("9223372036854775808");
-    CHECK(!xv_get_int(v, &i), "int64 overflow rejected");
+    CHECKF(!xv_get_int(v, &i), "int64 overflow rejected");
     xv_free(v);
     v = xv_str("12x");
-    CHECK(!xv_get_int(v, &i), "junk int rejected");
+    CHECKF(!xv_get_int(v, &i), "junk int rejected");
     xv_free(v);
     v = xv_str("");
-    CHECK(!xv_get_int(v, &i) && !xv_get_bool(v, &b) && !xv_get_double(v, &x), "empty string converts to nothing");
+    CHECKF(!xv_get_int(v, &i) && !xv_get_bool(v, &b) && !xv_get_double(v, &x), "empty string converts to nothing");
     xv_free(v);
     v = xv_str("true");
-    CHECK(xv_get_bool(v, &b) && b, "bool from 'true'");
+    CHECKF(xv_get_bool(v, &b) && b, "bool from 'true'");
     xv_free(v);
     v = xv_str("0");
-    CHECK(xv_get_bool(v, &b) && !b, "bool from '0'");
+    CHECKF(xv_get_bool(v, &b) && !b, "bool from '0'");
     xv_free(v);
     v = xv_str("yes");
-    CHECK(!xv_get_bool(v, &b), "bool from 'yes' rejected");
+    CHECKF(!xv_get_bool(v, &b), "bool from 'yes' rejected");
     xv_free(v);
     v = xv_str("2.5");
-    CHECK(xv_get_double(v, &x) && x == 2.5, "double from string");
+    CHECKF(xv_get_double(v, &x) && x == 2.5, "double from string");
     xv_free(v);
     v = xv_bool(true);
-    CHECK(!xv_get_int(v, &i), "bool is not an int");
+    CHECKF(!xv_get_int(v, &i), "bool is not an int");
     xv_free(v);
 
     v = xv_strf("%s-%d", "abc", 42);
-    CHECK(str_is(v, "abc-42"), "strf");
+    CHECKF(str_is(v, "abc-42"), "strf");
     xv_free(v);
     v = xv_str(NULL);
-    CHECK(str_is(v, ""), "str(NULL)");
+    CHECKF(str_is(v, ""), "str(NULL)");
     xv_free(v);
     v = xv_strn("a\0b", 3);
-    CHECK(v->u.str.len == 3 && v->u.str.s[2] == 'b' && v->u.str.s[3] == '\0', "strn keeps NUL bytes");
+    CHECKF(v->u.str.len == 3 && v->u.str.s[2] == 'b' && v->u.str.s[3] == '\0', "strn keeps NUL bytes");
     xv_free(v);
 
     v = xv_datetime_t(0);
-    CHECK(strcmp(v->u.str.s, "19700101T00:00:00") == 0, "epoch datetime");
+    CHECKF(strcmp(v->u.str.s, "19700101T00:00:00") == 0, "epoch datetime");
     xv_free(v);
     v = xv_datetime_t(1704190272);
-    CHECK(v->kind == XV_DATETIME && strcmp(v->u.str.s, "20240102T10:11:12") == 0, "datetime_t UTC: %s", v->u.str.s);
+    CHECKF(v->kind == XV_DATETIME && strcmp(v->u.str.s, "20240102T10:11:12") == 0, "datetime_t UTC: %s", v->u.str.s);
     xv_free(v);
 
     /* misuse never crashes or leaks */
     xv *notarr = xv_str("x");
     xv_array_add(notarr, xv_str("y"));
     xv_struct_set(notarr, "k", xv_str("y"));
-    CHECK(str_is(notarr, "x"), "misuse ignored");
+    CHECKF(str_is(notarr, "x"), "misuse ignored");
     xv_free(notarr);
 
     xbuf buf;
     xbuf_init(&buf);
     char *empty = xbuf_steal(&buf, NULL);
-    CHECK(empty && empty[0] == '\0', "steal of empty buffer");
+    CHECKF(empty && empty[0] == '\0', "steal of empty buffer");
     free(empty);
     for (int k = 0; k < 1000; k++)
         xbuf_printf(&buf, "%d,", k);
     size_t len;
     char *s = xbuf_steal(&buf, &len);
-    CHECK(len == strlen(s) && strncmp(s, "0,1,2,", 6) == 0 && strstr(s, "999,"), "xbuf_printf growth");
+    CHECKF(len == strlen(s) && strncmp(s, "0,1,2,", 6) == 0 && strstr(s, "999,"), "xbuf_printf growth");
     free(s);
     xbuf_printf(&buf, "%0300d", 7);
-    CHECK(buf.len == 300 && buf.data[299] == '7', "xbuf_printf long");
+    CHECKF(buf.len == 300 && buf.data[299] == '7', "xbuf_printf long");
     xbuf_free(&buf);
     xbuf_free(&buf);
 }
@@ -271,7 +252,7 @@ static void test_encode_exact(void)
                    " <member><name>Status</name><value><string>Success</string></value></member>\n"
                    " <member><name>Value</name><value><string>0b5cc4e2-71d4-4a0e-9d43-6f2a8c1e3b90</string></value></member>\n"
                    "</struct></value></param></params></methodResponse>");
-    CHECK(strcmp(got, want) == 0, "login response bytes:\n got %s\nwant %s", got, want);
+    CHECKF(strcmp(got, want) == 0, "login response bytes:\n got %s\nwant %s", got, want);
     free(got);
     free(want);
     xv_free(r);
@@ -285,7 +266,7 @@ static void test_encode_exact(void)
                    " <member><name>Status</name><value><string>Success</string></value></member>\n"
                    " <member><name>Value</name><value><string>536870912</string></value></member>\n"
                    "</struct></value>");
-    CHECK(strcmp(got, want) == 0, "int as string:\n got %s\nwant %s", got, want);
+    CHECKF(strcmp(got, want) == 0, "int as string:\n got %s\nwant %s", got, want);
     free(got);
     free(want);
     xv_free(r);
@@ -309,7 +290,7 @@ static void test_encode_exact(void)
                    "   <value><string>Running</string></value>\n"
                    " </data></array></value></member>\n"
                    "</struct></value>");
-    CHECK(strcmp(got, want) == 0, "failure bytes:\n got %s\nwant %s", got, want);
+    CHECKF(strcmp(got, want) == 0, "failure bytes:\n got %s\nwant %s", got, want);
     free(got);
     free(want);
     xv_free(r);
@@ -329,7 +310,7 @@ static void test_encode_exact(void)
                    " <member><name>result</name><value><string></string></value></member>\n"
                    " <member><name>error_info</name><value><array><data></data></array></value></member>\n"
                    "</struct></value>");
-    CHECK(strcmp(got, want) == 0, "task record bytes:\n got %s\nwant %s", got, want);
+    CHECKF(strcmp(got, want) == 0, "task record bytes:\n got %s\nwant %s", got, want);
     free(got);
     free(want);
     xv_free(r);
@@ -353,7 +334,7 @@ static void test_encode_exact(void)
                    " <member><name>ref</name><value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value></member>\n"
                    " <member><name>obj_uuid</name><value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value></member>\n"
                    "</struct></value></data></array></value>");
-    CHECK(strcmp(got, want) == 0, "event batch bytes:\n got %s\nwant %s", got, want);
+    CHECKF(strcmp(got, want) == 0, "event batch bytes:\n got %s\nwant %s", got, want);
     free(got);
     free(want);
     xv_free(r);
@@ -372,7 +353,7 @@ static void test_encode_exact(void)
                    "  <param><value><string>root</string></value></param>\n"
                    "  <param><value><string>s3cret</string></value></param>\n"
                    " </params></methodCall>");
-    CHECK(strcmp(got, want) == 0, "login call bytes:\n got %s\nwant %s", got, want);
+    CHECKF(strcmp(got, want) == 0, "login call bytes:\n got %s\nwant %s", got, want);
     free(got);
     free(want);
     xv_free(params);
@@ -380,7 +361,7 @@ static void test_encode_exact(void)
     xbuf_init(&b);
     xmlrpc_encode_call(&b, "system.listMethods", NULL);
     got = xbuf_steal(&b, NULL);
-    CHECK(strcmp(got, "<?xml version=\"1.0\"?><methodCall><methodName>system.listMethods</methodName>"
+    CHECKF(strcmp(got, "<?xml version=\"1.0\"?><methodCall><methodName>system.listMethods</methodName>"
                       "<params></params></methodCall>") == 0, "call without params: %s", got);
     free(got);
 
@@ -404,14 +385,14 @@ static void test_encode_exact(void)
     };
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         got = encode_value_str(cases[k].v);
-        CHECK(strcmp(got, cases[k].want) == 0, "scalar %zu:\n got %s\nwant %s", k, got, cases[k].want);
+        CHECKF(strcmp(got, cases[k].want) == 0, "scalar %zu:\n got %s\nwant %s", k, got, cases[k].want);
         free(got);
         xv_free(cases[k].v);
     }
     xv *bs = xv_struct();
     xv_struct_set(bs, "a&b<c>", xv_str("v"));
     got = encode_value_str(bs);
-    CHECK(strcmp(got, "<value><struct><member><name>a&amp;b&lt;c&gt;</name><value><string>v</string></value>"
+    CHECKF(strcmp(got, "<value><struct><member><name>a&amp;b&lt;c&gt;</name><value><string>v</string></value>"
                       "</member></struct></value>") == 0, "names escaped: %s", got);
     free(got);
     xv_free(bs);
@@ -419,7 +400,7 @@ static void test_encode_exact(void)
     xbuf_init(&b);
     xmlrpc_encode_fault(&b, -32700, "parse error: <bad> & worse");
     got = xbuf_steal(&b, NULL);
-    CHECK(strcmp(got, "<?xml version=\"1.0\"?><methodResponse><fault><value><struct>"
+    CHECKF(strcmp(got, "<?xml version=\"1.0\"?><methodResponse><fault><value><struct>"
                       "<member><name>faultCode</name><value><int>-32700</int></value></member>"
                       "<member><name>faultString</name><value><string>parse error: &lt;bad&gt; &amp; worse</string></value></member>"
                       "</struct></value></fault></methodResponse>") == 0, "fault bytes: %s", got);
@@ -427,7 +408,7 @@ static void test_encode_exact(void)
     char *fs = NULL, *err = NULL;
     xv *val = (xv *)1;
     bool ok = xmlrpc_parse_response(got, strlen(got), NULL, &val, &code, &fs, &err);
-    CHECK(ok && val == NULL && code == -32700 && fs && strcmp(fs, "parse error: <bad> & worse") == 0,
+    CHECKF(ok && val == NULL && code == -32700 && fs && strcmp(fs, "parse error: <bad> & worse") == 0,
           "fault round trip (err=%s)", err ? err : "");
     free(fs);
     free(err);
@@ -477,18 +458,18 @@ static void test_round_trip(void)
     xv *v = sample_value();
     size_t len;
     char *doc = encode_response_str(v, &len);
-    CHECK(strstr(doc, "> <") == NULL && strchr(doc, '\t') == NULL, "no whitespace between elements");
+    CHECKF(strstr(doc, "> <") == NULL && strchr(doc, '\t') == NULL, "no whitespace between elements");
     char *err = NULL;
     xv *back = parse_resp(doc, len, NULL, &err);
-    CHECK(back != NULL, "round trip parses (%s)", err ? err : "");
-    CHECK(xv_equal(v, back), "round trip equal");
+    CHECKF(back != NULL, "round trip parses (%s)", err ? err : "");
+    CHECKF(xv_equal(v, back), "round trip equal");
     if (back) {
         const xv *nz = xv_struct_get(back, "negzero");
-        CHECK(nz && nz->kind == XV_DOUBLE && signbit(nz->u.d), "negative zero survives");
+        CHECKF(nz && nz->kind == XV_DOUBLE && signbit(nz->u.d), "negative zero survives");
         const xv *b64 = xv_struct_get(back, "blob");
-        CHECK(b64 && b64->kind == XV_BASE64 && strcmp(b64->u.str.s, "aGVsbG8gd29ybGQ=") == 0, "base64 kept");
+        CHECKF(b64 && b64->kind == XV_BASE64 && strcmp(b64->u.str.s, "aGVsbG8gd29ybGQ=") == 0, "base64 kept");
         const xv *dt = xv_struct_get(back, "when");
-        CHECK(dt && dt->kind == XV_DATETIME, "datetime kind kept");
+        CHECKF(dt && dt->kind == XV_DATETIME, "datetime kind kept");
     }
     free(err);
     xv_free(back);
@@ -506,7 +487,7 @@ static void test_round_trip(void)
     xv *got = NULL;
     err = NULL;
     bool ok = xmlrpc_parse_call(doc, len, NULL, &method, &got, &err);
-    CHECK(ok && strcmp(method, "VM.create") == 0 && xv_equal(params, got), "call round trip (%s)", err ? err : "");
+    CHECKF(ok && strcmp(method, "VM.create") == 0 && xv_equal(params, got), "call round trip (%s)", err ? err : "");
     free(method);
     free(err);
     xv_free(got);
@@ -522,7 +503,7 @@ static void test_round_trip(void)
     doc = encode_response_str(ints, &len);
     back = parse_resp(doc, len, NULL, NULL);
     int64_t i0 = 1, i1 = 1, i2 = 1;
-    CHECK(back && back->u.arr.n == 4 && xv_get_int(back->u.arr.items[0], &i0) && i0 == INT64_MIN &&
+    CHECKF(back && back->u.arr.n == 4 && xv_get_int(back->u.arr.items[0], &i0) && i0 == INT64_MIN &&
           xv_get_int(back->u.arr.items[1], &i1) && i1 == 0 &&
           xv_get_int(back->u.arr.items[2], &i2) && i2 == INT64_MAX &&
           str_is(back->u.arr.items[3], ""), "ints and nil round trip as strings");
@@ -536,7 +517,7 @@ static void test_round_trip(void)
         xv *dv = xv_double(ds[k]);
         doc = encode_response_str(dv, &len);
         back = parse_resp(doc, len, NULL, NULL);
-        CHECK(back && back->kind == XV_DOUBLE && memcmp(&back->u.d, &ds[k], sizeof(double)) == 0,
+        CHECKF(back && back->kind == XV_DOUBLE && memcmp(&back->u.d, &ds[k], sizeof(double)) == 0,
               "double %.17g round trip", ds[k]);
         xv_free(back);
         xv_free(dv);
@@ -551,12 +532,12 @@ static void test_round_trip(void)
     doc = encode_response_str(rv, &len);
     err = NULL;
     back = parse_resp(doc, len, NULL, &err);
-    CHECK(back && back->kind == XV_STRING, "all-bytes string encodes to well-formed XML (%s)", err ? err : "");
+    CHECKF(back && back->kind == XV_STRING, "all-bytes string encodes to well-formed XML (%s)", err ? err : "");
     if (back) {
-        CHECK(memcmp(back->u.str.s, "\xEF\xBF\xBD", 3) == 0, "NUL replaced by U+FFFD");
-        CHECK(memcmp(back->u.str.s + 3 * 9, "\t\n\xEF\xBF\xBD\xEF\xBF\xBD\r", 9) == 0,
+        CHECKF(memcmp(back->u.str.s, "\xEF\xBF\xBD", 3) == 0, "NUL replaced by U+FFFD");
+        CHECKF(memcmp(back->u.str.s + 3 * 9, "\t\n\xEF\xBF\xBD\xEF\xBF\xBD\r", 9) == 0,
               "TAB LF kept, VT FF replaced, CR kept");
-        CHECK(strstr(back->u.str.s, " !\"#$%&'()*+,-./0123456789:;<=>?@") != NULL, "printable ASCII preserved");
+        CHECKF(strstr(back->u.str.s, " !\"#$%&'()*+,-./0123456789:;<=>?@") != NULL, "printable ASCII preserved");
     }
     free(err);
     xv_free(back);
@@ -600,21 +581,21 @@ static void test_decode_forms(void)
     char *method = NULL, *err = NULL;
     xv *p = NULL;
     bool ok = xmlrpc_parse_call(pretty, strlen(pretty), NULL, &method, &p, &err);
-    CHECK(ok, "pretty-printed call parses (%s)", err ? err : "");
+    CHECKF(ok, "pretty-printed call parses (%s)", err ? err : "");
     if (ok) {
-        CHECK(strcmp(method, "VM.set_name_label") == 0, "method name");
-        CHECK(p->kind == XV_ARRAY && p->u.arr.n == 6, "6 params");
-        CHECK(str_is(p->u.arr.items[0], "sess"), "typed string");
-        CHECK(str_is(p->u.arr.items[1], "untyped text"), "untyped value");
-        CHECK(str_is(p->u.arr.items[2], "<cdata & stuff>"), "CDATA text");
+        CHECKF(strcmp(method, "VM.set_name_label") == 0, "method name");
+        CHECKF(p->kind == XV_ARRAY && p->u.arr.n == 6, "6 params");
+        CHECKF(str_is(p->u.arr.items[0], "sess"), "typed string");
+        CHECKF(str_is(p->u.arr.items[1], "untyped text"), "untyped value");
+        CHECKF(str_is(p->u.arr.items[2], "<cdata & stuff>"), "CDATA text");
         const xv *st = p->u.arr.items[3];
         int64_t i = 0;
-        CHECK(st->kind == XV_STRUCT && xv_get_int(xv_struct_get(st, "k"), &i) && i == 7 &&
+        CHECKF(st->kind == XV_STRUCT && xv_get_int(xv_struct_get(st, "k"), &i) && i == 7 &&
               xv_struct_get(st, "k")->kind == XV_INT, "i4 member");
-        CHECK(str_is(xv_struct_get(st, "k2"), "v2"), "member with value before name");
-        CHECK(str_is(p->u.arr.items[4], "  keep  \n spaces "), "whitespace in <string> preserved");
+        CHECKF(str_is(xv_struct_get(st, "k2"), "v2"), "member with value before name");
+        CHECKF(str_is(p->u.arr.items[4], "  keep  \n spaces "), "whitespace in <string> preserved");
         const xv *a = p->u.arr.items[5];
-        CHECK(a->kind == XV_ARRAY && a->u.arr.n == 2 && a->u.arr.items[0]->kind == XV_BOOL &&
+        CHECKF(a->kind == XV_ARRAY && a->u.arr.n == 2 && a->u.arr.items[0]->kind == XV_BOOL &&
               a->u.arr.items[0]->u.b && a->u.arr.items[1]->kind == XV_DOUBLE &&
               a->u.arr.items[1]->u.d == 1.5, "pretty array");
     }
@@ -633,7 +614,7 @@ static void test_decode_forms(void)
         p = NULL;
         err = NULL;
         ok = xmlrpc_parse_call(noparams[k], strlen(noparams[k]), NULL, &method, &p, &err);
-        CHECK(ok && strcmp(method, "system.listMethods") == 0 && p->kind == XV_ARRAY && p->u.arr.n == 0,
+        CHECKF(ok && strcmp(method, "system.listMethods") == 0 && p->kind == XV_ARRAY && p->u.arr.n == 0,
               "zero-param form %zu (%s)", k, err ? err : "");
         free(method);
         free(err);
@@ -651,7 +632,7 @@ static void test_decode_forms(void)
     for (size_t k = 0; k < sizeof(empties) / sizeof(empties[0]); k++) {
         err = NULL;
         xv *v = parse_value_xml(empties[k], &err);
-        CHECK(v && v->kind == XV_ARRAY && v->u.arr.n == 0, "empty array form %zu (%s)", k, err ? err : "");
+        CHECKF(v && v->kind == XV_ARRAY && v->u.arr.n == 0, "empty array form %zu (%s)", k, err ? err : "");
         xv_free(v);
         free(err);
     }
@@ -667,25 +648,25 @@ static void test_decode_forms(void)
     for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]); k++) {
         err = NULL;
         xv *v = parse_value_xml(strs[k].xml, &err);
-        CHECK(str_is(v, strs[k].want), "string form %s (%s)", strs[k].xml, err ? err : "");
+        CHECKF(str_is(v, strs[k].want), "string form %s (%s)", strs[k].xml, err ? err : "");
         xv_free(v);
         free(err);
     }
     xv *v = parse_value_xml("<value><struct/></value>", NULL);
-    CHECK(v && v->kind == XV_STRUCT && v->u.st.n == 0, "<struct/>");
+    CHECKF(v && v->kind == XV_STRUCT && v->u.st.n == 0, "<struct/>");
     xv_free(v);
     v = parse_value_xml("<value><struct>\n</struct></value>", NULL);
-    CHECK(v && v->kind == XV_STRUCT && v->u.st.n == 0, "<struct> with whitespace");
+    CHECKF(v && v->kind == XV_STRUCT && v->u.st.n == 0, "<struct> with whitespace");
     xv_free(v);
     v = parse_value_xml("<value><nil/></value>", NULL);
-    CHECK(v && v->kind == XV_NIL, "<nil/>");
+    CHECKF(v && v->kind == XV_NIL, "<nil/>");
     xv_free(v);
     v = parse_value_xml("<value><dateTime.iso8601> 20240102T10:11:12 </dateTime.iso8601></value>", NULL);
-    CHECK(v && v->kind == XV_DATETIME && strcmp(v->u.str.s, "20240102T10:11:12") == 0, "datetime trimmed");
+    CHECKF(v && v->kind == XV_DATETIME && strcmp(v->u.str.s, "20240102T10:11:12") == 0, "datetime trimmed");
     xv_free(v);
     v = parse_value_xml("<value><struct><member><name>a</name><value>1</value></member>"
                         "<member><name>a</name><value>2</value></member></struct></value>", NULL);
-    CHECK(v && v->u.st.n == 1 && str_is(xv_struct_get(v, "a"), "2"), "duplicate member: last wins");
+    CHECKF(v && v->u.st.n == 1 && str_is(xv_struct_get(v, "a"), "2"), "duplicate member: last wins");
     xv_free(v);
 }
 
@@ -705,47 +686,47 @@ static void test_int_forms(void)
     for (size_t k = 0; k < sizeof(ok_cases) / sizeof(ok_cases[0]); k++) {
         char *err = NULL;
         xv *v = parse_value_xml(ok_cases[k].xml, &err);
-        CHECK(v && v->kind == XV_INT && v->u.i == ok_cases[k].want, "int form %s (%s)", ok_cases[k].xml,
+        CHECKF(v && v->kind == XV_INT && v->u.i == ok_cases[k].want, "int form %s (%s)", ok_cases[k].xml,
               err ? err : "");
         xv_free(v);
         free(err);
     }
-    CHECK(value_fails("<value><i4>2147483648</i4></value>", "out of range"), "i4 overflow");
-    CHECK(value_fails("<value><i4>-2147483649</i4></value>", "out of range"), "i4 underflow");
-    CHECK(value_fails("<value><i8>9223372036854775808</i8></value>", "invalid integer"), "i8 overflow");
-    CHECK(value_fails("<value><int>abc</int></value>", "invalid integer"), "int junk");
-    CHECK(value_fails("<value><int></int></value>", "invalid integer"), "int empty");
-    CHECK(value_fails("<value><int>1.5</int></value>", "invalid integer"), "int fraction");
-    CHECK(value_fails("<value><int>0x10</int></value>", "invalid integer"), "int hex");
-    CHECK(value_fails("<value><boolean>2</boolean></value>", "boolean"), "boolean 2");
-    CHECK(value_fails("<value><boolean>true</boolean></value>", "boolean"), "boolean true");
-    CHECK(value_fails("<value><double>abc</double></value>", "double"), "double junk");
-    CHECK(value_fails("<value><double></double></value>", "double"), "double empty");
-    CHECK(value_fails("<value><double>1e999</double></value>", "double"), "double overflow");
+    CHECKF(value_fails("<value><i4>2147483648</i4></value>", "out of range"), "i4 overflow");
+    CHECKF(value_fails("<value><i4>-2147483649</i4></value>", "out of range"), "i4 underflow");
+    CHECKF(value_fails("<value><i8>9223372036854775808</i8></value>", "invalid integer"), "i8 overflow");
+    CHECKF(value_fails("<value><int>abc</int></value>", "invalid integer"), "int junk");
+    CHECKF(value_fails("<value><int></int></value>", "invalid integer"), "int empty");
+    CHECKF(value_fails("<value><int>1.5</int></value>", "invalid integer"), "int fraction");
+    CHECKF(value_fails("<value><int>0x10</int></value>", "invalid integer"), "int hex");
+    CHECKF(value_fails("<value><boolean>2</boolean></value>", "boolean"), "boolean 2");
+    CHECKF(value_fails("<value><boolean>true</boolean></value>", "boolean"), "boolean true");
+    CHECKF(value_fails("<value><double>abc</double></value>", "double"), "double junk");
+    CHECKF(value_fails("<value><double></double></value>", "double"), "double empty");
+    CHECKF(value_fails("<value><double>1e999</double></value>", "double"), "double overflow");
 }
 
 /* ---- structural errors ---- */
 
 static void test_structural_errors(void)
 {
-    CHECK(value_fails("<value><foo>1</foo></value>", "unknown value type <foo>"), "unknown type");
-    CHECK(value_fails("<value><struct><member><name>a</name></member></struct></value>", "malformed member"),
+    CHECKF(value_fails("<value><foo>1</foo></value>", "unknown value type <foo>"), "unknown type");
+    CHECKF(value_fails("<value><struct><member><name>a</name></member></struct></value>", "malformed member"),
           "member without value");
-    CHECK(value_fails("<value><struct><member><value>1</value></member></struct></value>", "malformed member"),
+    CHECKF(value_fails("<value><struct><member><value>1</value></member></struct></value>", "malformed member"),
           "member without name");
-    CHECK(value_fails("<value><struct><member><name>a</name><value>1</value><value>2</value></member></struct></value>",
+    CHECKF(value_fails("<value><struct><member><name>a</name><value>1</value><value>2</value></member></struct></value>",
                       "malformed member"), "member with two values");
-    CHECK(value_fails("<value><struct><name>a</name></struct></value>", "<member>"), "struct without member");
-    CHECK(value_fails("<value><struct><member><name><b/></name><value/></member></struct></value>", "unexpected element"),
+    CHECKF(value_fails("<value><struct><name>a</name></struct></value>", "<member>"), "struct without member");
+    CHECKF(value_fails("<value><struct><member><name><b/></name><value/></member></struct></value>", "unexpected element"),
           "element in name");
-    CHECK(value_fails("<value><array><value>1</value></array></value>", "<data>"), "array without data");
-    CHECK(value_fails("<value><array><data><string>x</string></data></array></value>", "<value>"), "data without value");
-    CHECK(value_fails("<value><array><data/><data/></array></value>", "exactly one"), "two data");
-    CHECK(value_fails("<value><string>a</string><string>b</string></value>", "exactly one"), "two types in value");
-    CHECK(value_fails("<value>text<string>a</string></value>", "unexpected text"), "text and type in value");
-    CHECK(value_fails("<value><string>a<b>x</b></string></value>", "unexpected element <b>"), "element in string");
-    CHECK(value_fails("<value><nil>x</nil></value>", NULL), "nil with content");
-    CHECK(value_fails("<value><struct>junk</struct></value>", "unexpected text"), "text in struct");
+    CHECKF(value_fails("<value><array><value>1</value></array></value>", "<data>"), "array without data");
+    CHECKF(value_fails("<value><array><data><string>x</string></data></array></value>", "<value>"), "data without value");
+    CHECKF(value_fails("<value><array><data/><data/></array></value>", "exactly one"), "two data");
+    CHECKF(value_fails("<value><string>a</string><string>b</string></value>", "exactly one"), "two types in value");
+    CHECKF(value_fails("<value>text<string>a</string></value>", "unexpected text"), "text and type in value");
+    CHECKF(value_fails("<value><string>a<b>x</b></string></value>", "unexpected element <b>"), "element in string");
+    CHECKF(value_fails("<value><nil>x</nil></value>", NULL), "nil with content");
+    CHECKF(value_fails("<value><struct>junk</struct></value>", "unexpected text"), "text in struct");
 
     const char *calls[][2] = {
         { "<methodResponse><params/></methodResponse>", "methodCall" },
@@ -758,7 +739,7 @@ static void test_structural_errors(void)
         { "<methodCall><methodName>x</methodName>junk</methodCall>", "unexpected text" },
     };
     for (size_t k = 0; k < sizeof(calls) / sizeof(calls[0]); k++)
-        CHECK(call_fails(calls[k][0], strlen(calls[k][0]), NULL, calls[k][1]), "bad call %zu", k);
+        CHECKF(call_fails(calls[k][0], strlen(calls[k][0]), NULL, calls[k][1]), "bad call %zu", k);
 
     const char *resps[] = {
         "<methodResponse/>",
@@ -773,7 +754,7 @@ static void test_structural_errors(void)
     for (size_t k = 0; k < sizeof(resps) / sizeof(resps[0]); k++) {
         char *err = NULL;
         xv *v = parse_resp(resps[k], strlen(resps[k]), NULL, &err);
-        CHECK(!v && err && *err, "bad response %zu rejected", k);
+        CHECKF(!v && err && *err, "bad response %zu rejected", k);
         xv_free(v);
         free(err);
     }
@@ -940,13 +921,13 @@ static void test_hostile(void)
     if (tfd >= 0)
         close(tfd);
     for (size_t k = 0; k < nh; k++)
-        CHECK(results[k], "hostile '%s' rejected with '%s'", h[k].name, h[k].want);
-    CHECK(printed == 0, "nothing printed to stderr while parsing hostile input (%lld bytes)", (long long)printed);
+        CHECKF(results[k], "hostile '%s' rejected with '%s'", h[k].name, h[k].want);
+    CHECKF(printed == 0, "nothing printed to stderr while parsing hostile input (%lld bytes)", (long long)printed);
 
     /* The XXE as a response as well: must not contain the file. */
     char *err = NULL;
     xv *v = parse_resp(xxe_resp, strlen(xxe_resp), NULL, &err);
-    CHECK(!v && err && strstr(err, "DOCTYPE") && !strstr(err, "root:"), "XXE response rejected");
+    CHECKF(!v && err && strstr(err, "DOCTYPE") && !strstr(err, "root:"), "XXE response rejected");
     free(err);
 
     /* Bounded memory: repeat each many times (ASan/valgrind judge leaks). */
@@ -955,13 +936,13 @@ static void test_hostile(void)
     for (int r = 0; r < reps; r++)
         for (size_t k = 0; k < nh; k++)
             all &= call_fails(h[k].body, h[k].len, &h[k].lim, h[k].want);
-    CHECK(all, "hostile documents rejected repeatedly");
-    CHECK(entity_loads == 0, "no external entity or DTD was ever loaded (%d attempts)", entity_loads);
+    CHECKF(all, "hostile documents rejected repeatedly");
+    CHECKF(entity_loads == 0, "no external entity or DTD was ever loaded (%d attempts)", entity_loads);
     /* Control: the hook does see loads when a careless parser is used. */
     xmlDocPtr careless = xmlReadMemory(ext_dtd, (int)strlen(ext_dtd), NULL, NULL,
                                        XML_PARSE_DTDLOAD | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     xmlFreeDoc(careless);
-    CHECK(entity_loads > 0, "control: a DTDLOAD parse does call the loader");
+    CHECKF(entity_loads > 0, "control: a DTDLOAD parse does call the loader");
     xmlSetExternalEntityLoader(old_loader);
 
     for (size_t k = 0; k < nh; k++)
@@ -972,14 +953,14 @@ static void test_hostile(void)
     char *body = malloc(big);
     memset(body, ' ', big);
     memcpy(body, "<methodCall>", 12);
-    CHECK(call_fails(body, big, NULL, "too large"), "body over 8 MiB default");
+    CHECKF(call_fails(body, big, NULL, "too large"), "body over 8 MiB default");
     free(body);
 
     /* Over the default node limit (1,000,000) within the size limit. */
     size_t len;
     body = many_values(1100000, "<a/>", &len);
-    CHECK(len < (size_t)8 * 1024 * 1024, "node bomb fits the size limit");
-    CHECK(call_fails(body, len, NULL, "too many nodes"), "over the default node limit");
+    CHECKF(len < (size_t)8 * 1024 * 1024, "node bomb fits the size limit");
+    CHECKF(call_fails(body, len, NULL, "too many nodes"), "over the default node limit");
     free(body);
 
     /* max_depth applies on value nesting: 4 nested arrays = 5 values. */
@@ -988,20 +969,20 @@ static void test_hostile(void)
     char *method = NULL;
     xv *p = NULL;
     err = NULL;
-    CHECK(xmlrpc_parse_call(body, len, &d5, &method, &p, &err), "depth 5 accepted at max_depth 5 (%s)",
+    CHECKF(xmlrpc_parse_call(body, len, &d5, &method, &p, &err), "depth 5 accepted at max_depth 5 (%s)",
           err ? err : "");
     free(method);
     xv_free(p);
     free(err);
     free(body);
     body = nested_values(5, &len);
-    CHECK(call_fails(body, len, &d5, "nested too deeply"), "depth 6 rejected at max_depth 5");
+    CHECKF(call_fails(body, len, &d5, "nested too deeply"), "depth 6 rejected at max_depth 5");
     free(body);
     body = nested_values(60, &len);
     method = NULL;
     p = NULL;
     err = NULL;
-    CHECK(xmlrpc_parse_call(body, len, NULL, &method, &p, &err), "60 nested arrays accepted by default (%s)",
+    CHECKF(xmlrpc_parse_call(body, len, NULL, &method, &p, &err), "60 nested arrays accepted by default (%s)",
           err ? err : "");
     free(method);
     xv_free(p);
@@ -1012,10 +993,10 @@ static void test_hostile(void)
      * depth limit (256 without XML_PARSE_HUGE) still stops raw nesting. */
     xmlrpc_limits deep = { 0, 100000, 0 };
     body = raw_nesting(100000, &len);
-    CHECK(call_fails(body, len, &deep, "malformed XML"), "libxml2 depth limit still applies");
+    CHECKF(call_fails(body, len, &deep, "malformed XML"), "libxml2 depth limit still applies");
     free(body);
     body = nested_values(10000, &len);
-    CHECK(call_fails(body, len, &deep, "malformed XML"), "libxml2 depth limit on values");
+    CHECKF(call_fails(body, len, &deep, "malformed XML"), "libxml2 depth limit on values");
     free(body);
 
     /* A struct with many members (and duplicates) decodes in linear time. */
@@ -1029,10 +1010,10 @@ static void test_hostile(void)
     clock_t t0 = clock();
     v = parse_resp(body, len, NULL, NULL);
     double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
-    CHECK(v && v->u.st.n == 60000 && str_is(xv_struct_get(v, "k5"), "60005") &&
+    CHECKF(v && v->u.st.n == 60000 && str_is(xv_struct_get(v, "k5"), "60005") &&
           str_is(xv_struct_get(v, "k59999"), "59999") && strcmp(v->u.st.keys[7], "k7") == 0,
           "big struct with duplicates");
-    CHECK(secs < 10, "big struct decodes quickly (%.2fs)", secs);
+    CHECKF(secs < 10, "big struct decodes quickly (%.2fs)", secs);
     xv_free(v);
     free(body);
 }
@@ -1129,7 +1110,7 @@ static void test_fuzz(void)
             if (xmlrpc_parse_call(again, l2, &lim, &m2, &p2, &e2))
                 reencode_ok++;
             else
-                fprintf(stderr, "  re-encode failed: %s\n", e2);
+                xt_diag("  re-encode failed: %s", e2);
             free(m2);
             free(e2);
             xv_free(p2);
@@ -1152,9 +1133,9 @@ static void test_fuzz(void)
             free(err);
         }
     }
-    CHECK(accepted == reencode_ok, "every accepted fuzz call re-encodes and re-parses (%d/%d)", reencode_ok, accepted);
-    CHECK(silent_rejects == 0, "every fuzz rejection has a message (%d without)", silent_rejects);
-    CHECK(accepted > iters / 50, "fuzz explores accepted documents too (%d)", accepted);
+    CHECKF(accepted == reencode_ok, "every accepted fuzz call re-encodes and re-parses (%d/%d)", reencode_ok, accepted);
+    CHECKF(silent_rejects == 0, "every fuzz rejection has a message (%d without)", silent_rejects);
+    CHECKF(accepted > iters / 50, "fuzz explores accepted documents too (%d)", accepted);
     printf("fuzz: %d iterations, %d calls accepted\n", iters, accepted);
 
     /* Random strings always encode to well-formed XML. */
@@ -1174,7 +1155,7 @@ static void test_fuzz(void)
         xv_free(sv);
         free(doc);
     }
-    CHECK(wf == n_str, "random byte strings always encode to well-formed XML (%d/%d)", wf, n_str);
+    CHECKF(wf == n_str, "random byte strings always encode to well-formed XML (%d/%d)", wf, n_str);
 
     free(buf);
     free(seed);
@@ -1216,7 +1197,7 @@ static void test_threads(void)
         pthread_join(t[k], &r);
         total += (long)r;
     }
-    CHECK(total == 0, "concurrent parsing from 4 threads (%ld failures)", total);
+    CHECKF(total == 0, "concurrent parsing from 4 threads (%ld failures)", total);
 }
 
 /* ---- values encoded straight from their source (xv_encoded) ---- */
@@ -1274,19 +1255,19 @@ static void test_encoded(void)
     xv *rec = sample_record();
     char *tree = encode_value_str(rec);
     char *streamed = encode_streamed_str(rec);
-    CHECK(strcmp(tree, streamed) == 0, "streamed struct = tree struct:\n got %s\nwant %s", streamed, tree);
+    CHECKF(strcmp(tree, streamed) == 0, "streamed struct = tree struct:\n got %s\nwant %s", streamed, tree);
 
     /* an encoded value is written verbatim, wherever it sits */
     xbuf b;
     xbuf_init(&b);
     xbuf_puts(&b, streamed);
     xv *e = xv_encoded_take(&b);
-    CHECK(b.data == NULL && b.len == 0, "xv_encoded_take resets the buffer");
-    CHECK(xv_is_encoded(e) && e->kind == XV_STRING && e->u.str.len == strlen(tree),
+    CHECKF(b.data == NULL && b.len == 0, "xv_encoded_take resets the buffer");
+    CHECKF(xv_is_encoded(e) && e->kind == XV_STRING && e->u.str.len == strlen(tree),
           "encoded value reads as a string of its text");
-    CHECK(!xv_is_encoded(rec) && !xv_is_encoded(NULL), "only encoded values are encoded");
+    CHECKF(!xv_is_encoded(rec) && !xv_is_encoded(NULL), "only encoded values are encoded");
     char *got = encode_value_str(e);
-    CHECK(strcmp(got, tree) == 0, "encoded value emitted verbatim: %s", got);
+    CHECKF(strcmp(got, tree) == 0, "encoded value emitted verbatim: %s", got);
     free(got);
 
     xv *plain = xv_struct(), *pre = xv_struct();
@@ -1296,20 +1277,20 @@ static void test_encoded(void)
     xv_struct_set(pre, "Value", xv_dup(e));
     size_t l1, l2;
     char *r1 = encode_response_str(plain, &l1), *r2 = encode_response_str(pre, &l2);
-    CHECK(l1 == l2 && memcmp(r1, r2, l1) == 0, "response with an encoded value is byte-exact:\n got %s\nwant %s",
+    CHECKF(l1 == l2 && memcmp(r1, r2, l1) == 0, "response with an encoded value is byte-exact:\n got %s\nwant %s",
           r2, r1);
     /* and it decodes to the record */
     xv *back = NULL;
     int fc = 0;
     char *fs = NULL, *err = NULL;
-    CHECK(xmlrpc_parse_response(r2, l2, NULL, &back, &fc, &fs, &err) && back, "decodes: %s", err ? err : "");
+    CHECKF(xmlrpc_parse_response(r2, l2, NULL, &back, &fc, &fs, &err) && back, "decodes: %s", err ? err : "");
     if (back) {
         xv *want = xv_dup(rec);
         xv_struct_set(want, "nil", xv_str(""));
         xv_struct_set(want, "memory", xv_str("268435456"));
         xv_struct_set(want, "negative", xv_str("-7"));
         xv_struct_set(want, "name<&>", xv_str("a<b>&c \r\xEF\xBF\xBD \xC3\xA9 \xEF\xBF\xBD"));
-        CHECK(xv_equal(xv_struct_get(back, "Value"), want), "decoded record matches");
+        CHECKF(xv_equal(xv_struct_get(back, "Value"), want), "decoded record matches");
         xv_free(want);
     }
     xv_free(back);
@@ -1323,14 +1304,14 @@ static void test_encoded(void)
     /* copies share the text, live on when the original goes, and compare
      * equal to each other but not to a plain string of the same text */
     xv *d = xv_dup(e);
-    CHECK(d->u.str.s == e->u.str.s && xv_is_encoded(d), "xv_dup shares the encoded text");
-    CHECK(xv_equal(d, e), "copies are equal");
+    CHECKF(d->u.str.s == e->u.str.s && xv_is_encoded(d), "xv_dup shares the encoded text");
+    CHECKF(xv_equal(d, e), "copies are equal");
     xv *same_text = xv_str(tree);
-    CHECK(!xv_equal(e, same_text) && !xv_equal(same_text, e), "encoded != plain string with its text");
+    CHECKF(!xv_equal(e, same_text) && !xv_equal(same_text, e), "encoded != plain string with its text");
     xv_free(same_text);
     xv_free(e);
     got = encode_value_str(d);
-    CHECK(strcmp(got, tree) == 0, "copy outlives the original");
+    CHECKF(strcmp(got, tree) == 0, "copy outlives the original");
     free(got);
 
     /* concurrent copies and frees (reference count) */
@@ -1340,7 +1321,7 @@ static void test_encoded(void)
     for (int k = 0; k < 4; k++)
         pthread_join(t[k], NULL);
     got = encode_value_str(d);
-    CHECK(strcmp(got, tree) == 0, "copies freed from 4 threads leave the value intact");
+    CHECKF(strcmp(got, tree) == 0, "copies freed from 4 threads leave the value intact");
     free(got);
     xv_free(d);
 
@@ -1354,7 +1335,7 @@ static void test_encoded(void)
     xv_array_add(arr_plain, xv_dup(rec));
     xv_array_add(arr_plain, xv_int(1));
     char *a1 = encode_value_str(arr), *a2 = encode_value_str(arr_plain);
-    CHECK(strcmp(a1, a2) == 0, "encoded value as an array item");
+    CHECKF(strcmp(a1, a2) == 0, "encoded value as an array item");
     free(a1);
     free(a2);
     xv_free(arr);
@@ -1381,7 +1362,7 @@ static void test_escape_positions(void)
             xbuf b;
             xbuf_init(&b);
             xbuf_add_escaped(&b, in, strlen(in));
-            CHECK(b.len == strlen(want) && strcmp(b.data, want) == 0, "escape %zu at %zu: %s", k, pos, b.data);
+            CHECKF(b.len == strlen(want) && strcmp(b.data, want) == 0, "escape %zu at %zu: %s", k, pos, b.data);
             xbuf_free(&b);
         }
     /* a buffer past the huge-page size, grown piece by piece */
@@ -1396,7 +1377,7 @@ static void test_escape_positions(void)
     bool same = b.len == pieces * sizeof(chunk) && b.data[b.len] == '\0';
     for (size_t i = 0; same && i < pieces; i++)
         same = memcmp(b.data + i * sizeof(chunk), chunk, sizeof(chunk)) == 0;
-    CHECK(same, "20 MiB buffer built from 4 KiB pieces");
+    CHECKF(same, "20 MiB buffer built from 4 KiB pieces");
     xbuf_free(&b);
 }
 
@@ -1430,7 +1411,7 @@ static void bench(void)
     }
     clock_gettime(CLOCK_MONOTONIC, &z);
     double us = ((double)(z.tv_sec - a.tv_sec) * 1e9 + (double)(z.tv_nsec - a.tv_nsec)) / 1e3 / n;
-    printf("bench: decode call + encode response: %.2f us per request (%zu-byte call)\n", us, strlen(doc));
+    xt_diag("bench: decode call + encode response: %.2f us per request (%zu-byte call)", us, strlen(doc));
 }
 
 int main(void)
@@ -1448,6 +1429,5 @@ int main(void)
     test_escape_positions();
     bench();
     xmlrpc_cleanup();
-    printf("%d passed, %d failed\n", n_pass, n_fail);
-    return n_fail ? 1 : 0;
+    return xt_done();
 }

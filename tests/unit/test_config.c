@@ -2,6 +2,8 @@
  * and util/log (line format, levels, sanitising, concurrent writers). */
 #include "config.h"
 
+#include "tests/lib/xtest.h"
+
 #include <fcntl.h>
 #include <pthread.h>
 #include <regex.h>
@@ -14,10 +16,6 @@
 
 #include "config/xendconf.h"
 #include "util/log.h"
-
-static int passed, failed;
-#define CHECK(cond) do { if (cond) passed++; else { failed++; \
-    fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); } } while (0)
 
 static char tmpdir[] = "/tmp/test_config.XXXXXX";
 static unsigned nfiles;
@@ -58,9 +56,9 @@ static bool load_fails(const char *text, unsigned line, const char *needle)
     if (asprintf(&prefix, "%s:%u: ", path, line) < 0)
         abort();
     if (ok)
-        fprintf(stderr, "unexpectedly loaded: %s\n", text);
+        xt_diag("unexpectedly loaded: %s", text);
     else if (!err || strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, needle))
-        fprintf(stderr, "wrong error for \"%s\": %s (wanted %s...%s)\n", text,
+        xt_diag("wrong error for \"%s\": %s (wanted %s...%s)", text,
                 err ? err : "(null)", prefix, needle);
     else
         good = true;
@@ -140,7 +138,7 @@ static void test_every_key(void)
     xend_config_init(&c);
     CHECK(load_text(&c, text, NULL, &err));
     if (err)
-        fprintf(stderr, "load: %s\n", err);
+        xt_diag("load: %s", err);
     free(err);
     CHECK(strcmp(c.state_dir, "/srv/xend") == 0);
     CHECK(strcmp(c.backend, "sim") == 0);
@@ -188,7 +186,7 @@ static void test_every_key(void)
     err = NULL;
     CHECK(xend_config_validate(&c, &err));
     if (err)
-        fprintf(stderr, "validate: %s\n", err);
+        xt_diag("validate: %s", err);
     free(err);
 
     /* loading again starts from the defaults, not from the old values */
@@ -565,6 +563,5 @@ int main(void)
     test_allow();
     test_log();
     cleanup_tmpdir();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return xt_done();
 }

@@ -2,6 +2,8 @@
  * and error constructors (no daemon, no sockets). */
 #include "config.h"
 
+#include "tests/lib/xtest.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -9,10 +11,6 @@
 #include "daemon/store.h"
 #include "xapi_errors.h"
 #include "xapi_model.h"
-
-static int passed, failed;
-#define CHECK(cond) do { if (cond) passed++; else { failed++; \
-    fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); } } while (0)
 
 static void test_table(void)
 {
@@ -140,6 +138,5 @@ int main(void)
     test_coerce();
     test_errors();
     test_store();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return xt_done();
 }

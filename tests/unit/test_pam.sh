@@ -9,9 +9,9 @@ passed=0
 failed=0
 
 if [ "$(id -u)" != 0 ]; then
-	echo "test_pam: FAIL: must run as root (creates a test user and /etc/pam.d service)" >&2
-	echo "0 passed, 1 failed"
-	exit 1
+	echo "SKIP: test_pam needs root (it creates a test user and a /etc/pam.d service); uid $(id -u)" >&2
+	echo "0 passed, 0 failed (SKIPPED)"
+	exit 77
 fi
 if [ ! -x "$PAM_CHECK" ]; then
 	echo "test_pam: FAIL: helper $PAM_CHECK not found (run from the build dir or set PAM_CHECK)" >&2

@@ -1,6 +1,8 @@
 /* Unit tests for the sim backend (xenops/sim), driven with a real xloop. */
 #include "config.h"
 
+#include "tests/lib/xtest.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -17,16 +19,9 @@
 #define SIMCTL_PATH "xenops/sim/xend-simctl"
 #endif
 
-static int n_pass, n_fail;
-
 /* The error an op reported, and its exact message. */
 #define CHECK_ERR(call, ecode, emsg) \
     CHECK((call) == -1 && err.code == (ecode) && strcmp(err.msg, (emsg)) == 0)
-
-#define CHECK(cond) do { \
-    if (cond) { n_pass++; } \
-    else { n_fail++; fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #cond); } \
-} while (0)
 
 /* ---- event recorder ---- */
 #define MAX_EV 64
@@ -186,7 +181,7 @@ int main(void)
     b = open_sim(loop, &ev, conf, &err);
     CHECK(b != NULL);
     if (!b) {
-        fprintf(stderr, "open: %s\n", err.msg);
+        xt_diag("open: %s", err.msg);
         return 1;
     }
     CHECK(xo_sim_ops.host_info(b, &hi, &err) == 0);
@@ -275,7 +270,7 @@ int main(void)
     }
     CHECK(xo_sim_ops.domain_set_vcpus(b, d1, 3, &err) == -1 && err.code == XO_E_INVAL);
     CHECK(xo_sim_ops.domain_set_vcpus(b, d1, 1, &err) == 0);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_CHANGED, d1, 1000, NULL));
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_CHANGED, d1, xt_deadline_ms(), NULL));
     CHECK(xo_sim_ops.domain_set_memory(b, d1, 256 * 1024, &err) == 0);
     CHECK(xo_sim_ops.domain_info(b, d1, &di, &err) == 0 && di.target_kib == 256 * 1024 &&
           di.vcpus_online == 1);
@@ -326,7 +321,7 @@ int main(void)
     /* ---- shutdown -> event with reason ---- */
     CHECK(xo_sim_ops.domain_shutdown(b, d1, XO_SHUTDOWN_REBOOT, &err) == 0);
     CHECK(xo_sim_ops.domain_info(b, d1, &di, &err) == 0 && di.state == XO_STATE_RUNNING);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, d1, 2000, &e));
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, d1, xt_deadline_ms(), &e));
     CHECK(e.reason == XO_SHUTDOWN_REBOOT);
     CHECK(xo_sim_ops.domain_info(b, d1, &di, &err) == 0 && di.state == XO_STATE_SHUTDOWN &&
           di.reason == XO_SHUTDOWN_REBOOT);
@@ -350,7 +345,7 @@ int main(void)
 
     /* ---- destroy -> death ---- */
     CHECK(xo_sim_ops.domain_destroy(b, d1, &err) == 0);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_DEATH, d1, 1000, NULL));
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_DEATH, d1, xt_deadline_ms(), NULL));
     CHECK(xo_sim_ops.domain_info(b, d1, &di, &err) == -1 && err.code == XO_E_NODOMAIN);
 
     /* ---- suspend / restore ---- */
@@ -409,22 +404,22 @@ int main(void)
     CHECK(xo_sim_ops.domain_info(b, d4, &di, &err) == 0 && di.state == XO_STATE_RUNNING);
     /* Waking up, it acts on the request it ignored. */
     CHECK(run_simctl("unresponsive", "4", "off", out, sizeof(out)) == 0);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, d4, 2000, &e) && e.reason == XO_SHUTDOWN_POWEROFF);
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, d4, xt_deadline_ms(), &e) && e.reason == XO_SHUTDOWN_POWEROFF);
     CHECK(xo_sim_ops.domain_destroy(b, d4, &err) == 0);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_DEATH, d4, 1000, NULL));
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_DEATH, d4, xt_deadline_ms(), NULL));
 
     /* ---- control tool: guest-initiated events ---- */
     CHECK(run_simctl("crash", "3", NULL, out, sizeof(out)) == 0);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, d3, 2000, &e) && e.reason == XO_SHUTDOWN_CRASH);
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, d3, xt_deadline_ms(), &e) && e.reason == XO_SHUTDOWN_CRASH);
     CHECK(xo_sim_ops.domain_info(b, d3, &di, &err) == 0 && di.state == XO_STATE_CRASHED);
     CHECK(run_simctl("poweroff", "3", NULL, out, sizeof(out)) != 0 &&
           strstr(out, "domain 3 is crashed, not running"));
     CHECK(run_simctl("poweroff", "42", NULL, out, sizeof(out)) != 0 && strstr(out, "42"));
     CHECK(run_simctl("create-foreign", "outsider", "128", out, sizeof(out)) == 0);
     CHECK(strncmp(out, "5 ", 2) == 0);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_NEW, 5, 2000, NULL));
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_NEW, 5, xt_deadline_ms(), NULL));
     CHECK(run_simctl("watchdog", "5", NULL, out, sizeof(out)) == 0);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, 5, 2000, &e) && e.reason == XO_SHUTDOWN_WATCHDOG);
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, 5, xt_deadline_ms(), &e) && e.reason == XO_SHUTDOWN_WATCHDOG);
     CHECK(run_simctl("list", NULL, NULL, out, sizeof(out)) == 0 && strstr(out, "outsider") &&
           strstr(out, "crashed"));
     CHECK(run_simctl("frobnicate", "5", NULL, out, sizeof(out)) != 0);
@@ -451,7 +446,7 @@ int main(void)
     CHECK(xo_sim_ops.domain_create(b, &cfg, false, &d4, &err) == 0 && d4 == 7);
     /* The control tool works against the reopened instance too. */
     CHECK(run_simctl("reboot", "7", NULL, out, sizeof(out)) == 0);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, 7, 2000, &e) && e.reason == XO_SHUTDOWN_REBOOT);
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, 7, xt_deadline_ms(), &e) && e.reason == XO_SHUTDOWN_REBOOT);
     xo_sim_ops.close(b);
     /* With no backend open, the tool gives up with an error. */
     CHECK(run_simctl("--timeout 0.3 destroy", "7", NULL, out, sizeof(out)) != 0);
@@ -459,9 +454,8 @@ int main(void)
     xloop_free(loop);
     snprintf(out, sizeof(out), "rm -rf %s", tmpdir);
     if (system(out) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+        xt_diag("could not remove %s", tmpdir);
     pthread_cond_destroy(&ev.c);
     pthread_mutex_destroy(&ev.m);
-    printf("%d passed, %d failed\n", n_pass, n_fail);
-    return n_fail ? 1 : 0;
+    return xt_done();
 }

@@ -3,6 +3,8 @@
  * generator, which works with a NULL ctx). */
 #include "config.h"
 
+#include "tests/lib/xtest.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +12,6 @@
 #include <libxl.h>
 
 #include "xenops/xen/xen_config.h"
-
-static int passed, failed;
-
-#define CHECK(cond) do { \
-    if (cond) passed++; \
-    else { failed++; fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); } \
-} while (0)
 
 static void base_cfg(xo_domain_config *c, xo_domtype t)
 {
@@ -194,12 +189,7 @@ static void expect_inval(const xo_domain_config *c, const char *msg_part)
     libxl_domain_config_init(&d);
     CHECK(xx_config_to_libxl(c, &d, &err) == -1);
     CHECK(err.code == XO_E_INVAL);
-    if (!strstr(err.msg, msg_part)) {
-        failed++;
-        fprintf(stderr, "FAIL: message '%s' lacks '%s'\n", err.msg, msg_part);
-    } else {
-        passed++;
-    }
+    CHECKF(strstr(err.msg, msg_part) != NULL, "message '%s' lacks '%s'", err.msg, msg_part);
     libxl_domain_config_dispose(&d);
 }
 
@@ -322,6 +312,5 @@ int main(void)
     test_hvm();
     test_rejects();
     test_helpers();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return xt_done();
 }

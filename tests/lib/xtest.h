@@ -1,0 +1,69 @@
+/* The C test harness shared by every C test program (tests/lib/xtest.c).
+ *
+ * Output is TAP on stdout: one "ok N - file:line: expression" or
+ * "not ok N - ..." per check, diagnostics as "# " lines, the plan "1..N" at
+ * the end, then the closing line "P passed, F failed" that scripts/test.sh
+ * adds up.  A failing check is named (file, line, expression) and shows why
+ * (the values it compared, or the message given to CHECKF); the failures are
+ * listed again just before the closing line, so the end of a log names them.
+ *
+ *   int main(void)
+ *   {
+ *       xt_require_root("it binds a root-only socket");   // or exits 77
+ *       xt_group("codec");
+ *       CHECK(x == 1);
+ *       CHECK_STR_EQ(got, "Running");
+ *       return xt_done();
+ *   }
+ *
+ * Skipping: xt_skip() prints "1..0 # SKIP reason" and "SKIP: reason" and exits
+ * 77, which automake counts as SKIP (never as a pass).  Checks may be made
+ * from several threads at once. */
+#ifndef XEND_TESTS_XTEST_H
+#define XEND_TESTS_XTEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Generous deadline for anything a test waits for: a loaded 2-core machine
+ * must never make a test fail.  XEND_TEST_DEADLINE_MS overrides it. */
+#define XT_DEADLINE_MS 60000
+
+#define CHECK(cond) xt_check_(!!(cond), __FILE__, __LINE__, #cond, NULL)
+#define CHECKF(cond, ...) xt_check_(!!(cond), __FILE__, __LINE__, #cond, __VA_ARGS__)
+/* Comparisons that show both values when they differ (NULL-safe). */
+#define CHECK_STR_EQ(got, want) \
+    xt_check_str_eq_((got), (want), __FILE__, __LINE__, #got, #want)
+#define CHECK_INT_EQ(got, want) \
+    xt_check_int_eq_((int64_t)(got), (int64_t)(want), __FILE__, __LINE__, #got, #want)
+
+/* Each returns whether the check passed. */
+bool xt_check_(bool ok, const char *file, int line, const char *expr, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+bool xt_check_str_eq_(const char *got, const char *want, const char *file, int line,
+                      const char *got_expr, const char *want_expr);
+bool xt_check_int_eq_(int64_t got, int64_t want, const char *file, int line,
+                      const char *got_expr, const char *want_expr);
+
+/* A "# msg" diagnostic line (for context: what is being tested). */
+void xt_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Start a named group of checks: "# -- name"; failures are reported with it. */
+void xt_group(const char *name);
+
+/* Skip the whole program (exit 77) with the reason printed loudly. */
+_Noreturn void xt_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Skip unless running as root; why says what needs root. */
+void xt_require_root(const char *why);
+
+/* The deadline for waits, in ms (XT_DEADLINE_MS or XEND_TEST_DEADLINE_MS). */
+int xt_deadline_ms(void);
+/* Poll pred(arg) every ms until it holds or the deadline passes. */
+bool xt_wait_until(bool (*pred)(void *arg), void *arg);
+
+int xt_passed(void);
+int xt_failed(void);
+/* Print the plan, the failures again and the closing line; the exit status
+ * for main: 0 when nothing failed (and something was checked), else 1. */
+int xt_done(void);
+
+#endif
