@@ -13,8 +13,17 @@ TESTS += tests/check-manifest.sh \
 	tests/integration/test_cli.sh \
 	tests/integration/test_tls.py \
 	tests/integration/test_curl.sh \
-	tests/integration/test_web_static.py
-EXTRA_DIST += tests/lib/xendtest.py tests/lib/harness.sh $(filter %.py %.sh,$(TESTS))
+	tests/integration/test_web_static.py \
+	tests/golden/test_golden.py
+EXTRA_DIST += tests/lib/xendtest.py tests/lib/harness.sh $(filter %.py %.sh,$(TESTS)) \
+	$(wildcard $(srcdir)/tests/golden/*.xml)
+
+# Rewrite tests/golden/*.response.xml from what the daemon answers now (then
+# review the diff: every change there is a change on the wire).
+regenerate-golden: daemon/xend
+	XEND_BUILDDIR='$(abs_top_builddir)' XEND_SRCDIR='$(abs_top_srcdir)' XEND_REGENERATE=1 \
+		$(PY_LOG_COMPILER) $(srcdir)/tests/golden/test_golden.py
+.PHONY: regenerate-golden
 
 check_PROGRAMS += tests/unit/test_dispatch
 TESTS += tests/unit/test_dispatch
