@@ -12,6 +12,7 @@
 #include "daemon/persist.h"
 #include "daemon/session.h"
 #include "daemon/task.h"
+#include "rpc/jsonrpc.h"
 #include "rpc/xmlrpc.h"
 #include "util/log.h"
 #include "xapi_errors.h"
@@ -138,14 +139,31 @@ void xcall_free(xcall *c)
     free(c->method_name);
     xv_free(c->params);
     free(c->response);
+    jsonrpc_req_clear(&c->json);
     xv_free(c->result);
     xerr_free(c->err);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
-static void encode(xcall *c, const xv *result, const xerr *err)
+bool xcall_wants_tree(const xcall *c)
 {
+    return c->codec != XCODEC_XMLRPC || c->opaque_refs;
+}
+
+/* xend and XAPI answer system.listMethods over XML-RPC with the bare array
+ * (Python's introspection did; XAPI skips its Status struct for it). */
+static bool bare_answer(const xcall *c)
+{
+    return c->codec == XCODEC_XMLRPC && c->m && !c->is_async && strcmp(c->m->name, "system.listMethods") == 0;
+}
+
+static void encode_xmlrpc(xbuf *b, const xcall *c, const xv *result, const xerr *err)
+{
+    if (!err && bare_answer(c)) {
+        xmlrpc_encode_response(b, result);
+        return;
+    }
     xv *st = xv_struct();
     if (err) {
         xv_struct_set(st, "Status", xv_str("Failure"));
@@ -158,10 +176,31 @@ static void encode(xcall *c, const xv *result, const xerr *err)
         xv_struct_set(st, "Status", xv_str("Success"));
         xv_struct_set(st, "Value", result ? xv_dup(result) : xv_str(""));
     }
+    xmlrpc_encode_response(b, st);
+    xv_free(st);
+}
+
+/* Encode the answer; result (owned by the caller) may be rewritten in place. */
+static void encode(xcall *c, xv *result, const xerr *err)
+{
+    if (!err && result && c->opaque_refs && c->m)
+        xtype_export_refs(c->is_async ? &xt_ref_task : c->m->ret, result);
     xbuf b;
     xbuf_init(&b);
-    xmlrpc_encode_response(&b, st);
-    xv_free(st);
+    if (c->codec == XCODEC_JSONRPC) {
+        if (err) {
+            jsonrpc_encode_error(&b, &c->json, err->code, (const char *const *)err->params, err->n);
+        } else if (!jsonrpc_encode_result(&b, &c->json, result)) {
+            /* a pre-encoded XML value reached the JSON codec: a bug, said so */
+            xlog(XLOG_ERROR, "%s: the result has no JSON form", c->method_name);
+            xbuf_free(&b);
+            xbuf_init(&b);
+            const char *msg = "the result has no JSON form";
+            jsonrpc_encode_error(&b, &c->json, "INTERNAL_ERROR", &msg, 1);
+        }
+    } else {
+        encode_xmlrpc(&b, c, result, err);
+    }
     c->response = xbuf_steal(&b, &c->response_len);
 }
 
@@ -343,6 +382,36 @@ static bool slow_writes(int cls)
     return ops && ops->blocking;
 }
 
+/* Trailing parameters XAPI lets a caller add and that xend ignores:
+ * login's version and originator (XAPI's datamodel defaults them; os-xenapi
+ * sends 3 parameters, XAPI's own examples 4), and a session handed to
+ * system.listMethods (XenAPI.py sends one to every method). */
+static const struct { const char *method; size_t extra; bool strings; } surplus_table[] = {
+    { "session.login_with_password", 2, true },
+    { "system.listMethods", 1, false },
+};
+
+static bool surplus_ok(const xmethod *m, const xv *params, size_t expected)
+{
+    for (size_t i = 0; i < sizeof(surplus_table) / sizeof(surplus_table[0]); i++) {
+        if (strcmp(m->name, surplus_table[i].method) != 0)
+            continue;
+        if (params->u.arr.n > expected + surplus_table[i].extra)
+            return false;
+        for (size_t k = expected; surplus_table[i].strings && k < params->u.arr.n; k++)
+            if (params->u.arr.items[k]->kind != XV_STRING)
+                return false;
+        return true;
+    }
+    return false;
+}
+
+static void drop_surplus(xv *params, size_t keep)
+{
+    while (params->u.arr.n > keep)
+        xv_free(params->u.arr.items[--params->u.arr.n]);
+}
+
 void xcall_run(xcall *c)
 {
     xerr *err = NULL;
@@ -357,6 +426,8 @@ void xcall_run(xcall *c)
         goto fail;
     }
     size_t expected = (size_t)c->m->nparams + (c->m->session ? 1 : 0);
+    if (c->params->u.arr.n > expected && surplus_ok(c->m, c->params, expected))
+        drop_surplus(c->params, expected);
     if (c->params->u.arr.n != expected) {
         char e[16], r[16];
         snprintf(e, sizeof(e), "%zu", expected);
@@ -366,7 +437,7 @@ void xcall_run(xcall *c)
     }
     if (c->m->session) {
         xv *s = c->params->u.arr.items[0];
-        const char *ref = s->kind == XV_STRING ? s->u.str.s : "";
+        const char *ref = s->kind == XV_STRING ? xref_plain(s->u.str.s) : "";
         if (!session_check(c, ref, &err))
             goto fail;
         snprintf(c->session, sizeof(c->session), "%s", ref);

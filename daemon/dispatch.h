@@ -16,6 +16,7 @@
 
 #include "daemon/xerr.h"
 #include "daemon/xtype.h"
+#include "rpc/jsonrpc.h"
 #include "rpc/xv.h"
 
 typedef enum xmsg_kind {
@@ -57,11 +58,17 @@ typedef struct xpeer {
     bool auth_none;             /* listener authenticates nobody: any login succeeds */
 } xpeer;
 
+/* The wire form of a call's answer. */
+typedef enum xcodec { XCODEC_XMLRPC = 0, XCODEC_JSONRPC } xcodec;
+
 struct xcall {
     /* filled by the transport */
     char *method_name;          /* as sent (may start with "Async.") */
     xv *params;                 /* XV_ARRAY, owned by the call */
     xpeer peer;
+    xcodec codec;               /* how to encode the answer */
+    jsonrpc_req json;           /* JSON-RPC: the envelope to answer (owned) */
+    bool opaque_refs;           /* answer refs in XAPI's "OpaqueRef:<uuid>" form */
     void (*done)(xcall *call);  /* fires once; call->response is ready */
     void *transport;            /* transport's own pointer */
 
@@ -95,6 +102,10 @@ void xcall_run(xcall *call);
  * from any thread with either a result (owned) or an error (owned). */
 void xcall_defer(xcall *call);
 void xcall_finish(xcall *call, xv *result, xerr *err);
+
+/* Does this call want its result as a tree (no pre-encoded XML values):
+ * JSON-RPC, or refs to rewrite? */
+bool xcall_wants_tree(const xcall *call);
 
 /* The encoded response for an error before any call exists (parse failure). */
 char *xcall_encode_fault(int code, const char *msg, size_t *len_r);

@@ -81,6 +81,10 @@ static bool do_read(xcall *call, const xmethod *m, xv *const *args, xv **result_
     case XM_GET_RECORD: {
         if (!(o = lookup(m->cls, args[0]->u.str.s, errp)) || !can_read(call, o, errp))
             return false;
+        if (xcall_wants_tree(call)) {
+            *result_r = xobj_record(o);
+            return true;
+        }
         xbuf b;
         xbuf_init(&b);
         xobj_encode_record(&b, o);
@@ -94,6 +98,13 @@ static bool do_read(xcall *call, const xmethod *m, xv *const *args, xv **result_
                 xv_array_add(*result_r, xv_str(o->ref));
         return true;
     case XM_GET_ALL_RECORDS: {
+        if (xcall_wants_tree(call)) {
+            *result_r = xv_struct();
+            for (o = store_first(m->cls); o; o = store_next(o))
+                if (can_read(call, o, NULL))
+                    xv_struct_append(*result_r, o->ref, xobj_record(o));    /* refs are unique */
+            return true;
+        }
         /* encoded under the read lock straight from the store: no copy of
          * the records (10,000 VMs make a 35 MB answer) */
         xbuf b;

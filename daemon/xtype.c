@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "daemon/xtype.h"
+#include "util/strutil.h"
 #include "xapi_errors.h"
 #include "xapi_model.h"
 
@@ -99,6 +100,11 @@ bool xtype_coerce(const xtype *t, xv **v, const char *what, xerr **errp)
     switch (t->kind) {
     case XT_STRING:
     case XT_REF:
+        if (t->kind == XT_REF && x->kind == XV_STRING &&
+            strncmp(x->u.str.s, XREF_OPAQUE_PREFIX, sizeof(XREF_OPAQUE_PREFIX) - 1) == 0) {
+            replace(v, xv_str(xref_plain(x->u.str.s)));
+            return true;
+        }
         if (x->kind == XV_NIL) {
             replace(v, xv_str(""));
             return true;
@@ -244,4 +250,103 @@ xv *xtype_default(const xtype *t)
     }
     }
     return xv_str("");
+}
+
+const char *xref_plain(const char *s)
+{
+    size_t n = sizeof(XREF_OPAQUE_PREFIX) - 1;
+    if (strncmp(s, XREF_OPAQUE_PREFIX, n) != 0)
+        return s;
+    return strcmp(s + n, "NULL") == 0 ? "" : s + n;
+}
+
+static void export_ref(xv *v)
+{
+    if (v->kind != XV_STRING || xv_is_encoded(v))
+        return;
+    char *n = v->u.str.len ? xstrfmt(XREF_OPAQUE_PREFIX "%s", v->u.str.s) : strdup(XREF_OPAQUE_PREFIX "NULL");
+    if (!n)
+        abort();
+    free(v->u.str.s);
+    v->u.str.s = n;
+    v->u.str.len = strlen(n);
+}
+
+/* The type of member key of a record or struct whose members are fields
+ * (in field order when it was built from them: try index i first). */
+static const xtype *field_type(const xfield *f, int nf, size_t i, const char *key)
+{
+    if (i < (size_t)nf && strcmp(f[i].name, key) == 0)
+        return f[i].type;
+    for (int k = 0; k < nf; k++)
+        if (strcmp(f[k].name, key) == 0)
+            return f[k].type;
+    return NULL;
+}
+
+static void export_fields(const xfield *f, int nf, xv *v)
+{
+    if (v->kind != XV_STRUCT)
+        return;
+    for (size_t i = 0; i < v->u.st.n; i++) {
+        const xtype *t = field_type(f, nf, i, v->u.st.keys[i]);
+        if (t)
+            xtype_export_refs(t, v->u.st.vals[i]);
+    }
+}
+
+/* An event record: its ref and snapshot are of the class it names. */
+static void export_event(xv *v)
+{
+    const xv *cl = xv_struct_get(v, "class");
+    const xclass_desc *c = cl && cl->kind == XV_STRING ? xclass_by_name_ci(cl->u.str.s) : NULL;
+    if (!c)
+        return;
+    xv *ref = xv_struct_get(v, "ref");
+    if (ref)
+        export_ref(ref);
+    xv *snap = xv_struct_get(v, "snapshot");
+    if (snap)
+        export_fields(c->fields, c->nfields, snap);
+}
+
+void xtype_export_refs(const xtype *t, xv *v)
+{
+    if (!t || !v)
+        return;
+    switch (t->kind) {
+    case XT_REF:
+        export_ref(v);
+        return;
+    case XT_SET:
+        if (v->kind == XV_ARRAY)
+            for (size_t i = 0; i < v->u.arr.n; i++)
+                xtype_export_refs(t->elem, v->u.arr.items[i]);
+        return;
+    case XT_MAP:
+        if (v->kind != XV_STRUCT)
+            return;
+        for (size_t i = 0; i < v->u.st.n; i++) {
+            if (t->key->kind == XT_REF) {
+                char *k = xstrfmt(XREF_OPAQUE_PREFIX "%s", v->u.st.keys[i]);
+                if (!k)
+                    abort();
+                free(v->u.st.keys[i]);
+                v->u.st.keys[i] = k;
+            }
+            xtype_export_refs(t->elem, v->u.st.vals[i]);
+        }
+        return;
+    case XT_RECORD:
+        if (t->cls == XC_event && v->kind == XV_STRUCT)
+            export_event(v);
+        else
+            export_fields(xclasses[t->cls].fields, xclasses[t->cls].nfields, v);
+        return;
+    case XT_STRUCT:
+        export_fields(xstructs[t->st].members, xstructs[t->st].n, v);
+        return;
+    default:
+        return;
+    }
 }

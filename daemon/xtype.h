@@ -77,6 +77,20 @@ int xenum_index(int en, const char *value);
  * with defaults when fill_defaults).  what names the value in errors
  * (FIELD_TYPE_ERROR(what) / VALUE_NOT_SUPPORTED(what, value, reason)). */
 bool xtype_coerce(const xtype *t, xv **v, const char *what, struct xerr **errp);
+/* XAPI writes refs as "OpaqueRef:<uuid>" (null: "OpaqueRef:NULL"); xend's
+ * refs are the bare uuids.  Both forms are accepted everywhere a ref is
+ * read: xref_plain returns s without the prefix ("" for OpaqueRef:NULL),
+ * pointing into s or to a static "".  xtype_coerce does this to every ref
+ * it checks. */
+#define XREF_OPAQUE_PREFIX "OpaqueRef:"
+const char *xref_plain(const char *s);
+/* Rewrite, in place, every ref inside v (a value of type t) to the
+ * OpaqueRef form, for callers that use XAPI's refs (docs/jsonrpc.md):
+ * refs, ref sets, ref-keyed maps, records and structs by their fields, and
+ * event records by their class (ref and snapshot).  Pre-encoded values are
+ * left alone (callers that rewrite refs get trees: xcall_wants_tree). */
+void xtype_export_refs(const xtype *t, xv *v);
+
 /* A new value of type t's default: "", 0, 0.0, false, epoch, first enum
  * value, empty set/map, a record with every field defaulted. */
 xv *xtype_default(const xtype *t);

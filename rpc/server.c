@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "daemon/dispatch.h"
+#include "rpc/jsonrpc.h"
 #include "rpc/server.h"
 #include "rpc/static.h"
 #include "rpc/xmlrpc.h"
@@ -47,6 +48,8 @@ typedef struct req {
     char *body;
     size_t len, cap;
     bool too_large;
+    xcodec codec;               /* from the path: /jsonrpc is JSON-RPC */
+    bool opaque_refs;
     bool suspended;
     bool ready;
     xcall *call;
@@ -68,7 +71,8 @@ static void widen_send_buffer(struct MHD_Connection *conn, size_t len)
     (void)setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
 }
 
-static enum MHD_Result send_xml(struct MHD_Connection *conn, unsigned status, char *body, size_t len)
+static enum MHD_Result send_body(struct MHD_Connection *conn, unsigned status, char *body, size_t len,
+                                  xcodec codec)
 {
     if (len >= LARGE_ANSWER)
         widen_send_buffer(conn, len);
@@ -77,7 +81,15 @@ static enum MHD_Result send_xml(struct MHD_Connection *conn, unsigned status, ch
         free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/xml");
+    if (codec == XCODEC_JSONRPC) {
+        /* exactly this: Xen Orchestra's client falls back to XML-RPC on
+         * any other string, a charset parameter included */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers", "X-Requested-With");
+    } else {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/xml");
+    }
     enum MHD_Result r = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return r;
@@ -87,7 +99,64 @@ static enum MHD_Result send_fault(struct MHD_Connection *conn, unsigned status, 
 {
     size_t len;
     char *body = xcall_encode_fault(code, msg, &len);
-    return send_xml(conn, status, body, len);
+    return send_body(conn, status, body, len, XCODEC_XMLRPC);
+}
+
+static enum MHD_Result send_json_invalid(struct MHD_Connection *conn, unsigned status, const jsonrpc_req *jr,
+                                         int code, const char *msg)
+{
+    xbuf b;
+    xbuf_init(&b);
+    jsonrpc_encode_invalid(&b, jr, code, msg);
+    size_t len;
+    char *body = xbuf_steal(&b, &len);
+    return send_body(conn, status, body, len, XCODEC_JSONRPC);
+}
+
+/* A CORS pre-flight (OPTIONS), answered as XAPI does: any origin, the
+ * headers asked for, an empty body. */
+static enum MHD_Result send_preflight(struct MHD_Connection *conn)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    const char *asked = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Access-Control-Request-Headers");
+    char allow[512];
+    if (asked && *asked && strlen(asked) < sizeof(allow) - 20 && !strpbrk(asked, "\r\n"))
+        snprintf(allow, sizeof(allow), "%s, X-Requested-With", asked);
+    else
+        snprintf(allow, sizeof(allow), "X-Requested-With");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+    MHD_add_response_header(resp, "Access-Control-Allow-Headers", allow);
+    MHD_add_response_header(resp, "Access-Control-Allow-Methods", "POST, OPTIONS");
+    enum MHD_Result r = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+/* JSON-RPC is chosen by the path alone, as XAPI does (longest prefix:
+ * /jsonrpc and below it); every other POST path is XML-RPC. */
+static bool is_jsonrpc_path(const char *url)
+{
+    return strcmp(url, "/jsonrpc") == 0 || strncmp(url, "/jsonrpc/", 9) == 0;
+}
+
+/* Paths whose callers get XAPI's OpaqueRef refs: JSON-RPC, and /xmlrpc,
+ * where Xen Orchestra's XML-RPC transport posts (docs/jsonrpc.md). */
+static bool wants_opaque_refs(const char *url)
+{
+    return is_jsonrpc_path(url) || strcmp(url, "/xmlrpc") == 0;
+}
+
+/* Hand a finished call's answer to the connection. */
+static enum MHD_Result send_answer(struct MHD_Connection *conn, xcall *call)
+{
+    char *body = call->response;
+    size_t len = call->response_len;
+    xcodec codec = call->codec;
+    call->response = NULL;
+    xcall_free(call);
+    return send_body(conn, MHD_HTTP_OK, body, len, codec);
 }
 
 /* The dispatcher finished a call: wake the connection if it sleeps. */
@@ -130,6 +199,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req *r = *con_cls;
     (void)version;
     if (!r) {
+        if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0)
+            return send_preflight(conn);
         if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
             return rpc_static_serve(conn, l->xcfg->web_dir, url);
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
@@ -148,17 +219,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         pthread_mutex_init(&r->lock, NULL);
         r->conn = conn;
         r->l = l;
+        r->codec = is_jsonrpc_path(url) ? XCODEC_JSONRPC : XCODEC_XMLRPC;
+        r->opaque_refs = wants_opaque_refs(url);
         *con_cls = r;
         return MHD_YES;
     }
     if (r->call) {          /* resumed: the answer is ready */
         xcall *call = r->call;
         r->call = NULL;
-        char *body = call->response;
-        size_t len = call->response_len;
-        call->response = NULL;
-        xcall_free(call);
-        return send_xml(conn, MHD_HTTP_OK, body, len);
+        return send_answer(conn, call);
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
@@ -186,6 +255,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->too_large) {
         char msg[96];
         snprintf(msg, sizeof(msg), "request body exceeds %zu bytes", l->xcfg->max_request_bytes);
+        if (r->codec == XCODEC_JSONRPC)
+            return send_json_invalid(conn, 413, NULL, JSONRPC_INVALID_REQUEST, msg);
         return send_fault(conn, 413, -32600, msg);
     }
     /* no real request has more than a few thousand elements: bound the tree */
@@ -193,7 +264,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                           .max_nodes = 200000 };
     char *name = NULL, *why = NULL;
     xv *params = NULL;
-    if (!xmlrpc_parse_call(r->body ? r->body : "", r->len, &lim, &name, &params, &why)) {
+    jsonrpc_req jreq = { 0 };
+    if (r->codec == XCODEC_JSONRPC) {
+        if (!jsonrpc_parse_call(r->body ? r->body : "", r->len, &lim, &jreq, &name, &params, &why)) {
+            enum MHD_Result res = send_json_invalid(conn, MHD_HTTP_OK, &jreq,
+                                                    jreq.version ? JSONRPC_INVALID_REQUEST : JSONRPC_PARSE_ERROR,
+                                                    why ? why : "malformed request");
+            jsonrpc_req_clear(&jreq);
+            free(why);
+            return res;
+        }
+    } else if (!xmlrpc_parse_call(r->body ? r->body : "", r->len, &lim, &name, &params, &why)) {
         enum MHD_Result res = send_fault(conn, MHD_HTTP_OK, -32700, why ? why : "malformed request");
         free(why);
         return res;
@@ -203,6 +284,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     xcall *call = xcall_new();
     call->method_name = name;
     call->params = params;
+    call->codec = r->codec;
+    call->json = jreq;
+    call->opaque_refs = r->opaque_refs;
     call->done = call_done;
     call->transport = r;
     peer_of(conn, l, &call->peer);
@@ -212,11 +296,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->ready) {          /* answered inline */
         pthread_mutex_unlock(&r->lock);
         r->call = NULL;
-        char *body = call->response;
-        size_t len = call->response_len;
-        call->response = NULL;
-        xcall_free(call);
-        return send_xml(conn, MHD_HTTP_OK, body, len);
+        return send_answer(conn, call);
     }
     r->suspended = true;
     MHD_suspend_connection(conn);

@@ -378,16 +378,15 @@ static void on_xml_error(void *ctx, xmlErrorPtr e)
         ps->xml_err = NULL;
 }
 
-static void fill_limits(const xmlrpc_limits *lim, size_t *max_bytes, int *max_depth,
-                        size_t *max_nodes)
+void xmlrpc_limits_resolve(const xmlrpc_limits *lim, xmlrpc_limits *out)
 {
-    *max_bytes = lim && lim->max_bytes ? lim->max_bytes : DEFAULT_MAX_BYTES;
-    *max_depth = lim && lim->max_depth > 0 ? lim->max_depth : DEFAULT_MAX_DEPTH;
-    *max_nodes = lim && lim->max_nodes ? lim->max_nodes : DEFAULT_MAX_NODES;
-    if (*max_bytes > INT_MAX)
-        *max_bytes = INT_MAX;
-    if (*max_depth > 100000)
-        *max_depth = 100000;
+    out->max_bytes = lim && lim->max_bytes ? lim->max_bytes : DEFAULT_MAX_BYTES;
+    out->max_depth = lim && lim->max_depth > 0 ? lim->max_depth : DEFAULT_MAX_DEPTH;
+    out->max_nodes = lim && lim->max_nodes ? lim->max_nodes : DEFAULT_MAX_NODES;
+    if (out->max_bytes > INT_MAX)
+        out->max_bytes = INT_MAX;
+    if (out->max_depth > 100000)
+        out->max_depth = 100000;
 }
 
 /* Parse body into a tree under the limits.  Returns NULL with *err set. */
@@ -400,7 +399,11 @@ static xmlDocPtr parse_doc(const char *body, size_t len, const xmlrpc_limits *li
     xmlParserCtxtPtr ctxt = NULL;
     xmlDocPtr doc = NULL;
 
-    fill_limits(lim, &max_bytes, &max_depth, &max_nodes);
+    xmlrpc_limits rl;
+    xmlrpc_limits_resolve(lim, &rl);
+    max_bytes = rl.max_bytes;
+    max_depth = rl.max_depth;
+    max_nodes = rl.max_nodes;
     *max_depth_r = max_depth;
     memset(&ps, 0, sizeof(ps));
     ps.max_nodes = max_nodes;

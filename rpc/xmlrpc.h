@@ -15,6 +15,10 @@ typedef struct xmlrpc_limits {
     size_t max_nodes;   /* max XML elements in one document (0 = 1,000,000) */
 } xmlrpc_limits;
 
+/* lim (NULL: all defaults) with every 0 replaced by its default and the
+ * caps applied: the limits a decoder really enforces. */
+void xmlrpc_limits_resolve(const xmlrpc_limits *lim, xmlrpc_limits *out);
+
 /* Decode a <methodCall>.  On success returns true, *method_r (malloc'd) and
  * *params_r (an XV_ARRAY of the params, owned by the caller).  On failure
  * returns false and *err_r holds a malloc'd human-readable reason.

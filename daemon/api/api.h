@@ -15,8 +15,8 @@ extern const xclass_ops vm_ops, vbd_ops, vif_ops, console_ops, vtpm_ops, vdi_ops
 /* xspolicy.c: the refusal of everything that needs an XSM/ACM policy. */
 bool xsm_no_policy(xerr **errp);
 
-/* system.c: every method's name, Async ones too (system.listMethods,
- * host.list_methods). */
-xv *api_all_methods(void);
+/* system.c: every method's name, the Async ones too when with_async
+ * (host.list_methods; system.listMethods lists the synchronous ones). */
+xv *api_all_methods(bool with_async);
 
 #endif

@@ -145,6 +145,6 @@ bool xh_host_list_methods(xcall *call, xv **result_r, xerr **errp)
 {
     (void)call;
     (void)errp;
-    *result_r = api_all_methods();
+    *result_r = api_all_methods(true);
     return true;
 }

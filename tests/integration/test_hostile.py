@@ -106,12 +106,13 @@ def test_garbage_and_truncated():
     assert_alive()
 
 
-def test_json_probe_gets_xml_not_404():
-    # Xen Orchestra's client first POSTs JSON-RPC to <path>/jsonrpc and falls
-    # back to XML-RPC on a 2xx reply that is not application/json
+def test_json_probe_gets_json():
+    # Xen Orchestra's client first POSTs JSON-RPC to <path>/jsonrpc and keeps
+    # JSON-RPC only when the reply's type is exactly application/json
     status, ctype, data = post('{"jsonrpc":"2.0","method":"system.listMethods","id":1}', "/jsonrpc",
                                {"Content-Type": "application/json"})
-    assert status == 200 and ctype == "text/xml", (status, ctype)
+    assert status == 200 and ctype == "application/json", (status, ctype)
+    assert b'"VM.get_all_records"' in data, data[:200]
 
 
 def test_get_serves_only_the_console_and_other_methods_are_refused():

@@ -104,9 +104,10 @@ def test_bad_password_fails():
 def test_system_list_methods_without_session():
     s = Session(X.url)
     methods = s.xenapi.system.listMethods()
-    assert "VM.get_all" in methods and "Async.VM.start" in methods and "system.listMethods" in methods
+    assert "VM.get_all" in methods and "Async.VM.start" not in methods and "system.listMethods" in methods
     with open(os.path.join(SRCDIR, "api", "methods.txt")) as f:
-        manifest = sorted(line.split("(", 1)[0] for line in f if line.strip() and not line.startswith("#"))
+        manifest = sorted(line.split("(", 1)[0] for line in f
+                          if line.strip() and not line.startswith("#") and not line.startswith("Async."))
     assert sorted(methods) == manifest, set(methods) ^ set(manifest)
 
 
