@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential autoconf automake libtool pkg-config python3 \
  libmicrohttpd-dev libxml2-dev libpam0g-dev libgnutls28-dev libcurl4-gnutls-dev \
  libxen-dev uuid-dev libpam-modules passwd curl openssl valgrind xenstore-utils iproute2 \
- chromium"
+ chromium python3-os-xenapi prometheus"
 if [ "${1:-}" = "--bench" ]; then
   PKGS="$PKGS wrk libvirt-daemon libvirt-daemon-driver-qemu python3-libvirt libvirt-clients"
 fi
