@@ -437,10 +437,10 @@ void xcall_run(xcall *c)
     }
     if (c->m->session) {
         xv *s = c->params->u.arr.items[0];
-        const char *ref = s->kind == XV_STRING ? xref_plain(s->u.str.s) : "";
+        const char *ref = s->kind == XV_STRING ? s->u.str.s : "";
         if (!session_check(c, ref, &err))
             goto fail;
-        snprintf(c->session, sizeof(c->session), "%s", ref);
+        snprintf(c->session, sizeof(c->session), "%s", xref_plain(ref));
     }
     if (!check_params(c, &err))
         goto fail;

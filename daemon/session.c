@@ -54,9 +54,10 @@ void session_setup(const session_config *c)
     xclass_register(XC_session, &session_ops);
 }
 
-bool session_check(xcall *call, const char *ref, xerr **errp)
+bool session_check(xcall *call, const char *sent, xerr **errp)
 {
     (void)call;
+    const char *ref = xref_plain(sent);     /* an OpaqueRef names the same session */
     time_t now = time(NULL);
     bool publish = false;
     store_rdlock();
@@ -66,13 +67,13 @@ bool session_check(xcall *call, const char *ref, xerr **errp)
         if (cfg.timeout && now - __atomic_load_n(&p->last_active, __ATOMIC_RELAXED) > (time_t)cfg.timeout) {
             store_unlock();
             session_expire_idle();
-            return xerr_SESSION_INVALID(errp, ref);
+            return xerr_SESSION_INVALID(errp, sent);
         }
         publish = now != __atomic_exchange_n(&p->last_active, now, __ATOMIC_RELAXED);
     }
     store_unlock();
     if (!o)
-        return xerr_SESSION_INVALID(errp, ref);
+        return xerr_SESSION_INVALID(errp, sent);
     if (publish) {
         store_wrlock();
         o = store_find(XC_session, ref);

@@ -10,7 +10,8 @@ typedef struct session_config {
 } session_config;
 
 void session_setup(const session_config *cfg);
-/* Validate ref for a call: SESSION_INVALID(ref) if unknown or expired. */
+/* Validate a session ref as sent (either ref form) for a call:
+ * SESSION_INVALID(ref as sent) if unknown or expired. */
 bool session_check(xcall *call, const char *ref, xerr **errp);
 /* Observers told when a session ends (logout, expiry): event waiters wake. */
 typedef void (*session_end_fn)(const char *ref);
