@@ -1,0 +1,419 @@
+/* xm: block-list/attach/detach, network-list/attach/detach. */
+#include "config.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "xm/cmds.h"
+#include "xm/xm.h"
+
+/* Linux's device number for a virtual disk name, as xm's
+ * blkdev_name_to_number: xvdX -> 202, sdX -> 8, hda..hdd -> 3/22; -1 if
+ * not a known form. */
+static long blkdev_number(const char *name)
+{
+    const char *n = strncmp(name, "/dev/", 5) == 0 ? name + 5 : name;
+    long major, letters;
+    const char *p;
+    if (strncmp(n, "xvd", 3) == 0) {
+        major = 202;
+        p = n + 3;
+    } else if (strncmp(n, "sd", 2) == 0) {
+        major = 8;
+        p = n + 2;
+    } else if (strncmp(n, "hd", 2) == 0 && n[2] >= 'a' && n[2] <= 'd') {
+        static const long hd[4] = { 3 << 8, (3 << 8) | 64, 22 << 8, (22 << 8) | 64 };
+        long part = n[3] ? strtol(n + 3, NULL, 10) : 0;
+        return hd[n[2] - 'a'] + part;
+    } else {
+        return -1;
+    }
+    if (*p < 'a' || *p > 'z')
+        return -1;
+    letters = *p++ - 'a';
+    long part = 0;
+    if (*p) {
+        char *end;
+        part = strtol(p, &end, 10);
+        if (*end || part > 15)
+            return -1;
+    }
+    return (major << 8) + (letters << 4) + part;
+}
+
+static long prop_int(const xen_string_string_map *m, const char *key)
+{
+    const char *v = xm_map_get(m, key);
+    return v && *v ? strtol(v, NULL, 10) : -1;
+}
+
+static const char *prop_str(const xen_string_string_map *m, const char *key)
+{
+    const char *v = xm_map_get(m, key);
+    return v ? v : "";
+}
+
+static bool is_long_opt(int argc, char **argv, bool *lng)
+{
+    static const struct option lo[] = { { "long", no_argument, NULL, 'l' }, { NULL, 0, NULL, 0 } };
+    int c;
+    *lng = false;
+    while ((c = getopt_long(argc, argv, "l", lo, NULL)) != -1) {
+        if (c != 'l')
+            return false;
+        *lng = true;
+    }
+    return argc - optind == 1;
+}
+
+/* -l: [devid, [[key value]...]] as xm printed it. */
+static sxp *props_sxp(long idx, const xen_string_string_map *props, const char *extra_key, const char *extra)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%ld", idx);
+    sxp *pairs = sxp_list(NULL);
+    for (size_t i = 0; props && i < props->size; i++)
+        sxp_kv(pairs, props->contents[i].key, props->contents[i].val);
+    sxp_kv(pairs, extra_key, extra);
+    return sxp_add(sxp_list(id), pairs);
+}
+
+int xm_cmd_block_list(int argc, char **argv)
+{
+    bool lng;
+    if (!is_long_opt(argc, argv, &lng))
+        return xm_usage("block-list", "expected one VM");
+    xen_session *s = xm_session();
+    int rc;
+    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
+    if (!vm)
+        return rc;
+    struct xen_vbd_set *vbds = NULL;
+    if (!xen_vm_get_vbds(s, &vbds, vm)) {
+        rc = xm_fail(s);
+        goto out;
+    }
+    for (size_t i = 0; i < vbds->size; i++) {
+        xen_vbd_record *b = NULL;
+        if (!xen_vbd_get_record(s, &b, vbds->contents[i])) {
+            rc = xm_fail(s);
+            break;
+        }
+        long idx = blkdev_number(b->device);
+        if (lng) {
+            sxp *x = props_sxp(idx, b->runtime_properties, "dev", b->device);
+            sxp_pretty(x, stdout);
+            sxp_free(x);
+        } else {
+            if (i == 0)
+                printf("Vdev  BE handle state evt-ch ring-ref BE-path\n");
+            const xen_string_string_map *p = b->runtime_properties;
+            printf("%-5ld  %-3ld%-3ld   %-3ld    %-3ld    %-5ld %-30s  \n", idx, prop_int(p, "backend-id"),
+                   prop_int(p, "handle"), prop_int(p, "state"), prop_int(p, "event-channel"),
+                   prop_int(p, "ring-ref"), prop_str(p, "backend"));
+        }
+        xen_vbd_record_free(b);
+    }
+out:
+    xen_vbd_set_free(vbds);
+    xen_vm_free(vm);
+    return rc;
+}
+
+int xm_cmd_network_list(int argc, char **argv)
+{
+    bool lng;
+    if (!is_long_opt(argc, argv, &lng))
+        return xm_usage("network-list", "expected one VM");
+    xen_session *s = xm_session();
+    int rc;
+    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
+    if (!vm)
+        return rc;
+    struct xen_vif_set *vifs = NULL;
+    if (!xen_vm_get_vifs(s, &vifs, vm)) {
+        rc = xm_fail(s);
+        goto out;
+    }
+    for (size_t i = 0; i < vifs->size; i++) {
+        xen_vif_record *v = NULL;
+        if (!xen_vif_get_record(s, &v, vifs->contents[i])) {
+            rc = xm_fail(s);
+            break;
+        }
+        if (lng) {
+            sxp *x = props_sxp((long)i, v->runtime_properties, "mac", v->mac);
+            sxp_pretty(x, stdout);
+            sxp_free(x);
+        } else {
+            if (i == 0)
+                printf("Idx BE     MAC Addr.     handle state evt-ch tx-/rx-ring-ref BE-path\n");
+            const xen_string_string_map *p = v->runtime_properties;
+            printf("%-3zu %-3ld%-17s    %-3ld   %-3ld    %-3ld   %-5ld/%-5ld   %-30s  \n", i,
+                   prop_int(p, "backend-id"), v->mac, prop_int(p, "handle"), prop_int(p, "state"),
+                   prop_int(p, "event-channel"), prop_int(p, "tx-ring-ref"), prop_int(p, "rx-ring-ref"),
+                   prop_str(p, "backend"));
+        }
+        xen_vif_record_free(v);
+    }
+out:
+    xen_vif_set_free(vifs);
+    xen_vm_free(vm);
+    return rc;
+}
+
+/* A VDI named by uuid or name label (optionally "vdi:"-prefixed). */
+static xen_vdi find_vdi(xen_session *s, const char *name, int *rc)
+{
+    if (strncmp(name, "vdi:", 4) == 0)
+        name += 4;
+    xen_vdi vdi = NULL;
+    if (xen_vdi_get_by_uuid(s, &vdi, name))
+        return vdi;
+    xen_session_clear_error(s);
+    struct xen_vdi_set *set = NULL;
+    if (!xen_vdi_get_by_name_label(s, &set, name)) {
+        *rc = xm_fail(s);
+        return NULL;
+    }
+    if (set->size == 1) {
+        vdi = set->contents[0];
+        set->contents[0] = NULL;
+        set->size = 0;
+    } else if (set->size > 1) {
+        *rc = xm_err(XM_EXIT_FAIL, "%zu disks are called '%s'; name one by its uuid.", set->size, name);
+    } else {
+        *rc = xm_err(XM_EXIT_NOTFOUND, "no disk (VDI) is named '%s' (give a VDI uuid or name).", name);
+    }
+    xen_vdi_set_free(set);
+    return vdi;
+}
+
+int xm_cmd_block_attach(int argc, char **argv)
+{
+    if (getopt(argc, argv, "+") != -1 || argc - optind < 4 || argc - optind > 5)
+        return xm_usage("block-attach", "expected a VM, a disk, a device and a mode");
+    const char *back = argv[optind + 1], *front = argv[optind + 2], *mode = argv[optind + 3];
+    if (strcmp(mode, "r") != 0 && strcmp(mode, "w") != 0 && strcmp(mode, "w!") != 0)
+        return xm_usage("block-attach", "the mode is r or w, not '%s'", mode);
+    if (argc - optind == 5 && strcmp(argv[optind + 4], "0") != 0)
+        return xm_usage("block-attach", "only the control domain (0) can be the backend");
+    char *dev = xm_strdup(strncmp(front, "ioemu:", 6) == 0 ? front + 6 : front);
+    bool cd = false;
+    char *colon = strchr(dev, ':');
+    if (colon) {
+        cd = strcmp(colon + 1, "cdrom") == 0;
+        if (!cd && strcmp(colon + 1, "disk") != 0) {
+            free(dev);
+            return xm_usage("block-attach", "'%s': the device suffix is :disk or :cdrom", front);
+        }
+        *colon = '\0';
+    }
+    xen_session *s = xm_session();
+    int rc = XM_EXIT_OK;
+    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
+    xen_vdi vdi = vm ? find_vdi(s, back, &rc) : NULL;
+    if (vm && vdi) {
+        xen_vm_record_opt vmo = { .is_record = false, .u.handle = vm };
+        xen_vdi_record_opt vdio = { .is_record = false, .u.handle = vdi };
+        xen_vbd_record rec = {
+            .vm = &vmo, .vdi = &vdio, .device = dev, .bootable = false,
+            .mode = mode[0] == 'w' ? XEN_VBD_MODE_RW : XEN_VBD_MODE_RO,
+            .type = cd ? XEN_VBD_TYPE_CD : XEN_VBD_TYPE_DISK,
+            .qos_algorithm_type = "",
+        };
+        xen_vbd vbd = NULL;
+        if (!xen_vbd_create(s, &vbd, &rec))
+            rc = xm_fail(s);
+        xen_vbd_free(vbd);
+    }
+    free(dev);
+    xen_vdi_free(vdi);
+    xen_vm_free(vm);
+    return rc;
+}
+
+int xm_cmd_block_detach(int argc, char **argv)
+{
+    static const struct option lo[] = { { "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
+    int c;
+    while ((c = getopt_long(argc, argv, "f", lo, NULL)) != -1)
+        if (c != 'f')
+            return xm_usage("block-detach", "bad option");
+    if (argc - optind != 2)
+        return xm_usage("block-detach", "expected a VM and a device");
+    const char *want = argv[optind + 1];
+    xen_session *s = xm_session();
+    int rc;
+    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
+    if (!vm)
+        return rc;
+    struct xen_vbd_set *vbds = NULL;
+    xen_vbd found = NULL;
+    if (!xen_vm_get_vbds(s, &vbds, vm)) {
+        rc = xm_fail(s);
+        goto out;
+    }
+    for (size_t i = 0; i < vbds->size && !found && !rc; i++) {
+        xen_vbd_record *b = NULL;
+        if (!xen_vbd_get_record(s, &b, vbds->contents[i])) {
+            rc = xm_fail(s);
+            break;
+        }
+        char num[24];
+        snprintf(num, sizeof(num), "%ld", blkdev_number(b->device));
+        if (strcmp(b->device, want) == 0 || strcmp(b->uuid, want) == 0 || strcmp(num, want) == 0)
+            found = xm_strdup(vbds->contents[i]);
+        xen_vbd_record_free(b);
+    }
+    if (!rc && !found)
+        rc = xm_err(XM_EXIT_NOTFOUND, "the VM has no block device '%s'.", want);
+    else if (found && !xen_vbd_destroy(s, found))
+        rc = xm_fail(s);
+out:
+    free(found);
+    xen_vbd_set_free(vbds);
+    xen_vm_free(vm);
+    return rc;
+}
+
+/* The network whose bridge (other_config:bridge, else name) is bridge; the
+ * first network when bridge is NULL. */
+static xen_network find_network(xen_session *s, const char *bridge, int *rc)
+{
+    xen_network_xen_network_record_map *nets = NULL;
+    if (!xen_network_get_all_records(s, &nets)) {
+        *rc = xm_fail(s);
+        return NULL;
+    }
+    xen_network found = NULL;
+    for (size_t i = 0; i < nets->size && !found; i++) {
+        const xen_network_record *n = nets->contents[i].val;
+        const char *b = xm_map_get(n->other_config, "bridge");
+        if (!bridge || strcmp(n->name_label, bridge) == 0 || (b && strcmp(b, bridge) == 0))
+            found = xm_strdup(nets->contents[i].key);
+    }
+    xen_network_xen_network_record_map_free(nets);
+    if (!found)
+        *rc = bridge ? xm_err(XM_EXIT_NOTFOUND, "network %s doesn't exist.", bridge)
+                     : xm_err(XM_EXIT_NOTFOUND, "the server has no network.");
+    return found;
+}
+
+int xm_cmd_network_attach(int argc, char **argv)
+{
+    if (getopt(argc, argv, "+") != -1 || argc - optind < 1)
+        return xm_usage("network-attach", "expected a VM");
+    const char *mac = "", *bridge = NULL;
+    int64_t mtu = 0;
+    for (int i = optind + 1; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        if (!eq)
+            return xm_usage("network-attach", "'%s' is not KEY=VALUE", argv[i]);
+        size_t kl = (size_t)(eq - argv[i]);
+        const char *v = eq + 1;
+        if (kl == 3 && strncmp(argv[i], "mac", 3) == 0)
+            mac = v;
+        else if (kl == 6 && strncmp(argv[i], "bridge", 6) == 0)
+            bridge = v;
+        else if (kl == 3 && strncmp(argv[i], "mtu", 3) == 0) {
+            if (!xm_parse_int(v, &mtu) || mtu < 68 || mtu > 65535)
+                return xm_usage("network-attach", "'%s' is not an MTU (68-65535)", v);
+        } else if ((kl == 4 && strncmp(argv[i], "type", 4) == 0) ||
+                   (kl == 5 && strncmp(argv[i], "model", 5) == 0) ||
+                   (kl == 6 && strncmp(argv[i], "script", 6) == 0) ||
+                   (kl == 7 && strncmp(argv[i], "backend", 7) == 0) ||
+                   (kl == 7 && strncmp(argv[i], "vifname", 7) == 0) ||
+                   (kl == 2 && strncmp(argv[i], "ip", 2) == 0) ||
+                   (kl == 4 && strncmp(argv[i], "rate", 4) == 0) ||
+                   (kl == 5 && strncmp(argv[i], "accel", 5) == 0))
+            return xm_usage("network-attach", "'%.*s' has no XenAPI equivalent (VIF has MAC, MTU and a "
+                            "network)", (int)kl, argv[i]);
+        else
+            return xm_usage("network-attach", "unknown key '%.*s' (mac, bridge, mtu)", (int)kl, argv[i]);
+    }
+    xen_session *s = xm_session();
+    int rc = XM_EXIT_OK;
+    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
+    xen_network net = vm ? find_network(s, bridge, &rc) : NULL;
+    struct xen_vif_set *vifs = NULL;
+    if (net && !xen_vm_get_vifs(s, &vifs, vm))
+        rc = xm_fail(s);
+    if (net && vifs) {
+        /* the next free ethN */
+        int next = 0;
+        for (size_t i = 0; i < vifs->size; i++) {
+            char *d = NULL;
+            if (xen_vif_get_device(s, &d, vifs->contents[i]) && strncmp(d, "eth", 3) == 0 &&
+                isdigit((unsigned char)d[3]) && atoi(d + 3) >= next)
+                next = atoi(d + 3) + 1;
+            xen_session_clear_error(s);
+            free(d);
+        }
+        char dev[16];
+        snprintf(dev, sizeof(dev), "eth%d", next);
+        xen_vm_record_opt vmo = { .is_record = false, .u.handle = vm };
+        xen_network_record_opt neto = { .is_record = false, .u.handle = net };
+        xen_vif_record rec = { .device = dev, .network = &neto, .vm = &vmo, .mac = (char *)mac,
+                               .mtu = mtu ? mtu : 1500, .qos_algorithm_type = "" };
+        xen_vif vif = NULL;
+        if (!xen_vif_create(s, &vif, &rec))
+            rc = xm_fail(s);
+        xen_vif_free(vif);
+    }
+    xen_vif_set_free(vifs);
+    xen_network_free(net);
+    xen_vm_free(vm);
+    return rc;
+}
+
+int xm_cmd_network_detach(int argc, char **argv)
+{
+    static const struct option lo[] = { { "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
+    int c;
+    while ((c = getopt_long(argc, argv, "f", lo, NULL)) != -1)
+        if (c != 'f')
+            return xm_usage("network-detach", "bad option");
+    if (argc - optind != 2)
+        return xm_usage("network-detach", "expected a VM and a device index or MAC");
+    const char *want = argv[optind + 1];
+    xen_session *s = xm_session();
+    int rc;
+    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
+    if (!vm)
+        return rc;
+    struct xen_vif_set *vifs = NULL;
+    xen_vif found = NULL;
+    if (!xen_vm_get_vifs(s, &vifs, vm)) {
+        rc = xm_fail(s);
+        goto out;
+    }
+    for (size_t i = 0; i < vifs->size && !found && !rc; i++) {
+        xen_vif_record *v = NULL;
+        if (!xen_vif_get_record(s, &v, vifs->contents[i])) {
+            rc = xm_fail(s);
+            break;
+        }
+        char idx[24], eth[32];
+        snprintf(idx, sizeof(idx), "%zu", i);
+        snprintf(eth, sizeof(eth), "eth%s", want);
+        if (strcmp(idx, want) == 0 || strcasecmp(v->mac, want) == 0 || strcmp(v->device, want) == 0 || strcmp(v->device, eth) == 0 ||
+            strcmp(v->uuid, want) == 0)
+            found = xm_strdup(vifs->contents[i]);
+        xen_vif_record_free(v);
+    }
+    if (!rc && !found)
+        rc = xm_err(XM_EXIT_NOTFOUND, "the VM has no network interface '%s'.", want);
+    else if (found && !xen_vif_destroy(s, found))
+        rc = xm_fail(s);
+out:
+    free(found);
+    xen_vif_set_free(vifs);
+    xen_vm_free(vm);
+    return rc;
+}

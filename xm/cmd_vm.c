@@ -1,0 +1,576 @@
+/* xm: the VM lifecycle and settings: start, shutdown, reboot, destroy,
+ * delete, pause, unpause, suspend, resume, save, restore, mem-set, mem-max,
+ * vcpu-set, vcpu-pin, rename, migrate, dump-core, sysrq. */
+#include "config.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xm/cmds.h"
+#include "xm/xm.h"
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* Commands of the form "xm CMD DOM" with no options. */
+static int one_vm(int argc, char **argv, bool (*op)(xen_session *, xen_vm))
+{
+    if (getopt(argc, argv, "+") != -1)
+        return xm_usage(argv[0], "bad option");
+    if (argc - optind != 1)
+        return xm_usage(argv[0], "expected one VM");
+    xen_session *s = xm_session();
+    int rc;
+    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
+    if (!vm)
+        return rc;
+    if (!op(s, vm))
+        rc = xm_fail(s);
+    xen_vm_free(vm);
+    return rc;
+}
+
+int xm_cmd_delete(int argc, char **argv) { return one_vm(argc, argv, xen_vm_destroy); }
+int xm_cmd_destroy(int argc, char **argv) { return one_vm(argc, argv, xen_vm_hard_shutdown); }
+int xm_cmd_pause(int argc, char **argv) { return one_vm(argc, argv, xen_vm_pause); }
+int xm_cmd_unpause(int argc, char **argv) { return one_vm(argc, argv, xen_vm_unpause); }
+
+/* Parse "DOM [-p|--paused]" (options anywhere); returns the VM or NULL. */
+static xen_vm vm_and_paused(int argc, char **argv, bool *paused, bool *console, int *rc)
+{
+    static const struct option lo[] = {
+        { "paused", no_argument, NULL, 'p' }, { "console", no_argument, NULL, 'c' },
+        { NULL, 0, NULL, 0 } };
+    int c;
+    *paused = false;
+    if (console)
+        *console = false;
+    while ((c = getopt_long(argc, argv, console ? "pc" : "p", lo, NULL)) != -1) {
+        if (c == 'p')
+            *paused = true;
+        else if (c == 'c' && console)
+            *console = true;
+        else {
+            *rc = xm_usage(argv[0], "bad option");
+            return NULL;
+        }
+    }
+    if (argc - optind != 1) {
+        *rc = xm_usage(argv[0], "expected one VM");
+        return NULL;
+    }
+    return xm_find_vm(xm_session(), argv[optind], rc);
+}
+
+int xm_cmd_start(int argc, char **argv)
+{
+    bool paused, console;
+    int rc;
+    xen_vm vm = vm_and_paused(argc, argv, &paused, &console, &rc);
+    if (!vm)
+        return rc;
+    xen_session *s = xm_session();
+    if (!xen_vm_start(s, vm, paused))
+        rc = xm_fail(s);
+    else if (console)
+        rc = xm_console_attach(s, vm, false);
+    xen_vm_free(vm);
+    return rc;
+}
+
+/* Run an Async call's task to its end with a progress display. */
+static int run_task(xen_session *s, bool started, xen_task task, const char *what)
+{
+    if (!started)
+        return xm_fail(s);
+    int rc = xm_wait_task(s, task, what, NULL);
+    xen_task_free(task);
+    return rc;
+}
+
+int xm_cmd_suspend(int argc, char **argv)
+{
+    if (getopt(argc, argv, "+") != -1 || argc - optind != 1)
+        return xm_usage("suspend", "expected one VM");
+    xen_session *s = xm_session();
+    int rc;
+    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
+    if (!vm)
+        return rc;
+    xen_task task = NULL;
+    rc = run_task(s, xen_vm_suspend_async(s, &task, vm), task, "suspend");
+    xen_vm_free(vm);
+    return rc;
+}
+
+int xm_cmd_resume(int argc, char **argv)
+{
+    bool paused;
+    int rc;
+    xen_vm vm = vm_and_paused(argc, argv, &paused, NULL, &rc);
+    if (!vm)
+        return rc;
+    xen_session *s = xm_session();
+    xen_task task = NULL;
+    rc = run_task(s, xen_vm_resume_async(s, &task, vm, paused), task, "resume");
+    xen_vm_free(vm);
+    return rc;
+}
+
+/* A file named on the command line: made absolute when the server is this
+ * machine (xm did that); passed as given to a remote server. */
+static char *server_path(const char *p)
+{
+    if (p[0] == '/' || strncmp(xm_server_url(), "unix://", 7) != 0)
+        return xm_strdup(p);
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof(cwd)))
+        return xm_strdup(p);
+    return xm_printf("%s/%s", cwd, p);
+}
+
+int xm_cmd_save(int argc, char **argv)
+{
+    if (getopt(argc, argv, "+") != -1 || argc - optind != 2)
+        return xm_usage("save", "expected a VM and a file");
+    xen_session *s = xm_session();
+    int rc;
+    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
+    if (!vm)
+        return rc;
+    char *path = server_path(argv[optind + 1]);
+    xen_task task = NULL;
+    rc = run_task(s, xen_vm_save_async(s, &task, vm, path), task, "save");
+    free(path);
+    xen_vm_free(vm);
+    return rc;
+}
+
+int xm_cmd_restore(int argc, char **argv)
+{
+    static const struct option lo[] = { { "paused", no_argument, NULL, 'p' }, { NULL, 0, NULL, 0 } };
+    bool paused = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "p", lo, NULL)) != -1) {
+        if (c != 'p')
+            return xm_usage("restore", "bad option");
+        paused = true;
+    }
+    if (argc - optind != 1)
+        return xm_usage("restore", "expected one file");
+    xen_session *s = xm_session();
+    char *path = server_path(argv[optind]);
+    xen_task task = NULL;
+    int rc = run_task(s, xen_vm_restore_async(s, &task, path, paused), task, "restore");
+    free(path);
+    return rc;
+}
+
+/* ---- shutdown, reboot ---- */
+
+typedef struct target {
+    xen_vm vm;
+    char *name;
+    int64_t domid;          /* when asked: a reboot shows as a new domain */
+    bool done;
+} target;
+
+static int wait_all(xen_session *s, target *t, size_t n, bool reboot)
+{
+    printf("Waiting for %s to %s\n", n == 1 ? "the domain" : "domains", reboot ? "reboot" : "shut down");
+    fflush(stdout);
+    size_t left = n;
+    int rc = XM_EXIT_OK;
+    while (left) {
+        for (size_t i = 0; i < n; i++) {
+            if (t[i].done)
+                continue;
+            enum xen_vm_power_state ps;
+            int64_t domid = -1;
+            if (!xen_vm_get_power_state(s, &ps, t[i].vm) || !xen_vm_get_domid(s, &domid, t[i].vm)) {
+                /* a transient VM is gone once it halted */
+                const char *code = s->error_description_count ? s->error_description[0] : "";
+                if (strcmp(code, "HANDLE_INVALID") != 0)
+                    rc = xm_fail(s);
+                xen_session_clear_error(s);
+                ps = XEN_VM_POWER_STATE_HALTED;
+            }
+            bool done = reboot ? (ps == XEN_VM_POWER_STATE_RUNNING && domid != t[i].domid) ||
+                                     ps == XEN_VM_POWER_STATE_HALTED
+                               : ps == XEN_VM_POWER_STATE_HALTED || ps == XEN_VM_POWER_STATE_SUSPENDED;
+            if (done) {
+                t[i].done = true;
+                left--;
+                printf("Domain %s %s\n", t[i].name, reboot && ps != XEN_VM_POWER_STATE_HALTED ? "rebooted" : "terminated");
+                fflush(stdout);
+            }
+        }
+        if (left)
+            sleep_ms(100);
+    }
+    printf("All domains %s\n", reboot ? "rebooted" : "terminated");
+    return rc;
+}
+
+static int shutdown_or_reboot(int argc, char **argv, bool reboot)
+{
+    static const struct option lo[] = {
+        { "all", no_argument, NULL, 'a' }, { "wait", no_argument, NULL, 'w' },
+        { "halt", no_argument, NULL, 'H' }, { "reboot", no_argument, NULL, 'R' },
+        { NULL, 0, NULL, 0 } };
+    bool all = false, wait = false;
+    int c;
+    while ((c = getopt_long(argc, argv, reboot ? "aw" : "awHR", lo, NULL)) != -1) {
+        switch (c) {
+        case 'a': all = true; break;
+        case 'w': wait = true; break;
+        case 'H': reboot = false; break;
+        case 'R': reboot = true; break;
+        default: return xm_usage(argv[0], "bad option");
+        }
+    }
+    if (all == (optind < argc))
+        return xm_usage(argv[0], "name the VMs or give -a, not both");
+    xen_session *s = xm_session();
+    int rc = XM_EXIT_OK;
+    target *t = NULL;
+    size_t n = 0;
+    if (all) {
+        xm_vms v;
+        if (!xm_vms_fetch(s, &v))
+            return XM_EXIT_FAIL;
+        t = xm_alloc((v.n + 1) * sizeof(*t));
+        for (size_t i = 0; i < v.n; i++)
+            if (xm_vm_live(v.rows[i].vm) && !v.rows[i].vm->is_control_domain) {
+                t[n].vm = xm_strdup(v.rows[i].vm->handle);
+                t[n].name = xm_strdup(v.rows[i].vm->name_label);
+                t[n++].domid = v.rows[i].vm->domid;
+            }
+        xm_vms_free(&v);
+    } else {
+        t = xm_alloc((size_t)(argc - optind) * sizeof(*t));
+        for (int i = optind; i < argc; i++) {
+            int r;
+            xen_vm vm = xm_find_vm(s, argv[i], &r);
+            if (!vm) {
+                rc = r;
+                continue;
+            }
+            t[n].vm = vm;
+            t[n].name = xm_strdup(argv[i]);
+            if (!xen_vm_get_domid(s, &t[n].domid, vm))
+                xen_session_clear_error(s);
+            n++;
+        }
+    }
+    /* the Async forms: the request goes out at once, -w decides whether
+     * xm stays to see it done */
+    size_t asked = 0;
+    for (size_t i = 0; i < n; i++) {
+        xen_task task = NULL;
+        bool ok = reboot ? xen_vm_clean_reboot_async(s, &task, t[i].vm)
+                         : xen_vm_clean_shutdown_async(s, &task, t[i].vm);
+        if (!ok) {
+            fprintf(stderr, "%s: ", t[i].name);
+            rc = xm_fail(s);
+            t[i].done = true;
+        } else {
+            asked++;
+        }
+        xen_task_free(task);
+    }
+    if (wait && asked) {
+        int r = wait_all(s, t, n, reboot);
+        if (r)
+            rc = r;
+    }
+    for (size_t i = 0; i < n; i++) {
+        xen_vm_free(t[i].vm);
+        free(t[i].name);
+    }
+    free(t);
+    return rc;
+}
+
+int xm_cmd_shutdown(int argc, char **argv) { return shutdown_or_reboot(argc, argv, false); }
+int xm_cmd_reboot(int argc, char **argv) { return shutdown_or_reboot(argc, argv, true); }
+
+/* ---- settings ---- */
+
+/* "xm CMD DOM VALUE": the VM and the value's text. */
+static xen_vm vm_and_value(int argc, char **argv, const char **value, int *rc)
+{
+    if (getopt(argc, argv, "+") != -1 || argc - optind != 2) {
+        *rc = xm_usage(argv[0], "expected a VM and a value");
+        return NULL;
+    }
+    *value = argv[optind + 1];
+    return xm_find_vm(xm_session(), argv[optind], rc);
+}
+
+int xm_cmd_mem_set(int argc, char **argv)
+{
+    const char *val;
+    int rc;
+    int64_t bytes;
+    if (argc - 1 == 2 && !xm_parse_mem(argv[2], &bytes))
+        return xm_usage("mem-set", "'%s' is not a memory size (MiB, or a number with k, m or g)", argv[2]);
+    xen_vm vm = vm_and_value(argc, argv, &val, &rc);
+    if (!vm)
+        return rc;
+    xm_parse_mem(val, &bytes);
+    xen_session *s = xm_session();
+    int64_t dmin = 0;
+    bool ok = xen_vm_get_memory_dynamic_min(s, &dmin, vm);
+    /* keep dynamic_min <= dynamic_max at every step */
+    if (ok && bytes < dmin)
+        ok = xen_vm_set_memory_dynamic_min_live(s, vm, bytes) &&
+             xen_vm_set_memory_dynamic_max_live(s, vm, bytes);
+    else if (ok)
+        ok = xen_vm_set_memory_dynamic_max_live(s, vm, bytes) &&
+             xen_vm_set_memory_dynamic_min_live(s, vm, bytes);
+    if (!ok)
+        rc = xm_fail(s);
+    xen_vm_free(vm);
+    return rc;
+}
+
+int xm_cmd_mem_max(int argc, char **argv)
+{
+    const char *val;
+    int rc;
+    int64_t bytes;
+    if (argc - 1 == 2 && !xm_parse_mem(argv[2], &bytes))
+        return xm_usage("mem-max", "'%s' is not a memory size (MiB, or a number with k, m or g)", argv[2]);
+    xen_vm vm = vm_and_value(argc, argv, &val, &rc);
+    if (!vm)
+        return rc;
+    xm_parse_mem(val, &bytes);
+    xen_session *s = xm_session();
+    if (!xen_vm_set_memory_static_max(s, vm, bytes))
+        rc = xm_fail(s);
+    xen_vm_free(vm);
+    return rc;
+}
+
+int xm_cmd_vcpu_set(int argc, char **argv)
+{
+    const char *val;
+    int rc;
+    int64_t n;
+    if (argc - 1 == 2 && (!xm_parse_int(argv[2], &n) || n < 1))
+        return xm_usage("vcpu-set", "'%s' is not a VCPU count", argv[2]);
+    xen_vm vm = vm_and_value(argc, argv, &val, &rc);
+    if (!vm)
+        return rc;
+    xm_parse_int(val, &n);
+    xen_session *s = xm_session();
+    if (!xen_vm_set_vcpus_number_live(s, vm, n))
+        rc = xm_fail(s);
+    xen_vm_free(vm);
+    return rc;
+}
+
+int xm_cmd_rename(int argc, char **argv)
+{
+    const char *val;
+    int rc;
+    xen_vm vm = vm_and_value(argc, argv, &val, &rc);
+    if (!vm)
+        return rc;
+    xen_session *s = xm_session();
+    if (!*val)
+        rc = xm_usage("rename", "the new name is empty");
+    else if (!xen_vm_set_name_label(s, vm, val))
+        rc = xm_fail(s);
+    xen_vm_free(vm);
+    return rc;
+}
+
+int xm_cmd_sysrq(int argc, char **argv)
+{
+    const char *val;
+    int rc;
+    xen_vm vm = vm_and_value(argc, argv, &val, &rc);
+    if (!vm)
+        return rc;
+    xen_session *s = xm_session();
+    if (!xen_vm_send_sysrq(s, vm, val))
+        rc = xm_fail(s);
+    xen_vm_free(vm);
+    return rc;
+}
+
+/* "0-3,5,^2" or "all" -> "0,1,3,5"; NULL if malformed. */
+static char *cpu_list(const char *spec, int64_t ncpus)
+{
+    enum { MAXCPU = 1024 };
+    bool set[MAXCPU] = { false };
+    if (strcmp(spec, "all") == 0) {
+        if (ncpus <= 0 || ncpus > MAXCPU)
+            return NULL;
+        for (int64_t i = 0; i < ncpus; i++)
+            set[i] = true;
+    } else {
+        const char *p = spec;
+        while (*p) {
+            bool neg = *p == '^';
+            if (neg)
+                p++;
+            char *end;
+            long a = strtol(p, &end, 10), b;
+            if (end == p || a < 0 || a >= MAXCPU)
+                return NULL;
+            b = a;
+            if (*end == '-') {
+                p = end + 1;
+                b = strtol(p, &end, 10);
+                if (end == p || b < a || b >= MAXCPU)
+                    return NULL;
+            }
+            for (long i = a; i <= b; i++)
+                set[i] = !neg;
+            if (*end == ',')
+                end++;
+            else if (*end)
+                return NULL;
+            p = end;
+        }
+    }
+    size_t cap = MAXCPU * 6, len = 0;
+    char *out = xm_alloc(cap);
+    for (int i = 0; i < MAXCPU; i++)
+        if (set[i])
+            len += (size_t)snprintf(out + len, cap - len, "%s%d", len ? "," : "", i);
+    if (!len) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+int xm_cmd_vcpu_pin(int argc, char **argv)
+{
+    if (getopt(argc, argv, "+") != -1 || argc - optind != 3)
+        return xm_usage("vcpu-pin", "expected a VM, a VCPU (or all) and CPUs (or all)");
+    int64_t vcpu = -1;
+    if (strcmp(argv[optind + 1], "all") != 0 && !xm_parse_int(argv[optind + 1], &vcpu))
+        return xm_usage("vcpu-pin", "'%s' is not a VCPU number", argv[optind + 1]);
+    xen_session *s = xm_session();
+    int rc;
+    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
+    if (!vm)
+        return rc;
+    struct xen_host_cpu_set *hc = NULL;
+    int64_t ncpus = 0, vmax = 0;
+    if (!xen_host_cpu_get_all(s, &hc) || !xen_vm_get_vcpus_max(s, &vmax, vm)) {
+        rc = xm_fail(s);
+        goto out;
+    }
+    ncpus = (int64_t)hc->size;
+    char *cpus = cpu_list(argv[optind + 2], ncpus);
+    if (!cpus) {
+        rc = xm_usage("vcpu-pin", "'%s' is not a CPU list (e.g. 0-3,5,^2 or all)", argv[optind + 2]);
+        goto out;
+    }
+    if (vcpu >= vmax) {
+        rc = xm_err(XM_EXIT_FAIL, "the VM has VCPUs 0 to %" PRId64 " only.", vmax - 1);
+    } else {
+        for (int64_t v = vcpu < 0 ? 0 : vcpu; v < (vcpu < 0 ? vmax : vcpu + 1) && !rc; v++) {
+            char key[32];
+            snprintf(key, sizeof(key), "cpumap%" PRId64, v);
+            if (!xen_vm_add_to_vcpus_params_live(s, vm, key, cpus))
+                rc = xm_fail(s);
+        }
+    }
+    free(cpus);
+out:
+    xen_host_cpu_set_free(hc);
+    xen_vm_free(vm);
+    return rc;
+}
+
+int xm_cmd_migrate(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "live", no_argument, NULL, 'l' }, { "port", required_argument, NULL, 'p' },
+        { "node", required_argument, NULL, 'n' }, { "ssl", no_argument, NULL, 's' },
+        { "change_home_server", no_argument, NULL, 'c' }, { NULL, 0, NULL, 0 } };
+    bool live = false, ssl = false, chs = false;
+    const char *port = NULL, *node = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "lp:n:sc", lo, NULL)) != -1) {
+        switch (c) {
+        case 'l': live = true; break;
+        case 'p': port = optarg; break;
+        case 'n': node = optarg; break;
+        case 's': ssl = true; break;
+        case 'c': chs = true; break;
+        default: return xm_usage("migrate", "bad option");
+        }
+    }
+    if (argc - optind != 2)
+        return xm_usage("migrate", "expected a VM and a host");
+    int64_t num;
+    if ((port && !xm_parse_int(port, &num)) || (node && !xm_parse_int(node, &num)))
+        return xm_usage("migrate", "the port and node are numbers");
+    xen_session *s = xm_session();
+    int rc;
+    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
+    if (!vm)
+        return rc;
+    xen_string_string_map *opts = xen_string_string_map_alloc(4);
+    size_t k = 0;
+    if (port) {
+        opts->contents[k].key = xm_strdup("port");
+        opts->contents[k++].val = xm_strdup(port);
+    }
+    if (node) {
+        opts->contents[k].key = xm_strdup("node");
+        opts->contents[k++].val = xm_strdup(node);
+    }
+    opts->contents[k].key = xm_strdup("ssl");
+    opts->contents[k++].val = xm_strdup(ssl ? "true" : "false");
+    opts->contents[k].key = xm_strdup("change_home_server");
+    opts->contents[k++].val = xm_strdup(chs ? "true" : "false");
+    opts->size = k;
+    xen_task task = NULL;
+    rc = run_task(s, xen_vm_migrate_async(s, &task, vm, argv[optind + 1], live, opts), task, "migrate");
+    xen_string_string_map_free(opts);
+    xen_vm_free(vm);
+    return rc;
+}
+
+int xm_cmd_dump_core(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "live", no_argument, NULL, 'L' }, { "crash", no_argument, NULL, 'C' },
+        { "reset", no_argument, NULL, 'R' }, { NULL, 0, NULL, 0 } };
+    int c;
+    while ((c = getopt_long(argc, argv, "LCR", lo, NULL)) != -1)
+        if (c == '?')
+            return xm_usage("dump-core", "bad option");
+    if (argc - optind < 1 || argc - optind > 2)
+        return xm_usage("dump-core", "expected a VM and an optional file");
+    xen_session *s = xm_session();
+    int rc;
+    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
+    if (!vm)
+        return rc;
+    xen_vm_free(vm);
+    /* xm 4.4 used the legacy protocol for this: XenAPI 1.0 has no call that
+     * dumps a running domain's memory on demand */
+    return xm_err(XM_EXIT_FAIL, "NOT_IMPLEMENTED: XenAPI has no call to dump a running VM's core; "
+                  "set actions_after_crash to coredump_and_destroy or coredump_and_restart "
+                  "to get a crashdump when it crashes.");
+}
