@@ -89,12 +89,14 @@ int xm_cmd_start(int argc, char **argv)
 }
 
 /* Run an Async call's task to its end with a progress display. */
-static int run_task(xen_session *s, bool started, xen_task task, const char *what)
+/* (task is a pointer: the Async call that fills it is an argument of the
+ * same call, and C leaves the order of argument evaluation open) */
+static int run_task(xen_session *s, bool started, xen_task *task, const char *what)
 {
     if (!started)
         return xm_fail(s);
-    int rc = xm_wait_task(s, task, what, NULL);
-    xen_task_free(task);
+    int rc = xm_wait_task(s, *task, what, NULL);
+    xen_task_free(*task);
     return rc;
 }
 
@@ -108,7 +110,7 @@ int xm_cmd_suspend(int argc, char **argv)
     if (!vm)
         return rc;
     xen_task task = NULL;
-    rc = run_task(s, xen_vm_suspend_async(s, &task, vm), task, "suspend");
+    rc = run_task(s, xen_vm_suspend_async(s, &task, vm), &task, "suspend");
     xen_vm_free(vm);
     return rc;
 }
@@ -122,7 +124,7 @@ int xm_cmd_resume(int argc, char **argv)
         return rc;
     xen_session *s = xm_session();
     xen_task task = NULL;
-    rc = run_task(s, xen_vm_resume_async(s, &task, vm, paused), task, "resume");
+    rc = run_task(s, xen_vm_resume_async(s, &task, vm, paused), &task, "resume");
     xen_vm_free(vm);
     return rc;
 }
@@ -150,7 +152,7 @@ int xm_cmd_save(int argc, char **argv)
         return rc;
     char *path = server_path(argv[optind + 1]);
     xen_task task = NULL;
-    rc = run_task(s, xen_vm_save_async(s, &task, vm, path), task, "save");
+    rc = run_task(s, xen_vm_save_async(s, &task, vm, path), &task, "save");
     free(path);
     xen_vm_free(vm);
     return rc;
@@ -171,7 +173,7 @@ int xm_cmd_restore(int argc, char **argv)
     xen_session *s = xm_session();
     char *path = server_path(argv[optind]);
     xen_task task = NULL;
-    int rc = run_task(s, xen_vm_restore_async(s, &task, path, paused), task, "restore");
+    int rc = run_task(s, xen_vm_restore_async(s, &task, path, paused), &task, "restore");
     free(path);
     return rc;
 }
@@ -545,7 +547,7 @@ int xm_cmd_migrate(int argc, char **argv)
     opts->contents[k++].val = xm_strdup(chs ? "true" : "false");
     opts->size = k;
     xen_task task = NULL;
-    rc = run_task(s, xen_vm_migrate_async(s, &task, vm, argv[optind + 1], live, opts), task, "migrate");
+    rc = run_task(s, xen_vm_migrate_async(s, &task, vm, argv[optind + 1], live, opts), &task, "migrate");
     xen_string_string_map_free(opts);
     xen_vm_free(vm);
     return rc;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "daemon/api/api.h"
 #include "daemon/api/vm.h"
@@ -115,6 +116,8 @@ void vm_release(const char *ref)
     xobj *vm = store_find(XC_VM, ref);
     if (vm && vm->priv)
         vm_rt(vm)->busy = NULL;
+    if (vm)
+        vm_drop_if_run_once(vm);
 }
 
 /* Record that vm is now in state (lock held). */
@@ -218,15 +221,10 @@ static void remove_refs(const xobj *vm, int set_field, int cls)
     xv_free(refs);
 }
 
-static bool vm_destroy_hook(xcall *call, xobj *o, xerr **errp)
+/* Everything a VM owns besides its record: suspend image, devices,
+ * crashdumps, metrics (write lock held). */
+static void remove_owned(xobj *o)
 {
-    (void)call;
-    if (!vm_is(o, "Halted") && !vm_is(o, "Suspended"))
-        return xerr_VM_BAD_POWER_STATE(errp, o->ref, "Halted", vm_pstate(o));
-    if (xobj_bool(o, XF_VM_is_control_domain))
-        return xerr_OPERATION_NOT_ALLOWED(errp);
-    if (o->priv && vm_rt(o)->busy)
-        return xerr_OTHER_OPERATION_IN_PROGRESS(errp, "VM", o->ref);
     xobj *svdi = store_find(XC_VDI, xobj_str(o, XF_VM_suspend_VDI));
     if (svdi) {
         xobj_set_str(o, XF_VM_suspend_VDI, "");
@@ -246,6 +244,31 @@ static bool vm_destroy_hook(xcall *call, xobj *o, xerr **errp)
         store_remove(m);
     if (g)
         store_remove(g);
+}
+
+static bool vm_destroy_hook(xcall *call, xobj *o, xerr **errp)
+{
+    (void)call;
+    if (!vm_is(o, "Halted") && !vm_is(o, "Suspended"))
+        return xerr_VM_BAD_POWER_STATE(errp, o->ref, "Halted", vm_pstate(o));
+    if (xobj_bool(o, XF_VM_is_control_domain))
+        return xerr_OPERATION_NOT_ALLOWED(errp);
+    if (o->priv && vm_rt(o)->busy)
+        return xerr_OTHER_OPERATION_IN_PROGRESS(errp, "VM", o->ref);
+    remove_owned(o);
+    return true;
+}
+
+bool vm_drop_if_run_once(xobj *vm)
+{
+    const char *t = xobj_map_get(vm, XF_VM_other_config, VM_RUN_ONCE_KEY);
+    if (!t || (strcasecmp(t, "true") != 0 && strcmp(t, "1") != 0) || !vm_is(vm, "Halted") ||
+        xobj_bool(vm, XF_VM_is_control_domain) || (vm->priv && vm_rt(vm)->busy))
+        return false;
+    xlog(XLOG_INFO, "VM %s (%s) halted and is transient (other_config:%s): removed", vm->ref,
+         xobj_str(vm, XF_VM_name_label), VM_RUN_ONCE_KEY);
+    remove_owned(vm);
+    store_remove(vm);
     return true;
 }
 

@@ -55,6 +55,12 @@ xobj *vm_claim(const char *ref, const char *op, const char *const *allowed, bool
 xcall *vm_take_waiter(xobj *vm);
 /* Drop the claim on ref (write lock held). */
 void vm_release(const char *ref);
+/* xm create's run-once VMs (LEGACY.md §4.4): a VM whose other_config:transient
+ * is "True" (any case) or "1" is removed, with what it owns, once it is
+ * Halted and no operation holds it.  Called where VMs halt: on release of an
+ * operation and when a domain dies (write lock held); true if vm is gone. */
+#define VM_RUN_ONCE_KEY "transient"
+bool vm_drop_if_run_once(xobj *vm);
 /* Record that vm is now in state (write lock held). */
 void vm_set_power(xobj *vm, const char *state, int64_t domid);
 /* vm_set_power and the start-time metrics (write lock held). */

@@ -214,10 +214,13 @@ static void on_death(const xo_event *ev)
     if (vm && !xobj_bool(vm, XF_VM_is_control_domain) && vm_domid(vm) == (int64_t)ev->domid &&
         vm_has_domain(vm) && (!vm->priv || !vm_rt(vm)->busy || vm_rt(vm)->waiter)) {
         w = vm_take_waiter(vm);
-        vm_release(vm->ref);
+        if (vm->priv)
+            vm_rt(vm)->busy = NULL;
         vm_set_power(vm, "Halted", -1);
         if (persist_vm_is_transient(vm))
             store_remove(vm);   /* an adopted domain that is gone leaves nothing */
+        else
+            vm_drop_if_run_once(vm);
     }
     store_unlock();
     vm_finish_call(w, NULL);

@@ -117,6 +117,8 @@ void vm_tick(void)
                     vm_set_power(vm, "Halted", -1);
                     if (persist_vm_is_transient(vm))
                         store_remove(vm);
+                    else
+                        vm_drop_if_run_once(vm);
                 }
             }
             vm = next;

@@ -86,7 +86,8 @@ bool vm_setup(const daemon_options *o, char **err_r)
             adopted++;
         }
     }
-    for (xobj *vm = store_first(XC_VM); vm; vm = store_next(vm)) {
+    for (xobj *vm = store_first(XC_VM), *next; vm; vm = next) {
+        next = store_next(vm);
         if (xobj_bool(vm, XF_VM_is_control_domain))
             continue;
         int64_t domid = vm_domid(vm);
@@ -102,6 +103,7 @@ bool vm_setup(const daemon_options *o, char **err_r)
         } else if (!vm_has_domain(vm) && !vm_is(vm, "Suspended")) {
             vm_set_power(vm, "Halted", -1);
         }
+        vm_drop_if_run_once(vm);    /* its domain ended while xend was down */
     }
     store_unlock();
     free(doms);

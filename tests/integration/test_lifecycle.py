@@ -366,6 +366,30 @@ def test_async_start_progress():
     ok(P.VM.hard_shutdown(S, vm))
 
 
+def test_transient_vm_is_removed_when_it_halts():
+    """other_config:transient (xm create's run-once VMs, LEGACY.md 4.4): the VM
+    and its devices go when it halts, whichever way; without it a VM stays."""
+    for how in ("hard_shutdown", "clean_shutdown", "guest"):
+        vm = new_vm("run-once-" + how, other_config={"transient": "True"})
+        net = ok(P.network.get_all(S))[0]
+        vif = ok(P.VIF.create(S, {"device": "eth0", "network": net, "VM": vm, "MAC": "", "MTU": "1500",
+                                  "qos_algorithm_type": "", "qos_algorithm_params": {}}))
+        ok(P.VM.start(S, vm, False))
+        if how == "guest":
+            domid = int(ok(P.VM.get_domid(S, vm)))
+            simctl("poweroff", domid)
+        else:
+            ok(getattr(P.VM, how)(S, vm))
+        wait_until(lambda: P.VM.get_record(S, vm)["Status"] == "Failure", "transient VM removed (%s)" % how)
+        fails(P.VM.get_record(S, vm), "HANDLE_INVALID", "VM", vm)
+        fails(P.VIF.get_record(S, vif), "HANDLE_INVALID", "VIF", vif)
+    kept = new_vm("managed", other_config={"transient": "False"})
+    ok(P.VM.start(S, kept, False))
+    ok(P.VM.hard_shutdown(S, kept))
+    assert power(kept) == "Halted"
+    ok(P.VM.destroy(S, kept))
+
+
 def main():
     global X, P, S
     X = Xend(pam=False)
@@ -376,7 +400,7 @@ def main():
         run([test_matrix, test_live_values, test_not_enough_memory_or_cpus, test_disabled_host_refuses_start,
              test_clone_copies_devices, test_save_and_restore, test_guest_shutdown_and_reboot_actions,
              test_guest_crash_actions, test_restart_loop_is_stopped, test_clean_shutdown_timeout_and_takeover,
-             test_async_start_progress])
+             test_async_start_progress, test_transient_vm_is_removed_when_it_halts])
     finally:
         X.cleanup()
 
