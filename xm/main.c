@@ -177,6 +177,11 @@ static void print_overview(FILE *out)
 
 int xm_cmd_help(int argc, char **argv)
 {
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        bool amb;
+        xm_print_help(xm_lookup("help", &amb));
+        return XM_EXIT_OK;
+    }
     if (argc == 2 && strcmp(argv[1], "--list-commands") == 0) {
         for (size_t i = 0; i < xm_n_commands; i++)
             printf("%s\n", xm_commands[i].name);
