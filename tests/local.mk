@@ -32,6 +32,15 @@ tests_unit_test_dispatch_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 tests_unit_test_dispatch_LDADD = $(XEND_CORE_LIBS) $(XTEST_LIBS)
 $(tests_unit_test_dispatch_OBJECTS): gen/stamp
 
+# The VM lifecycle as a table (tests/unit/vm_lifecycle.table), in-process.
+check_PROGRAMS += tests/unit/test_vm_lifecycle
+TESTS += tests/unit/test_vm_lifecycle
+tests_unit_test_vm_lifecycle_SOURCES = tests/unit/test_vm_lifecycle.c
+tests_unit_test_vm_lifecycle_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_vm_lifecycle_LDADD = $(XEND_CORE_LIBS) $(XTEST_LIBS)
+$(tests_unit_test_vm_lifecycle_OBJECTS): gen/stamp
+EXTRA_DIST += tests/unit/vm_lifecycle.table
+
 # The xen backend on a real hypervisor: `make check-xen` in a Xen dom0, or
 # from a machine without Xen through scripts/check-xen-qemu.sh (see README).
 check-xen:
