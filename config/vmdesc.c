@@ -1,0 +1,713 @@
+/* vmdesc: the VM description, its containers, defaults and checks, and the
+ * entry points that dispatch to the formats (config/vmdesc.h). */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/vmd_internal.h"
+
+/* ---- allocation and buffers --------------------------------------------- */
+
+static void oom(void)
+{
+    fputs("out of memory\n", stderr);
+    abort();
+}
+
+void *vmd_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom();
+    return p;
+}
+
+void *vmd_xcalloc(size_t n, size_t m)
+{
+    void *p = calloc(n ? n : 1, m ? m : 1);
+    if (!p)
+        oom();
+    return p;
+}
+
+void *vmd_xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n ? n : 1);
+    if (!p)
+        oom();
+    return p;
+}
+
+char *vmd_xstrdup(const char *s)
+{
+    return vmd_xstrndup(s, strlen(s));
+}
+
+char *vmd_xstrndup(const char *s, size_t n)
+{
+    char *p = vmd_xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *vmd_xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    va_start(ap, fmt);
+    int r = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        oom();
+    return s;
+}
+
+void vmd_grow(void *v, size_t *cap, size_t need, size_t sz)
+{
+    void **pv = v;
+    if (need <= *cap)
+        return;
+    size_t c = *cap ? *cap : 4;
+    while (c < need)
+        c *= 2;
+    *pv = vmd_xrealloc(*pv, c * sz);
+    *cap = c;
+}
+
+void vmd_buf_add(vmd_buf *b, const char *s, size_t n)
+{
+    vmd_grow(&b->s, &b->cap, b->n + n + 1, 1);
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = '\0';
+}
+
+void vmd_buf_puts(vmd_buf *b, const char *s)
+{
+    vmd_buf_add(b, s, strlen(s));
+}
+
+void vmd_buf_printf(vmd_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    va_start(ap, fmt);
+    int r = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        oom();
+    vmd_buf_add(b, s, (size_t)r);
+    free(s);
+}
+
+char *vmd_buf_take(vmd_buf *b)
+{
+    if (!b->s)
+        return vmd_xstrdup("");
+    char *s = b->s;
+    memset(b, 0, sizeof(*b));
+    return s;
+}
+
+/* ---- errors and warnings ------------------------------------------------ */
+
+bool vmd_fail(vmd_err *e, const char *file, unsigned line, const char *fmt, ...)
+{
+    if (!e)
+        return false;
+    snprintf(e->file, sizeof(e->file), "%s", file ? file : "<string>");
+    e->line = line;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+const char *vmd_err_str(const vmd_err *e, char *buf, size_t n)
+{
+    if (e->line)
+        snprintf(buf, n, "%s:%u: %s", e->file, e->line, e->msg);
+    else
+        snprintf(buf, n, "%s: %s", e->file, e->msg);
+    return buf;
+}
+
+void vmd_warn(vmd_diag *d, const char *file, unsigned line, const char *fmt, ...)
+{
+    if (!d)
+        return;
+    va_list ap;
+    char *m;
+    va_start(ap, fmt);
+    int r = vasprintf(&m, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        oom();
+    vmd_grow(&d->v, &d->cap, d->n + 1, sizeof(*d->v));
+    if (line)
+        d->v[d->n++] = vmd_xasprintf("%s:%u: %s", file ? file : "<string>", line, m);
+    else
+        d->v[d->n++] = vmd_xasprintf("%s: %s", file ? file : "<string>", m);
+    free(m);
+}
+
+void vmd_diag_free(vmd_diag *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        free(d->v[i]);
+    free(d->v);
+    memset(d, 0, sizeof(*d));
+}
+
+/* ---- maps --------------------------------------------------------------- */
+
+const char *vmd_map_get(const vmd_map *m, const char *key)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->v[i].key, key) == 0)
+            return m->v[i].value;
+    return NULL;
+}
+
+void vmd_map_set(vmd_map *m, const char *key, const char *value)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->v[i].key, key) == 0) {
+            char *v = vmd_xstrdup(value);
+            free(m->v[i].value);
+            m->v[i].value = v;
+            return;
+        }
+    vmd_grow(&m->v, &m->cap, m->n + 1, sizeof(*m->v));
+    m->v[m->n].key = vmd_xstrdup(key);
+    m->v[m->n].value = vmd_xstrdup(value);
+    m->n++;
+}
+
+bool vmd_map_del(vmd_map *m, const char *key)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->v[i].key, key) == 0) {
+            free(m->v[i].key);
+            free(m->v[i].value);
+            memmove(&m->v[i], &m->v[i + 1], (m->n - i - 1) * sizeof(*m->v));
+            m->n--;
+            return true;
+        }
+    return false;
+}
+
+void vmd_map_free(vmd_map *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->v[i].key);
+        free(m->v[i].value);
+    }
+    free(m->v);
+    memset(m, 0, sizeof(*m));
+}
+
+/* Order-insensitive equality (maps are sets of pairs). */
+static bool map_equal(const vmd_map *a, const vmd_map *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++) {
+        const char *v = vmd_map_get(b, a->v[i].key);
+        if (!v || strcmp(v, a->v[i].value) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* ---- description -------------------------------------------------------- */
+
+void vmdesc_init(vmdesc *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->user_version = 1;
+    d->s3_integrity = -1;
+    d->superpages = -1;
+}
+
+static void disk_free(vmd_disk *k)
+{
+    free(k->uname);
+    free(k->dev);
+    free(k->backend);
+    free(k->protocol);
+    free(k->vdi_type);
+    free(k->vdi_label);
+    free(k->qos_type);
+    vmd_map_free(&k->qos_params);
+}
+
+static void vif_free(vmd_vif *v)
+{
+    free(v->mac);
+    free(v->bridge);
+    free(v->device);
+    free(v->qos_type);
+    vmd_map_free(&v->qos_params);
+    free(v->security_label);
+    vmd_map_free(&v->legacy);
+}
+
+void vmdesc_free(vmdesc *d)
+{
+    free(d->name);
+    free(d->uuid);
+    free(d->description);
+    vmd_map_free(&d->vcpu_params);
+    free(d->on_shutdown);
+    free(d->on_reboot);
+    free(d->on_crash);
+    free(d->kernel);
+    free(d->ramdisk);
+    free(d->args);
+    free(d->bootloader);
+    free(d->bootloader_args);
+    free(d->hvm_boot_policy);
+    vmd_map_free(&d->hvm_boot_params);
+    vmd_map_free(&d->platform);
+    vmd_map_free(&d->other_config);
+    free(d->pci_bus);
+    free(d->pool_name);
+    free(d->security_label);
+    for (size_t i = 0; i < d->n_disks; i++)
+        disk_free(&d->disks[i]);
+    free(d->disks);
+    for (size_t i = 0; i < d->n_vifs; i++)
+        vif_free(&d->vifs[i]);
+    free(d->vifs);
+    for (size_t i = 0; i < d->n_pcis; i++) {
+        free(d->pcis[i].key);
+        vmd_map_free(&d->pcis[i].opts);
+    }
+    free(d->pcis);
+    for (size_t i = 0; i < d->n_consoles; i++) {
+        free(d->consoles[i].protocol);
+        vmd_map_free(&d->consoles[i].other_config);
+    }
+    free(d->consoles);
+    vmdesc_init(d);
+}
+
+/* NULL and "" are the same for optional strings. */
+static bool str_eq(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+#define DIFF(cond, ...) do { if (cond) { if (what) snprintf(what, n, __VA_ARGS__); return false; } } while (0)
+
+bool vmdesc_equal(const vmdesc *a, const vmdesc *b, char *what, size_t n)
+{
+#define S(f) DIFF(!str_eq(a->f, b->f), "%s: '%s' vs '%s'", #f, a->f ? a->f : "", b->f ? b->f : "")
+#define I(f) DIFF(a->f != b->f, "%s: %" PRId64 " vs %" PRId64, #f, (int64_t)a->f, (int64_t)b->f)
+#define M(f) DIFF(!map_equal(&a->f, &b->f), "%s differs", #f)
+    S(name); S(uuid); S(description);
+    I(user_version); I(is_a_template); I(auto_power_on);
+    I(mem_static_min); I(mem_static_max); I(mem_dynamic_min); I(mem_dynamic_max);
+    I(vcpus_max); I(vcpus_at_startup);
+    M(vcpu_params);
+    S(on_shutdown); S(on_reboot); S(on_crash);
+    S(kernel); S(ramdisk); S(args); S(bootloader); S(bootloader_args);
+    S(hvm_boot_policy); M(hvm_boot_params); M(platform); M(other_config);
+    S(pci_bus); S(pool_name); S(security_label);
+    I(s3_integrity); I(superpages);
+    I(n_disks); I(n_vifs); I(n_pcis); I(n_consoles);
+#undef S
+#undef I
+#undef M
+    for (size_t i = 0; i < a->n_disks; i++) {
+        const vmd_disk *x = &a->disks[i], *y = &b->disks[i];
+#define S(f) DIFF(!str_eq(x->f, y->f), "disk %zu %s: '%s' vs '%s'", i, #f, x->f ? x->f : "", y->f ? y->f : "")
+#define I(f) DIFF(x->f != y->f, "disk %zu %s: %" PRId64 " vs %" PRId64, i, #f, (int64_t)x->f, (int64_t)y->f)
+        S(uname); S(dev); I(cdrom); I(writable); I(sharable); I(bootable);
+        S(backend); S(protocol); I(size); S(vdi_type); S(vdi_label); S(qos_type);
+        DIFF(!map_equal(&x->qos_params, &y->qos_params), "disk %zu qos_params differ", i);
+#undef S
+#undef I
+    }
+    for (size_t i = 0; i < a->n_vifs; i++) {
+        const vmd_vif *x = &a->vifs[i], *y = &b->vifs[i];
+#define S(f) DIFF(!str_eq(x->f, y->f), "vif %zu %s: '%s' vs '%s'", i, #f, x->f ? x->f : "", y->f ? y->f : "")
+        S(mac); S(bridge); S(device); S(qos_type); S(security_label);
+        DIFF(x->mtu != y->mtu, "vif %zu mtu differs", i);
+        DIFF(!map_equal(&x->qos_params, &y->qos_params), "vif %zu qos_params differ", i);
+        DIFF(!map_equal(&x->legacy, &y->legacy), "vif %zu legacy keys differ", i);
+#undef S
+    }
+    for (size_t i = 0; i < a->n_pcis; i++) {
+        const vmd_pci *x = &a->pcis[i], *y = &b->pcis[i];
+        DIFF(x->domain != y->domain || x->bus != y->bus || x->slot != y->slot ||
+             x->func != y->func || x->vslot != y->vslot || !str_eq(x->key, y->key) ||
+             !map_equal(&x->opts, &y->opts), "pci %zu differs", i);
+    }
+    for (size_t i = 0; i < a->n_consoles; i++) {
+        const vmd_console *x = &a->consoles[i], *y = &b->consoles[i];
+        DIFF(!str_eq(x->protocol, y->protocol) || !map_equal(&x->other_config, &y->other_config),
+             "console %zu differs", i);
+    }
+    return true;
+}
+#undef DIFF
+
+static void set_default(char **f, const char *v)
+{
+    if (!*f)
+        *f = vmd_xstrdup(v);
+}
+
+static bool in_list(const char *v, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(v, *list) == 0)
+            return true;
+    return false;
+}
+
+static const char *const normal_exit[] = { "destroy", "restart", NULL };
+static const char *const crash_behaviour[] = { "destroy", "coredump_and_destroy", "restart",
+                                               "coredump_and_restart", "preserve",
+                                               "rename_restart", NULL };
+static const char *const console_protocols[] = { "vt100", "rfb", "rdp", NULL };
+
+/* A UUID in the hyphenated 8-4-4-4-12 form (what XenAPI refs look like). */
+static bool uuid_ok(const char *u)
+{
+    static const int groups[] = { 8, 4, 4, 4, 12 };
+    for (int g = 0; g < 5; g++) {
+        for (int i = 0; i < groups[g]; i++, u++)
+            if (!isxdigit((unsigned char)*u))
+                return false;
+        if (g < 4 && *u++ != '-')
+            return false;
+    }
+    return *u == '\0';
+}
+
+bool vmdesc_finish(vmdesc *d, vmd_err *err)
+{
+    if (!d->name || !*d->name)
+        return vmd_fail(err, NULL, 0, "the VM has no name");
+    if (d->uuid && !uuid_ok(d->uuid))
+        return vmd_fail(err, NULL, 0, "uuid '%s' is not of the form "
+                        "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", d->uuid);
+    const int64_t mib = 1 << 20;
+    if (!d->mem_dynamic_max)
+        d->mem_dynamic_max = d->mem_static_max ? d->mem_static_max : 128 * mib;
+    if (!d->mem_dynamic_min)
+        d->mem_dynamic_min = d->mem_dynamic_max;
+    if (!d->mem_static_max)
+        d->mem_static_max = d->mem_dynamic_max;
+    if (d->mem_static_min < 0 || d->mem_dynamic_min <= 0)
+        return vmd_fail(err, NULL, 0, "memory must be positive");
+    if (!(d->mem_static_min <= d->mem_dynamic_min && d->mem_dynamic_min <= d->mem_dynamic_max &&
+          d->mem_dynamic_max <= d->mem_static_max))
+        return vmd_fail(err, NULL, 0, "memory: need static_min (%" PRId64 ") <= dynamic_min (%"
+                        PRId64 ") <= dynamic_max (%" PRId64 ") <= static_max (%" PRId64
+                        ") (maxmem below memory?)", d->mem_static_min, d->mem_dynamic_min,
+                        d->mem_dynamic_max, d->mem_static_max);
+    if (!d->vcpus_at_startup)
+        d->vcpus_at_startup = d->vcpus_max ? d->vcpus_max : 1;
+    if (!d->vcpus_max)
+        d->vcpus_max = d->vcpus_at_startup;
+    if (d->vcpus_at_startup < 1 || d->vcpus_max > 512 || d->vcpus_at_startup > d->vcpus_max)
+        return vmd_fail(err, NULL, 0, "vcpus: need 1 <= vcpus (%" PRId64 ") <= maxvcpus (%"
+                        PRId64 ") <= 512", d->vcpus_at_startup, d->vcpus_max);
+    for (size_t i = 0; i < d->vcpu_params.n; i++) {
+        const char *k = d->vcpu_params.v[i].key;
+        unsigned long long c;
+        char tail;
+        if (sscanf(k, "cpumap%llu%c", &c, &tail) == 1 && c >= (unsigned long long)d->vcpus_max)
+            return vmd_fail(err, NULL, 0, "cpus: an affinity for VCPU %llu but the VM has %"
+                            PRId64 " VCPUs", c, d->vcpus_max);
+    }
+    if (d->s3_integrity < 0)
+        d->s3_integrity = 1;        /* xm's default */
+    if (d->superpages < 0)
+        d->superpages = 0;
+    set_default(&d->pool_name, "Pool-0");
+    set_default(&d->on_shutdown, "destroy");
+    set_default(&d->on_reboot, "restart");
+    set_default(&d->on_crash, "restart");
+    if (!in_list(d->on_shutdown, normal_exit))
+        return vmd_fail(err, NULL, 0, "on_poweroff '%s': XenAPI allows destroy or restart",
+                        d->on_shutdown);
+    if (!in_list(d->on_reboot, normal_exit))
+        return vmd_fail(err, NULL, 0, "on_reboot '%s': XenAPI allows destroy or restart",
+                        d->on_reboot);
+    if (!in_list(d->on_crash, crash_behaviour))
+        return vmd_fail(err, NULL, 0, "on_crash '%s': XenAPI allows destroy, "
+                        "coredump_and_destroy, restart, coredump_and_restart, preserve or "
+                        "rename_restart", d->on_crash);
+    for (size_t i = 0; i < d->n_disks; i++) {
+        const vmd_disk *k = &d->disks[i];
+        if (!k->dev || !*k->dev)
+            return vmd_fail(err, NULL, 0, "disk %zu has no virtual device", i);
+        if (!*k->uname && !k->cdrom)
+            return vmd_fail(err, NULL, 0, "disk %s: only a CD drive may be empty", k->dev);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(d->disks[j].dev, k->dev) == 0)
+                return vmd_fail(err, NULL, 0, "disk %s is given twice", k->dev);
+    }
+    for (size_t i = 0; i < d->n_vifs; i++)
+        for (size_t j = 0; j < i; j++)
+            if (d->vifs[i].device && d->vifs[j].device &&
+                strcmp(d->vifs[i].device, d->vifs[j].device) == 0)
+                return vmd_fail(err, NULL, 0, "vif device %s is given twice", d->vifs[i].device);
+    for (size_t i = 0; i < d->n_consoles; i++)
+        if (!d->consoles[i].protocol || !in_list(d->consoles[i].protocol, console_protocols))
+            return vmd_fail(err, NULL, 0, "console %zu: protocol must be vt100, rfb or rdp", i);
+    return true;
+}
+
+/* ---- formats and VAR=VALUE ---------------------------------------------- */
+
+vmd_format vmd_format_from_name(const char *name)
+{
+    if (!name)
+        return VMD_FMT_AUTO;
+    if (strcmp(name, "xml") == 0)
+        return VMD_FMT_XML;
+    if (strcmp(name, "sxp") == 0)
+        return VMD_FMT_SXP;
+    if (strcmp(name, "cfg") == 0 || strcmp(name, "python") == 0 || strcmp(name, "py") == 0)
+        return VMD_FMT_CFG;
+    return VMD_FMT_AUTO;
+}
+
+const char *vmd_format_name(vmd_format f)
+{
+    switch (f) {
+    case VMD_FMT_XML: return "xml";
+    case VMD_FMT_SXP: return "sxp";
+    case VMD_FMT_CFG: return "cfg";
+    default: return "auto";
+    }
+}
+
+vmd_format vmd_format_detect(const char *buf, size_t len)
+{
+    size_t i = 0;
+    /* skip blanks and, for SXP, leading comment lines */
+    for (;;) {
+        while (i < len && isspace((unsigned char)buf[i]))
+            i++;
+        if (i < len && buf[i] == '#') {
+            size_t j = i;
+            while (j < len && buf[j] != '\n')
+                j++;
+            /* a comment: keep looking for the first real character */
+            i = j;
+            continue;
+        }
+        break;
+    }
+    if (i < len && buf[i] == '<')
+        return VMD_FMT_XML;
+    if (i < len && buf[i] == '(')
+        return VMD_FMT_SXP;
+    return VMD_FMT_CFG;
+}
+
+bool vmd_vars_add(vmd_vars *vars, const char *a, vmd_err *err)
+{
+    const char *eq = strchr(a, '=');
+    if (!eq || eq == a)
+        return vmd_fail(err, "command line", 0, "'%s' is not of the form NAME=VALUE", a);
+    for (const char *p = a; p < eq; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_') || (p == a && isdigit((unsigned char)*p)))
+            return vmd_fail(err, "command line", 0, "'%.*s' is not a variable name",
+                            (int)(eq - a), a);
+    if (strlen(eq + 1) > VMD_MAX_STRING)
+        return vmd_fail(err, "command line", 0, "the value of %.*s is too long",
+                        (int)(eq - a), a);
+    vmd_grow(&vars->v, &vars->cap, vars->n + 1, sizeof(*vars->v));
+    vars->v[vars->n].key = vmd_xstrndup(a, (size_t)(eq - a));
+    vars->v[vars->n].value = vmd_xstrdup(eq + 1);
+    vars->n++;
+    return true;
+}
+
+void vmd_vars_free(vmd_vars *vars)
+{
+    for (size_t i = 0; i < vars->n; i++) {
+        free(vars->v[i].key);
+        free(vars->v[i].value);
+    }
+    free(vars->v);
+    memset(vars, 0, sizeof(*vars));
+}
+
+/* The overrides as legacy settings: list variables collect their repeats. */
+static void vars_to_lconf(const vmd_vars *vars, lconf *c)
+{
+    for (size_t i = 0; vars && i < vars->n; i++) {
+        const char *k = vars->v[i].key;
+        if (vmd_legacy_is_list(k)) {
+            lsetting *s = NULL;
+            for (size_t j = 0; j < c->n; j++)
+                if (strcmp(c->v[j].name, k) == 0)
+                    s = &c->v[j];
+            if (s) {
+                lval_push(&s->v, lval_str(vars->v[i].value, 0));
+                continue;
+            }
+            lval l = lval_list(0);
+            lval_push(&l, lval_str(vars->v[i].value, 0));
+            lconf_set(c, k, l, 0, true);
+        } else {
+            lconf_set(c, k, lval_str(vars->v[i].value, 0), 0, true);
+        }
+    }
+}
+
+bool vmd_apply_vars(vmdesc *d, const vmd_vars *vars, vmd_diag *warnings, vmd_err *err)
+{
+    if (!vars || !vars->n)
+        return true;
+    lconf c = { .file = "command line" };
+    vars_to_lconf(vars, &c);
+    bool ok = vmd_legacy_apply(&c, d, false, NULL, warnings, err) && vmdesc_finish(d, err);
+    lconf_free(&c);
+    return ok;
+}
+
+const char *vmd_schema_path(void)
+{
+    const char *e = getenv("XEND_CREATE_SCHEMA");
+    return e && *e ? e : VMD_SCHEMA_DIR "/create.rng";
+}
+
+static const char *base_name(const char *path, char *buf, size_t n)
+{
+    const char *b = strrchr(path, '/');
+    snprintf(buf, n, "%s", b ? b + 1 : path);
+    return buf;
+}
+
+bool vmd_parse_buffer(const char *buf, size_t len, const vmd_parse_opts *o, vmdesc *d,
+                      vmd_err *err)
+{
+    vmd_parse_opts def = { 0 };
+    if (!o)
+        o = &def;
+    vmd_lib_init();
+    vmdesc_init(d);
+    const char *file = o->filename ? o->filename : "<string>";
+    if (len > VMD_MAX_INPUT)
+        return vmd_fail(err, file, 0, "the file is larger than %u bytes", VMD_MAX_INPUT);
+    if (memchr(buf, '\0', len))
+        return vmd_fail(err, file, 0, "the file contains a NUL byte (not a text file)");
+    vmd_format f = o->format == VMD_FMT_AUTO ? vmd_format_detect(buf, len) : o->format;
+    bool ok;
+    if (f == VMD_FMT_XML) {
+        ok = vmd_xml_parse(buf, len, o, d, err) && vmdesc_finish(d, err) &&
+             vmd_apply_vars(d, o->vars, o->warnings, err);
+    } else {
+        lconf c = { .file = file };
+        char bn[256];
+        /* xm's default name: the config file's base name */
+        const char *defname = o->filename ? base_name(o->filename, bn, sizeof(bn)) : NULL;
+        if (f == VMD_FMT_SXP) {
+            ok = vmd_sxp_parse(buf, len, o, &c, err) &&
+                 vmd_legacy_apply(&c, d, true, defname, o->warnings, err) &&
+                 vmdesc_finish(d, err) && vmd_apply_vars(d, o->vars, o->warnings, err);
+        } else {
+            /* the overrides are variables the file sees, and win over it */
+            ok = vmd_cfg_parse(buf, len, o, &c, err) &&
+                 vmd_legacy_apply(&c, d, true, defname, o->warnings, err) &&
+                 vmdesc_finish(d, err);
+        }
+        lconf_free(&c);
+    }
+    if (ok)
+        return true;
+    if (err && !err->file[0])
+        snprintf(err->file, sizeof(err->file), "%s", file);
+    vmdesc_free(d);
+    return false;
+}
+
+bool vmd_parse_file(const char *path, const vmd_parse_opts *o, vmdesc *d, vmd_err *err)
+{
+    vmd_parse_opts po = o ? *o : (vmd_parse_opts){ 0 };
+    if (!po.filename)
+        po.filename = path;
+    vmdesc_init(d);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return vmd_fail(err, path, 0, "cannot open: %s", strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return vmd_fail(err, path, 0, "not a regular file");
+    }
+    vmd_buf b = { 0 };
+    char chunk[8192];
+    for (;;) {
+        ssize_t r = read(fd, chunk, sizeof(chunk));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            close(fd);
+            free(b.s);
+            return vmd_fail(err, path, 0, "cannot read: %s", strerror(e));
+        }
+        if (r == 0)
+            break;
+        if (b.n + (size_t)r > VMD_MAX_INPUT) {
+            close(fd);
+            free(b.s);
+            return vmd_fail(err, path, 0, "the file is larger than %u bytes", VMD_MAX_INPUT);
+        }
+        vmd_buf_add(&b, chunk, (size_t)r);
+    }
+    close(fd);
+    bool ok = vmd_parse_buffer(b.s ? b.s : "", b.n, &po, d, err);
+    free(b.s);
+    return ok;
+}
+
+bool vmd_write(const vmdesc *d, vmd_format f, char **out, vmd_diag *warnings, vmd_err *err)
+{
+    vmd_lib_init();
+    *out = NULL;
+    if (f == VMD_FMT_XML) {
+        *out = vmd_xml_write(d);
+        return true;
+    }
+    if (f != VMD_FMT_SXP && f != VMD_FMT_CFG)
+        return vmd_fail(err, NULL, 0, "no output format given (xml, sxp or cfg)");
+    lconf c = { .file = "output" };
+    vmd_legacy_from_desc(d, &c, warnings);
+    *out = f == VMD_FMT_SXP ? vmd_sxp_write(&c) : vmd_cfg_write(&c);
+    lconf_free(&c);
+    return true;
+}
+
+bool vmd_convert(const char *buf, size_t len, const vmd_parse_opts *in, vmd_format out_fmt,
+                 char **out, vmd_diag *warnings, vmd_err *err)
+{
+    vmdesc d;
+    *out = NULL;
+    if (!vmd_parse_buffer(buf, len, in, &d, err))
+        return false;
+    bool ok = vmd_write(&d, out_fmt, out, warnings, err);
+    vmdesc_free(&d);
+    return ok;
+}
