@@ -1,5 +1,5 @@
-/* dispatch: validate a call, run it inline or on the worker pool, encode
- * the XenAPI result struct. */
+/* dispatch: validate a call, run it inline or on the worker pool, hand
+ * the transport its value or error once the call's changes are durable. */
 #include "config.h"
 
 #include <pthread.h>
@@ -12,9 +12,8 @@
 #include "daemon/persist.h"
 #include "daemon/session.h"
 #include "daemon/task.h"
-#include "rpc/jsonrpc.h"
-#include "rpc/xmlrpc.h"
 #include "util/log.h"
+#include "util/pool.h"
 #include "xapi_errors.h"
 #include "xapi_model.h"
 
@@ -32,93 +31,23 @@ const xmethod *xmethod_lookup(const char *name)
 
 /* ---- worker pool ---- */
 
-typedef struct job {
-    void (*fn)(void *arg);
-    void *arg;
-    struct job *next;
-} job;
+static xpool *workers;
 
-static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    job *head, *tail;
-    pthread_t *threads;
-    unsigned n;
-    bool stopping;
-} pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
-
-static _Thread_local bool on_worker;
-
-bool dispatch_on_worker(void)
+bool dispatch_start(unsigned n)
 {
-    return on_worker;
-}
-
-static void *worker_main(void *arg)
-{
-    (void)arg;
-    on_worker = true;
-    pthread_mutex_lock(&pool.lock);
-    for (;;) {
-        while (!pool.head && !pool.stopping)
-            pthread_cond_wait(&pool.cond, &pool.lock);
-        if (!pool.head)
-            break;
-        job *j = pool.head;
-        pool.head = j->next;
-        if (!pool.head)
-            pool.tail = NULL;
-        pthread_mutex_unlock(&pool.lock);
-        j->fn(j->arg);
-        free(j);
-        pthread_mutex_lock(&pool.lock);
-    }
-    pthread_mutex_unlock(&pool.lock);
-    return NULL;
-}
-
-bool dispatch_start(unsigned workers)
-{
-    pool.n = workers ? workers : 1;
-    pool.stopping = false;
-    pool.threads = calloc(pool.n, sizeof(pthread_t));
-    if (!pool.threads)
-        return false;
-    for (unsigned i = 0; i < pool.n; i++)
-        if (pthread_create(&pool.threads[i], NULL, worker_main, NULL) != 0)
-            return false;
-    return true;
+    workers = xpool_new("xend-worker", n);
+    return workers != NULL;
 }
 
 void dispatch_stop(void)
 {
-    pthread_mutex_lock(&pool.lock);
-    pool.stopping = true;
-    pthread_cond_broadcast(&pool.cond);
-    pthread_mutex_unlock(&pool.lock);
-    for (unsigned i = 0; i < pool.n; i++)
-        pthread_join(pool.threads[i], NULL);
-    free(pool.threads);
-    pool.threads = NULL;
-    pool.n = 0;
+    xpool_free(workers);
+    workers = NULL;
 }
 
 void dispatch_queue_job(void (*fn)(void *arg), void *arg)
 {
-    job *j = malloc(sizeof(*j));
-    if (!j)
-        abort();
-    j->fn = fn;
-    j->arg = arg;
-    j->next = NULL;
-    pthread_mutex_lock(&pool.lock);
-    if (pool.tail)
-        pool.tail->next = j;
-    else
-        pool.head = j;
-    pool.tail = j;
-    pthread_cond_signal(&pool.cond);
-    pthread_mutex_unlock(&pool.lock);
+    xpool_submit(workers, fn, arg);
 }
 
 /* ---- calls ---- */
@@ -138,8 +67,6 @@ void xcall_free(xcall *c)
         return;
     free(c->method_name);
     xv_free(c->params);
-    free(c->response);
-    jsonrpc_req_clear(&c->json);
     xv_free(c->result);
     xerr_free(c->err);
     pthread_mutex_destroy(&c->lock);
@@ -148,98 +75,62 @@ void xcall_free(xcall *c)
 
 bool xcall_wants_tree(const xcall *c)
 {
-    return c->codec != XCODEC_XMLRPC || c->opaque_refs;
-}
-
-/* xend and XAPI answer system.listMethods over XML-RPC with the bare array
- * (Python's introspection did; XAPI skips its Status struct for it). */
-static bool bare_answer(const xcall *c)
-{
-    return c->codec == XCODEC_XMLRPC && c->m && !c->is_async && strcmp(c->m->name, "system.listMethods") == 0;
-}
-
-static void encode_xmlrpc(xbuf *b, const xcall *c, const xv *result, const xerr *err)
-{
-    if (!err && bare_answer(c)) {
-        xmlrpc_encode_response(b, result);
-        return;
-    }
-    xv *st = xv_struct();
-    if (err) {
-        xv_struct_set(st, "Status", xv_str("Failure"));
-        xv *ed = xv_array();
-        xv_array_add(ed, xv_str(err->code));
-        for (size_t i = 0; i < err->n; i++)
-            xv_array_add(ed, xv_str(err->params[i]));
-        xv_struct_set(st, "ErrorDescription", ed);
-    } else {
-        xv_struct_set(st, "Status", xv_str("Success"));
-        xv_struct_set(st, "Value", result ? xv_dup(result) : xv_str(""));
-    }
-    xmlrpc_encode_response(b, st);
-    xv_free(st);
-}
-
-/* Encode the answer; result (owned by the caller) may be rewritten in place. */
-static void encode(xcall *c, xv *result, const xerr *err)
-{
-    if (!err && result && c->opaque_refs && c->m)
-        xtype_export_refs(c->is_async ? &xt_ref_task : c->m->ret, result);
-    xbuf b;
-    xbuf_init(&b);
-    if (c->codec == XCODEC_JSONRPC) {
-        if (err) {
-            jsonrpc_encode_error(&b, &c->json, err->code, (const char *const *)err->params, err->n);
-        } else if (!jsonrpc_encode_result(&b, &c->json, result)) {
-            /* a pre-encoded XML value reached the JSON codec: a bug, said so */
-            xlog(XLOG_ERROR, "%s: the result has no JSON form", c->method_name);
-            xbuf_free(&b);
-            xbuf_init(&b);
-            const char *msg = "the result has no JSON form";
-            jsonrpc_encode_error(&b, &c->json, "INTERNAL_ERROR", &msg, 1);
-        }
-    } else {
-        encode_xmlrpc(&b, c, result, err);
-    }
-    c->response = xbuf_steal(&b, &c->response_len);
-}
-
-char *xcall_encode_fault(int code, const char *msg, size_t *len_r)
-{
-    xbuf b;
-    xbuf_init(&b);
-    xmlrpc_encode_fault(&b, code, msg);
-    return xbuf_steal(&b, len_r);
+    return c->want_tree;
 }
 
 #define NOT_DURABLE "the call's changes could not be written to disk (see xend's log); they are kept " \
     "in memory and written once the disk allows, but are not safe until then"
 
+/* Never answer Success for what a crash could lose. */
+static void not_durable(xv **result, xerr **err)
+{
+    xv_free(*result);
+    *result = NULL;
+    xerr_free(*err);
+    *err = NULL;
+    xerr_internal(err, NOT_DURABLE);
+}
+
 static void deliver(void *arg, bool durable)
 {
     xcall *c = arg;
-    if (!durable) {             /* never answer Success for what a crash could lose */
-        xerr *err = NULL;
-        xerr_internal(&err, NOT_DURABLE);
-        free(c->response);
-        encode(c, NULL, err);
-        xerr_free(err);
-    }
+    if (!durable)
+        not_durable(&c->result, &c->err);
     c->done(c);
 }
 
+/* Does the call's kind guarantee it changed nothing? */
+static bool is_read(const xcall *c)
+{
+    return c->m && c->m->kind != XM_EXPLICIT && implicit_is_read(c->m->kind);
+}
+
+/* Once the call's changes (if any) are durable, run then(c, durable): on
+ * this thread, or on whichever thread makes the journal durable.  Only a
+ * worker may wait for the disk; the transport's threads hand the writing
+ * to persistence's own thread. */
+static void when_durable(xcall *c, void (*then)(void *arg, bool durable))
+{
+    if (is_read(c))
+        then(c, true);
+    else
+        persist_commit(xpool_on_worker(workers), then, c);
+}
+
 /* Deliver the answer to the transport (exactly once), once the call's
- * changes are durable: the answer is encoded here, and sent by whichever
- * thread makes the journal durable (this one, or the group commit's leader
- * while this worker goes on to the next call). */
+ * changes are durable.  The detail of an error is for the log only. */
 static void respond(xcall *c, xv *result, xerr *err)
 {
-    encode(c, result, err);
-    if (err && strcmp(err->code, "INTERNAL_ERROR") == 0)
-        xlog(XLOG_WARNING, "%s: %s", c->method_name, err->n ? err->params[0] : "");
-    xv_free(result);
-    xerr_free(err);
-    persist_call_done(c, deliver, c);
+    if (err && (err->detail || strcmp(err->code, "INTERNAL_ERROR") == 0))
+        xlog(XLOG_WARNING, "%s: %s: %s", c->method_name, err->code,
+             err->detail ? err->detail : err->n ? err->params[0] : "");
+    if (err) {
+        xv_free(result);
+        result = NULL;
+    }
+    c->result = result;
+    c->err = err;
+    when_durable(c, deliver);
 }
 
 void xcall_defer(xcall *c)
@@ -282,13 +173,8 @@ static void async_finish_job(void *arg)
 static void async_durable(void *arg, bool durable)
 {
     xcall *c = arg;
-    if (!durable) {
-        xv_free(c->result);
-        c->result = NULL;
-        xerr_free(c->err);
-        c->err = NULL;
-        xerr_internal(&c->err, NOT_DURABLE);
-    }
+    if (!durable)
+        not_durable(&c->result, &c->err);
     dispatch_queue_job(async_finish_job, c);     /* off the commit leader */
 }
 
@@ -299,7 +185,7 @@ static void complete(xcall *c, xv *result, xerr *err)
     if (c->is_async) {
         c->result = result;
         c->err = err;
-        persist_call_done(c, async_durable, c);
+        when_durable(c, async_durable);
         return;
     }
     respond(c, result, err);

@@ -1,11 +1,12 @@
-/* dispatch: from a decoded XML-RPC call to a XenAPI result.
+/* dispatch: from a decoded call to a value or an error.
  *
  * The transport (rpc/) creates an xcall for each request, fills method,
  * params and the peer description, and calls xcall_run().  The call
  * completes either before xcall_run() returns or later (it was queued on
  * the worker pool, or a handler deferred it, as event.next does); either
  * way the transport's done() callback fires exactly once, from some thread,
- * with call->response holding the encoded methodResponse.
+ * once the call's changes are durable, with either call->result (NULL for
+ * a void result) or call->err set.  Encoding them is rpc/'s business.
  */
 #ifndef XEND_DISPATCH_H
 #define XEND_DISPATCH_H
@@ -16,8 +17,7 @@
 
 #include "daemon/xerr.h"
 #include "daemon/xtype.h"
-#include "rpc/jsonrpc.h"
-#include "rpc/xv.h"
+#include "util/xv.h"
 
 typedef enum xmsg_kind {
     XM_GETTER, XM_SETTER, XM_MAP_ADD, XM_MAP_REMOVE, XM_SET_ADD, XM_SET_REMOVE,
@@ -58,34 +58,28 @@ typedef struct xpeer {
     bool auth_none;             /* listener authenticates nobody: any login succeeds */
 } xpeer;
 
-/* The wire form of a call's answer. */
-typedef enum xcodec { XCODEC_XMLRPC = 0, XCODEC_JSONRPC } xcodec;
-
 struct xcall {
     /* filled by the transport */
     char *method_name;          /* as sent (may start with "Async.") */
     xv *params;                 /* XV_ARRAY, owned by the call */
     xpeer peer;
-    xcodec codec;               /* how to encode the answer */
-    jsonrpc_req json;           /* JSON-RPC: the envelope to answer (owned) */
-    bool opaque_refs;           /* answer refs in XAPI's "OpaqueRef:<uuid>" form */
-    void (*done)(xcall *call);  /* fires once; call->response is ready */
+    bool want_tree;             /* answer with trees, no pre-encoded XML values
+                                   (JSON-RPC, or refs the transport rewrites) */
+    void (*done)(xcall *call);  /* fires once; result or err is set */
     void *transport;            /* transport's own pointer */
 
     /* filled by dispatch */
     const xmethod *m;
     bool is_async;
     char session[40];           /* validated session ref ("" if none) */
-    char *response;             /* encoded methodResponse (malloc'd) */
-    size_t response_len;
+    xv *result;                 /* the answer when done() fires (owned) */
+    xerr *err;                  /* or the error (owned); result is then NULL */
 
     /* completion state, private to dispatch */
     pthread_mutex_t lock;
     bool deferred;
     bool in_handler;
     bool completed;
-    xv *result;
-    xerr *err;
     char task[40];              /* Async: the task running this call */
     struct xcall *next_queued;
     void *wait_priv;            /* for deferring handlers (event.next) */
@@ -104,20 +98,14 @@ void xcall_defer(xcall *call);
 void xcall_finish(xcall *call, xv *result, xerr *err);
 
 /* Does this call want its result as a tree (no pre-encoded XML values):
- * JSON-RPC, or refs to rewrite? */
+ * JSON-RPC, or refs to rewrite?  (call->want_tree, set by the transport) */
 bool xcall_wants_tree(const xcall *call);
 
-/* The encoded response for an error before any call exists (parse failure). */
-char *xcall_encode_fault(int code, const char *msg, size_t *len_r);
-
-/* Worker pool used for calls that may block. */
+/* The daemon's worker pool (util/pool.h), for calls that may block. */
 bool dispatch_start(unsigned workers);
 void dispatch_stop(void);
 
 /* Run fn(arg) on the worker pool (used by Async tasks and backends' events). */
 void dispatch_queue_job(void (*fn)(void *arg), void *arg);
-/* Is the calling thread one of the pool's workers (which may block)?  Any
- * other thread (the HTTP server's, the main loop's) must not wait on disk. */
-bool dispatch_on_worker(void);
 
 #endif

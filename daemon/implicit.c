@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "daemon/classes.h"
-#include "rpc/xmlrpc.h"
+#include "util/xmlrpc.h"
 #include "xapi_errors.h"
 #include "xapi_model.h"
 

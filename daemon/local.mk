@@ -8,16 +8,16 @@ daemon_libxend_la_SOURCES = \
 	daemon/persist.c daemon/daemon.h
 nodist_daemon_libxend_la_SOURCES = gen/xapi_model.c gen/xapi_errors.c gen/xapi_dispatch.c
 daemon_libxend_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
-daemon_libxend_la_LIBADD = rpc/libxv.la
+daemon_libxend_la_LIBADD = util/libxv.la
 $(daemon_libxend_la_OBJECTS) $(daemon_xend_OBJECTS): gen/stamp
 
 sbin_PROGRAMS += daemon/xend
-daemon_xend_SOURCES = daemon/main.c daemon/daemon.h rpc/server.c rpc/server.h rpc/static.c rpc/static.h
+daemon_xend_SOURCES = daemon/main.c daemon/daemon.h
 daemon_xend_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
 # everything the daemon's code needs, for the daemon and for unit tests of its parts
 XEND_CORE_LIBS = daemon/libxend.la rpc/libxauth.la config/libxconf.la xenops/libxenops.la \
-	util/libxutil.la util/libxlog.la rpc/libxv.la $(XML_LIBS) $(PAM_LIBS)
-daemon_xend_LDADD = $(XEND_CORE_LIBS) $(MHD_LIBS)
+	util/libxutil.la util/libxlog.la util/libxv.la $(XML_LIBS) $(PAM_LIBS)
+daemon_xend_LDADD = rpc/libxrpc.la $(XEND_CORE_LIBS) $(MHD_LIBS)
 
 # service files
 systemdunitdir = $(prefix)/lib/systemd/system

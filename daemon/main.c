@@ -20,6 +20,7 @@
 #include "daemon/host.h"
 #include "daemon/session.h"
 #include "daemon/store.h"
+#include "rpc/auth_pam.h"
 #include "rpc/server.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -262,7 +263,8 @@ int main(int argc, char **argv)
          cfg.state_dir);
 
     store_init();
-    session_config sc = { .pam_service = cfg.pam_service, .timeout = cfg.session_timeout };
+    session_config sc = { .pam_service = cfg.pam_service, .timeout = cfg.session_timeout,
+                          .check_password = auth_pam_check_rhost };
     session_setup(&sc);
     api_register_hooks();
     daemon_options dopts = { .state_dir = cfg.state_dir, .task_expiry = cfg.task_expiry,

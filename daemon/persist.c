@@ -908,54 +908,64 @@ static void *syncer_main(void *arg)
     }
 }
 
-void persist_call_done(const xcall *call, void (*then)(void *arg, bool durable), void *arg)
+void persist_commit(bool may_block, void (*then)(void *arg, bool durable), void *arg)
 {
-    const xmethod *m = call->m;
-    if (!active || (m && m->kind != XM_EXPLICIT && implicit_is_read(m->kind))) {
+    if (!active) {
         then(arg, true);
         return;
     }
-    /* only a worker waits on the disk; for any other thread (the HTTP
-     * server's, the main loop's) the syncer leads */
-    bool nb = !dispatch_on_worker() && atomic_load(&syncer_running);
+    if (!atomic_load(&syncer_running))
+        may_block = true;       /* nobody else could do it */
     deposit *d;
     uint64_t t = take_dirty(&d);
     pwaiter *w = malloc(sizeof(*w));
     if (!w)
         abort();
     *w = (pwaiter){ .ticket = t, .own = d != NULL, .fn = then, .arg = arg };
-    if (!nb) {
+    if (may_block) {
         pthread_mutex_lock(&commit_mu);
-    } else if (pthread_mutex_trylock(&commit_mu) != 0) {
-        pthread_mutex_lock(&inbox_mu);      /* taken: leave both to its holder */
-        if (d) {
-            d->next = inbox_deps;
-            inbox_deps = d;
+        commit_locked(d);
+        if (durable >= t) {
+            bool ok = !w->own || !failed;
+            pthread_mutex_unlock(&commit_mu);
+            free(w);
+            then(arg, ok);
+            return;
         }
-        w->next = inbox_waiters;
-        inbox_waiters = w;
-        pthread_mutex_unlock(&inbox_mu);
-        syncer_kick();
-        return;
-    }
-    commit_locked(d);
-    if (durable >= t) {
-        bool ok = !w->own || !failed;
-        pthread_mutex_unlock(&commit_mu);
-        free(w);
-        then(arg, ok);
-        return;
-    }
-    w->next = waiters;
-    waiters = w;
-    bool kick = false;
-    if (nb)
-        kick = !syncing;        /* a leader syncing now loops on to this ticket */
-    else
+        w->next = waiters;
+        waiters = w;
         lead_syncs();
-    pthread_mutex_unlock(&commit_mu);
-    if (kick)
-        syncer_kick();
+        pthread_mutex_unlock(&commit_mu);
+        return;
+    }
+    /* A thread that must not block: it never writes the journal and never
+     * waits for commit_mu (a checkpoint holds it for a second).  With
+     * nothing of its own to write, it may answer at once when what came
+     * before is durable; anything else goes to the syncer. */
+    if (!d && pthread_mutex_trylock(&commit_mu) == 0) {
+        if (durable >= t) {
+            pthread_mutex_unlock(&commit_mu);
+            free(w);
+            then(arg, true);
+            return;
+        }
+        w->next = waiters;
+        waiters = w;
+        bool kick = !syncing;   /* a leader syncing now loops on to this ticket */
+        pthread_mutex_unlock(&commit_mu);
+        if (kick)
+            syncer_kick();
+        return;
+    }
+    pthread_mutex_lock(&inbox_mu);
+    if (d) {
+        d->next = inbox_deps;
+        inbox_deps = d;
+    }
+    w->next = inbox_waiters;
+    inbox_waiters = w;
+    pthread_mutex_unlock(&inbox_mu);
+    syncer_kick();
 }
 
 void persist_tick(void)

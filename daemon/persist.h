@@ -1,30 +1,33 @@
 /* persist: the records of persistent objects on disk (see docs/persistence.md).
  *
- * Every change to a persistent object is noted by a store observer; the
- * dispatcher calls persist_call_done() when a call ends: that appends the
- * changed records to the journal, and the answer is sent once a (shared)
- * fdatasync made them durable; the XML files are written by checkpoints.
- * persist_setup() (daemon.h) replays the journal and loads the files.
+ * Every change to a persistent object is noted by a store observer; whoever
+ * must not say "done" before the changes are safe (the dispatcher, when a
+ * call ends) calls persist_commit(): that appends the changed records to the
+ * journal, and runs its continuation once a (shared) fdatasync made them
+ * durable; the XML files are written by checkpoints.  persist_setup()
+ * (daemon.h) replays the journal and loads the files.  Nothing here knows
+ * about calls.
  */
 #ifndef XEND_PERSIST_H
 #define XEND_PERSIST_H
 
 #include <stdbool.h>
 
-#include "daemon/dispatch.h"
 #include "daemon/store.h"
 
 /* Make every change noted so far durable; call with no store lock held.
  * No-op before persist_setup().  False if writing failed (logged). */
 bool persist_flush(void);
-/* The dispatcher's hook at the end of a call: then(arg, durable) runs once
- * every change noted so far is durable (at once for a read-only implicit
- * message, or with nothing to wait for), either on this thread or on the
- * thread that makes the journal durable; the caller must not wait for it.
- * durable is false when the call made changes and writing them failed (a
+/* then(arg, durable) runs once every change noted so far is durable (at
+ * once with nothing to wait for), either on this thread or on the thread
+ * that makes the journal durable; the caller must not wait for it.
+ * may_block: the caller may write and wait for the disk (a worker), and
+ * may lead the group commit itself.  Otherwise (a transport or loop thread)
+ * it never writes nor waits for the journal: persistence's own thread does.
+ * durable is false when there were changes and writing them failed (a
  * full disk): they are kept in memory and written by the next checkpoint
  * that succeeds, but the caller cannot be told they are safe. */
-void persist_call_done(const xcall *call, void (*then)(void *arg, bool durable), void *arg);
+void persist_commit(bool may_block, void (*then)(void *arg, bool durable), void *arg);
 /* Periodic (~2 s, main thread): when idle, write the XML files the journal
  * changed, make them durable and empty the journal (checkpoint). */
 void persist_tick(void);

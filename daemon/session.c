@@ -10,7 +10,6 @@
 #include "daemon/host.h"
 #include "daemon/session.h"
 #include "daemon/store.h"
-#include "rpc/auth_pam.h"
 #include "util/log.h"
 #include "xapi_errors.h"
 #include "xapi_handlers.h"
@@ -114,8 +113,9 @@ bool xh_session_login_with_password(xcall *call, const char *uname, const char *
 {
     if (!call->peer.auth_none) {
         char *why = NULL;
-        if (!auth_pam_check_rhost(cfg.pam_service, uname, pwd, call->peer.local ? NULL : call->peer.addr, &why)) {
-            free(why);      /* auth_pam logs the reason */
+        if (!cfg.check_password ||
+            !cfg.check_password(cfg.pam_service, uname, pwd, call->peer.local ? NULL : call->peer.addr, &why)) {
+            free(why);      /* the checker logs the reason */
             return xerr_SESSION_AUTHENTICATION_FAILED(errp);
         }
     }

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "daemon/store.h"
-#include "rpc/xmlrpc.h"
+#include "util/xmlrpc.h"
 #include "util/strutil.h"
 #include "xapi_model.h"
 

@@ -13,7 +13,7 @@
 
 #include "daemon/xerr.h"
 #include "daemon/xtype.h"
-#include "rpc/xv.h"
+#include "util/xv.h"
 
 #define XREF_LEN 40
 

@@ -12,7 +12,7 @@
 #include "daemon/session.h"
 #include "daemon/store.h"
 #include "daemon/task.h"
-#include "rpc/xmlrpc.h"
+#include "util/xmlrpc.h"
 #include "util/log.h"
 #include "xapi_errors.h"
 #include "xapi_handlers.h"

@@ -47,6 +47,19 @@ bool xerr_internal(xerr **errp, const char *fmt, ...)
     return xerr_set(errp, "INTERNAL_ERROR", 1, msg);
 }
 
+bool xerr_detail(xerr **errp, const char *fmt, ...)
+{
+    if (!errp || !*errp || (*errp)->detail)
+        return false;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vasprintf(&(*errp)->detail, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        abort();
+    return false;
+}
+
 xerr *xerr_dup(const xerr *e)
 {
     if (!e)
@@ -61,6 +74,7 @@ xerr *xerr_dup(const xerr *e)
         abort();
     for (size_t i = 0; i < e->n; i++)
         d->params[i] = xstrdup_or_die(e->params[i]);
+    d->detail = e->detail ? xstrdup_or_die(e->detail) : NULL;
     return d;
 }
 
@@ -72,5 +86,6 @@ void xerr_free(xerr *e)
         free(e->params[i]);
     free(e->params);
     free(e->code);
+    free(e->detail);
     free(e);
 }

@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "rpc/xv.h"
+#include "util/xv.h"
 
 typedef enum xt_kind {
     XT_STRING, XT_INT, XT_FLOAT, XT_BOOL, XT_DATETIME, XT_VOID,

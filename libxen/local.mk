@@ -26,7 +26,7 @@ libxen_libxenapi_core_la_SOURCES = libxen/src/xen_common.c libxen/src/xen_transp
 nodist_libxen_libxenapi_core_la_SOURCES = libxen/gen/xen_gen.c libxen/gen/xen_gen_internal.h
 libxen_libxenapi_core_la_CPPFLAGS = $(LIBXEN_CPPFLAGS)
 libxen_libxenapi_core_la_CFLAGS = $(LIBXEN_CFLAGS)
-libxen_libxenapi_core_la_LIBADD = rpc/libxv.la $(CURL_LIBS) $(XML_LIBS)
+libxen_libxenapi_core_la_LIBADD = util/libxv.la $(CURL_LIBS) $(XML_LIBS)
 
 # The installed library: soname libxenapi.so.1; only xen_* symbols exported.
 lib_LTLIBRARIES += libxen/libxenapi.la

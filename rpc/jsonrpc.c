@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonrpc.h"
+#include "rpc/jsonrpc.h"
 
 /* ---- decoding ---- */
 

@@ -23,8 +23,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "xmlrpc.h"
-#include "xv.h"
+#include "util/xmlrpc.h"
+#include "util/xv.h"
 
 /* The longest string accepted, as libxml2's default text-node bound. */
 #define JSONRPC_MAX_STRING ((size_t)10000000)

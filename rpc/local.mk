@@ -1,1 +1,22 @@
-# rpc: the HTTP transport is built into daemon/xend (daemon/local.mk); codec: rpc/codec.mk; PAM: rpc/auth.mk
+# rpc: the transports (HTTP/HTTPS/Unix through libmicrohttpd), the JSON-RPC
+# codec, and the XenAPI result convention on the wire; linked into
+# daemon/xend (daemon/local.mk).  The XML-RPC codec is util/codec.mk; PAM is
+# rpc/auth.mk.
+noinst_LTLIBRARIES += rpc/libxrpc.la
+rpc_libxrpc_la_SOURCES = rpc/server.c rpc/server.h rpc/reply.c rpc/reply.h rpc/static.c rpc/static.h
+rpc_libxrpc_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+rpc_libxrpc_la_LIBADD = rpc/libxjson.la
+$(rpc_libxrpc_la_OBJECTS): gen/stamp
+
+# The JSON-RPC codec (same xv trees and limits as the XML-RPC one).
+noinst_LTLIBRARIES += rpc/libxjson.la
+rpc_libxjson_la_SOURCES = rpc/jsonrpc.c rpc/jsonrpc.h
+rpc_libxjson_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
+rpc_libxjson_la_LIBADD = util/libxv.la
+
+# Its unit test (golden value cases in tests/unit/jsonrpc/).
+check_PROGRAMS += tests/unit/test_jsonrpc
+TESTS += tests/unit/test_jsonrpc
+tests_unit_test_jsonrpc_SOURCES = tests/unit/test_jsonrpc.c
+tests_unit_test_jsonrpc_LDADD = rpc/libxjson.la util/libxv.la $(XML_LIBS) $(XTEST_LIBS)
+EXTRA_DIST += tests/unit/jsonrpc/values.txt

@@ -21,10 +21,11 @@
 
 #include "daemon/dispatch.h"
 #include "rpc/jsonrpc.h"
+#include "rpc/reply.h"
 #include "rpc/server.h"
 #include "rpc/static.h"
-#include "rpc/xmlrpc.h"
 #include "util/log.h"
+#include "util/xmlrpc.h"
 
 typedef struct listener {
     const xc_listener *cfg;
@@ -50,6 +51,7 @@ typedef struct req {
     bool too_large;
     xcodec codec;               /* from the path: /jsonrpc is JSON-RPC */
     bool opaque_refs;
+    jsonrpc_req json;           /* JSON-RPC: the envelope to answer */
     bool suspended;
     bool ready;
     xcall *call;
@@ -98,7 +100,7 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, unsigned status, c
 static enum MHD_Result send_fault(struct MHD_Connection *conn, unsigned status, int code, const char *msg)
 {
     size_t len;
-    char *body = xcall_encode_fault(code, msg, &len);
+    char *body = rpc_fault_encode(code, msg, &len);
     return send_body(conn, status, body, len, XCODEC_XMLRPC);
 }
 
@@ -148,15 +150,14 @@ static bool wants_opaque_refs(const char *url)
     return is_jsonrpc_path(url) || strcmp(url, "/xmlrpc") == 0;
 }
 
-/* Hand a finished call's answer to the connection. */
-static enum MHD_Result send_answer(struct MHD_Connection *conn, xcall *call)
+/* Encode a finished call's answer for the connection, and free the call. */
+static enum MHD_Result send_answer(struct MHD_Connection *conn, const req *r, xcall *call)
 {
-    char *body = call->response;
-    size_t len = call->response_len;
-    xcodec codec = call->codec;
-    call->response = NULL;
+    rpc_form f = { .codec = r->codec, .opaque_refs = r->opaque_refs, .json = &r->json };
+    size_t len;
+    char *body = rpc_reply_encode(&f, call, &len);
     xcall_free(call);
-    return send_body(conn, MHD_HTTP_OK, body, len, codec);
+    return send_body(conn, MHD_HTTP_OK, body, len, r->codec);
 }
 
 /* The dispatcher finished a call: wake the connection if it sleeps. */
@@ -205,7 +206,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return rpc_static_serve(conn, l->xcfg->web_dir, url);
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
             size_t len;
-            char *body = xcall_encode_fault(-32300, "XML-RPC requests are POSTed", &len);
+            char *body = rpc_fault_encode(-32300, "XML-RPC requests are POSTed", &len);
             struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
             MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/xml");
             MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
@@ -227,7 +228,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->call) {          /* resumed: the answer is ready */
         xcall *call = r->call;
         r->call = NULL;
-        return send_answer(conn, call);
+        return send_answer(conn, r, call);
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
@@ -284,9 +285,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     xcall *call = xcall_new();
     call->method_name = name;
     call->params = params;
-    call->codec = r->codec;
-    call->json = jreq;
-    call->opaque_refs = r->opaque_refs;
+    r->json = jreq;
+    call->want_tree = r->codec != XCODEC_XMLRPC || r->opaque_refs;
     call->done = call_done;
     call->transport = r;
     peer_of(conn, l, &call->peer);
@@ -296,7 +296,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->ready) {          /* answered inline */
         pthread_mutex_unlock(&r->lock);
         r->call = NULL;
-        return send_answer(conn, call);
+        return send_answer(conn, r, call);
     }
     r->suspended = true;
     MHD_suspend_connection(conn);
@@ -317,6 +317,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
      * only ever completed through r while the connection is suspended, and
      * MHD does not terminate suspended connections */
     free(r->body);
+    jsonrpc_req_clear(&r->json);
     pthread_mutex_destroy(&r->lock);
     free(r);
     *con_cls = NULL;

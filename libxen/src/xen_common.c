@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "xen_internal.h"
-#include "rpc/xmlrpc.h"
+#include "util/xmlrpc.h"
 #include <xen/api/xen_transport.h>
 
 /* ------------------------------------------------------------ allocation */

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include <xen/api/xen_common.h>
-#include "rpc/xv.h"
+#include "util/xv.h"
 
 typedef enum xeni_kind {
     XK_STRING,    /* char *            (strings, refs)                     */

@@ -8,7 +8,7 @@
 
 #include "roundtrip_support.h"
 #include "xen_gen_internal.h"
-#include "rpc/xmlrpc.h"
+#include "util/xmlrpc.h"
 
 /* One check named "TYPE: what" (the TAP line names the type). */
 #define check(ok, what, name) check_((ok), (what), (name), __LINE__)

@@ -1,10 +1,10 @@
-/* Unit tests for the XML-RPC codec: rpc/xv.c and rpc/xmlrpc.c. */
+/* Unit tests for the XML-RPC codec: util/xv.c and util/xmlrpc.c. */
 #include <config.h>
 
 #include "tests/lib/xtest.h"
 
-#include "rpc/xmlrpc.h"
-#include "rpc/xv.h"
+#include "util/xmlrpc.h"
+#include "util/xv.h"
 
 #include <libxml/parser.h>
 

@@ -4,7 +4,7 @@
 #include <config.h>
 
 #include "rpc/jsonrpc.h"
-#include "rpc/xv.h"
+#include "util/xv.h"
 #include "tests/lib/xtest.h"
 
 #include <math.h>

@@ -6,7 +6,7 @@
 #ifndef XEND_XMLRPC_H
 #define XEND_XMLRPC_H
 
-#include "xv.h"
+#include "util/xv.h"
 
 /* Limits applied while decoding untrusted input. */
 typedef struct xmlrpc_limits {

@@ -14,7 +14,7 @@
  */
 #include <config.h>
 
-#include "rpc/xmlrpc.h"
+#include "util/xmlrpc.h"
 #include "util/strutil.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* xv: XML-RPC value trees and the xbuf byte buffer (see xv.h). */
 #include <config.h>
 
-#include "rpc/xv.h"
+#include "util/xv.h"
 
 #include <errno.h>
 #include <inttypes.h>
