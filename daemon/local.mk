@@ -17,7 +17,8 @@ daemon_xend_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
 # everything the daemon's code needs, for the daemon and for unit tests of its parts
 XEND_CORE_LIBS = daemon/libxend.la rpc/libxauth.la config/libxconf.la xenops/libxenops.la \
 	util/libxutil.la util/libxlog.la util/libxv.la $(XML_LIBS) $(PAM_LIBS)
-daemon_xend_LDADD = rpc/libxrpc.la $(XEND_CORE_LIBS) $(MHD_LIBS)
+# the daemon is its core, the transports and the backends (with Xen's libraries)
+daemon_xend_LDADD = rpc/libxrpc.la xenops/libxobackends.la $(XEND_CORE_LIBS) $(MHD_LIBS)
 
 # service files
 systemdunitdir = $(prefix)/lib/systemd/system

@@ -7,6 +7,7 @@ XTEST_LIBS = tests/lib/libxtest.la
 
 # Integration tests: the real daemon over real sockets (tests/lib/xendtest.py).
 TESTS += tests/check-manifest.sh \
+	tests/check-layers.py \
 	tests/integration/test_core.py \
 	tests/integration/test_getters.py \
 	tests/integration/test_hostile.py \

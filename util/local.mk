@@ -8,3 +8,8 @@ check_PROGRAMS += tests/unit/test_loop
 TESTS += tests/unit/test_loop
 tests_unit_test_loop_SOURCES = tests/unit/test_loop.c
 tests_unit_test_loop_LDADD = util/libxutil.la $(XTEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_pool
+TESTS += tests/unit/test_pool
+tests_unit_test_pool_SOURCES = tests/unit/test_pool.c
+tests_unit_test_pool_LDADD = util/libxutil.la $(XTEST_LIBS)

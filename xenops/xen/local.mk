@@ -17,7 +17,7 @@ check_PROGRAMS += tests/xen/test_xen_config
 TESTS += tests/xen/test_xen_config
 tests_xen_test_xen_config_SOURCES = tests/xen/test_xen_config.c
 tests_xen_test_xen_config_CFLAGS = $(AM_CFLAGS) $(XEN_CFLAGS)
-tests_xen_test_xen_config_LDADD = xenops/libxenops.la $(XEN_LIBS) $(XTEST_LIBS)
+tests_xen_test_xen_config_LDADD = xenops/xen/libxo_xen.la xenops/libxenops.la $(XEN_LIBS) $(XTEST_LIBS)
 
 
 # Drives the backend directly on a real Xen dom0 (not part of `make check`):
@@ -25,5 +25,5 @@ tests_xen_test_xen_config_LDADD = xenops/libxenops.la $(XEN_LIBS) $(XTEST_LIBS)
 noinst_PROGRAMS += tests/xen/xo-xen-drive
 tests_xen_xo_xen_drive_SOURCES = tests/xen/xo-xen-drive.c
 tests_xen_xo_xen_drive_CFLAGS = $(AM_CFLAGS) $(XEN_CFLAGS)
-tests_xen_xo_xen_drive_LDADD = xenops/libxenops.la $(XEN_LIBS) $(XTEST_LIBS)
+tests_xen_xo_xen_drive_LDADD = xenops/xen/libxo_xen.la xenops/libxenops.la $(XEN_LIBS) $(XTEST_LIBS)
 endif
