@@ -73,11 +73,6 @@ void xcall_free(xcall *c)
     free(c);
 }
 
-bool xcall_wants_tree(const xcall *c)
-{
-    return c->want_tree;
-}
-
 #define NOT_DURABLE "the call's changes could not be written to disk (see xend's log); they are kept " \
     "in memory and written once the disk allows, but are not safe until then"
 

@@ -97,10 +97,6 @@ void xcall_run(xcall *call);
 void xcall_defer(xcall *call);
 void xcall_finish(xcall *call, xv *result, xerr *err);
 
-/* Does this call want its result as a tree (no pre-encoded XML values):
- * JSON-RPC, or refs to rewrite?  (call->want_tree, set by the transport) */
-bool xcall_wants_tree(const xcall *call);
-
 /* The daemon's worker pool (util/pool.h), for calls that may block. */
 bool dispatch_start(unsigned workers);
 void dispatch_stop(void);

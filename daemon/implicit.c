@@ -81,7 +81,7 @@ static bool do_read(xcall *call, const xmethod *m, xv *const *args, xv **result_
     case XM_GET_RECORD: {
         if (!(o = lookup(m->cls, args[0]->u.str.s, errp)) || !can_read(call, o, errp))
             return false;
-        if (xcall_wants_tree(call)) {
+        if (call->want_tree) {
             *result_r = xobj_record(o);
             return true;
         }
@@ -98,7 +98,7 @@ static bool do_read(xcall *call, const xmethod *m, xv *const *args, xv **result_
                 xv_array_add(*result_r, xv_str(o->ref));
         return true;
     case XM_GET_ALL_RECORDS: {
-        if (xcall_wants_tree(call)) {
+        if (call->want_tree) {
             *result_r = xv_struct();
             for (o = store_first(m->cls); o; o = store_next(o))
                 if (can_read(call, o, NULL))

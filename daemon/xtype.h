@@ -88,7 +88,7 @@ const char *xref_plain(const char *s);
  * OpaqueRef form, for callers that use XAPI's refs (docs/jsonrpc.md):
  * refs, ref sets, ref-keyed maps, records and structs by their fields, and
  * event records by their class (ref and snapshot).  Pre-encoded values are
- * left alone (callers that rewrite refs get trees: xcall_wants_tree). */
+ * left alone (callers that rewrite refs get trees: xcall.want_tree). */
 void xtype_export_refs(const xtype *t, xv *v);
 
 /* A new value of type t's default: "", 0, 0.0, false, epoch, first enum
