@@ -27,3 +27,7 @@ check_PROGRAMS += tests/config/test_vmdesc
 TESTS += tests/config/test_vmdesc
 tests_config_test_vmdesc_SOURCES = tests/config/test_vmdesc.c
 tests_config_test_vmdesc_LDADD = config/libvmdesc.la $(XTEST_LIBS)
+# The golden corpus (NAME.cfg/.sxp/.xml -> NAME.calls, bad/NAME.* -> .err).
+EXTRA_DIST += $(patsubst $(srcdir)/%,%,$(wildcard $(srcdir)/tests/config/*.cfg \
+	$(srcdir)/tests/config/*.sxp $(srcdir)/tests/config/*.xml $(srcdir)/tests/config/*.calls \
+	$(srcdir)/tests/config/*.vars $(srcdir)/tests/config/bad/*))

@@ -177,6 +177,7 @@ static bool lex_string(lexer *L, bool raw, tok *t)
 static bool lex(lexer *L)
 {
     int depth = 0;
+    unsigned open_line[VMD_MAX_DEPTH + 1];     /* where each open bracket is */
     bool bol = true;
     unsigned col = 0;
     while (L->p < L->end) {
@@ -295,8 +296,9 @@ static bool lex(lexer *L)
                 return lfail(L, line, "unexpected character (code %u)", (unsigned char)c);
             }
             if (c == '(' || c == '[' || c == '{') {
-                if (++depth > VMD_MAX_DEPTH)
+                if (depth >= VMD_MAX_DEPTH)
                     return lfail(L, line, "brackets nested deeper than %d", VMD_MAX_DEPTH);
+                open_line[depth++] = line;
             } else if (c == ')' || c == ']' || c == '}') {
                 if (depth == 0)
                     return lfail(L, line, "'%c' without its opening bracket", c);
@@ -312,7 +314,7 @@ static bool lex(lexer *L)
         bol = false;
     }
     if (depth)
-        return lfail(L, L->line, "a bracket is not closed at the end of the file");
+        return lfail(L, open_line[depth - 1], "this bracket is not closed by the end of the file");
     if (!bol && !push(L, T_NL, L->p, 0, L->line))
         return lfail(L, L->line, "too many tokens");
     if (!push(L, T_EOF, L->p, 0, L->line))

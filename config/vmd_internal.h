@@ -102,7 +102,7 @@ bool vmd_xml_parse(const char *buf, size_t len, const vmd_parse_opts *o, vmdesc 
                    vmd_err *err);
 char *vmd_cfg_write(const lconf *c);
 char *vmd_sxp_write(const lconf *c);
-char *vmd_xml_write(const vmdesc *d);
+char *vmd_xml_write(const vmdesc *d, vmd_diag *warn);
 
 /* Quoting used by the writers (Python repr-like, single quotes preferred). */
 void vmd_py_quote(vmd_buf *b, const char *s);

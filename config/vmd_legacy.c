@@ -547,7 +547,9 @@ static bool vif_one(const actx *a, const lsetting *s, const lval *v, size_t idx,
         bool known = false;
         for (int j = 0; vif_keys[j]; j++)
             known |= strcmp(k, vif_keys[j]) == 0;
-        if (!known) {
+        if (v->t == LV_LIST && strcmp(k, "uuid") == 0) {
+            WARN(s, v, "vif: (uuid %s) ignored (the server names devices)", val);
+        } else if (!known) {
             ok = FAIL(s, v, "vif: unknown key '%s' (type, mac, bridge, ip, script, backend, "
                       "vifname, rate, model, accel, policy, label, mtu)", k);
         } else if (strcmp(k, "mac") == 0) {
@@ -588,6 +590,13 @@ static bool vif_one(const actx *a, const lsetting *s, const lval *v, size_t idx,
     vmd_map_free(&m);
     if (ok)
         f->device = vmd_xasprintf("%zu", idx);
+    vmd_buf kept = { 0 };
+    for (size_t i = 0; ok && i < f->legacy.n; i++)
+        if (strcmp(f->legacy.v[i].key, "rate") != 0 && strcmp(f->legacy.v[i].key, "backend") != 0)
+            vmd_buf_printf(&kept, "%s%s", kept.n ? ", " : "", f->legacy.v[i].key);
+    if (kept.n)
+        WARN(s, v, "vif %zu: %s: no XenAPI field, kept for the legacy formats only", idx, kept.s);
+    free(kept.s);
     return ok;
 }
 
@@ -1062,6 +1071,14 @@ static void swap_devices(vmdesc *d, vmdesc *t, bool ok)
  * lists; the value may hold commas. */
 static bool kv_one(const actx *a, const lsetting *s, const lval *v, vmd_map *m)
 {
+    if (v->t == LV_LIST && v->n == 2 && v->items[0].t == LV_STR && v->items[1].t != LV_LIST) {
+        char *val;                  /* (key value) from SXP */
+        if (!as_str(a, s, &v->items[1], &val))
+            return false;
+        vmd_map_set(m, v->items[0].s, val);
+        free(val);
+        return true;
+    }
     if (v->t == LV_LIST)
         return kv_items(a, s, v, m);
     char *str;
@@ -1531,7 +1548,10 @@ void vmd_legacy_from_desc(const vmdesc *d, lconf *c, vmd_diag *warn)
             const vmd_disk *k = &d->disks[i];
             vmd_buf b = { 0 };
             vmd_buf_printf(&b, "%s,%s%s,%s", k->uname, k->dev, k->cdrom ? ":cdrom" : "",
-                           k->sharable ? "w!" : k->writable ? "w" : "r");
+                           !k->writable ? "r" : k->sharable ? "w!" : "w");
+            if (k->sharable && !k->writable)
+                vmd_warn(warn, F, 0, "disk %s: a sharable read-only VDI has no legacy form "
+                         "(written as r)", k->dev);
             if (k->backend || k->protocol)
                 vmd_buf_printf(&b, ",%s", k->backend ? k->backend : "0");
             if (k->protocol)

@@ -433,10 +433,6 @@ bool vmd_xml_parse(const char *buf, size_t len, const vmd_parse_opts *o, vmdesc 
     xmlNodePtr root = ok ? xmlDocGetRootElement(doc) : NULL;
     if (ok && (!root || !is(root, "xm")))
         ok = vmd_fail(err, file, root ? lineof(root) : 0, "the root element must be <xm>");
-    if (ok && !(o && o->skip_validation)) {
-        const char *schema = o && o->schema ? o->schema : vmd_schema_path();
-        ok = validate(doc, schema, &x);
-    }
     xr r = { .file = file, .err = err, .warn = o ? o->warnings : NULL };
     xmlNodePtr vm = NULL;
     for (xmlNodePtr c = ok ? root->children : NULL; c && ok; c = c->next) {
@@ -460,6 +456,11 @@ bool vmd_xml_parse(const char *buf, size_t len, const vmd_parse_opts *o, vmdesc 
         ok = vmd_fail(err, file, lineof(root), "no <vm> in the file");
     if (ok)
         ok = read_vm(&r, vm, d);
+    /* the schema after the reader, whose messages are more precise */
+    if (ok && !(o && o->skip_validation)) {
+        const char *schema = o && o->schema ? o->schema : vmd_schema_path();
+        ok = validate(doc, schema, &x);
+    }
     if (doc)
         xmlFreeDoc(doc);
     return ok;
@@ -479,8 +480,8 @@ static void esc(vmd_buf *b, const char *s)
         case '\r': vmd_buf_puts(b, "&#13;"); break;
         case '\t': vmd_buf_puts(b, "&#9;"); break;
         default:
-            if (*p < 0x20)      /* not representable in XML 1.0: dropped by the reader */
-                vmd_buf_printf(b, "&#x%x;", 0xfffd);
+            if (*p < 0x20)      /* not representable in XML 1.0 (xml_losses warns) */
+                vmd_buf_puts(b, "\xef\xbf\xbd");
             else
                 vmd_buf_add(b, (const char *)p, 1);
         }
@@ -504,8 +505,49 @@ static void kvs(vmd_buf *b, const char *ind, const char *tag, const vmd_map *m)
     }
 }
 
-char *vmd_xml_write(const vmdesc *d)
+static bool has_ctl(const char *s)
 {
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t' && *s != '\r')
+            return true;
+    return false;
+}
+
+/* What create.dtd has no place for. */
+static void xml_losses(const vmdesc *d, vmd_diag *w)
+{
+    const char *F = "output";
+    if (d->uuid)
+        vmd_warn(w, F, 0, "uuid %s: create.dtd has no uuid (the server makes one)", d->uuid);
+    for (size_t i = 0; i < d->n_disks; i++) {
+        const vmd_disk *k = &d->disks[i];
+        if (k->backend || k->protocol)
+            vmd_warn(w, F, 0, "disk %s: backend/protocol have no place in create.dtd", k->dev);
+    }
+    for (size_t i = 0; i < d->n_vifs; i++)
+        for (size_t j = 0; j < d->vifs[i].legacy.n; j++)
+            vmd_warn(w, F, 0, "vif %zu: %s=%s has no place in create.dtd", i,
+                     d->vifs[i].legacy.v[j].key, d->vifs[i].legacy.v[j].value);
+    /* XML 1.0 cannot hold control characters other than TAB, LF, CR */
+    const char *strs[] = { d->name, d->description, d->kernel, d->ramdisk, d->args,
+                           d->bootloader, d->bootloader_args, d->pool_name, d->security_label };
+    const vmd_map *maps[] = { &d->platform, &d->other_config, &d->vcpu_params,
+                              &d->hvm_boot_params };
+    bool bad = false;
+    for (size_t i = 0; i < sizeof(strs) / sizeof(*strs); i++)
+        bad |= has_ctl(strs[i]);
+    for (size_t i = 0; i < sizeof(maps) / sizeof(*maps); i++)
+        for (size_t j = 0; j < maps[i]->n; j++)
+            bad |= has_ctl(maps[i]->v[j].key) || has_ctl(maps[i]->v[j].value);
+    for (size_t i = 0; i < d->n_disks; i++)
+        bad |= has_ctl(d->disks[i].uname) || has_ctl(d->disks[i].vdi_label);
+    if (bad)
+        vmd_warn(w, F, 0, "a control character cannot be written in XML 1.0 (written as U+FFFD)");
+}
+
+char *vmd_xml_write(const vmdesc *d, vmd_diag *warn)
+{
+    xml_losses(d, warn);
     vmd_buf b = { 0 };
     char n[64];
     vmd_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"

@@ -124,7 +124,7 @@ bool vmd_fail(vmd_err *e, const char *file, unsigned line, const char *fmt, ...)
 {
     if (!e)
         return false;
-    snprintf(e->file, sizeof(e->file), "%s", file ? file : "<string>");
+    snprintf(e->file, sizeof(e->file), "%s", file ? file : "");   /* "": filled by the caller */
     e->line = line;
     va_list ap;
     va_start(ap, fmt);
@@ -135,10 +135,11 @@ bool vmd_fail(vmd_err *e, const char *file, unsigned line, const char *fmt, ...)
 
 const char *vmd_err_str(const vmd_err *e, char *buf, size_t n)
 {
+    const char *f = e->file[0] ? e->file : "<string>";
     if (e->line)
-        snprintf(buf, n, "%s:%u: %s", e->file, e->line, e->msg);
+        snprintf(buf, n, "%s:%u: %s", f, e->line, e->msg);
     else
-        snprintf(buf, n, "%s: %s", e->file, e->msg);
+        snprintf(buf, n, "%s: %s", f, e->msg);
     return buf;
 }
 
@@ -688,7 +689,7 @@ bool vmd_write(const vmdesc *d, vmd_format f, char **out, vmd_diag *warnings, vm
     vmd_lib_init();
     *out = NULL;
     if (f == VMD_FMT_XML) {
-        *out = vmd_xml_write(d);
+        *out = vmd_xml_write(d, warnings);
         return true;
     }
     if (f != VMD_FMT_SXP && f != VMD_FMT_CFG)

@@ -364,7 +364,7 @@ static void unit_cfg(void)
         { "kernel='/k'\nmemory = 1.5\n", 2, "floating-point" },
         { "kernel='/k'\nname = 'a' % (1,)\n", 2, "not all arguments" },
         { "kernel='/k'\nname = undefined_thing\n", 2, "not defined" },
-        { "kernel='/k'\ndisk = ['phy:a,xvda,w'\n", 3, "not closed" },
+        { "kernel='/k'\ndisk = ['phy:a,xvda,w'\n", 2, "not closed" },
         { "kernel='/k'\n  memory = 3\n", 2, "indentation" },
         { "kernel='/k'\nname = 'x\n", 2, "not closed" },
         { "kernel='/k'\nmemory = 99999999999999999999\n", 2, "not a number" },
