@@ -289,11 +289,20 @@ typedef struct sub {
 
 enum { W_NEW, W_WAITING, W_CLAIMED };
 
+/* An event.from call's subscriptions: whole classes ("vm", "*") and single
+ * objects ("vm/<ref>"). */
+typedef struct fsubs {
+    uint64_t mask;              /* whole classes */
+    uint64_t omask;             /* classes of the single objects */
+    size_t n;
+    struct fobj { int cls; char ref[XREF_LEN]; } *o;
+} fsubs;
+
 struct waiter {
     xcall *call;
     sub *s;
     bool from;                  /* event.from (else event.next) */
-    uint64_t mask;              /* from: the call's classes */
+    fsubs f;                    /* from: the call's subscriptions (owned) */
     uint64_t cursor;            /* from: answer events after this id */
     int64_t deadline_ms;        /* from */
     int state;
@@ -431,15 +440,27 @@ static bool match_next(const sub *s, const entry *e)
     return has_cls(s->reg_mask, e->cls) && e->id > s->since[e->cls] && visible(e, s->session);
 }
 
-static bool match_from(uint64_t mask, const char *session, const entry *e)
+static bool fsubs_match(const fsubs *f, int cls, const char *ref)
 {
-    return has_cls(mask, e->cls) && visible(e, session);
+    if (has_cls(f->mask, cls))
+        return true;
+    if (!has_cls(f->omask, cls))
+        return false;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->o[i].cls == cls && strcmp(f->o[i].ref, ref) == 0)
+            return true;
+    return false;
+}
+
+static bool match_from(const fsubs *f, const char *session, const entry *e)
+{
+    return fsubs_match(f, e->cls, e->ref) && visible(e, session);
 }
 
 static bool w_match(const waiter *w, const entry *e)
 {
     if (w->from)
-        return e->id > w->cursor && match_from(w->mask, w->s->session, e);
+        return e->id > w->cursor && match_from(&w->f, w->s->session, e);
     return e->id > w->s->cursor && match_next(w->s, e);
 }
 
@@ -482,7 +503,7 @@ static void lists_unlink(waiter *w)
 
 static void lists_link(waiter *w)
 {
-    uint64_t mask = w->from ? w->mask : w->s->reg_mask;
+    uint64_t mask = w->from ? w->f.mask | w->f.omask : w->s->reg_mask;
     if (mask == all_mask) {
         list_add(w, L_ALL);
         return;
@@ -581,18 +602,18 @@ static bool collect_next(sub *s, batch *b, xerr **errp)
     return true;
 }
 
-/* Events after cursor for an event.from call.  An event without a snapshot
- * predates the session's subscription to its class: EVENTS_LOST too. */
-static bool collect_from(uint64_t mask, const char *session, uint64_t cursor, batch *b, xerr **errp)
+/* Events after cursor for an event.from call (EVENTS_LOST when some are
+ * gone from the ring).  An entry recorded before anyone subscribed to its
+ * class has no snapshot: the answer takes the record from the store then
+ * (build_from), as XAPI takes every snapshot at reply time. */
+static bool collect_from(const fsubs *f, const char *session, uint64_t cursor, batch *b, xerr **errp)
 {
     if (cursor + 1 < oldest() || cursor > ev.head)
         return xerr_EVENTS_LOST(errp);
     uint64_t id;
     for (id = cursor + 1; id <= ev.head; id++) {
         const entry *e = at(id);
-        if (match_from(mask, session, e)) {
-            if (!e->sn)
-                return xerr_EVENTS_LOST(errp);
+        if (match_from(f, session, e)) {
             batch_push(b, e);
             if (b->n == BATCH_MAX)
                 break;
@@ -630,8 +651,9 @@ static xv *event_record(const evcopy *c, bool xapi)
     return r;
 }
 
-/* Objects per class (lower-case names, as XAPI): tasks count the caller's. */
-static xv *ref_counts(const char *session)
+/* Objects per class (lower-case names, as XAPI): tasks count the caller's.
+ * XAPI sends them as int32s (<i4> in XML-RPC: rpc/reply.c). */
+static xv *ref_counts(const xcall *call)
 {
     xv *m = xv_struct();
     for (int c = 0; c < XC__COUNT; c++) {
@@ -640,13 +662,20 @@ static xv *ref_counts(const char *session)
         int64_t n = 0;
         if (c == XC_task) {
             for (xobj *o = store_first(c); o; o = store_next(o))
-                n += strcmp(xobj_str(o, XF_task_session), session) == 0;
+                n += strcmp(xobj_str(o, XF_task_session), call->session) == 0;
         } else {
             n = (int64_t)store_count(c);
         }
         xv_struct_append(m, lc_names[c], xv_int(n));
     }
     return m;
+}
+
+/* XAPI's token: two zero-padded 20-digit numbers, "<event id>,<message
+ * generation>" (xend has no messages: always 0), comparable as strings. */
+static xv *token_value(uint64_t id)
+{
+    return xv_strf("%020" PRIu64 ",%020d", id, 0);
 }
 
 static xv *build_next(const batch *b)
@@ -657,17 +686,85 @@ static xv *build_next(const batch *b)
     return a;
 }
 
-static xv *build_from(const batch *b, const char *session)
+static int cmp_obj(const void *x, const void *y)
+{
+    const evcopy *a = *(evcopy *const *)x, *b = *(evcopy *const *)y;
+    if (a->cls != b->cls)
+        return a->cls < b->cls ? -1 : 1;
+    int r = strcmp(a->ref, b->ref);
+    if (r)
+        return r;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int cmp_id(const void *x, const void *y)
+{
+    const evcopy *a = *(evcopy *const *)x, *b = *(evcopy *const *)y;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* XAPI's coalescing: one event per object per answer, of the object's
+ * latest state: created in the window -> add (even if changed since),
+ * changed only -> mod, deleted -> del; created and deleted in the window ->
+ * nothing.  Returns the surviving events (pointers into b, whose op is
+ * rewritten to the coalesced one), in the order of their last change; *n_r
+ * their number. */
+static evcopy **coalesce(batch *b, size_t *n_r)
+{
+    evcopy **v = malloc((b->n ? b->n : 1) * sizeof(*v));
+    evcopy **out = malloc((b->n ? b->n : 1) * sizeof(*out));
+    if (!v || !out)
+        abort();
+    for (size_t i = 0; i < b->n; i++)
+        v[i] = &b->v[i];
+    qsort(v, b->n, sizeof(*v), cmp_obj);
+    size_t n = 0;
+    for (size_t i = 0; i < b->n;) {
+        size_t j = i;
+        while (j + 1 < b->n && v[j + 1]->cls == v[i]->cls && strcmp(v[j + 1]->ref, v[i]->ref) == 0)
+            j++;
+        evcopy *last = v[j];            /* it carries the latest record */
+        bool born = v[i]->op == XSTORE_ADD, dead = last->op == XSTORE_DEL;
+        if (!(born && dead)) {
+            if (born)
+                last->op = XSTORE_ADD;
+            else if (!dead)
+                last->op = XSTORE_MOD;
+            out[n++] = last;
+        }
+        i = j + 1;
+    }
+    qsort(out, n, sizeof(*out), cmp_id);
+    free(v);
+    *n_r = n;
+    return out;
+}
+
+static xv *build_from(batch *b, const xcall *call)
 {
     xv *r = xv_struct();
     xv *a = xv_array();
-    for (size_t i = 0; i < b->n; i++)
-        xv_array_add(a, event_record(&b->v[i], true));
-    xv_struct_append(r, "events", a);
+    size_t n;
+    evcopy **evs = coalesce(b, &n);
     store_rdlock();
-    xv_struct_append(r, "valid_ref_counts", ref_counts(session));
+    for (size_t i = 0; i < n; i++) {
+        const evcopy *c = evs[i];
+        if (c->sn || c->op == XSTORE_DEL) {
+            xv_array_add(a, event_record(c, true));
+            continue;
+        }
+        const xobj *o = store_find(c->cls, c->ref);
+        if (!o)
+            continue;       /* deleted since: its "del" comes next time */
+        xv *e = event_record(c, true);
+        xv_struct_append(e, "snapshot", xobj_record(o));
+        xv_array_add(a, e);
+    }
+    free(evs);
+    xv_struct_append(r, "events", a);
+    xv_struct_append(r, "valid_ref_counts", ref_counts(call));
     store_unlock();
-    xv_struct_append(r, "token", xv_strf("%" PRIu64, b->upto));
+    xv_struct_append(r, "token", token_value(b->upto));
     return r;
 }
 
@@ -689,6 +786,7 @@ static void drop_timer(void *arg)
     if (--ev.nwaiters == 0)
         pthread_cond_broadcast(&ev.drained);
     pthread_mutex_unlock(&ev.lock);
+    free(w->f.o);
     free(w);
 }
 
@@ -707,10 +805,12 @@ static void waiter_done(waiter *w, xv *res, xerr *err)
             pthread_cond_broadcast(&ev.drained);
     }
     pthread_mutex_unlock(&ev.lock);
-    if (timer)
+    if (timer) {
         xloop_call(ev.loop, drop_timer, w);
-    else
+    } else {
+        free(w->f.o);
         free(w);
+    }
 }
 
 /* ---- the ready queue (ev.lock held unless said otherwise) ----
@@ -766,7 +866,7 @@ static void deliver_job(waiter *w)
     } else if (!err) {
         batch b = { 0 };
         pthread_mutex_lock(&ev.lock);
-        bool ok = w->from ? collect_from(w->mask, w->s->session, w->cursor, &b, &err)
+        bool ok = w->from ? collect_from(&w->f, w->s->session, w->cursor, &b, &err)
                           : collect_next(w->s, &b, &err);
         if (ok && b.n == 0 && !w->timed_out) {
             /* someone else took the events (a concurrent call): wait again */
@@ -778,7 +878,7 @@ static void deliver_job(waiter *w)
         }
         pthread_mutex_unlock(&ev.lock);
         if (ok)
-            res = w->from ? build_from(&b, w->s->session) : build_next(&b);
+            res = w->from ? build_from(&b, w->call) : build_next(&b);
         batch_free(&b);
     }
     waiter_done(w, res, err);
@@ -1106,15 +1206,16 @@ bool xh_event_next(xcall *call, xv **result_r, xerr **errp)
     return true;
 }
 
-static bool parse_token(const char *token, uint64_t *out)
+/* A decimal number of 1 to 20 digits, exactly len bytes, into *out. */
+static bool parse_u64(const char *p, size_t len, uint64_t *out)
 {
-    if (!*token || strlen(token) > 20)
+    if (len == 0 || len > 20)
         return false;
     uint64_t v = 0;
-    for (const char *p = token; *p; p++) {
-        if (*p < '0' || *p > '9')
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9')
             return false;
-        uint64_t d = (uint64_t)(*p - '0');
+        uint64_t d = (uint64_t)(p[i] - '0');
         if (v > (UINT64_MAX - d) / 10)
             return false;
         v = v * 10 + d;
@@ -1123,39 +1224,103 @@ static bool parse_token(const char *token, uint64_t *out)
     return true;
 }
 
-/* event.from with token "": every object of the classes as an "add". */
-static bool from_initial(xcall *call, uint64_t mask, xv **result_r)
+/* XAPI's "<id>,<message generation>" (token_value), or a bare id as earlier
+ * xend versions gave. */
+static bool parse_token(const char *token, uint64_t *out)
+{
+    const char *comma = strchr(token, ',');
+    uint64_t msg;
+    if (!comma)
+        return parse_u64(token, strlen(token), out);
+    return parse_u64(token, (size_t)(comma - token), out) && parse_u64(comma + 1, strlen(comma + 1), &msg);
+}
+
+/* event.from's classes: "*" (every class), a class name in any case, or
+ * "class/ref" for one object (either ref form).  Unknown classes match
+ * nothing, as in XAPI; an empty class or ref is a parse failure. */
+static bool parse_fsubs(const xv *classes, fsubs *f, xerr **errp)
+{
+    memset(f, 0, sizeof(*f));
+    for (size_t i = 0; i < classes->u.arr.n; i++) {
+        const char *spec = classes->u.arr.items[i]->u.str.s;   /* a string Set: coerced */
+        const char *slash = strchr(spec, '/');
+        if (!slash) {
+            if (strcmp(spec, "*") == 0) {
+                f->mask |= all_mask;
+            } else if (!*spec) {
+                free(f->o);
+                return xerr_EVENT_SUBSCRIPTION_PARSE_FAILURE(errp, spec);
+            } else {
+                const xclass_desc *c = xclass_by_name_ci(spec);
+                if (c && has_cls(all_mask, c->id))
+                    f->mask |= 1ULL << c->id;
+            }
+            continue;
+        }
+        char cname[64];
+        size_t clen = (size_t)(slash - spec);
+        const char *ref = xref_plain(slash + 1);
+        if (clen == 0 || clen >= sizeof(cname) || !slash[1] || strlen(ref) >= XREF_LEN) {
+            free(f->o);
+            return xerr_EVENT_SUBSCRIPTION_PARSE_FAILURE(errp, spec);
+        }
+        memcpy(cname, spec, clen);
+        cname[clen] = '\0';
+        const xclass_desc *c = xclass_by_name_ci(cname);
+        if (!c || !has_cls(all_mask, c->id))
+            continue;
+        struct fobj *no = realloc(f->o, (f->n + 1) * sizeof(*no));
+        if (!no)
+            abort();
+        f->o = no;
+        f->o[f->n].cls = c->id;
+        snprintf(f->o[f->n].ref, XREF_LEN, "%s", ref);
+        f->n++;
+        f->omask |= 1ULL << c->id;
+    }
+    return true;
+}
+
+/* One object's "add" for event.from with token "". */
+static xv *initial_event(const xobj *o, int c, uint64_t token, int64_t now)
+{
+    xv *r = xv_struct();
+    xv_struct_append(r, "id", xv_int((int64_t)token));
+    xv_struct_append(r, "timestamp", xv_datetime_t(now));
+    xv_struct_append(r, "class", xv_str(lc_names[c]));
+    xv_struct_append(r, "operation", xv_str("add"));
+    xv_struct_append(r, "ref", xv_str(o->ref));
+    xv_struct_append(r, "obj_uuid", xv_str(o->ref));
+    xv_struct_append(r, "snapshot", xobj_record(o));
+    return r;
+}
+
+/* event.from with token "": every object subscribed to as an "add". */
+static bool from_initial(xcall *call, const fsubs *f, xv **result_r)
 {
     xv *events = xv_array();
     store_rdlock();
     pthread_mutex_lock(&ev.lock);
     sub *s = sub_get(call->session);
-    s->from_mask |= mask;
+    s->from_mask |= f->mask | f->omask;
     update_interest(s);
     uint64_t token = ev.head;
     pthread_mutex_unlock(&ev.lock);
     int64_t now = time(NULL);
     for (int c = 0; c < XC__COUNT; c++) {
-        if (!has_cls(mask, c))
+        if (!has_cls(f->mask | f->omask, c))
             continue;
         for (xobj *o = store_first(c); o; o = store_next(o)) {
             if (c == XC_task && strcmp(xobj_str(o, XF_task_session), call->session) != 0)
                 continue;
-            xv *r = xv_struct();
-            xv_struct_append(r, "id", xv_int((int64_t)token));
-            xv_struct_append(r, "timestamp", xv_datetime_t(now));
-            xv_struct_append(r, "class", xv_str(lc_names[c]));
-            xv_struct_append(r, "operation", xv_str("add"));
-            xv_struct_append(r, "ref", xv_str(o->ref));
-            xv_struct_append(r, "obj_uuid", xv_str(o->ref));
-            xv_struct_append(r, "snapshot", xobj_record(o));
-            xv_array_add(events, r);
+            if (fsubs_match(f, c, o->ref))
+                xv_array_add(events, initial_event(o, c, token, now));
         }
     }
     xv *res = xv_struct();
     xv_struct_append(res, "events", events);
-    xv_struct_append(res, "valid_ref_counts", ref_counts(call->session));
-    xv_struct_append(res, "token", xv_strf("%" PRIu64, token));
+    xv_struct_append(res, "valid_ref_counts", ref_counts(call));
+    xv_struct_append(res, "token", token_value(token));
     store_unlock();
     *result_r = res;
     return true;
@@ -1164,33 +1329,40 @@ static bool from_initial(xcall *call, uint64_t mask, xv **result_r)
 bool xh_event_from(xcall *call, const xv *classes, const char *token, double timeout, xv **result_r,
                    xerr **errp)
 {
-    uint64_t mask = parse_classes(classes, false);
-    if (!*token)
-        return from_initial(call, mask, result_r);
+    fsubs f;
+    if (!parse_fsubs(classes, &f, errp))
+        return false;
+    if (!*token) {
+        from_initial(call, &f, result_r);
+        free(f.o);
+        return true;
+    }
     uint64_t cursor;
-    if (!parse_token(token, &cursor))
-        return xerr_VALUE_NOT_SUPPORTED(errp, "token", token,
-                                        "not a token from event.from, event.inject or event.get_current_id");
+    if (!parse_token(token, &cursor)) {
+        free(f.o);
+        return xerr_EVENT_FROM_TOKEN_PARSE_FAILURE(errp, token);
+    }
     if (!(timeout <= MAX_TIMEOUT))      /* also NaN */
         timeout = MAX_TIMEOUT;
     store_rdlock();
     pthread_mutex_lock(&ev.lock);
     sub *s = sub_get(call->session);
-    s->from_mask |= mask;
+    s->from_mask |= f.mask | f.omask;
     update_interest(s);
     pthread_mutex_unlock(&ev.lock);
     store_unlock();
 
     batch b = { 0 };
     pthread_mutex_lock(&ev.lock);
-    if (!collect_from(mask, call->session, cursor, &b, errp)) {
+    if (!collect_from(&f, call->session, cursor, &b, errp)) {
         pthread_mutex_unlock(&ev.lock);
         batch_free(&b);
+        free(f.o);
         return false;
     }
     if (b.n == 0 && timeout > 0 && !ev.stopping) {
         waiter *w = waiter_new(call, s, true);
-        w->mask = mask;
+        w->f = f;
         w->cursor = b.upto;
         w->deadline_ms = xloop_now_ms() + (int64_t)(timeout * 1000.0 + 0.5);
         pthread_mutex_unlock(&ev.lock);
@@ -1199,21 +1371,25 @@ bool xh_event_from(xcall *call, const xv *classes, const char *token, double tim
         return true;
     }
     pthread_mutex_unlock(&ev.lock);
-    *result_r = build_from(&b, call->session);
+    free(f.o);
+    *result_r = build_from(&b, call);
     batch_free(&b);
     return true;
 }
 
-bool xh_event_inject(xcall *call, const char *class, const char *ref, xv **result_r, xerr **errp)
+/* A "mod" event for the object; the token returned is just before it, so
+ * the next event.from with it returns at least that event (XAPI). */
+bool xh_event_inject(xcall *call, const char *class, const char *sent_ref, xv **result_r, xerr **errp)
 {
+    const char *ref = xref_plain(sent_ref);
     const xclass_desc *c = xclass_by_name_ci(class);
     if (!c || !has_cls(all_mask, c->id))
-        return xerr_VALUE_NOT_SUPPORTED(errp, "class", class, "no such class with events");
+        return xerr_HANDLE_INVALID(errp, class, sent_ref);
     store_wrlock();
     xobj *o = store_find(c->id, ref);
     if (!o) {
         store_unlock();
-        return xerr_HANDLE_INVALID(errp, c->name, ref);
+        return xerr_HANDLE_INVALID(errp, c->name, sent_ref);
     }
     const xclass_ops *ops = xclass_get_ops(c->id);
     if (ops && ops->read && !ops->read(call, o, errp)) {
@@ -1222,7 +1398,7 @@ bool xh_event_inject(xcall *call, const char *class, const char *ref, xv **resul
     }
     uint64_t id = log_append(c->id, XSTORE_MOD, o);
     store_unlock();
-    *result_r = xv_strf("%" PRIu64, id);
+    *result_r = token_value(id - 1);
     return true;
 }
 

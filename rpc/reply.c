@@ -1,6 +1,7 @@
 /* reply: the answer of a call on the wire (see reply.h). */
 #include "config.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "rpc/reply.h"
@@ -20,6 +21,52 @@ static void put_string(xbuf *b, const char *s)
 static bool bare_answer(const rpc_form *f, const xcall *c)
 {
     return f->codec == XCODEC_XMLRPC && c->m && !c->is_async && strcmp(c->m->name, "system.listMethods") == 0;
+}
+
+/* event.from's valid_ref_counts are XAPI's int32s, sent as <i4> (Xen
+ * Orchestra compares them with numbers), where xend sends every other int
+ * as a string. */
+static void type_ref_counts(const xcall *c, xv *result)
+{
+    if (!c->m || c->is_async || strcmp(c->m->name, "event.from") != 0 || !result || result->kind != XV_STRUCT)
+        return;
+    xv *counts = xv_struct_get(result, "valid_ref_counts");
+    for (size_t i = 0; counts && counts->kind == XV_STRUCT && i < counts->u.st.n; i++) {
+        xv *v = counts->u.st.vals[i];
+        if (v->kind != XV_INT)
+            continue;
+        xbuf e;
+        xbuf_init(&e);
+        xbuf_printf(&e, "<value><i4>%d</i4></value>", v->u.i > INT32_MAX ? INT32_MAX : (int)v->u.i);
+        xv_free(v);
+        counts->u.st.vals[i] = xv_encoded_take(&e);
+    }
+}
+
+/* XAPI's XML-RPC writes an empty string as an empty untyped <value></value>
+ * where xend (Python's xmlrpclib) wrote <value><string></string></value>.
+ * Xen Orchestra's parser reads the latter as undefined (and then fails on a
+ * task's empty result), so XAPI-style callers (opaque_refs) get XAPI's
+ * spelling.  The sequence cannot occur inside text ('<' is escaped there). */
+static void untype_empty_strings(xbuf *b)
+{
+    static const char typed[] = "<value><string></string></value>";
+    static const char bare[] = "<value></value>";
+    const size_t tl = sizeof(typed) - 1, bl = sizeof(bare) - 1;
+    char *w = b->data, *r = b->data, *end = b->data + b->len, *hit;
+    while ((hit = memmem(r, (size_t)(end - r), typed, tl)) != NULL) {
+        size_t keep = (size_t)(hit - r);
+        memmove(w, r, keep);
+        w += keep;
+        memcpy(w, bare, bl);
+        w += bl;
+        r = hit + tl;
+    }
+    memmove(w, r, (size_t)(end - r));
+    w += end - r;
+    b->len = (size_t)(w - b->data);
+    if (b->data)
+        b->data[b->len] = '\0';
 }
 
 static void encode_xmlrpc(xbuf *b, const xv *value, const xerr *err)
@@ -63,10 +110,15 @@ char *rpc_reply_encode(const rpc_form *f, xcall *c, size_t *len_r)
             const char *msg = "the result has no JSON form";
             jsonrpc_encode_error(&b, f->json, "INTERNAL_ERROR", &msg, 1);
         }
-    } else if (!err && bare_answer(f, c)) {
-        xmlrpc_encode_response(&b, c->result);
     } else {
-        encode_xmlrpc(&b, c->result, err);
+        if (!err)
+            type_ref_counts(c, c->result);
+        if (!err && bare_answer(f, c))
+            xmlrpc_encode_response(&b, c->result);
+        else
+            encode_xmlrpc(&b, c->result, err);
+        if (f->opaque_refs)
+            untype_empty_strings(&b);
     }
     return xbuf_steal(&b, len_r);
 }

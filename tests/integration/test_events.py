@@ -4,6 +4,7 @@ event.from/inject/get_current_id; ordering, completeness, snapshots taken at
 event time, case-insensitive classes, EVENTS_LOST beyond the log's bound,
 long-poll wake-up, timeouts, logout waking waiters, privacy of task events."""
 import os
+import re
 import sys
 import threading
 import time
@@ -13,6 +14,11 @@ from xendtest import DEADLINE, Xend, ok, fails, run  # noqa: E402
 
 X = None        # default event log
 SMALL = None    # event-log-size = 50
+
+
+def tokid(token):
+    """The event id in an event.from token ("<id>,<message generation>")."""
+    return int(token.split(",")[0])
 
 
 def ev_from(p, *args):
@@ -176,7 +182,7 @@ def test_from_timeout_returns_empty_with_token():
     b = ok(ev_from(p, s, ["VM"], tok, 0.5))
     el = time.time() - t0
     assert 0.45 <= el < 2.0, el
-    assert b["events"] == [] and b["token"] and int(b["token"]) >= int(tok), b
+    assert b["events"] == [] and b["token"] and b["token"] >= tok, b
     assert set(b.keys()) == {"events", "valid_ref_counts", "token"}
     # timeout 0: answer at once
     t0 = time.time()
@@ -193,22 +199,36 @@ def test_from_tokens():
     assert vm in adds and adds[vm]["operation"] == "add" and adds[vm]["class"] == "vm"
     assert adds[vm]["snapshot"]["name_label"] == "tok"
     assert {e["operation"] for e in b["events"]} == {"add"}
-    assert int(b["valid_ref_counts"]["vm"]) == len(ok(p.VM.get_all(s)))
-    assert int(b["valid_ref_counts"]["host"]) == 1
+    # XAPI's int32 counts (<i4>), which Xen Orchestra compares with numbers
+    assert b["valid_ref_counts"]["vm"] == len(ok(p.VM.get_all(s)))
+    assert b["valid_ref_counts"]["host"] == 1
+    # XAPI's token: "<20 digits>,<20 digits>", comparable as strings
+    assert re.fullmatch(r"\d{20},\d{20}", b["token"]), b["token"]
     assert "session" not in {e["class"] for e in b["events"]}
     tok = b["token"]
+    ok(p.VM.set_name_label(s, vm, "tok-1"))
     ok(p.VM.set_name_label(s, vm, "tok-2"))
+    b1 = ok(ev_from(p, s, ["vm"], tok, 5.0))
+    evs = [e for e in b1["events"] if e["ref"] == vm]
+    # one event per object per answer, of its latest state
+    assert [e["operation"] for e in evs] == ["mod"] and evs[0]["snapshot"]["name_label"] == "tok-2", b1
+    ok(p.VM.set_name_label(s, vm, "tok-3"))
     ok(p.VM.destroy(s, vm))
-    b2 = ok(ev_from(p, s, ["vm"], tok, 5.0))
+    b2 = ok(ev_from(p, s, ["vm"], b1["token"], 5.0))
     evs = [e for e in b2["events"] if e["ref"] == vm]
-    assert [e["operation"] for e in evs] == ["mod", "del"], b2
-    assert evs[0]["snapshot"]["name_label"] == "tok-2"
-    assert int(b2["token"]) > int(tok)
-    # nothing new after the returned token
+    assert [e["operation"] for e in evs] == ["del"], b2
+    assert b2["token"] > tok
+    # created and destroyed between two calls: no event at all
+    gone = new_vm(p, s, "ephemeral")
+    ok(p.VM.set_name_label(s, gone, "ephemeral-2"))
+    ok(p.VM.destroy(s, gone))
     b3 = ok(ev_from(p, s, ["vm"], b2["token"], 0.2))
-    assert b3["events"] == [] and int(b3["token"]) >= int(b2["token"]), b3
+    assert all(e["ref"] != gone for e in b3["events"]), b3
+    # nothing new after the returned token
+    b3 = ok(ev_from(p, s, ["vm"], b3["token"], 0.2))
+    assert b3["events"] == [] and b3["token"] >= b2["token"], b3
     # a waiting event.from wakes on a change
-    t = Blocked(X, lambda q: ev_from(q, s, ["VM"], b2["token"], 30.0))
+    t = Blocked(X, lambda q: ev_from(q, s, ["VM"], b3["token"], 30.0))
     t.start()
     time.sleep(0.3)
     assert t.is_alive()
@@ -217,9 +237,39 @@ def test_from_tokens():
     assert not t.is_alive()
     assert [(e["ref"], e["operation"]) for e in ok(t.result)["events"]] == [(vm2, "add")]
     # a token that is not one
-    fails(ev_from(p, s, ["vm"], "bogus", 0.1), "VALUE_NOT_SUPPORTED", "token", "bogus")
+    for bad in ("bogus", "1,", ",1", "1,2,3", "-1"):
+        fails(ev_from(p, s, ["vm"], bad, 0.1), "EVENT_FROM_TOKEN_PARSE_FAILURE", bad)
     # a token from the future (another run of the daemon): re-sync
-    fails(ev_from(p, s, ["vm"], str(int(b2["token"]) + 10**9), 0.1), "EVENTS_LOST")
+    fails(ev_from(p, s, ["vm"], "%020d,%020d" % (tokid(b2["token"]) + 10**9, 0), 0.1), "EVENTS_LOST")
+    # a bare id, as earlier xend versions gave, is still a token
+    assert ok(ev_from(p, s, ["vm"], str(tokid(b3["token"])), 0.0))["events"] is not None
+
+
+def test_from_object_subscriptions():
+    p = X.proxy()
+    s = X.login(p)
+    a, b = new_vm(p, s, "sub-a"), new_vm(p, s, "sub-b")
+    # "class/ref" (either ref form, any class case) follows one object
+    r = ok(ev_from(p, s, ["VM/" + a], "", 1.0))
+    assert [e["ref"] for e in r["events"]] == [a], r["events"]
+    tok = r["token"]
+    ok(p.VM.set_name_label(s, b, "sub-b2"))
+    ok(p.VM.set_name_label(s, a, "sub-a2"))
+    r = ok(ev_from(p, s, ["vm/OpaqueRef:" + a], tok, 5.0))
+    assert [(e["ref"], e["snapshot"]["name_label"]) for e in r["events"]] == [(a, "sub-a2")], r["events"]
+    # a waiter on one object does not wake for another of its class
+    t = Blocked(X, lambda q: ev_from(q, s, ["vm/" + a], r["token"], 30.0))
+    t.start()
+    ok(p.VM.set_name_label(s, b, "sub-b3"))
+    time.sleep(0.5)
+    assert t.is_alive(), "woke for another VM"
+    ok(p.VM.set_name_label(s, a, "sub-a3"))
+    t.join(5)
+    assert [e["ref"] for e in ok(t.result)["events"]] == [a]
+    # unknown classes match nothing; an empty class or ref is a parse failure
+    assert ok(ev_from(p, s, ["no_such_class", "nope/x"], "", 1.0))["events"] == []
+    for bad in ("vm/", "/x", ""):
+        fails(ev_from(p, s, [bad], "", 1.0), "EVENT_SUBSCRIPTION_PARSE_FAILURE", bad)
 
 
 def test_inject_and_current_id():
@@ -228,18 +278,25 @@ def test_inject_and_current_id():
     vm = new_vm(p, s, "inj")
     cur = int(ok(p.event.get_current_id(s)))
     tok = ok(ev_from(p, s, ["vm"], "", 1.0))["token"]
-    assert int(tok) >= cur
+    assert tokid(tok) >= cur
     t = ok(p.event.inject(s, "vm", vm))
-    assert int(t) > int(tok)
-    assert int(ok(p.event.get_current_id(s))) >= int(t)
+    assert t >= tok
+    assert int(ok(p.event.get_current_id(s))) > tokid(t)
     b = ok(ev_from(p, s, ["VM"], tok, 5.0))
     inj = [e for e in b["events"] if e["ref"] == vm]
-    assert len(inj) == 1 and inj[0]["operation"] == "mod" and inj[0]["id"] == t, b
-    # the token inject returns can be used with event.from
+    assert len(inj) == 1 and inj[0]["operation"] == "mod" and int(inj[0]["id"]) == tokid(t) + 1, b
+    # the token inject returns is just before its event (XAPI): event.from
+    # with it returns that event, so a client starting there misses nothing
     b = ok(ev_from(p, s, ["VM"], t, 0.1))
+    assert [e["ref"] for e in b["events"]] == [vm], b
+    b = ok(ev_from(p, s, ["VM"], b["token"], 0.1))
     assert b["events"] == []
+    # even for a class nobody followed when it was injected
+    t = ok(p.event.inject(s, "host", ok(p.host.get_all(s))[0]))
+    b = ok(ev_from(p, s, ["host"], t, 1.0))
+    assert [e["operation"] for e in b["events"]] == ["mod"] and b["events"][0]["snapshot"]["uuid"], b
     fails(p.event.inject(s, "VM", "no-such-vm"), "HANDLE_INVALID", "VM", "no-such-vm")
-    fails(p.event.inject(s, "nope", vm), "VALUE_NOT_SUPPORTED", "class", "nope")
+    fails(p.event.inject(s, "nope", vm), "HANDLE_INVALID", "nope", vm)
 
 
 def test_logout_wakes_waiters():
@@ -277,10 +334,10 @@ def test_task_events_private_to_owner():
         if seen and seen[-1]["snapshot"]["status"] == "success":
             break
     assert seen[0]["operation"] == "add" and seen[-1]["snapshot"]["status"] == "success", seen
-    assert int(r["valid_ref_counts"]["task"]) >= 1
+    assert r["valid_ref_counts"]["task"] >= 1
     rb = ok(ev_from(p, b, ["task"], tb, 0.3))
     assert rb["events"] == [], rb
-    assert rb["valid_ref_counts"]["task"] == "0"
+    assert rb["valid_ref_counts"]["task"] == 0
     # b registered for everything sees nothing of a's task either
     ok(p.event.register(b, []))
     ok(p.Async.VM.create(a, {"name_label": "tev2"}))
@@ -321,7 +378,7 @@ def test_events_lost_beyond_bound():
     evs = next_until(p, s, lambda g: len(g) >= 40)
     assert [e["snapshot"]["name_label"] for e in evs] == ["in-%d" % i for i in range(40)]
     b = ok(ev_from(p, s, ["VM"], tok, 1.0))
-    assert [e["snapshot"]["name_label"] for e in b["events"]] == ["in-%d" % i for i in range(40)]
+    assert [e["snapshot"]["name_label"] for e in b["events"]] == ["in-39"]     # coalesced
     tok = b["token"]
     # beyond it: EVENTS_LOST, until the subscriber re-syncs
     for i in range(60):
@@ -367,7 +424,7 @@ if __name__ == "__main__":
         run([test_next_requires_register, test_order_completeness_and_snapshots,
              test_class_names_case_insensitive, test_empty_list_means_all_and_unregister_removes,
              test_long_poll_wakes_on_change_from_another_client, test_from_timeout_returns_empty_with_token,
-             test_from_tokens, test_inject_and_current_id, test_logout_wakes_waiters,
+             test_from_tokens, test_from_object_subscriptions, test_inject_and_current_id, test_logout_wakes_waiters,
              test_task_events_private_to_owner, test_async_event_next, test_events_lost_beyond_bound,
              test_quiet_waiter_does_not_fall_behind])
     finally:

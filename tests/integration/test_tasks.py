@@ -173,14 +173,19 @@ def test_cancel_running_cancellable():
 
 
 def test_progress_and_task_events():
-    """The owner sees its task change (add, then mods up to success) as events."""
+    """The owner sees its task as events: event.next every change (add, then
+    mods up to success), event.from one coalesced add of its latest state."""
     p = X.proxy()
     s = X.login(p)
+    ok(p.event.register(s, ["task"]))
     tok = ok(getattr(p.event, "from")(s, ["task"], "", 1.0))["token"]
     task = ok(p.Async.VM.create(s, {"name_label": "evented"}))
     wait_done(p, s, task)
     b = ok(getattr(p.event, "from")(s, ["task"], tok, 2.0))
     mine = [e for e in b["events"] if e["ref"] == task]
+    assert len(mine) == 1 and mine[0]["operation"] == "add", mine
+    assert mine[0]["snapshot"]["status"] == "success" and mine[0]["snapshot"]["progress"] == "100", mine
+    mine = [e for e in ok(p.event.next(s)) if e["ref"] == task]
     assert mine[0]["operation"] == "add" and mine[0]["snapshot"]["status"] == "pending", mine
     assert mine[-1]["operation"] == "mod" and mine[-1]["snapshot"]["status"] == "success"
     assert mine[-1]["snapshot"]["progress"] == "100"
