@@ -158,13 +158,24 @@ int hp_notsup(xo_error *e, const char *what)
 
 /* ---- shared with the VM class ---- */
 
-static void console_locate(xobj *c, const xobj *vm)
+/* A vt100 console's location: while the VM has a domain, the pty of its
+ * console when the backend offers one (what a terminal client opens);
+ * otherwise the console log. */
+static void console_locate(xobj *c, const xobj *vm, bool attached)
 {
-    if (strcmp(xobj_str(c, XF_console_protocol), "vt100") == 0) {
-        char *log = vm_config_console_log(vm->ref);
-        xobj_set_str(c, XF_console_location, log);
-        free(log);
+    if (strcmp(xobj_str(c, XF_console_protocol), "vt100") != 0)
+        return;
+    char tty[XO_PATH_LEN];
+    xo_error e = { 0 };
+    int64_t domid = xobj_int(vm, XF_VM_domid);
+    if (attached && domid >= 0 && xd_ops->domain_console_tty &&
+        xd_ops->domain_console_tty(xd_be, (uint32_t)domid, tty, sizeof(tty), &e) == 0) {
+        xobj_set_str(c, XF_console_location, tty);
+        return;
     }
+    char *log = vm_config_console_log(vm->ref);
+    xobj_set_str(c, XF_console_location, log);
+    free(log);
 }
 
 void devices_set_attached(xobj *vm, bool attached)
@@ -178,10 +189,10 @@ void devices_set_attached(xobj *vm, bool attached)
                 dev_status(kinds[n], d, attached, 0, "");
         }
     }
-    for (size_t i = 0; attached && i < cons->u.arr.n; i++) {
+    for (size_t i = 0; i < cons->u.arr.n; i++) {
         xobj *c = store_find(XC_console, cons->u.arr.items[i]->u.str.s);
         if (c)
-            console_locate(c, vm);
+            console_locate(c, vm, attached);
     }
 }
 

@@ -245,6 +245,10 @@ typedef struct xo_ops {
     int (*nic_add)(xo_backend *b, uint32_t domid, xo_nic *nic /* devid/mac filled */,
                    xo_error *err);
     int (*nic_remove)(xo_backend *b, uint32_t domid, int devid, xo_error *err);
+
+    /* The pty of the domain's text console, the path a terminal client
+     * opens (xm console); fails when it has none (yet).  Optional. */
+    int (*domain_console_tty)(xo_backend *b, uint32_t domid, char *path, size_t len, xo_error *err);
 } xo_ops;
 
 /* The backends compiled in. */

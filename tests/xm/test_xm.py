@@ -40,9 +40,10 @@ def xm(*args, rc=0, environ=None, stdin=subprocess.DEVNULL):
     return r.stdout + r.stderr
 
 
-def xm_pty(args, environ=None, answers=(), timeout=None):
-    """Run xm on a pseudo-terminal; answer prompts (pattern, text) in turn.
-    Returns (exit status, everything it wrote to the terminal)."""
+def xm_pty(args, environ=None, answers=(), timeout=None, during=None):
+    """Run xm on a pseudo-terminal; answer prompts (pattern, text) in turn
+    (text None: call during() instead).  Returns (exit status, everything
+    it wrote to the terminal)."""
     pid, fd = pty.fork()
     if pid == 0:
         os.execve(XM, [XM] + [str(a) for a in args], environ or env())
@@ -60,7 +61,15 @@ def xm_pty(args, environ=None, answers=(), timeout=None):
                 break
             out += data
         if answers and re.search(answers[0][0], out.decode(errors="replace")):
-            os.write(fd, answers.pop(0)[1].encode())
+            text = answers.pop(0)[1]
+            if text is None:
+                during()
+            else:
+                os.write(fd, text.encode())
+    else:
+        os.kill(pid, 9)
+        raise AssertionError("xm %s did not finish within %.0f s; its terminal showed:\n%r"
+                             % (" ".join(map(str, args)), timeout or DEADLINE, out))
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
@@ -336,6 +345,33 @@ def test_migrate_and_dump_core_report_errors():
     ok(P.VM.destroy(S, vm))
 
 
+# ---- the console ----
+
+def test_console_attach_type_detach():
+    vm = new_vm("talker", PV_args="console=hvc0 quiet")
+    assert "only a running or paused VM has a console" in xm("console", "talker", rc=1)
+    ok(P.VM.start(S, vm, False))
+    loc = ok(P.console.get_location(S, ok(P.VM.get_consoles(S, vm))[0]))
+    assert loc.startswith("/dev/pts/"), loc
+    # the boot banner waited in the pty; typing is echoed; Ctrl-] detaches
+    rc, out = xm_pty(["console", "talker"], answers=[(r"XQ-GUEST-HELLO", "hello\r"),
+                                                     (r"hello\r\nsim-guest# ", "\x1d")])
+    assert rc == 0, out
+    assert "Connected to %s" % loc in out and "command line: console=hvc0 quiet".lower() in out.lower(), out
+    assert "Disconnected" in out
+    # the VM still runs; attach again, and the console closes when it stops
+    assert power(vm) == "Running"
+    rc, out = xm_pty(["console", "-q", "talker"], answers=[(r"", "again\r"), (r"again", None)],
+                     during=lambda: ok(P.VM.hard_shutdown(S, vm)))
+    assert rc == 0 and "Connected" not in out, out
+    assert ok(P.console.get_location(S, ok(P.VM.get_consoles(S, vm))[0])).endswith(".log")
+    # start -c: started and attached at once
+    rc, out = xm_pty(["start", "-c", "talker"], answers=[(r"XQ-GUEST-HELLO", "\x1d")])
+    assert rc == 0 and power(vm) == "Running", out
+    ok(P.VM.hard_shutdown(S, vm))
+    ok(P.VM.destroy(S, vm))
+
+
 # ---- host ----
 
 def test_info_dmesg_log_uptime():
@@ -503,7 +539,7 @@ def main():
         run([test_help_and_prefixes, test_list_columns_and_filters, test_list_long_is_xend_sxp,
              test_lifecycle_commands, test_shutdown_all_and_without_wait, test_memory_vcpus_scheduler,
              test_save_restore_suspend_resume_progress, test_migrate_and_dump_core_report_errors,
-             test_info_dmesg_log_uptime, test_top_batch_follows_events, test_block_and_network_devices,
+             test_console_attach_type_detach, test_info_dmesg_log_uptime, test_top_batch_follows_events, test_block_and_network_devices,
              test_remote_http_credentials, test_xm_config_xml, test_password_prompt_on_terminal,
              test_https_verified_with_ca_file])
     finally:

@@ -1,7 +1,7 @@
 # xenops/sim: the simulated host, and its test-only control tool.
 noinst_LTLIBRARIES += xenops/sim/libxo_sim.la
 xenops_sim_libxo_sim_la_SOURCES = xenops/sim/sim.c xenops/sim/sim_priv.h \
-	xenops/sim/sim_host.c xenops/sim/sim_ctl.c xenops/sim/sim_dom.c \
+	xenops/sim/sim_host.c xenops/sim/sim_ctl.c xenops/sim/sim_dom.c xenops/sim/simconsole.c \
 	xenops/sim/simfile.c xenops/sim/simfile.h \
 	xenops/sim/simimage.c xenops/sim/simimage.h
 

@@ -198,6 +198,7 @@ static void sim_remove(xo_backend *b, sim_dom *d)
             break;
         }
     }
+    simcons_close(b, d->domid);
     sim_dom_path(b, d->domid, path, sizeof(path));
     if (unlink(path) < 0 && errno != ENOENT)
         fprintf(stderr, "sim: unlink %s: %s\n", path, strerror(errno));
@@ -390,20 +391,24 @@ bool sim_mac_valid(const char *m)
                   &tail) == 6;
 }
 
-void sim_console(const sim_dom *d, const char *event)
+void sim_console(xo_backend *b, const sim_dom *d, const char *event)
 {
+    char banner[XO_PATH_LEN + XO_NAME_LEN + 256];
     FILE *f;
 
+    snprintf(banner, sizeof(banner),
+             "[    0.000000] Linux version 6.1.0-xend-sim (simulated guest)\n"
+             "[    0.000000] Command line: %s\n"
+             "[    0.010000] sim: domain %" PRIu32 " (%s) %s, %u vCPU(s), %" PRIu64 " MiB\n"
+             "XQ-GUEST-HELLO\n",
+             d->cmdline, d->domid, d->name, event, d->vcpus_online, d->target_kib / 1024);
+    simcons_write(b, d->domid, banner);
     if (!d->console_log[0])
         return;
     f = fopen(d->console_log, "ae");
     if (!f)
         return;     /* best effort, like xenconsoled */
-    fprintf(f, "[    0.000000] Linux version 6.1.0-xend-sim (simulated guest)\n");
-    fprintf(f, "[    0.000000] Command line: %s\n", d->cmdline);
-    fprintf(f, "[    0.010000] sim: domain %" PRIu32 " (%s) %s, %u vCPU(s), %" PRIu64 " MiB\n",
-            d->domid, d->name, event, d->vcpus_online, d->target_kib / 1024);
-    fprintf(f, "XQ-GUEST-HELLO\n");
+    fputs(banner, f);
     fclose(f);
 }
 
@@ -467,6 +472,7 @@ static int sim_rearm_locked(xo_backend *b, void *arg, sim_evq *q, xo_error *err)
 
 static void sim_free(xo_backend *b)
 {
+    simcons_fini(b);
     for (size_t i = 0; i < b->n_doms; i++)
         free(b->doms[i]);
     free(b->doms);
@@ -548,6 +554,11 @@ xo_backend *sim_open(const xo_options *opts, xo_error *err)
         }
         /* Shutdowns requested before a restart complete now. */
         sim_locked(b, sim_rearm_locked, NULL, err);
+        /* The live domains' consoles (new ptys: a client attaches afresh). */
+        simcons_init(b);
+        for (size_t i = 0; i < b->n_doms; i++)
+            if (b->doms[i]->state == XO_STATE_RUNNING || b->doms[i]->state == XO_STATE_PAUSED)
+                simcons_open(b, b->doms[i]);
         xloop_call(b->loop, sim_ctl_initial_scan, b);
     }
     return b;
@@ -576,6 +587,7 @@ static void sim_close_on_loop(void *arg)
     }
     xloop_fd_remove(b->ino_h);
     b->ino_h = NULL;
+    simcons_fini(b);
 }
 
 void sim_close(xo_backend *b)

@@ -432,13 +432,14 @@ static int sim_new_locked(xo_backend *b, void *arg, sim_evq *q, xo_error *err)
     }
     if (sim_dom_commit(b, d, n->paused, err) < 0)
         return -1;
+    simcons_open(b, d);
     if (n->image) {
         sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " (%s) restored from %s", d->domid,
                       d->name, n->path);
     } else {
         sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " (%s) created", d->domid, d->name);
         if (!n->paused)
-            sim_console(d, "booting");
+            sim_console(b, d, "booting");
     }
     *n->domid_r = d->domid;
     return 0;
@@ -487,7 +488,7 @@ static int sim_unpause_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q, xo
     sim_set_state(d, XO_STATE_RUNNING);
     if (sim_changed(b, d, q, err) < 0)
         return -1;
-    sim_console(d, "running");
+    sim_console(b, d, "running");
     sim_guest_acts(b, d, q);        /* a request made while paused */
     return 0;
 }
@@ -883,4 +884,5 @@ const xo_ops xo_sim_ops = {
     .disk_change_media = sim_disk_change_media,
     .nic_add = sim_nic_add,
     .nic_remove = sim_nic_remove,
+    .domain_console_tty = sim_domain_console_tty,
 };

@@ -56,6 +56,7 @@ struct xo_backend {
     sim_pending *pending;
     int ino_fd;
     xloop_fd *ino_h;
+    struct simcons_set *cons;       /* simconsole.c: the domains' ptys */
 };
 
 typedef struct sim_evq {
@@ -82,7 +83,7 @@ void sim_array_del(void *base, size_t *n, size_t elem_size, size_t i);
 int sim_changed(xo_backend *b, sim_dom *d, sim_evq *q, xo_error *err);
 int sim_check_state(const sim_dom *d, unsigned states, const char *what, xo_error *err);
 void sim_close(xo_backend *b);
-void sim_console(const sim_dom *d, const char *event);
+void sim_console(xo_backend *b, const sim_dom *d, const char *event);
 uint64_t sim_cpu_time(const sim_dom *d, int64_t now_ms);
 void sim_dmesg_add(xo_backend *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sim_dom_gone(xo_backend *b, sim_dom *d, xo_shutdown_reason why, const char *how, sim_evq *q);
@@ -125,5 +126,13 @@ void sim_apply_shutdown(xo_backend *b, sim_dom *d, xo_shutdown_reason why, sim_e
 sim_dom *sim_dom_build(xo_backend *b, const xo_domain_config *cfg, xo_error *err);
 int sim_dom_commit(xo_backend *b, sim_dom *d, bool paused, xo_error *err);
 void sim_guest_acts(xo_backend *b, sim_dom *d, sim_evq *q);
+
+/* simconsole.c: a pty per live domain (with a loop only; own locking) */
+void simcons_init(xo_backend *b);
+void simcons_fini(xo_backend *b);
+void simcons_open(xo_backend *b, const sim_dom *d);
+void simcons_close(xo_backend *b, uint32_t domid);
+void simcons_write(xo_backend *b, uint32_t domid, const char *text);
+int sim_domain_console_tty(xo_backend *b, uint32_t domid, char *path, size_t len, xo_error *err);
 
 #endif
