@@ -361,7 +361,7 @@ def test_console_attach_type_detach():
     assert "Disconnected" in out
     # the VM still runs; attach again, and the console closes when it stops
     assert power(vm) == "Running"
-    rc, out = xm_pty(["console", "-q", "talker"], answers=[(r"", "again\r"), (r"again", None)],
+    rc, out = xm_pty(["console", "-q", "talker"], answers=[(r"", "again\r"), (r"again\r\nsim-guest# ", None)],
                      during=lambda: ok(P.VM.hard_shutdown(S, vm)))
     assert rc == 0 and "Connected" not in out, out
     assert ok(P.console.get_location(S, ok(P.VM.get_consoles(S, vm))[0])).endswith(".log")
