@@ -458,6 +458,8 @@ void xend_config_init(xend_config *c)
     c->task_expiry = 3600;
     c->event_log_size = 100000;
     c->web_dir = strdup(PKGDATADIR "/web");
+    c->on_xend_stop = strdup("ignore");
+    c->on_xend_stop_timeout = 300;
     if (xend_config_add_listener(c, XEND_CONFIG_DEFAULT_LISTEN, NULL))
         c->listeners_default = true;
 }
@@ -474,6 +476,8 @@ void xend_config_dispose(xend_config *c)
     free(c->log_file);
     free(c->pam_service);
     free(c->web_dir);
+    free(c->tls_priorities);
+    free(c->on_xend_stop);
     memset(c, 0, sizeof *c);
 }
 
@@ -488,6 +492,8 @@ typedef enum {
     XC_K_INT,
     XC_K_UINT,
     XC_K_COUNT,             /* size_t, no suffix */
+    XC_K_TEXT,              /* string; "default" -> NULL */
+    XC_K_STOP_ACTION,       /* ignore, shutdown or suspend */
 } xc_key_type;
 
 typedef struct {
@@ -515,6 +521,9 @@ static const xc_key xc_keys[] = {
     { "task-expiry", XC_K_UINT, XC_OFF(task_expiry), 0, INT32_MAX },
     { "event-log-size", XC_K_COUNT, XC_OFF(event_log_size), 16, 100000000 },
     { "web-dir", XC_K_PATH_OR_NONE, XC_OFF(web_dir), 0, 0 },
+    { "tls-priorities", XC_K_TEXT, XC_OFF(tls_priorities), 0, 0 },
+    { "on-xend-stop", XC_K_STOP_ACTION, XC_OFF(on_xend_stop), 0, 0 },
+    { "on-xend-stop-timeout", XC_K_UINT, XC_OFF(on_xend_stop_timeout), 1, 86400 },
 };
 #define XC_N_KEYS (sizeof xc_keys / sizeof xc_keys[0])
 
@@ -525,6 +534,21 @@ static bool xc_apply(xend_config *c, const xc_key *k, const char *val, char **ms
     uint64_t num;
 
     switch (k->type) {
+    case XC_K_TEXT:
+    case XC_K_STOP_ACTION: {
+        char **field = (char **)(void *)(base + k->off);
+        if (k->type == XC_K_STOP_ACTION && strcmp(val, "ignore") != 0 && strcmp(val, "shutdown") != 0 &&
+            strcmp(val, "suspend") != 0) {
+            *msg_r = xstrfmt("%s '%s': expected ignore, shutdown or suspend", k->name, val);
+            return false;
+        }
+        char *v = NULL;
+        if (!(k->type == XC_K_TEXT && strcmp(val, "default") == 0) && !(v = strdup(val)))
+            return false;
+        free(*field);
+        *field = v;
+        return true;
+    }
     case XC_K_PATH:
     case XC_K_PATH_OR_NONE:
     case XC_K_BACKEND:

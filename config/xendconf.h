@@ -46,8 +46,17 @@ typedef struct xend_config {
     unsigned task_expiry;           /* seconds; 0: tasks never expire */
     size_t event_log_size;
     char *web_dir;          /* the web console's files; NULL: no console */
+    char *tls_priorities;           /* GnuTLS priority string; NULL: XC_TLS_DEFAULT_PRIORITIES */
+    char *on_xend_stop;             /* running guests when xend stops: "ignore", "shutdown", "suspend" */
+    unsigned on_xend_stop_timeout;  /* seconds xend waits for those shutdowns and suspends */
     bool listeners_default;         /* private: listeners[] is the built-in default */
 } xend_config;
+
+/* TLS 1.2 and 1.3 only; only AEAD ciphers (AES-GCM, ChaCha20-Poly1305) with
+ * forward-secret key exchange (ECDHE, DHE; TLS 1.3's are all such). */
+#define XC_TLS_DEFAULT_PRIORITIES "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:" \
+    "+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA:" \
+    "%SERVER_PRECEDENCE"
 
 #define XEND_CONFIG_DEFAULT_LISTEN "unix:/var/run/xend/xen-api.sock auth=none"
 

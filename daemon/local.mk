@@ -12,19 +12,31 @@ daemon_libxend_la_LIBADD = util/libxv.la
 $(daemon_libxend_la_OBJECTS) $(daemon_xend_OBJECTS): gen/stamp
 
 sbin_PROGRAMS += daemon/xend
-daemon_xend_SOURCES = daemon/main.c daemon/daemon.h
-daemon_xend_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS)
+daemon_xend_SOURCES = daemon/main.c daemon/daemon.h \
+	daemon/service.c daemon/service.h daemon/hostpolicy.c daemon/hostpolicy.h
+daemon_xend_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS) $(SYSTEMD_CFLAGS)
 # everything the daemon's code needs, for the daemon and for unit tests of its parts
 XEND_CORE_LIBS = daemon/libxend.la rpc/libxauth.la config/libxconf.la xenops/libxenops.la \
 	util/libxutil.la util/libxlog.la util/libxv.la $(XML_LIBS) $(PAM_LIBS)
 # the daemon is its core, the transports and the backends (with Xen's libraries)
-daemon_xend_LDADD = rpc/libxrpc.la xenops/libxobackends.la $(XEND_CORE_LIBS) $(MHD_LIBS)
+daemon_xend_LDADD = rpc/libxrpc.la xenops/libxobackends.la $(XEND_CORE_LIBS) $(MHD_LIBS) $(GNUTLS_LIBS) \
+	$(SYSTEMD_LIBS)
 
 # service files
 systemdunitdir = $(prefix)/lib/systemd/system
 systemdunit_DATA = systemd/xend.service
 initddir = $(sysconfdir)/init.d
 dist_initd_SCRIPTS = systemd/init.d/xend
+# /etc/logrotate.d/xend (the file's name there is the package's)
+install-data-local: install-logrotate
+uninstall-local: uninstall-logrotate
+install-logrotate:
+	$(MKDIR_P) $(DESTDIR)$(sysconfdir)/logrotate.d
+	$(INSTALL_DATA) $(srcdir)/systemd/xend.logrotate $(DESTDIR)$(sysconfdir)/logrotate.d/xend
+uninstall-logrotate:
+	rm -f $(DESTDIR)$(sysconfdir)/logrotate.d/xend
+.PHONY: install-logrotate uninstall-logrotate
+EXTRA_DIST += systemd/xend.logrotate
 systemd/xend.service: $(top_srcdir)/systemd/xend.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) systemd && sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 	    -e 's|@docdir[@]|$(docdir)|g' $< > $@

@@ -18,10 +18,13 @@
 #include "daemon/dispatch.h"
 #include "daemon/event.h"
 #include "daemon/host.h"
+#include "daemon/hostpolicy.h"
+#include "daemon/service.h"
 #include "daemon/session.h"
 #include "daemon/store.h"
 #include "rpc/auth_pam.h"
 #include "rpc/server.h"
+#include "rpc/tls.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "xenops/xenops.h"
@@ -49,11 +52,9 @@ static void usage(FILE *f)
             "  -V, --version           print the version\n");
 }
 
-static void die(const char *what, char *err)
+static void __attribute__((noreturn)) die(const char *what, const char *why)
 {
-    fprintf(stderr, "xend: %s: %s\n", what, err ? err : "failed");
-    free(err);
-    exit(1);
+    service_fail(what, why);
 }
 
 static void raise_fd_limit(void)
@@ -85,105 +86,54 @@ static const xo_ops *pick_backend(const char *name, char **err_r)
     return ops;
 }
 
-static void write_pid_file(const char *path)
+enum { O_STATE = 256, O_UNIX, O_TCP, O_LISTEN, O_BACKEND, O_SIMCFG, O_LOGLEVEL };
+static const struct option opts[] = {
+    { "foreground", no_argument, NULL, 'f' },
+    { "config", required_argument, NULL, 'c' },
+    { "check", no_argument, NULL, 'n' },
+    { "state-dir", required_argument, NULL, O_STATE },
+    { "unix", required_argument, NULL, O_UNIX },
+    { "tcp", required_argument, NULL, O_TCP },
+    { "listen", required_argument, NULL, O_LISTEN },
+    { "backend", required_argument, NULL, O_BACKEND },
+    { "sim-config", required_argument, NULL, O_SIMCFG },
+    { "log-level", required_argument, NULL, O_LOGLEVEL },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+};
+#define SHORT_OPTS "fc:nhV"
+
+static void set_str(char **field, const char *v)
 {
-    if (!path || !*path)
-        return;
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        xlog(XLOG_WARNING, "cannot write pid file %s: %s", path, strerror(errno));
-        return;
-    }
-    fprintf(f, "%ld\n", (long)getpid());
-    fclose(f);
+    free(*field);
+    if (!(*field = strdup(v)))
+        abort();
 }
 
-static void daemonize(void)
+/* The configuration: the file, then the command line's overrides, checked.
+ * Used at start and again on SIGHUP (argv is parsed again, so the
+ * overrides keep winning).  False with *err_r on an error. */
+static bool load_settings(int argc, char **argv, const char *config_path, xend_config *cfg, char **err_r)
 {
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("xend: fork");
-        exit(1);
-    }
-    if (pid > 0)
-        _exit(0);
-    setsid();
-    if (chdir("/") != 0)
-        _exit(1);
-    int fd = open("/dev/null", O_RDWR);
-    if (fd >= 0) {
-        dup2(fd, 0);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        if (fd > 2)
-            close(fd);
-    }
-}
-
-int main(int argc, char **argv)
-{
-    enum { O_STATE = 256, O_UNIX, O_TCP, O_LISTEN, O_BACKEND, O_SIMCFG, O_LOGLEVEL };
-    static const struct option opts[] = {
-        { "foreground", no_argument, NULL, 'f' },
-        { "config", required_argument, NULL, 'c' },
-        { "check", no_argument, NULL, 'n' },
-        { "state-dir", required_argument, NULL, O_STATE },
-        { "unix", required_argument, NULL, O_UNIX },
-        { "tcp", required_argument, NULL, O_TCP },
-        { "listen", required_argument, NULL, O_LISTEN },
-        { "backend", required_argument, NULL, O_BACKEND },
-        { "sim-config", required_argument, NULL, O_SIMCFG },
-        { "log-level", required_argument, NULL, O_LOGLEVEL },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
-        { NULL, 0, NULL, 0 },
-    };
-    bool foreground = false, check = false, listeners_cleared = false;
-    const char *config_path = NULL;
-    char *err = NULL;
-    xend_config cfg;
-    xend_config_init(&cfg);
-
-    /* first pass: the config file, so that later options override it */
+    bool listeners_cleared = false;
+    xend_config_init(cfg);
+    if (config_path && !xend_config_load(cfg, config_path, err_r))
+        return false;
+    optind = 0;                 /* a full rescan (glibc) */
+    opterr = 0;                 /* main() reported bad options already */
     int c;
-    while ((c = getopt_long(argc, argv, "fc:nhV", opts, NULL)) != -1) {
-        int rc = -1;
-        if (c == 'c')
-            config_path = optarg;
-        else if (c == 'h') {
-            usage(stdout);
-            rc = 0;
-        } else if (c == 'V') {
-            printf("xend %s (XenAPI %d.%d)\n", PACKAGE_VERSION, 1, 0);
-            rc = 0;
-        } else if (c == '?') {
-            usage(stderr);
-            rc = 2;
-        }
-        if (rc >= 0) {
-            xend_config_dispose(&cfg);
-            return rc;
-        }
-    }
-    if (!config_path && access(DEFAULT_CONFIG, F_OK) == 0)
-        config_path = DEFAULT_CONFIG;
-    if (config_path && !xend_config_load(&cfg, config_path, &err))
-        die("configuration", err);
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "fc:nhV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, SHORT_OPTS, opts, NULL)) != -1) {
         char spec[1100];
         switch (c) {
-        case 'f': foreground = true; break;
-        case 'n': check = true; break;
-        case O_STATE:
-            free(cfg.state_dir);
-            cfg.state_dir = strdup(optarg);
-            break;
+        case O_STATE: set_str(&cfg->state_dir, optarg); break;
+        case O_BACKEND: set_str(&cfg->backend, optarg); break;
+        case O_SIMCFG: set_str(&cfg->sim_config, optarg); break;
         case O_UNIX:
         case O_TCP:
         case O_LISTEN:
             if (!listeners_cleared) {
-                xend_config_clear_listeners(&cfg);
+                xend_config_clear_listeners(cfg);
                 listeners_cleared = true;
             }
             if (c == O_UNIX)
@@ -192,48 +142,180 @@ int main(int argc, char **argv)
                 snprintf(spec, sizeof(spec), "http:%s auth=pam", optarg);
             else
                 snprintf(spec, sizeof(spec), "%s", optarg);
-            if (!xend_config_add_listener(&cfg, spec, &err))
-                die(spec, err);
-            break;
-        case O_BACKEND:
-            free(cfg.backend);
-            cfg.backend = strdup(optarg);
-            break;
-        case O_SIMCFG:
-            free(cfg.sim_config);
-            cfg.sim_config = strdup(optarg);
+            if (!xend_config_add_listener(cfg, spec, err_r)) {
+                char *inner = *err_r;
+                if (asprintf(err_r, "%s: %s", spec, inner ? inner : "invalid") < 0)
+                    *err_r = NULL;
+                free(inner);
+                return false;
+            }
             break;
         case O_LOGLEVEL: {
             xlog_level lv;
             if (!xlog_level_parse(optarg, &lv)) {
-                fprintf(stderr, "xend: unknown log level '%s'\n", optarg);
-                xend_config_dispose(&cfg);
-                return 2;
+                if (asprintf(err_r, "unknown log level '%s'", optarg) < 0)
+                    *err_r = NULL;
+                return false;
             }
-            cfg.log_level = (int)lv;
+            cfg->log_level = (int)lv;
             break;
         }
         default:
             break;
         }
     }
+    return xend_config_validate(cfg, err_r) && tls_check_config(cfg, err_r);
+}
+
+/* ---- SIGHUP ---- */
+
+/* Every configuration the daemon ran with: their strings and listeners are
+ * borrowed by modules and by listeners still serving, so they live until
+ * exit (one per reload). */
+static xend_config **configs;
+static size_t n_configs;
+
+static void keep_config(xend_config *c)
+{
+    xend_config **nc = realloc(configs, (n_configs + 1) * sizeof(*nc));
+    if (!nc)
+        abort();
+    configs = nc;
+    configs[n_configs++] = c;
+}
+
+/* Settings read once at start: a change is refused (logged) and the
+ * running value kept in next. */
+static void keep_fixed(const xend_config *cur, xend_config *next)
+{
+#define FIXED_STR(f, key)                                                                          \
+    if (!((!cur->f && !next->f) || (cur->f && next->f && strcmp(cur->f, next->f) == 0))) {       \
+        xlog(XLOG_WARNING, "reload: %s cannot change while xend runs (restart it); keeping %s",   \
+             key, cur->f ? cur->f : "none");                                                       \
+        free(next->f);                                                                             \
+        next->f = cur->f ? strdup(cur->f) : NULL;                                                  \
+    }
+#define FIXED_NUM(f, key)                                                                          \
+    if (cur->f != next->f) {                                                                       \
+        xlog(XLOG_WARNING, "reload: %s cannot change while xend runs (restart it); keeping %llu", \
+             key, (unsigned long long)cur->f);                                                     \
+        next->f = cur->f;                                                                          \
+    }
+    FIXED_STR(state_dir, "state-dir")
+    FIXED_STR(backend, "backend")
+    FIXED_STR(sim_config, "sim-config")
+    FIXED_STR(pid_file, "pid-file")
+    FIXED_STR(pam_service, "pam-service")
+    FIXED_STR(tls_priorities, "tls-priorities")
+    FIXED_STR(web_dir, "web-dir")
+    FIXED_NUM(workers, "workers")
+    FIXED_NUM(http_threads, "http-threads")
+    FIXED_NUM(max_request_bytes, "max-request-bytes")
+    FIXED_NUM(max_xml_depth, "max-xml-depth")
+    FIXED_NUM(session_timeout, "session-timeout")
+    FIXED_NUM(task_expiry, "task-expiry")
+    FIXED_NUM(event_log_size, "event-log-size")
+#undef FIXED_STR
+#undef FIXED_NUM
+}
+
+/* Re-reads the configuration and applies what may change at run time: the
+ * log (file, level), the listeners and their certificates, on-xend-stop.
+ * An invalid file changes nothing. */
+static const xend_config *reload(int argc, char **argv, const char *config_path, const xend_config *cur,
+                                 rpc_server *srv, bool foreground)
+{
+    service_reloading();
+    xlog(XLOG_INFO, "SIGHUP: reloading %s", config_path ? config_path : "(no configuration file)");
+    xend_config *next = malloc(sizeof(*next));
+    char *err = NULL;
+    if (!next)
+        abort();
+    if (!load_settings(argc, argv, config_path, next, &err)) {
+        xlog(XLOG_ERROR, "reload: %s; the running configuration is kept", err ? err : "invalid configuration");
+        free(err);
+        xend_config_dispose(next);
+        free(next);
+        xlog_reopen();
+        service_reloaded();
+        return cur;
+    }
+    keep_fixed(cur, next);
+    if ((!cur->log_file && !next->log_file) || (cur->log_file && next->log_file &&
+                                                strcmp(cur->log_file, next->log_file) == 0)) {
+        xlog_reopen();
+        xlog_set_level((xlog_level)next->log_level);
+    } else {
+        xlog(XLOG_INFO, "reload: log now goes to %s", next->log_file ? next->log_file : "the system log");
+        xlog_open(next->log_file, (xlog_level)next->log_level, foreground);
+    }
+    host_set_log_file(next->log_file);
+    if (next->log_level != cur->log_level)
+        xlog(XLOG_INFO, "reload: log level %s", xlog_level_name((xlog_level)next->log_level));
+    if (!rpc_server_reload(srv, next))
+        xlog(XLOG_WARNING, "reload: not every listener could be started (see above)");
+    keep_config(next);
+    xlog(XLOG_INFO, "reload: done, %zu listener(s) serving", rpc_server_listeners(srv));
+    service_reloaded();
+    return next;
+}
+
+int main(int argc, char **argv)
+{
+    bool foreground = false, check = false;
+    const char *config_path = NULL;
+    char *err = NULL;
+
+    /* first pass: what is not a setting, and the configuration file */
+    int c;
+    while ((c = getopt_long(argc, argv, SHORT_OPTS, opts, NULL)) != -1) {
+        if (c == 'c')
+            config_path = optarg;
+        else if (c == 'f')
+            foreground = true;
+        else if (c == 'n')
+            check = true;
+        else if (c == 'h') {
+            usage(stdout);
+            return 0;
+        } else if (c == 'V') {
+            printf("xend %s (XenAPI %d.%d)\n", PACKAGE_VERSION, 1, 0);
+            return 0;
+        } else if (c == '?') {
+            usage(stderr);
+            return 2;
+        }
+    }
     if (optind < argc) {
         fprintf(stderr, "xend: unexpected argument '%s'\n", argv[optind]);
-        xend_config_dispose(&cfg);
         return 2;
     }
-    if (!xend_config_validate(&cfg, &err))
-        die("configuration", err);
+    if (!config_path && access(DEFAULT_CONFIG, F_OK) == 0)
+        config_path = DEFAULT_CONFIG;
+    xend_config *cfgp = malloc(sizeof(*cfgp));
+    if (!cfgp)
+        abort();
+    if (!load_settings(argc, argv, config_path, cfgp, &err)) {
+        fprintf(stderr, "xend: configuration: %s\n", err ? err : "invalid");
+        return 1;
+    }
     if (check) {
         printf("xend: configuration %s is valid\n", config_path ? config_path : "(defaults)");
-        xend_config_dispose(&cfg);
+        xend_config_dispose(cfgp);
+        free(cfgp);
         return 0;
     }
+    keep_config(cfgp);
+    const xend_config *cfg = cfgp;
+    /* SIGHUP reads it again after the daemon's chdir("/") */
+    char *config_abs = config_path ? realpath(config_path, NULL) : NULL;
+    if (config_abs)
+        config_path = config_abs;
 
     if (!foreground)
-        daemonize();
-    xlog_open(cfg.log_file, (xlog_level)cfg.log_level, foreground);
-    host_set_log_file(cfg.log_file);
+        service_daemonize();
+    xlog_open(cfg->log_file, (xlog_level)cfg->log_level, foreground);
+    host_set_log_file(cfg->log_file);
     raise_fd_limit();
     signal(SIGPIPE, SIG_IGN);
     /* every thread inherits this mask; the main thread waits for them */
@@ -244,73 +326,90 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    if (mkdir(cfg.state_dir, 0700) != 0 && errno != EEXIST)
-        die(cfg.state_dir, strdup(strerror(errno)));
+    if (mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST)
+        die(cfg->state_dir, strerror(errno));
+    if (!service_lock_state_dir(cfg->state_dir, &err))
+        die("state", err);
+    if (!service_pid_file(cfg->pid_file, &err))
+        die("pid file", err);
 
     xloop *loop = xloop_new();
     if (!loop)
-        die("event loop", strdup(strerror(errno)));
-    xd_ops = pick_backend(cfg.backend, &err);
+        die("event loop", strerror(errno));
+    xd_ops = pick_backend(cfg->backend, &err);
     if (!xd_ops)
         die("backend", err);
-    xo_options xo = { .state_dir = cfg.state_dir, .sim_config = cfg.sim_config, .loop = loop,
+    xo_options xo = { .state_dir = cfg->state_dir, .sim_config = cfg->sim_config, .loop = loop,
                       .on_event = vm_backend_event, .opaque = NULL };
     xo_error xe = { 0 };
     xd_be = xd_ops->open(&xo, &xe);
     if (!xd_be)
-        die(xd_ops->name, strdup(xe.msg));
+        die(xd_ops->name, xe.msg);
     xlog(XLOG_INFO, "xend %s starting: backend %s, state in %s", PACKAGE_VERSION, xd_ops->name,
-         cfg.state_dir);
+         cfg->state_dir);
+    service_status("starting: loading the state in %s", cfg->state_dir);
 
     store_init();
-    session_config sc = { .pam_service = cfg.pam_service, .timeout = cfg.session_timeout,
+    session_config sc = { .pam_service = cfg->pam_service, .timeout = cfg->session_timeout,
                           .check_password = auth_pam_check_rhost };
     session_setup(&sc);
     api_register_hooks();
-    daemon_options dopts = { .state_dir = cfg.state_dir, .task_expiry = cfg.task_expiry,
-                             .event_log_size = cfg.event_log_size, .loop = loop };
+    daemon_options dopts = { .state_dir = cfg->state_dir, .task_expiry = cfg->task_expiry,
+                             .event_log_size = cfg->event_log_size, .loop = loop };
     if (!persist_setup(&dopts, &err))
         die("state", err);
-    if (!host_setup(cfg.state_dir, &err))
+    if (!host_setup(cfg->state_dir, &err))
         die("host", err);
     if (!vm_setup(&dopts, &err))
         die("VMs", err);
     if (!events_setup(&dopts, &err))
         die("events", err);
-    if (!dispatch_start(cfg.workers))
-        die("workers", strdup("cannot start the worker pool"));
-    rpc_server *srv = rpc_server_start(&cfg, &err);
+    if (!dispatch_start(cfg->workers))
+        die("workers", "cannot start the worker pool");
+    rpc_server *srv = rpc_server_start(cfg, &err);
     if (!srv)
         die("listen", err);
-    write_pid_file(cfg.pid_file);
     xlog(XLOG_INFO, "ready");
+    char status[128];
+    snprintf(status, sizeof(status), "ready: %zu listener(s), backend %s", rpc_server_listeners(srv),
+             xd_ops->name);
+    service_ready(status);
+    hostpolicy_start(cfg->state_dir);
 
     for (;;) {
         struct timespec ts = { .tv_sec = 2 };
         int sig = sigtimedwait(&sigs, NULL, &ts);
         if (sig == SIGHUP) {
-            xlog_reopen();
+            cfg = reload(argc, argv, config_path, cfg, srv, foreground);
             continue;
         }
         if (sig == SIGTERM || sig == SIGINT) {
             xlog(XLOG_INFO, "signal %d: shutting down", sig);
             break;
         }
+        service_watchdog();
         host_refresh();
         session_expire_idle();
         vm_tick();
         events_tick();
+        rpc_server_tick(srv);
     }
+    service_stopping();
+    hostpolicy_stop(cfg->on_xend_stop, cfg->on_xend_stop_timeout);
     events_stop();           /* answer waiting event calls: MHD must not stop with suspended connections */
     rpc_server_stop(srv);
     dispatch_stop();
     xd_ops->close(xd_be);
     xloop_free(loop);
     store_fini();
-    if (cfg.pid_file)
-        unlink(cfg.pid_file);
+    service_pid_file_remove();
     xlog(XLOG_INFO, "stopped");
     xlog_close();
-    xend_config_dispose(&cfg);
+    for (size_t i = 0; i < n_configs; i++) {
+        xend_config_dispose(configs[i]);
+        free(configs[i]);
+    }
+    free(configs);
+    free(config_abs);
     return 0;
 }

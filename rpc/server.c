@@ -24,6 +24,7 @@
 #include "rpc/reply.h"
 #include "rpc/server.h"
 #include "rpc/static.h"
+#include "rpc/tls.h"
 #include "util/log.h"
 #include "util/xmlrpc.h"
 
@@ -32,13 +33,16 @@ typedef struct listener {
     const xend_config *xcfg;
     struct MHD_Daemon *mhd;
     int fd;
+    bool quiesced;              /* MHD gave the listening socket back */
     char *key_pem, *cert_pem;
     char name[160];
+    struct listener *next;      /* in rpc_server.draining */
 } listener;
 
 struct rpc_server {
-    listener *ls;
+    listener **ls;              /* serving */
     size_t n;
+    listener *draining;         /* no longer accepting; stopped once idle */
 };
 
 /* Per-request state. */
@@ -436,17 +440,32 @@ static int bind_tcp(const char *host, int port, char **err_r)
         return -1;
     }
     int fd = -1, saved = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            continue;
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+    bool any = strcmp(host, "*") == 0;
+    /* "*": one IPv6 socket that takes IPv4 too (IPv4-mapped addresses),
+     * whatever net.ipv6.bindv6only says; 0.0.0.0 where IPv6 is off */
+    for (int pass = any ? 0 : 1; pass < 2 && fd < 0; pass++) {
+        for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+            if (pass == 0 && ai->ai_family != AF_INET6)
+                continue;
+            fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+            if (fd < 0) {
+                saved = errno;
+                continue;
+            }
+            int one = 1, zero = 0;
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+            if (ai->ai_family == AF_INET6)
+                setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, any ? &zero : &one, sizeof(int));
+            if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+                break;
+            saved = errno;
+            close(fd);
+            fd = -1;
+            if (saved == EADDRINUSE)
+                break;          /* the other family would only hide who holds the port */
+        }
+        if (saved == EADDRINUSE)
             break;
-        saved = errno;
-        close(fd);
-        fd = -1;
     }
     freeaddrinfo(res);
     if (fd < 0 && asprintf(err_r, "cannot listen on %s:%d: %s", host, port, strerror(saved)) < 0)
@@ -473,30 +492,35 @@ static unsigned connection_limit(unsigned threads)
     return per > UINT_MAX / threads ? UINT_MAX : per * threads;
 }
 
+/* Starts serving lc.  l->fd >= 0: serve that socket (already listening),
+ * else bind one.  On failure l holds what must be freed (free_listener). */
 static bool start_listener(listener *l, const xend_config *xcfg, const xc_listener *lc, char **err_r)
 {
     l->cfg = lc;
     l->xcfg = xcfg;
+    /* MHD_ALLOW_SUSPEND_RESUME brings the ITC that MHD_quiesce_daemon needs */
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     char *desc = xc_listener_describe(lc);
     snprintf(l->name, sizeof(l->name), "%s", desc ? desc : "?");
     free(desc);
-    if (lc->kind == XC_LISTEN_UNIX)
+    if (l->fd < 0 && lc->kind == XC_LISTEN_UNIX)
         l->fd = bind_unix(lc->path, err_r);
-    else
+    else if (l->fd < 0)
         l->fd = bind_tcp(lc->host, lc->port, err_r);
     if (l->fd < 0)
         return false;
     if (lc->kind == XC_LISTEN_HTTPS) {
         flags |= MHD_USE_TLS;
-        if (!(l->key_pem = read_file(lc->key_file, err_r)) || !(l->cert_pem = read_file(lc->cert_file, err_r)))
+        if (!l->key_pem && (!(l->key_pem = read_file(lc->key_file, err_r)) ||
+                            !(l->cert_pem = read_file(lc->cert_file, err_r)) ||
+                            !tls_check_pair(l->name, l->cert_pem, l->key_pem, err_r)))
             return false;
     }
     unsigned threads = xcfg->http_threads ? xcfg->http_threads : 2;
     struct MHD_OptionItem tls[] = {
         { MHD_OPTION_HTTPS_MEM_KEY, 0, l->key_pem },
         { MHD_OPTION_HTTPS_MEM_CERT, 0, l->cert_pem },
-        { MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)"NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1" },
+        { MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)tls_priorities(xcfg) },
         { MHD_OPTION_END, 0, NULL },
     };
     struct MHD_OptionItem none[] = { { MHD_OPTION_END, 0, NULL } };
@@ -521,23 +545,187 @@ static bool start_listener(listener *l, const xend_config *xcfg, const xc_listen
     return true;
 }
 
+static listener *new_listener(void)
+{
+    listener *l = calloc(1, sizeof(*l));
+    if (!l)
+        abort();
+    l->fd = -1;
+    return l;
+}
+
+/* Stops l's daemon (waiting for its threads), closes its socket unless
+ * another daemon took it over, and frees l. */
+static void free_listener(listener *l, bool keep_fd)
+{
+    if (l->mhd)
+        MHD_stop_daemon(l->mhd);        /* closes the socket unless quiesced */
+    if ((!l->mhd || l->quiesced) && l->fd >= 0 && !keep_fd)
+        close(l->fd);
+    free(l->key_pem);
+    free(l->cert_pem);
+    free(l);
+}
+
 rpc_server *rpc_server_start(const xend_config *cfg, char **err_r)
 {
     rpc_server *s = calloc(1, sizeof(*s));
     if (!s)
         abort();
-    s->ls = calloc(cfg->n_listeners ? cfg->n_listeners : 1, sizeof(listener));
+    s->ls = calloc(cfg->n_listeners ? cfg->n_listeners : 1, sizeof(listener *));
     if (!s->ls)
         abort();
     for (size_t i = 0; i < cfg->n_listeners; i++) {
-        s->ls[i].fd = -1;
-        s->n = i + 1;
-        if (!start_listener(&s->ls[i], cfg, &cfg->listeners[i], err_r)) {
+        listener *l = new_listener();
+        if (!start_listener(l, cfg, &cfg->listeners[i], err_r)) {
+            if (cfg->listeners[i].kind == XC_LISTEN_UNIX && l->fd >= 0)
+                unlink(cfg->listeners[i].path);
+            free_listener(l, false);
             rpc_server_stop(s);
             return NULL;
         }
+        s->ls[s->n++] = l;
     }
     return s;
+}
+
+/* ---- reload ---- */
+
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Same socket, same rules: the running listener can go on serving b. */
+static bool same_listener(const xc_listener *a, const xc_listener *b)
+{
+    if (a->kind != b->kind || a->port != b->port || a->auth_none != b->auth_none || a->n_allow != b->n_allow ||
+        !same_str(a->path, b->path) || !same_str(a->host, b->host) || !same_str(a->cert_file, b->cert_file) ||
+        !same_str(a->key_file, b->key_file))
+        return false;
+    for (size_t i = 0; i < a->n_allow; i++)
+        if (strcmp(a->allow[i], b->allow[i]) != 0)
+            return false;
+    return true;
+}
+
+/* Stops l accepting; it is stopped once its connections are gone. */
+static void retire(rpc_server *s, listener *l, bool keep_fd)
+{
+    int fd = l->mhd ? (int)MHD_quiesce_daemon(l->mhd) : -1;
+    l->quiesced = fd >= 0;
+    if (!keep_fd && l->quiesced) {
+        /* the socket may be closed only after MHD_stop_daemon, but it must
+         * refuse connections now: on Linux a shut-down listening socket
+         * stops listening and frees its address */
+        shutdown(fd, SHUT_RDWR);
+    }
+    if (!keep_fd && l->cfg->kind == XC_LISTEN_UNIX)
+        unlink(l->cfg->path);           /* the path is free for a new listener now */
+    if (!l->quiesced || keep_fd)
+        l->fd = -1;     /* not quiesced: MHD still owns and will close it; kept: the successor's */
+    l->next = s->draining;
+    s->draining = l;
+}
+
+/* The certificate or key of a kept HTTPS listener changed on disk: serve
+ * its socket with a new daemon holding them; the old one drains. */
+static listener *renew_tls(rpc_server *s, listener *old, const xend_config *cfg, const xc_listener *lc)
+{
+    char *err = NULL, *cert = NULL, *key = NULL;
+    if (!(key = read_file(lc->key_file, &err)) || !(cert = read_file(lc->cert_file, &err)) ||
+        !tls_check_pair(old->name, cert, key, &err)) {
+        xlog(XLOG_ERROR, "reload: %s; the listener keeps its current certificate", err ? err : "?");
+        free(err);
+        free(cert);
+        free(key);
+        return old;
+    }
+    if (strcmp(cert, old->cert_pem) == 0 && strcmp(key, old->key_pem) == 0) {
+        free(cert);
+        free(key);
+        return old;
+    }
+    listener *l = new_listener();
+    l->fd = old->fd;
+    l->cert_pem = cert;
+    l->key_pem = key;
+    if (!start_listener(l, cfg, lc, &err)) {
+        xlog(XLOG_ERROR, "reload: %s; the listener keeps its current certificate", err ? err : "?");
+        free(err);
+        free_listener(l, true);
+        return old;
+    }
+    retire(s, old, true);
+    xlog(XLOG_INFO, "reload: %s: new certificate in use", l->name);
+    return l;
+}
+
+bool rpc_server_reload(rpc_server *s, const xend_config *cfg)
+{
+    bool ok = true;
+    listener **next = calloc(cfg->n_listeners ? cfg->n_listeners : 1, sizeof(listener *));
+    if (!next)
+        abort();
+    /* those not configured any more stop first, so that their addresses are free */
+    for (size_t i = 0; i < s->n; i++) {
+        listener *l = s->ls[i];
+        size_t j = 0;
+        while (j < cfg->n_listeners && (next[j] || !same_listener(l->cfg, &cfg->listeners[j])))
+            j++;
+        if (j < cfg->n_listeners) {
+            next[j] = l;
+        } else {
+            xlog(XLOG_INFO, "reload: listener %s removed (its open connections finish)", l->name);
+            retire(s, l, false);
+        }
+    }
+    size_t n = 0;
+    for (size_t j = 0; j < cfg->n_listeners; j++) {
+        const xc_listener *lc = &cfg->listeners[j];
+        listener *l = next[j];
+        if (l) {
+            next[n++] = lc->kind == XC_LISTEN_HTTPS ? renew_tls(s, l, cfg, lc) : l;
+            continue;
+        }
+        char *err = NULL;
+        l = new_listener();
+        if (start_listener(l, cfg, lc, &err)) {
+            next[n++] = l;
+            continue;
+        }
+        xlog(XLOG_ERROR, "reload: cannot add listener: %s", err ? err : "?");
+        free(err);
+        if (lc->kind == XC_LISTEN_UNIX && l->fd >= 0)
+            unlink(lc->path);
+        free_listener(l, false);
+        ok = false;
+    }
+    free(s->ls);
+    s->ls = next;
+    s->n = n;
+    return ok;
+}
+
+void rpc_server_tick(rpc_server *s)
+{
+    for (listener **p = &s->draining; *p;) {
+        listener *l = *p;
+        const union MHD_DaemonInfo *di = l->mhd ? MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS)
+                                                : NULL;
+        if (di && di->num_connections > 0) {
+            p = &l->next;
+            continue;
+        }
+        *p = l->next;
+        xlog(XLOG_DEBUG, "%s: retired listener stopped", l->name);
+        free_listener(l, false);
+    }
+}
+
+size_t rpc_server_listeners(const rpc_server *s)
+{
+    return s->n;
 }
 
 void rpc_server_stop(rpc_server *s)
@@ -545,15 +733,15 @@ void rpc_server_stop(rpc_server *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->n; i++) {
-        listener *l = &s->ls[i];
-        if (l->mhd)
-            MHD_stop_daemon(l->mhd);
-        if (l->fd >= 0)
-            close(l->fd);
-        if (l->cfg && l->cfg->kind == XC_LISTEN_UNIX && l->fd >= 0)
+        listener *l = s->ls[i];
+        if (l->cfg->kind == XC_LISTEN_UNIX)
             unlink(l->cfg->path);
-        free(l->key_pem);
-        free(l->cert_pem);
+        free_listener(l, false);
+    }
+    while (s->draining) {
+        listener *l = s->draining;
+        s->draining = l->next;
+        free_listener(l, false);
     }
     free(s->ls);
     free(s);

@@ -17,4 +17,16 @@ typedef struct rpc_server rpc_server;
 rpc_server *rpc_server_start(const xend_config *cfg, char **err_r);
 void rpc_server_stop(rpc_server *s);
 
+/* SIGHUP: serve cfg's listeners (cfg and every config given before must
+ * outlive the server).  Listeners no longer configured stop accepting at
+ * once and stop when their last connection ends; new ones are bound;
+ * an HTTPS listener whose certificate or key files changed is served by a
+ * new daemon with them (a pair that does not load keeps the old one).
+ * False when a new listener could not be bound (logged; the rest applies). */
+bool rpc_server_reload(rpc_server *s, const xend_config *cfg);
+/* Periodic: stops retired listeners whose connections are gone. */
+void rpc_server_tick(rpc_server *s);
+/* How many listeners are serving. */
+size_t rpc_server_listeners(const rpc_server *s);
+
 #endif

@@ -14,6 +14,7 @@ TESTS += tests/check-manifest.sh \
 	tests/integration/test_cli.sh \
 	tests/integration/test_tls.py \
 	tests/integration/test_curl.sh \
+	tests/integration/test_service.py \
 	tests/integration/test_web_static.py \
 	tests/golden/test_golden.py
 EXTRA_DIST += tests/lib/xendtest.py tests/lib/harness.sh $(filter %.py %.sh,$(TESTS)) \

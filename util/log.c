@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@ static xlog_target xlog_to = XLOG_TO_STDERR;   /* under xlog_lock */
 static int xlog_fd = -1;                       /* under xlog_lock */
 static char *xlog_path;                        /* under xlog_lock */
 static bool xlog_foreground = true;            /* under xlog_lock */
+static bool xlog_journal;                      /* under xlog_lock: stderr is journald's stream */
 static atomic_int xlog_cur_level = XLOG_INFO;
 
 static const char *const xlog_names[] = { "error", "warning", "info", "debug" };
@@ -82,11 +85,32 @@ static int xlog_syslog_prio(xlog_level lvl)
     }
 }
 
+/* True when stderr is the stream systemd connected to the journal
+ * ($JOURNAL_STREAM is "device:inode" of that stream, see systemd.exec(5)):
+ * then lines carry their syslog priority as a "<N>" prefix and no
+ * timestamp of their own. */
+static bool xlog_stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    return js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+           (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 /* Writes one already formatted message; caller holds xlog_lock. */
 static void xlog_emit_locked(xlog_level lvl, const char *msg)
 {
     if (xlog_to == XLOG_TO_SYSLOG) {
         syslog(LOG_DAEMON | xlog_syslog_prio(lvl), "%s", msg);
+        return;
+    }
+    if (xlog_to == XLOG_TO_STDERR && xlog_journal) {
+        char head[16];
+        int hl = snprintf(head, sizeof head, "<%d>%s: ", xlog_syslog_prio(lvl), xlog_level_name(lvl));
+        struct iovec iov[3] = { { head, (size_t)hl }, { (void *)msg, strlen(msg) }, { (void *)"\n", 1 } };
+        while (writev(STDERR_FILENO, iov, 3) < 0 && errno == EINTR)
+            ;
         return;
     }
 
@@ -191,9 +215,15 @@ static void xlog_reset_locked(void)
     xlog_path = NULL;
 }
 
+/* The log may hold client addresses and user names: never world-readable,
+ * also when an older file was created with a wider mode. */
 static int xlog_open_file(const char *path)
 {
-    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 0007) && st.st_uid == geteuid())
+        (void)fchmod(fd, st.st_mode & 0770);
+    return fd;
 }
 
 /* Falls back when there is no usable file; caller holds xlog_lock. */
@@ -216,6 +246,7 @@ void xlog_open(const char *file, xlog_level level, bool foreground)
     pthread_mutex_lock(&xlog_lock);
     xlog_reset_locked();
     xlog_foreground = foreground;
+    xlog_journal = foreground && xlog_stderr_is_journal();
     if (file) {
         int fd = xlog_open_file(file);
         char *copy = strdup(file);
@@ -264,6 +295,14 @@ void xlog_reopen(void)
         xlog(XLOG_ERROR, "cannot reopen log file %s: %s",
              path ? path : "(path)", strerror(open_errno));
     free(path);
+}
+
+bool xlog_to_stderr(void)
+{
+    pthread_mutex_lock(&xlog_lock);
+    bool r = xlog_to == XLOG_TO_STDERR;
+    pthread_mutex_unlock(&xlog_lock);
+    return r;
 }
 
 void xlog_close(void)

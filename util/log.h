@@ -2,6 +2,9 @@
  *
  *   2026-11-24T17:30:01Z xend[1234]: warning: message
  *
+ * Under systemd (stderr is the journal's stream) a line is "<N>level: message"
+ * with N its syslog priority, which journald takes as the entry's priority.
+ *
  * All functions are thread-safe.  Until xlog_open() is called, messages at
  * XLOG_INFO and above go to stderr.  Control characters in messages are
  * replaced by '?' so that client-supplied text cannot forge log lines.
@@ -20,6 +23,9 @@ typedef enum { XLOG_ERROR, XLOG_WARNING, XLOG_INFO, XLOG_DEBUG } xlog_level;
 void xlog_open(const char *file, xlog_level level, bool foreground);
 /* Reopens the log file (after rotation); no-op for stderr/syslog. */
 void xlog_reopen(void);
+/* True when messages go to stderr (foreground without a log file, or
+ * before xlog_open()). */
+bool xlog_to_stderr(void);
 /* Flushes and closes the log; later messages go to stderr again. */
 void xlog_close(void);
 

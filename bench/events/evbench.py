@@ -192,7 +192,7 @@ def main():
     url = "http://127.0.0.1:%d/" % port
     conf = os.path.join(tmp, "xend.conf")
     with open(conf, "w") as f:
-        f.write("state-dir = %s/state\nlisten = http:127.0.0.1:%d auth=none\n" % (tmp, port))
+        f.write("state-dir = %s/state\npid-file = %s/xend.pid\nlisten = http:127.0.0.1:%d auth=none\n" % (tmp, tmp, port))
         f.write("workers = 4\nhttp-threads = 2\nlog-file = %s/xend.log\nlog-level = warning\n" % tmp)
     proc = subprocess.Popen([xend, "--foreground", "--config", conf, "--backend", "sim"],
                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "stderr"), "w"))

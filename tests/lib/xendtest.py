@@ -131,6 +131,7 @@ class Xend:
         self.user = PamUser() if pam else None
         self.log = os.path.join(self.tmp, "xend.log")
         self.conf = os.path.join(self.tmp, "xend.conf")
+        self.pid_file = os.path.join(self.tmp, "xend.pid")
         self.pam = pam
         # extra configuration lines; "{port:NAME}" in one stands for a free
         # port, self.ports[NAME], taken again with the others when a start
@@ -149,6 +150,7 @@ class Xend:
     def write_conf(self):
         with open(self.conf, "w") as f:
             f.write("state-dir = %s\n" % self.state)
+            f.write("pid-file = %s\n" % self.pid_file)
             f.write("listen = unix:%s auth=none\n" % self.unix)
             f.write("listen = http:127.0.0.1:%d auth=%s\n" % (self.port, "pam" if self.pam else "none"))
             f.write("pam-service = %s\n" % (self.user.service if self.user else "xend"))

@@ -1,0 +1,82 @@
+/* tls: see tls.h. */
+#include "config.h"
+
+#include <gnutls/gnutls.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc/tls.h"
+
+const char *tls_priorities(const xend_config *c)
+{
+    return c->tls_priorities ? c->tls_priorities : XC_TLS_DEFAULT_PRIORITIES;
+}
+
+static bool fail(char **err_r, const char *what, const char *detail, int rc)
+{
+    if (asprintf(err_r, "%s: %s (%s)", what, detail, gnutls_strerror(rc)) < 0)
+        *err_r = NULL;
+    return false;
+}
+
+static bool check_priorities(const char *prio, char **err_r)
+{
+    gnutls_priority_t p;
+    const char *where = NULL;
+    int rc = gnutls_priority_init(&p, prio, &where);
+    if (rc != GNUTLS_E_SUCCESS) {
+        if (asprintf(err_r, "tls-priorities: %s at '%s'", gnutls_strerror(rc), where ? where : prio) < 0)
+            *err_r = NULL;
+        return false;
+    }
+    gnutls_priority_deinit(p);
+    return true;
+}
+
+/* Loads a certificate and key into fresh credentials: GnuTLS compares the
+ * key with the certificate's public key (GNUTLS_E_CERTIFICATE_KEY_MISMATCH). */
+static bool check_files_or_mem(const char *what, const char *cert, const char *key, bool mem, char **err_r)
+{
+    gnutls_certificate_credentials_t cred;
+    int rc = gnutls_certificate_allocate_credentials(&cred);
+    if (rc != GNUTLS_E_SUCCESS)
+        return fail(err_r, what, "cannot allocate credentials", rc);
+    if (mem) {
+        gnutls_datum_t c = { (unsigned char *)(uintptr_t)cert, (unsigned)strlen(cert) };
+        gnutls_datum_t k = { (unsigned char *)(uintptr_t)key, (unsigned)strlen(key) };
+        rc = gnutls_certificate_set_x509_key_mem2(cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
+    } else {
+        rc = gnutls_certificate_set_x509_key_file2(cred, cert, key, GNUTLS_X509_FMT_PEM, NULL, 0);
+    }
+    gnutls_certificate_free_credentials(cred);
+    if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
+        return fail(err_r, what, "the private key does not belong to the certificate", rc);
+    if (rc < 0)
+        return fail(err_r, what, "cannot load the certificate and key", rc);
+    return true;
+}
+
+bool tls_check_pair(const char *what, const char *cert_pem, const char *key_pem, char **err_r)
+{
+    return check_files_or_mem(what, cert_pem, key_pem, true, err_r);
+}
+
+bool tls_check_config(const xend_config *c, char **err_r)
+{
+    bool any = false;
+    for (size_t i = 0; i < c->n_listeners; i++) {
+        const xc_listener *l = &c->listeners[i];
+        if (l->kind != XC_LISTEN_HTTPS)
+            continue;
+        any = true;
+        char *d = xc_listener_describe(l);
+        char what[1200];
+        snprintf(what, sizeof(what), "listener %s (cert %s, key %s)", d ? d : "https", l->cert_file, l->key_file);
+        free(d);
+        if (!check_files_or_mem(what, l->cert_file, l->key_file, false, err_r))
+            return false;
+    }
+    return !any && !c->tls_priorities ? true : check_priorities(tls_priorities(c), err_r);
+}

@@ -1,0 +1,22 @@
+/* tls: checks of an HTTPS listener's certificate, key and priority string
+ * with GnuTLS, before libmicrohttpd is given them (its own errors only say
+ * that the daemon did not start). */
+#ifndef XEND_TLS_H
+#define XEND_TLS_H
+
+#include <stdbool.h>
+
+#include "config/xendconf.h"
+
+/* The priority string in force: c->tls_priorities or the default. */
+const char *tls_priorities(const xend_config *c);
+
+/* Checks that the priority string is valid and that, for every HTTPS
+ * listener, the certificate and key files load and belong together.
+ * False with *err_r (caller frees) naming the listener and the problem. */
+bool tls_check_config(const xend_config *c, char **err_r);
+
+/* The same for one listener's cert_pem/key_pem (PEM text). */
+bool tls_check_pair(const char *what, const char *cert_pem, const char *key_pem, char **err_r);
+
+#endif
