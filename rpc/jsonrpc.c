@@ -627,8 +627,12 @@ bool jsonrpc_encode_value(xbuf *b, const xv *v)
             xbuf_puts(b, "\"NaN\"");
         else if (isinf(v->u.d))
             xbuf_puts(b, v->u.d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-        else
+        else {
+            size_t at = b->len;
             xbuf_printf(b, "%.17g", v->u.d);
+            if (!memchr(b->data + at, '.', b->len - at) && !memchr(b->data + at, 'e', b->len - at))
+                xbuf_puts(b, ".0");     /* stays a float when read back */
+        }
         return true;
     case XV_BOOL:
         xbuf_puts(b, v->u.b ? "true" : "false");
