@@ -88,7 +88,7 @@ def test_includes_point_down():
             if to is None:
                 continue
             if top in CLIENTS:
-                if to not in CLIENTS[top]:
+                if to not in CLIENTS[top] | {top}:
                     bad.append("%s includes \"%s\" (a client may use %s only)" % (rel, name,
                                                                                 " and ".join(sorted(CLIENTS[top]))))
             elif to not in LAYERS:

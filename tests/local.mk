@@ -39,7 +39,7 @@ check_PROGRAMS += tests/unit/test_vm_lifecycle
 TESTS += tests/unit/test_vm_lifecycle
 tests_unit_test_vm_lifecycle_SOURCES = tests/unit/test_vm_lifecycle.c
 tests_unit_test_vm_lifecycle_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
-tests_unit_test_vm_lifecycle_LDADD = $(XEND_CORE_LIBS) $(XTEST_LIBS)
+tests_unit_test_vm_lifecycle_LDADD = rpc/libxrpc.la rpc/libxjson.la xenops/libxobackends.la $(XEND_CORE_LIBS) $(XTEST_LIBS)
 $(tests_unit_test_vm_lifecycle_OBJECTS): gen/stamp
 EXTRA_DIST += tests/unit/vm_lifecycle.table
 

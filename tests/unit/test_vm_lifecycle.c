@@ -27,7 +27,8 @@
 #include "daemon/host.h"
 #include "daemon/session.h"
 #include "daemon/store.h"
-#include "rpc/xmlrpc.h"
+#include "rpc/reply.h"
+#include "util/xmlrpc.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "xenops/xenops.h"
@@ -205,12 +206,16 @@ static xv *call_raw(const char *method, xv *params)
         CHECKF(false, "%s got no answer within %d ms", method, xt_deadline_ms());
         exit(xt_done());        /* the call still owns the waiter: stop here */
     }
+    /* the answer as the XML-RPC transport encodes it, read back */
+    rpc_form form = { .codec = XCODEC_XMLRPC };
+    size_t len;
+    char *answer = rpc_reply_encode(&form, c, &len);
     int code = 0;
     char *fs = NULL, *err = NULL;
-    bool ok = xmlrpc_parse_response(c->response, c->response_len, NULL, &result, &code, &fs, &err);
+    bool ok = xmlrpc_parse_response(answer, len, NULL, &result, &code, &fs, &err);
     if (!ok || !result || result->kind != XV_STRUCT)
-        CHECKF(false, "%s: bad answer %.200s (%s %s)", method, c->response ? c->response : "",
-               err ? err : "", fs ? fs : "");
+        CHECKF(false, "%s: bad answer %.200s (%s %s)", method, answer, err ? err : "", fs ? fs : "");
+    free(answer);
     free(fs);
     free(err);
     xcall_free(c);
