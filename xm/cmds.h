@@ -2,7 +2,7 @@
 #ifndef XM_CMDS_H
 #define XM_CMDS_H
 #define XM_CMD_HANDLERS(X) \
-    X(list) X(info) X(start) X(delete) X(shutdown) X(reboot) \
+    X(list) X(info) X(new) X(create) X(config_convert) X(start) X(delete) X(shutdown) X(reboot) \
     X(destroy) X(pause) X(unpause) X(suspend) X(resume) X(save) X(restore) \
     X(mem_set) X(mem_max) X(vcpu_set) X(vcpu_list) X(vcpu_pin) X(sched_credit) \
     X(console) X(uptime) X(dmesg) X(log) X(block_list) X(block_attach) \

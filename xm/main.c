@@ -24,6 +24,31 @@ static const xm_opt o_list[] = {
     { "--state=STATE", "only the VMs in this power state (running, paused, halted, suspended)" },
     { "--names", "print only the names, one per line (for scripts and completion)" },
     { NULL, NULL } };
+static const xm_opt o_create[] = {
+    { "-c, --console_autoconnect", "attach to the console after starting the VM" },
+    { "-p, --paused", "leave the VM paused after creating it" },
+    { "-f, --defconfig=FILE", "the configuration file (Python-style, or XML when it starts with <)" },
+    { "-F, --config=FILE", "an SXP configuration file" },
+    { "--path=PATH", "where to look for a configuration file (default .:/etc/xen)" },
+    { "-n, --dryrun", "print the configuration as SXP and create nothing" },
+    { "-x, --xmldryrun", "print the configuration as XML (create.dtd) and create nothing" },
+    { "-s, --skipdtd", "do not validate an XML configuration against its schema" },
+    { "-q, --quiet", "no messages or warnings" },
+    { NULL, NULL } };
+static const xm_opt o_new[] = {
+    { "-f, --defconfig=FILE", "the configuration file (Python-style, or XML when it starts with <)" },
+    { "-F, --config=FILE", "an SXP configuration file" },
+    { "--path=PATH", "where to look for a configuration file (default .:/etc/xen)" },
+    { "-n, --dryrun", "print the configuration as SXP and define nothing" },
+    { "-x, --xmldryrun", "print the configuration as XML (create.dtd) and define nothing" },
+    { "-s, --skipdtd", "do not validate an XML configuration against its schema" },
+    { "-q, --quiet", "no warnings" },
+    { NULL, NULL } };
+static const xm_opt o_convert[] = {
+    { "--from=FORMAT", "the input's format: xml, sxp or cfg (default: from its content)" },
+    { "--to=FORMAT", "the output's format: xml, sxp or cfg" },
+    { "-s, --skipdtd", "do not validate an XML input against its schema" },
+    { NULL, NULL } };
 static const xm_opt o_start[] = {
     { "-p, --paused", "start the VM paused" },
     { "-c, --console", "attach to the console after starting" },
@@ -78,6 +103,11 @@ static const xm_opt o_help[] = {
 const xm_cmd xm_commands[] = {
     C("list", list, "[-l|--long] [--label] [--state=STATE] [DOM...]", "list the VMs", o_list),
     C("info", info, "", "print information about the host", NULL),
+    C("new", new, "[options] CONFIG [VAR=VALUE...]", "define a VM from a configuration file (not started)", o_new),
+    C("create", create, "[-c] [-p] [options] CONFIG [VAR=VALUE...]",
+      "create and start a run-once VM from a configuration file (removed when it halts)", o_create),
+    C("config-convert", config_convert, "--to=FORMAT [--from=FORMAT] FILE [VAR=VALUE...]",
+      "convert a VM configuration file between XML, SXP and Python-style", o_convert),
     C("start", start, "DOM [-p] [-c]", "start a defined VM", o_start),
     C("delete", delete, "DOM", "remove a halted VM's definition", NULL),
     C("shutdown", shutdown, "DOM... | -a  [-w] [-H|-R]", "ask VMs to shut down", o_shutdown),

@@ -14,7 +14,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import BUILDDIR, DEADLINE, Xend, ok, run, wait_until  # noqa: E402
+from xendtest import BUILDDIR, DEADLINE, SRCDIR, Xend, ok, run, wait_until  # noqa: E402
 
 X = None
 P = None
@@ -25,16 +25,17 @@ XM = os.path.join(BUILDDIR, "xm", "xm")
 
 
 def env(**kw):
-    e = dict(os.environ, XM_SERVER="unix://" + X.unix, XM_CONFIG_FILE="/nonexistent/xm-config.xml")
+    e = dict(os.environ, XM_SERVER="unix://" + X.unix, XM_CONFIG_FILE="/nonexistent/xm-config.xml",
+             XEND_CREATE_SCHEMA=os.path.join(SRCDIR, "config", "create.rng"))
     for k in ("XM_USERNAME", "XM_PASSWORD"):
         e.pop(k, None)
     e.update(kw)
     return e
 
 
-def xm(*args, rc=0, environ=None, stdin=subprocess.DEVNULL):
+def xm(*args, rc=0, environ=None, stdin=subprocess.DEVNULL, cwd=None):
     r = subprocess.run([XM] + [str(a) for a in args], env=environ or env(), capture_output=True, text=True,
-                       timeout=DEADLINE, stdin=stdin)
+                       timeout=DEADLINE, stdin=stdin, cwd=cwd)
     assert r.returncode == rc, "xm %s: exit %d (want %d)\nstdout: %s\nstderr: %s" % (
         " ".join(map(str, args)), r.returncode, rc, r.stdout, r.stderr)
     return r.stdout + r.stderr
@@ -104,7 +105,7 @@ def test_help_and_prefixes():
                 "resume", "save", "restore", "mem-set", "mem-max", "vcpu-set", "vcpu-list", "vcpu-pin",
                 "sched-credit", "console", "uptime", "dmesg", "log", "block-list", "block-attach",
                 "block-detach", "network-list", "network-attach", "network-detach", "dump-core", "rename",
-                "migrate", "top", "help"]:
+                "migrate", "top", "help", "new", "create", "config-convert"]:
         assert cmd in names, cmd
         assert re.search(r"^  %s\s" % re.escape(cmd), out, re.M), cmd
         h = xm(cmd, "--help")
@@ -345,6 +346,121 @@ def test_migrate_and_dump_core_report_errors():
     ok(P.VM.destroy(S, vm))
 
 
+# ---- configuration files: new, create, config-convert ----
+
+WEB_CFG = """# A small PV guest, as a new user writes it
+name = "web"
+kernel = "/boot/vmlinuz-6.1"
+ramdisk = "/boot/initrd.img-6.1"
+memory = 256
+vcpus = 2
+disk = [ 'file:/srv/xen/web.img,xvda,w' ]
+vif = [ 'mac=00:16:3e:00:00:51, bridge=xenbr0' ]
+root = "/dev/xvda ro"
+extra = "console=hvc0"
+on_poweroff = "destroy"
+"""
+
+
+def vm_named(name):
+    vms = ok(P.VM.get_by_name_label(S, name))
+    assert len(vms) == 1, (name, vms)
+    return vms[0]
+
+
+def write(name, text):
+    path = os.path.join(X.tmp, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_walkthrough_new_start_watch_shutdown_delete():
+    """What a new user does with the README and man xm: a Python-style file
+    becomes a VM, which runs, is watched, shut down and deleted."""
+    write("web.cfg", WEB_CFG)
+    assert xm("new", "web.cfg", cwd=X.tmp) == ""
+    vm = vm_named("web")
+    rec = ok(P.VM.get_record(S, vm))
+    assert rec["memory_static_max"] == str(256 * MIB) and rec["VCPUs_max"] == "2"
+    assert rec["PV_kernel"] == "/boot/vmlinuz-6.1" and rec["PV_args"] == "root=/dev/xvda ro console=hvc0"
+    assert "transient" not in rec["other_config"]
+    assert [ok(P.VBD.get_device(S, b)) for b in rec["VBDs"]] == ["xvda"]
+    assert [ok(P.VIF.get_MAC(S, v)) for v in rec["VIFs"]] == ["00:16:3e:00:00:51"]
+    r = rows(xm("list", "web"))
+    assert r["web"]["id"] == "" and r["web"]["mem"] == "256"
+    xm("start", "web")
+    r = rows(xm("list", "web"))
+    assert r["web"]["state"] == "r-----" and r["web"]["vcpus"] == "2"
+    assert "web" in xm("top", "-b", "-i", "1")
+    rc, out = xm_pty(["console", "web"], answers=[(r"XQ-GUEST-HELLO", "\x1d")])
+    assert rc == 0 and "console=hvc0" in out, out
+    assert "All domains terminated" in xm("shutdown", "-w", "web")
+    assert rows(xm("list", "web"))["web"]["state"] == ""     # halted, still defined
+    xm("delete", "web")
+    assert "no VM is named 'web'" in xm("list", "web", rc=4)
+
+
+def test_create_is_run_once_with_overrides():
+    path = write("web.cfg", WEB_CFG)
+    out = xm("create", path, "name=once", "memory=128", "vcpus=1")
+    assert re.match(r"^Started domain once \(id=\d+\)$", out.strip()), out
+    vm = vm_named("once")
+    assert ok(P.VM.get_other_config(S, vm)).get("transient") == "True"
+    assert ok(P.VM.get_memory_static_max(S, vm)) == str(128 * MIB)
+    assert power(vm) == "Running"
+    xm("shutdown", "-w", "once")
+    wait_until(lambda: gone(vm), "the run-once VM is removed once it halts")
+    # -p: created paused; destroy removes it too
+    xm("create", "-p", path, "name=paused-once")
+    vm = vm_named("paused-once")
+    assert power(vm) == "Paused"
+    xm("destroy", "paused-once")
+    wait_until(lambda: gone(vm), "the destroyed run-once VM is removed")
+    # -c: created and attached to the console
+    rc, out = xm_pty(["create", "-c", path, "name=talk-once"], answers=[(r"XQ-GUEST-HELLO", "\x1d")])
+    assert rc == 0 and "Started domain talk-once" in out, out
+    xm("destroy", "talk-once")
+    # the file is searched for along --path
+    xm("create", "--path", "/nonexistent:" + X.tmp, "web.cfg", "name=pathed", cwd="/")
+    xm("destroy", "pathed")
+
+
+def test_create_errors_and_dry_runs():
+    bad = write("bad.cfg", 'name = "bad"\nkernel = "/boot/vmlinuz"\nos.system("reboot")\n')
+    err = xm("create", bad, rc=1)
+    assert re.search(r"bad\.cfg:3: ", err), err
+    assert "Unable" in xm("create", "/nonexistent/x.cfg", rc=1) or "cannot open" in xm("create", "/nonexistent/x.cfg", rc=1)
+    assert "no configuration file given" in xm("create", rc=2)
+    assert "not allowed" in xm("new", "-c", bad, rc=2) or "bad option" in xm("new", "-c", bad, rc=2)
+    # a start that fails leaves nothing behind
+    big = write("big.cfg", WEB_CFG.replace("memory = 256", "memory = 65536").replace('"web"', '"toobig"'))
+    err = xm("create", big, rc=1)
+    assert re.search(r"^Error: [A-Z_]+: ", err, re.M), err
+    assert ok(P.VM.get_by_name_label(S, "toobig")) == []
+    # dry runs print and touch nothing
+    path = write("web.cfg", WEB_CFG)
+    out = xm("create", "-n", path)
+    assert out.startswith("(vm\n") and "(name web)" in out and "(memory 256)" in out, out
+    assert "<label>web</label>" in xm("new", "-x", path)
+    assert ok(P.VM.get_by_name_label(S, "web")) == []
+    # SXP and XML files make the same VM
+    sxp = write("web.sxp", out)
+    xm("new", "-F", sxp, "name=from-sxp")
+    xmlf = write("web.xml", xm("config-convert", "--to=xml", path, "name=from-xml"))
+    xm("new", xmlf)
+    a, b = ok(P.VM.get_record(S, vm_named("from-sxp"))), ok(P.VM.get_record(S, vm_named("from-xml")))
+    for k in ("memory_static_max", "VCPUs_max", "PV_kernel", "PV_ramdisk", "PV_args", "actions_after_shutdown"):
+        assert a[k] == b[k], (k, a[k], b[k])
+    xm("delete", "from-sxp")
+    xm("delete", "from-xml")
+    # the converter's round trip
+    cfg = xm("config-convert", "--to=cfg", sxp)
+    assert 'name = "web"' in cfg.replace("'", '"'), cfg
+    assert "say which format" in xm("config-convert", path, rc=2)
+    assert "unknown format" in xm("config-convert", "--to=yaml", path, rc=2)
+
+
 # ---- the console ----
 
 def test_console_attach_type_detach():
@@ -539,7 +655,8 @@ def main():
         run([test_help_and_prefixes, test_list_columns_and_filters, test_list_long_is_xend_sxp,
              test_lifecycle_commands, test_shutdown_all_and_without_wait, test_memory_vcpus_scheduler,
              test_save_restore_suspend_resume_progress, test_migrate_and_dump_core_report_errors,
-             test_console_attach_type_detach, test_info_dmesg_log_uptime, test_top_batch_follows_events, test_block_and_network_devices,
+             test_walkthrough_new_start_watch_shutdown_delete, test_create_is_run_once_with_overrides,
+             test_create_errors_and_dry_runs, test_console_attach_type_detach, test_info_dmesg_log_uptime, test_top_batch_follows_events, test_block_and_network_devices,
              test_remote_http_credentials, test_xm_config_xml, test_password_prompt_on_terminal,
              test_https_verified_with_ca_file])
     finally:
