@@ -114,6 +114,7 @@ function plot(canvas, series, maxHint) {
   const ctx = canvas.getContext('2d');
   const w = canvas.width, h = canvas.height;
   ctx.clearRect(0, 0, w, h);
+  canvas.dataset.samples = '0';
   ctx.strokeStyle = '#ccd';
   ctx.strokeRect(0.5, 0.5, w - 1, h - 1);
   if (!series.length) return;
@@ -131,6 +132,11 @@ function plot(canvas, series, maxHint) {
     if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
   });
   ctx.stroke();
+  ctx.fillStyle = '#2a6db0';
+  const last = series.length - 1;
+  const lx = (last / (MAX_SAMPLES - 1)) * (w - 2) + 1, ly = h - 2 - (series[last] / max) * (h - 16);
+  ctx.fillRect(lx - 2, ly - 2, 4, 4);
+  canvas.dataset.samples = String(series.length);
 }
 
 /* ------------------------------------------------------------ routing -- */
@@ -349,13 +355,13 @@ function renderVmList() {
 
 /* The lifecycle buttons a VM in each power state offers. */
 const ACTIONS = [
-  ['Start', 'VM.start', ['Halted'], (ref) => call('VM.start', ref, false, false)],
+  ['Start', 'VM.start', ['Halted'], (ref) => call('VM.start', ref, false)],
   ['Shut down', 'VM.clean_shutdown', ['Running'], (ref) => call('VM.clean_shutdown', ref)],
   ['Reboot', 'VM.clean_reboot', ['Running'], (ref) => call('VM.clean_reboot', ref)],
   ['Pause', 'VM.pause', ['Running'], (ref) => call('VM.pause', ref)],
   ['Unpause', 'VM.unpause', ['Paused'], (ref) => call('VM.unpause', ref)],
   ['Suspend', 'VM.suspend', ['Running'], (ref) => call('VM.suspend', ref)],
-  ['Resume', 'VM.resume', ['Suspended'], (ref) => call('VM.resume', ref, false, false)],
+  ['Resume', 'VM.resume', ['Suspended'], (ref) => call('VM.resume', ref, false)],
   ['Force off', 'VM.hard_shutdown', ['Running', 'Paused', 'Crashed'], (ref) => call('VM.hard_shutdown', ref)],
   ['Delete', 'VM.destroy', ['Halted'], async (ref) => { await call('VM.destroy', ref); location.hash = '#/vms'; }],
 ];
@@ -452,7 +458,7 @@ async function createFromForm(ev) {
   });
   try {
     const ref = await call('VM.create', rec);
-    if ($('#new-start').checked) await call('VM.start', ref, false, false);
+    if ($('#new-start').checked) await call('VM.start', ref, false);
     $('#new-form').reset();
     location.hash = `#/vm/${encodeURIComponent(ref)}`;
   } catch (err) {
@@ -483,7 +489,7 @@ async function createFromFile(ev) {
     };
     for (const step of plan.calls) results.push(await call(step.method, ...subst(step.params)));
     const vmRef = results[0];
-    if ($('#upload-start').checked) await call('VM.start', vmRef, false, false);
+    if ($('#upload-start').checked) await call('VM.start', vmRef, false);
     location.hash = `#/vm/${encodeURIComponent(vmRef)}`;
   } catch (err) {
     showError('#upload-error', err);

@@ -31,7 +31,7 @@ for (let i = have; i < nVms; i += 16) {
   await Promise.all(Array.from({ length: Math.min(16, nVms - i) }, (_, k) => api.call('VM.create', rec(i + k))));
 }
 const target = (await api.call('VM.get_by_name_label', 'bench-0'))[0];
-await api.call('VM.start', target, false, false);
+await api.call('VM.start', target, false);
 
 const browser = await puppeteer.launch(launchOptions());
 const page = await browser.newPage();

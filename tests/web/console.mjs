@@ -23,7 +23,13 @@ async function check(name, fn) {
     console.log(`PASS ${name}`);
   } catch (err) {
     failed++;
-    console.log(`FAIL ${name}\n  ${String(err && err.stack || err).split('\n').join('\n  ')}`);
+    // what the page itself said, and a picture of it
+    const said = await page.evaluate(() => ['#login-error', '#new-error', '#upload-error', '#vm-error', '#banner']
+      .map((s) => [s, document.querySelector(s).textContent]).filter(([, t]) => t)
+      .map(([s, t]) => `${s}: ${t}`).join('; ')).catch(() => '');
+    await page.screenshot({ path: `${shots}/failed-${passed + failed}.png` }).catch(() => {});
+    console.log(`FAIL ${name}\n  ${String(err && err.stack || err).split('\n').slice(0, 3).join('\n  ')}`
+      + `\n  page: ${said || '(no error shown)'}; location ${page.url()}; screenshot failed-${passed + failed}.png`);
   }
 }
 function assert(cond, msg) { if (!cond) throw new Error(msg); }
@@ -37,6 +43,7 @@ page.on('pageerror', (e) => consoleErrors.push(String(e)));
 const api = new JsonRpc(url);
 const vmName = `web-test-${process.pid}`;
 let vmRef = null;
+await api.login(user, pass);
 
 try {
   await check('the console page loads and asks for a login', async () => {
@@ -72,7 +79,8 @@ try {
       return t.includes('Xen') && t.includes('CPUs') && /Memory total \(MiB\)\d+/.test(t) && /Uptime\d*d? ?\d+h/.test(t);
     }, WAIT);
     // the plots get samples every 2 s
-    await page.waitForFunction(() => document.querySelector('#host-cpu-plot').toDataURL().length > 3000, WAIT);
+    await page.waitForFunction(() => ['#host-cpu-plot', '#host-mem-plot']
+      .every((c) => Number(document.querySelector(c).dataset.samples) >= 3), WAIT);
     await page.screenshot({ path: `${shots}/03-host.png` });
   });
 
@@ -86,7 +94,6 @@ try {
     await page.waitForFunction((n) => document.querySelector('#vm-name').textContent === n
       && document.querySelector('#vm-state').textContent === 'Running', WAIT, vmName);
     vmRef = decodeURIComponent(await page.evaluate(() => location.hash.split('/')[2]));
-    await api.login(user, pass);
     const rec = await api.call('VM.get_record', vmRef);
     assert(rec.name_label === vmName && rec.power_state === 'Running', `server says ${rec.name_label} ${rec.power_state}`);
     await page.screenshot({ path: `${shots}/04-vm-running.png` });
@@ -114,6 +121,7 @@ try {
     for (const k of ['memory_static_max', 'VCPUs_max', 'memory_actual', 'Disks', 'Network interfaces']) {
       assert(text.includes(k), `VM view lacks ${k}`);
     }
+    await page.waitForFunction(() => Number(document.querySelector('#vm-mem-plot').dataset.samples) >= 2, WAIT);
     await page.screenshot({ path: `${shots}/05-vm-halted.png`, fullPage: true });
   });
 
@@ -127,7 +135,9 @@ try {
   await check('the page logged no error and loaded nothing from elsewhere', async () => {
     const foreign = [];
     page.on('request', (r) => { if (!r.url().startsWith(url)) foreign.push(r.url()); });
-    await page.reload({ waitUntil: 'networkidle0', ...WAIT });
+    await page.reload({ waitUntil: 'load', ...WAIT });
+    await page.waitForSelector('#main-view', { visible: true, ...WAIT });
+    await page.waitForFunction(() => document.querySelectorAll('#vm-table tbody tr').length > 0, WAIT);
     assert(foreign.length === 0, `requests elsewhere: ${foreign}`);
     assert(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
   });
