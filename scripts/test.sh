@@ -15,6 +15,22 @@ summarise() {  # add up the 'N passed, M failed' lines of a make check run
     f=$(cat "$dir"/tests/*.log "$dir"/tests/*/*.log 2>/dev/null | grep -E '^[0-9]+ passed, [0-9]+ failed' | awk '{s+=$3} END {print s+0}')
     total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
 }
+# show_failures FILE: name every failing check in a test's output and show
+# why: each 'not ok' (C, TAP), 'FAIL' (Python, shell) or traceback line with
+# the lines around it.  A log with no such line (a crash, a timeout) is shown
+# from its end.
+show_failures() {
+    local f=$1
+    if grep -q -E '^(not ok |FAIL[: ]|ERROR[: ]|Traceback )' "$f"; then
+        echo "    failing checks:"
+        grep -E '^(not ok |FAIL[: ]|ERROR[: ])' "$f" | sed 's/^/      /'
+        echo "    their output:"
+        grep -n -E -B3 -A25 '^(not ok |FAIL[: ]|ERROR[: ]|Traceback )' "$f" | sed 's/^/      /'
+    else
+        echo "    no failing check is named in it (a crash or a timeout?): its last 80 lines:"
+        tail -80 "$f" | sed 's/^/      /'
+    fi
+}
 run_suite() {  # run_suite NAME BUILD_DIR [configure options]
     local name=$1 dir=$2; shift 2
     echo "=== $name: build in $dir"
@@ -24,8 +40,11 @@ run_suite() {  # run_suite NAME BUILD_DIR [configure options]
     echo "=== $name: make check"
     if ! make -C "$dir" -s -j2 check; then
         status=1
-        for f in $(grep -l -E '^(FAIL|ERROR)' "$dir"/tests/*.trs "$dir"/tests/*/*.trs 2>/dev/null); do
-            echo "--- ${f%.trs}.log"; tail -40 "${f%.trs}.log"
+        local trs
+        for trs in $(find "$dir" -name '*.trs' -newer "$dir/Makefile" 2>/dev/null | sort); do
+            grep -q -E '^:test-result: (FAIL|ERROR|XPASS)' "$trs" || continue
+            echo "--- $name: FAILED ${trs#$dir/} ($(sed -n 's/^:test-result: //p' "$trs" | head -1)), log ${trs%.trs}.log"
+            show_failures "${trs%.trs}.log"
         done
     fi
     summarise "$dir"
@@ -40,9 +59,17 @@ if [ $quick = 0 ]; then
         echo "    (it needs ../shared/xen-qemu beside the checkout; in a Xen dom0 run 'make check-xen')"
     else
         echo "=== xen backend on real Xen under QEMU (check-xen in dom0)"
-        out=$("$top/tests/xen-daemon/in-qemu.sh" "$top" \
-              "cd $top/build && XEND_BUILDDIR=$top/build XEND_SRCDIR=$top bash $top/tests/xen-daemon/check-xen.sh" 2>&1); rc=$?
-        echo "$out" | tail -60
+        xlog=$top/build/check-xen-qemu.log
+        "$top/tests/xen-daemon/in-qemu.sh" "$top" \
+            "cd $top/build && XEND_BUILDDIR=$top/build XEND_SRCDIR=$top bash $top/tests/xen-daemon/check-xen.sh" \
+            > "$xlog" 2>&1; rc=$?
+        out=$(cat "$xlog")
+        if [ $rc != 0 ]; then
+            echo "--- xen under QEMU: FAILED (exit $rc), whole output in $xlog"
+            show_failures "$xlog"
+        else
+            echo "$out" | grep -E '^(=== |[0-9]+ passed)' || true
+        fi
         line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
         if [ -n "$line" ]; then
             total_pass=$((total_pass + $(echo "$line" | awk '{print $1}')))
