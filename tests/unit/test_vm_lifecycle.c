@@ -206,16 +206,17 @@ static xv *call_raw(const char *method, xv *params)
         CHECKF(false, "%s got no answer within %d ms", method, xt_deadline_ms());
         exit(xt_done());        /* the call still owns the waiter: stop here */
     }
-    /* the answer as the XML-RPC transport encodes it, read back */
+    /* the answer as the XML-RPC transport writes it, read back as a client */
     rpc_form form = { .codec = XCODEC_XMLRPC };
-    size_t len;
-    char *answer = rpc_reply_encode(&form, c, &len);
+    size_t len = 0;
+    char *body = rpc_reply_encode(&form, c, &len);
     int code = 0;
     char *fs = NULL, *err = NULL;
-    bool ok = xmlrpc_parse_response(answer, len, NULL, &result, &code, &fs, &err);
+    bool ok = body && xmlrpc_parse_response(body, len, NULL, &result, &code, &fs, &err);
     if (!ok || !result || result->kind != XV_STRUCT)
-        CHECKF(false, "%s: bad answer %.200s (%s %s)", method, answer, err ? err : "", fs ? fs : "");
-    free(answer);
+        CHECKF(false, "%s: bad answer %.200s (%s %s)", method, body ? body : "", err ? err : "",
+               fs ? fs : "");
+    free(body);
     free(fs);
     free(err);
     xcall_free(c);

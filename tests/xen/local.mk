@@ -12,7 +12,7 @@ tests_xen_mock_libxenmock_la_LIBADD = -lxentoollog
 check_PROGRAMS += tests/xen/test_xen_backend
 tests_xen_test_xen_backend_SOURCES = tests/xen/test_xen_backend.c
 tests_xen_test_xen_backend_CFLAGS = $(AM_CFLAGS) $(XEN_CFLAGS)
-tests_xen_test_xen_backend_LDADD = xenops/libxenops.la $(XEN_LIBS) $(XTEST_LIBS) -ldl
+tests_xen_test_xen_backend_LDADD = xenops/xen/libxo_xen.la xenops/libxenops.la $(XEN_LIBS) $(XTEST_LIBS) -ldl
 TESTS += tests/xen/test_xen_backend.sh
 endif
 EXTRA_DIST += tests/xen/test_xen_backend.sh
