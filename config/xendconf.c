@@ -106,6 +106,7 @@ static void xc_listener_dispose(xc_listener *l)
     free(l->host);
     free(l->cert_file);
     free(l->key_file);
+    free(l->group);
     memset(l, 0, sizeof *l);
 }
 
@@ -248,6 +249,17 @@ static bool xc_compile_allow(xc_listener *l, char **msg_r)
     return true;
 }
 
+/* A user or group name as useradd/groupadd accept it (no blanks, no ':'). */
+static bool xc_name_ok(const char *s)
+{
+    if (!*s || strlen(s) > 255 || *s == '-')
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("._-$", *p))
+            return false;
+    return true;
+}
+
 /* Parses one listener spec into *l (zeroed on entry).  *msg_r: unprefixed. */
 static bool xc_parse_listener(const char *spec, xc_listener *l, char **msg_r)
 {
@@ -320,6 +332,17 @@ static bool xc_parse_listener(const char *spec, xc_listener *l, char **msg_r)
                 goto out;
             }
             if (!xc_set_once(opt[0] == 'c' ? &l->cert_file : &l->key_file, opt, val, msg_r))
+                goto out;
+        } else if (strcmp(opt, "group") == 0) {
+            if (l->kind != XC_LISTEN_UNIX) {
+                *msg_r = xstrfmt("option group= only applies to unix listeners");
+                goto out;
+            }
+            if (!xc_name_ok(val)) {
+                *msg_r = xstrfmt("group=%s: not a valid group name", val);
+                goto out;
+            }
+            if (!xc_set_once(&l->group, opt, val, msg_r))
                 goto out;
         } else if (strcmp(opt, "allow") == 0) {
             if (l->kind == XC_LISTEN_UNIX) {
@@ -442,6 +465,8 @@ char *xc_listener_describe(const xc_listener *l)
 
 /* ---- the configuration ------------------------------------------------ */
 
+static void xc_role_maps_dispose(xend_config *c);
+
 void xend_config_init(xend_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -478,6 +503,7 @@ void xend_config_dispose(xend_config *c)
     free(c->web_dir);
     free(c->tls_priorities);
     free(c->on_xend_stop);
+    xc_role_maps_dispose(c);
     memset(c, 0, sizeof *c);
 }
 
@@ -494,6 +520,8 @@ typedef enum {
     XC_K_COUNT,             /* size_t, no suffix */
     XC_K_TEXT,              /* string; "default" -> NULL */
     XC_K_STOP_ACTION,       /* ignore, shutdown or suspend */
+    XC_K_ROLE_MAP,          /* role-user / role-group: NAME ROLE, repeatable */
+    XC_K_ROLE_DEFAULT,      /* ROLE or none */
 } xc_key_type;
 
 typedef struct {
@@ -524,8 +552,86 @@ static const xc_key xc_keys[] = {
     { "tls-priorities", XC_K_TEXT, XC_OFF(tls_priorities), 0, 0 },
     { "on-xend-stop", XC_K_STOP_ACTION, XC_OFF(on_xend_stop), 0, 0 },
     { "on-xend-stop-timeout", XC_K_UINT, XC_OFF(on_xend_stop_timeout), 1, 86400 },
+    { "role-user", XC_K_ROLE_MAP, 0, 0, 0 },
+    { "role-group", XC_K_ROLE_MAP, 1, 0, 0 },
+    { "role-default", XC_K_ROLE_DEFAULT, 0, 0, 0 },
 };
 #define XC_N_KEYS (sizeof xc_keys / sizeof xc_keys[0])
+
+/* ---- roles: role-user, role-group, role-default ------------------------ */
+
+static bool xc_role_ok(const char *role)
+{
+    static const char *const names[] = XC_ROLE_NAMES;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i], role) == 0)
+            return true;
+    return false;
+}
+
+static void xc_role_maps_dispose(xend_config *c)
+{
+    for (size_t i = 0; i < c->n_role_maps; i++) {
+        free(c->role_maps[i].name);
+        free(c->role_maps[i].role);
+    }
+    free(c->role_maps);
+    c->role_maps = NULL;
+    c->n_role_maps = 0;
+    free(c->role_default);
+    c->role_default = NULL;
+}
+
+/* role-user = NAME ROLE, role-group = NAME ROLE, role-default = ROLE|none */
+static bool xc_apply_role(xend_config *c, const xc_key *k, const char *val, char **msg_r)
+{
+    static const char roles_text[] =
+        "pool-admin, pool-operator, vm-power-admin, vm-admin, vm-operator or read-only";
+    if (k->type == XC_K_ROLE_DEFAULT) {
+        if (strcmp(val, "none") == 0)
+            return true;
+        if (!xc_role_ok(val)) {
+            *msg_r = xstrfmt("role-default '%s': expected none, %s", val, roles_text);
+            return false;
+        }
+        free(c->role_default);
+        return (c->role_default = strdup(val)) != NULL;
+    }
+    char name[256], role[32], extra;
+    if (sscanf(val, "%255s %31s %c", name, role, &extra) != 2) {
+        *msg_r = xstrfmt("%s: expected NAME ROLE", k->name);
+        return false;
+    }
+    if (!xc_name_ok(name)) {
+        *msg_r = xstrfmt("%s: '%s' is not a valid %s name", k->name, name, k->off ? "group" : "user");
+        return false;
+    }
+    if (!xc_role_ok(role)) {
+        *msg_r = xstrfmt("%s: role '%s': expected %s", k->name, role, roles_text);
+        return false;
+    }
+    for (size_t i = 0; i < c->n_role_maps; i++) {
+        if (c->role_maps[i].is_group == (k->off != 0) && strcmp(c->role_maps[i].name, name) == 0) {
+            *msg_r = xstrfmt("%s: '%s' is mapped twice", k->name, name);
+            return false;
+        }
+    }
+    xc_role_map *nm = realloc(c->role_maps, (c->n_role_maps + 1) * sizeof *nm);
+    if (!nm)
+        return false;
+    c->role_maps = nm;
+    xc_role_map *m = &nm[c->n_role_maps];
+    m->is_group = k->off != 0;
+    m->name = strdup(name);
+    m->role = strdup(role);
+    if (!m->name || !m->role) {
+        free(m->name);
+        free(m->role);
+        return false;
+    }
+    c->n_role_maps++;
+    return true;
+}
 
 /* Applies one key; *msg_r: unprefixed message. */
 static bool xc_apply(xend_config *c, const xc_key *k, const char *val, char **msg_r)
@@ -549,6 +655,9 @@ static bool xc_apply(xend_config *c, const xc_key *k, const char *val, char **ms
         *field = v;
         return true;
     }
+    case XC_K_ROLE_MAP:
+    case XC_K_ROLE_DEFAULT:
+        return xc_apply_role(c, k, val, msg_r);
     case XC_K_PATH:
     case XC_K_PATH_OR_NONE:
     case XC_K_BACKEND:
@@ -688,7 +797,7 @@ bool xend_config_load(xend_config *c, const char *path, char **err_r)
             xc_set_err(err_r, xstrfmt("%s:%u: %s needs a value", path, lineno, key));
             goto out;
         }
-        if (seen[ki] && xc_keys[ki].type != XC_K_LISTEN) {
+        if (seen[ki] && xc_keys[ki].type != XC_K_LISTEN && xc_keys[ki].type != XC_K_ROLE_MAP) {
             xc_set_err(err_r, xstrfmt("%s:%u: %s is already set at line %u",
                          path, lineno, key, seen[ki]));
             goto out;

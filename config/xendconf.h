@@ -27,7 +27,17 @@ typedef struct xc_listener {
     char **allow;           /* client IP allow-list (POSIX EREs, whole match) */
     size_t n_allow;         /* 0: every client is allowed */
     void *allow_re;         /* private: compiled allow[] */
+    char *group;            /* UNIX: members of this group may connect (0660); else NULL */
 } xc_listener;
+
+/* ---- roles (docs/security.md): who gets which XAPI role at login ---- */
+typedef struct xc_role_map {
+    char *name;             /* user or group name */
+    bool is_group;          /* role-group (true) or role-user (false) */
+    char *role;             /* one of XC_ROLE_NAMES */
+} xc_role_map;
+/* XAPI's six roles, most privileged first (the datamodel's "roles"). */
+#define XC_ROLE_NAMES { "pool-admin", "pool-operator", "vm-power-admin", "vm-admin", "vm-operator", "read-only" }
 
 typedef struct xend_config {
     char *state_dir;
@@ -50,6 +60,11 @@ typedef struct xend_config {
     char *on_xend_stop;             /* running guests when xend stops: "ignore", "shutdown", "suspend" */
     unsigned on_xend_stop_timeout;  /* seconds xend waits for those shutdowns and suspends */
     bool listeners_default;         /* private: listeners[] is the built-in default */
+    /* roles: role-user / role-group lines in file order, and role-default (NULL:
+     * an authenticated account that no line maps may not log in) */
+    xc_role_map *role_maps;
+    size_t n_role_maps;
+    char *role_default;
 } xend_config;
 
 /* TLS 1.2 and 1.3 only; only AEAD ciphers (AES-GCM, ChaCha20-Poly1305) with

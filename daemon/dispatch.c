@@ -16,6 +16,7 @@
 #include "util/pool.h"
 #include "xapi_errors.h"
 #include "xapi_model.h"
+#include "xapi_policy.h"
 
 /* ---- method table ---- */
 
@@ -58,6 +59,7 @@ xcall *xcall_new(void)
     if (!c)
         abort();
     pthread_mutex_init(&c->lock, NULL);
+    c->role = -1;
     return c;
 }
 
@@ -322,6 +324,9 @@ void xcall_run(xcall *c)
         if (!session_check(c, ref, &err))
             goto fail;
         snprintf(c->session, sizeof(c->session), "%s", xref_plain(ref));
+        /* the one role check (RBAC): the session's role against the datamodel's */
+        if (!xrbac_check(c->m, c->role, &err))
+            goto fail;
     }
     if (!check_params(c, &err))
         goto fail;
@@ -339,6 +344,7 @@ void xcall_run(xcall *c)
         job_call->m = c->m;
         job_call->is_async = true;
         memcpy(job_call->session, c->session, sizeof(c->session));
+        job_call->role = c->role;
         memcpy(job_call->task, c->task, sizeof(c->task));
         respond(c, xv_str(c->task), NULL);
         dispatch_queue_job(worker_job, job_call);

@@ -45,6 +45,12 @@ typedef struct xmethod {
     const xparam *params;
     const xtype *ret;
     xexplicit_fn fn;            /* XM_EXPLICIT only */
+    /* policy, from the datamodel */
+    unsigned char role;         /* least privileged xrole allowed (xapi_policy.h) */
+    const char *perm;           /* XAPI permission name: the wire name in lower case */
+    bool read_only;             /* changes nothing */
+    bool blocking;              /* may wait on something outside the daemon (events) */
+    unsigned secret;            /* bit i: wire parameter i is never logged */
 } xmethod;
 
 extern const xmethod xmethods[];        /* sorted by name (generated) */
@@ -56,6 +62,8 @@ typedef struct xpeer {
     char addr[64];              /* "127.0.0.1", "::1", "unix" */
     bool local;                 /* Unix socket */
     bool auth_none;             /* listener authenticates nobody: any login succeeds */
+    bool cred;                  /* Unix socket: uid/gid are the peer's (SO_PEERCRED) */
+    unsigned uid, gid;
 } xpeer;
 
 struct xcall {
@@ -72,6 +80,7 @@ struct xcall {
     const xmethod *m;
     bool is_async;
     char session[40];           /* validated session ref ("" if none) */
+    int role;                   /* the session's xrole (set by session_check), -1 if none */
     xv *result;                 /* the answer when done() fires (owned) */
     xerr *err;                  /* or the error (owned); result is then NULL */
 

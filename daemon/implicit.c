@@ -10,6 +10,7 @@
 #include "util/xmlrpc.h"
 #include "xapi_errors.h"
 #include "xapi_model.h"
+#include "xapi_policy.h"
 
 static const xclass_ops *ops_table[XC__COUNT];
 
@@ -160,7 +161,7 @@ static bool do_create(xcall *call, const xmethod *m, const xv *rec, xv **result_
         const xv *v = xv_struct_get(rec, c->fields[i].name);
         if (!v)
             continue;
-        if (!refs_exist(c->fields[i].type, v, errp)) {
+        if (!refs_exist(c->fields[i].type, v, errp) || !xconstraint_field(m->cls, i, v, true, errp)) {
             xobj_free(o);
             return false;
         }
@@ -197,7 +198,7 @@ static bool do_write(xcall *call, const xmethod *m, xv *const *args, xv **result
     xv *nv = NULL;
     switch (m->kind) {
     case XM_SETTER:
-        if (!refs_exist(f->type, args[1], errp))
+        if (!refs_exist(f->type, args[1], errp) || !xconstraint_field(m->cls, m->field, args[1], false, errp))
             return false;
         nv = xv_dup(args[1]);
         break;

@@ -6,10 +6,10 @@ daemon_libxend_la_SOURCES = \
 	daemon/implicit.c daemon/classes.h daemon/session.c daemon/session.h \
 	daemon/host.c daemon/host.h daemon/task.c daemon/task.h daemon/event.c \
 	daemon/daemon.h
-nodist_daemon_libxend_la_SOURCES = gen/xapi_model.c gen/xapi_errors.c gen/xapi_dispatch.c
+nodist_daemon_libxend_la_SOURCES = gen/xapi_model.c gen/xapi_errors.c gen/xapi_dispatch.c gen/xapi_policy.c
 daemon_libxend_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 daemon_libxend_la_LIBADD = util/libxv.la
-$(daemon_libxend_la_OBJECTS) $(daemon_xend_OBJECTS): gen/stamp
+$(daemon_libxend_la_OBJECTS) $(daemon_xend_OBJECTS): | gen/stamp
 
 sbin_PROGRAMS += daemon/xend
 daemon_xend_SOURCES = daemon/main.c daemon/daemon.h \

@@ -220,7 +220,8 @@ static void keep_fixed(const xend_config *cur, xend_config *next)
 }
 
 /* Re-reads the configuration and applies what may change at run time: the
- * log (file, level), the listeners and their certificates, on-xend-stop.
+ * log (file, level), the listeners and their certificates, on-xend-stop,
+ * the role mapping (for later logins).
  * An invalid file changes nothing. */
 static const xend_config *reload(int argc, char **argv, const char *config_path, const xend_config *cur,
                                  rpc_server *srv, bool foreground)
@@ -254,6 +255,10 @@ static const xend_config *reload(int argc, char **argv, const char *config_path,
         xlog(XLOG_INFO, "reload: log level %s", xlog_level_name((xlog_level)next->log_level));
     if (!rpc_server_reload(srv, next))
         xlog(XLOG_WARNING, "reload: not every listener could be started (see above)");
+    char *role_err = NULL;
+    if (!session_set_roles(next->role_maps, next->n_role_maps, next->role_default, &role_err))
+        xlog(XLOG_ERROR, "reload: %s; the roles in force are kept", role_err ? role_err : "bad roles");
+    free(role_err);
     keep_config(next);
     xlog(XLOG_INFO, "reload: done, %zu listener(s) serving", rpc_server_listeners(srv));
     service_reloaded();
@@ -351,8 +356,12 @@ int main(int argc, char **argv)
 
     store_init();
     session_config sc = { .pam_service = cfg->pam_service, .timeout = cfg->session_timeout,
-                          .check_password = auth_pam_check_rhost };
-    session_setup(&sc);
+                          .check_password = auth_pam_check_rhost,
+                          .user_groups = auth_user_groups, .user_name = auth_user_name,
+                          .role_maps = cfg->role_maps, .n_role_maps = cfg->n_role_maps,
+                          .role_default = cfg->role_default };
+    if (!session_setup(&sc, &err))
+        die("roles", err);
     api_register_hooks();
     daemon_options dopts = { .state_dir = cfg->state_dir, .task_expiry = cfg->task_expiry,
                              .event_log_size = cfg->event_log_size, .loop = loop };

@@ -11,13 +11,16 @@
 #include "daemon/session.h"
 #include "daemon/store.h"
 #include "util/log.h"
+#include "util/strutil.h"
 #include "xapi_errors.h"
 #include "xapi_handlers.h"
 #include "xapi_model.h"
+#include "xapi_policy.h"
 
 typedef struct session_priv {
     time_t last_active;         /* updated on use, published to the field at most once a second */
     char peer[64];
+    int role;                   /* xrole, fixed at login (as XAPI: role changes need a new login) */
 } session_priv;
 
 static session_config cfg;
@@ -47,15 +50,133 @@ static bool session_read(xcall *call, const xobj *o, xerr **errp)
 
 static const xclass_ops session_ops = { .read = session_read };
 
-void session_setup(const session_config *c)
+/* ---- roles (docs/security.md) ---- */
+
+/* The role mapping in force: replaced whole on reload (the old one stays
+ * allocated, as the configurations it borrows from do); a session keeps the
+ * role it logged in with, as in XAPI. */
+typedef struct roles_cfg {
+    const xc_role_map *maps;
+    size_t n;
+    int dflt;                   /* -1: unmapped accounts may not log in */
+} roles_cfg;
+static const roles_cfg *roles;  /* __atomic loads and stores */
+
+bool session_set_roles(const xc_role_map *maps, size_t n, const char *dflt, char **err_r)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (xrole_by_name(maps[i].role) < 0) {
+            *err_r = xstrfmt("role '%s' is not one of the datamodel's", maps[i].role);
+            return false;
+        }
+    }
+    int d = dflt ? xrole_by_name(dflt) : -1;
+    if (dflt && d < 0) {
+        *err_r = xstrfmt("role-default '%s' is not one of the datamodel's", dflt);
+        return false;
+    }
+    roles_cfg *r = malloc(sizeof(*r));
+    if (!r)
+        abort();
+    *r = (roles_cfg){ .maps = maps, .n = n, .dflt = d };
+    __atomic_store_n(&roles, r, __ATOMIC_RELEASE);
+    return true;
+}
+
+bool session_setup(const session_config *c, char **err_r)
 {
     cfg = *c;
+    if (!session_set_roles(cfg.role_maps, cfg.n_role_maps, cfg.role_default, err_r))
+        return false;
     xclass_register(XC_session, &session_ops);
+    return true;
+}
+
+/* The role configured for account: its role-user line, else the most
+ * privileged role of the role-group lines naming one of its groups, else
+ * role-default; -1 if none (the account may not log in). */
+static int role_of_account(const char *account)
+{
+    const roles_cfg *rc = __atomic_load_n(&roles, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < rc->n; i++)
+        if (!rc->maps[i].is_group && strcmp(rc->maps[i].name, account) == 0)
+            return xrole_by_name(rc->maps[i].role);
+    int best = -1;
+    char **groups = NULL;
+    size_t n = 0;
+    if (cfg.user_groups && cfg.user_groups(account, &groups, &n)) {
+        for (size_t i = 0; i < rc->n; i++) {
+            if (!rc->maps[i].is_group)
+                continue;
+            int r = xrole_by_name(rc->maps[i].role);
+            for (size_t j = 0; j < n; j++)
+                if (strcmp(rc->maps[i].name, groups[j]) == 0 && (best < 0 || r < best))
+                    best = r;
+        }
+        for (size_t j = 0; j < n; j++)
+            free(groups[j]);
+        free(groups);
+    }
+    return best >= 0 ? best : rc->dflt;
+}
+
+/* Who logs in, as what.  Root over the Unix socket (the kernel's word) and
+ * root through PAM are local superusers with pool-admin; a listener that
+ * authenticates nobody (auth=none on TCP, explicit and warned about) grants
+ * pool-admin; everyone else gets the role mapped to the account. */
+typedef struct login_id {
+    char *account;              /* auth_user_name */
+    bool superuser;
+    int role;                   /* -1: authenticated, but no role: refused */
+} login_id;
+
+static bool identify(xcall *call, const char *uname, const char *pwd, login_id *id, xerr **errp)
+{
+    const xpeer *p = &call->peer;
+    memset(id, 0, sizeof(*id));
+    id->role = -1;
+    if (!p->auth_none) {
+        char *why = NULL;
+        if (!cfg.check_password ||
+            !cfg.check_password(cfg.pam_service, uname, pwd, p->local ? NULL : p->addr, &why)) {
+            free(why);      /* the checker logs the reason */
+            return xerr_SESSION_AUTHENTICATION_FAILED(errp);
+        }
+    }
+    if (p->local && p->cred && p->uid == 0) {
+        id->account = strdup(p->auth_none ? "root" : uname);
+        id->superuser = true;
+        id->role = XROLE_POOL_ADMIN;
+    } else if (p->local) {
+        /* another local account: it is who the kernel says (auth=none) or who PAM accepted */
+        char *peer = NULL;
+        if (p->auth_none && !(p->cred && cfg.user_name && cfg.user_name(p->uid, &peer))) {
+            xlog(XLOG_INFO, "login over the Unix socket refused: peer uid %d has no account", p->cred ? (int)p->uid : -1);
+            return xerr_SESSION_AUTHENTICATION_FAILED(errp);
+        }
+        id->account = p->auth_none ? peer : strdup(uname);
+        id->role = role_of_account(id->account);
+    } else if (p->auth_none) {
+        id->account = strdup(uname);
+        id->role = XROLE_POOL_ADMIN;
+    } else {
+        id->account = strdup(uname);
+        id->superuser = strcmp(uname, "root") == 0;
+        id->role = id->superuser ? XROLE_POOL_ADMIN : role_of_account(uname);
+    }
+    if (!id->account)
+        abort();
+    if (id->role < 0) {
+        xlog(XLOG_INFO, "login of '%s' from %s refused: no role is mapped to the account", id->account, p->addr);
+        xerr_SESSION_AUTHORIZATION_FAILED(errp, id->account, "no role is mapped to this account");
+        free(id->account);
+        return false;
+    }
+    return true;
 }
 
 bool session_check(xcall *call, const char *sent, xerr **errp)
 {
-    (void)call;
     const char *ref = xref_plain(sent);     /* an OpaqueRef names the same session */
     time_t now = time(NULL);
     bool publish = false;
@@ -69,6 +190,7 @@ bool session_check(xcall *call, const char *sent, xerr **errp)
             return xerr_SESSION_INVALID(errp, sent);
         }
         publish = now != __atomic_exchange_n(&p->last_active, now, __ATOMIC_RELAXED);
+        call->role = p->role;
     }
     store_unlock();
     if (!o)
@@ -111,24 +233,26 @@ void session_expire_idle(void)
 bool xh_session_login_with_password(xcall *call, const char *uname, const char *pwd, xv **result_r,
                                     xerr **errp)
 {
-    if (!call->peer.auth_none) {
-        char *why = NULL;
-        if (!cfg.check_password ||
-            !cfg.check_password(cfg.pam_service, uname, pwd, call->peer.local ? NULL : call->peer.addr, &why)) {
-            free(why);      /* the checker logs the reason */
-            return xerr_SESSION_AUTHENTICATION_FAILED(errp);
-        }
-    }
+    login_id id;
+    if (!identify(call, uname, pwd, &id, errp))
+        return false;
     xobj *o = xobj_new(XC_session, NULL);
     session_priv *p = calloc(1, sizeof(*p));
     if (!p)
         abort();
     p->last_active = time(NULL);
     snprintf(p->peer, sizeof(p->peer), "%s", call->peer.addr);
+    p->role = id.role;
     o->priv = p;
     o->priv_free = free;
     xv_free(o->f[XF_session_this_user]);
     o->f[XF_session_this_user] = xv_str(uname);
+    xv_free(o->f[XF_session_auth_user_name]);
+    o->f[XF_session_auth_user_name] = xv_str(id.account);
+    xv_free(o->f[XF_session_is_local_superuser]);
+    o->f[XF_session_is_local_superuser] = xv_bool(id.superuser);
+    xv_free(o->f[XF_session_rbac_permissions]);
+    o->f[XF_session_rbac_permissions] = xrbac_permissions(id.role);
     xv_free(o->f[XF_session_last_active]);
     o->f[XF_session_last_active] = xv_datetime_t(p->last_active);
     store_wrlock();
@@ -137,8 +261,10 @@ bool xh_session_login_with_password(xcall *call, const char *uname, const char *
     *result_r = xv_str(o->ref);
     store_insert(o);
     store_unlock();
-    xlog(XLOG_INFO, "session %.8s… opened for '%s' from %s%s", (*result_r)->u.str.s, uname,
-         call->peer.addr, call->peer.auth_none ? " (listener without authentication)" : "");
+    xlog(XLOG_INFO, "session %.8s… opened for '%s' (%s%s) from %s%s", (*result_r)->u.str.s, id.account,
+         xrole_names[id.role], id.superuser ? ", local superuser" : "", call->peer.addr,
+         call->peer.auth_none ? " (listener without authentication)" : "");
+    free(id.account);
     return true;
 }
 

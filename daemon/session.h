@@ -2,6 +2,7 @@
 #ifndef XEND_SESSION_H
 #define XEND_SESSION_H
 
+#include "config/xendconf.h"
 #include "daemon/dispatch.h"
 
 /* Checks a password for the login (rpc/auth_pam.h's auth_pam_check_rhost,
@@ -10,16 +11,33 @@
  * hold a malloc'd reason for the log. */
 typedef bool (*session_password_fn)(const char *service, const char *user, const char *password,
                                     const char *rhost, char **err_r);
+/* Account lookups for the roles (rpc/auth_pam.h's, handed down by main.c):
+ * the names of the groups user belongs to (an array of malloc'd strings,
+ * malloc'd; the caller frees both), and the account name of a uid (malloc'd). */
+typedef bool (*session_groups_fn)(const char *user, char ***groups_r, size_t *n_r);
+typedef bool (*session_uname_fn)(unsigned uid, char **name_r);
 
 typedef struct session_config {
     const char *pam_service;        /* borrowed, lives as long as the daemon */
     unsigned timeout;               /* seconds idle before expiry, 0 = never */
     session_password_fn check_password;     /* NULL: every password is refused */
+    /* roles (docs/security.md), borrowed: role-user / role-group lines and
+     * role-default (NULL: an account no line maps may not log in) */
+    const xc_role_map *role_maps;
+    size_t n_role_maps;
+    const char *role_default;
+    session_groups_fn user_groups;          /* NULL: group lines match nobody */
+    session_uname_fn user_name;             /* NULL: only root comes in over the socket */
 } session_config;
 
-void session_setup(const session_config *cfg);
+/* False (with a message) if the configuration names a role the datamodel lacks. */
+bool session_setup(const session_config *cfg, char **err_r);
+/* Replace the role mapping (SIGHUP): later logins use it, open sessions keep
+ * their role.  maps and dflt are borrowed for the daemon's lifetime. */
+bool session_set_roles(const xc_role_map *maps, size_t n, const char *dflt, char **err_r);
 /* Validate a session ref as sent (either ref form) for a call:
- * SESSION_INVALID(ref as sent) if unknown or expired. */
+ * SESSION_INVALID(ref as sent) if unknown or expired.  Sets call->role to
+ * the session's role (the role check is dispatch's). */
 bool session_check(xcall *call, const char *ref, xerr **errp);
 /* Observers told when a session ends (logout, expiry): event waiters wake. */
 typedef void (*session_end_fn)(const char *ref);

@@ -3,6 +3,9 @@
 
 #include "rpc/auth_pam.h"
 
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <security/pam_appl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -150,4 +153,110 @@ out:
 bool auth_pam_check(const char *service, const char *user, const char *password, char **err_r)
 {
     return auth_pam_check_rhost(service, user, password, NULL, err_r);
+}
+
+/* ---- accounts and groups, for mapping users to roles ---- */
+
+/* getpw*_r / getgr*_r with a buffer that grows on ERANGE (no size is truncated). */
+#define AUTH_NSS_BUF_MAX (1024 * 1024)
+
+bool auth_user_name(unsigned uid, char **name_r)
+{
+    size_t len = 1024;
+    *name_r = NULL;
+    for (;;) {
+        char *buf = malloc(len);
+        if (!buf)
+            return false;
+        struct passwd pw, *res = NULL;
+        int rc = getpwuid_r((uid_t)uid, &pw, buf, len, &res);
+        if (rc == ERANGE && len < AUTH_NSS_BUF_MAX) {
+            free(buf);
+            len *= 2;
+            continue;
+        }
+        if (rc == 0 && res)
+            *name_r = strdup(res->pw_name);
+        free(buf);
+        return *name_r != NULL;
+    }
+}
+
+static char *group_name(gid_t gid)
+{
+    size_t len = 1024;
+    for (;;) {
+        char *buf = malloc(len);
+        if (!buf)
+            return NULL;
+        struct group gr, *res = NULL;
+        int rc = getgrgid_r(gid, &gr, buf, len, &res);
+        if (rc == ERANGE && len < AUTH_NSS_BUF_MAX) {
+            free(buf);
+            len *= 2;
+            continue;
+        }
+        char *name = rc == 0 && res ? strdup(res->gr_name) : NULL;
+        free(buf);
+        return name;
+    }
+}
+
+bool auth_user_groups(const char *user, char ***groups_r, size_t *n_r)
+{
+    *groups_r = NULL;
+    *n_r = 0;
+    size_t len = 1024;
+    struct passwd pw, *res = NULL;
+    char *buf = NULL;
+    for (;;) {
+        buf = malloc(len);
+        if (!buf)
+            return false;
+        int rc = getpwnam_r(user, &pw, buf, len, &res);
+        if (rc == ERANGE && len < AUTH_NSS_BUF_MAX) {
+            free(buf);
+            len *= 2;
+            continue;
+        }
+        if (rc != 0 || !res) {
+            free(buf);
+            return false;
+        }
+        break;
+    }
+    int ng = 32;
+    gid_t *gids = NULL;
+    for (;;) {
+        gid_t *ngids = realloc(gids, (size_t)ng * sizeof *gids);
+        if (!ngids)
+            goto fail;
+        gids = ngids;
+        int want = ng;
+        if (getgrouplist(user, pw.pw_gid, gids, &want) >= 0) {
+            ng = want;
+            break;
+        }
+        if (want <= ng || want > 65536)   /* no growth asked for, or absurd: give up */
+            goto fail;
+        ng = want;
+    }
+    char **names = calloc((size_t)ng ? (size_t)ng : 1, sizeof *names);
+    if (!names)
+        goto fail;
+    size_t n = 0;
+    for (int i = 0; i < ng; i++) {
+        char *g = group_name(gids[i]);
+        if (g)
+            names[n++] = g;
+    }
+    free(gids);
+    free(buf);
+    *groups_r = names;
+    *n_r = n;
+    return true;
+fail:
+    free(gids);
+    free(buf);
+    return false;
 }

@@ -12,6 +12,7 @@
 #define XEND_AUTH_PAM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* True if PAM service `service` accepts user/password and the account is
  * usable.  On false, *err_r is a malloc'd message for the log (caller frees). */
@@ -20,5 +21,13 @@ bool auth_pam_check(const char *service, const char *user, const char *password,
 /* As auth_pam_check, also setting PAM_RHOST to the client's address (may be NULL). */
 bool auth_pam_check_rhost(const char *service, const char *user, const char *password,
               const char *rhost, char **err_r);
+
+/* Accounts, for mapping users to roles (through NSS, thread-safe). */
+/* The account name of uid in *name_r (malloc'd); false if there is none. */
+bool auth_user_name(unsigned uid, char **name_r);
+/* The names of every group user belongs to (primary and supplementary) in
+ * *groups_r (an array of malloc'd strings, malloc'd: the caller frees both);
+ * false if the user is unknown. */
+bool auth_user_groups(const char *user, char ***groups_r, size_t *n_r);
 
 #endif

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -185,6 +186,13 @@ static void peer_of(struct MHD_Connection *conn, listener *l, xpeer *p)
     if (l->cfg->kind == XC_LISTEN_UNIX) {
         p->local = true;
         snprintf(p->addr, sizeof(p->addr), "unix");
+        /* who is calling: the kernel's word, for the role (root is pool-admin) */
+        const union MHD_ConnectionInfo *fi = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct ucred uc;
+        socklen_t ul = sizeof(uc);
+        p->cred = fi && getsockopt(fi->connect_fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) == 0 && ul == sizeof(uc);
+        p->uid = p->cred ? (unsigned)uc.uid : (unsigned)-1;
+        p->gid = p->cred ? (unsigned)uc.gid : (unsigned)-1;
         return;
     }
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -385,7 +393,22 @@ static char *read_file(const char *path, char **err_r)
     return buf;
 }
 
-static int bind_unix(const char *path, char **err_r)
+/* The gid of group name, or -1 with *err_r set. */
+static long group_gid(const char *name, char **err_r)
+{
+    char buf[16384];
+    struct group gr, *res = NULL;
+    int rc = getgrnam_r(name, &gr, buf, sizeof(buf), &res);
+    if (rc == 0 && res)
+        return (long)res->gr_gid;
+    if (asprintf(err_r, "group=%s: %s", name, rc ? strerror(rc) : "no such group") < 0)
+        *err_r = NULL;
+    return -1;
+}
+
+/* Root-only (0600) unless group is set: then 0660 for that group, and a
+ * directory xend creates is 0710 for it. */
+static int bind_unix(const char *path, const char *group, char **err_r)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -393,14 +416,23 @@ static int bind_unix(const char *path, char **err_r)
             *err_r = NULL;
         return -1;
     }
+    long gid = -1;
+    if (group && (gid = group_gid(group, err_r)) < 0)
+        return -1;
     strcpy(sa.sun_path, path);
-    /* the directory is made root-only if we create it */
+    /* the directory is made root-only (or the group's) if we create it */
     char dir[sizeof(sa.sun_path)];
     snprintf(dir, sizeof(dir), "%s", path);
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        if (mkdir(dir, gid >= 0 ? 0710 : 0700) == 0) {
+            if (gid >= 0 && (chown(dir, (uid_t)-1, (gid_t)gid) != 0 || chmod(dir, 0710) != 0)) {
+                if (asprintf(err_r, "cannot give %s to group %s: %s", dir, group, strerror(errno)) < 0)
+                    *err_r = NULL;
+                return -1;
+            }
+        } else if (errno != EEXIST) {
             if (asprintf(err_r, "cannot create %s: %s", dir, strerror(errno)) < 0)
                 *err_r = NULL;
             return -1;
@@ -413,7 +445,8 @@ static int bind_unix(const char *path, char **err_r)
     mode_t old = umask(0177);           /* the socket is born 0600 */
     int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
     umask(old);
-    if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 512) != 0)
+    if (rc != 0 || (gid >= 0 && chown(path, (uid_t)-1, (gid_t)gid) != 0) ||
+        chmod(path, gid >= 0 ? 0660 : 0600) != 0 || listen(fd, 512) != 0)
         goto fail;
     return fd;
 fail:
@@ -504,7 +537,7 @@ static bool start_listener(listener *l, const xend_config *xcfg, const xc_listen
     snprintf(l->name, sizeof(l->name), "%s", desc ? desc : "?");
     free(desc);
     if (l->fd < 0 && lc->kind == XC_LISTEN_UNIX)
-        l->fd = bind_unix(lc->path, err_r);
+        l->fd = bind_unix(lc->path, lc->group, err_r);
     else if (l->fd < 0)
         l->fd = bind_tcp(lc->host, lc->port, err_r);
     if (l->fd < 0)

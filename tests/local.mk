@@ -32,7 +32,7 @@ TESTS += tests/unit/test_dispatch
 tests_unit_test_dispatch_SOURCES = tests/unit/test_dispatch.c
 tests_unit_test_dispatch_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 tests_unit_test_dispatch_LDADD = $(XEND_CORE_LIBS) $(XTEST_LIBS)
-$(tests_unit_test_dispatch_OBJECTS): gen/stamp
+$(tests_unit_test_dispatch_OBJECTS): | gen/stamp
 
 # The VM lifecycle as a table (tests/unit/vm_lifecycle.table), in-process.
 check_PROGRAMS += tests/unit/test_vm_lifecycle

@@ -1,7 +1,9 @@
 /* api: what the class files of daemon/api/ share.  The rule: the
  * hand-written handlers (xh_C_m) and hooks of class C are in
  * daemon/api/<c>.c (the VM class: vm.c and vm_<part>.c); every other message
- * of C is served generically (daemon/implicit.c) with C's hooks. */
+ * of C is served generically (daemon/implicit.c) with C's hooks, or, when the
+ * datamodel flags it "unsupported", refused by generated code with the error
+ * the datamodel names (gen/xapi_dispatch.c). */
 #ifndef XEND_API_H
 #define XEND_API_H
 
@@ -11,9 +13,6 @@
 /* The classes' hooks (each defined in its class's file). */
 extern const xclass_ops vm_ops, vbd_ops, vif_ops, console_ops, vtpm_ops, vdi_ops, crashdump_ops,
     pif_ops;
-
-/* xspolicy.c: the refusal of everything that needs an XSM/ACM policy. */
-bool xsm_no_policy(xerr **errp);
 
 /* system.c: every method's name, the Async ones too when with_async
  * (host.list_methods; system.listMethods lists the synchronous ones). */

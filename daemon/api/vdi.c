@@ -212,11 +212,4 @@ bool xh_VDI_clone(xcall *call, const char *vdi, const xv *driver_params, xv **re
 const xclass_ops vdi_ops = { .create = vdi_create_hook, .destroy = vdi_destroy_hook,
                              .set = vdi_set_hook, .blocking = true };
 
-/* ---- security label (no policy: see xspolicy.c) ---- */
-
-bool xh_VDI_set_security_label(xcall *call, const char *self, const char *security_label,
-                               const char *old_label, xerr **errp)
-{
-    (void)call; (void)self; (void)security_label; (void)old_label;
-    return xsm_no_policy(errp);
-}
+/* VDI.set_security_label: a generated refusal (no policy, see xspolicy.c). */

@@ -112,14 +112,7 @@ bool xh_VIF_unplug(xcall *call, const char *self, xerr **errp)
 
 const xclass_ops vif_ops = { .create = vif_create, .destroy = dev_destroy, .set = vif_set };
 
-/* ---- security label (no policy: see xspolicy.c) ---- */
-
-bool xh_VIF_set_security_label(xcall *call, const char *self, const char *security_label,
-                               const char *old_label, xerr **errp)
-{
-    (void)call; (void)self; (void)security_label; (void)old_label;
-    return xsm_no_policy(errp);
-}
+/* ---- security label (no policy, see xspolicy.c; the setter is a generated refusal) ---- */
 
 bool xh_VIF_get_security_label(xcall *call, const char *self, xv **result_r, xerr **errp)
 {

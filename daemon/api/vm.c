@@ -296,14 +296,7 @@ const char *const S_LIVE[] = { "Running", "Paused", NULL };
 const char *const S_HARD_SHUTDOWN[] = { "Running", "Paused", "Crashed", "Suspended", NULL };
 const char *const S_HARD_REBOOT[] = { "Running", "Paused", "Crashed", NULL };
 
-/* ---- security label, cpu pool ---- */
-
-bool xh_VM_set_security_label(xcall *call, const char *self, const char *security_label,
-                              const char *old_label, xv **result_r, xerr **errp)
-{
-    (void)call; (void)self; (void)security_label; (void)old_label; (void)result_r;
-    return xsm_no_policy(errp);
-}
+/* ---- cpu pool (set_security_label and cpu_pool_migrate: generated refusals) ---- */
 
 bool xh_VM_get_cpu_pool(xcall *call, const char *self, xv **result_r, xerr **errp)
 {
@@ -342,8 +335,3 @@ bool xh_VM_set_pool_name(xcall *call, const char *self, const char *pool_name, x
     return true;
 }
 
-bool xh_VM_cpu_pool_migrate(xcall *call, const char *self, const char *pool, xerr **errp)
-{
-    (void)call; (void)self; (void)pool;
-    return xerr_NOT_IMPLEMENTED(errp, "VM.cpu_pool_migrate");
-}

@@ -23,7 +23,11 @@ def test_pam_login_and_logout():
     assert ok(p.host.get_record(s, host))["uuid"] == host
     assert isinstance(ok(p.session.get_last_active(s, s)), xmlrpc.client.DateTime)
     rec = ok(p.session.get_record(s, s))
-    assert list(rec.keys()) == ["uuid", "this_host", "this_user", "last_active"], rec
+    assert list(rec.keys()) == ["uuid", "this_host", "this_user", "last_active", "is_local_superuser",
+                                "auth_user_name", "rbac_permissions"], rec
+    # the role the harness maps its PAM user to, first, then its permissions (XAPI's fields)
+    assert rec["is_local_superuser"] is False and rec["auth_user_name"] == X.username, rec
+    assert rec["rbac_permissions"][0] == "pool-admin" and "vm.start" in rec["rbac_permissions"], rec
     ok(p.session.logout(s))
     fails(p.VM.get_all(s), "SESSION_INVALID", s)
     # the same connection may log in again

@@ -154,6 +154,9 @@ class Xend:
             f.write("listen = unix:%s auth=none\n" % self.unix)
             f.write("listen = http:127.0.0.1:%d auth=%s\n" % (self.port, "pam" if self.pam else "none"))
             f.write("pam-service = %s\n" % (self.user.service if self.user else "xend"))
+            if self.user and not any(l.startswith("role-user = %s " % self.user.name) for l in self.extra_conf):
+                # the tests' PAM user has full control unless a test maps it otherwise
+                f.write("role-user = %s pool-admin\n" % self.user.name)
             f.write("log-file = %s\n" % self.log)
             f.write("log-level = debug\n")
             if not any(line.startswith("web-dir") for line in self.extra_conf):
