@@ -134,7 +134,9 @@ static void start_core(void)
         xt_skip("the sim backend does not open: %s", xe.msg);
     store_init();
     session_config sc = { .pam_service = "xend", .timeout = 0 };
-    session_setup(&sc);
+    char *role_err = NULL;
+    CHECKF(session_setup(&sc, &role_err), "session_setup: %s", role_err ? role_err : "");
+    free(role_err);
     api_register_hooks();
     daemon_options o = { .state_dir = tmpdir, .task_expiry = 3600, .event_log_size = 1000, .loop = loop };
     if (!persist_setup(&o, &err) || !host_setup(tmpdir, &err) || !vm_setup(&o, &err) ||
@@ -194,6 +196,8 @@ static xv *call_raw(const char *method, xv *params)
     snprintf(c->peer.addr, sizeof(c->peer.addr), "unix");
     c->peer.local = true;
     c->peer.auth_none = true;
+    c->peer.cred = true;        /* root over the Unix socket (SO_PEERCRED): pool-admin */
+    c->peer.uid = 0;
     xcall_run(c);
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += xt_deadline_ms() / 1000;
