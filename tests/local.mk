@@ -40,7 +40,7 @@ TESTS += tests/unit/test_vm_lifecycle
 tests_unit_test_vm_lifecycle_SOURCES = tests/unit/test_vm_lifecycle.c
 tests_unit_test_vm_lifecycle_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 tests_unit_test_vm_lifecycle_LDADD = rpc/libxrpc.la rpc/libxjson.la xenops/libxobackends.la $(XEND_CORE_LIBS) $(XTEST_LIBS)
-$(tests_unit_test_vm_lifecycle_OBJECTS): gen/stamp
+$(tests_unit_test_vm_lifecycle_OBJECTS): | gen/stamp
 EXTRA_DIST += tests/unit/vm_lifecycle.table
 
 # The xen backend on a real hypervisor: `make check-xen` in a Xen dom0, or
