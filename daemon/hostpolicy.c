@@ -68,6 +68,8 @@ static icall *icall_start(const char *method, xv *params)
     c->params = params;
     c->peer.local = true;
     c->peer.auth_none = true;
+    c->peer.cred = true;                /* the daemon itself: root, so pool-admin (docs/security.md) */
+    c->peer.uid = 0;
     c->want_tree = true;
     snprintf(c->peer.addr, sizeof(c->peer.addr), "xend");
     c->done = icall_done;
