@@ -4,9 +4,9 @@
 # rpc/auth.mk.
 noinst_LTLIBRARIES += rpc/libxrpc.la
 rpc_libxrpc_la_SOURCES = rpc/server.c rpc/server.h rpc/reply.c rpc/reply.h rpc/static.c rpc/static.h \
-	rpc/tls.c rpc/tls.h
+	rpc/confplan.c rpc/confplan.h rpc/tls.c rpc/tls.h
 rpc_libxrpc_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(XML_CFLAGS) $(GNUTLS_CFLAGS)
-rpc_libxrpc_la_LIBADD = rpc/libxjson.la $(GNUTLS_LIBS)
+rpc_libxrpc_la_LIBADD = rpc/libxjson.la config/libvmdesc.la $(GNUTLS_LIBS)
 $(rpc_libxrpc_la_OBJECTS): gen/stamp
 
 # The JSON-RPC codec (same xv trees and limits as the XML-RPC one).

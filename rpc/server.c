@@ -24,6 +24,7 @@
 #include "rpc/jsonrpc.h"
 #include "rpc/reply.h"
 #include "rpc/server.h"
+#include "rpc/confplan.h"
 #include "rpc/static.h"
 #include "rpc/tls.h"
 #include "util/log.h"
@@ -55,6 +56,7 @@ typedef struct req {
     size_t len, cap;
     bool too_large;
     xcodec codec;               /* from the path: /jsonrpc is JSON-RPC */
+    bool confplan;              /* POST /config/plan (rpc/confplan.h), answered in JSON */
     bool opaque_refs;
     jsonrpc_req json;           /* JSON-RPC: the envelope to answer */
     bool suspended;
@@ -232,7 +234,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         pthread_mutex_init(&r->lock, NULL);
         r->conn = conn;
         r->l = l;
-        r->codec = is_jsonrpc_path(url) ? XCODEC_JSONRPC : XCODEC_XMLRPC;
+        r->confplan = strcmp(url, "/config/plan") == 0;
+        r->codec = is_jsonrpc_path(url) || r->confplan ? XCODEC_JSONRPC : XCODEC_XMLRPC;
         r->opaque_refs = wants_opaque_refs(url);
         *con_cls = r;
         return MHD_YES;
@@ -271,6 +274,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (r->codec == XCODEC_JSONRPC)
             return send_json_invalid(conn, 413, NULL, JSONRPC_INVALID_REQUEST, msg);
         return send_fault(conn, 413, -32600, msg);
+    }
+    if (r->confplan) {
+        unsigned status;
+        size_t len;
+        char *body = rpc_confplan(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Session"),
+                                  MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "name"),
+                                  r->body ? r->body : "", r->len, &status, &len);
+        return send_body(conn, status, body, len, XCODEC_JSONRPC);
     }
     /* no real request has more than a few thousand elements: bound the tree */
     xmlrpc_limits lim = { .max_bytes = l->xcfg->max_request_bytes, .max_depth = l->xcfg->max_xml_depth,

@@ -466,9 +466,67 @@ async function createFromForm(ev) {
   }
 }
 
-/* A config file is turned into its XenAPI calls by the server (the same
- * library xm uses: POST /config/plan), then the calls run here, each
- * placeholder "$N" standing for the ref the N-th call returned. */
+/* A config file is turned into its creation plan by the server (the library
+ * xm uses: POST /config/plan, docs/web-console.md); the plan's steps run
+ * here with this session, so each call is checked against the user's role.
+ * Lookups bind symbols; a create step's "refs" name the symbols its ref
+ * fields take.  On a failure the VM and the disks this run made are
+ * destroyed again, as xm does. */
+async function runPlan(steps) {
+  const bound = new Map();              /* symbol -> ref */
+  const made = [];                      /* [class, ref] this run created */
+  const first = async (method, pred) => {
+    const all = await call(method);
+    return Object.entries(all).find(([, r]) => pred(r));
+  };
+  let netTurn = 0;
+  try {
+    for (const st of steps) {
+      if (st.kind === 'default_sr') {
+        const pools = await call('pool.get_all').catch(() => []);
+        let sr = pools.length ? await call('pool.get_default_SR', pools[0]).catch(() => '') : '';
+        if (!sr || sr === 'OpaqueRef:NULL') sr = (await call('SR.get_all'))[0];
+        if (!sr) throw new ApiError(['SR_MISSING', 'the server has no storage repository for the disks']);
+        bound.set(st.bind, sr);
+      } else if (st.kind === 'find_vdi') {
+        const hit = await first('VDI.get_all_records', (r) => (r.other_config || {}).location === st.arg);
+        if (hit) bound.set(st.bind, hit[0]);
+      } else if (st.kind === 'find_network') {
+        const all = Object.entries(await call('network.get_all_records'));
+        const hit = st.arg
+          ? all.find(([, n]) => n.name_label === st.arg || (n.other_config || {}).bridge === st.arg)
+          : all[netTurn++ % Math.max(all.length, 1)];
+        if (!hit) throw new ApiError(['NETWORK_MISSING', st.arg ? `network ${st.arg} does not exist` : 'the server has no network']);
+        bound.set(st.bind, hit[0]);
+      } else if (st.kind === 'find_ppci') {
+        const hex = (n, w) => Number(n).toString(16).padStart(w, '0');
+        const hit = await first('PPCI.get_all_records',
+          (p) => `${hex(p.domain, 4)}:${hex(p.bus, 2)}:${hex(p.slot, 2)}.${hex(p.func, 1)}` === st.arg);
+        if (hit) bound.set(st.bind, hit[0]);
+      } else if (st.kind === 'create') {
+        if (st.unless && bound.has(st.unless)) continue;
+        const refs = Object.entries(st.refs || {});
+        if (refs.some(([, sym]) => !bound.has(sym))) continue;   /* e.g. a PCI device this host lacks */
+        const rec = { ...st.record };
+        for (const [field, sym] of refs) rec[field] = bound.get(sym);
+        const ref = await call(st.method, rec);
+        const cls = st.method.split('.')[0];
+        if (cls === 'VM' || cls === 'VDI') made.push([cls, ref]);
+        if (st.bind) bound.set(st.bind, ref);
+      }
+    }
+  } catch (err) {
+    for (const [cls, ref] of made.reverse()) await call(`${cls}.destroy`, ref).catch(() => {});
+    throw err;
+  }
+  const vm = bound.get('vm');
+  /* every domain has a text console; a file that names none still gets one */
+  if (!steps.some((st) => st.method === 'console.create')) {
+    await call('console.create', { VM: vm, protocol: 'vt100', other_config: {} }).catch(() => {});
+  }
+  return vm;
+}
+
 async function createFromFile(ev) {
   ev.preventDefault();
   showError('#upload-error', null);
@@ -479,17 +537,11 @@ async function createFromFile(ev) {
       method: 'POST', headers: { 'Content-Type': 'text/plain', 'X-Session': state.session }, body: await file.text(),
     });
     const plan = await res.json();
-    if (!res.ok || plan.error) throw new ApiError(plan.error || ['HTTP_ERROR', String(res.status)]);
-    const results = [];
-    const subst = (v) => {
-      if (typeof v === 'string' && /^\$\d+$/.test(v)) return results[Number(v.slice(1))];
-      if (Array.isArray(v)) return v.map(subst);
-      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, subst(x)]));
-      return v;
-    };
-    for (const step of plan.calls) results.push(await call(step.method, ...subst(step.params)));
-    const vmRef = results[0];
+    if (plan.error) throw new ApiError(plan.error.map(String));
+    if (!res.ok) throw new ApiError(['HTTP_ERROR', String(res.status)]);
+    const vmRef = await runPlan(plan.steps);
     if ($('#upload-start').checked) await call('VM.start', vmRef, false);
+    $('#upload-form').reset();
     location.hash = `#/vm/${encodeURIComponent(vmRef)}`;
   } catch (err) {
     showError('#upload-error', err);

@@ -3,6 +3,7 @@
 only regular files inside web-dir, follows no link out of it, never blocks
 on a FIFO, and keeps POST for XML-RPC."""
 import http.client
+import json
 import os
 import sys
 import tempfile
@@ -52,6 +53,48 @@ def test_nothing_outside_or_unusual_is_served():
 def test_xmlrpc_still_answers_post():
     p = X.proxy()
     ok(p.session.login_with_password(X.username, X.password))
+
+
+def plan(body, session=None, name="vm.cfg"):
+    c = http.client.HTTPConnection("127.0.0.1", X.port, timeout=30)
+    headers = {"Content-Type": "text/plain"}
+    if session:
+        headers["X-Session"] = session
+    c.request("POST", "/config/plan?name=" + name, body, headers)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    assert r.getheader("Content-Type") == "application/json", r.getheader("Content-Type")
+    return r.status, json.loads(data)
+
+
+def test_config_plan_needs_a_session():
+    status, ans = plan('name = "a"\n')
+    assert status == 403 and ans["error"][0] == "SESSION_INVALID", (status, ans)
+    status, ans = plan('name = "a"\n', session="OpaqueRef:not-a-session")
+    assert status == 403 and ans["error"][0] == "SESSION_INVALID", (status, ans)
+
+
+def test_config_plan_answers_the_steps_or_the_line_at_fault():
+    sid = ok(X.proxy().session.login_with_password(X.username, X.password))
+    status, ans = plan('name = "web1"\nmemory = 256\nkernel = "/boot/k"\nvif = [ "bridge=xenbr0" ]\n', sid)
+    assert status == 200, (status, ans)
+    assert "steps" in ans, ans
+    kinds = [st["kind"] for st in ans["steps"]]
+    assert kinds == ["find_network", "create", "create"], kinds
+    vm = ans["steps"][1]
+    assert vm["method"] == "VM.create" and vm["bind"] == "vm", vm
+    assert vm["record"]["name_label"] == "web1" and vm["record"]["memory_static_max"] == 268435456, vm
+    vif = ans["steps"][2]
+    assert vif["method"] == "VIF.create" and vif["refs"] == {"VM": "vm", "network": "net0"}, vif
+    assert "VM" not in vif["record"], vif
+    # a file outside the safe subset is never run: the error names file and line
+    status, ans = plan('name = "x"\nmemory = os.system("reboot")\n', sid, name="../../etc/evil.cfg")
+    assert status == 200 and ans["error"][0] == "VALUE_NOT_SUPPORTED", ans
+    assert ans["error"][1].startswith("evil.cfg:2:"), ans
+    # the format follows the name, else the content
+    status, ans = plan('(vm (name sxp1) (memory 64) (image (linux (kernel /boot/k))))', sid, name="x.sxp")
+    assert status == 200 and ans["steps"][-1]["record"]["name_label"] == "sxp1", ans
 
 
 def main():

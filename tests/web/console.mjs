@@ -6,6 +6,9 @@
 // Environment: XEND_URL (http://127.0.0.1:PORT/), XEND_USER, XEND_PASS,
 // XEND_SHOTS (a directory), CHROMIUM (default /usr/bin/chromium).
 // Prints PASS/FAIL per check and 'N passed, M failed'; exit 1 on failure.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import puppeteer from 'puppeteer-core';
 import { launchOptions, JsonRpc } from './lib.mjs';
 
@@ -132,9 +135,40 @@ try {
       .some((tr) => tr.cells[0].textContent === n), WAIT, vmName);
   });
 
+  await check('a VM created from an uploaded Python-style config file runs as the file says', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xend-web-cfg-'));
+    const good = path.join(dir, 'guest.cfg');
+    fs.writeFileSync(good, `# an xm config file\nname = "${vmName}-cfg"\nmemory = 128\nvcpus = 2\n`
+      + `kernel = "/boot/vmlinuz-guest"\nextra = "console=hvc0"\nvif = [ 'mac=00:16:3e:00:00:01' ]\n`);
+    const bad = path.join(dir, 'broken.cfg');
+    fs.writeFileSync(bad, 'name = "x"\nmemory = os.system("reboot")\n');
+    await page.click('a[data-tab=new]');
+    await page.waitForSelector('#upload-form', { visible: true, ...WAIT });
+    await (await page.$('#upload-file')).uploadFile(bad);
+    await page.click('#upload-submit');
+    await page.waitForFunction(() => document.querySelector('#upload-error').textContent.includes('broken.cfg:2'), WAIT);
+    await (await page.$('#upload-file')).uploadFile(good);
+    await page.click('#upload-start');
+    await page.click('#upload-submit');
+    await page.waitForFunction((n) => document.querySelector('#vm-name').textContent === n
+      && document.querySelector('#vm-state').textContent === 'Running', WAIT, `${vmName}-cfg`);
+    const ref = decodeURIComponent(await page.evaluate(() => location.hash.split('/')[2]));
+    const rec = await api.call('VM.get_record', ref);
+    assert(rec.memory_static_max === 134217728 || rec.memory_static_max === '134217728', `memory ${rec.memory_static_max}`);
+    assert(String(rec.VCPUs_max) === '2' && rec.PV_kernel === '/boot/vmlinuz-guest', `vcpus ${rec.VCPUs_max} kernel ${rec.PV_kernel}`);
+    assert(rec.VIFs.length === 1, `VIFs: ${rec.VIFs}`);
+    const vif = await api.call('VIF.get_record', rec.VIFs[0]);
+    assert(vif.MAC === '00:16:3e:00:00:01', `MAC ${vif.MAC}`);
+    await page.screenshot({ path: `${shots}/06-vm-from-file.png` });
+    await api.call('VM.hard_shutdown', ref);
+    await api.call('VM.destroy', ref);
+    fs.rmSync(dir, { recursive: true });
+  });
+
   await check('the page logged no error and loaded nothing from elsewhere', async () => {
     const foreign = [];
     page.on('request', (r) => { if (!r.url().startsWith(url)) foreign.push(r.url()); });
+    await page.evaluate(() => { location.hash = '#/vms'; });
     await page.reload({ waitUntil: 'load', ...WAIT });
     await page.waitForSelector('#main-view', { visible: true, ...WAIT });
     await page.waitForFunction(() => document.querySelectorAll('#vm-table tbody tr').length > 0, WAIT);
