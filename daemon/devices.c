@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/backend.h"
 #include "daemon/classes.h"
 #include "daemon/devices.h"
 #include "daemon/host.h"
@@ -71,13 +72,6 @@ xobj *owner_vm(const char *ref, xerr **errp)
     return vm;
 }
 
-bool need_domain(const xobj *vm, xerr **errp)
-{
-    if (vm_has_domain(vm))
-        return true;
-    return xerr_VM_BAD_POWER_STATE(errp, vm->ref, "Running", xobj_str(vm, XF_VM_power_state));
-}
-
 /* VBD and VIF destroy: not while plugged into a running domain. */
 bool dev_destroy(xcall *call, xobj *o, xerr **errp)
 {
@@ -90,70 +84,13 @@ bool dev_destroy(xcall *call, xobj *o, xerr **errp)
     return true;
 }
 
-/* ---- hot-plug: the frame shared by VBD and VIF plug/unplug ---- */
+/* ---- attachment ---- */
 
 static void dev_status(const devkind *k, xobj *dev, bool attached, int64_t code, const char *detail)
 {
     xobj_set_bool(dev, k->f_attached, attached);
     xobj_set_int(dev, k->f_code, code);
     xobj_set_str(dev, k->f_detail, detail);
-}
-
-/* Takes the store's write lock and finds device self and its VM, which must
- * have a domain, with the device detached (plug) or attached (unplug).  On
- * success the lock is still held; on failure it is released. */
-xobj *hp_begin(const devkind *k, const char *self, bool plug, xobj **vmp, xerr **errp)
-{
-    store_wrlock();
-    xobj *dev = store_find(k->cls, self);
-    xobj *vm = dev ? owner_vm(xobj_str(dev, k->f_vm), errp) : NULL;
-    if (!dev)
-        xerr_HANDLE_INVALID(errp, k->name, self);
-    if (!dev || !vm || !need_domain(vm, errp) ||
-        (plug && xobj_bool(dev, k->f_attached) && !xerr_DEVICE_ALREADY_ATTACHED(errp, self)) ||
-        (!plug && !xobj_bool(dev, k->f_attached) && !xerr_DEVICE_ALREADY_DETACHED(errp, self))) {
-        store_unlock();
-        return NULL;
-    }
-    *vmp = vm;
-    return dev;
-}
-
-/* Claims the device (a second plug or unplug now fails), releases the lock
- * and returns the domid to call the backend with. */
-uint32_t hp_claim(const devkind *k, xobj *dev, const xobj *vm, bool plug)
-{
-    uint32_t domid = (uint32_t)vm_domid(vm);
-    xobj_set_bool(dev, k->f_attached, plug);
-    store_unlock();
-    return domid;
-}
-
-/* Records the backend's outcome r/e on the device (when it still exists);
- * mac, when set, is the MAC the backend gave a plugged VIF. */
-bool hp_end(const devkind *k, const char *self, bool plug, int r, const xo_error *e,
-            const char *mac, xerr **errp)
-{
-    store_wrlock();
-    xobj *dev = store_find(k->cls, self);
-    if (dev) {
-        dev_status(k, dev, (r == 0) == plug, r == 0 ? 0 : e->code, r == 0 ? "" : e->msg);
-        if (r == 0 && mac && *mac)
-            xobj_set_str(dev, XF_VIF_MAC, mac);
-    }
-    store_unlock();
-    if (r == 0)
-        return true;
-    char what[32];
-    snprintf(what, sizeof(what), "%s.%s", k->name, plug ? "plug" : "unplug");
-    return vm_backend_error(e, what, errp);
-}
-
-/* The backend's answer when it has no hot-plug operation. */
-int hp_notsup(xo_error *e, const char *what)
-{
-    xo_error_set(e, XO_E_NOTSUP, "%s", what);
-    return -1;
 }
 
 /* ---- shared with the VM class ---- */

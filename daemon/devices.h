@@ -1,4 +1,5 @@
-/* devices: what the device classes' files share (daemon/devices.c).
+/* devices: what the device classes' files share (daemon/devices.c); their
+ * plug/unplug run in the VM operation frame (daemon/api/hotplug.c).
  * All with the store lock held unless said otherwise. */
 #ifndef XEND_DEVICES_H
 #define XEND_DEVICES_H
@@ -26,23 +27,7 @@ bool device_taken(const xobj *vm, int cls, int vset, int devfield, const char *d
                   const char *self);
 /* The VM a device names (HANDLE_INVALID when none). */
 xobj *owner_vm(const char *ref, xerr **errp);
-/* VM_BAD_POWER_STATE unless vm has a domain. */
-bool need_domain(const xobj *vm, xerr **errp);
 /* VBD and VIF destroy hook: not while plugged into a running domain. */
 bool dev_destroy(xcall *call, xobj *o, xerr **errp);
-
-/* The hot-plug frame of VBD and VIF plug/unplug.  hp_begin takes the
- * write lock and finds device self and its VM, which must have a domain,
- * with the device detached (plug) or attached (unplug); on success the lock
- * is still held, on failure released.  hp_claim marks the device (a second
- * plug or unplug now fails), releases the lock and returns the domid.
- * hp_end records the backend's outcome r/e (mac: the MAC the backend gave
- * a plugged VIF) and takes the lock itself. */
-xobj *hp_begin(const devkind *k, const char *self, bool plug, xobj **vmp, xerr **errp);
-uint32_t hp_claim(const devkind *k, xobj *dev, const xobj *vm, bool plug);
-bool hp_end(const devkind *k, const char *self, bool plug, int r, const xo_error *e,
-            const char *mac, xerr **errp);
-/* The backend's answer when it has no hot-plug operation. */
-int hp_notsup(xo_error *e, const char *what);
 
 #endif

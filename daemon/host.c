@@ -10,13 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/backend.h"
 #include "daemon/host.h"
 #include "daemon/store.h"
 #include "util/log.h"
 #include "xapi_model.h"
 
-const xo_ops *xd_ops;
-xo_backend *xd_be;
 
 static char the_host_ref[XREF_LEN];
 static char the_metrics_ref[XREF_LEN];
@@ -121,7 +120,7 @@ static void setup_nics(xobj *host)
     xo_nic_info *nics = NULL;
     size_t n = 0;
     xo_error e = { 0 };
-    if (!xd_ops->host_nics || xd_ops->host_nics(xd_be, &nics, &n, &e) != 0) {
+    if (backend_host_nics(&nics, &n, &e) != 0) {
         xlog(XLOG_WARNING, "backend lists no host NICs: %s", e.msg);
         return;
     }
@@ -171,7 +170,7 @@ static void setup_cpus(xobj *host)
     xo_cpu_info *cpus = NULL;
     size_t n = 0;
     xo_error e = { 0 };
-    if (!xd_ops->host_cpus || xd_ops->host_cpus(xd_be, &cpus, &n, &e) != 0) {
+    if (backend_host_cpus(&cpus, &n, &e) != 0) {
         xlog(XLOG_WARNING, "backend lists no host CPUs: %s", e.msg);
         return;
     }
@@ -213,10 +212,10 @@ static void setup_dom0(xobj *host)
     }
     xo_dominfo di = { 0 };
     xo_error e = { 0 };
-    bool have = xd_ops->domain_info && xd_ops->domain_info(xd_be, 0, &di, &e) == 0;
+    bool have = backend_domain_info(0, &di, &e) == 0;
     xobj_set_str(vm, XF_VM_name_label, "Domain-0");
     xobj_set_str(vm, XF_VM_name_description, "the control domain");
-    xobj_set_str(vm, XF_VM_power_state, "Running");
+    xobj_set_str(vm, XF_VM_power_state, xenums[XE_vm_power_state].values[XEV_vm_power_state_Running]);
     xobj_set_int(vm, XF_VM_domid, 0);
     xobj_set_bool(vm, XF_VM_is_control_domain, true);
     xobj_set_str(vm, XF_VM_resident_on, host->ref);
@@ -244,7 +243,7 @@ static void refresh_locked(void)
         return;
     xo_host_info hi = { 0 };
     xo_error e = { 0 };
-    if (xd_ops->host_info(xd_be, &hi, &e) != 0) {
+    if (backend_host_info(&hi, &e) != 0) {
         xlog(XLOG_WARNING, "host_info: %s", e.msg);
         return;
     }
@@ -267,8 +266,8 @@ bool host_setup(const char *state_dir, char **err_r)
         return false;
     xo_host_info hi = { 0 };
     xo_error e = { 0 };
-    if (xd_ops->host_info(xd_be, &hi, &e) != 0) {
-        if (asprintf(err_r, "backend %s: host_info: %s", xd_ops->name, e.msg) < 0)
+    if (backend_host_info(&hi, &e) != 0) {
+        if (asprintf(err_r, "backend %s: host_info: %s", backend_name(), e.msg) < 0)
             *err_r = NULL;
         return false;
     }

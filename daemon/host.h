@@ -6,10 +6,6 @@
 #include <stdbool.h>
 #include "xenops/xenops.h"
 
-/* The daemon's backend (set once at start-up). */
-extern const xo_ops *xd_ops;
-extern xo_backend *xd_be;
-
 /* Build host, host_cpu, host_metrics, PIF(+metrics), network, pool and the
  * dom0 VM from the backend.  state_dir holds the stable host uuid. */
 bool host_setup(const char *state_dir, char **err_r);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config/xendconf.h"
+#include "daemon/backend.h"
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
 #include "daemon/event.h"
@@ -341,16 +342,12 @@ int main(int argc, char **argv)
     xloop *loop = xloop_new();
     if (!loop)
         die("event loop", strerror(errno));
-    xd_ops = pick_backend(cfg->backend, &err);
-    if (!xd_ops)
-        die("backend", err);
     xo_options xo = { .state_dir = cfg->state_dir, .sim_config = cfg->sim_config, .loop = loop,
                       .on_event = vm_backend_event, .opaque = NULL };
-    xo_error xe = { 0 };
-    xd_be = xd_ops->open(&xo, &xe);
-    if (!xd_be)
-        die(xd_ops->name, xe.msg);
-    xlog(XLOG_INFO, "xend %s starting: backend %s, state in %s", PACKAGE_VERSION, xd_ops->name,
+    const xo_ops *ops = pick_backend(cfg->backend, &err);
+    if (!ops || !backend_open_ops(ops, &xo, &err))
+        die("backend", err);
+    xlog(XLOG_INFO, "xend %s starting: backend %s, state in %s", PACKAGE_VERSION, backend_name(),
          cfg->state_dir);
     service_status("starting: loading the state in %s", cfg->state_dir);
 
@@ -381,7 +378,7 @@ int main(int argc, char **argv)
     xlog(XLOG_INFO, "ready");
     char status[128];
     snprintf(status, sizeof(status), "ready: %zu listener(s), backend %s", rpc_server_listeners(srv),
-             xd_ops->name);
+             backend_name());
     service_ready(status);
     hostpolicy_start(cfg->state_dir);
 
@@ -408,7 +405,7 @@ int main(int argc, char **argv)
     events_stop();           /* answer waiting event calls: MHD must not stop with suspended connections */
     rpc_server_stop(srv);
     dispatch_stop();
-    xd_ops->close(xd_be);
+    backend_close();
     xloop_free(loop);
     store_fini();
     service_pid_file_remove();

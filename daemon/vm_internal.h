@@ -40,8 +40,6 @@ char *vm_config_console_log(const char *vm_uuid);
 /* Running or Paused: a domain exists (lock held). */
 bool vm_has_domain(const xobj *vm);
 int64_t vm_domid(const xobj *vm);
-/* The backend error as a XenAPI error. */
-bool vm_backend_error(const xo_error *e, const char *what, xerr **errp);
 
 /* ---- devices.c ---- */
 /* After a domain was created / destroyed: mark its devices (write lock held). */

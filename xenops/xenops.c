@@ -1,8 +1,9 @@
-/* xenops: error helper (the lookup by name is backends.c). */
+/* xenops: error and log helpers (the lookup by name is backends.c). */
 #include "config.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "xenops/xenops.h"
 
@@ -13,7 +14,33 @@ void xo_error_set(xo_error *err, xo_errcode code, const char *fmt, ...)
     if (!err)
         return;
     err->code = code;
+    err->needed = err->available = 0;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
+}
+
+void xo_error_need(xo_error *err, uint64_t needed, uint64_t available)
+{
+    if (!err)
+        return;
+    err->needed = needed;
+    err->available = available;
+}
+
+void xo_log(const xo_log_sink *sink, xo_log_level level, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    size_t n;
+
+    if (!sink || !sink->fn)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    n = strlen(line);
+    while (n > 0 && line[n - 1] == '\n')
+        line[--n] = '\0';
+    sink->fn(sink->opaque, level, line);
 }

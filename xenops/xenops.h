@@ -14,7 +14,13 @@
  * leaves a shut-down domain in place until destroy() is called.
  *
  * Errors: every op returns 0 on success, -1 on failure with *err filled.
- * An op a backend does not implement is NULL; callers report XO_E_NOTSUP.
+ * err->msg is detail for the daemon's log (it may name paths or errno
+ * text) and is never sent to a client.  An op a backend does not implement
+ * is NULL: the daemon's gateway (daemon/backend.c) answers NOT_IMPLEMENTED
+ * for it, and refuses at open a backend that lacks an op it requires.
+ *
+ * Logging: a backend never writes to stderr (it is /dev/null once the
+ * daemon detaches); it logs through the sink given to open().
  * Ownership: config and device structs passed in are borrowed; lists
  * returned through *_r out-parameters are malloc'd and freed by the caller
  * with free() (flat arrays, no interior pointers).
@@ -40,10 +46,27 @@ typedef enum xo_errcode {
 
 typedef struct xo_error {
     xo_errcode code;
-    char msg[256];
+    char msg[256];          /* detail for the log, never for a client */
+    /* XO_E_NOMEM: bytes; XO_E_NOCPU: CPUs.  0: not known (the daemon fills
+     * them in from the request and the host). */
+    uint64_t needed, available;
 } xo_error;
 
 void xo_error_set(xo_error *err, xo_errcode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The numbers of an XO_E_NOMEM (bytes) or XO_E_NOCPU (CPUs) error. */
+void xo_error_need(xo_error *err, uint64_t needed, uint64_t available);
+
+/* ---- logging: the sink the daemon hands a backend at open ---- */
+typedef enum xo_log_level { XO_LOG_ERROR, XO_LOG_WARNING, XO_LOG_INFO, XO_LOG_DEBUG } xo_log_level;
+typedef void (*xo_log_fn)(void *opaque, xo_log_level level, const char *msg);
+typedef struct xo_log_sink {
+    xo_log_fn fn;           /* NULL: messages are dropped */
+    void *opaque;
+} xo_log_sink;
+
+/* One line to the sink (a trailing newline in fmt is dropped). */
+void xo_log(const xo_log_sink *sink, xo_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #define XO_UUID_LEN 37          /* 36 chars + NUL */
@@ -194,6 +217,7 @@ typedef struct xo_options {
     xloop *loop;                /* the daemon's event loop */
     xo_event_fn on_event;
     void *opaque;
+    xo_log_sink log;            /* where the backend's messages go */
 } xo_options;
 
 typedef struct xo_backend xo_backend;   /* backend-private */

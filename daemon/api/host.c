@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/backend.h"
 #include "daemon/host.h"
 #include "daemon/store.h"
 #include "daemon/api/api.h"
@@ -13,13 +14,6 @@
 #include "xapi_errors.h"
 #include "xapi_handlers.h"
 #include "xapi_model.h"
-
-static bool backend_error(const xo_error *e, const char *what, xerr **errp)
-{
-    if (e->code == XO_E_NOTSUP)
-        return xerr_NOT_IMPLEMENTED(errp, what);
-    return xerr_internal(errp, "%s: %s", what, e->msg);
-}
 
 static bool set_enabled(const char *host, bool on)
 {
@@ -76,10 +70,8 @@ static bool dmesg(bool clear, xv **result_r, xerr **errp)
 {
     char *text = NULL;
     xo_error e = { 0 };
-    if (!xd_ops->host_dmesg)
-        return xerr_NOT_IMPLEMENTED(errp, clear ? "host.dmesg_clear" : "host.dmesg");
-    if (xd_ops->host_dmesg(xd_be, &text, clear, &e) != 0)
-        return backend_error(&e, "host.dmesg", errp);
+    if (backend_host_dmesg(&text, clear, &e) != 0)
+        return backend_error(&e, clear ? "host.dmesg_clear" : "host.dmesg", errp);
     *result_r = xv_str_take(text);
     return true;
 }
@@ -134,9 +126,7 @@ bool xh_host_send_debug_keys(xcall *call, const char *host, const char *keys, xe
     (void)call;
     (void)host;
     xo_error e = { 0 };
-    if (!xd_ops->host_send_debug_keys)
-        return xerr_NOT_IMPLEMENTED(errp, "host.send_debug_keys");
-    if (xd_ops->host_send_debug_keys(xd_be, keys, &e) != 0)
+    if (backend_host_send_debug_keys(keys, &e) != 0)
         return backend_error(&e, "host.send_debug_keys", errp);
     return true;
 }

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/backend.h"
 #include "daemon/api/api.h"
+#include "daemon/api/vm.h"
 #include "daemon/classes.h"
 #include "daemon/devices.h"
 #include "daemon/host.h"
@@ -53,36 +55,64 @@ static bool vbd_set(xcall *call, xobj *o, int field, const xv *v, xerr **errp)
     return true;
 }
 
-bool xh_VBD_plug(xcall *call, const char *self, xerr **errp)
+/* ---- plug, unplug: in the VM operation frame (hotplug.c) ---- */
+
+static bool plug_prepare(vm_ctx *c, xerr **errp)
 {
-    (void)call;
-    xobj *vm, *vbd = hp_begin(&vbd_kind, self, true, &vm, errp);
-    xo_disk d;
+    vm_hotplug *h = c->arg;
+    xobj *vbd = vm_hotplug_check(c, errp);
+    if (!vbd || !vm_config_disk(vbd, &h->disk, errp))
+        return false;
+    vm_hotplug_claim(c, vbd);
+    return true;
+}
+
+static bool plug_act(vm_ctx *c, xerr **errp)
+{
+    (void)errp;
+    vm_hotplug *h = c->arg;
+    return backend_disk_add((uint32_t)c->domid, &h->disk, &c->err) == 0;
+}
+
+static bool unplug_prepare(vm_ctx *c, xerr **errp)
+{
+    vm_hotplug *h = c->arg;
+    xobj *vbd = vm_hotplug_check(c, errp);
     if (!vbd)
         return false;
-    if (!vm_config_disk(vbd, &d, errp)) {
-        store_unlock();
-        return false;
-    }
-    uint32_t domid = hp_claim(&vbd_kind, vbd, vm, true);
-    xo_error e = { 0 };
-    int r = xd_ops->disk_add ? xd_ops->disk_add(xd_be, domid, &d, &e) : hp_notsup(&e, "disk hot-plug");
-    return hp_end(&vbd_kind, self, true, r, &e, NULL, errp);
+    snprintf(h->disk.vdev, sizeof(h->disk.vdev), "%s", xobj_str(vbd, XF_VBD_device));
+    vm_hotplug_claim(c, vbd);
+    return true;
+}
+
+static bool unplug_act(vm_ctx *c, xerr **errp)
+{
+    (void)errp;
+    vm_hotplug *h = c->arg;
+    return backend_disk_remove((uint32_t)c->domid, h->disk.vdev, &c->err) == 0;
+}
+
+static const vm_op op_plug = {
+    .name = "VBD.plug", .states = VM_LIVE | VM_IN(VM_CRASHED), .flags = VM_OP_UNCLAIMED,
+    .locate = vm_hotplug_locate, .prepare = plug_prepare, .act = plug_act,
+    .commit = vm_hotplug_commit, .undo = vm_hotplug_undo,
+};
+static const vm_op op_unplug = {
+    .name = "VBD.unplug", .states = VM_LIVE | VM_IN(VM_CRASHED), .flags = VM_OP_UNCLAIMED,
+    .locate = vm_hotplug_locate, .prepare = unplug_prepare, .act = unplug_act,
+    .commit = vm_hotplug_commit, .undo = vm_hotplug_undo,
+};
+
+bool xh_VBD_plug(xcall *call, const char *self, xerr **errp)
+{
+    vm_hotplug h = { .k = &vbd_kind, .plug = true };
+    return vm_op_run(&op_plug, call, self, &h, errp);
 }
 
 bool xh_VBD_unplug(xcall *call, const char *self, xerr **errp)
 {
-    (void)call;
-    xobj *vm, *vbd = hp_begin(&vbd_kind, self, false, &vm, errp);
-    if (!vbd)
-        return false;
-    char vdev[sizeof(((xo_disk *)0)->vdev)];
-    snprintf(vdev, sizeof(vdev), "%s", xobj_str(vbd, XF_VBD_device));
-    uint32_t domid = hp_claim(&vbd_kind, vbd, vm, false);
-    xo_error e = { 0 };
-    int r = xd_ops->disk_remove ? xd_ops->disk_remove(xd_be, domid, vdev, &e)
-                                : hp_notsup(&e, "disk hot-unplug");
-    return hp_end(&vbd_kind, self, false, r, &e, NULL, errp);
+    vm_hotplug h = { .k = &vbd_kind, .plug = false };
+    return vm_op_run(&op_unplug, call, self, &h, errp);
 }
 
 bool xh_VBD_media_change(xcall *call, const char *vbd_ref, const char *vdi, xerr **errp)
@@ -110,15 +140,14 @@ bool xh_VBD_media_change(xcall *call, const char *vbd_ref, const char *vdi, xerr
     store_unlock();
     if (ok && live) {
         xo_error e = { 0 };
-        int r = xd_ops->disk_change_media ? xd_ops->disk_change_media(xd_be, domid, &d, &e)
-                                          : (xo_error_set(&e, XO_E_NOTSUP, "media change"), -1);
+        int r = backend_disk_change_media(domid, &d, &e);
         if (r != 0) {
             store_wrlock();
             vbd = store_find(XC_VBD, vbd_ref);
             if (vbd)
                 xobj_set_str(vbd, XF_VBD_VDI, old);
             store_unlock();
-            ok = vm_backend_error(&e, "VBD.media_change", errp);
+            ok = backend_error(&e, "VBD.media_change", errp);
         }
     }
     free(old);

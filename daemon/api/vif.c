@@ -6,7 +6,9 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "daemon/backend.h"
 #include "daemon/api/api.h"
+#include "daemon/api/vm.h"
 #include "daemon/classes.h"
 #include "daemon/devices.h"
 #include "daemon/host.h"
@@ -81,33 +83,54 @@ static bool vif_set(xcall *call, xobj *o, int field, const xv *v, xerr **errp)
     return true;
 }
 
-bool xh_VIF_plug(xcall *call, const char *self, xerr **errp)
+/* ---- plug, unplug: in the VM operation frame (hotplug.c) ---- */
+
+static bool hotplug_prepare(vm_ctx *c, xerr **errp)
 {
-    (void)call;
-    xobj *vm, *vif = hp_begin(&vif_kind, self, true, &vm, errp);
+    vm_hotplug *h = c->arg;
+    xobj *vif = vm_hotplug_check(c, errp);
     if (!vif)
         return false;
-    xo_nic n;
-    vm_config_nic(vif, &n);
-    uint32_t domid = hp_claim(&vif_kind, vif, vm, true);
-    xo_error e = { 0 };
-    int r = xd_ops->nic_add ? xd_ops->nic_add(xd_be, domid, &n, &e) : hp_notsup(&e, "network hot-plug");
-    return hp_end(&vif_kind, self, true, r, &e, n.mac, errp);
+    vm_config_nic(vif, &h->nic);
+    vm_hotplug_claim(c, vif);
+    return true;
+}
+
+static bool plug_act(vm_ctx *c, xerr **errp)
+{
+    (void)errp;
+    vm_hotplug *h = c->arg;
+    return backend_nic_add((uint32_t)c->domid, &h->nic, &c->err) == 0;
+}
+
+static bool unplug_act(vm_ctx *c, xerr **errp)
+{
+    (void)errp;
+    vm_hotplug *h = c->arg;
+    return backend_nic_remove((uint32_t)c->domid, h->nic.devid, &c->err) == 0;
+}
+
+static const vm_op op_plug = {
+    .name = "VIF.plug", .states = VM_LIVE | VM_IN(VM_CRASHED), .flags = VM_OP_UNCLAIMED,
+    .locate = vm_hotplug_locate, .prepare = hotplug_prepare, .act = plug_act,
+    .commit = vm_hotplug_commit, .undo = vm_hotplug_undo,
+};
+static const vm_op op_unplug = {
+    .name = "VIF.unplug", .states = VM_LIVE | VM_IN(VM_CRASHED), .flags = VM_OP_UNCLAIMED,
+    .locate = vm_hotplug_locate, .prepare = hotplug_prepare, .act = unplug_act,
+    .commit = vm_hotplug_commit, .undo = vm_hotplug_undo,
+};
+
+bool xh_VIF_plug(xcall *call, const char *self, xerr **errp)
+{
+    vm_hotplug h = { .k = &vif_kind, .plug = true };
+    return vm_op_run(&op_plug, call, self, &h, errp);
 }
 
 bool xh_VIF_unplug(xcall *call, const char *self, xerr **errp)
 {
-    (void)call;
-    xobj *vm, *vif = hp_begin(&vif_kind, self, false, &vm, errp);
-    if (!vif)
-        return false;
-    xo_nic n;
-    vm_config_nic(vif, &n);
-    uint32_t domid = hp_claim(&vif_kind, vif, vm, false);
-    xo_error e = { 0 };
-    int r = xd_ops->nic_remove ? xd_ops->nic_remove(xd_be, domid, n.devid, &e)
-                               : hp_notsup(&e, "network hot-unplug");
-    return hp_end(&vif_kind, self, false, r, &e, NULL, errp);
+    vm_hotplug h = { .k = &vif_kind, .plug = false };
+    return vm_op_run(&op_unplug, call, self, &h, errp);
 }
 
 const xclass_ops vif_ops = { .create = vif_create, .destroy = dev_destroy, .set = vif_set };

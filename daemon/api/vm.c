@@ -1,5 +1,15 @@
-/* VM: the class's hooks (create, destroy, set) and the runtime state the
- * VM operations share: the busy claim, the power-state record, metrics. */
+/* VM: the class's hooks (create, destroy, set), the operation frame every
+ * VM operation runs in (vm_op_run, see vm.h), and the runtime state the
+ * operations share: the claim, the power-state record, metrics.
+ *
+ * Locking: records are read and changed under the store lock; backend calls
+ * are made without it.  An operation that calls the backend first claims
+ * the VM (runtime "busy" mark, under the lock); a second operation on a
+ * claimed VM fails with OTHER_OPERATION_IN_PROGRESS, except hard_shutdown /
+ * hard_reboot, which may take over from a clean_shutdown / clean_reboot
+ * waiting for its guest.  Those two calls do not hold a worker thread while
+ * they wait: the call is deferred and finished by the backend's event (or by
+ * the timeout in vm_tick). */
 #include "config.h"
 
 #include <inttypes.h>
@@ -7,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "daemon/api/api.h"
 #include "daemon/api/vm.h"
@@ -17,7 +28,7 @@
 #include "xapi_handlers.h"
 #include "xapi_model.h"
 
-size_t vm_n_waiters;        /* VMs with a waiter (store lock) */
+size_t vm_n_waiters;
 
 static void rt_free(void *p)
 {
@@ -37,31 +48,32 @@ vmrt *vm_rt(xobj *vm)
     return vm->priv;
 }
 
-/* ---- small helpers ---- */
+/* ---- power states ---- */
+
+int vm_power(const xobj *vm)
+{
+    int s = xenum_index(XE_vm_power_state, xobj_str(vm, XF_VM_power_state));
+    return s < 0 ? XEV_vm_power_state_Unknown : s;
+}
+
+const char *vm_power_name(int state)
+{
+    const xenum_desc *e = &xenums[XE_vm_power_state];
+    return state >= 0 && state < e->n ? e->values[state] : "Unknown";
+}
+
+int vm_power_of_domain(xo_domstate st)
+{
+    return st == XO_STATE_PAUSED ? VM_PAUSED : st == XO_STATE_RUNNING ? VM_RUNNING : VM_CRASHED;
+}
 
 bool vm_has_domain(const xobj *vm)
 {
-    return (vm_is(vm, "Running") || vm_is(vm, "Paused") || vm_is(vm, "Crashed")) &&
-           xobj_int(vm, XF_VM_domid) >= 0;
+    int s = vm_power(vm);
+    return (s == VM_RUNNING || s == VM_PAUSED || s == VM_CRASHED) && xobj_int(vm, XF_VM_domid) >= 0;
 }
 
 int64_t vm_domid(const xobj *vm) { return xobj_int(vm, XF_VM_domid); }
-
-bool vm_backend_error(const xo_error *e, const char *what, xerr **errp)
-{
-    switch (e->code) {
-    case XO_E_NOTSUP:
-        return xerr_NOT_IMPLEMENTED(errp, what);
-    case XO_E_NOMEM:
-        return xerr_HOST_NOT_ENOUGH_FREE_MEMORY(errp, "", e->msg);
-    case XO_E_NOCPU:
-        return xerr_INSUFFICIENT_CPUS(errp, "", e->msg);
-    case XO_E_INVAL:
-        return xerr_VALUE_NOT_SUPPORTED(errp, what, "", e->msg);
-    default:
-        return xerr_internal(errp, "%s: %s", what, e->msg[0] ? e->msg : "backend failure");
-    }
-}
 
 void vm_progress(xcall *call, int pct)
 {
@@ -69,33 +81,147 @@ void vm_progress(xcall *call, int pct)
         task_set_progress(call->task, pct);
 }
 
-/* Find vm, check its power state is one of allowed (NULL-terminated) and
- * claim it for op.  Returns the VM (write lock held by the caller). */
-xobj *vm_claim(const char *ref, const char *op, const char *const *allowed, bool takeover,
-               xerr **errp)
+void vm_finish_call(xcall *c, xerr *err)
 {
-    xobj *vm = store_find(XC_VM, ref);
+    if (c)
+        xcall_finish(c, NULL, err);
+    else
+        xerr_free(err);
+}
+
+/* Record that vm is now in state (lock held). */
+void vm_set_power(xobj *vm, int state, int64_t domid)
+{
+    bool dom = domid >= 0;
+    const char *name = vm_power_name(state);
+    xobj_set_str(vm, XF_VM_power_state, name);
+    xobj_set_int(vm, XF_VM_domid, dom ? domid : -1);
+    xobj_set_str(vm, XF_VM_resident_on, dom ? host_ref() : "");
+    devices_set_attached(vm, dom);
+    xobj *m = store_find(XC_VM_metrics, xobj_str(vm, XF_VM_metrics));
+    if (m) {
+        xv *st = xv_array();
+        char low[16];
+        snprintf(low, sizeof(low), "%s", name);
+        for (char *p = low; *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+        xv_array_add(st, xv_str(low));
+        xobj_set(m, XF_VM_metrics_state, st);
+        if (!dom) {
+            xobj_set_int(m, XF_VM_metrics_memory_actual, 0);
+            xobj_set_int(m, XF_VM_metrics_VCPUs_number, 0);
+        }
+        xobj_set(m, XF_VM_metrics_last_updated, xv_datetime_t(time(NULL)));
+    }
+}
+
+void vm_started(xobj *vm, int state, uint32_t domid)
+{
+    vm_set_power(vm, state, domid);
+    xobj *m = store_find(XC_VM_metrics, xobj_str(vm, XF_VM_metrics));
+    if (m) {
+        xobj_set(m, XF_VM_metrics_start_time, xv_datetime_t(time(NULL)));
+        xobj_set_int(m, XF_VM_metrics_VCPUs_number, xobj_int(vm, XF_VM_VCPUs_at_startup));
+        xobj_set_int(m, XF_VM_metrics_memory_actual, xobj_int(vm, XF_VM_memory_dynamic_max));
+        xobj_set(m, XF_VM_metrics_VCPUs_params, xv_dup(vm->f[XF_VM_VCPUs_params]));
+    }
+}
+
+/* ---- the claim and the frame ---- */
+
+/* The state VM_BAD_POWER_STATE names as expected: the first of states in
+ * this order. */
+static int expected_state(unsigned states)
+{
+    static const int order[] = { VM_RUNNING, VM_HALTED, VM_PAUSED, VM_SUSPENDED, VM_CRASHED };
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+        if (states & VM_IN(order[i]))
+            return order[i];
+    return VM_HALTED;
+}
+
+/* Find the VM, check op may run on it and claim it (write lock held). */
+static xobj *claim(const vm_op *op, vm_ctx *c, xerr **errp)
+{
+    xobj *vm = op->locate ? op->locate(c, errp) : store_find(XC_VM, c->ref);
     if (!vm) {
-        xerr_HANDLE_INVALID(errp, "VM", ref);
+        if (!op->locate)
+            xerr_HANDLE_INVALID(errp, "VM", c->ref);
         return NULL;
     }
-    bool ok = false;
-    for (size_t i = 0; allowed[i]; i++)
-        ok |= vm_is(vm, allowed[i]);
-    if (!ok || (xobj_bool(vm, XF_VM_is_control_domain) && strcmp(op, "send_sysrq") != 0)) {
-        if (!ok)
-            xerr_VM_BAD_POWER_STATE(errp, ref, allowed[0], vm_pstate(vm));
-        else
-            xerr_OPERATION_NOT_ALLOWED(errp);
+    snprintf(c->vm_ref, sizeof(c->vm_ref), "%s", vm->ref);
+    int s = vm_power(vm);
+    if (!(op->states & VM_IN(s))) {
+        xerr_VM_BAD_POWER_STATE(errp, vm->ref, vm_power_name(expected_state(op->states)), vm_power_name(s));
         return NULL;
     }
+    if (xobj_bool(vm, XF_VM_is_control_domain) && !(op->flags & VM_OP_CONTROL_DOMAIN)) {
+        xerr_OPERATION_NOT_ALLOWED(errp);
+        return NULL;
+    }
+    if (op->flags & (VM_OP_UNCLAIMED | VM_OP_HELD))
+        return vm;
     vmrt *r = vm_rt(vm);
-    if (r->busy && !(takeover && r->waiter)) {
-        xerr_OTHER_OPERATION_IN_PROGRESS(errp, "VM", ref);
+    if (r->busy && !((op->flags & VM_OP_TAKEOVER) && r->waiter)) {
+        xerr_OTHER_OPERATION_IN_PROGRESS(errp, "VM", vm->ref);
         return NULL;
     }
-    r->busy = op;
+    c->prev_busy = r->busy;
+    r->busy = op->name;
     return vm;
+}
+
+void vm_release(xobj *vm)
+{
+    if (vm && vm->priv)
+        vm_rt(vm)->busy = NULL;
+    if (vm)
+        vm_drop_if_run_once(vm);
+}
+
+bool vm_op_run(const vm_op *op, xcall *call, const char *ref, void *arg, xerr **errp)
+{
+    vm_ctx c = { .call = call, .ref = ref, .arg = arg, .domid = -1 };
+    bool claims = !(op->flags & (VM_OP_UNCLAIMED | VM_OP_HELD));
+
+    store_wrlock();
+    c.vm = claim(op, &c, errp);
+    bool ok = c.vm != NULL;
+    if (ok) {
+        c.domid = vm_domid(c.vm);
+        ok = !op->prepare || op->prepare(&c, errp);
+        if (!ok && claims && c.vm)
+            vm_rt(c.vm)->busy = c.prev_busy;    /* as it was: NULL, or the waiting call's */
+    }
+    c.vm = NULL;
+    store_unlock();
+    if (!ok) {
+        if (op->done)
+            op->done(&c, false);
+        return false;
+    }
+
+    ok = !op->act || op->act(&c, errp);
+
+    store_wrlock();
+    c.vm = store_find(XC_VM, c.vm_ref);
+    if (ok && op->commit)
+        op->commit(&c);
+    else if (!ok && op->undo)
+        op->undo(&c);
+    if (claims && !c.keep_claim && !(ok && (op->flags & VM_OP_DEFERRED)))
+        vm_release(c.vm);
+    c.vm = NULL;
+    store_unlock();
+
+    if (c.answered) {
+        ok = true;              /* the call was answered meanwhile; nothing to add */
+    } else if (!ok && c.err.code) {
+        backend_error(&c.err, op->name, errp);
+    }
+    if (op->done)
+        op->done(&c, ok);
+    return ok;
 }
 
 /* Take a pending waiter off vm (lock held); the caller finishes it unlocked. */
@@ -109,52 +235,6 @@ xcall *vm_take_waiter(xobj *vm)
         vm_n_waiters--;
     }
     return c;
-}
-
-void vm_release(const char *ref)
-{
-    xobj *vm = store_find(XC_VM, ref);
-    if (vm && vm->priv)
-        vm_rt(vm)->busy = NULL;
-    if (vm)
-        vm_drop_if_run_once(vm);
-}
-
-/* Record that vm is now in state (lock held). */
-void vm_set_power(xobj *vm, const char *state, int64_t domid)
-{
-    bool dom = domid >= 0;
-    xobj_set_str(vm, XF_VM_power_state, state);
-    xobj_set_int(vm, XF_VM_domid, dom ? domid : -1);
-    xobj_set_str(vm, XF_VM_resident_on, dom ? host_ref() : "");
-    devices_set_attached(vm, dom);
-    xobj *m = store_find(XC_VM_metrics, xobj_str(vm, XF_VM_metrics));
-    if (m) {
-        xv *st = xv_array();
-        char low[16];
-        snprintf(low, sizeof(low), "%s", state);
-        for (char *p = low; *p; p++)
-            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-        xv_array_add(st, xv_str(low));
-        xobj_set(m, XF_VM_metrics_state, st);
-        if (!dom) {
-            xobj_set_int(m, XF_VM_metrics_memory_actual, 0);
-            xobj_set_int(m, XF_VM_metrics_VCPUs_number, 0);
-        }
-        xobj_set(m, XF_VM_metrics_last_updated, xv_datetime_t(time(NULL)));
-    }
-}
-
-void vm_started(xobj *vm, const char *state, uint32_t domid)
-{
-    vm_set_power(vm, state, domid);
-    xobj *m = store_find(XC_VM_metrics, xobj_str(vm, XF_VM_metrics));
-    if (m) {
-        xobj_set(m, XF_VM_metrics_start_time, xv_datetime_t(time(NULL)));
-        xobj_set_int(m, XF_VM_metrics_VCPUs_number, xobj_int(vm, XF_VM_VCPUs_at_startup));
-        xobj_set_int(m, XF_VM_metrics_memory_actual, xobj_int(vm, XF_VM_memory_dynamic_max));
-        xobj_set(m, XF_VM_metrics_VCPUs_params, xv_dup(vm->f[XF_VM_VCPUs_params]));
-    }
 }
 
 /* Make the VM's metrics objects exist (lock held; keeps their refs). */
@@ -187,7 +267,7 @@ static bool vm_create_hook(xcall *call, xobj *o, const xv *rec, xerr **errp)
     (void)call;
     (void)rec;
     (void)errp;
-    raw_set_str(o, XF_VM_power_state, "Halted");
+    raw_set_str(o, XF_VM_power_state, vm_power_name(VM_HALTED));
     raw_set_int(o, XF_VM_domid, -1);
     raw_set_bool(o, XF_VM_is_control_domain, false);
     raw_set_str(o, XF_VM_metrics, "");
@@ -249,8 +329,9 @@ static void remove_owned(xobj *o)
 static bool vm_destroy_hook(xcall *call, xobj *o, xerr **errp)
 {
     (void)call;
-    if (!vm_is(o, "Halted") && !vm_is(o, "Suspended"))
-        return xerr_VM_BAD_POWER_STATE(errp, o->ref, "Halted", vm_pstate(o));
+    if (!vm_is(o, VM_HALTED) && !vm_is(o, VM_SUSPENDED))
+        return xerr_VM_BAD_POWER_STATE(errp, o->ref, vm_power_name(VM_HALTED),
+                                       vm_power_name(vm_power(o)));
     if (xobj_bool(o, XF_VM_is_control_domain))
         return xerr_OPERATION_NOT_ALLOWED(errp);
     if (o->priv && vm_rt(o)->busy)
@@ -259,16 +340,21 @@ static bool vm_destroy_hook(xcall *call, xobj *o, xerr **errp)
     return true;
 }
 
+void vm_forget(xobj *vm)
+{
+    remove_owned(vm);
+    store_remove(vm);
+}
+
 bool vm_drop_if_run_once(xobj *vm)
 {
     const char *t = xobj_map_get(vm, XF_VM_other_config, VM_RUN_ONCE_KEY);
-    if (!t || (strcasecmp(t, "true") != 0 && strcmp(t, "1") != 0) || !vm_is(vm, "Halted") ||
+    if (!t || (strcasecmp(t, "true") != 0 && strcmp(t, "1") != 0) || !vm_is(vm, VM_HALTED) ||
         xobj_bool(vm, XF_VM_is_control_domain) || (vm->priv && vm_rt(vm)->busy))
         return false;
     xlog(XLOG_INFO, "VM %s (%s) halted and is transient (other_config:%s): removed", vm->ref,
          xobj_str(vm, XF_VM_name_label), VM_RUN_ONCE_KEY);
-    remove_owned(vm);
-    store_remove(vm);
+    vm_forget(vm);
     return true;
 }
 
@@ -279,22 +365,13 @@ static bool vm_set_hook(xcall *call, xobj *o, int field, const xv *v, xerr **err
     /* what a domain was built with cannot change under it */
     if ((field == XF_VM_memory_static_max || field == XF_VM_VCPUs_max ||
          field == XF_VM_HVM_boot_policy) && vm_has_domain(o))
-        return xerr_VM_BAD_POWER_STATE(errp, o->ref, "Halted", vm_pstate(o));
+        return xerr_VM_BAD_POWER_STATE(errp, o->ref, vm_power_name(VM_HALTED),
+                                       vm_power_name(vm_power(o)));
     return true;
 }
 
 const xclass_ops vm_ops = { .create = vm_create_hook, .destroy = vm_destroy_hook,
-                                   .set = vm_set_hook };
-
-/* ---- start ---- */
-
-const char *const S_HALTED[] = { "Halted", NULL };
-const char *const S_RUNNING[] = { "Running", NULL };
-const char *const S_PAUSED[] = { "Paused", NULL };
-const char *const S_SUSPENDED[] = { "Suspended", NULL };
-const char *const S_LIVE[] = { "Running", "Paused", NULL };
-const char *const S_HARD_SHUTDOWN[] = { "Running", "Paused", "Crashed", "Suspended", NULL };
-const char *const S_HARD_REBOOT[] = { "Running", "Paused", "Crashed", NULL };
+                            .set = vm_set_hook };
 
 /* ---- cpu pool (set_security_label and cpu_pool_migrate: generated refusals) ---- */
 

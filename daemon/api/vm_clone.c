@@ -27,21 +27,23 @@ static xobj *clone_obj(const xobj *src)
     return n;
 }
 
-bool xh_VM_clone(xcall *call, const char *vm, const char *new_name, xv **result_r, xerr **errp)
+typedef struct clone_arg {
+    const char *name;
+    xv *result;
+} clone_arg;
+
+/* All under the write lock: no backend call. */
+static bool clone_prepare(vm_ctx *c, xerr **errp)
 {
-    (void)call;
-    store_wrlock();
-    xobj *o = vm_claim(vm, "clone", S_HALTED, false, errp);
-    if (!o) {
-        store_unlock();
-        return false;
-    }
+    (void)errp;
+    clone_arg *a = c->arg;
+    xobj *o = c->vm;
     xobj *n = clone_obj(o);
     for (size_t i = 0; i < xrelationships_count; i++)
         if (xrelationships[i].parent_cls == XC_VM)
             raw_set(n, xrelationships[i].parent_field, xv_array());
-    raw_set_str(n, XF_VM_name_label, new_name);
-    raw_set_str(n, XF_VM_power_state, "Halted");
+    raw_set_str(n, XF_VM_name_label, a->name);
+    raw_set_str(n, XF_VM_power_state, vm_power_name(VM_HALTED));
     raw_set_int(n, XF_VM_domid, -1);
     raw_set_str(n, XF_VM_resident_on, "");
     raw_set_str(n, XF_VM_suspend_VDI, "");
@@ -63,28 +65,37 @@ bool xh_VM_clone(xcall *call, const char *vm, const char *new_name, xv **result_
             xobj *s = store_find(devs[d].cls, refs->u.arr.items[i]->u.str.s);
             if (!s)
                 continue;
-            xobj *c = clone_obj(s);
-            raw_set_str(c, devs[d].vmf, n->ref);
+            xobj *dev = clone_obj(s);
+            raw_set_str(dev, devs[d].vmf, n->ref);
             if (devs[d].cls == XC_VBD) {
-                raw_set_bool(c, XF_VBD_currently_attached, false);
-                raw_set(c, XF_VBD_metrics, xv_str(""));
+                raw_set_bool(dev, XF_VBD_currently_attached, false);
+                raw_set(dev, XF_VBD_metrics, xv_str(""));
             } else if (devs[d].cls == XC_VIF) {
                 unsigned char r[3];
                 char mac[18];
                 if (getentropy(r, sizeof(r)) != 0)
                     memset(r, 0x5a, sizeof(r));
                 snprintf(mac, sizeof(mac), "00:16:3e:%02x:%02x:%02x", r[0] & 0x7f, r[1], r[2]);
-                raw_set_str(c, XF_VIF_MAC, mac);
-                raw_set_bool(c, XF_VIF_currently_attached, false);
-                raw_set(c, XF_VIF_metrics, xv_str(""));
+                raw_set_str(dev, XF_VIF_MAC, mac);
+                raw_set_bool(dev, XF_VIF_currently_attached, false);
+                raw_set(dev, XF_VIF_metrics, xv_str(""));
             }
-            store_insert(c);
+            store_insert(dev);
         }
         xv_free(refs);
     }
     devices_fix_metrics(n);
-    *result_r = xv_str(n->ref);
-    vm_release(vm);
-    store_unlock();
+    a->result = xv_str(n->ref);
+    return true;
+}
+
+static const vm_op op_clone = { .name = "VM.clone", .states = VM_IN(VM_HALTED), .prepare = clone_prepare };
+
+bool xh_VM_clone(xcall *call, const char *vm, const char *new_name, xv **result_r, xerr **errp)
+{
+    clone_arg a = { .name = new_name };
+    if (!vm_op_run(&op_clone, call, vm, &a, errp))
+        return false;
+    *result_r = a.result;
     return true;
 }

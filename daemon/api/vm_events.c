@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "daemon/backend.h"
 #include "daemon/api/vm.h"
 #include "daemon/host.h"
 #include "daemon/persist.h"
@@ -59,8 +60,7 @@ static void coredump(const char *ref, uint32_t domid)
         return;
     }
     xo_error e = { 0 };
-    int r = xd_ops->domain_coredump ? xd_ops->domain_coredump(xd_be, domid, path, &e)
-                                    : (xo_error_set(&e, XO_E_NOTSUP, "coredump"), -1);
+    int r = backend_domain_coredump(domid, path, &e);
     store_wrlock();
     vdi = store_find(XC_VDI, vdi_ref);
     vm = store_find(XC_VM, ref);
@@ -94,10 +94,10 @@ static void keep_renamed(const char *ref, uint32_t domid)
              (long)time(NULL));
     store_unlock();
     xo_error e = { 0 };
-    if (!xd_ops->domain_rename || xd_ops->domain_rename(xd_be, domid, newname, &e) != 0) {
+    if (backend_domain_rename(domid, newname, &e) != 0) {
         xlog(XLOG_WARNING, "VM %s: cannot rename the crashed domain %u (%s); destroying it", ref,
              domid, e.msg);
-        xd_ops->domain_destroy(xd_be, domid, &e);
+        backend_domain_destroy(domid, &e);
         return;
     }
     store_wrlock();
@@ -106,7 +106,7 @@ static void keep_renamed(const char *ref, uint32_t domid)
     raw_set_str(t, XF_VM_name_description, "a crashed domain kept by actions_after_crash=rename_restart");
     xv_struct_set(t->f[XF_VM_other_config], PERSIST_TRANSIENT_KEY, xv_str("true"));
     xv_struct_set(t->f[XF_VM_other_config], "renamed_from", xv_str(ref));
-    raw_set_str(t, XF_VM_power_state, "Crashed");
+    raw_set_str(t, XF_VM_power_state, vm_power_name(VM_CRASHED));
     raw_set_int(t, XF_VM_domid, domid);
     raw_set_str(t, XF_VM_actions_after_crash, "preserve");
     vm_fix_metrics(t, true);
@@ -169,30 +169,20 @@ static void on_shutdown(const xo_event *ev)
     snprintf(ref, sizeof(ref), "%s", vm->ref);
     xlog(XLOG_INFO, "VM %s (domain %u): shut down (reason %d), action %d", ref, ev->domid, ev->reason, act);
     if (act == A_PRESERVE)
-        vm_set_power(vm, "Crashed", ev->domid);
+        vm_set_power(vm, VM_CRASHED, ev->domid);
     store_unlock();
 
     xerr *err = NULL;
+    vm_hard h = { 0 };
     if (act == A_DUMP_HALT || act == A_DUMP_RESTART)
         coredump(ref, ev->domid);
     if (act == A_RENAME_RESTART) {
         keep_renamed(ref, ev->domid);
-        store_wrlock();
-        vm = store_find(XC_VM, ref);
-        if (vm)
-            vm_set_power(vm, "Halted", -1);
-        store_unlock();
-        vm_build(NULL, ref, false, NULL, &err);
+        vm_op_run(&vm_op_guest_rebuild, NULL, ref, &h, &err);
     } else if (act == A_HALT || act == A_DUMP_HALT) {
-        vm_destroy_domain(ref, ev->domid, &err);
+        vm_op_run(&vm_op_guest_halt, NULL, ref, &h, &err);
     } else if (act == A_RESTART || act == A_DUMP_RESTART) {
-        if (!vm_restart(NULL, ref, ev->domid, &err)) {
-            store_wrlock();
-            vm = store_find(XC_VM, ref);
-            if (vm && vm_has_domain(vm))
-                vm_set_power(vm, "Halted", -1);
-            store_unlock();
-        }
+        vm_op_run(&vm_op_guest_restart, NULL, ref, &h, &err);
     }
     if (err) {
         xlog(XLOG_ERROR, "VM %s: after shutdown: %s %s", ref, err->code, err->n ? err->params[0] : "");
@@ -201,7 +191,7 @@ static void on_shutdown(const xo_event *ev)
     store_wrlock();
     vm = store_find(XC_VM, ref);
     xcall *w = vm ? vm_take_waiter(vm) : NULL;
-    vm_release(ref);
+    vm_release(vm);
     store_unlock();
     vm_finish_call(w, NULL);
 }
@@ -216,7 +206,7 @@ static void on_death(const xo_event *ev)
         w = vm_take_waiter(vm);
         if (vm->priv)
             vm_rt(vm)->busy = NULL;
-        vm_set_power(vm, "Halted", -1);
+        vm_set_power(vm, VM_HALTED, -1);
         if (persist_vm_is_transient(vm))
             store_remove(vm);   /* an adopted domain that is gone leaves nothing */
         else
@@ -247,11 +237,11 @@ void vm_adopt(const xo_dominfo *d)
     if (d->type == XO_DOM_HVM)
         raw_set_str(vm, XF_VM_HVM_boot_policy, "BIOS order");
     xv_struct_set(vm->f[XF_VM_other_config], PERSIST_TRANSIENT_KEY, xv_str("true"));
-    raw_set_str(vm, XF_VM_power_state, "Halted");
+    raw_set_str(vm, XF_VM_power_state, vm_power_name(VM_HALTED));
     raw_set_int(vm, XF_VM_domid, -1);
     vm_fix_metrics(vm, true);
     store_insert(vm);
-    vm_started(vm, d->state == XO_STATE_PAUSED ? "Paused" : d->state == XO_STATE_RUNNING ? "Running" : "Crashed",
+    vm_started(vm, vm_power_of_domain(d->state),
             d->domid);
     xlog(XLOG_INFO, "adopted domain %u (%s) as transient VM %s", d->domid, d->name, vm->ref);
 }
@@ -261,7 +251,7 @@ static bool event_dominfo(const xo_event *ev, xo_dominfo *d)
 {
     xo_error e = { 0 };
     memset(d, 0, sizeof(*d));
-    return xd_ops->domain_info && xd_ops->domain_info(xd_be, ev->domid, d, &e) == 0;
+    return backend_domain_info(ev->domid, d, &e) == 0;
 }
 
 static void on_new(const xo_event *ev)
@@ -273,8 +263,8 @@ static void on_new(const xo_event *ev)
     xobj *vm = store_find(XC_VM, d.uuid);
     if (!vm)
         vm_adopt(&d);
-    else if (!vm_has_domain(vm) && (!vm->priv || !vm_rt(vm)->busy) && vm_is(vm, "Halted"))
-        vm_started(vm, d.state == XO_STATE_PAUSED ? "Paused" : "Running", d.domid);
+    else if (!vm_has_domain(vm) && (!vm->priv || !vm_rt(vm)->busy) && vm_is(vm, VM_HALTED))
+        vm_started(vm, d.state == XO_STATE_PAUSED ? VM_PAUSED : VM_RUNNING, d.domid);
     store_unlock();
 }
 
@@ -286,10 +276,10 @@ static void on_changed(const xo_event *ev)
     store_wrlock();
     xobj *vm = store_find(XC_VM, ev->uuid[0] ? ev->uuid : d.uuid);
     if (vm && vm_domid(vm) == (int64_t)ev->domid && (!vm->priv || !vm_rt(vm)->busy)) {
-        if (d.state == XO_STATE_PAUSED && vm_is(vm, "Running"))
-            vm_set_power(vm, "Paused", d.domid);
-        else if (d.state == XO_STATE_RUNNING && vm_is(vm, "Paused"))
-            vm_set_power(vm, "Running", d.domid);
+        if (d.state == XO_STATE_PAUSED && vm_is(vm, VM_RUNNING))
+            vm_set_power(vm, VM_PAUSED, d.domid);
+        else if (d.state == XO_STATE_RUNNING && vm_is(vm, VM_PAUSED))
+            vm_set_power(vm, VM_RUNNING, d.domid);
         xobj *m = store_find(XC_VM_metrics, xobj_str(vm, XF_VM_metrics));
         if (m) {
             xobj_set_int(m, XF_VM_metrics_memory_actual, (int64_t)d.memory_kib * 1024);

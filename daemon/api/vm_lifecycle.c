@@ -1,5 +1,7 @@
 /* VM lifecycle: start, pause/unpause, clean and hard shutdown/reboot,
- * suspend, resume, migrate (docs/lifecycle.md). */
+ * suspend, resume, migrate (docs/lifecycle.md); each a vm_op run by the
+ * frame in vm.c.  Also the operations a guest's own shutdown, reboot or
+ * crash leads to (vm_events.c runs them under its claim). */
 #include "config.h"
 
 #include <inttypes.h>
@@ -9,8 +11,8 @@
 #include <sys/stat.h>
 
 #include "daemon/api/vm.h"
+#include "daemon/backend.h"
 #include "daemon/host.h"
-#include "daemon/persist.h"
 #include "util/log.h"
 #include "xapi_errors.h"
 #include "xapi_handlers.h"
@@ -18,13 +20,17 @@
 
 #define DEFAULT_SHUTDOWN_TIMEOUT 60     /* seconds; other_config:shutdown_timeout overrides */
 
-/* Checks before building a domain (lock held). */
-static bool can_build(const xobj *vm, const xo_domain_config *cfg, xerr **errp)
+/* ---- building a domain ---- */
+
+bool vm_build_prepare(vm_build *b, const xobj *vm, xerr **errp)
 {
     xobj *h = store_find(XC_host, host_ref());
     if (h && !xobj_bool(h, XF_host_enabled))
         return xerr_HOST_DISABLED(errp, h->ref);
-    if (cfg->type == XO_DOM_HVM && h) {
+    if (!vm_config_build(vm, &b->cfg, errp))
+        return false;
+    b->have_cfg = true;
+    if (b->cfg.type == XO_DOM_HVM && h) {
         const xv *caps = h->f[XF_host_capabilities];
         bool hvm = false;
         for (size_t i = 0; i < caps->u.arr.n; i++)
@@ -35,155 +41,137 @@ static bool can_build(const xobj *vm, const xo_domain_config *cfg, xerr **errp)
     return true;
 }
 
-/* Free memory and CPUs on the host (no lock). */
-static bool host_has_room(const xo_domain_config *cfg, xerr **errp)
+/* Free memory and CPUs on the host for cfg (no lock); a shortage is a
+ * backend error with its numbers, converted by the frame. */
+static bool host_has_room(const xo_domain_config *cfg, xo_error *err)
 {
     xo_host_info hi;
-    xo_error e = { 0 };
     memset(&hi, 0, sizeof(hi));
-    if (xd_ops->host_info(xd_be, &hi, &e) != 0)
-        return vm_backend_error(&e, "host_info", errp);
+    if (backend_host_info(&hi, err) != 0)
+        return false;
     uint64_t need = cfg->memory_target_kib * 1024;
     if (need > hi.free_memory) {
-        char n[32], a[32];
-        snprintf(n, sizeof(n), "%" PRIu64, need);
-        snprintf(a, sizeof(a), "%" PRIu64, hi.free_memory);
-        return xerr_HOST_NOT_ENOUGH_FREE_MEMORY(errp, n, a);
+        xo_error_set(err, XO_E_NOMEM, "needs %" PRIu64 " bytes, %" PRIu64 " free", need, hi.free_memory);
+        xo_error_need(err, need, hi.free_memory);
+        return false;
     }
     if (hi.nr_cpus && cfg->vcpus_at_startup > hi.nr_cpus) {
-        char n[16], a[16];
-        snprintf(n, sizeof(n), "%u", cfg->vcpus_at_startup);
-        snprintf(a, sizeof(a), "%u", hi.nr_cpus);
-        return xerr_INSUFFICIENT_CPUS(errp, n, a);
+        xo_error_set(err, XO_E_NOCPU, "needs %u CPUs, host has %u", cfg->vcpus_at_startup, hi.nr_cpus);
+        xo_error_need(err, cfg->vcpus_at_startup, hi.nr_cpus);
+        return false;
     }
     return true;
 }
 
-/* Build the domain of a claimed VM (no lock held); on success the VM is
- * Running/Paused.  restore_from: a suspend image, or NULL. */
-bool vm_build(xcall *call, const char *ref, bool paused, const char *restore_from, xerr **errp)
+bool vm_build_act(vm_build *b, vm_ctx *c, xerr **errp)
 {
-    xo_domain_config cfg;
-    store_rdlock();
-    xobj *vm = store_find(XC_VM, ref);
-    bool ok = vm && vm_config_build(vm, &cfg, errp);
-    if (ok && !can_build(vm, &cfg, errp)) {
-        vm_config_dispose(&cfg);
-        ok = false;
-    }
-    store_unlock();
-    if (!ok)
-        return vm ? false : xerr_HANDLE_INVALID(errp, "VM", ref);
-    if (!host_has_room(&cfg, errp)) {
-        vm_config_dispose(&cfg);
+    (void)errp;
+    if (!host_has_room(&b->cfg, &c->err))
         return false;
-    }
-    vm_progress(call, 30);
-    uint32_t domid = 0;
-    xo_error e = { 0 };
-    int r;
-    if (restore_from)
-        r = xd_ops->domain_restore ? xd_ops->domain_restore(xd_be, &cfg, restore_from, paused, &domid, &e)
-                                   : (xo_error_set(&e, XO_E_NOTSUP, "restore"), -1);
-    else
-        r = xd_ops->domain_create(xd_be, &cfg, paused, &domid, &e);
-    if (r != 0 && e.code == XO_E_NOMEM) {
-        char n[32];
-        snprintf(n, sizeof(n), "%" PRIu64, cfg.memory_target_kib * 1024);
-        vm_config_dispose(&cfg);
-        return xerr_HOST_NOT_ENOUGH_FREE_MEMORY(errp, n, e.msg);
-    }
-    vm_config_dispose(&cfg);
+    vm_progress(c->call, 30);
+    int r = b->image ? backend_domain_restore(&b->cfg, b->image, b->paused, &b->domid, &c->err)
+                     : backend_domain_create(&b->cfg, b->paused, &b->domid, &c->err);
     if (r != 0)
-        return vm_backend_error(&e, restore_from ? "VM.resume" : "VM.start", errp);
-    vm_progress(call, 90);
-    store_wrlock();
-    vm = store_find(XC_VM, ref);
-    if (vm)
-        vm_started(vm, paused ? "Paused" : "Running", domid);
-    store_unlock();
+        return false;
+    vm_progress(c->call, 90);
     return true;
+}
+
+void vm_build_dispose(vm_build *b)
+{
+    if (b->have_cfg)
+        vm_config_dispose(&b->cfg);
+    b->have_cfg = false;
+}
+
+bool vm_destroy_act(int64_t domid, xo_error *err)
+{
+    if (domid < 0 || backend_domain_destroy((uint32_t)domid, err) == 0)
+        return true;
+    if (err->code != XO_E_NODOMAIN)
+        return false;
+    memset(err, 0, sizeof(*err));
+    return true;
+}
+
+static void build_done(vm_ctx *c, bool ok)
+{
+    (void)ok;
+    vm_build_dispose(c->arg);
+}
+
+/* ---- start ---- */
+
+static bool start_prepare(vm_ctx *c, xerr **errp) { return vm_build_prepare(c->arg, c->vm, errp); }
+static bool start_act(vm_ctx *c, xerr **errp) { return vm_build_act(c->arg, c, errp); }
+
+static void start_commit(vm_ctx *c)
+{
+    vm_build *b = c->arg;
+    if (c->vm)
+        vm_started(c->vm, b->paused ? VM_PAUSED : VM_RUNNING, b->domid);
+}
+
+static const vm_op op_start = {
+    .name = "VM.start", .states = VM_IN(VM_HALTED),
+    .prepare = start_prepare, .act = start_act, .commit = start_commit, .done = build_done,
+};
+
+bool vm_start(xcall *call, const char *ref, bool paused, xerr **errp)
+{
+    vm_build b = { .paused = paused };
+    return vm_op_run(&op_start, call, ref, &b, errp);
 }
 
 bool xh_VM_start(xcall *call, const char *vm, bool start_paused, xerr **errp)
 {
-    store_wrlock();
-    bool ok = vm_claim(vm, "start", S_HALTED, false, errp) != NULL;
-    store_unlock();
-    if (!ok)
-        return false;
-    ok = vm_build(call, vm, start_paused, NULL, errp);
-    store_wrlock();
-    vm_release(vm);
-    store_unlock();
-    return ok;
+    return vm_start(call, vm, start_paused, errp);
 }
 
-/* ---- simple domain operations ---- */
+/* ---- pause, unpause ---- */
 
-typedef int (*domop_fn)(xo_backend *b, uint32_t domid, xo_error *err);
-
-static bool simple_op(const char *vm, const char *op, const char *const *allowed, domop_fn fn,
-                      const char *new_state, xerr **errp)
+static bool pause_act(vm_ctx *c, xerr **errp)
 {
-    store_wrlock();
-    xobj *o = vm_claim(vm, op, allowed, false, errp);
-    uint32_t domid = o ? (uint32_t)vm_domid(o) : 0;
-    store_unlock();
-    if (!o)
-        return false;
-    xo_error e = { 0 };
-    int r = fn ? fn(xd_be, domid, &e) : (xo_error_set(&e, XO_E_NOTSUP, "%s", op), -1);
-    store_wrlock();
-    o = store_find(XC_VM, vm);
-    if (o && r == 0 && new_state)
-        vm_set_power(o, new_state, domid);
-    vm_release(vm);
-    store_unlock();
-    if (r != 0) {
-        char what[64];
-        snprintf(what, sizeof(what), "VM.%s", op);
-        return vm_backend_error(&e, what, errp);
-    }
-    return true;
+    (void)errp;
+    return backend_domain_pause((uint32_t)c->domid, &c->err) == 0;
 }
+
+static void pause_commit(vm_ctx *c)
+{
+    if (c->vm)
+        vm_set_power(c->vm, VM_PAUSED, c->domid);
+}
+
+static bool unpause_act(vm_ctx *c, xerr **errp)
+{
+    (void)errp;
+    return backend_domain_unpause((uint32_t)c->domid, &c->err) == 0;
+}
+
+static void unpause_commit(vm_ctx *c)
+{
+    if (c->vm)
+        vm_set_power(c->vm, VM_RUNNING, c->domid);
+}
+
+static const vm_op op_pause = {
+    .name = "VM.pause", .states = VM_IN(VM_RUNNING), .act = pause_act, .commit = pause_commit,
+};
+static const vm_op op_unpause = {
+    .name = "VM.unpause", .states = VM_IN(VM_PAUSED), .act = unpause_act, .commit = unpause_commit,
+};
 
 bool xh_VM_pause(xcall *call, const char *vm, xerr **errp)
 {
-    (void)call;
-    return simple_op(vm, "pause", S_RUNNING, xd_ops->domain_pause, "Paused", errp);
+    return vm_op_run(&op_pause, call, vm, NULL, errp);
 }
 
 bool xh_VM_unpause(xcall *call, const char *vm, xerr **errp)
 {
-    (void)call;
-    return simple_op(vm, "unpause", S_PAUSED, xd_ops->domain_unpause, "Running", errp);
+    return vm_op_run(&op_unpause, call, vm, NULL, errp);
 }
 
-/* ---- shutdown, reboot ---- */
-
-void vm_finish_call(xcall *c, xerr *err)
-{
-    if (c)
-        xcall_finish(c, NULL, err);
-    else
-        xerr_free(err);
-}
-
-/* Tear the domain down (no lock held; VM claimed).  After: Halted. */
-bool vm_destroy_domain(const char *ref, int64_t domid, xerr **errp)
-{
-    xo_error e = { 0 };
-    int r = domid >= 0 ? xd_ops->domain_destroy(xd_be, (uint32_t)domid, &e) : 0;
-    if (r != 0 && e.code != XO_E_NODOMAIN)
-        return vm_backend_error(&e, "domain_destroy", errp);
-    store_wrlock();
-    xobj *vm = store_find(XC_VM, ref);
-    if (vm)
-        vm_set_power(vm, "Halted", -1);
-    store_unlock();
-    return true;
-}
+/* ---- clean shutdown, clean reboot: the guest is asked; its event ends the call ---- */
 
 static int64_t shutdown_timeout(const xobj *vm)
 {
@@ -193,208 +181,352 @@ static int64_t shutdown_timeout(const xobj *vm)
     return s && *s && end && !*end && t > 0 && t < 86400 ? t : DEFAULT_SHUTDOWN_TIMEOUT;
 }
 
-static bool clean_op(xcall *call, const char *vm, int kind, xerr **errp)
+static bool clean_prepare(vm_ctx *c, xerr **errp)
 {
-    const char *op = kind == W_SHUTDOWN ? "clean_shutdown" : "clean_reboot";
-    store_wrlock();
-    xobj *o = vm_claim(vm, op, S_RUNNING, false, errp);
-    if (!o) {
-        store_unlock();
-        return false;
-    }
-    vmrt *r = vm_rt(o);
-    uint32_t domid = (uint32_t)vm_domid(o);
-    r->waiter = call;
-    r->wait_kind = kind;
-    r->timeout = shutdown_timeout(o);
+    (void)errp;
+    const int *kind = c->arg;
+    vmrt *r = vm_rt(c->vm);
+    r->waiter = c->call;
+    r->wait_kind = *kind;
+    r->timeout = shutdown_timeout(c->vm);
     r->deadline_ms = xloop_now_ms() + r->timeout * 1000;
     vm_n_waiters++;
-    xcall_defer(call);
-    store_unlock();
-    vm_progress(call, 10);
-    xo_error e = { 0 };
-    int rc = xd_ops->domain_shutdown(xd_be, domid,
-                                     kind == W_SHUTDOWN ? XO_SHUTDOWN_POWEROFF : XO_SHUTDOWN_REBOOT, &e);
-    if (rc == 0)
-        return true;            /* the guest's shutdown event finishes the call */
-    store_wrlock();
-    o = store_find(XC_VM, vm);
-    bool mine = o && o->priv && vm_rt(o)->waiter == call;
-    if (mine) {
-        vm_take_waiter(o);
-        vm_release(vm);
-    }
-    store_unlock();
-    if (!mine)
-        return true;            /* someone else already finished it */
-    char what[64];
-    snprintf(what, sizeof(what), "VM.%s", op);
-    return vm_backend_error(&e, what, errp);
+    xcall_defer(c->call);
+    return true;
 }
+
+static bool clean_act(vm_ctx *c, xerr **errp)
+{
+    (void)errp;
+    const int *kind = c->arg;
+    vm_progress(c->call, 10);
+    return backend_domain_shutdown((uint32_t)c->domid,
+                                   *kind == W_SHUTDOWN ? XO_SHUTDOWN_POWEROFF : XO_SHUTDOWN_REBOOT,
+                                   &c->err) == 0;
+}
+
+/* The request failed: the call is still ours unless another operation
+ * (hard_shutdown taking over, the timeout) answered it meanwhile. */
+static void clean_undo(vm_ctx *c)
+{
+    if (c->vm && c->vm->priv && vm_rt(c->vm)->waiter == c->call) {
+        vm_take_waiter(c->vm);
+        return;
+    }
+    c->keep_claim = true;
+    c->answered = true;
+}
+
+static const vm_op op_clean_shutdown = {
+    .name = "VM.clean_shutdown", .states = VM_IN(VM_RUNNING), .flags = VM_OP_DEFERRED,
+    .prepare = clean_prepare, .act = clean_act, .undo = clean_undo,
+};
+static const vm_op op_clean_reboot = {
+    .name = "VM.clean_reboot", .states = VM_IN(VM_RUNNING), .flags = VM_OP_DEFERRED,
+    .prepare = clean_prepare, .act = clean_act, .undo = clean_undo,
+};
 
 bool xh_VM_clean_shutdown(xcall *call, const char *vm, xerr **errp)
 {
-    return clean_op(call, vm, W_SHUTDOWN, errp);
+    int kind = W_SHUTDOWN;
+    return vm_op_run(&op_clean_shutdown, call, vm, &kind, errp);
 }
 
 bool xh_VM_clean_reboot(xcall *call, const char *vm, xerr **errp)
 {
-    return clean_op(call, vm, W_REBOOT, errp);
-}
-
-/* Destroy and rebuild the domain of a claimed VM (no lock held). */
-bool vm_restart(xcall *call, const char *ref, int64_t domid, xerr **errp)
-{
-    if (!vm_destroy_domain(ref, domid, errp))
-        return false;
-    return vm_build(call, ref, false, NULL, errp);
+    int kind = W_REBOOT;
+    return vm_op_run(&op_clean_reboot, call, vm, &kind, errp);
 }
 
 const char *vm_reboot_policy(const xobj *vm) { return xobj_str(vm, XF_VM_actions_after_reboot); }
 
+/* ---- hard shutdown ---- */
+
+/* Discard a Suspended VM's image: it is Halted now (write lock held). */
+static void discard_image(xobj *vm)
+{
+    xobj *svdi = store_find(XC_VDI, xobj_str(vm, XF_VM_suspend_VDI));
+    xobj_set_str(vm, XF_VM_suspend_VDI, "");
+    if (svdi)
+        storage_vdi_remove(svdi);
+    vm_set_power(vm, VM_HALTED, -1);
+}
+
+static bool hard_shutdown_prepare(vm_ctx *c, xerr **errp)
+{
+    (void)errp;
+    vm_hard *h = c->arg;
+    h->waiter = vm_take_waiter(c->vm);
+    if (vm_is(c->vm, VM_SUSPENDED)) {
+        discard_image(c->vm);
+        c->domid = -1;
+    }
+    return true;
+}
+
+static bool hard_shutdown_act(vm_ctx *c, xerr **errp)
+{
+    (void)errp;
+    return vm_destroy_act(c->domid, &c->err);
+}
+
+static void halted_commit(vm_ctx *c)
+{
+    if (c->vm)
+        vm_set_power(c->vm, VM_HALTED, -1);
+}
+
+/* A waiting clean_shutdown / clean_reboot ends with the hard one. */
+static void hard_done(vm_ctx *c, bool ok)
+{
+    (void)ok;
+    vm_hard *h = c->arg;
+    vm_build_dispose(&h->build);
+    vm_finish_call(h->waiter, NULL);
+}
+
+static const vm_op op_hard_shutdown = {
+    .name = "VM.hard_shutdown", .flags = VM_OP_TAKEOVER,
+    .states = VM_IN(VM_RUNNING) | VM_IN(VM_PAUSED) | VM_IN(VM_CRASHED) | VM_IN(VM_SUSPENDED),
+    .prepare = hard_shutdown_prepare, .act = hard_shutdown_act, .commit = halted_commit,
+    .done = hard_done,
+};
+
 bool xh_VM_hard_shutdown(xcall *call, const char *vm, xerr **errp)
 {
-    (void)call;
-    store_wrlock();
-    xobj *o = vm_claim(vm, "hard_shutdown", S_HARD_SHUTDOWN, true, errp);
-    xcall *w = o ? vm_take_waiter(o) : NULL;
-    int64_t domid = o ? vm_domid(o) : -1;
-    if (o && vm_is(o, "Suspended")) {          /* discard the suspend image */
-        xobj *svdi = store_find(XC_VDI, xobj_str(o, XF_VM_suspend_VDI));
-        xobj_set_str(o, XF_VM_suspend_VDI, "");
-        if (svdi)
-            storage_vdi_remove(svdi);
-        vm_set_power(o, "Halted", -1);
-        domid = -1;
-    }
-    store_unlock();
-    if (!o)
-        return false;
-    bool ok = vm_destroy_domain(vm, domid, errp);
-    store_wrlock();
-    vm_release(vm);
-    store_unlock();
-    vm_finish_call(w, NULL);       /* a waiting clean_shutdown reached Halted too */
-    return ok;
+    vm_hard h = { 0 };
+    return vm_op_run(&op_hard_shutdown, call, vm, &h, errp);
 }
+
+/* ---- hard reboot: destroy and build again ---- */
+
+static bool hard_reboot_prepare(vm_ctx *c, xerr **errp)
+{
+    vm_hard *h = c->arg;
+    if (!vm_build_prepare(&h->build, c->vm, errp))
+        return false;
+    h->waiter = vm_take_waiter(c->vm);
+    return true;
+}
+
+static bool restart_act(vm_ctx *c, xerr **errp)
+{
+    vm_hard *h = c->arg;
+    if (!vm_destroy_act(c->domid, &c->err))
+        return false;
+    h->destroyed = true;
+    return vm_build_act(&h->build, c, errp);
+}
+
+static void restart_commit(vm_ctx *c)
+{
+    vm_hard *h = c->arg;
+    if (c->vm)
+        vm_started(c->vm, VM_RUNNING, h->build.domid);
+}
+
+/* The old domain is gone but no new one came: Halted. */
+static void hard_reboot_undo(vm_ctx *c)
+{
+    vm_hard *h = c->arg;
+    if (c->vm && h->destroyed)
+        vm_set_power(c->vm, VM_HALTED, -1);
+}
+
+static const vm_op op_hard_reboot = {
+    .name = "VM.hard_reboot", .flags = VM_OP_TAKEOVER,
+    .states = VM_IN(VM_RUNNING) | VM_IN(VM_PAUSED) | VM_IN(VM_CRASHED),
+    .prepare = hard_reboot_prepare, .act = restart_act, .commit = restart_commit,
+    .undo = hard_reboot_undo, .done = hard_done,
+};
 
 bool xh_VM_hard_reboot(xcall *call, const char *vm, xerr **errp)
 {
-    store_wrlock();
-    xobj *o = vm_claim(vm, "hard_reboot", S_HARD_REBOOT, true, errp);
-    xcall *w = o ? vm_take_waiter(o) : NULL;
-    int64_t domid = o ? vm_domid(o) : -1;
-    store_unlock();
-    if (!o)
-        return false;
-    bool ok = vm_restart(call, vm, domid, errp);   /* asked to reboot: it comes back */
-    store_wrlock();
-    vm_release(vm);
-    store_unlock();
-    vm_finish_call(w, NULL);
-    return ok;
+    vm_hard h = { 0 };
+    return vm_op_run(&op_hard_reboot, call, vm, &h, errp);
 }
 
-/* ---- suspend, resume, save, restore ---- */
+/* ---- what a guest's shutdown leads to (vm_events.c holds the claim) ---- */
+
+#define VM_ANY (VM_IN(VM_HALTED) | VM_IN(VM_PAUSED) | VM_IN(VM_RUNNING) | VM_IN(VM_SUSPENDED) | \
+                VM_IN(VM_CRASHED))
+
+static bool guest_restart_prepare(vm_ctx *c, xerr **errp)
+{
+    vm_hard *h = c->arg;
+    return vm_build_prepare(&h->build, c->vm, errp);
+}
+
+/* However the restart failed, the VM has no usable domain left. */
+static void guest_restart_undo(vm_ctx *c)
+{
+    if (c->vm && vm_has_domain(c->vm))
+        vm_set_power(c->vm, VM_HALTED, -1);
+}
+
+static bool guest_rebuild_prepare(vm_ctx *c, xerr **errp)
+{
+    vm_set_power(c->vm, VM_HALTED, -1);         /* its old domain was kept under another name */
+    c->domid = -1;
+    return guest_restart_prepare(c, errp);
+}
+
+const vm_op vm_op_guest_halt = {
+    .name = "VM.guest_halt", .states = VM_ANY, .flags = VM_OP_HELD,
+    .act = hard_shutdown_act, .commit = halted_commit,
+};
+const vm_op vm_op_guest_restart = {
+    .name = "VM.guest_restart", .states = VM_ANY, .flags = VM_OP_HELD,
+    .prepare = guest_restart_prepare, .act = restart_act, .commit = restart_commit,
+    .undo = guest_restart_undo, .done = hard_done,
+};
+const vm_op vm_op_guest_rebuild = {
+    .name = "VM.guest_rebuild", .states = VM_ANY, .flags = VM_OP_HELD,
+    .prepare = guest_rebuild_prepare, .act = restart_act, .commit = restart_commit,
+    .done = hard_done,
+};
+
+/* ---- suspend, resume ---- */
+
+typedef struct suspend {
+    char vdi[XREF_LEN];         /* the image's VDI */
+    char *path;                 /* its file */
+    vm_build build;             /* resume */
+} suspend;
+
+static bool suspend_prepare(vm_ctx *c, xerr **errp)
+{
+    suspend *s = c->arg;
+    const char *sr = storage_sr_for(STORAGE_SUSPEND);
+    if (!sr)
+        return xerr_internal(errp, "no SR for suspend images");
+    char name[160];
+    snprintf(name, sizeof(name), "suspend image of %s", xobj_str(c->vm, XF_VM_name_label));
+    xobj *vdi = storage_vdi_create(sr, name, "suspend", 0, errp);
+    if (!vdi)
+        return false;
+    s->path = storage_vdi_path(vdi);
+    snprintf(s->vdi, sizeof(s->vdi), "%s", vdi->ref);
+    if (!s->path) {
+        storage_vdi_remove(vdi);
+        return xerr_internal(errp, "the suspend image SR has no directory");
+    }
+    return true;
+}
+
+static bool suspend_act(vm_ctx *c, xerr **errp)
+{
+    (void)errp;
+    suspend *s = c->arg;
+    vm_progress(c->call, 10);
+    return backend_domain_suspend((uint32_t)c->domid, s->path, &c->err) == 0;
+}
+
+static void suspend_commit(vm_ctx *c)
+{
+    suspend *s = c->arg;
+    xobj *vdi = store_find(XC_VDI, s->vdi);
+    if (vdi) {
+        struct stat st;
+        if (stat(s->path, &st) == 0)
+            xobj_set_int(vdi, XF_VDI_virtual_size, st.st_size);
+        storage_vdi_refresh(vdi);
+    }
+    if (c->vm) {
+        xobj_set_str(c->vm, XF_VM_suspend_VDI, s->vdi);
+        vm_set_power(c->vm, VM_SUSPENDED, -1);
+    }
+}
+
+static void suspend_undo(vm_ctx *c)
+{
+    suspend *s = c->arg;
+    xobj *vdi = store_find(XC_VDI, s->vdi);
+    if (vdi)
+        storage_vdi_remove(vdi);
+}
+
+static void suspend_done(vm_ctx *c, bool ok)
+{
+    (void)ok;
+    suspend *s = c->arg;
+    vm_build_dispose(&s->build);
+    free(s->path);
+}
+
+static const vm_op op_suspend = {
+    .name = "VM.suspend", .states = VM_IN(VM_RUNNING),
+    .prepare = suspend_prepare, .act = suspend_act, .commit = suspend_commit, .undo = suspend_undo,
+    .done = suspend_done,
+};
 
 bool xh_VM_suspend(xcall *call, const char *vm, xerr **errp)
 {
-    store_wrlock();
-    xobj *o = vm_claim(vm, "suspend", S_RUNNING, false, errp);
-    if (!o) {
-        store_unlock();
-        return false;
-    }
-    uint32_t domid = (uint32_t)vm_domid(o);
-    const char *sr = storage_sr_for(STORAGE_SUSPEND);
-    char name[160];
-    snprintf(name, sizeof(name), "suspend image of %s", xobj_str(o, XF_VM_name_label));
-    xobj *vdi = sr ? storage_vdi_create(sr, name, "suspend", 0, errp) : NULL;
-    char *path = vdi ? storage_vdi_path(vdi) : NULL;
-    char vdi_ref[XREF_LEN] = "";
-    if (vdi)
-        snprintf(vdi_ref, sizeof(vdi_ref), "%s", vdi->ref);
-    if (!path) {
-        if (!sr)
-            xerr_internal(errp, "no SR for suspend images");
-        vm_release(vm);
-        store_unlock();
-        return false;
-    }
-    store_unlock();
-    vm_progress(call, 10);
-    xo_error e = { 0 };
-    int r = xd_ops->domain_suspend ? xd_ops->domain_suspend(xd_be, domid, path, &e)
-                                   : (xo_error_set(&e, XO_E_NOTSUP, "suspend"), -1);
-    free(path);
-    store_wrlock();
-    o = store_find(XC_VM, vm);
-    vdi = store_find(XC_VDI, vdi_ref);
-    if (r == 0 && o) {
-        if (vdi) {
-            struct stat st;
-            char *p = storage_vdi_path(vdi);
-            if (p && stat(p, &st) == 0)
-                xobj_set_int(vdi, XF_VDI_virtual_size, st.st_size);
-            free(p);
-            storage_vdi_refresh(vdi);
-        }
-        xobj_set_str(o, XF_VM_suspend_VDI, vdi_ref);
-        vm_set_power(o, "Suspended", -1);
-    } else if (vdi) {
-        storage_vdi_remove(vdi);
-    }
-    vm_release(vm);
-    store_unlock();
-    return r == 0 || vm_backend_error(&e, "VM.suspend", errp);
+    suspend s = { .path = NULL };
+    return vm_op_run(&op_suspend, call, vm, &s, errp);
 }
+
+static bool resume_prepare(vm_ctx *c, xerr **errp)
+{
+    suspend *s = c->arg;
+    xobj *vdi = store_find(XC_VDI, xobj_str(c->vm, XF_VM_suspend_VDI));
+    s->path = vdi ? storage_vdi_path(vdi) : NULL;
+    if (!s->path) {
+        /* the image is gone: the VM can only start afresh */
+        vm_set_power(c->vm, VM_HALTED, -1);
+        xobj_set_str(c->vm, XF_VM_suspend_VDI, "");
+        return xerr_internal(errp, "the suspend image of VM %s is missing; the VM is now Halted", c->ref);
+    }
+    s->build.image = s->path;
+    return vm_build_prepare(&s->build, c->vm, errp);
+}
+
+static bool resume_act(vm_ctx *c, xerr **errp)
+{
+    suspend *s = c->arg;
+    return vm_build_act(&s->build, c, errp);
+}
+
+static void resume_commit(vm_ctx *c)
+{
+    suspend *s = c->arg;
+    if (!c->vm)
+        return;
+    vm_started(c->vm, s->build.paused ? VM_PAUSED : VM_RUNNING, s->build.domid);
+    xobj *vdi = store_find(XC_VDI, xobj_str(c->vm, XF_VM_suspend_VDI));
+    xobj_set_str(c->vm, XF_VM_suspend_VDI, "");
+    if (vdi)
+        storage_vdi_remove(vdi);
+}
+
+static const vm_op op_resume = {
+    .name = "VM.resume", .states = VM_IN(VM_SUSPENDED),
+    .prepare = resume_prepare, .act = resume_act, .commit = resume_commit, .done = suspend_done,
+};
 
 bool xh_VM_resume(xcall *call, const char *vm, bool start_paused, xerr **errp)
 {
-    store_wrlock();
-    xobj *o = vm_claim(vm, "resume", S_SUSPENDED, false, errp);
-    xobj *vdi = o ? store_find(XC_VDI, xobj_str(o, XF_VM_suspend_VDI)) : NULL;
-    char *path = vdi ? storage_vdi_path(vdi) : NULL;
-    if (o && !path) {
-        /* the image is gone: the VM can only start afresh */
-        vm_set_power(o, "Halted", -1);
-        xobj_set_str(o, XF_VM_suspend_VDI, "");
-        vm_release(vm);
-        store_unlock();
-        return xerr_internal(errp, "the suspend image of VM %s is missing; the VM is now Halted", vm);
-    }
-    store_unlock();
-    if (!o)
-        return false;
-    bool ok = vm_build(call, vm, start_paused, path, errp);
-    free(path);
-    store_wrlock();
-    o = store_find(XC_VM, vm);
-    if (ok && o) {
-        vdi = store_find(XC_VDI, xobj_str(o, XF_VM_suspend_VDI));
-        xobj_set_str(o, XF_VM_suspend_VDI, "");
-        if (vdi)
-            storage_vdi_remove(vdi);
-    }
-    vm_release(vm);
-    store_unlock();
-    return ok;
+    suspend s = { .build = { .paused = start_paused } };
+    return vm_op_run(&op_resume, call, vm, &s, errp);
 }
+
+/* ---- migrate: not yet; the frame's checks come first ---- */
+
+static bool migrate_prepare(vm_ctx *c, xerr **errp)
+{
+    (void)c;
+    return xerr_NOT_IMPLEMENTED(errp, "VM.migrate");
+}
+
+static const vm_op op_migrate = {
+    .name = "VM.migrate", .states = VM_IN(VM_RUNNING), .prepare = migrate_prepare,
+};
 
 bool xh_VM_migrate(xcall *call, const char *vm, const char *dest, bool live, const xv *options,
                    xerr **errp)
 {
-    (void)call;
     (void)dest;
     (void)live;
     (void)options;
-    store_rdlock();
-    xobj *o = store_find(XC_VM, vm);
-    bool running = o && vm_is(o, "Running");
-    if (o && !running)
-        xerr_VM_BAD_POWER_STATE(errp, vm, "Running", vm_pstate(o));
-    store_unlock();
-    if (!running)
-        return o ? false : xerr_HANDLE_INVALID(errp, "VM", vm);
-    return xerr_NOT_IMPLEMENTED(errp, "VM.migrate");
+    return vm_op_run(&op_migrate, call, vm, NULL, errp);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/backend.h"
 #include "daemon/api/vm.h"
 #include "daemon/host.h"
 #include "daemon/persist.h"
@@ -22,7 +23,7 @@ static void sample_vcpus(const char *ref, uint32_t domid)
     xo_vcpu_info *v = NULL;
     size_t n = 0;
     xo_error e = { 0 };
-    if (!xd_ops->domain_vcpus || xd_ops->domain_vcpus(xd_be, domid, &v, &n, &e) != 0)
+    if (backend_domain_vcpus(domid, &v, &n, &e) != 0)
         return;
     int64_t now = xloop_now_ms();
     store_wrlock();
@@ -66,7 +67,7 @@ void vm_tick(void)
     xo_dominfo *doms = NULL;
     size_t nd = 0;
     xo_error e = { 0 };
-    bool listed = xd_ops && xd_ops->domain_list && xd_ops->domain_list(xd_be, &doms, &nd, &e) == 0;
+    bool listed = backend_domain_list(&doms, &nd, &e) == 0;
     typedef struct { char ref[XREF_LEN]; uint32_t domid; } live;
     live *lv = NULL;
     size_t nl = 0;
@@ -96,10 +97,10 @@ void vm_tick(void)
                 xobj_set(m, XF_VM_metrics_last_updated, xv_datetime_t(now));
             }
             if (!vm->priv || !vm_rt(vm)->busy) {
-                if (doms[i].state == XO_STATE_PAUSED && vm_is(vm, "Running"))
-                    vm_set_power(vm, "Paused", doms[i].domid);
-                else if (doms[i].state == XO_STATE_RUNNING && vm_is(vm, "Paused"))
-                    vm_set_power(vm, "Running", doms[i].domid);
+                if (doms[i].state == XO_STATE_PAUSED && vm_is(vm, VM_RUNNING))
+                    vm_set_power(vm, VM_PAUSED, doms[i].domid);
+                else if (doms[i].state == XO_STATE_RUNNING && vm_is(vm, VM_PAUSED))
+                    vm_set_power(vm, VM_RUNNING, doms[i].domid);
             }
             snprintf(lv[nl].ref, XREF_LEN, "%s", vm->ref);
             lv[nl++].domid = doms[i].domid;
@@ -114,7 +115,7 @@ void vm_tick(void)
                     found = doms[i].domid == (uint32_t)vm_domid(vm);
                 if (!found) {
                     xlog(XLOG_INFO, "VM %s: domain %" PRId64 " is gone", vm->ref, vm_domid(vm));
-                    vm_set_power(vm, "Halted", -1);
+                    vm_set_power(vm, VM_HALTED, -1);
                     if (persist_vm_is_transient(vm))
                         store_remove(vm);
                     else

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/backend.h"
 #include "daemon/api/vm.h"
 #include "daemon/host.h"
 #include "daemon/persist.h"
@@ -49,7 +50,7 @@ bool vm_setup(const daemon_options *o, char **err_r)
     xo_dominfo *doms = NULL;
     size_t nd = 0;
     xo_error e = { 0 };
-    if (xd_ops->domain_list && xd_ops->domain_list(xd_be, &doms, &nd, &e) != 0) {
+    if (backend_domain_list(&doms, &nd, &e) != 0) {
         xlog(XLOG_WARNING, "backend lists no domains: %s", e.msg);
         nd = 0;
     }
@@ -64,15 +65,13 @@ bool vm_setup(const daemon_options *o, char **err_r)
             continue;
         xobj *vm = store_find(XC_VM, d->uuid);
         if (vm && !xobj_bool(vm, XF_VM_is_control_domain)) {
-            const char *st = d->state == XO_STATE_PAUSED ? "Paused"
-                             : d->state == XO_STATE_RUNNING ? "Running" : "Crashed";
-            if (vm_is(vm, "Suspended")) {      /* a domain restored behind our back */
+            if (vm_is(vm, VM_SUSPENDED)) {      /* a domain restored behind our back */
                 xobj *svdi = store_find(XC_VDI, xobj_str(vm, XF_VM_suspend_VDI));
                 xobj_set_str(vm, XF_VM_suspend_VDI, "");
                 if (svdi)
                     storage_vdi_remove(svdi);
             }
-            vm_set_power(vm, st, d->domid);
+            vm_set_power(vm, vm_power_of_domain(d->state), d->domid);
             attached++;
             if (d->state == XO_STATE_SHUTDOWN || d->state == XO_STATE_CRASHED) {
                 /* it shut down while xend was away: apply its policy now */
@@ -95,13 +94,13 @@ bool vm_setup(const daemon_options *o, char **err_r)
         for (size_t i = 0; i < nd && !alive && domid >= 0; i++)
             alive = doms[i].domid == (uint32_t)domid && strcmp(doms[i].uuid, vm->ref) == 0;
         if (vm_has_domain(vm) && !alive) {
-            vm_set_power(vm, "Halted", -1);
+            vm_set_power(vm, VM_HALTED, -1);
             halted++;
-        } else if (vm_is(vm, "Suspended") && !store_find(XC_VDI, xobj_str(vm, XF_VM_suspend_VDI))) {
-            vm_set_power(vm, "Halted", -1);
+        } else if (vm_is(vm, VM_SUSPENDED) && !store_find(XC_VDI, xobj_str(vm, XF_VM_suspend_VDI))) {
+            vm_set_power(vm, VM_HALTED, -1);
             halted++;
-        } else if (!vm_has_domain(vm) && !vm_is(vm, "Suspended")) {
-            vm_set_power(vm, "Halted", -1);
+        } else if (!vm_has_domain(vm) && !vm_is(vm, VM_SUSPENDED)) {
+            vm_set_power(vm, VM_HALTED, -1);
         }
         vm_drop_if_run_once(vm);    /* its domain ended while xend was down */
     }

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "daemon/backend.h"
 #include "daemon/api/vm.h"
 #include "daemon/host.h"
 #include "daemon/persist.h"
@@ -69,34 +70,137 @@ static char *read_record(int fd, const char *src, size_t *xlen_r, xerr **errp)
     return xml;
 }
 
-/* VM.save: the backend's image then the VM's record in dest; the domain is
- * gone afterwards and the VM Halted. */
+/* ---- VM.save: the backend's image then the VM's record in dest; the
+ * domain is gone afterwards and the VM Halted ---- */
+
+typedef struct save_arg {
+    const char *dest;
+    char *xml;                  /* the VM's record */
+    size_t xlen;
+    bool gone;                  /* the backend saved the domain (it no longer runs) */
+} save_arg;
+
+static bool save_prepare(vm_ctx *c, xerr **errp)
+{
+    (void)errp;
+    save_arg *s = c->arg;
+    s->xml = persist_vm_xml(c->vm, &s->xlen);
+    return true;
+}
+
+static bool save_act(vm_ctx *c, xerr **errp)
+{
+    save_arg *s = c->arg;
+    vm_progress(c->call, 10);
+    if (backend_domain_suspend((uint32_t)c->domid, s->dest, &c->err) != 0)
+        return false;
+    s->gone = true;
+    return append_record(s->dest, s->xml, s->xlen, errp);
+}
+
+/* The domain is gone once the backend saved it, even if the record could
+ * not be appended. */
+static void save_record(vm_ctx *c)
+{
+    save_arg *s = c->arg;
+    if (c->vm && s->gone)
+        vm_set_power(c->vm, VM_HALTED, -1);
+}
+
+static void save_done(vm_ctx *c, bool ok)
+{
+    (void)ok;
+    save_arg *s = c->arg;
+    free(s->xml);
+}
+
+static const vm_op op_save = {
+    .name = "VM.save", .states = VM_LIVE,
+    .prepare = save_prepare, .act = save_act, .commit = save_record, .undo = save_record,
+    .done = save_done,
+};
+
 bool xh_VM_save(xcall *call, const char *vm, const char *dest, xerr **errp)
 {
     if (dest[0] != '/')
         return xerr_VALUE_NOT_SUPPORTED(errp, "dest", dest, "must be an absolute path");
-    store_wrlock();
-    xobj *o = vm_claim(vm, "save", S_LIVE, false, errp);
-    size_t xlen = 0;
-    char *xml = o ? persist_vm_xml(o, &xlen) : NULL;
-    uint32_t domid = o ? (uint32_t)vm_domid(o) : 0;
-    store_unlock();
-    if (!o)
-        return false;
-    vm_progress(call, 10);
-    xo_error e = { 0 };
-    int r = xd_ops->domain_suspend ? xd_ops->domain_suspend(xd_be, domid, dest, &e)
-                                   : (xo_error_set(&e, XO_E_NOTSUP, "save"), -1);
-    bool ok = r == 0 ? append_record(dest, xml, xlen, errp) : vm_backend_error(&e, "VM.save", errp);
-    free(xml);
-    store_wrlock();
-    o = store_find(XC_VM, vm);
-    if (o && r == 0)
-        vm_set_power(o, "Halted", -1);       /* the domain is gone; its image is in dest */
-    vm_release(vm);
-    store_unlock();
-    return ok;
+    save_arg s = { .dest = dest };
+    return vm_op_run(&op_save, call, vm, &s, errp);
 }
+
+/* ---- VM.restore: into the VM's record, or a record made from the image ---- */
+
+typedef struct restore_arg {
+    xobj **objs;                /* the image's VM and devices, not in the store */
+    size_t nobj;
+    bool created;               /* the records were made from the image */
+    vm_build build;
+} restore_arg;
+
+/* The VM of the image: the existing record, else the image's, inserted
+ * (write lock held). */
+static xobj *restore_locate(vm_ctx *c, xerr **errp)
+{
+    (void)errp;
+    restore_arg *r = c->arg;
+    xobj *o = store_find(XC_VM, c->ref);
+    if (o)
+        return o;               /* restore into the existing record; the image's devices are not used */
+    for (size_t i = 0; i < r->nobj; i++) {
+        if (store_find(r->objs[i]->cls, r->objs[i]->ref)) {
+            xobj_free(r->objs[i]);
+            r->objs[i] = NULL;
+            continue;
+        }
+        if (i == 0) {
+            raw_set_str(r->objs[0], XF_VM_power_state, vm_power_name(VM_HALTED));
+            raw_set_int(r->objs[0], XF_VM_domid, -1);
+            raw_set_str(r->objs[0], XF_VM_resident_on, "");
+            raw_set_str(r->objs[0], XF_VM_suspend_VDI, "");
+            vm_fix_metrics(r->objs[0], true);
+        }
+        store_insert(r->objs[i]);
+        r->objs[i] = NULL;
+    }
+    r->created = true;
+    o = store_find(XC_VM, c->ref);
+    devices_fix_metrics(o);
+    return o;
+}
+
+static bool restore_prepare(vm_ctx *c, xerr **errp)
+{
+    restore_arg *r = c->arg;
+    return vm_build_prepare(&r->build, c->vm, errp);
+}
+
+static bool restore_act(vm_ctx *c, xerr **errp)
+{
+    restore_arg *r = c->arg;
+    return vm_build_act(&r->build, c, errp);
+}
+
+static void restore_commit(vm_ctx *c)
+{
+    restore_arg *r = c->arg;
+    if (c->vm)
+        vm_started(c->vm, r->build.paused ? VM_PAUSED : VM_RUNNING, r->build.domid);
+}
+
+static void restore_done(vm_ctx *c, bool ok)
+{
+    (void)ok;
+    restore_arg *r = c->arg;
+    vm_build_dispose(&r->build);
+    for (size_t i = 0; i < r->nobj; i++)
+        xobj_free(r->objs[i]);
+    free(r->objs);
+}
+
+static const vm_op op_restore = {
+    .name = "VM.restore", .states = VM_IN(VM_HALTED), .locate = restore_locate,
+    .prepare = restore_prepare, .act = restore_act, .commit = restore_commit, .done = restore_done,
+};
 
 bool xh_VM_restore(xcall *call, const char *src, bool start_paused, xv **result_r, xerr **errp)
 {
@@ -108,51 +212,19 @@ bool xh_VM_restore(xcall *call, const char *src, bool start_paused, xv **result_
     close(fd);
     if (!xml)
         return false;
-    xobj **objs = NULL;
-    size_t nobj = 0;
+    restore_arg r = { .build = { .paused = start_paused, .image = src } };
     char *why = NULL;
-    if (!persist_vm_parse(xml, xlen, &objs, &nobj, &why)) {
+    if (!persist_vm_parse(xml, xlen, &r.objs, &r.nobj, &why)) {
         free(xml);
-        bool r = xerr_VALUE_NOT_SUPPORTED(errp, "src", src, why ? why : "bad record");
+        bool ok = xerr_VALUE_NOT_SUPPORTED(errp, "src", src, why ? why : "bad record");
         free(why);
-        return r;
+        return ok;
     }
     free(xml);
     char ref[XREF_LEN];
-    snprintf(ref, sizeof(ref), "%s", objs[0]->ref);
-    store_wrlock();
-    xobj *o = store_find(XC_VM, ref);
-    if (o) {                    /* restore into the existing record */
-        for (size_t i = 0; i < nobj; i++)
-            xobj_free(objs[i]);
-    } else {                    /* the record comes back from the image */
-        for (size_t i = 0; i < nobj; i++) {
-            if (store_find(objs[i]->cls, objs[i]->ref)) {
-                xobj_free(objs[i]);
-                continue;
-            }
-            if (i == 0) {
-                raw_set_str(objs[0], XF_VM_power_state, "Halted");
-                raw_set_int(objs[0], XF_VM_domid, -1);
-                raw_set_str(objs[0], XF_VM_resident_on, "");
-                raw_set_str(objs[0], XF_VM_suspend_VDI, "");
-                vm_fix_metrics(objs[0], true);
-            }
-            store_insert(objs[i]);
-        }
-        o = store_find(XC_VM, ref);
-        devices_fix_metrics(o);
-    }
-    free(objs);
-    o = vm_claim(ref, "restore", S_HALTED, false, errp);
-    store_unlock();
-    if (!o)
+    snprintf(ref, sizeof(ref), "%s", r.objs[0]->ref);
+    if (!vm_op_run(&op_restore, call, ref, &r, errp))
         return false;
-    bool ok = vm_build(call, ref, start_paused, src, errp);
-    store_wrlock();
-    vm_release(ref);
-    store_unlock();
-    if (ok)
-        *result_r = xv_str(ref);
-    return ok;
+    *result_r = xv_str(ref);
+    return true;
 }

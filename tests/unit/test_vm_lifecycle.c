@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/backend.h"
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
 #include "daemon/event.h"
@@ -124,14 +125,12 @@ static void start_core(void)
     loop = xloop_new();
     if (!loop)
         xt_skip("cannot create an event loop: %s", strerror(errno));
-    xd_ops = xo_backend_by_name("sim");
-    if (!xd_ops)
+    const xo_ops *sim = xo_backend_by_name("sim");
+    if (!sim)
         xt_skip("this build has no sim backend");
     xo_options xo = { .state_dir = tmpdir, .loop = loop, .on_event = vm_backend_event };
-    xo_error xe = { 0 };
-    xd_be = xd_ops->open(&xo, &xe);
-    if (!xd_be)
-        xt_skip("the sim backend does not open: %s", xe.msg);
+    if (!backend_open_ops(sim, &xo, &err))
+        xt_skip("the sim backend does not open: %s", err ? err : "?");
     store_init();
     session_config sc = { .pam_service = "xend", .timeout = 0 };
     char *role_err = NULL;
@@ -155,7 +154,7 @@ static void stop_core(void)
 {
     events_stop();
     dispatch_stop();
-    xd_ops->close(xd_be);
+    backend_close();
     xloop_free(loop);
     store_fini();
     xmlrpc_cleanup();

@@ -703,6 +703,14 @@ static void step_errors(void)
           "shutdown with reason crash refused");
 }
 
+/* The backend's log sink: its messages to our stderr, as the daemon's log
+ * would have them. */
+static void log_line(void *opaque, xo_log_level level, const char *msg)
+{
+    (void)opaque;
+    fprintf(stderr, "backend log %d: %s\n", (int)level, msg);
+}
+
 static void fig(const char *what, double ours, double xl)
 {
     xt_diag("FIGURE %-34s backend %7.3fs   xl %7.3fs", what, ours, xl);
@@ -737,6 +745,7 @@ int main(int argc, char **argv)
     o.state_dir = outdir;
     o.loop = loop;
     o.on_event = on_event;
+    o.log.fn = log_line;
     be = ops->open(&o, &err);
     check(be != NULL, "open the xen backend");
     if (!be)

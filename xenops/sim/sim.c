@@ -201,7 +201,7 @@ static void sim_remove(xo_backend *b, sim_dom *d)
     simcons_close(b, d->domid);
     sim_dom_path(b, d->domid, path, sizeof(path));
     if (unlink(path) < 0 && errno != ENOENT)
-        fprintf(stderr, "sim: unlink %s: %s\n", path, strerror(errno));
+        xo_log(&b->log, XO_LOG_WARNING, "sim: unlink %s: %s", path, strerror(errno));
     free(d);
 }
 
@@ -438,8 +438,8 @@ static int sim_load_domains(xo_backend *b, xo_error *err)
         if (!text || !d || sim_dom_parse(text, d, text_err, sizeof(text_err)) < 0 ||
             sim_find(b, d->domid)) {
             char bad[XO_PATH_LEN + 310];
-            fprintf(stderr, "sim: %s: %s; moved aside\n", path,
-                    !text ? strerror(errno) : !d ? "out of memory" : text_err);
+            xo_log(&b->log, XO_LOG_WARNING, "sim: %s: %s; moved aside", path,
+                   !text ? strerror(errno) : !d ? "out of memory" : text_err);
             snprintf(bad, sizeof(bad), "%s.bad", path);
             rename(path, bad);
             free(text);
@@ -499,6 +499,7 @@ xo_backend *sim_open(const xo_options *opts, xo_error *err)
     b->loop = opts->loop;
     b->on_event = opts->on_event;
     b->opaque = opts->opaque;
+    b->log = opts->log;
     b->opened_ms = xloop_now_ms();
 
     sim_host_defaults(&b->host);

@@ -18,8 +18,9 @@
 
 /* ---- control requests (xend-simctl) ---- */
 
-static void sim_ctl_reply(const char *res_path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sim_ctl_reply(const char *res_path, const char *fmt, ...)
+static void sim_ctl_reply(xo_backend *b, const char *res_path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void sim_ctl_reply(xo_backend *b, const char *res_path, const char *fmt, ...)
 {
     char text[512];
     va_list ap;
@@ -28,7 +29,7 @@ static void sim_ctl_reply(const char *res_path, const char *fmt, ...)
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
     if (sim_write_atomic(res_path, text, strlen(text)) < 0)
-        fprintf(stderr, "sim: writing %s: %s\n", res_path, strerror(errno));
+        xo_log(&b->log, XO_LOG_WARNING, "sim: writing %s: %s", res_path, strerror(errno));
 }
 
 typedef struct sim_ctl_req {
@@ -50,13 +51,13 @@ static int sim_ctl_apply(xo_backend *b, void *arg, sim_evq *q, xo_error *unused)
     uint64_t v;
 
     if (!cmd) {
-        sim_ctl_reply(res_path, "error empty request\n");
+        sim_ctl_reply(b, res_path, "error empty request\n");
         return 0;
     }
     if (strcmp(cmd, "create-foreign") == 0) {
         xo_domain_config cfg;
         if (!a1 || !a2 || !sim_parse_num(a2, 1, UINT64_C(1) << 32, &v)) {
-            sim_ctl_reply(res_path, "error usage: create-foreign NAME MEMORY_MIB\n");
+            sim_ctl_reply(b, res_path, "error usage: create-foreign NAME MEMORY_MIB\n");
             return 0;
         }
         memset(&cfg, 0, sizeof(cfg));
@@ -66,26 +67,26 @@ static int sim_ctl_apply(xo_backend *b, void *arg, sim_evq *q, xo_error *unused)
         cfg.type = XO_DOM_PV;
         d = sim_dom_build(b, &cfg, &err);
         if (!d) {
-            sim_ctl_reply(res_path, "error %s\n", err.msg);
+            sim_ctl_reply(b, res_path, "error %s\n", err.msg);
             return 0;
         }
         d->foreign = true;
         if (sim_dom_commit(b, d, false, &err) < 0) {
-            sim_ctl_reply(res_path, "error %s\n", err.msg);
+            sim_ctl_reply(b, res_path, "error %s\n", err.msg);
             return 0;
         }
         sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " created by another toolstack", d->domid);
         sim_evq_add(q, XO_EV_DOMAIN_NEW, d, XO_SHUTDOWN_NONE);
-        sim_ctl_reply(res_path, "ok %" PRIu32 " %s\n", d->domid, d->uuid);
+        sim_ctl_reply(b, res_path, "ok %" PRIu32 " %s\n", d->domid, d->uuid);
         return 0;
     }
     if (!a1 || !sim_parse_num(a1, 0, UINT32_MAX, &v)) {
-        sim_ctl_reply(res_path, "error usage: %s DOMID\n", cmd);
+        sim_ctl_reply(b, res_path, "error usage: %s DOMID\n", cmd);
         return 0;
     }
     d = sim_find_err(b, (uint32_t)v, &err);
     if (!d) {
-        sim_ctl_reply(res_path, "error %s\n", err.msg);
+        sim_ctl_reply(b, res_path, "error %s\n", err.msg);
         return 0;
     }
     if (strcmp(cmd, "poweroff") == 0 || strcmp(cmd, "reboot") == 0 ||
@@ -94,29 +95,29 @@ static int sim_ctl_apply(xo_backend *b, void *arg, sim_evq *q, xo_error *unused)
                                : cmd[0] == 'r' ? XO_SHUTDOWN_REBOOT
                                : cmd[0] == 'c' ? XO_SHUTDOWN_CRASH : XO_SHUTDOWN_WATCHDOG;
         if (sim_check_state(d, SIM_IN(XO_STATE_RUNNING), "not running", &err) < 0) {
-            sim_ctl_reply(res_path, "error %s\n", err.msg);
+            sim_ctl_reply(b, res_path, "error %s\n", err.msg);
             return 0;
         }
         sim_apply_shutdown(b, d, why, q);
-        sim_ctl_reply(res_path, "ok\n");
+        sim_ctl_reply(b, res_path, "ok\n");
     } else if (strcmp(cmd, "unresponsive") == 0) {
         if (!a2 || (strcmp(a2, "on") != 0 && strcmp(a2, "off") != 0)) {
-            sim_ctl_reply(res_path, "error usage: unresponsive DOMID on|off\n");
+            sim_ctl_reply(b, res_path, "error usage: unresponsive DOMID on|off\n");
             return 0;
         }
         d->unresponsive = strcmp(a2, "on") == 0;
         if (sim_persist(b, d, &err) < 0) {
-            sim_ctl_reply(res_path, "error %s\n", err.msg);
+            sim_ctl_reply(b, res_path, "error %s\n", err.msg);
             return 0;
         }
         /* A guest that wakes up acts on a request it ignored. */
         sim_guest_acts(b, d, q);
-        sim_ctl_reply(res_path, "ok\n");
+        sim_ctl_reply(b, res_path, "ok\n");
     } else if (strcmp(cmd, "destroy") == 0) {
         sim_dom_gone(b, d, XO_SHUTDOWN_NONE, "destroyed by another toolstack", q);
-        sim_ctl_reply(res_path, "ok\n");
+        sim_ctl_reply(b, res_path, "ok\n");
     } else {
-        sim_ctl_reply(res_path, "error unknown command '%s'\n", cmd);
+        sim_ctl_reply(b, res_path, "error unknown command '%s'\n", cmd);
     }
     return 0;
 }
@@ -167,7 +168,7 @@ static void sim_ctl_scan(xo_backend *b)
         if (req.text)
             sim_locked(b, sim_ctl_apply, &req, &ignored);
         else
-            sim_ctl_reply(res, "error unreadable request: %s\n", strerror(errno));
+            sim_ctl_reply(b, res, "error unreadable request: %s\n", strerror(errno));
         unlink(path);
         free(req.text);
         free(names[i]);

@@ -139,12 +139,14 @@ sim_dom *sim_dom_build(xo_backend *b, const xo_domain_config *cfg, xo_error *err
     }
     if (vmax > b->host.cpus) {
         xo_error_set(err, XO_E_NOCPU, "needs %u vCPUs, host has %u CPUs", vmax, b->host.cpus);
+        xo_error_need(err, vmax, b->host.cpus);
         goto fail;
     }
     free_kib = sim_free_kib(b);
     if (target > free_kib) {
         xo_error_set(err, XO_E_NOMEM, "needs %" PRIu64 " MiB, %" PRIu64 " MiB free",
                      (target + 1023) / 1024, free_kib / 1024);
+        xo_error_need(err, target * 1024, free_kib * 1024);
         goto fail;
     }
     if (cfg->n_disks > SIM_MAX_DISKS || cfg->n_nics > SIM_MAX_NICS) {
@@ -222,7 +224,7 @@ void sim_apply_shutdown(xo_backend *b, sim_dom *d, xo_shutdown_reason why, sim_e
     d->reason = why;
     d->pending = XO_SHUTDOWN_NONE;
     if (sim_persist(b, d, &ignored) < 0)
-        fprintf(stderr, "sim: %s\n", ignored.msg);
+        xo_log(&b->log, XO_LOG_WARNING, "sim: %s", ignored.msg);
     sim_dmesg_add(b, "(XEN) sim: domain %" PRIu32 " shut down (%s)", d->domid,
                   sim_reason_name(why));
     sim_evq_add(q, XO_EV_DOMAIN_SHUTDOWN, d, why);
@@ -572,6 +574,7 @@ static int sim_set_memory_body(xo_backend *b, sim_dom *d, void *arg, sim_evq *q,
     if (target_kib > d->target_kib && target_kib - d->target_kib > sim_free_kib(b)) {
         xo_error_set(err, XO_E_NOMEM, "needs %" PRIu64 " MiB more, %" PRIu64 " MiB free",
                      (target_kib - d->target_kib + 1023) / 1024, sim_free_kib(b) / 1024);
+        xo_error_need(err, (target_kib - d->target_kib) * 1024, sim_free_kib(b) * 1024);
         return -1;
     }
     d->target_kib = target_kib;

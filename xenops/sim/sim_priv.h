@@ -46,6 +46,7 @@ struct xo_backend {
     xloop *loop;
     xo_event_fn on_event;
     void *opaque;
+    xo_log_sink log;
     int64_t opened_ms;
 
     sim_dom **doms;                 /* sorted by domid */

@@ -44,7 +44,7 @@ static void xx_log_vmessage(xentoollog_logger *lg, xentoollog_level level, int e
     char msg[512];
     int n;
 
-    if (level < XTL_ERROR && !(l->b && l->b->verbose))
+    if (level < XTL_WARN && !(l->b && l->b->verbose))
         return;
     n = vsnprintf(msg, sizeof(msg), format, al);
     if (n >= (int)sizeof(msg))
@@ -62,7 +62,10 @@ static void xx_log_vmessage(xentoollog_logger *lg, xentoollog_level level, int e
         memcpy(xx_last_log, msg, len);
         xx_last_log[len] = '\0';
     }
-    fprintf(stderr, "xen[%s] %s: %s\n", xtl_level_to_string(level), context ? context : "-", msg);
+    if (l->b)
+        xo_log(&l->b->log, level >= XTL_ERROR ? XO_LOG_ERROR : level >= XTL_WARN ? XO_LOG_WARNING
+                                                                                 : XO_LOG_DEBUG,
+               "xen[%s] %s: %s", xtl_level_to_string(level), context ? context : "-", msg);
 }
 
 static void xx_log_destroy(xentoollog_logger *lg)
@@ -222,9 +225,9 @@ static void xx_event_occurs(void *user, libxl_event *ev)
 
 static void xx_disaster(void *user, libxl_event_type type, const char *msg, int errnoval)
 {
-    (void)user;
-    fprintf(stderr, "xen: libxl event disaster (type %d): %s: %s\n", (int)type, msg,
-            errnoval >= 0 ? strerror(errnoval) : "-");
+    xo_backend *b = user;
+    xo_log(&b->log, XO_LOG_ERROR, "xen: libxl event disaster (type %d): %s: %s", (int)type, msg,
+           errnoval >= 0 ? strerror(errnoval) : "-");
 }
 
 static const libxl_event_hooks xx_event_hooks = {
@@ -301,6 +304,7 @@ static xo_backend *xx_open(const xo_options *opts, xo_error *err)
     b->loop = opts->loop;
     b->on_event = opts->on_event;
     b->opaque = opts->opaque;
+    b->log = opts->log;
     b->verbose = dbg && *dbg && strcmp(dbg, "0");
     b->logger.vtable.vmessage = xx_log_vmessage;
     b->logger.vtable.progress = NULL;

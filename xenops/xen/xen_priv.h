@@ -66,6 +66,7 @@ struct xo_backend {
     xloop *loop;
     xo_event_fn on_event;
     void *opaque;
+    xo_log_sink log;                /* the daemon's log (never stderr) */
     int verbose;                    /* XEND_XEN_DEBUG: log libxl below XTL_ERROR */
 
     pthread_mutex_t ev_lock;        /* osevent registrations (never held across libxl calls) */
