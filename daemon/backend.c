@@ -255,6 +255,11 @@ int backend_domain_rename(uint32_t domid, const char *name, xo_error *err)
     return CALL(domain_rename, domid, name, err);
 }
 
+int backend_domain_console_tty(uint32_t domid, char *path, size_t len, xo_error *err)
+{
+    return CALL(domain_console_tty, domid, path, len, err);
+}
+
 int backend_disk_add(uint32_t domid, const xo_disk *d, xo_error *err)
 {
     return CALL(disk_add, domid, d, err);

@@ -66,6 +66,7 @@ int backend_domain_sysrq(uint32_t domid, char key, xo_error *err);
 int backend_domain_trigger(uint32_t domid, const char *trigger, xo_error *err);
 int backend_domain_coredump(uint32_t domid, const char *path, xo_error *err);
 int backend_domain_rename(uint32_t domid, const char *name, xo_error *err);
+int backend_domain_console_tty(uint32_t domid, char *path, size_t len, xo_error *err);
 
 int backend_disk_add(uint32_t domid, const xo_disk *d, xo_error *err);
 int backend_disk_remove(uint32_t domid, const char *vdev, xo_error *err);

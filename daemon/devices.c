@@ -105,8 +105,8 @@ static void console_locate(xobj *c, const xobj *vm, bool attached)
     char tty[XO_PATH_LEN];
     xo_error e = { 0 };
     int64_t domid = xobj_int(vm, XF_VM_domid);
-    if (attached && domid >= 0 && xd_ops->domain_console_tty &&
-        xd_ops->domain_console_tty(xd_be, (uint32_t)domid, tty, sizeof(tty), &e) == 0) {
+    if (attached && domid >= 0 &&
+        backend_domain_console_tty((uint32_t)domid, tty, sizeof(tty), &e) == 0) {
         xobj_set_str(c, XF_console_location, tty);
         return;
     }

@@ -125,9 +125,7 @@ static void start_core(void)
     loop = xloop_new();
     if (!loop)
         xt_skip("cannot create an event loop: %s", strerror(errno));
-    const xo_ops *sim = xo_backend_by_name("sim");
-    if (!sim)
-        xt_skip("this build has no sim backend");
+    const xo_ops *sim = &xo_sim_ops;
     xo_options xo = { .state_dir = tmpdir, .loop = loop, .on_event = vm_backend_event };
     if (!backend_open_ops(sim, &xo, &err))
         xt_skip("the sim backend does not open: %s", err ? err : "?");

@@ -127,7 +127,8 @@ void simcons_open(xo_backend *b, const sim_dom *d)
         c->slave = open(c->tty, O_RDWR | O_NOCTTY | O_CLOEXEC);
     struct termios t;
     if (c->slave < 0 || tcgetattr(c->slave, &t) != 0) {
-        fprintf(stderr, "sim: domain %u: no console pty: %s\n", (unsigned)d->domid, strerror(errno));
+        xo_log(&b->log, XO_LOG_WARNING, "sim: domain %u: no console pty: %s", (unsigned)d->domid,
+               strerror(errno));
         if (c->master >= 0)
             close(c->master);
         if (c->slave >= 0)
