@@ -28,6 +28,7 @@
 
 #include "daemon/persist.h"
 #include "daemon/vm_internal.h"
+#include "xapi_policy.h"
 #include "xapi_errors.h"
 #include "xapi_model.h"
 
@@ -98,25 +99,6 @@ void vm_config_nic(const xobj *vif, xo_nic *n)
     copy(n->bridge, sizeof(n->bridge), net ? vm_config_bridge(net) : "");
 }
 
-static bool mem_check(const xobj *vm, xerr **errp)
-{
-    int64_t smin = xobj_int(vm, XF_VM_memory_static_min), smax = xobj_int(vm, XF_VM_memory_static_max);
-    int64_t dmin = xobj_int(vm, XF_VM_memory_dynamic_min), dmax = xobj_int(vm, XF_VM_memory_dynamic_max);
-    if (dmax == 0)
-        dmax = smax;
-    if (dmin == 0)
-        dmin = dmax;
-    if (smax <= 0)
-        return xerr_MEMORY_CONSTRAINT_VIOLATION(errp, "memory_static_max must be positive");
-    if (smin < 0 || smin > dmin)
-        return xerr_MEMORY_CONSTRAINT_VIOLATION(errp, "static_min <= dynamic_min");
-    if (dmin > dmax)
-        return xerr_MEMORY_CONSTRAINT_VIOLATION(errp, "dynamic_min <= dynamic_max");
-    if (dmax > smax)
-        return xerr_MEMORY_CONSTRAINT_VIOLATION(errp, "dynamic_max <= static_max");
-    return true;
-}
-
 static unsigned param_uint(const xobj *vm, const char *key)
 {
     const char *s = xobj_map_get(vm, XF_VM_VCPUs_params, key);
@@ -143,9 +125,12 @@ bool vm_config_build(const xobj *vm, xo_domain_config *cfg, xerr **errp)
     else
         cfg->type = XO_DOM_PV;
 
-    if (!mem_check(vm, errp))
+    /* the orderings the datamodel declares for start (memory, vCPUs; a 0 is unset) */
+    if (!xconstraint_orderings(XC_VM, vm->f, "start", errp))
         return false;
     int64_t smax = xobj_int(vm, XF_VM_memory_static_max), dmax = xobj_int(vm, XF_VM_memory_dynamic_max);
+    if (smax <= 0)
+        return xerr_MEMORY_CONSTRAINT_VIOLATION(errp, "memory_static_max must be positive");
     cfg->memory_static_max_kib = (uint64_t)smax / 1024;
     cfg->memory_target_kib = (uint64_t)(dmax ? dmax : smax) / 1024;
 
@@ -154,11 +139,10 @@ bool vm_config_build(const xobj *vm, xo_domain_config *cfg, xerr **errp)
         vmax = vstart > 0 ? vstart : 1;
     if (vstart <= 0)
         vstart = vmax;
-    if (vstart > vmax || vmax > 4096) {
+    if (vmax > 4096) {      /* a record from before the constraints */
         char v[32];
-        snprintf(v, sizeof(v), "%" PRId64, vstart);
-        return xerr_VALUE_NOT_SUPPORTED(errp, "VM.VCPUs_at_startup", v,
-                                        "must be between 1 and VCPUs_max (at most 4096)");
+        snprintf(v, sizeof(v), "%" PRId64, vmax);
+        return xerr_VALUE_NOT_SUPPORTED(errp, "VM.VCPUs_max", v, "must be between 1 and 4096");
     }
     cfg->vcpus_max = (unsigned)vmax;
     cfg->vcpus_at_startup = (unsigned)vstart;
