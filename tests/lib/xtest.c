@@ -31,18 +31,40 @@ static void put_desc(const char *s)
     }
 }
 
-/* "# " + each line of msg. */
-static void put_diag_lines(const char *msg)
+/* Each line of msg, after prefix. */
+static void put_lines(const char *prefix, const char *msg)
 {
     const char *p = msg;
 
     while (*p) {
         size_t n = strcspn(p, "\n");
-        printf("#   %.*s\n", (int)n, p);
+        printf("%s%.*s\n", prefix, (int)n, p);
         p += n;
         if (*p == '\n')
             p++;
     }
+}
+
+static char *vformat(const char *fmt, va_list ap)
+{
+    char *s = NULL;
+
+    if (vasprintf(&s, fmt, ap) < 0) {
+        fputs("xtest: out of memory\n", stderr);
+        abort();
+    }
+    return s;
+}
+
+char *xt_strdupf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+
+    va_start(ap, fmt);
+    s = vformat(fmt, ap);
+    va_end(ap);
+    return s;
 }
 
 /* Called with xt_lock held. */
@@ -63,12 +85,11 @@ static bool record(bool ok, const char *file, int line, const char *expr, const 
         if (*xt_cur_group)
             printf("#   in group '%s'\n", xt_cur_group);
         if (why && *why)
-            put_diag_lines(why);
+            put_lines("#   ", why);
         if (xt_n_listed < XT_MAX_LISTED) {
-            char *s = NULL;
-            if (asprintf(&s, "%s:%d: %s%s%s%s", base, line, expr, *xt_cur_group ? " (group '" : "",
-                         xt_cur_group, *xt_cur_group ? "')" : "") >= 0)
-                xt_listed[xt_n_listed++] = s;
+            xt_listed[xt_n_listed++] = xt_strdupf("%s:%d: %s%s%s%s", base, line, expr,
+                                                  *xt_cur_group ? " (group '" : "", xt_cur_group,
+                                                  *xt_cur_group ? "')" : "");
         }
     }
     fflush(stdout);
@@ -82,8 +103,7 @@ bool xt_check_(bool ok, const char *file, int line, const char *expr, const char
     if (!ok && fmt) {
         va_list ap;
         va_start(ap, fmt);
-        if (vasprintf(&why, fmt, ap) < 0)
-            why = NULL;
+        why = vformat(fmt, ap);
         va_end(ap);
     }
     pthread_mutex_lock(&xt_lock);
@@ -93,63 +113,51 @@ bool xt_check_(bool ok, const char *file, int line, const char *expr, const char
     return ok;
 }
 
-bool xt_check_str_eq_(const char *got, const char *want, const char *file, int line,
-                      const char *got_expr, const char *want_expr)
+/* A comparison: named "got_expr == want_expr", why (owned) says the values. */
+static bool record_eq(bool ok, const char *file, int line, const char *got_expr,
+                      const char *want_expr, char *why)
 {
-    bool ok = got && want ? strcmp(got, want) == 0 : got == want;
-    char *expr = NULL, *why = NULL;
+    char *expr = xt_strdupf("%s == %s", got_expr, want_expr);
 
-    if (asprintf(&expr, "%s == %s", got_expr, want_expr) < 0)
-        expr = NULL;
-    if (!ok && asprintf(&why, "got:  %s%s%s\nwant: %s%s%s", got ? "\"" : "", got ? got : "NULL",
-                        got ? "\"" : "", want ? "\"" : "", want ? want : "NULL", want ? "\"" : "") < 0)
-        why = NULL;
     pthread_mutex_lock(&xt_lock);
-    record(ok, file, line, expr ? expr : got_expr, why);
+    record(ok, file, line, expr, why);
     pthread_mutex_unlock(&xt_lock);
     free(expr);
     free(why);
     return ok;
+}
+
+bool xt_check_str_eq_(const char *got, const char *want, const char *file, int line,
+                      const char *got_expr, const char *want_expr)
+{
+    bool ok = got && want ? strcmp(got, want) == 0 : got == want;
+
+    return record_eq(ok, file, line, got_expr, want_expr,
+                     ok ? NULL
+                        : xt_strdupf("got:  %s%s%s\nwant: %s%s%s", got ? "\"" : "",
+                                     got ? got : "NULL", got ? "\"" : "", want ? "\"" : "",
+                                     want ? want : "NULL", want ? "\"" : ""));
 }
 
 bool xt_check_int_eq_(int64_t got, int64_t want, const char *file, int line,
                       const char *got_expr, const char *want_expr)
 {
     bool ok = got == want;
-    char *expr = NULL, *why = NULL;
 
-    if (asprintf(&expr, "%s == %s", got_expr, want_expr) < 0)
-        expr = NULL;
-    if (!ok && asprintf(&why, "got:  %" PRId64 "\nwant: %" PRId64, got, want) < 0)
-        why = NULL;
-    pthread_mutex_lock(&xt_lock);
-    record(ok, file, line, expr ? expr : got_expr, why);
-    pthread_mutex_unlock(&xt_lock);
-    free(expr);
-    free(why);
-    return ok;
+    return record_eq(ok, file, line, got_expr, want_expr,
+                     ok ? NULL : xt_strdupf("got:  %" PRId64 "\nwant: %" PRId64, got, want));
 }
 
 void xt_diag(const char *fmt, ...)
 {
-    char *msg = NULL;
     va_list ap;
+    char *msg;
 
     va_start(ap, fmt);
-    if (vasprintf(&msg, fmt, ap) < 0)
-        msg = NULL;
+    msg = vformat(fmt, ap);
     va_end(ap);
     pthread_mutex_lock(&xt_lock);
-    if (msg) {
-        const char *p = msg;
-        while (*p) {
-            size_t n = strcspn(p, "\n");
-            printf("# %.*s\n", (int)n, p);
-            p += n;
-            if (*p == '\n')
-                p++;
-        }
-    }
+    put_lines("# ", msg);
     fflush(stdout);
     pthread_mutex_unlock(&xt_lock);
     free(msg);
@@ -166,18 +174,17 @@ void xt_group(const char *name)
 
 _Noreturn void xt_skip(const char *fmt, ...)
 {
-    char *why = NULL;
+    char *why;
     va_list ap;
 
     va_start(ap, fmt);
-    if (vasprintf(&why, fmt, ap) < 0)
-        why = NULL;
+    why = vformat(fmt, ap);
     va_end(ap);
     pthread_mutex_lock(&xt_lock);
-    printf("1..0 # SKIP %s\n", why ? why : "(no reason)");
+    printf("1..0 # SKIP %s\n", why);
     printf("0 passed, 0 failed (SKIPPED)\n");
     fflush(stdout);
-    fprintf(stderr, "SKIP: %s\n", why ? why : "(no reason)");
+    fprintf(stderr, "SKIP: %s\n", why);
     pthread_mutex_unlock(&xt_lock);
     free(why);
     exit(77);

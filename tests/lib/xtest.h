@@ -23,6 +23,7 @@
 #define XEND_TESTS_XTEST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Generous deadline for anything a test waits for: a loaded 2-core machine
@@ -59,6 +60,9 @@ void xt_require_root(const char *why);
 int xt_deadline_ms(void);
 /* Poll pred(arg) every ms until it holds or the deadline passes. */
 bool xt_wait_until(bool (*pred)(void *arg), void *arg);
+
+/* printf into a new string (aborts when out of memory: this is a test). */
+char *xt_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int xt_passed(void);
 int xt_failed(void);

@@ -14,9 +14,7 @@
 #define check(ok, what, name) check_((ok), (what), (name), __LINE__)
 static void check_(bool ok, const char *what, const char *name, int line)
 {
-    char *expr = NULL;
-    if (asprintf(&expr, "%s: %s", name, what) < 0)
-        abort();
+    char *expr = xt_strdupf("%s: %s", name, what);
     xt_check_(ok, __FILE__, line, expr, NULL);
     free(expr);
 }

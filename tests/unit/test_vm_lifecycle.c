@@ -440,13 +440,12 @@ static void dispose(const char *vm)
 static void run_cell(const row *r, int col)
 {
     const char *state = states[col], *want = r->cell[col];
-    char why[700] = "", *name = NULL;
+    char why[700] = "";
+    char *name = xt_strdupf("VM.%s in %s -> %s", r->op, state,
+                            !strcmp(want, "-") ? "VM_BAD_POWER_STATE" : want);
     char *vm, *p = NULL;
     bool ok;
 
-    if (asprintf(&name, "VM.%s in %s -> %s", r->op, state,
-                 !strcmp(want, "-") ? "VM_BAD_POWER_STATE" : want) < 0)
-        abort();
     vm = vm_in(state);
     if (!vm) {
         xt_check_(false, __FILE__, __LINE__, name, "could not bring a VM to %s (see above)", state);

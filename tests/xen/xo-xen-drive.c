@@ -58,20 +58,16 @@ static void report(bool ok, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void report(bool ok, const char *file, int line, const char *fmt, ...)
 {
-    char *msg = NULL;
+    char *msg;
     va_list ap;
 
     va_start(ap, fmt);
     if (vasprintf(&msg, fmt, ap) < 0)
         msg = NULL;
     va_end(ap);
-    if (err.msg[0])
-        xt_check_(ok, file, line, msg ? msg : fmt, "backend error: %s", err.msg);
-    else
-        xt_check_(ok, file, line, msg ? msg : fmt, NULL);
+    xt_check_(ok, file, line, msg ? msg : fmt, err.msg[0] ? "backend error: %s" : NULL, err.msg);
     free(msg);
 }
-
 /* The condition is evaluated before the message arguments. */
 #define check(cond, ...) do { \
     bool ok_ = (cond); \
