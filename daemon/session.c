@@ -190,7 +190,8 @@ bool session_check(xcall *call, const char *sent, xerr **errp)
             return xerr_SESSION_INVALID(errp, sent);
         }
         publish = now != __atomic_exchange_n(&p->last_active, now, __ATOMIC_RELAXED);
-        call->role = p->role;
+        if (call)
+            call->role = p->role;
     }
     store_unlock();
     if (!o)

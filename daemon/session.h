@@ -37,7 +37,8 @@ bool session_setup(const session_config *cfg, char **err_r);
 bool session_set_roles(const xc_role_map *maps, size_t n, const char *dflt, char **err_r);
 /* Validate a session ref as sent (either ref form) for a call:
  * SESSION_INVALID(ref as sent) if unknown or expired.  Sets call->role to
- * the session's role (the role check is dispatch's). */
+ * the session's role (the role check is dispatch's); call may be NULL for a
+ * check outside a call (rpc/confplan.c). */
 bool session_check(xcall *call, const char *ref, xerr **errp);
 /* Observers told when a session ends (logout, expiry): event waiters wake. */
 typedef void (*session_end_fn)(const char *ref);

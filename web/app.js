@@ -184,10 +184,12 @@ async function enter() {
   try {
     const rec = await call('session.get_record', state.session);
     state.user = rec.this_user || state.user;
-    state.permissions = Array.isArray(rec.rbac_permissions)
-      ? new Set(rec.rbac_permissions.map((p) => p.toLowerCase())) : null;
-    const role = Array.isArray(rec.roles) && rec.roles.length ? ` (${rec.roles.join(', ')})` : '';
-    $('#whoami').textContent = `${state.user}${role}`;
+    /* rbac_permissions: the role's name first, then its "class.message"
+     * permissions (docs/security.md) */
+    const perms = Array.isArray(rec.rbac_permissions) ? rec.rbac_permissions.map(String) : null;
+    const role = perms && perms.length && !perms[0].includes('.') ? perms[0] : '';
+    state.permissions = perms ? new Set(perms.map((p) => p.toLowerCase())) : null;
+    $('#whoami').textContent = role ? `${state.user} (${role})` : state.user;
   } catch (err) {
     if (err.code === 'SESSION_INVALID') { state.session = null; sessionStorage.removeItem('xend-session'); return showLogin(); }
     throw err;

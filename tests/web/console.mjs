@@ -175,6 +175,33 @@ try {
     assert(foreign.length === 0, `requests elsewhere: ${foreign}`);
     assert(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
   });
+  await check('a read-only user sees the role and no lifecycle action it may not take', async () => {
+    const ref = await api.call('VM.create', { name_label: `${vmName}-ro`, name_description: '', user_version: '1',
+      is_a_template: false, auto_power_on: false, memory_static_max: '67108864', memory_dynamic_max: '67108864',
+      memory_dynamic_min: '67108864', memory_static_min: '67108864', VCPUs_params: {}, VCPUs_max: '1',
+      VCPUs_at_startup: '1', actions_after_shutdown: 'destroy', actions_after_reboot: 'restart',
+      actions_after_crash: 'restart', PV_bootloader: '', PV_kernel: '/boot/k', PV_ramdisk: '', PV_args: '',
+      PV_bootloader_args: '', HVM_boot_policy: '', HVM_boot_params: {}, platform: {}, PCI_bus: '', other_config: {} });
+    await page.click('#logout');
+    await page.waitForSelector('#login-form', { visible: true, ...WAIT });
+    await page.$eval('#login-user', (e, v) => { e.value = v; }, process.env.XEND_RO_USER);
+    await page.type('#login-password', process.env.XEND_RO_PASS);
+    await page.click('#login-submit');
+    await page.waitForSelector('#main-view', { visible: true, ...WAIT });
+    const who = await page.$eval('#whoami', (e) => e.textContent);
+    assert(who === `${process.env.XEND_RO_USER} (read-only)`, `#whoami is '${who}'`);
+    await page.evaluate((r) => { location.hash = `#/vm/${encodeURIComponent(r)}`; }, ref);
+    await page.waitForFunction(() => document.querySelector('#vm-state').textContent === 'Halted', WAIT);
+    const start = await page.$eval('button[data-action="VM.start"]', (b) => [b.disabled, b.title]);
+    assert(start[0] === true && start[1].includes('role'), `Start button: ${start}`);
+    // the server refuses what the page would not offer anyway
+    await page.click('a[data-tab=new]');
+    await page.type('#new-name', 'not-allowed');
+    await page.click('#new-submit');
+    await page.waitForFunction(() => document.querySelector('#new-error').textContent.startsWith('RBAC_PERMISSION_DENIED'), WAIT);
+    await page.screenshot({ path: `${shots}/07-read-only.png` });
+    await api.call('VM.destroy', ref);
+  });
 } finally {
   await api.logout().catch(() => {});
   await browser.close();

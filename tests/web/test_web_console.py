@@ -10,9 +10,10 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from xendtest import BUILDDIR, Xend, run  # noqa: E402
+from xendtest import BUILDDIR, PamUser, Xend, run  # noqa: E402
 
 X = None
+RO = None      # a second PAM account, mapped to the read-only role
 SHOTS = os.path.join(BUILDDIR, "tests", "web", "artifacts")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
@@ -20,7 +21,8 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 def test_console_in_chromium():
     os.makedirs(SHOTS, exist_ok=True)
     env = dict(os.environ, XEND_URL=X.url, XEND_USER=X.username, XEND_PASS=X.password,
-               XEND_SHOTS=SHOTS, CHROMIUM=CHROMIUM)
+               XEND_SHOTS=SHOTS, CHROMIUM=CHROMIUM,
+               XEND_RO_USER=RO.name, XEND_RO_PASS=RO.password)
     p = subprocess.run(["node", os.path.join(HERE, "console.mjs")], env=env, cwd=HERE,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
     print(p.stdout, end="")
@@ -39,12 +41,20 @@ def main():
     if missing:
         print("SKIP: the browser test needs %s" % ", ".join(missing))
         sys.exit(77)
-    X = Xend()
+    global RO
+    RO = PamUser()
     try:
-        X.start()
-        run([test_console_in_chromium])
+        # the read-only account logs in through the same PAM service as the harness's user
+        X = Xend(conf=["role-user = %s read-only" % RO.name])
+        with open("/etc/pam.d/" + X.user.service) as f, open("/etc/pam.d/" + RO.service, "w") as g:
+            g.write(f.read())
+        try:
+            X.start()
+            run([test_console_in_chromium])
+        finally:
+            X.cleanup()
     finally:
-        X.cleanup()
+        RO.remove()
 
 
 if __name__ == "__main__":
