@@ -215,14 +215,17 @@ async function logout() {
 
 /* -------------------------------------------------------------- model -- */
 
+/* The three lists are fetched at once; the page is drawn as soon as the VMs
+ * are in (the metrics fill in when they arrive). */
 async function loadAll() {
-  const hosts = await call('host.get_all_records');
-  const [ref, host] = Object.entries(hosts)[0] || [null, null];
+  const [hosts, vms, metrics] = [call('host.get_all_records'), call('VM.get_all_records'),
+    call('VM_metrics.get_all_records')];
+  const [ref, host] = Object.entries(await hosts)[0] || [null, null];
   state.hostRef = ref;
   state.host = host;
   $('#hostname').textContent = host ? host.name_label : '';
-  state.vms = new Map(Object.entries(await call('VM.get_all_records')));
-  state.metrics = new Map(Object.entries(await call('VM_metrics.get_all_records')));
+  state.vms = new Map(Object.entries(await vms));
+  metrics.then((m) => { state.metrics = new Map(Object.entries(m)); if (currentVmRef()) route(); }, () => {});
 }
 
 /* event.from: every change to a VM (or its metrics) is applied to the model
@@ -346,12 +349,14 @@ function renderVmList() {
     .filter(([, v]) => !v.is_a_template && v.name_label.toLowerCase().includes(filter))
     .sort(([, a], [, b]) => (b.is_control_domain - a.is_control_domain) || a.name_label.localeCompare(b.name_label));
   const tbody = $('#vm-table tbody');
-  tbody.replaceChildren(...rows.map(([ref, v]) => el('tr', { dataset: { ref } },
+  const frag = document.createDocumentFragment();
+  frag.append(...rows.map(([ref, v]) => el('tr', { dataset: { ref } },
     el('td', {}, el('a', { href: `#/vm/${encodeURIComponent(ref)}`, class: 'vm-link' }, v.name_label)),
     el('td', { class: `state ${v.power_state}` }, v.power_state),
     el('td', {}, v.VCPUs_at_startup),
     el('td', {}, mib(v.memory_dynamic_max)),
     el('td', {}, v.domid === '-1' || v.domid === -1 ? '' : v.domid))));
+  tbody.replaceChildren(frag);
   $('#vm-count').textContent = `(${rows.length})`;
 }
 
