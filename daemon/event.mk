@@ -1,3 +1,3 @@
-# tasks and events: appends to daemon_libxend_la_SOURCES
-# (task.c, task.h and event.c are listed in daemon/local.mk)
-daemon_libxend_la_SOURCES += daemon/event.h
+# the event log (docs/events.md): appends to daemon_libxend_la_SOURCES
+daemon_libxend_la_SOURCES += daemon/event.h daemon/event_int.h daemon/event_codec.c \
+	daemon/event_log.c daemon/event_wait.c daemon/event_api.c

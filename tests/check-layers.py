@@ -119,20 +119,58 @@ def test_checker_sees_a_bad_include():
     assert XEN_HEADER.search("xen/xen.h") and not XEN_HEADER.search("xen/api/xen_vm.h")
 
 
-def nm(path, *flags):
-    r = subprocess.run(["nm", "-A", *flags, path], capture_output=True, text=True)
-    assert r.returncode == 0, "nm %s: %s" % (path, r.stderr.strip())
-    return r.stdout.splitlines()
+def nm(paths, *flags):
+    """{object: [(type, symbol)]} for the objects in paths, by one nm run."""
+    r = subprocess.run(["nm", "-A", *flags, *paths], capture_output=True, text=True)
+    assert r.returncode == 0, "nm: %s" % r.stderr.strip()
+    out = {p: [] for p in paths}
+    for line in r.stdout.splitlines():
+        path, rest = line.rsplit(":", 1)
+        parts = rest.split()
+        out.setdefault(path, []).append((parts[-2] if len(parts) >= 2 else "", parts[-1]))
+    return out
 
 
-def objects(top):
-    """The (PIC) object files libtool built for the sources under top/."""
-    out = []
-    for d, dirs, files in os.walk(os.path.join(BUILD, top)):
-        dirs.sort()
-        if os.path.basename(d) != ".libs":
+_MAKEVARS = None
+
+
+def makevar(name):
+    """A variable of the build's Makefile, expanded (only what automake
+    writes: plain assignments, continuation lines, $(var) references)."""
+    global _MAKEVARS
+    if _MAKEVARS is None:
+        _MAKEVARS = {}
+        with open(os.path.join(BUILD, "Makefile")) as f:
+            text = f.read().replace("\\\n", " ")
+        for line in text.splitlines():
+            m = re.match(r"^([A-Za-z_][\w]*)\s*=(.*)$", line)
+            if m:
+                _MAKEVARS[m.group(1)] = m.group(2)
+    return re.sub(r"\$\((\w+)\)", lambda m: makevar(m.group(1)), _MAKEVARS.get(name, ""))
+
+
+def canon(la):
+    return re.sub(r"[^A-Za-z0-9_]", "_", la)
+
+
+def lib_objects(la, nodist=True):
+    """The (PIC) object files libtool puts in the library la ("daemon/libxend.la"),
+    as the Makefile lists them (stale objects of removed sources do not count)."""
+    v = canon(la)
+    los = makevar("am_%s_OBJECTS" % v).split() + (makevar("nodist_%s_OBJECTS" % v).split() if nodist else [])
+    return [os.path.join(BUILD, os.path.dirname(lo), ".libs", os.path.basename(lo)[:-3] + ".o")
+            for lo in los if lo.endswith(".lo")]
+
+
+def lib_closure(las, skip):
+    """las and the convenience libraries they add, but those in skip."""
+    out, todo = [], list(las)
+    while todo:
+        la = todo.pop(0)
+        if la in out or la in skip or not la.endswith(".la"):
             continue
-        out += [os.path.join(d, f) for f in sorted(files) if f.endswith(".o")]
+        out.append(la)
+        todo += makevar("%s_LIBADD" % canon(la)).split()
     return out
 
 
@@ -184,20 +222,18 @@ def sccs(graph):
 
 
 def test_no_cycle_between_daemon_modules():
-    objs = objects("daemon")            # the generated table's objects are under gen/
+    objs = lib_objects("daemon/libxend.la", nodist=False)   # not the generated table
     assert len(objs) >= 5, "no object files of daemon/ under %s: build first" % BUILD
     defined = {}
-    for o in objs:
-        for line in nm(o, "--defined-only", "--extern-only"):
-            parts = line.rsplit(":", 1)[1].split()
-            if len(parts) == 3:
-                defined[parts[2]] = daemon_module(o)
+    for o, syms in nm(objs, "--defined-only", "--extern-only").items():
+        for _, sym in syms:
+            defined[sym] = daemon_module(o)
     graph = {}
-    for o in objs:
+    for o, syms in nm(objs, "-u").items():
         m = daemon_module(o)
         graph.setdefault(m, set())
-        for line in nm(o, "-u"):
-            to = defined.get(line.rsplit(":", 1)[1].split()[-1])
+        for _, sym in syms:
+            to = defined.get(sym)
             if to and to != m:
                 graph[m].add(to)
     cycles = sccs(graph)
@@ -230,12 +266,17 @@ def xen_symbols():
     return libs, syms
 
 
+# the backends by name, and the xen backend: only the daemon program links them
+NOT_CORE = {"xenops/libxobackends.la", "xenops/xen/libxo_xen.la"}
+
+
 def core_objects():
+    """The objects of every library the daemon links, but the backends'."""
+    las = lib_closure(makevar("daemon_xend_LDADD").split(), NOT_CORE)
+    assert "daemon/libxend.la" in las, "daemon_xend_LDADD has no daemon/libxend.la: %s" % las
     objs = []
-    for top in ("daemon", "gen", "rpc", "config", "util"):
-        objs += objects(top)
-    objs += [o for o in objects("xenops") if "/xenops/xen/" not in o
-             and not re.search(r"(^|-)backends\.o$", os.path.basename(o))]
+    for la in las:
+        objs += lib_objects(la)
     return objs
 
 
@@ -250,9 +291,8 @@ def test_core_takes_no_xen_symbol():
     objs = core_objects()
     assert len(objs) >= 10, "no object files of the core under %s: build first" % BUILD
     bad = []
-    for o in objs:
-        for line in nm(o, "-u"):
-            s = line.rsplit(":", 1)[1].split()[-1]
+    for o, used in nm(objs, "-u").items():
+        for _, s in used:
             if s in syms or (not libs and prefix.match(s)):
                 bad.append("%s: %s" % (os.path.relpath(o, BUILD), s))
     assert not bad, "the daemon's core uses Xen's libraries:\n  " + "\n  ".join(bad)
