@@ -27,7 +27,7 @@ bool persist_setup(const daemon_options *o, char **err_r);
 bool vm_setup(const daemon_options *o, char **err_r);
 void vm_backend_event(void *opaque, const xo_event *ev);
 void vm_tick(void);             /* periodic (~2 s): live metrics */
-/* event.c / task.c: the event log, Async tasks. */
+/* event_*.c / task.c: the event log, Async tasks. */
 bool events_setup(const daemon_options *o, char **err_r);
 void events_tick(void);         /* periodic (~2 s): task expiry, idle waiters */
 
