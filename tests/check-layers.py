@@ -29,7 +29,7 @@ BUILD = os.environ.get("XEND_BUILDDIR") or os.path.join(SRC, "build")
 
 LAYERS = {"util": 0, "config": 1, "xenops": 2, "daemon": 3, "gen": 3, "rpc": 4}
 PROGRAM = {"daemon/main.c"}
-CLIENTS = {"libxen": {"util", "libxen"}, "xm": {"util", "libxen", "xm"}}   # a client uses its own headers too
+CLIENTS = {"libxen": {"util", "libxen"}, "xm": {"util", "config", "libxen", "xm"}}   # and their own headers
 GENERATED = re.compile(r"^xapi_\w+\.h$")          # gen/xapi_*.h, found through -I gen
 XEN_HEADER = re.compile(r"^(xenctrl|xenguest|xenstore|xs|xentoollog|xenevtchn|xengnttab|xenforeignmemory|"
                         r"xendevicemodel|xencall|xenhypfs|xentoolcore|xenstat|libxl|libxl_\w+|libxlutil)\.h$"
