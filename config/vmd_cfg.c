@@ -1362,6 +1362,10 @@ static bool to_lval(parser *P, const char *name, const pv *v, lval *out, unsigne
         *out = lval_int(v->i, v->line);
         return true;
     case P_STR:
+        if (vmd_utf8_valid((const unsigned char *)v->s, strlen(v->s)) != strlen(v->s) ||
+            !vmd_text_ok(v->s))
+            return PFAIL(v->line, "%s: the string is not UTF-8 text once its escapes are "
+                         "decoded (control characters other than TAB, LF, CR are refused)", name);
         *out = lval_str(v->s, v->line);
         return true;
     case P_LIST:

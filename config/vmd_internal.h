@@ -33,6 +33,12 @@ void vmd_buf_puts(vmd_buf *b, const char *s);
 void vmd_buf_printf(vmd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *vmd_buf_take(vmd_buf *b);   /* NUL-terminated, never NULL */
 
+/* The length of the valid UTF-8 prefix of s[0..n). */
+size_t vmd_utf8_valid(const unsigned char *s, size_t n);
+
+/* No control characters but TAB, LF and CR (what XML 1.0 can carry)? */
+bool vmd_text_ok(const char *s);
+
 /* Errors and warnings. */
 bool vmd_fail(vmd_err *e, const char *file, unsigned line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));   /* always false */

@@ -287,7 +287,15 @@ static bool kv_parse(const actx *a, const lsetting *s, const lval *v, vmd_map *m
             char *val;
             if (!as_str(a, s, &p->items[1], &val))
                 return false;
-            vmd_map_set(m, p->items[0].s, val);
+            /* the "k=v,k=v" form of the other formats must hold it */
+            const char *k = p->items[0].s;
+            if (!*k || strpbrk(k, ",= ") || strchr(val, ',')) {
+                bool r = FAIL(s, p, "%s: (%s %s): a key cannot be empty or hold ',', '=' or "
+                              "a space, a value cannot hold ','", s->name, k, val);
+                free(val);
+                return r;
+            }
+            vmd_map_set(m, k, val);
             free(val);
         }
         return true;
@@ -308,8 +316,8 @@ static bool kv_parse(const actx *a, const lsetting *s, const lval *v, vmd_map *m
         }
         *eq = '\0';
         char *k = trim(t);
-        if (!*k)
-            ok = FAIL(s, v, "%s: an empty key", s->name);
+        if (!*k || strpbrk(k, " \t"))
+            ok = FAIL(s, v, "%s: the key '%s' is empty or holds a space", s->name, k);
         else
             vmd_map_set(m, k, trim(eq + 1));
         if (!comma)
@@ -1075,6 +1083,11 @@ static bool kv_one(const actx *a, const lsetting *s, const lval *v, vmd_map *m)
         char *val;                  /* (key value) from SXP */
         if (!as_str(a, s, &v->items[1], &val))
             return false;
+        if (!*v->items[0].s || strpbrk(v->items[0].s, "=, \t")) {
+            free(val);
+            return FAIL(s, v, "%s: the key '%s' is empty or holds '=', ',' or a space", s->name,
+                        v->items[0].s);
+        }
         vmd_map_set(m, v->items[0].s, val);
         free(val);
         return true;
@@ -1088,7 +1101,13 @@ static bool kv_one(const actx *a, const lsetting *s, const lval *v, vmd_map *m)
     bool ok = eq && eq != str;
     if (ok) {
         *eq = '\0';
-        vmd_map_set(m, trim(str), eq + 1);
+        char *k = trim(str);
+        if (!*k || strpbrk(k, ", \t")) {
+            FAIL(s, v, "%s: the key '%s' is empty or holds ',' or a space", s->name, k);
+            free(str);
+            return false;
+        }
+        vmd_map_set(m, k, eq + 1);
     } else {
         FAIL(s, v, "%s: '%s' is not of the form key=value", s->name, str);
     }
@@ -1553,7 +1572,7 @@ void vmd_legacy_from_desc(const vmdesc *d, lconf *c, vmd_diag *warn)
                 vmd_warn(warn, F, 0, "disk %s: a sharable read-only VDI has no legacy form "
                          "(written as r)", k->dev);
             if (k->backend || k->protocol)
-                vmd_buf_printf(&b, ",%s", k->backend ? k->backend : "0");
+                vmd_buf_printf(&b, ",%s", k->backend ? k->backend : "");
             if (k->protocol)
                 vmd_buf_printf(&b, ",%s", k->protocol);
             if (k->bootable != (i == 0))

@@ -142,6 +142,11 @@ static bool read_string(sreader *R, lval *out)
         }
         vmd_buf_add(&b, &o, 1);
     }
+    if (b.n && (vmd_utf8_valid((const unsigned char *)b.s, b.n) != b.n || !vmd_text_ok(b.s))) {
+        free(b.s);
+        return sfail(R, start, "the string is not UTF-8 text once its escapes are decoded "
+                     "(control characters other than TAB, LF, CR are refused)");
+    }
     *out = (lval){ .t = LV_STR, .s = vmd_buf_take(&b), .line = start };
     return true;
 }
@@ -315,6 +320,11 @@ static bool pci_dev(sctx *x, const lval *dev)
         if (vd && hexfield(vd, &vdf) && vdf != 0x100)   /* 0x100: AUTO_PHP_SLOT */
             vmd_buf_printf(&b, "@%02x", vdf >> 3);
         const char *key = pair_get(d, "key");
+        if (key && strpbrk(key, ",=@")) {
+            free(b.s);
+            return vmd_fail(x->err, x->file, d->line, "(pci (dev (key %s))): ',', '=' and '@' "
+                            "are not allowed", key);
+        }
         if (key)
             vmd_buf_printf(&b, ",key=%s", key);
         for (size_t j = 1; j < d->n; j++) {
@@ -323,9 +333,14 @@ static bool pci_dev(sctx *x, const lval *dev)
                 continue;
             for (size_t k = 1; k < o->n; k++) {
                 const lval *kv = &o->items[k];
-                if (kv->t == LV_LIST && kv->n == 2 && kv->items[0].t == LV_STR &&
-                    kv->items[1].t == LV_STR)
-                    vmd_buf_printf(&b, ",%s=%s", kv->items[0].s, kv->items[1].s);
+                if (kv->t != LV_LIST || kv->n != 2 || kv->items[0].t != LV_STR ||
+                    kv->items[1].t != LV_STR || !*kv->items[0].s ||
+                    strpbrk(kv->items[0].s, ",=@ ") || strpbrk(kv->items[1].s, ",")) {
+                    free(b.s);
+                    return vmd_fail(x->err, x->file, kv->line, "(pci (dev (opts ...))): "
+                                    "expected (key value) without ',' (nor '=' in the key)");
+                }
+                vmd_buf_printf(&b, ",%s=%s", kv->items[0].s, kv->items[1].s);
             }
         }
         append(x, "pci", lval_str(b.s, d->line), d->line);

@@ -58,25 +58,42 @@ static void on_error(void *data, xmlErrorPtr e)
 
 /* ---- validation ---------------------------------------------------------- */
 
+/* The compiled schema is kept for the next document (xm reads one; the
+ * fuzzer and the tests read thousands); validations are serialised. */
+static pthread_mutex_t schema_lock = PTHREAD_MUTEX_INITIALIZER;
+static xmlRelaxNGPtr cached_rng;
+static char *cached_path;
+
 static bool validate(xmlDocPtr doc, const char *schema, xerr_ctx *x)
 {
-    xmlRelaxNGParserCtxtPtr pc = xmlRelaxNGNewParserCtxt(schema);
-    if (!pc)
-        return vmd_fail(x->err, schema, 0, "cannot read the schema");
-    xerr_ctx sx = { .err = x->err, .file = schema };
-    xmlRelaxNGSetParserStructuredErrors(pc, on_error, &sx);
-    xmlRelaxNGPtr rng = xmlRelaxNGParse(pc);
-    xmlRelaxNGFreeParserCtxt(pc);
-    if (!rng) {
-        if (!sx.set)
-            vmd_fail(x->err, schema, 0, "the schema cannot be read (missing or not RELAX NG)");
-        return false;
+    pthread_mutex_lock(&schema_lock);
+    if (!cached_path || strcmp(cached_path, schema) != 0) {
+        xmlRelaxNGParserCtxtPtr pc = xmlRelaxNGNewParserCtxt(schema);
+        if (!pc) {
+            pthread_mutex_unlock(&schema_lock);
+            return vmd_fail(x->err, schema, 0, "cannot read the schema");
+        }
+        xerr_ctx sx = { .err = x->err, .file = schema };
+        xmlRelaxNGSetParserStructuredErrors(pc, on_error, &sx);
+        xmlRelaxNGPtr rng = xmlRelaxNGParse(pc);
+        xmlRelaxNGFreeParserCtxt(pc);
+        if (!rng) {
+            pthread_mutex_unlock(&schema_lock);
+            if (!sx.set)
+                vmd_fail(x->err, schema, 0, "the schema cannot be read (missing or not RELAX NG)");
+            return false;
+        }
+        if (cached_rng)
+            xmlRelaxNGFree(cached_rng);
+        free(cached_path);
+        cached_rng = rng;
+        cached_path = vmd_xstrdup(schema);
     }
-    xmlRelaxNGValidCtxtPtr vc = xmlRelaxNGNewValidCtxt(rng);
+    xmlRelaxNGValidCtxtPtr vc = xmlRelaxNGNewValidCtxt(cached_rng);
     xmlRelaxNGSetValidStructuredErrors(vc, on_error, x);
     int r = xmlRelaxNGValidateDoc(vc, doc);
     xmlRelaxNGFreeValidCtxt(vc);
-    xmlRelaxNGFree(rng);
+    pthread_mutex_unlock(&schema_lock);
     if (r != 0 && !x->set)
         vmd_fail(x->err, x->file, 0, "the document does not follow create.dtd");
     return r == 0;
@@ -114,8 +131,11 @@ static char *attr(xmlNodePtr n, const char *name)
     return s;
 }
 
+/* A required attribute into *out (which is NULL or an earlier value: an
+ * element given twice replaces it). */
 static bool need(xr *r, xmlNodePtr n, const char *name, char **out)
 {
+    free(*out);
     *out = attr(n, name);
     if (!*out)
         return vmd_fail(r->err, r->file, lineof(n), "<%s> needs the attribute %s", n->name, name);
@@ -133,7 +153,7 @@ static char *text(xmlNodePtr n)
 static bool get_int(xr *r, xmlNodePtr n, const char *name, int64_t lo, int64_t hi, int base,
                     int64_t *out)
 {
-    char *v;
+    char *v = NULL;
     if (!need(r, n, name, &v))
         return false;
     char *end;
@@ -160,7 +180,7 @@ static bool kv_children(xr *r, xmlNodePtr n, const char *tag, vmd_map *m)
     for (xmlNodePtr c = n->children; c; c = c->next) {
         if (!is(c, tag))
             continue;
-        char *k, *v;
+        char *k = NULL, *v = NULL;
         if (!need(r, c, "key", &k))
             return false;
         if (!need(r, c, "value", &v)) {
@@ -186,15 +206,20 @@ static xmlNodePtr find_vdi(xr *r, const char *id)
     return NULL;
 }
 
+/* <name><label>..</label><description>..</description></name> (the last
+ * one counts; the schema allows one). */
 static void name_of(xmlNodePtr n, char **label, char **desc)
 {
     for (xmlNodePtr c = n->children; c; c = c->next)
         if (is(c, "name"))
             for (xmlNodePtr k = c->children; k; k = k->next) {
-                if (is(k, "label") && label)
+                if (is(k, "label") && label) {
+                    free(*label);
                     *label = text(k);
-                else if (is(k, "description") && desc)
+                } else if (is(k, "description") && desc) {
+                    free(*desc);
                     *desc = text(k);
+                }
             }
 }
 
@@ -381,7 +406,7 @@ static bool read_vm(xr *r, xmlNodePtr vm, vmdesc *d)
                      kv_children(r, c, "other_config", &k->other_config);
             }
         } else if (is(c, "platform") || is(c, "vcpu_param") || is(c, "other_config")) {
-            char *k, *val;
+            char *k = NULL, *val = NULL;
             if ((ok = need(r, c, "key", &k))) {
                 if ((ok = need(r, c, "value", &val))) {
                     vmd_map_set(is(c, "platform") ? &d->platform :
@@ -519,6 +544,11 @@ static void xml_losses(const vmdesc *d, vmd_diag *w)
     const char *F = "output";
     if (d->uuid)
         vmd_warn(w, F, 0, "uuid %s: create.dtd has no uuid (the server makes one)", d->uuid);
+    const char *pv[] = { d->kernel, d->ramdisk, d->args, d->bootloader, d->bootloader_args };
+    for (int i = 0; d->hvm_boot_policy && i < 5; i++)
+        if (pv[i] && *pv[i])
+            vmd_warn(w, F, 0, "an HVM guest's kernel, ramdisk, args and bootloader have no "
+                     "place in create.dtd's <hvm>");
     for (size_t i = 0; i < d->n_disks; i++) {
         const vmd_disk *k = &d->disks[i];
         if (k->backend || k->protocol)

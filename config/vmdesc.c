@@ -475,6 +475,55 @@ bool vmdesc_finish(vmdesc *d, vmd_err *err)
     return true;
 }
 
+/* ---- input checks --------------------------------------------------------- */
+
+/* The length of the valid UTF-8 prefix of s (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF). */
+size_t vmd_utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t len;
+        unsigned lo = 0x80, hi = 0xbf;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            if (c == 0xe0)
+                lo = 0xa0;
+            else if (c == 0xed)
+                hi = 0x9f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            if (c == 0xf0)
+                lo = 0x90;
+            else if (c == 0xf4)
+                hi = 0x8f;
+        } else {
+            return i;
+        }
+        if (i + len > n || s[i + 1] < lo || s[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k < len; k++)
+            if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+                return i;
+        i += len;
+    }
+    return n;
+}
+
+bool vmd_text_ok(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r')
+            return false;
+    return true;
+}
+
 /* ---- formats and VAR=VALUE ---------------------------------------------- */
 
 vmd_format vmd_format_from_name(const char *name)
@@ -535,6 +584,9 @@ bool vmd_vars_add(vmd_vars *vars, const char *a, vmd_err *err)
                             (int)(eq - a), a);
     if (strlen(eq + 1) > VMD_MAX_STRING)
         return vmd_fail(err, "command line", 0, "the value of %.*s is too long",
+                        (int)(eq - a), a);
+    if (vmd_utf8_valid((const unsigned char *)a, strlen(a)) != strlen(a) || !vmd_text_ok(a))
+        return vmd_fail(err, "command line", 0, "the value of %.*s is not UTF-8 text",
                         (int)(eq - a), a);
     vmd_grow(&vars->v, &vars->cap, vars->n + 1, sizeof(*vars->v));
     vars->v[vars->n].key = vmd_xstrndup(a, (size_t)(eq - a));
@@ -611,8 +663,18 @@ bool vmd_parse_buffer(const char *buf, size_t len, const vmd_parse_opts *o, vmde
     const char *file = o->filename ? o->filename : "<string>";
     if (len > VMD_MAX_INPUT)
         return vmd_fail(err, file, 0, "the file is larger than %u bytes", VMD_MAX_INPUT);
-    if (memchr(buf, '\0', len))
-        return vmd_fail(err, file, 0, "the file contains a NUL byte (not a text file)");
+    const char *nul = memchr(buf, '\0', len);
+    size_t good = vmd_utf8_valid((const unsigned char *)buf, len);
+    if (nul || good != len) {
+        size_t at = nul && (size_t)(nul - buf) < good ? (size_t)(nul - buf) : good;
+        unsigned line = 1;
+        for (size_t i = 0; i < at; i++)
+            line += buf[i] == '\n';
+        if (nul && (size_t)(nul - buf) == at)
+            return vmd_fail(err, file, line, "a NUL byte (not a text file)");
+        return vmd_fail(err, file, line, "not UTF-8 (byte 0x%02x): config files are UTF-8 text",
+                        (unsigned char)buf[at]);
+    }
     vmd_format f = o->format == VMD_FMT_AUTO ? vmd_format_detect(buf, len) : o->format;
     bool ok;
     if (f == VMD_FMT_XML) {
