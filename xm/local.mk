@@ -9,3 +9,7 @@ xm_xm_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libxen/include -I$(top_builddir)
 xm_xm_CFLAGS = $(AM_CFLAGS)
 xm_xm_LDADD = libxen/libxenapi.la config/libvmdesc.la $(XML_LIBS)
 $(xm_xm_OBJECTS): libxen/gen/stamp
+
+# bash completion (commands, options, VM names from the server)
+bashcompletiondir = $(datadir)/bash-completion/completions
+dist_bashcompletion_DATA = xm/completion/xm

@@ -126,6 +126,34 @@ def test_help_and_prefixes():
     assert "not a memory size" in xm("mem-set", "x", "12q", rc=2)
 
 
+def complete(*words):
+    """What bash completion offers for the command line words (the last one
+    being completed)."""
+    script = ('source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _xm; '
+              'printf "%s\\n" "${COMPREPLY[@]}"')
+    e = env(PATH=os.path.dirname(XM) + ":" + os.environ["PATH"])
+    r = subprocess.run(["bash", "-c", script, "bash", os.path.join(SRCDIR, "xm", "completion", "xm")] + list(words),
+                       env=e, capture_output=True, text=True, timeout=DEADLINE)
+    assert r.returncode == 0, r.stderr
+    return [l for l in r.stdout.split("\n") if l]
+
+
+def test_bash_completion():
+    vm = new_vm("completion vm")        # a name with a space
+    assert complete("xm", "li") == ["list"]
+    assert set(complete("xm", "")) >= {"list", "create", "console", "vcpu-pin"}
+    assert complete("xm", "list", "--st") == ["--state="]
+    assert "--paused" in complete("xm", "start", "--")
+    assert "completion vm" in complete("xm", "start", "comp")
+    assert complete("xm", "start", "completion vm", "") == []
+    assert "completion vm" in complete("xm", "-s", "unix://" + X.unix, "pause", "")
+    cfgdir = tempfile.mkdtemp(dir=X.tmp)
+    open(os.path.join(cfgdir, "guest.cfg"), "w").close()
+    assert complete("xm", "create", cfgdir + "/g") == [cfgdir + "/guest.cfg"]
+    assert "list" in complete("xm", "help", "l")
+    ok(P.VM.destroy(S, vm))
+
+
 # ---- list ----
 
 HEADER = "Name                                        ID   Mem VCPUs      State   Time(s)"
@@ -652,7 +680,7 @@ def main():
         X.start()
         P = X.unix_proxy()
         S = ok(P.session.login_with_password("root", ""))
-        run([test_help_and_prefixes, test_list_columns_and_filters, test_list_long_is_xend_sxp,
+        run([test_help_and_prefixes, test_bash_completion, test_list_columns_and_filters, test_list_long_is_xend_sxp,
              test_lifecycle_commands, test_shutdown_all_and_without_wait, test_memory_vcpus_scheduler,
              test_save_restore_suspend_resume_progress, test_migrate_and_dump_core_report_errors,
              test_walkthrough_new_start_watch_shutdown_delete, test_create_is_run_once_with_overrides,

@@ -1,0 +1,152 @@
+#!/usr/bin/python3
+"""bench/xm: wall time of `xm list` with N VMs (default 1,000 and 10,000),
+in one run beside
+  - `virsh -c test:///FILE list --all`, libvirt's test driver with the same
+    number of domains defined (FILE: a generated node description), and
+  - bench/xm/fetch_records, a minimal libxen program that only fetches the
+    VM and VM_metrics records (the floor for any libxen client).
+Targets: xm list at or below virsh at 1,000; under 0.5 s at 10,000.
+
+The daemon runs on the sim (tests/lib/xendtest.py); the VMs are defined
+through XML-RPC before timing (a tenth of them running).  Each figure is
+the median of --runs runs (default 5) after one warm-up.
+Output: a table, then one "BENCH key=value..." line per size.
+
+Usage: bench/xm/bench_xm.py [--build DIR] [--sizes 1000,10000] [--runs N] [--quick]
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "lib"))
+
+MIB = 1 << 20
+
+
+def median_time(cmd, env, runs):
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def define_vms(X, first, count):
+    """VM.create count VMs (four connections in parallel); start one in ten."""
+    from xendtest import ok
+
+    def worker(lo, hi):
+        p = X.unix_proxy()
+        s = ok(p.session.login_with_password("root", ""))
+        for i in range(lo, hi):
+            vm = ok(p.VM.create(s, {
+                "name_label": "bench-%05d" % i, "memory_static_max": str(64 * MIB),
+                "memory_dynamic_max": str(64 * MIB), "memory_dynamic_min": str(64 * MIB),
+                "memory_static_min": str(16 * MIB), "VCPUs_max": "1", "VCPUs_at_startup": "1",
+                "PV_kernel": "/boot/vmlinuz", "actions_after_shutdown": "destroy",
+                "actions_after_reboot": "restart", "actions_after_crash": "destroy"}))
+            if i % 10 == 0 and i < 500:     # the sim host's memory holds ~100 of them
+                ok(p.VM.start(s, vm, False))
+    step = (count + 3) // 4
+    threads = [threading.Thread(target=worker, args=(first + k * step, min(first + count, first + (k + 1) * step)))
+               for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def virsh_node(path, n):
+    """A libvirt test-driver node with n domains (a tenth running)."""
+    with open(path, "w") as f:
+        f.write("<node>\n")
+        for i in range(n):
+            f.write("<domain type='test'><name>bench-%05d</name><uuid>%08x-0000-4000-8000-%012x</uuid>"
+                    "<memory>65536</memory><vcpu>1</vcpu><os><type>xen</type></os>%s</domain>\n"
+                    % (i, i, i, "" if i % 10 == 0 else ""))
+        f.write("</node>\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.environ.get("BUILD"))
+    ap.add_argument("--sizes", default="1000,10000")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    build = a.build or (os.getcwd() if os.path.exists("daemon/xend") else os.path.join(HERE, "..", "..", "build"))
+    build = os.path.abspath(build)
+    os.environ["XEND_BUILDDIR"] = build
+    from xendtest import Xend
+    sizes = [int(x) for x in a.sizes.split(",")]
+    runs = 2 if a.quick else a.runs
+    # the real programs, not libtool's wrapper scripts (a shell each run)
+    def real(rel):
+        d, b = os.path.split(os.path.join(build, rel))
+        lt = os.path.join(d, ".libs", b)
+        return lt if os.access(lt, os.X_OK) else os.path.join(d, b)
+    xm = real("xm/xm")
+    fetch = real("bench/xm/fetch_records")
+    os.environ["LD_LIBRARY_PATH"] = os.path.join(build, "libxen", ".libs") + (
+        ":" + os.environ["LD_LIBRARY_PATH"] if os.environ.get("LD_LIBRARY_PATH") else "")
+    virsh = shutil.which("virsh")
+    for p in (xm, fetch):
+        if not os.access(p, os.X_OK):
+            print("bench_xm: %s is not built" % p)
+            return 1
+    tmp = tempfile.mkdtemp(prefix="bench-xm-")
+    X = Xend(pam=False, tmp=tmp, conf=["sim-config = %s" % os.path.join(tmp, "sim.conf")])
+    with open(os.path.join(tmp, "sim.conf"), "w") as f:
+        f.write("memory_mib = 65536\ncpus = 8\n")
+    results = []
+    try:
+        X.start(timeout=120)
+        env = dict(os.environ, XM_SERVER="unix://" + X.unix)
+        have = 0
+        for n in sorted(sizes):
+            t0 = time.time()
+            define_vms(X, have, n - have)
+            have = n
+            setup = time.time() - t0
+            lines = subprocess.run([xm, "list"], env=env, capture_output=True, text=True, check=True).stdout
+            assert len(lines.splitlines()) == n + 2, "xm list shows %d lines" % len(lines.splitlines())
+            t_xm = median_time([xm, "list"], env, runs)
+            t_fetch = median_time([fetch, "unix://" + X.unix], env, runs)
+            t_virsh = None
+            if virsh:
+                node = os.path.join(tmp, "node-%d.xml" % n)
+                virsh_node(node, n)
+                out = subprocess.run([virsh, "-c", "test://" + node, "list", "--all"], capture_output=True,
+                                     text=True, check=True).stdout
+                assert out.count("bench-") == n, "virsh lists %d domains" % out.count("bench-")
+                t_virsh = median_time([virsh, "-c", "test://" + node, "list", "--all"], env, runs)
+            results.append((n, t_xm, t_fetch, t_virsh, setup))
+    finally:
+        X.cleanup()
+    print("%8s %12s %16s %14s   %s" % ("VMs", "xm list (s)", "libxen fetch (s)", "virsh (s)", "target"))
+    for n, t_xm, t_fetch, t_virsh, setup in results:
+        if n <= 1000:
+            target, met = "<= virsh", t_virsh is not None and t_xm <= t_virsh
+        else:
+            target, met = "< 0.5 s", t_xm < 0.5
+        print("%8d %12.3f %16.3f %14s   %s: %s" % (n, t_xm, t_fetch, "%.3f" % t_virsh if t_virsh else "n/a",
+                                                  target, "met" if met else "MISSED"))
+    for n, t_xm, t_fetch, t_virsh, setup in results:
+        print("BENCH name=xm-list vms=%d xm_list_s=%.4f libxen_fetch_s=%.4f virsh_list_s=%s setup_s=%.1f status=%s"
+              % (n, t_xm, t_fetch, "%.4f" % t_virsh if t_virsh else "NA", setup,
+                 "INFO" if t_virsh is None and n <= 1000 else
+                 "PASS" if (t_xm <= t_virsh if n <= 1000 else t_xm < 0.5) else "FAIL"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
