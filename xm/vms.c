@@ -42,7 +42,39 @@ static int cmp_rows(const void *a, const void *b)
 bool xm_vms_fetch(xen_session *s, xm_vms *v)
 {
     memset(v, 0, sizeof(*v));
-    if (!xen_vm_get_all_records(s, &v->vms) || !xen_vm_metrics_get_all_records(s, &v->metrics)) {
+    if (!xen_vm_get_all_records(s, &v->vms)) {
+        xm_fail(s);
+        xm_vms_free(v);
+        return false;
+    }
+    /* Only VMs with a domain have live metrics: when they are few, one call
+     * each is cheaper than every VM's metrics record in one reply. */
+    size_t live = 0;
+    for (size_t i = 0; i < v->vms->size; i++)
+        live += xm_vm_live(v->vms->contents[i].val);
+    bool ok;
+    if (live * 8 < v->vms->size) {
+        v->metrics = xen_vm_metrics_xen_vm_metrics_record_map_alloc(live);
+        v->metrics->size = 0;
+        ok = true;
+        for (size_t i = 0; i < v->vms->size && ok; i++) {
+            const xen_vm_record *r = v->vms->contents[i].val;
+            if (!xm_vm_live(r) || !r->metrics || r->metrics->is_record || !*r->metrics->u.handle)
+                continue;
+            xen_vm_metrics_record *m = NULL;
+            if (xen_vm_metrics_get_record(s, &m, r->metrics->u.handle)) {
+                v->metrics->contents[v->metrics->size].key = xm_strdup(r->metrics->u.handle);
+                v->metrics->contents[v->metrics->size++].val = m;
+            } else if (s->error_description_count && strcmp(s->error_description[0], "HANDLE_INVALID") == 0) {
+                xen_session_clear_error(s);     /* the VM halted meanwhile: no live metrics */
+            } else {
+                ok = false;
+            }
+        }
+    } else {
+        ok = xen_vm_metrics_get_all_records(s, &v->metrics);
+    }
+    if (!ok) {
         xm_fail(s);
         xm_vms_free(v);
         return false;
