@@ -238,50 +238,6 @@ int xm_cmd_block_attach(int argc, char **argv)
     return rc;
 }
 
-int xm_cmd_block_detach(int argc, char **argv)
-{
-    static const struct option lo[] = { { "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
-    int c;
-    while ((c = getopt_long(argc, argv, "f", lo, NULL)) != -1)
-        if (c != 'f')
-            return xm_usage("block-detach", "bad option");
-    if (argc - optind != 2)
-        return xm_usage("block-detach", "expected a VM and a device");
-    const char *want = argv[optind + 1];
-    xen_session *s = xm_session();
-    int rc;
-    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
-    if (!vm)
-        return rc;
-    struct xen_vbd_set *vbds = NULL;
-    xen_vbd found = NULL;
-    if (!xen_vm_get_vbds(s, &vbds, vm)) {
-        rc = xm_fail(s);
-        goto out;
-    }
-    for (size_t i = 0; i < vbds->size && !found && !rc; i++) {
-        xen_vbd_record *b = NULL;
-        if (!xen_vbd_get_record(s, &b, vbds->contents[i])) {
-            rc = xm_fail(s);
-            break;
-        }
-        char num[24];
-        snprintf(num, sizeof(num), "%ld", blkdev_number(b->device));
-        if (strcmp(b->device, want) == 0 || strcmp(b->uuid, want) == 0 || strcmp(num, want) == 0)
-            found = xm_strdup(vbds->contents[i]);
-        xen_vbd_record_free(b);
-    }
-    if (!rc && !found)
-        rc = xm_err(XM_EXIT_NOTFOUND, "the VM has no block device '%s'.", want);
-    else if (found && !xen_vbd_destroy(s, found))
-        rc = xm_fail(s);
-out:
-    free(found);
-    xen_vbd_set_free(vbds);
-    xen_vm_free(vm);
-    return rc;
-}
-
 /* The network whose bridge (other_config:bridge, else name) is bridge; the
  * first network when bridge is NULL. */
 static xen_network find_network(xen_session *s, const char *bridge, int *rc)
@@ -372,48 +328,122 @@ int xm_cmd_network_attach(int argc, char **argv)
     return rc;
 }
 
-int xm_cmd_network_detach(int argc, char **argv)
+/* ---- detaching: the device of the VM that matches, destroyed ---- */
+
+typedef struct devkind {
+    const char *cmd, *what;
+    /* the VM's devices (refs, a xen_<class>_set) */
+    bool (*list)(xen_session *s, xen_vm vm, struct xen_string_set **refs);
+    /* 1: device ref (the idx-th) is the one named want; 0: not; -1: error */
+    int (*match)(xen_session *s, const char *ref, size_t idx, const char *want);
+    bool (*destroy)(xen_session *s, const char *ref);
+} devkind;
+
+/* The refs of a xen_vbd_set / xen_vif_set, moved into a string set. */
+#define MOVE_REFS(set, refs)                                            \
+    do {                                                                \
+        *(refs) = xen_string_set_alloc((set)->size);                    \
+        for (size_t i_ = 0; i_ < (set)->size; i_++) {                   \
+            (*(refs))->contents[i_] = (set)->contents[i_];              \
+            (set)->contents[i_] = NULL;                                 \
+        }                                                               \
+    } while (0)
+
+static bool vbd_list(xen_session *s, xen_vm vm, struct xen_string_set **refs)
+{
+    struct xen_vbd_set *set = NULL;
+    if (!xen_vm_get_vbds(s, &set, vm))
+        return false;
+    MOVE_REFS(set, refs);
+    xen_vbd_set_free(set);
+    return true;
+}
+
+static bool vif_list(xen_session *s, xen_vm vm, struct xen_string_set **refs)
+{
+    struct xen_vif_set *set = NULL;
+    if (!xen_vm_get_vifs(s, &set, vm))
+        return false;
+    MOVE_REFS(set, refs);
+    xen_vif_set_free(set);
+    return true;
+}
+
+static int vbd_match(xen_session *s, const char *ref, size_t idx, const char *want)
+{
+    (void)idx;
+    xen_vbd_record *b = NULL;
+    if (!xen_vbd_get_record(s, &b, (xen_vbd)ref))
+        return -1;
+    char num[24];
+    snprintf(num, sizeof(num), "%ld", blkdev_number(b->device));
+    int m = strcmp(b->device, want) == 0 || strcmp(b->uuid, want) == 0 || strcmp(num, want) == 0;
+    xen_vbd_record_free(b);
+    return m;
+}
+
+static int vif_match(xen_session *s, const char *ref, size_t idx, const char *want)
+{
+    xen_vif_record *v = NULL;
+    if (!xen_vif_get_record(s, &v, (xen_vif)ref))
+        return -1;
+    char num[24], eth[32];
+    snprintf(num, sizeof(num), "%zu", idx);
+    snprintf(eth, sizeof(eth), "eth%s", want);
+    int m = strcmp(num, want) == 0 || strcasecmp(v->mac, want) == 0 || strcmp(v->device, want) == 0 ||
+            strcmp(v->device, eth) == 0 || strcmp(v->uuid, want) == 0;
+    xen_vif_record_free(v);
+    return m;
+}
+
+static bool vbd_destroy(xen_session *s, const char *ref) { return xen_vbd_destroy(s, (xen_vbd)ref); }
+static bool vif_destroy(xen_session *s, const char *ref) { return xen_vif_destroy(s, (xen_vif)ref); }
+
+static int detach(int argc, char **argv, const devkind *k)
 {
     static const struct option lo[] = { { "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
     int c;
     while ((c = getopt_long(argc, argv, "f", lo, NULL)) != -1)
         if (c != 'f')
-            return xm_usage("network-detach", "bad option");
+            return xm_usage(k->cmd, "bad option");
     if (argc - optind != 2)
-        return xm_usage("network-detach", "expected a VM and a device index or MAC");
+        return xm_usage(k->cmd, "expected a VM and a %s", k->what);
     const char *want = argv[optind + 1];
     xen_session *s = xm_session();
     int rc;
     xen_vm vm = xm_find_vm(s, argv[optind], &rc);
     if (!vm)
         return rc;
-    struct xen_vif_set *vifs = NULL;
-    xen_vif found = NULL;
-    if (!xen_vm_get_vifs(s, &vifs, vm)) {
+    struct xen_string_set *refs = NULL;
+    const char *found = NULL;
+    if (!k->list(s, vm, &refs)) {
         rc = xm_fail(s);
-        goto out;
-    }
-    for (size_t i = 0; i < vifs->size && !found && !rc; i++) {
-        xen_vif_record *v = NULL;
-        if (!xen_vif_get_record(s, &v, vifs->contents[i])) {
-            rc = xm_fail(s);
-            break;
+    } else {
+        for (size_t i = 0; i < refs->size && !found && !rc; i++) {
+            int m = k->match(s, refs->contents[i], i, want);
+            if (m < 0)
+                rc = xm_fail(s);
+            else if (m)
+                found = refs->contents[i];
         }
-        char idx[24], eth[32];
-        snprintf(idx, sizeof(idx), "%zu", i);
-        snprintf(eth, sizeof(eth), "eth%s", want);
-        if (strcmp(idx, want) == 0 || strcasecmp(v->mac, want) == 0 || strcmp(v->device, want) == 0 || strcmp(v->device, eth) == 0 ||
-            strcmp(v->uuid, want) == 0)
-            found = xm_strdup(vifs->contents[i]);
-        xen_vif_record_free(v);
+        if (!rc && !found)
+            rc = xm_err(XM_EXIT_NOTFOUND, "the VM has no %s '%s'.", k->what, want);
+        else if (found && !k->destroy(s, found))
+            rc = xm_fail(s);
     }
-    if (!rc && !found)
-        rc = xm_err(XM_EXIT_NOTFOUND, "the VM has no network interface '%s'.", want);
-    else if (found && !xen_vif_destroy(s, found))
-        rc = xm_fail(s);
-out:
-    free(found);
-    xen_vif_set_free(vifs);
+    xen_string_set_free(refs);
     xen_vm_free(vm);
     return rc;
+}
+
+int xm_cmd_block_detach(int argc, char **argv)
+{
+    static const devkind k = { "block-detach", "block device", vbd_list, vbd_match, vbd_destroy };
+    return detach(argc, argv, &k);
+}
+
+int xm_cmd_network_detach(int argc, char **argv)
+{
+    static const devkind k = { "network-detach", "network interface", vif_list, vif_match, vif_destroy };
+    return detach(argc, argv, &k);
 }

@@ -309,29 +309,32 @@ int xm_cmd_reboot(int argc, char **argv) { return shutdown_or_reboot(argc, argv,
 
 /* ---- settings ---- */
 
-/* "xm CMD DOM VALUE": the VM and the value's text. */
-static xen_vm vm_and_value(int argc, char **argv, const char **value, int *rc)
-{
-    if (getopt(argc, argv, "+") != -1 || argc - optind != 2) {
-        *rc = xm_usage(argv[0], "expected a VM and a value");
-        return NULL;
-    }
-    *value = argv[optind + 1];
-    return xm_find_vm(xm_session(), argv[optind], rc);
-}
+/* "xm CMD DOM VALUE": parse the value (when parse is given), find the VM,
+ * apply. */
+typedef int (*vm_value_fn)(xen_session *s, xen_vm vm, const char *text, int64_t num);
 
-int xm_cmd_mem_set(int argc, char **argv)
+static int vm_value(int argc, char **argv, bool (*parse)(const char *, int64_t *), const char *what,
+                    vm_value_fn apply)
 {
-    const char *val;
+    if (getopt(argc, argv, "+") != -1 || argc - optind != 2)
+        return xm_usage(argv[0], "expected a VM and a value");
+    const char *text = argv[optind + 1];
+    int64_t num = 0;
+    if (parse && !parse(text, &num))
+        return xm_usage(argv[0], "'%s' is not %s", text, what);
+    xen_session *s = xm_session();
     int rc;
-    int64_t bytes;
-    if (argc - 1 == 2 && !xm_parse_mem(argv[2], &bytes))
-        return xm_usage("mem-set", "'%s' is not a memory size (MiB, or a number with k, m or g)", argv[2]);
-    xen_vm vm = vm_and_value(argc, argv, &val, &rc);
+    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
     if (!vm)
         return rc;
-    xm_parse_mem(val, &bytes);
-    xen_session *s = xm_session();
+    rc = apply(s, vm, text, num);
+    xen_vm_free(vm);
+    return rc;
+}
+
+static int set_memory(xen_session *s, xen_vm vm, const char *text, int64_t bytes)
+{
+    (void)text;
     int64_t dmin = 0;
     bool ok = xen_vm_get_memory_dynamic_min(s, &dmin, vm);
     /* keep dynamic_min <= dynamic_max at every step */
@@ -341,77 +344,50 @@ int xm_cmd_mem_set(int argc, char **argv)
     else if (ok)
         ok = xen_vm_set_memory_dynamic_max_live(s, vm, bytes) &&
              xen_vm_set_memory_dynamic_min_live(s, vm, bytes);
-    if (!ok)
-        rc = xm_fail(s);
-    xen_vm_free(vm);
-    return rc;
+    return ok ? XM_EXIT_OK : xm_fail(s);
 }
 
-int xm_cmd_mem_max(int argc, char **argv)
+static int set_max_memory(xen_session *s, xen_vm vm, const char *text, int64_t bytes)
 {
-    const char *val;
-    int rc;
-    int64_t bytes;
-    if (argc - 1 == 2 && !xm_parse_mem(argv[2], &bytes))
-        return xm_usage("mem-max", "'%s' is not a memory size (MiB, or a number with k, m or g)", argv[2]);
-    xen_vm vm = vm_and_value(argc, argv, &val, &rc);
-    if (!vm)
-        return rc;
-    xm_parse_mem(val, &bytes);
-    xen_session *s = xm_session();
-    if (!xen_vm_set_memory_static_max(s, vm, bytes))
-        rc = xm_fail(s);
-    xen_vm_free(vm);
-    return rc;
+    (void)text;
+    return xen_vm_set_memory_static_max(s, vm, bytes) ? XM_EXIT_OK : xm_fail(s);
 }
 
-int xm_cmd_vcpu_set(int argc, char **argv)
+static bool parse_count(const char *text, int64_t *n)
 {
-    const char *val;
-    int rc;
-    int64_t n;
-    if (argc - 1 == 2 && (!xm_parse_int(argv[2], &n) || n < 1))
-        return xm_usage("vcpu-set", "'%s' is not a VCPU count", argv[2]);
-    xen_vm vm = vm_and_value(argc, argv, &val, &rc);
-    if (!vm)
-        return rc;
-    xm_parse_int(val, &n);
-    xen_session *s = xm_session();
-    if (!xen_vm_set_vcpus_number_live(s, vm, n))
-        rc = xm_fail(s);
-    xen_vm_free(vm);
-    return rc;
+    return xm_parse_int(text, n) && *n >= 1;
 }
 
-int xm_cmd_rename(int argc, char **argv)
+static int set_vcpus(xen_session *s, xen_vm vm, const char *text, int64_t n)
 {
-    const char *val;
-    int rc;
-    xen_vm vm = vm_and_value(argc, argv, &val, &rc);
-    if (!vm)
-        return rc;
-    xen_session *s = xm_session();
-    if (!*val)
-        rc = xm_usage("rename", "the new name is empty");
-    else if (!xen_vm_set_name_label(s, vm, val))
-        rc = xm_fail(s);
-    xen_vm_free(vm);
-    return rc;
+    (void)text;
+    return xen_vm_set_vcpus_number_live(s, vm, n) ? XM_EXIT_OK : xm_fail(s);
 }
 
-int xm_cmd_sysrq(int argc, char **argv)
+static bool parse_name(const char *text, int64_t *unused)
 {
-    const char *val;
-    int rc;
-    xen_vm vm = vm_and_value(argc, argv, &val, &rc);
-    if (!vm)
-        return rc;
-    xen_session *s = xm_session();
-    if (!xen_vm_send_sysrq(s, vm, val))
-        rc = xm_fail(s);
-    xen_vm_free(vm);
-    return rc;
+    (void)unused;
+    return *text != '\0';
 }
+
+static int set_name(xen_session *s, xen_vm vm, const char *text, int64_t unused)
+{
+    (void)unused;
+    return xen_vm_set_name_label(s, vm, text) ? XM_EXIT_OK : xm_fail(s);
+}
+
+static int send_sysrq(xen_session *s, xen_vm vm, const char *text, int64_t unused)
+{
+    (void)unused;
+    return xen_vm_send_sysrq(s, vm, text) ? XM_EXIT_OK : xm_fail(s);
+}
+
+#define MEM_WHAT "a memory size (MiB, or a number with k, m or g)"
+int xm_cmd_mem_set(int argc, char **argv) { return vm_value(argc, argv, xm_parse_mem, MEM_WHAT, set_memory); }
+int xm_cmd_mem_max(int argc, char **argv) { return vm_value(argc, argv, xm_parse_mem, MEM_WHAT, set_max_memory); }
+int xm_cmd_vcpu_set(int argc, char **argv) { return vm_value(argc, argv, parse_count, "a VCPU count", set_vcpus); }
+int xm_cmd_rename(int argc, char **argv) { return vm_value(argc, argv, parse_name, "a name", set_name); }
+int xm_cmd_sysrq(int argc, char **argv) { return vm_value(argc, argv, NULL, NULL, send_sysrq); }
 
 /* "0-3,5,^2" or "all" -> "0,1,3,5"; NULL if malformed. */
 static char *cpu_list(const char *spec, int64_t ncpus)
