@@ -31,4 +31,3 @@ tests_config_test_vmdesc_LDADD = config/libvmdesc.la $(XTEST_LIBS)
 EXTRA_DIST += $(patsubst $(srcdir)/%,%,$(wildcard $(srcdir)/tests/config/*.cfg \
 	$(srcdir)/tests/config/*.sxp $(srcdir)/tests/config/*.xml $(srcdir)/tests/config/*.calls \
 	$(srcdir)/tests/config/*.vars $(srcdir)/tests/config/bad/*))
-dist_man_MANS += man/xmdomain.cfg.5
