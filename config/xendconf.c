@@ -501,6 +501,10 @@ void xend_config_dispose(xend_config *c)
     free(c->log_file);
     free(c->pam_service);
     free(c->web_dir);
+    free(c->image_dir);
+    free(c->sr_dir);
+    free(c->kernel_dir);
+    free(c->bootloader_dir);
     free(c->tls_priorities);
     free(c->on_xend_stop);
     xc_role_maps_dispose(c);
@@ -549,6 +553,10 @@ static const xc_key xc_keys[] = {
     { "task-expiry", XC_K_UINT, XC_OFF(task_expiry), 0, INT32_MAX },
     { "event-log-size", XC_K_COUNT, XC_OFF(event_log_size), 16, 100000000 },
     { "web-dir", XC_K_PATH_OR_NONE, XC_OFF(web_dir), 0, 0 },
+    { "image-dir", XC_K_PATH, XC_OFF(image_dir), 0, 0 },
+    { "sr-dir", XC_K_PATH, XC_OFF(sr_dir), 0, 0 },
+    { "kernel-dir", XC_K_PATH, XC_OFF(kernel_dir), 0, 0 },
+    { "bootloader-dir", XC_K_PATH_OR_NONE, XC_OFF(bootloader_dir), 0, 0 },
     { "tls-priorities", XC_K_TEXT, XC_OFF(tls_priorities), 0, 0 },
     { "on-xend-stop", XC_K_STOP_ACTION, XC_OFF(on_xend_stop), 0, 0 },
     { "on-xend-stop-timeout", XC_K_UINT, XC_OFF(on_xend_stop_timeout), 1, 86400 },
@@ -872,6 +880,15 @@ bool xend_config_validate(const xend_config *c, char **err_r)
     }
     if (c->sim_config && !xc_readable("sim-config", c->sim_config, err_r))
         return false;
+    const struct { const char *key, *dir; } dirs[] = {
+        { "image-dir", c->image_dir }, { "sr-dir", c->sr_dir }, { "kernel-dir", c->kernel_dir },
+        { "bootloader-dir", c->bootloader_dir },
+    };
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (dirs[i].dir && (dirs[i].dir[0] != '/' || strcmp(dirs[i].dir, "/") == 0)) {
+            xc_set_err(err_r, xstrfmt("%s must be an absolute directory other than /", dirs[i].key));
+            return false;
+        }
     if (c->n_listeners == 0) {
         xc_set_err(err_r, xstrfmt("no listener configured"));
         return false;

@@ -56,6 +56,12 @@ typedef struct xend_config {
     unsigned task_expiry;           /* seconds; 0: tasks never expire */
     size_t event_log_size;
     char *web_dir;          /* the web console's files; NULL: no console */
+    /* Where client-named files may be (daemon/paths.h); NULL: the default
+     * below state_dir (images, sr, kernels; no bootloader directory). */
+    char *image_dir;        /* VM.save dest, VM.restore src */
+    char *sr_dir;           /* SR.create's device_config:location */
+    char *kernel_dir;       /* PV_kernel, PV_ramdisk */
+    char *bootloader_dir;   /* an absolute PV_bootloader */
     char *tls_priorities;           /* GnuTLS priority string; NULL: XC_TLS_DEFAULT_PRIORITIES */
     char *on_xend_stop;             /* running guests when xend stops: "ignore", "shutdown", "suspend" */
     unsigned on_xend_stop_timeout;  /* seconds xend waits for those shutdowns and suspends */

@@ -71,6 +71,8 @@ void backend_close(void)
 
 const char *backend_name(void) { return ops ? ops->name : ""; }
 
+bool backend_opens_boot_files(void) { return ops && ops->opens_boot_files && ops->opens_boot_files(be); }
+
 /* ---- the one converter ---- */
 
 static void number(char *buf, size_t len, uint64_t v)

@@ -37,6 +37,9 @@ const char *backend_name(void);
  * ("VM.start").  Logs the backend's message.  Returns false. */
 bool backend_error(const xo_error *e, const char *what, xerr **errp);
 
+/* Does the backend open PV_kernel / PV_ramdisk / PV_bootloader itself? */
+bool backend_opens_boot_files(void);
+
 /* ---- the ops (xenops.h describes each); 0 or -1 with *err set ---- */
 int backend_host_info(xo_host_info *info_r, xo_error *err);
 int backend_host_cpus(xo_cpu_info **cpus_r, size_t *n_r, xo_error *err);

@@ -7,10 +7,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "daemon/paths.h"
 #include "xenops/xenops.h"
 
 typedef struct daemon_options {
     const char *state_dir;
+    const char *dirs[PATHS__COUNT]; /* where client-named files may be; NULL: default */
     unsigned task_expiry;           /* seconds */
     size_t event_log_size;
     xloop *loop;
@@ -22,7 +24,8 @@ void api_register_hooks(void);
 /* persist.c: load the records kept on disk (before the host is set up) and
  * write every later change of a persistent object before its call returns. */
 bool persist_setup(const daemon_options *o, char **err_r);
-/* daemon/api/vm*.c: the VM lifecycle; reconcile records with the backend's domains;
+/* daemon/api/vm*.c (vm_setup also confines client-named paths, paths.h):
+ * the VM lifecycle; reconcile records with the backend's domains;
  * the backend's events arrive in vm_backend_event. */
 bool vm_setup(const daemon_options *o, char **err_r);
 void vm_backend_event(void *opaque, const xo_event *ev);

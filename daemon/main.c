@@ -209,6 +209,10 @@ static void keep_fixed(const xend_config *cur, xend_config *next)
     FIXED_STR(pam_service, "pam-service")
     FIXED_STR(tls_priorities, "tls-priorities")
     FIXED_STR(web_dir, "web-dir")
+    FIXED_STR(image_dir, "image-dir")
+    FIXED_STR(sr_dir, "sr-dir")
+    FIXED_STR(kernel_dir, "kernel-dir")
+    FIXED_STR(bootloader_dir, "bootloader-dir")
     FIXED_NUM(workers, "workers")
     FIXED_NUM(http_threads, "http-threads")
     FIXED_NUM(max_request_bytes, "max-request-bytes")
@@ -361,7 +365,10 @@ int main(int argc, char **argv)
         die("roles", err);
     api_register_hooks();
     daemon_options dopts = { .state_dir = cfg->state_dir, .task_expiry = cfg->task_expiry,
-                             .event_log_size = cfg->event_log_size, .loop = loop };
+                             .event_log_size = cfg->event_log_size, .loop = loop,
+                             .dirs = { [PATHS_IMAGE] = cfg->image_dir, [PATHS_SR] = cfg->sr_dir,
+                                       [PATHS_KERNEL] = cfg->kernel_dir,
+                                       [PATHS_BOOTLOADER] = cfg->bootloader_dir } };
     if (!persist_setup(&dopts, &err))
         die("state", err);
     if (!host_setup(cfg->state_dir, &err))

@@ -1,7 +1,8 @@
 # util: small shared pieces (event loop, ...).  Other fragments may append to
 # util_libxutil_la_SOURCES.
 noinst_LTLIBRARIES += util/libxutil.la
-util_libxutil_la_SOURCES = util/loop.c util/loop.h util/pool.c util/pool.h util/io.h util/strutil.h
+util_libxutil_la_SOURCES = util/loop.c util/loop.h util/pool.c util/pool.h util/io.h util/strutil.h \
+	util/beneath.c util/beneath.h
 util_libxutil_la_LIBADD = -lpthread
 
 check_PROGRAMS += tests/unit/test_loop

@@ -272,6 +272,10 @@ typedef struct xo_ops {
 
     /* The pty of the domain's text console, the path a terminal client
      * opens (xm console); fails when it has none (yet).  Optional. */
+    /* True when the backend itself opens the config's kernel, ramdisk and
+     * bootloader: the daemon then gives it only files confined to the
+     * directories xend.conf names (NULL: false). */
+    bool (*opens_boot_files)(xo_backend *b);
     int (*domain_console_tty)(xo_backend *b, uint32_t domid, char *path, size_t len, xo_error *err);
 } xo_ops;
 

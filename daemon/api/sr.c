@@ -2,14 +2,17 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/api/api.h"
 #include "daemon/classes.h"
 #include "daemon/host.h"
+#include "daemon/paths.h"
 #include "daemon/persist.h"
 #include "daemon/storage.h"
 #include "daemon/vm_internal.h"
@@ -17,6 +20,25 @@
 #include "xapi_errors.h"
 #include "xapi_handlers.h"
 #include "xapi_model.h"
+
+/* Make the SR's directory dir below sr-dir, confined like every client-named
+ * path (an existing directory is taken as it is). */
+static bool make_sr_dir(const char *dir, xerr **errp)
+{
+    const char *name = NULL;
+    int dfd = paths_open_parent(PATHS_SR, "device_config:location", dir, true, &name, errp);
+    if (dfd < 0)
+        return false;
+    struct stat st;
+    bool ok = (mkdirat(dfd, name, 0700) == 0 || errno == EEXIST) &&
+              fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    if (!ok) {
+        xlog(XLOG_WARNING, "SR.create: %s: %s", dir, strerror(errno));
+        xerr_VALUE_NOT_SUPPORTED(errp, "device_config:location", dir, "cannot be made a directory");
+    }
+    close(dfd);
+    return ok;
+}
 
 bool xh_SR_create(xcall *call, const char *host, const xv *device_config, int64_t physical_size,
                   const char *name_label, const char *name_description, const char *type,
@@ -31,17 +53,13 @@ bool xh_SR_create(xcall *call, const char *host, const xv *device_config, int64_
     char uuid[XREF_LEN], *dir;
     xuuid_generate(uuid);
     const xv *loc = xv_struct_get(device_config, "location");
-    if (loc && loc->kind == XV_STRING && loc->u.str.len) {
-        if (loc->u.str.s[0] != '/' || strstr(loc->u.str.s, "/../"))
-            return xerr_VALUE_NOT_SUPPORTED(errp, "device_config:location", loc->u.str.s,
-                                            "must be an absolute path");
+    if (loc && loc->kind == XV_STRING && loc->u.str.len)
         dir = strdup(loc->u.str.s);
-    } else if (asprintf(&dir, "%s/sr/%s", persist_state_dir(), uuid) < 0) {
+    else if (asprintf(&dir, "%s/%s", paths_dir(PATHS_SR), uuid) < 0)
         dir = NULL;
-    }
     if (!dir)
         abort();
-    if (!storage_mkdir_sr(dir, errp)) {
+    if (!make_sr_dir(dir, errp)) {
         free(dir);
         return false;
     }

@@ -152,12 +152,16 @@ void vm_fix_metrics(xobj *vm, bool raw);
 void vm_finish_call(xcall *c, xerr *err);
 
 /* vm_lifecycle.c: building a domain, in three steps for the frame's:
- * vm_build_prepare (lock held: the configuration and the host's checks),
+ * vm_build_prepare (lock held: the configuration, the host's checks and,
+ * for a backend that opens them, the boot files confined to kernel-dir and
+ * bootloader-dir),
  * vm_build_act (no lock: room on the host, the backend's create or restore
  * from image), vm_build_dispose (no lock). */
 typedef struct vm_build {
     xo_domain_config cfg;
     bool have_cfg;
+    int boot_fd[2];             /* kernel, ramdisk opened below kernel-dir (n_boot_fd of them) */
+    size_t n_boot_fd;
     bool paused;
     const char *image;          /* restore from this image, NULL: create */
     uint32_t domid;             /* the new domain */

@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon/api/vm.h"
 #include "daemon/backend.h"
 #include "daemon/host.h"
+#include "daemon/paths.h"
 #include "util/log.h"
 #include "xapi_errors.h"
 #include "xapi_handlers.h"
@@ -22,6 +24,35 @@
 
 /* ---- building a domain ---- */
 
+/* A kernel or ramdisk for the backend: the file below kernel-dir, handed
+ * over as the daemon's open descriptor (path rewritten in place). */
+static bool boot_file(vm_build *b, char *path, size_t len, const char *field, xerr **errp)
+{
+    if (!path[0])
+        return true;
+    int fd = paths_open_file(PATHS_KERNEL, field, path, errp);
+    if (fd < 0)
+        return false;
+    b->boot_fd[b->n_boot_fd++] = fd;
+    if (!paths_fd_path(path, len, fd, NULL))
+        return xerr_internal(errp, "%s: descriptor path too long", field);
+    return true;
+}
+
+/* The files the backend will open for the domain, confined (lock held). */
+static bool boot_files(vm_build *b, xerr **errp)
+{
+    xo_domain_config *cfg = &b->cfg;
+    if (!backend_opens_boot_files())
+        return true;            /* the backend records the names only */
+    if (!boot_file(b, cfg->kernel, sizeof(cfg->kernel), "PV_kernel", errp) ||
+        !boot_file(b, cfg->ramdisk, sizeof(cfg->ramdisk), "PV_ramdisk", errp))
+        return false;
+    /* a bare name is one of Xen's own bootloaders (pygrub) */
+    return !strchr(cfg->bootloader, '/') ||
+           paths_check_file(PATHS_BOOTLOADER, "PV_bootloader", cfg->bootloader, errp);
+}
+
 bool vm_build_prepare(vm_build *b, const xobj *vm, xerr **errp)
 {
     xobj *h = store_find(XC_host, host_ref());
@@ -30,6 +61,8 @@ bool vm_build_prepare(vm_build *b, const xobj *vm, xerr **errp)
     if (!vm_config_build(vm, &b->cfg, errp))
         return false;
     b->have_cfg = true;
+    if (!boot_files(b, errp))
+        return false;
     if (b->cfg.type == XO_DOM_HVM && h) {
         const xv *caps = h->f[XF_host_capabilities];
         bool hvm = false;
@@ -82,6 +115,8 @@ void vm_build_dispose(vm_build *b)
     if (b->have_cfg)
         vm_config_dispose(&b->cfg);
     b->have_cfg = false;
+    while (b->n_boot_fd)
+        close(b->boot_fd[--b->n_boot_fd]);
 }
 
 bool vm_destroy_act(int64_t domid, xo_error *err)

@@ -8,6 +8,7 @@
 
 #include "daemon/backend.h"
 #include "daemon/api/vm.h"
+#include "daemon/paths.h"
 #include "daemon/host.h"
 #include "daemon/persist.h"
 #include "util/log.h"
@@ -33,8 +34,8 @@ static void relink_all(void)
 
 bool vm_setup(const daemon_options *o, char **err_r)
 {
-    (void)o;
-    (void)err_r;
+    if (!paths_setup(o->state_dir, o->dirs, err_r))
+        return false;
     store_wrlock();
     relink_all();
     for (xobj *vm = store_first(XC_VM); vm; vm = store_next(vm)) {

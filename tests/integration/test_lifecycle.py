@@ -114,7 +114,7 @@ def call(op, vm):
     if op == "send_trigger":
         return v.send_trigger(S, vm, "nmi")
     if op == "save":
-        return v.save(S, vm, os.path.join(X.tmp, "save-%s" % vm))
+        return v.save(S, vm, os.path.join(X.state, "images", "save-%s" % vm))
     if op == "set_VCPUs_number_live":
         return v.set_VCPUs_number_live(S, vm, "2")
     if op == "set_memory_dynamic_max_live":
@@ -233,7 +233,7 @@ def test_clone_copies_devices():
 def test_save_and_restore():
     vm = new_vm("saved")
     ok(P.VM.start(S, vm, False))
-    path = os.path.join(X.tmp, "saved.img")
+    path = os.path.join(X.state, "images", "saved.img")   # below image-dir (default <state>/images)
     ok(P.VM.save(S, vm, path))
     assert power(vm) == "Halted" and os.path.getsize(path) > 0
     tail = open(path, "rb").read()[-33:]
@@ -246,7 +246,7 @@ def test_save_and_restore():
     r = ok(P.VM.restore(S, path, False))      # the record comes back from the image
     assert r == vm and power(vm) == "Running" and ok(P.VM.get_name_label(S, vm)) == "saved"
     ok(P.VM.hard_shutdown(S, vm))
-    bogus = os.path.join(X.tmp, "bogus.img")
+    bogus = os.path.join(X.state, "images", "bogus.img")
     open(bogus, "w").write("not an image")
     fails(P.VM.restore(S, bogus, False), "VALUE_NOT_SUPPORTED", "src", bogus)
 

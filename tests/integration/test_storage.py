@@ -87,7 +87,7 @@ def test_vdi_files_follow_the_api():
 
 def test_sr_create_destroy_forget():
     host = ok(P.host.get_all(S))[0]
-    loc = os.path.join(X.tmp, "extra-sr")
+    loc = os.path.join(X.state, "sr", "extra-sr")     # below sr-dir (default <state>/sr)
     sr = ok(P.SR.create(S, host, {"location": loc}, "0", "extra", "more disks", "file", "", False))
     assert os.path.isdir(loc)
     v = new_vdi(sr, MIB)

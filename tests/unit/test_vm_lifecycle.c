@@ -405,7 +405,7 @@ static xv *do_op(const char *op, const char *vm)
     if (!strcmp(op, "send_trigger"))
         return call("VM.send_trigger", args(2, xv_str(vm), xv_str("nmi")));
     if (!strcmp(op, "save")) {
-        snprintf(path, sizeof(path), "%s/save-%s", tmpdir, vm);
+        snprintf(path, sizeof(path), "%s/images/save-%s", tmpdir, vm);     /* image-dir's default */
         return call("VM.save", args(2, xv_str(vm), xv_str(path)));
     }
     if (!strcmp(op, "set_VCPUs_number_live"))

@@ -216,7 +216,7 @@ def test_suspend_resume():
     assert power(vm) == "Running"
     assert "xend-pv-susp" in xl("list").stdout
     # xend's save/restore: the image in a file of the caller's choosing
-    path = os.path.join(X.tmp, "saved.img")
+    path = os.path.join(X.state, "images", "saved.img")     # below image-dir (default <state>/images)
     ok(P.VM.save(S, vm, path))
     assert power(vm) == "Halted" and os.path.getsize(path) > 0
     assert xl("list", "xend-pv-susp", check=False).returncode != 0

@@ -341,7 +341,7 @@ def test_memory_vcpus_scheduler():
 def test_save_restore_suspend_resume_progress():
     vm = new_vm("saver")
     ok(P.VM.start(S, vm, False))
-    img = os.path.join(X.tmp, "saver.img")
+    img = os.path.join(X.state, "images", "saver.img")     # below xend's image-dir
     out = xm("save", "saver", img)
     # not a terminal: plain lines, ending at 100%
     assert out.splitlines()[-1] == "save: 100%", out

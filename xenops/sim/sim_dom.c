@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,23 @@ static bool sim_name_taken(xo_backend *b, const char *name, uint32_t except)
 }
 
 /* Validate cfg, check resources, allocate a domid: a new sim_dom (not yet inserted). */
+/* boot_files = open: read the kernel / ramdisk as a hypervisor's domain
+ * builder would (a regular file, opened without waiting); true with err
+ * set when it cannot be. */
+static bool sim_boot_file_unreadable(const char *path, xo_error *err)
+{
+    struct stat st;
+    if (!path[0])
+        return false;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    bool ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (!ok)
+        xo_error_set(err, XO_E_INVAL, "boot file %s: %s", path, fd < 0 ? strerror(errno) : "not a regular file");
+    if (fd >= 0)
+        close(fd);
+    return !ok;
+}
+
 sim_dom *sim_dom_build(xo_backend *b, const xo_domain_config *cfg, xo_error *err)
 {
     sim_dom *d = NULL;
@@ -120,6 +138,9 @@ sim_dom *sim_dom_build(xo_backend *b, const xo_domain_config *cfg, xo_error *err
         xo_error_set(err, XO_E_INVAL, "bad domain type %d", (int)cfg->type);
         goto fail;
     }
+    if (b->host.boot_files && (sim_boot_file_unreadable(cfg->kernel, err) ||
+                               sim_boot_file_unreadable(cfg->ramdisk, err)))
+        goto fail;
     target = cfg->memory_target_kib ? cfg->memory_target_kib : cfg->memory_static_max_kib;
     max = cfg->memory_static_max_kib ? cfg->memory_static_max_kib : target;
     if (target == 0) {
@@ -856,6 +877,8 @@ static int sim_nic_remove(xo_backend *b, uint32_t domid, int devid, xo_error *er
     return sim_on_dom(b, domid, &op, &devid, err);
 }
 
+static bool sim_opens_boot_files(xo_backend *b) { return b->host.boot_files; }
+
 const xo_ops xo_sim_ops = {
     .name = "sim",
     .open = sim_open,
@@ -887,5 +910,6 @@ const xo_ops xo_sim_ops = {
     .disk_change_media = sim_disk_change_media,
     .nic_add = sim_nic_add,
     .nic_remove = sim_nic_remove,
+    .opens_boot_files = sim_opens_boot_files,
     .domain_console_tty = sim_domain_console_tty,
 };

@@ -97,6 +97,9 @@ int sim_host_load(sim_host *h, const char *path, xo_error *err)
         } else if (strcmp(key, "shutdown_delay_ms") == 0) {
             ok = sim_parse_num(val, 0, 3600000, &v);
             h->shutdown_delay_ms = (unsigned)v;
+        } else if (strcmp(key, "boot_files") == 0) {
+            ok = strcmp(val, "open") == 0 || strcmp(val, "ignore") == 0;
+            h->boot_files = strcmp(val, "open") == 0;
         } else if (strcmp(key, "hostname") == 0) {
             ok = *val && strlen(val) < sizeof(h->hostname);
             snprintf(h->hostname, sizeof(h->hostname), "%s", val);

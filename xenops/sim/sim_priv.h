@@ -26,6 +26,7 @@ typedef struct sim_host {
     char hostname[256];
     char version[64];
     unsigned shutdown_delay_ms;
+    bool boot_files;                /* host file boot_files = open: act as if the kernel is read */
     xo_nic_info nics[SIM_MAX_HOST_NICS];
     size_t n_nics;
 } sim_host;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libxl_utils.h>
@@ -642,10 +643,15 @@ static int xx_domain_restore(xo_backend *b, const xo_domain_config *cfg, const c
 {
     int fd, rc;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        xo_error_set(err, errno == ENOENT ? XO_E_INVAL : XO_E_FAIL, "restore image %s: %s", path,
-               strerror(errno));
+    /* never wait on a FIFO; only a regular file is an image */
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+        xo_error_set(err, fd < 0 && errno != ENOENT ? XO_E_FAIL : XO_E_INVAL, "restore image %s: %s", path,
+                     fd < 0 ? strerror(errno) : "not a regular file");
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
     rc = xx_build(b, cfg, fd, paused, domid_r, err);
@@ -764,9 +770,13 @@ static int xx_domain_suspend(xo_backend *b, uint32_t domid, const char *path, xo
 
     if (xx_check_domu(b, domid, err))
         goto out;
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        xo_error_set(err, XO_E_FAIL, "suspend image %s: %s", path, strerror(errno));
+    /* a link or FIFO in the image's place is refused, never followed or waited on */
+    fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || ftruncate(fd, 0) != 0 ||
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+        xo_error_set(err, XO_E_FAIL, "suspend image %s: %s", path,
+                     fd < 0 ? strerror(errno) : "not a regular file that can be written");
         goto out;
     }
     xx_log_clear();
@@ -1127,6 +1137,13 @@ int xo_xen_console_log(xo_backend *b, uint32_t domid, const char *path, xo_error
     return xx_console_start(b, domid, path, err);
 }
 
+/* libxl reads the kernel, ramdisk and runs the bootloader itself. */
+static bool xx_opens_boot_files(xo_backend *b)
+{
+    (void)b;
+    return true;
+}
+
 const xo_ops xo_xen_ops = {
     .name = "xen",
     .open = xx_open,
@@ -1158,4 +1175,5 @@ const xo_ops xo_xen_ops = {
     .disk_change_media = xx_disk_change_media,
     .nic_add = xx_nic_add,
     .nic_remove = xx_nic_remove,
+    .opens_boot_files = xx_opens_boot_files,
 };
