@@ -23,8 +23,11 @@ typedef struct xclass_ops {
     bool blocking;
 } xclass_ops;
 
-void xclass_register(int cls, const xclass_ops *ops);
-const xclass_ops *xclass_get_ops(int cls);
+/* The hooks of class cls, or NULL: the generated table (gen/xapi_dispatch.c,
+ * from the datamodel's "hooks"), which names <class>_ops of daemon/api/<class>.c
+ * (session.c and task.c for theirs). */
+extern const xclass_ops *const xclass_hooks[];
+static inline const xclass_ops *xclass_get_ops(int cls) { return xclass_hooks[cls]; }
 
 /* The generic implementation of every implicit message kind. */
 bool implicit_call(xcall *call, xv *const *args, xv **result_r, xerr **errp);

@@ -18,9 +18,6 @@ typedef struct daemon_options {
     xloop *loop;
 } daemon_options;
 
-/* daemon/api/hooks.c: plug every class's hooks (daemon/api/<class>.c) into
- * the generic messages; before any call. */
-void api_register_hooks(void);
 /* persist.c: load the records kept on disk (before the host is set up) and
  * write every later change of a persistent object before its call returns. */
 bool persist_setup(const daemon_options *o, char **err_r);

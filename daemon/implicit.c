@@ -12,10 +12,7 @@
 #include "xapi_model.h"
 #include "xapi_policy.h"
 
-static const xclass_ops *ops_table[XC__COUNT];
 
-void xclass_register(int cls, const xclass_ops *ops) { ops_table[cls] = ops; }
-const xclass_ops *xclass_get_ops(int cls) { return ops_table[cls]; }
 
 bool implicit_is_read(xmsg_kind kind)
 {
@@ -34,7 +31,7 @@ bool implicit_is_read(xmsg_kind kind)
 
 static bool can_read(xcall *call, const xobj *o, xerr **errp)
 {
-    const xclass_ops *ops = ops_table[o->cls];
+    const xclass_ops *ops = xclass_get_ops(o->cls);
     return !ops || !ops->read || ops->read(call, o, errp);
 }
 
@@ -152,7 +149,7 @@ static bool do_read(xcall *call, const xmethod *m, xv *const *args, xv **result_
 static bool do_create(xcall *call, const xmethod *m, const xv *rec, xv **result_r, xerr **errp)
 {
     const xclass_desc *c = &xclasses[m->cls];
-    const xclass_ops *ops = ops_table[m->cls];
+    const xclass_ops *ops = xclass_get_ops(m->cls);
     xobj *o = xobj_new(m->cls, NULL);
     /* the record was coerced to the class record type: every field present */
     for (int i = 0; i < c->nfields; i++) {
@@ -180,7 +177,7 @@ static bool do_create(xcall *call, const xmethod *m, const xv *rec, xv **result_
 static bool do_write(xcall *call, const xmethod *m, xv *const *args, xv **result_r, xerr **errp)
 {
     const xclass_desc *c = &xclasses[m->cls];
-    const xclass_ops *ops = ops_table[m->cls];
+    const xclass_ops *ops = xclass_get_ops(m->cls);
     if (m->kind == XM_CONSTRUCTOR)
         return do_create(call, m, args[0], result_r, errp);
 

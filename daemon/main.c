@@ -363,7 +363,6 @@ int main(int argc, char **argv)
                           .role_default = cfg->role_default };
     if (!session_setup(&sc, &err))
         die("roles", err);
-    api_register_hooks();
     daemon_options dopts = { .state_dir = cfg->state_dir, .task_expiry = cfg->task_expiry,
                              .event_log_size = cfg->event_log_size, .loop = loop,
                              .dirs = { [PATHS_IMAGE] = cfg->image_dir, [PATHS_SR] = cfg->sr_dir,

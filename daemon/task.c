@@ -308,7 +308,7 @@ static bool task_destroy(xcall *call, xobj *o, xerr **errp)
     return true;
 }
 
-static const xclass_ops task_ops = { .read = task_read, .destroy = task_destroy };
+const xclass_ops task_ops = { .read = task_read, .destroy = task_destroy };
 
 bool xh_task_cancel(xcall *call, const char *task, xerr **errp)
 {
@@ -397,6 +397,5 @@ void tasks_setup(const daemon_options *o)
         xlog(XLOG_WARNING, "XEND_TEST_TASK_DELAY_MS=%u: every Async call waits that long first (tests only)",
              test_delay_ms);
     }
-    xclass_register(XC_task, &task_ops);
     session_on_end(tasks_session_ended);
 }

@@ -44,7 +44,7 @@ MESSAGE_KEYS = {"name", "kind", "field", "params", "returns", "errors", "session
 FIELD_KEYS = {"name", "type", "qual", "doc", "origin", "writer_role", "min", "max", "max_length",
               "no_control", "values"}
 CLASS_KEYS = {"name", "doc", "origin", "pseudo", "role", "create", "destroy", "implicit_async", "omit",
-              "fields", "messages", "orderings"}
+              "fields", "messages", "orderings", "hooks"}
 TOP_KEYS = {"api_revision", "roles", "enums", "structs", "errors", "relationships", "classes"}
 IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 ERROR_CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -360,6 +360,8 @@ class Class:
         self.origin = c.get("origin", "1.0")
         self.pseudo = c.get("pseudo", False)
         self.role = c.get("role", "vm-admin")
+        # the class's generic messages call hand-written hooks: <class in lower case>_ops
+        self.hooks = c.get("hooks", False)
         model.check_role(self.role, where)
         self.fields = [Field(model, self, i, f) for i, f in enumerate(c.get("fields", []))]
         self.field_by_name = {}

@@ -288,7 +288,13 @@ class Gen:
 
     def write_handlers_h(self, out):
         L = [HEADER, "#ifndef XEND_XAPI_HANDLERS_H", "#define XEND_XAPI_HANDLERS_H", "",
-             "#include \"daemon/dispatch.h\"", "",
+             "#include \"daemon/classes.h\"", "#include \"daemon/dispatch.h\"", "",
+             "/* The hooks of the classes the datamodel marks \"hooks\" (xclass_hooks[] in",
+             " * gen/xapi_dispatch.c refers to each: a missing one fails at link time). */"]
+        for c in self.m.classes:
+            if c.hooks:
+                L.append("extern const xclass_ops %s_ops;" % c.name.lower())
+        L += ["",
              "/* Hand-written explicit messages: arguments are borrowed and already type-checked",
              " * (refs name existing objects); a non-void result is returned owned in *result_r.",
              " * The method table refers to each one, so a missing handler fails at link time;",
@@ -361,6 +367,13 @@ class Gen:
                          "true" if msg.read_only else "false", "true" if msg.blocking else "false", secret))
         L.append("};")
         L.append("const size_t xmethods_count = %d;" % len(entries))
+        L.append("")
+        L.append("/* Each class's hooks for the generic messages (NULL: none). */")
+        L.append("const xclass_ops *const xclass_hooks[XC__COUNT] = {")
+        for c in m.classes:
+            if c.hooks:
+                L.append("    [XC_%s] = &%s_ops," % (c.name, c.name.lower()))
+        L.append("};")
         write(os.path.join(out, "xapi_dispatch.c"), L)
 
     # ------------------------------------------------------------------

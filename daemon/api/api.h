@@ -10,9 +10,9 @@
 #include "daemon/classes.h"
 #include "daemon/daemon.h"
 
-/* The classes' hooks (each defined in its class's file). */
-extern const xclass_ops vm_ops, vbd_ops, vif_ops, console_ops, vtpm_ops, vdi_ops, crashdump_ops,
-    pif_ops;
+/* The classes' hooks (<class>_ops, each defined in its class's file) are
+ * declared and tabled by the generator (xapi_handlers.h, xclass_hooks[]). */
+#include "xapi_handlers.h"
 
 /* system.c: every method's name, the Async ones too when with_async
  * (host.list_methods; system.listMethods lists the synchronous ones). */

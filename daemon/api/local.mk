@@ -2,7 +2,7 @@
 # (xh_C_m) and hooks; appends to daemon_libxend_la_SOURCES.  A class whose
 # messages are all generic or refused by generated code (the datamodel's
 # "unsupported": ACMPolicy, cpu_pool) has no file.
-daemon_libxend_la_SOURCES += daemon/api/api.h daemon/api/hooks.c \
+daemon_libxend_la_SOURCES += daemon/api/api.h \
 	daemon/api/vm.h daemon/api/vm.c daemon/api/vm_lifecycle.c daemon/api/vm_save.c \
 	daemon/api/vm_clone.c daemon/api/vm_live.c daemon/api/vm_events.c daemon/api/vm_metrics.c \
 	daemon/api/vm_reconcile.c daemon/api/hotplug.c \

@@ -134,7 +134,6 @@ static void start_core(void)
     char *role_err = NULL;
     CHECKF(session_setup(&sc, &role_err), "session_setup: %s", role_err ? role_err : "");
     free(role_err);
-    api_register_hooks();
     daemon_options o = { .state_dir = tmpdir, .task_expiry = 3600, .event_log_size = 1000, .loop = loop };
     if (!persist_setup(&o, &err) || !host_setup(tmpdir, &err) || !vm_setup(&o, &err) ||
         !events_setup(&o, &err)) {
