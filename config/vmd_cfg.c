@@ -51,16 +51,7 @@ typedef struct lexer {
     vmd_err *err;
 } lexer;
 
-static bool lfail(lexer *L, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool lfail(lexer *L, unsigned line, const char *fmt, ...)
-{
-    char m[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(m, sizeof(m), fmt, ap);
-    va_end(ap);
-    return vmd_fail(L->err, L->file, line, "%s", m);
-}
+#define lfail(L, line, ...) vmd_fail((L)->err, (L)->file, (line), __VA_ARGS__)
 
 static tok *push(lexer *L, tkind k, const char *p, size_t len, unsigned line)
 {
@@ -72,11 +63,6 @@ static tok *push(lexer *L, tkind k, const char *p, size_t len, unsigned line)
     memset(t, 0, sizeof(*t));
     t->k = k, t->p = p, t->len = len, t->line = line;
     return t;
-}
-
-static int hexval(int c)
-{
-    return isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
 }
 
 /* A string literal at L->p (after any prefix); raw: no escapes. */
@@ -124,48 +110,22 @@ static bool lex_string(lexer *L, bool raw, tok *t)
             free(b.s);
             return lfail(L, start, "the string is not closed");
         }
-        char e = L->p[1];
-        L->p += 2;
-        char o;
-        switch (e) {
-        case '\n': L->line++; continue;
-        case 'n': o = '\n'; break;
-        case 't': o = '\t'; break;
-        case 'r': o = '\r'; break;
-        case 'a': o = '\a'; break;
-        case 'b': o = '\b'; break;
-        case 'f': o = '\f'; break;
-        case 'v': o = '\v'; break;
-        case '\\': case '\'': case '"': o = e; break;
-        case 'x':
-            if (L->end - L->p < 2 || !isxdigit((unsigned char)L->p[0]) ||
-                !isxdigit((unsigned char)L->p[1])) {
-                free(b.s);
-                return lfail(L, L->line, "\\x needs two hex digits");
-            }
-            o = (char)(hexval((unsigned char)L->p[0]) * 16 + hexval((unsigned char)L->p[1]));
+        if (L->p[1] == '\n') {          /* a continued line */
+            L->line++;
             L->p += 2;
-            break;
-        default:
-            if (e >= '0' && e <= '7') {
-                int v = e - '0';
-                for (int i = 0; i < 2 && L->p < L->end && *L->p >= '0' && *L->p <= '7'; i++)
-                    v = v * 8 + (*L->p++ - '0');
-                if (v > 255) {
-                    free(b.s);
-                    return lfail(L, L->line, "octal escape above \\377");
-                }
-                o = (char)v;
-                break;
-            }
-            /* Python keeps an unknown escape as it is */
-            vmd_buf_add(&b, "\\", 1);
-            o = e;
-            break;
+            continue;
         }
-        if (o == '\0') {
+        L->p++;
+        char o;
+        const char *why;
+        int r = vmd_unescape(&L->p, L->end, &o, &why);
+        if (r < 0) {
             free(b.s);
-            return lfail(L, L->line, "a NUL character in a string");
+            return lfail(L, L->line, "%s", why);
+        }
+        if (r == 0) {               /* Python keeps an unknown escape as it is */
+            vmd_buf_add(&b, "\\", 1);
+            o = *L->p++;
         }
         vmd_buf_add(&b, &o, 1);
     }
@@ -799,42 +759,87 @@ static bool factor(parser *P, pv *out)
     return postfix(P, out);
 }
 
-static bool term(parser *P, pv *out)
+/* * and % of out and r into out. */
+static bool apply_mul(parser *P, const tok *t, pv *out, pv *r)
 {
-    if (!factor(P, out))
+    if (*t->p == '%' && out->k == P_STR) {
+        pv f;
+        if (!format(P, out, r, &f, t->line))
+            return false;
+        pv_free(out);
+        *out = f;
+        return true;
+    }
+    if ((out->k != P_INT && out->k != P_BOOL) || (r->k != P_INT && r->k != P_BOOL))
+        return PFAIL(t->line, "'%c' of %s and %s is not supported", *t->p, pv_type(out),
+                     pv_type(r));
+    int64_t x;
+    if (*t->p == '*') {
+        if (__builtin_mul_overflow(out->i, r->i, &x))
+            return PFAIL(t->line, "integer overflow");
+    } else if (r->i == 0) {
+        return PFAIL(t->line, "modulo by zero");
+    } else if (out->i == INT64_MIN && r->i == -1) {
+        return PFAIL(t->line, "integer overflow");
+    } else {
+        x = ((out->i % r->i) + r->i) % r->i;   /* Python's sign rule */
+    }
+    out->k = P_INT, out->i = x;
+    return true;
+}
+
+/* + and - of out and r into out. */
+static bool apply_add(parser *P, const tok *t, pv *out, pv *r)
+{
+    bool plus = *t->p == '+';
+    if ((out->k == P_INT || out->k == P_BOOL) && (r->k == P_INT || r->k == P_BOOL)) {
+        int64_t x;
+        if (plus ? __builtin_add_overflow(out->i, r->i, &x) : __builtin_sub_overflow(out->i, r->i, &x))
+            return PFAIL(t->line, "integer overflow");
+        out->k = P_INT, out->i = x;
+        return true;
+    }
+    if (plus && out->k == P_STR && r->k == P_STR) {
+        size_t a = strlen(out->s), c = strlen(r->s);
+        if (a + c > VMD_MAX_STRING)
+            return PFAIL(t->line, "a string longer than %d bytes", VMD_MAX_STRING);
+        out->s = vmd_xrealloc(out->s, a + c + 1);
+        memcpy(out->s + a, r->s, c + 1);
+        return true;
+    }
+    if (plus && out->k == P_LIST && r->k == P_LIST) {
+        if (out->n + r->n > VMD_MAX_ITEMS)
+            return PFAIL(t->line, "a list of more than %d items", VMD_MAX_ITEMS);
+        if (!spend(P, r->n, t->line))
+            return false;
+        out->it = vmd_xrealloc(out->it, (out->n + r->n + 1) * sizeof(pv));
+        memcpy(out->it + out->n, r->it, r->n * sizeof(pv));
+        out->n += r->n;
+        free(r->it);        /* the items moved to out */
+        r->it = NULL;
+        r->n = 0;
+        return true;
+    }
+    return PFAIL(t->line, "'%c' of %s and %s is not supported", *t->p, pv_type(out),
+                 pv_type(r));
+}
+
+/* A left-associative chain: sub (OP sub)*, each OP one of the characters
+ * of ops, combined by apply. */
+static bool chain(parser *P, pv *out, const char *ops, bool (*sub)(parser *, pv *),
+                  bool (*apply)(parser *, const tok *, pv *, pv *))
+{
+    if (!sub(P, out))
         return false;
-    while (is_op(CUR, "*") || is_op(CUR, "%")) {
-        tok *t = CUR;
+    while (CUR->k == T_OP && CUR->len == 1 && strchr(ops, *CUR->p)) {
+        const tok *t = CUR;
         P->i++;
         pv r;
-        if (!factor(P, &r)) {
+        if (!sub(P, &r)) {
             pv_free(out);
             return false;
         }
-        bool ok = true;
-        if (*t->p == '%' && out->k == P_STR) {
-            pv f;
-            ok = format(P, out, &r, &f, t->line);
-            if (ok) {
-                pv_free(out);
-                *out = f;
-            }
-        } else if ((out->k == P_INT || out->k == P_BOOL) && (r.k == P_INT || r.k == P_BOOL)) {
-            int64_t x = 0;
-            if (*t->p == '*')
-                ok = !__builtin_mul_overflow(out->i, r.i, &x) || PFAIL(t->line, "integer overflow");
-            else if (r.i == 0)
-                ok = PFAIL(t->line, "modulo by zero");
-            else if (out->i == INT64_MIN && r.i == -1)
-                ok = PFAIL(t->line, "integer overflow");
-            else
-                x = ((out->i % r.i) + r.i) % r.i;   /* Python's sign rule */
-            if (ok)
-                out->k = P_INT, out->i = x;
-        } else {
-            ok = PFAIL(t->line, "'%c' of %s and %s is not supported", *t->p, pv_type(out),
-                       pv_type(&r));
-        }
+        bool ok = apply(P, t, out, &r);
         pv_free(&r);
         if (!ok) {
             pv_free(out);
@@ -844,56 +849,14 @@ static bool term(parser *P, pv *out)
     return true;
 }
 
+static bool term(parser *P, pv *out)
+{
+    return chain(P, out, "*%", factor, apply_mul);
+}
+
 static bool arith(parser *P, pv *out)
 {
-    if (!term(P, out))
-        return false;
-    while (is_op(CUR, "+") || is_op(CUR, "-")) {
-        tok *t = CUR;
-        P->i++;
-        pv r;
-        if (!term(P, &r)) {
-            pv_free(out);
-            return false;
-        }
-        bool ok = true;
-        bool plus = *t->p == '+';
-        if ((out->k == P_INT || out->k == P_BOOL) && (r.k == P_INT || r.k == P_BOOL)) {
-            int64_t x;
-            if (plus ? __builtin_add_overflow(out->i, r.i, &x) : __builtin_sub_overflow(out->i, r.i, &x))
-                ok = PFAIL(t->line, "integer overflow");
-            else
-                out->k = P_INT, out->i = x;
-        } else if (plus && out->k == P_STR && r.k == P_STR) {
-            size_t a = strlen(out->s), c = strlen(r.s);
-            if (a + c > VMD_MAX_STRING) {
-                ok = PFAIL(t->line, "a string longer than %d bytes", VMD_MAX_STRING);
-            } else {
-                out->s = vmd_xrealloc(out->s, a + c + 1);
-                memcpy(out->s + a, r.s, c + 1);
-            }
-        } else if (plus && out->k == P_LIST && r.k == P_LIST) {
-            if (out->n + r.n > VMD_MAX_ITEMS)
-                ok = PFAIL(t->line, "a list of more than %d items", VMD_MAX_ITEMS);
-            else if ((ok = spend(P, r.n, t->line))) {
-                out->it = vmd_xrealloc(out->it, (out->n + r.n + 1) * sizeof(pv));
-                memcpy(out->it + out->n, r.it, r.n * sizeof(pv));
-                out->n += r.n;
-                free(r.it);
-                r.it = NULL;
-                r.n = 0;
-            }
-        } else {
-            ok = PFAIL(t->line, "'%c' of %s and %s is not supported", *t->p, pv_type(out),
-                       pv_type(&r));
-        }
-        pv_free(&r);
-        if (!ok) {
-            pv_free(out);
-            return false;
-        }
-    }
-    return true;
+    return chain(P, out, "+-", term, apply_add);
 }
 
 static int pv_cmp(const pv *a, const pv *b, bool *ok)

@@ -39,6 +39,12 @@ size_t vmd_utf8_valid(const unsigned char *s, size_t n);
 /* No control characters but TAB, LF and CR (what XML 1.0 can carry)? */
 bool vmd_text_ok(const char *s);
 
+/* The escape after a backslash, at *p (< end), as both string syntaxes
+ * know it: \a \b \t \n \v \f \r \\ \' \" \xHH (two digits) \ooo (octal, at
+ * most 377).  1: *out is the character and *p is past the escape; 0: not
+ * one of these (*p unchanged); -1: malformed or NUL, *why says why. */
+int vmd_unescape(const char **p, const char *end, char *out, const char **why);
+
 /* Errors and warnings. */
 bool vmd_fail(vmd_err *e, const char *file, unsigned line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));   /* always false */

@@ -52,11 +52,12 @@ static void m_bool(vmd_step *s, const char *name, bool v)
     member(s, name, VMD_V_BOOL)->b = v;
 }
 
-static void m_map(vmd_step *s, const char *name, const vmd_map *src)
+static vmd_member *m_map(vmd_step *s, const char *name, const vmd_map *src)
 {
     vmd_member *m = member(s, name, VMD_V_MAP);
     for (size_t i = 0; src && i < src->n; i++)
         vmd_map_set(&m->map, src->v[i].key, src->v[i].value);
+    return m;
 }
 
 static void vm_create(vmd_plan *p, const vmdesc *d, const vmd_plan_opts *o)
@@ -88,9 +89,7 @@ static void vm_create(vmd_plan *p, const vmdesc *d, const vmd_plan_opts *o)
     m_map(s, "HVM_boot_params", &d->hvm_boot_params);
     m_map(s, "platform", &d->platform);
     m_str(s, "PCI_bus", d->pci_bus);
-    vmd_member *oc = member(s, "other_config", VMD_V_MAP);
-    for (size_t i = 0; i < d->other_config.n; i++)
-        vmd_map_set(&oc->map, d->other_config.v[i].key, d->other_config.v[i].value);
+    vmd_member *oc = m_map(s, "other_config", &d->other_config);
     if (o && o->transient)
         vmd_map_set(&oc->map, "transient", "True");
     /* xend's VM.create also took these (not XenAPI 1.0 fields; a server

@@ -34,16 +34,7 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-static bool sfail(sreader *R, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool sfail(sreader *R, unsigned line, const char *fmt, ...)
-{
-    char m[300];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(m, sizeof(m), fmt, ap);
-    va_end(ap);
-    return vmd_fail(R->err, R->file, line, "%s", m);
-}
+#define sfail(R, line, ...) vmd_fail((R)->err, (R)->file, (line), __VA_ARGS__)
 
 static bool printable(unsigned char c)
 {
@@ -100,45 +91,14 @@ static bool read_string(sreader *R, lval *out)
             free(b.s);
             return sfail(R, start, "unexpected end of input in a string");
         }
-        char e = *R->p++, o;
-        switch (e) {
-        case 'a': o = '\a'; break;
-        case 'b': o = '\b'; break;
-        case 't': o = '\t'; break;
-        case 'n': o = '\n'; break;
-        case 'v': o = '\v'; break;
-        case 'f': o = '\f'; break;
-        case 'r': o = '\r'; break;
-        case '\\': case '\'': case '"': o = e; break;
-        case 'x': {
-            if (R->end - R->p < 2 || !isxdigit((unsigned char)R->p[0]) ||
-                !isxdigit((unsigned char)R->p[1])) {
-                free(b.s);
-                return sfail(R, R->line, "\\x needs two hex digits");
-            }
-            char h[3] = { R->p[0], R->p[1], 0 };
-            o = (char)strtol(h, NULL, 16);
-            R->p += 2;
-            break;
-        }
-        default:
-            if (e >= '0' && e <= '7') {
-                int v = e - '0';
-                for (int i = 0; i < 2 && R->p < R->end && *R->p >= '0' && *R->p <= '7'; i++)
-                    v = v * 8 + (*R->p++ - '0');
-                if (v > 255) {
-                    free(b.s);
-                    return sfail(R, R->line, "octal escape above \\377");
-                }
-                o = (char)v;
-                break;
-            }
+        char o;
+        const char *why;
+        int r = vmd_unescape(&R->p, R->end, &o, &why);
+        if (r <= 0) {
             free(b.s);
-            return sfail(R, R->line, "unknown escape '\\%c' in a string", e);
-        }
-        if (o == '\0') {
-            free(b.s);
-            return sfail(R, R->line, "a NUL character in a string");
+            if (r == 0)
+                return sfail(R, R->line, "unknown escape '\\%c' in a string", *R->p);
+            return sfail(R, R->line, "%s", why);
         }
         vmd_buf_add(&b, &o, 1);
     }

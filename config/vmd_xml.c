@@ -575,6 +575,19 @@ static void xml_losses(const vmdesc *d, vmd_diag *w)
         vmd_warn(w, F, 0, "a control character cannot be written in XML 1.0 (written as U+FFFD)");
 }
 
+/* Ends an element of the 4-space level: its <TAG key value/> children, or
+ * "/>" when there are none. */
+static void close_kvs(vmd_buf *b, const char *el, const char *tag, const vmd_map *m)
+{
+    if (!m->n) {
+        vmd_buf_puts(b, "/>\n");
+        return;
+    }
+    vmd_buf_puts(b, ">\n");
+    kvs(b, "      ", tag, m);
+    vmd_buf_printf(b, "    </%s>\n", el);
+}
+
 char *vmd_xml_write(const vmdesc *d, vmd_diag *warn)
 {
     xml_losses(d, warn);
@@ -608,13 +621,7 @@ char *vmd_xml_write(const vmdesc *d, vmd_diag *warn)
     if (d->hvm_boot_policy) {
         vmd_buf_puts(&b, "    <hvm");
         a(&b, "boot_policy", d->hvm_boot_policy);
-        if (d->hvm_boot_params.n) {
-            vmd_buf_puts(&b, ">\n");
-            kvs(&b, "      ", "boot_param", &d->hvm_boot_params);
-            vmd_buf_puts(&b, "    </hvm>\n");
-        } else {
-            vmd_buf_puts(&b, "/>\n");
-        }
+        close_kvs(&b, "hvm", "boot_param", &d->hvm_boot_params);
     } else {
         vmd_buf_puts(&b, "    <pv");
         a(&b, "kernel", d->kernel);
@@ -635,13 +642,7 @@ char *vmd_xml_write(const vmdesc *d, vmd_diag *warn)
         a(&b, "bootable", k->bootable ? "1" : "0");
         a(&b, "type", k->cdrom ? "CD" : "disk");
         a(&b, "qos_algorithm_type", k->qos_type);
-        if (k->qos_params.n) {
-            vmd_buf_puts(&b, ">\n");
-            kvs(&b, "      ", "qos_algorithm_param", &k->qos_params);
-            vmd_buf_puts(&b, "    </vbd>\n");
-        } else {
-            vmd_buf_puts(&b, "/>\n");
-        }
+        close_kvs(&b, "vbd", "qos_algorithm_param", &k->qos_params);
     }
     for (size_t i = 0; i < d->n_vifs; i++) {
         const vmd_vif *f = &d->vifs[i];
@@ -657,13 +658,7 @@ char *vmd_xml_write(const vmdesc *d, vmd_diag *warn)
             a(&b, "network", f->bridge);
         if (f->security_label)
             a(&b, "security_label", f->security_label);
-        if (f->qos_params.n) {
-            vmd_buf_puts(&b, ">\n");
-            kvs(&b, "      ", "qos_algorithm_param", &f->qos_params);
-            vmd_buf_puts(&b, "    </vif>\n");
-        } else {
-            vmd_buf_puts(&b, "/>\n");
-        }
+        close_kvs(&b, "vif", "qos_algorithm_param", &f->qos_params);
     }
     for (size_t i = 0; i < d->n_pcis; i++) {
         const vmd_pci *p = &d->pcis[i];
@@ -673,25 +668,13 @@ char *vmd_xml_write(const vmdesc *d, vmd_diag *warn)
             vmd_buf_printf(&b, " vdevfn=\"0x%02x\"", (unsigned)p->vslot << 3);
         if (p->key)
             a(&b, "key", p->key);
-        if (p->opts.n) {
-            vmd_buf_puts(&b, ">\n");
-            kvs(&b, "      ", "pci_opt", &p->opts);
-            vmd_buf_puts(&b, "    </pci>\n");
-        } else {
-            vmd_buf_puts(&b, "/>\n");
-        }
+        close_kvs(&b, "pci", "pci_opt", &p->opts);
     }
     for (size_t i = 0; i < d->n_consoles; i++) {
         const vmd_console *k = &d->consoles[i];
         vmd_buf_puts(&b, "    <console");
         a(&b, "protocol", k->protocol);
-        if (k->other_config.n) {
-            vmd_buf_puts(&b, ">\n");
-            kvs(&b, "      ", "other_config", &k->other_config);
-            vmd_buf_puts(&b, "    </console>\n");
-        } else {
-            vmd_buf_puts(&b, "/>\n");
-        }
+        close_kvs(&b, "console", "other_config", &k->other_config);
     }
     kvs(&b, "    ", "platform", &d->platform);
     kvs(&b, "    ", "vcpu_param", &d->vcpu_params);

@@ -59,15 +59,21 @@ char *vmd_xstrndup(const char *s, size_t n)
     return p;
 }
 
+static char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static char *xvasprintf(const char *fmt, va_list ap)
+{
+    char *s;
+    if (vasprintf(&s, fmt, ap) < 0)
+        oom();
+    return s;
+}
+
 char *vmd_xasprintf(const char *fmt, ...)
 {
     va_list ap;
-    char *s;
     va_start(ap, fmt);
-    int r = vasprintf(&s, fmt, ap);
+    char *s = xvasprintf(fmt, ap);
     va_end(ap);
-    if (r < 0)
-        oom();
     return s;
 }
 
@@ -99,13 +105,10 @@ void vmd_buf_puts(vmd_buf *b, const char *s)
 void vmd_buf_printf(vmd_buf *b, const char *fmt, ...)
 {
     va_list ap;
-    char *s;
     va_start(ap, fmt);
-    int r = vasprintf(&s, fmt, ap);
+    char *s = xvasprintf(fmt, ap);
     va_end(ap);
-    if (r < 0)
-        oom();
-    vmd_buf_add(b, s, (size_t)r);
+    vmd_buf_puts(b, s);
     free(s);
 }
 
@@ -148,12 +151,9 @@ void vmd_warn(vmd_diag *d, const char *file, unsigned line, const char *fmt, ...
     if (!d)
         return;
     va_list ap;
-    char *m;
     va_start(ap, fmt);
-    int r = vasprintf(&m, fmt, ap);
+    char *m = xvasprintf(fmt, ap);
     va_end(ap);
-    if (r < 0)
-        oom();
     vmd_grow(&d->v, &d->cap, d->n + 1, sizeof(*d->v));
     if (line)
         d->v[d->n++] = vmd_xasprintf("%s:%u: %s", file ? file : "<string>", line, m);
@@ -208,13 +208,19 @@ bool vmd_map_del(vmd_map *m, const char *key)
     return false;
 }
 
+/* Frees n pairs and the array (maps and VAR=VALUE lists are both). */
+static void kv_array_free(vmd_kv *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].key);
+        free(v[i].value);
+    }
+    free(v);
+}
+
 void vmd_map_free(vmd_map *m)
 {
-    for (size_t i = 0; i < m->n; i++) {
-        free(m->v[i].key);
-        free(m->v[i].value);
-    }
-    free(m->v);
+    kv_array_free(m->v, m->n);
     memset(m, 0, sizeof(*m));
 }
 
@@ -516,6 +522,49 @@ size_t vmd_utf8_valid(const unsigned char *s, size_t n)
     return n;
 }
 
+static int hexval(int c)
+{
+    return isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
+}
+
+int vmd_unescape(const char **p, const char *end, char *out, const char **why)
+{
+    const char *q = *p;
+    static const char from[] = "abtnvfr\\'\"", to[] = "\a\b\t\n\v\f\r\\'\"";
+    const char *f = q < end && *q ? strchr(from, *q) : NULL;
+    int v;
+    if (f) {
+        *out = to[f - from];
+        *p = q + 1;
+        return 1;
+    }
+    if (q < end && *q == 'x') {
+        if (end - q < 3 || !isxdigit((unsigned char)q[1]) || !isxdigit((unsigned char)q[2])) {
+            *why = "\\x needs two hex digits";
+            return -1;
+        }
+        v = hexval((unsigned char)q[1]) * 16 + hexval((unsigned char)q[2]);
+        q += 3;
+    } else if (q < end && *q >= '0' && *q <= '7') {
+        v = 0;
+        for (int i = 0; i < 3 && q < end && *q >= '0' && *q <= '7'; i++)
+            v = v * 8 + (*q++ - '0');
+        if (v > 255) {
+            *why = "an octal escape above \\377";
+            return -1;
+        }
+    } else {
+        return 0;
+    }
+    if (v == 0) {
+        *why = "a NUL character in a string";
+        return -1;
+    }
+    *out = (char)v;
+    *p = q;
+    return 1;
+}
+
 bool vmd_text_ok(const char *s)
 {
     for (; *s; s++)
@@ -597,11 +646,7 @@ bool vmd_vars_add(vmd_vars *vars, const char *a, vmd_err *err)
 
 void vmd_vars_free(vmd_vars *vars)
 {
-    for (size_t i = 0; i < vars->n; i++) {
-        free(vars->v[i].key);
-        free(vars->v[i].value);
-    }
-    free(vars->v);
+    kv_array_free(vars->v, vars->n);
     memset(vars, 0, sizeof(*vars));
 }
 

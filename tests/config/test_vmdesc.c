@@ -91,7 +91,7 @@ static bool load_vars(const char *path, vmd_vars *vars, bool *transient)
             *transient = true;
             continue;
         }
-        vmd_err e;
+        vmd_err e = { 0 };
         if (!vmd_vars_add(vars, line, &e)) {
             fprintf(stderr, "%s: bad line '%s'\n", path, line);
             ok = false;
@@ -134,7 +134,7 @@ static void round_trip(const char *name, const vmdesc *d1)
 {
     for (int i = 0; i < 3; i++) {
         vmd_diag w = { 0 };
-        vmd_err e;
+        vmd_err e = { 0 };
         char *t1 = NULL, *t2 = NULL, why[300] = "";
         bool ok = vmd_write(d1, fmts[i], &t1, &w, &e);
         CHECKF(ok, "%s: write %s: %s", name, vmd_format_name(fmts[i]), e.msg);
@@ -189,7 +189,7 @@ static void goldens(const char *dir)
         CHECKF(load_vars(vpath, &vars, &transient), "%s", vpath);
         vmd_parse_opts o = { .vars = &vars, .filename = files[i] };
         vmdesc d;
-        vmd_err e;
+        vmd_err e = { 0 };
         char eb[700];
         bool ok = vmd_parse_file(path, &o, &d, &e);
         CHECKF(ok, "%s: %s", files[i], vmd_err_str(&e, eb, sizeof(eb)));
@@ -217,11 +217,12 @@ static void goldens(const char *dir)
             vmdesc_free(&d);
         }
         vmd_vars_free(&vars);
-        free(files[i]);
         free(path);
         free(vpath);
         free(cpath);
     }
+    for (size_t i = 0; i < n; i++)
+        free(files[i]);
     free(files);
 }
 
@@ -238,7 +239,7 @@ static void negatives(const char *dir)
             abort();
         vmd_parse_opts o = { .filename = files[i] };
         vmdesc d;
-        vmd_err e;
+        vmd_err e = { 0 };
         bool ok = vmd_parse_file(path, &o, &d, &e);
         CHECKF(!ok, "%s: accepted, an error was expected", files[i]);
         if (ok) {
@@ -282,7 +283,7 @@ static bool parse_str(const char *text, vmd_format f, const vmd_vars *vars, vmde
 static void unit_cfg(void)
 {
     vmdesc d;
-    vmd_err e;
+    vmd_err e = { 0 };
     vmd_diag w = { 0 };
     char eb[700];
     /* the xmexample2 idiom: vmid from the command line, checked and used */
@@ -419,7 +420,7 @@ static void unit_misc(void)
     char *b = malloc(big);
     memset(b, ' ', big);
     vmdesc d;
-    vmd_err e;
+    vmd_err e = { 0 };
     vmd_parse_opts o = { .filename = "big.cfg" };
     CHECKF(!vmd_parse_buffer(b, big, &o, &d, &e) && strstr(e.msg, "larger"), "size limit");
     CHECKF(!vmd_parse_buffer("a\0b", 3, &o, &d, &e) && strstr(e.msg, "NUL"), "NUL byte");
