@@ -484,6 +484,7 @@ void xend_config_init(xend_config *c)
     c->event_log_size = 100000;
     c->web_dir = strdup(PKGDATADIR "/web");
     c->on_xend_stop = strdup("ignore");
+    c->metrics = strdup("loopback");
     c->on_xend_stop_timeout = 300;
     if (xend_config_add_listener(c, XEND_CONFIG_DEFAULT_LISTEN, NULL))
         c->listeners_default = true;
@@ -508,6 +509,7 @@ void xend_config_dispose(xend_config *c)
     free(c->tls_priorities);
     free(c->on_xend_stop);
     xc_role_maps_dispose(c);
+    free(c->metrics);
     memset(c, 0, sizeof *c);
 }
 
@@ -526,6 +528,7 @@ typedef enum {
     XC_K_STOP_ACTION,       /* ignore, shutdown or suspend */
     XC_K_ROLE_MAP,          /* role-user / role-group: NAME ROLE, repeatable */
     XC_K_ROLE_DEFAULT,      /* ROLE or none */
+    XC_K_METRICS,           /* off, loopback or any */
 } xc_key_type;
 
 typedef struct {
@@ -563,6 +566,7 @@ static const xc_key xc_keys[] = {
     { "role-user", XC_K_ROLE_MAP, 0, 0, 0 },
     { "role-group", XC_K_ROLE_MAP, 1, 0, 0 },
     { "role-default", XC_K_ROLE_DEFAULT, 0, 0, 0 },
+    { "metrics", XC_K_METRICS, XC_OFF(metrics), 0, 0 },
 };
 #define XC_N_KEYS (sizeof xc_keys / sizeof xc_keys[0])
 
@@ -649,11 +653,17 @@ static bool xc_apply(xend_config *c, const xc_key *k, const char *val, char **ms
 
     switch (k->type) {
     case XC_K_TEXT:
-    case XC_K_STOP_ACTION: {
+    case XC_K_STOP_ACTION:
+    case XC_K_METRICS: {
         char **field = (char **)(void *)(base + k->off);
         if (k->type == XC_K_STOP_ACTION && strcmp(val, "ignore") != 0 && strcmp(val, "shutdown") != 0 &&
             strcmp(val, "suspend") != 0) {
             *msg_r = xstrfmt("%s '%s': expected ignore, shutdown or suspend", k->name, val);
+            return false;
+        }
+        if (k->type == XC_K_METRICS && strcmp(val, "off") != 0 && strcmp(val, "loopback") != 0 &&
+            strcmp(val, "any") != 0) {
+            *msg_r = xstrfmt("%s '%s': expected off, loopback or any", k->name, val);
             return false;
         }
         char *v = NULL;

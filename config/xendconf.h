@@ -62,6 +62,7 @@ typedef struct xend_config {
     char *sr_dir;           /* SR.create's device_config:location */
     char *kernel_dir;       /* PV_kernel, PV_ramdisk */
     char *bootloader_dir;   /* an absolute PV_bootloader */
+    char *metrics;          /* GET /metrics: "off", "loopback" (and the Unix socket) or "any" */
     char *tls_priorities;           /* GnuTLS priority string; NULL: XC_TLS_DEFAULT_PRIORITIES */
     char *on_xend_stop;             /* running guests when xend stops: "ignore", "shutdown", "suspend" */
     unsigned on_xend_stop_timeout;  /* seconds xend waits for those shutdowns and suspends */

@@ -14,6 +14,10 @@
  * the transport stops (MHD must not be stopped with suspended connections). */
 void events_stop(void);
 
+/* The log's size for /metrics: entries held now, the ring's capacity, and
+ * event calls waiting for an answer. */
+void events_stats(uint64_t *entries_r, uint64_t *capacity_r, uint64_t *waiters_r);
+
 /* Id of the newest event (ids only grow, also across restarts). */
 uint64_t events_current_id(void);
 

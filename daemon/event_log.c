@@ -39,6 +39,15 @@ static uint64_t oldest(void)
 
 static entry *at(uint64_t id) { return &ev_state.ring[id % ev_state.cap]; }
 
+void events_stats(uint64_t *entries_r, uint64_t *capacity_r, uint64_t *waiters_r)
+{
+    pthread_mutex_lock(&ev_state.lock);
+    *entries_r = ev_state.head + 1 > oldest() ? ev_state.head + 1 - oldest() : 0;
+    *capacity_r = ev_state.cap;
+    *waiters_r = ev_state.nwaiters;
+    pthread_mutex_unlock(&ev_state.lock);
+}
+
 /* ---- sessions' subscriptions (ev_state.lock held) ---- */
 
 sub *ev_sub_find(const char *session)

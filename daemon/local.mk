@@ -6,6 +6,7 @@ daemon_libxend_la_SOURCES = \
 	daemon/implicit.c daemon/classes.h daemon/session.c daemon/session.h \
 	daemon/backend.c daemon/backend.h daemon/paths.c daemon/paths.h \
 	daemon/host.c daemon/host.h daemon/task.c daemon/task.h \
+	daemon/metrics.c daemon/metrics.h \
 	daemon/daemon.h
 nodist_daemon_libxend_la_SOURCES = gen/xapi_model.c gen/xapi_errors.c gen/xapi_dispatch.c gen/xapi_policy.c
 daemon_libxend_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)

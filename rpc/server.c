@@ -18,9 +18,11 @@
 #include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/dispatch.h"
+#include "daemon/metrics.h"
 #include "rpc/jsonrpc.h"
 #include "rpc/reply.h"
 #include "rpc/server.h"
@@ -62,6 +64,7 @@ typedef struct req {
     bool suspended;
     bool ready;
     xcall *call;
+    struct timespec t0;         /* the whole request was read */
 } req;
 
 /* A large answer (get_all_records of 10,000 VMs is 35 MB): let the kernel
@@ -161,6 +164,10 @@ static bool wants_opaque_refs(const char *url)
 static enum MHD_Result send_answer(struct MHD_Connection *conn, const req *r, xcall *call)
 {
     rpc_form f = { .codec = r->codec, .opaque_refs = r->opaque_refs, .json = &r->json };
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    metrics_note_call(call->m, call->err == NULL,
+                      (double)(t1.tv_sec - r->t0.tv_sec) + (double)(t1.tv_nsec - r->t0.tv_nsec) / 1e9);
     size_t len;
     char *body = rpc_reply_encode(&f, call, &len);
     xcall_free(call);
@@ -206,6 +213,59 @@ static void peer_of(struct MHD_Connection *conn, listener *l, xpeer *p)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, p->addr, sizeof(p->addr));
 }
 
+/* Is the client of conn on this machine (the Unix socket, 127.0.0.0/8, ::1)? */
+static bool client_is_local(struct MHD_Connection *conn, const listener *l)
+{
+    if (l->cfg->kind == XC_LISTEN_UNIX)
+        return true;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa && sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, char *body, size_t len,
+                                 const char *type)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static enum MHD_Result send_message(struct MHD_Connection *conn, unsigned status, const char *msg)
+{
+    char *body = strdup(msg);
+    if (!body)
+        return MHD_NO;
+    return send_text(conn, status, body, strlen(body), "text/plain; charset=utf-8");
+}
+
+/* GET /metrics, as xend.conf's "metrics" allows: off -> 404, loopback ->
+ * 403 for other clients. */
+static enum MHD_Result serve_metrics(struct MHD_Connection *conn, const listener *l)
+{
+    const char *access = l->xcfg->metrics ? l->xcfg->metrics : "loopback";
+    if (strcmp(access, "off") == 0)
+        return send_message(conn, MHD_HTTP_NOT_FOUND, "metrics are off (xend.conf: metrics)\n");
+    if (strcmp(access, "any") != 0 && !client_is_local(conn, l))
+        return send_message(conn, MHD_HTTP_FORBIDDEN,
+                            "metrics are served to local clients only (xend.conf: metrics = any)\n");
+    size_t len;
+    char *body = metrics_render(&len);
+    return send_text(conn, MHD_HTTP_OK, body, len, METRICS_CONTENT_TYPE);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -216,6 +276,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!r) {
         if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0)
             return send_preflight(conn);
+        if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 && strcmp(url, "/metrics") == 0)
+            return serve_metrics(conn, l);
         if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
             return rpc_static_serve(conn, l->xcfg->web_dir, url);
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
@@ -305,6 +367,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     free(r->body);
     r->body = NULL;
+    clock_gettime(CLOCK_MONOTONIC, &r->t0);
     xcall *call = xcall_new();
     call->method_name = name;
     call->params = params;
