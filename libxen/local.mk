@@ -21,8 +21,8 @@ LIBXEN_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) -fno-strict-aliasing
 # and the tests link it directly (they reach the private descriptors).
 noinst_LTLIBRARIES += libxen/libxenapi_core.la
 libxen_libxenapi_core_la_SOURCES = libxen/src/xen_common.c libxen/src/xen_transport.c \
-	libxen/src/xen_internal.h libxen/include/xen/api/xen_common.h \
-	libxen/include/xen/api/xen_transport.h
+	libxen/src/xen_compat44.c libxen/src/xen_internal.h libxen/include/xen/api/xen_common.h \
+	libxen/include/xen/api/xen_transport.h libxen/include/xen/api/xen_compat44.h
 nodist_libxen_libxenapi_core_la_SOURCES = libxen/gen/xen_gen.c libxen/gen/xen_gen_internal.h
 libxen_libxenapi_core_la_CPPFLAGS = $(LIBXEN_CPPFLAGS)
 libxen_libxenapi_core_la_CFLAGS = $(LIBXEN_CFLAGS)
@@ -36,7 +36,7 @@ libxen_libxenapi_la_LDFLAGS = -version-info 1:0:0 -export-symbols-regex '^xen_'
 
 libxenapi_includedir = $(includedir)/xen/api
 libxenapi_include_HEADERS = libxen/include/xen/api/xen_common.h \
-	libxen/include/xen/api/xen_transport.h
+	libxen/include/xen/api/xen_transport.h libxen/include/xen/api/xen_compat44.h
 
 pkgconfigdir = $(libdir)/pkgconfig
 pkgconfig_DATA = libxen/xenapi.pc
@@ -96,9 +96,9 @@ tests_libxen_integration_CFLAGS = $(LIBXEN_CFLAGS)
 tests_libxen_integration_LDADD = libxen/libxenapi.la $(XTEST_LIBS)
 
 TESTS += tests/libxen/roundtrip tests/libxen/wire tests/libxen/compat tests/libxen/integration.sh \
-	tests/libxen/example.sh tests/libxen/install.sh tests/libxen/https.sh
+	tests/libxen/example.sh tests/libxen/install.sh tests/libxen/https.sh tests/libxen/compat44/check.py
 EXTRA_DIST += tests/libxen/integration.sh tests/libxen/example.sh tests/libxen/install.sh tests/libxen/https.sh \
-	tests/libxen/common.sh
+	tests/libxen/common.sh tests/libxen/compat44/api-4.4.0.txt tests/libxen/compat44/extract.py
 
 # Generated headers must exist before anything including <xen/api/...> compiles
 # (BUILT_SOURCES only covers all/check/install).

@@ -833,6 +833,7 @@ def main():
     allh = g.h_open("xen_all.h", "Every libxen header.")
     allh += ["#include <xen/api/xen_common.h>", "#include <xen/api/xen_transport.h>"]
     allh += ["#include <xen/api/%s>" % f for f in names]
+    allh += ["#include <xen/api/xen_compat44.h>"]     # hand-written: Xen 4.4.0's other spellings
     allh += ["", "#endif", ""]
     files.append(("xen_all.h", allh))
     for f, lines in files:

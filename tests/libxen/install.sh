@@ -16,13 +16,14 @@ prefix=$(sed -n 's/^prefix=//p' libxen/xenapi.pc)
 root="$dest$prefix"
 pcdir=$(find "$dest" -name xenapi.pc -printf '%h\n' | head -1)
 [ -n "$pcdir" ] && ok || ko "xenapi.pc not installed"
-for h in xen_all.h xen_common.h xen_transport.h xen_vm.h xen_vm_decl.h \
+for h in xen_all.h xen_common.h xen_transport.h xen_compat44.h xen_vm.h xen_vm_decl.h \
          xen_vm_power_state.h xen_string_string_map.h xen_event.h xen_pool.h; do
     [ -f "$root/include/xen/api/$h" ] && ok || ko "missing include/xen/api/$h"
 done
 n=$(wc -l < libxen/gen/headers.list)
 m=$(ls "$root/include/xen/api" | wc -l)
-[ "$m" -eq $((n + 2)) ] && ok || ko "installed $m headers, expected $((n + 2))"
+# the generated ones and the three hand-written (common, transport, compat44)
+[ "$m" -eq $((n + 3)) ] && ok || ko "installed $m headers, expected $((n + 3))"
 lib=$(find "$dest" -name 'libxenapi.so.1' | head -1)
 [ -n "$lib" ] && ok || ko "libxenapi.so.1 not installed"
 [ -n "$lib" ] && readelf -d "$lib" | grep -q 'SONAME.*libxenapi\.so\.1\]' && ok || ko "soname"

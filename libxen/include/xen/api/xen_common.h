@@ -69,6 +69,15 @@ typedef struct xen_session {
 extern void xen_init(void);
 extern void xen_fini(void);
 
+/* UUIDs between their text form ("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx") and
+ * their 16 bytes, as Xen 4.4.0's libxen offered: *bytes / *uuid is
+ * malloc'd, free it with xen_uuid_bytes_free / xen_uuid_free.  False (and
+ * nothing allocated) for a malformed input or out of memory. */
+extern bool xen_uuid_string_to_bytes(const char *uuid, char **bytes);
+extern bool xen_uuid_bytes_to_string(const char *bytes, char **uuid);
+extern void xen_uuid_free(char *uuid);
+extern void xen_uuid_bytes_free(char *bytes);
+
 /* Log in and return a new session, yours to release with
  * xen_session_logout().  Never returns NULL except when out of memory: on
  * failure the session has ok == false and the error (for example

@@ -1,0 +1,148 @@
+/* Xen 4.4.0 libxen spellings (see <xen/api/xen_compat44.h>) and its UUID
+ * helpers (xen_common.h). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xen/api/xen_all.h>
+
+#include "xen_internal.h"
+
+bool xen_cpu_pool_add_host_CPU_live(xen_session *session, xen_cpu_pool cpu_pool, xen_host_cpu host_cpu)
+{
+    return xen_cpu_pool_add_host_cpu_live(session, cpu_pool, host_cpu);
+}
+
+bool xen_cpu_pool_remove_host_CPU_live(xen_session *session, xen_cpu_pool cpu_pool, xen_host_cpu host_cpu)
+{
+    return xen_cpu_pool_remove_host_cpu_live(session, cpu_pool, host_cpu);
+}
+
+bool xen_cpu_pool_get_host_CPUs(xen_session *session, struct xen_host_cpu_set **result, xen_cpu_pool cpu_pool)
+{
+    return xen_cpu_pool_get_host_cpus(session, result, cpu_pool);
+}
+
+bool xen_cpu_pool_get_proposed_CPUs(xen_session *session, struct xen_string_set **result, xen_cpu_pool cpu_pool)
+{
+    return xen_cpu_pool_get_proposed_cpus(session, result, cpu_pool);
+}
+
+bool xen_cpu_pool_get_started_VMs(xen_session *session, struct xen_vm_set **result, xen_cpu_pool cpu_pool)
+{
+    return xen_cpu_pool_get_started_vms(session, result, cpu_pool);
+}
+
+bool xen_cpu_pool_set_proposed_CPUs(xen_session *session, xen_cpu_pool cpu_pool, struct xen_string_set *proposed_cpus)
+{
+    return xen_cpu_pool_set_proposed_cpus(session, cpu_pool, proposed_cpus);
+}
+
+/* A call of (self, one string): the string travels as it is (the daemon
+ * reads a decimal string as an int where the message takes one). */
+static bool call_ref_string(xen_session *session, const char *method, const char *ref, const char *s)
+{
+    const xeni_arg args[] = {
+        { &xeni_t_string, &ref, 0 },
+        { &xeni_t_string, &s, 0 },
+    };
+    return xeni_call(session, method, args, 2, NULL, NULL);
+}
+
+bool xen_cpu_pool_add_to_proposed_CPUs(xen_session *session, xen_cpu_pool cpu_pool, const char *cpu)
+{
+    return call_ref_string(session, "cpu_pool.add_to_proposed_CPUs", cpu_pool, cpu);
+}
+
+bool xen_cpu_pool_remove_from_proposed_CPUs(xen_session *session, xen_cpu_pool cpu_pool, const char *cpu)
+{
+    return call_ref_string(session, "cpu_pool.remove_from_proposed_CPUs", cpu_pool, cpu);
+}
+
+bool xen_cpu_pool_set_name_description(xen_session *session, xen_cpu_pool cpu_pool, const char *name_description)
+{
+    return call_ref_string(session, "cpu_pool.set_name_description", cpu_pool, name_description);
+}
+
+bool xen_xspolicy_get_by_uuid(xen_session *session, xen_xspolicy *result, const char *uuid)
+{
+    const xeni_arg args[] = { { &xeni_t_string, &uuid, 0 } };
+    return xeni_call(session, "XSPolicy.get_by_uuid", args, 1, &xeni_t_string, result);
+}
+
+bool xen_xspolicy_activate_xspolicy(xen_session *session, int64_t *result, xen_xspolicy xspolicy,
+                                    xs_instantiationflags flags)
+{
+    const xeni_arg args[] = {
+        { &xeni_t_string, &xspolicy, 0 },
+        { &xeni_t_int, &flags, 0 },
+    };
+    return xeni_call(session, "XSPolicy.activate_xspolicy", args, 2, &xeni_t_int, result);
+}
+
+/* ---- UUIDs (declared in xen_common.h) ---- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool xen_uuid_string_to_bytes(const char *uuid, char **bytes)
+{
+    *bytes = NULL;
+    if (!uuid || strlen(uuid) != 36)
+        return false;
+    unsigned char b[16];
+    size_t n = 0;
+    for (size_t i = 0; i < 36;) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (uuid[i++] != '-')
+                return false;
+            continue;
+        }
+        int hi = hexval(uuid[i]), lo = hexval(uuid[i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        b[n++] = (unsigned char)(hi << 4 | lo);
+        i += 2;
+    }
+    char *out = malloc(16);
+    if (!out)
+        return false;
+    memcpy(out, b, 16);
+    *bytes = out;
+    return true;
+}
+
+bool xen_uuid_bytes_to_string(const char *bytes, char **uuid)
+{
+    *uuid = NULL;
+    if (!bytes)
+        return false;
+    const unsigned char *b = (const unsigned char *)bytes;
+    char *out = malloc(37);
+    if (!out)
+        return false;
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+             b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    *uuid = out;
+    return true;
+}
+
+void xen_uuid_free(char *uuid)
+{
+    free(uuid);
+}
+
+void xen_uuid_bytes_free(char *bytes)
+{
+    free(bytes);
+}
