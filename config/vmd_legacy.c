@@ -499,7 +499,7 @@ static bool disk_one(const actx *a, const lsetting *s, const lval *v, vmd_disk *
                 k->protocol = vmd_xstrdup(f[4]);
             k->size = -1;
             k->vdi_type = vmd_xstrdup("system");
-            k->vdi_label = *uname ? vmd_xstrdup(uname) : NULL;
+            k->vdi_label = NULL;            /* NULL: the uname */
         }
     }
     for (int i = 0; i < 5; i++)

@@ -280,9 +280,9 @@ static bool pci_dev(sctx *x, const lval *dev)
         if (vd && hexfield(vd, &vdf) && vdf != 0x100)   /* 0x100: AUTO_PHP_SLOT */
             vmd_buf_printf(&b, "@%02x", vdf >> 3);
         const char *key = pair_get(d, "key");
-        if (key && strpbrk(key, ",=@")) {
+        if (key && strpbrk(key, ",=")) {
             free(b.s);
-            return vmd_fail(x->err, x->file, d->line, "(pci (dev (key %s))): ',', '=' and '@' "
+            return vmd_fail(x->err, x->file, d->line, "(pci (dev (key %s))): ',' and '=' "
                             "are not allowed", key);
         }
         if (key)
@@ -295,7 +295,7 @@ static bool pci_dev(sctx *x, const lval *dev)
                 const lval *kv = &o->items[k];
                 if (kv->t != LV_LIST || kv->n != 2 || kv->items[0].t != LV_STR ||
                     kv->items[1].t != LV_STR || !*kv->items[0].s ||
-                    strpbrk(kv->items[0].s, ",=@ ") || strpbrk(kv->items[1].s, ",")) {
+                    strpbrk(kv->items[0].s, ",= ") || strpbrk(kv->items[1].s, ",")) {
                     free(b.s);
                     return vmd_fail(x->err, x->file, kv->line, "(pci (dev (opts ...))): "
                                     "expected (key value) without ',' (nor '=' in the key)");

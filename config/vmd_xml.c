@@ -256,7 +256,8 @@ static bool read_vbd(xr *r, xmlNodePtr n, vmd_disk *k)
                 ok = vmd_fail(r->err, r->file, lineof(v), "<vdi size=\"%s\">: bytes, or -1", size);
             k->size = sz;
             name_of(v, &k->vdi_label, NULL);
-            if (k->vdi_label && !*k->vdi_label) {
+            /* canonical: NULL when it is the uname (what the writers write) */
+            if (k->vdi_label && (!*k->vdi_label || !strcmp(k->vdi_label, k->uname))) {
                 free(k->vdi_label);
                 k->vdi_label = NULL;
             }

@@ -84,7 +84,7 @@ typedef struct vmd_disk {
     char *protocol;     /* NULL: native */
     int64_t size;       /* VDI virtual_size in bytes; -1 unknown (the default) */
     char *vdi_type;     /* VDI type: "system" (default), "user", ... */
-    char *vdi_label;    /* VDI name_label; NULL: derived from uname */
+    char *vdi_label;    /* VDI name_label; NULL: the uname (also when equal) */
     char *qos_type;     /* VBD qos_algorithm_type; NULL: "" */
     vmd_map qos_params;
 } vmd_disk;

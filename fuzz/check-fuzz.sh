@@ -49,8 +49,8 @@ for t in $targets; do
     work=$(mktemp -d)
     cp -r "$s/fuzz/corpus/$t" "$work/corpus"
     chmod -R u+w "$work"
-    if (cd "$work" && "$b/fuzz/fuzz-$t" -max_total_time="${FUZZ_SECONDS:-3}" -rss_limit_mb=1024 \
-            -timeout=10 -print_final_stats=1 corpus >log 2>&1); then
+    if (cd "$work" && "$b/fuzz/fuzz-$t" -max_total_time="${FUZZ_SECONDS:-3}" -rss_limit_mb=2048 \
+            -timeout=120 -print_final_stats=1 corpus >log 2>&1); then
         ok "$t: fuzzed ${FUZZ_SECONDS:-3} s, $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/log" | grep -o '[0-9]*$') executions, no crash"
     else
         tail -60 "$work/log"; bad "$t: the fuzzer found a crash (input above; saved as $work/crash-*)"
