@@ -1532,6 +1532,9 @@ void vmd_legacy_from_desc(const vmdesc *d, lconf *c, vmd_diag *warn)
     }
     if (d->is_a_template)
         vmd_warn(warn, F, 0, "is_a_template has no legacy form");
+    for (size_t i = 0; i < d->n_networks; i++)
+        vmd_warn(warn, F, 0, "network '%s': network definitions have no legacy form (a vif "
+                 "names it as bridge=)", d->networks[i].label);
     if (d->user_version != 1)
         vmd_warn(warn, F, 0, "user_version has no legacy form");
     if (d->pci_bus && *d->pci_bus)

@@ -104,6 +104,15 @@ static void vm_create(vmd_plan *p, const vmdesc *d, const vmd_plan_opts *o)
         m_str(s, "security_label", d->security_label);
 }
 
+/* The index of the network the description defines with this name, or -1. */
+static long local_network(const vmdesc *d, const char *name)
+{
+    for (size_t i = 0; name && i < d->n_networks; i++)
+        if (strcmp(d->networks[i].label, name) == 0)
+            return (long)i;
+    return -1;
+}
+
 bool vmd_plan_build(const vmdesc *d, const vmd_plan_opts *o, vmd_plan *p, vmd_err *err)
 {
     memset(p, 0, sizeof(*p));
@@ -135,7 +144,19 @@ bool vmd_plan_build(const vmdesc *d, const vmd_plan_opts *o, vmd_plan *p, vmd_er
         m_map(s, "other_config", &loc);
         vmd_map_free(&loc);
     }
+    for (size_t i = 0; i < d->n_networks; i++) {
+        const vmd_network *w = &d->networks[i];
+        snprintf(sym, sizeof(sym), "netdef%zu", i);
+        vmd_step *s = step(p, VMD_STEP_CREATE, "network.create", sym);
+        m_str(s, "name_label", w->label);
+        m_str(s, "name_description", w->description);
+        m_str(s, "default_gateway", w->gateway);
+        m_str(s, "default_netmask", w->netmask);
+        m_map(s, "other_config", &w->other_config);
+    }
     for (size_t i = 0; i < d->n_vifs; i++) {
+        if (local_network(d, d->vifs[i].bridge) >= 0)
+            continue;
         snprintf(sym, sizeof(sym), "net%zu", i);
         vmd_step *s = step(p, VMD_STEP_FIND_NETWORK, NULL, sym);
         if (d->vifs[i].bridge)
@@ -171,7 +192,11 @@ bool vmd_plan_build(const vmdesc *d, const vmd_plan_opts *o, vmd_plan *p, vmd_er
         char dev[32];
         snprintf(dev, sizeof(dev), "%zu", i);
         m_str(s, "device", f->device ? f->device : dev);
-        snprintf(sym, sizeof(sym), "net%zu", i);
+        long local = local_network(d, f->bridge);
+        if (local >= 0)
+            snprintf(sym, sizeof(sym), "netdef%ld", local);
+        else
+            snprintf(sym, sizeof(sym), "net%zu", i);
         m_ref(s, "network", sym);
         m_ref(s, "VM", "vm");
         m_str(s, "MAC", f->mac);

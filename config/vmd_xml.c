@@ -3,9 +3,9 @@
  * declarations), validated against the RELAX NG grammar the project
  * installs (config/create.rng), then read into a description; and written.
  *
- * One <vm> per file.  <network> definitions and <vscsi> are refused (the
- * description has no place for them yet); a <vif network="N"> names an
- * existing network by name_label. */
+ * One <vm> per file.  <vscsi> is refused; a <vif network="N"> names a
+ * <network name="N"> of the file (made by network.create) or an existing
+ * network by name_label. */
 #include "config.h"
 
 #include <errno.h>
@@ -107,6 +107,8 @@ typedef struct xr {
     vmd_diag *warn;
     xmlNodePtr vdis[VMD_MAX_DEVICES];
     size_t n_vdis;
+    xmlNodePtr nets[VMD_MAX_DEVICES];
+    size_t n_nets;
 } xr;
 
 static bool is(xmlNodePtr n, const char *name)
@@ -288,6 +290,16 @@ static bool read_vif(xr *r, xmlNodePtr n, vmd_vif *f)
     }
     if (ok) {
         f->bridge = attr(n, "network");
+        for (size_t i = 0; f->bridge && i < r->n_nets; i++) {
+            char *id = attr(r->nets[i], "name");
+            if (id && !strcmp(id, f->bridge)) {     /* a network of this file */
+                char *label = NULL;
+                name_of(r->nets[i], &label, NULL);
+                free(f->bridge);
+                f->bridge = label ? label : vmd_xstrdup(id);
+            }
+            free(id);
+        }
         f->security_label = attr(n, "security_label");
         f->qos_type = attr(n, "qos_algorithm_type");
         ok = kv_children(r, n, "qos_algorithm_param", &f->qos_params);
@@ -315,6 +327,30 @@ static bool read_pci(xr *r, xmlNodePtr n, vmd_pci *p)
     }
     p->key = attr(n, "key");
     return kv_children(r, n, "pci_opt", &p->opts);
+}
+
+static bool read_network(xr *r, xmlNodePtr n, vmdesc *d)
+{
+    d->networks = vmd_xrealloc(d->networks, (d->n_networks + 1) * sizeof(*d->networks));
+    vmd_network *w = &d->networks[d->n_networks++];
+    memset(w, 0, sizeof(*w));
+    char *id = NULL;
+    bool ok = need(r, n, "name", &id) && need(r, n, "default_gateway", &w->gateway) &&
+              need(r, n, "default_netmask", &w->netmask) &&
+              kv_children(r, n, "other_config", &w->other_config);
+    if (ok) {
+        name_of(n, &w->label, &w->description);
+        if (!w->label || !*w->label) {      /* the label names it; else its id */
+            free(w->label);
+            w->label = vmd_xstrdup(id);
+        }
+        if (w->description && !*w->description) {
+            free(w->description);
+            w->description = NULL;
+        }
+    }
+    free(id);
+    return ok;
 }
 
 static bool count_ok(xr *r, xmlNodePtr n, size_t have)
@@ -472,14 +508,16 @@ bool vmd_xml_parse(const char *buf, size_t len, const vmd_parse_opts *o, vmdesc 
             if ((ok = count_ok(&r, c, r.n_vdis)))
                 r.vdis[r.n_vdis++] = c;
         } else if (is(c, "network")) {
-            ok = vmd_fail(err, file, lineof(c), "<network> definitions are not supported: name an "
-                          "existing network in <vif network=\"...\">");
+            if ((ok = count_ok(&r, c, r.n_nets)))
+                r.nets[r.n_nets++] = c;
         } else {
             ok = vmd_fail(err, file, lineof(c), "unexpected element <%s> in <xm>", c->name);
         }
     }
     if (ok && !vm)
         ok = vmd_fail(err, file, lineof(root), "no <vm> in the file");
+    for (size_t i = 0; ok && i < r.n_nets; i++)
+        ok = read_network(&r, r.nets[i], d);
     if (ok)
         ok = read_vm(&r, vm, d);
     /* the schema after the reader, whose messages are more precise */
@@ -655,8 +693,16 @@ char *vmd_xml_write(const vmdesc *d, vmd_diag *warn)
         snprintf(n, sizeof(n), "%zu", i);
         a(&b, "device", f->device ? f->device : n);
         a(&b, "qos_algorithm_type", f->qos_type);
-        if (f->bridge)
-            a(&b, "network", f->bridge);
+        if (f->bridge) {
+            long local = -1;
+            for (size_t j = 0; j < d->n_networks; j++)
+                if (!strcmp(d->networks[j].label, f->bridge))
+                    local = (long)j;
+            if (local >= 0)
+                vmd_buf_printf(&b, " network=\"net%ld\"", local);
+            else
+                a(&b, "network", f->bridge);
+        }
         if (f->security_label)
             a(&b, "security_label", f->security_label);
         close_kvs(&b, "vif", "qos_algorithm_param", &f->qos_params);
@@ -692,6 +738,19 @@ char *vmd_xml_write(const vmdesc *d, vmd_diag *warn)
         vmd_buf_puts(&b, ">\n    <name>\n      <label>");
         esc(&b, k->vdi_label ? k->vdi_label : k->uname);
         vmd_buf_puts(&b, "</label>\n      <description></description>\n    </name>\n  </vdi>\n");
+    }
+    for (size_t i = 0; i < d->n_networks; i++) {
+        const vmd_network *w = &d->networks[i];
+        vmd_buf_printf(&b, "  <network name=\"net%zu\"", i);
+        a(&b, "default_gateway", w->gateway);
+        a(&b, "default_netmask", w->netmask);
+        vmd_buf_puts(&b, ">\n    <name>\n      <label>");
+        esc(&b, w->label);
+        vmd_buf_puts(&b, "</label>\n      <description>");
+        esc(&b, w->description);
+        vmd_buf_puts(&b, "</description>\n    </name>\n");
+        kvs(&b, "    ", "other_config", &w->other_config);
+        vmd_buf_puts(&b, "  </network>\n");
     }
     vmd_buf_puts(&b, "</xm>\n");
     return vmd_buf_take(&b);

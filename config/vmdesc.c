@@ -307,6 +307,15 @@ void vmdesc_free(vmdesc *d)
         vmd_map_free(&d->consoles[i].other_config);
     }
     free(d->consoles);
+    for (size_t i = 0; i < d->n_networks; i++) {
+        vmd_network *w = &d->networks[i];
+        free(w->label);
+        free(w->description);
+        free(w->gateway);
+        free(w->netmask);
+        vmd_map_free(&w->other_config);
+    }
+    free(d->networks);
     vmdesc_init(d);
 }
 
@@ -333,7 +342,7 @@ bool vmdesc_equal(const vmdesc *a, const vmdesc *b, char *what, size_t n)
     S(hvm_boot_policy); M(hvm_boot_params); M(platform); M(other_config);
     S(pci_bus); S(pool_name); S(security_label);
     I(s3_integrity); I(superpages);
-    I(n_disks); I(n_vifs); I(n_pcis); I(n_consoles);
+    I(n_disks); I(n_vifs); I(n_pcis); I(n_consoles); I(n_networks);
 #undef S
 #undef I
 #undef M
@@ -361,6 +370,12 @@ bool vmdesc_equal(const vmdesc *a, const vmdesc *b, char *what, size_t n)
         DIFF(x->domain != y->domain || x->bus != y->bus || x->slot != y->slot ||
              x->func != y->func || x->vslot != y->vslot || !str_eq(x->key, y->key) ||
              !map_equal(&x->opts, &y->opts), "pci %zu differs", i);
+    }
+    for (size_t i = 0; i < a->n_networks; i++) {
+        const vmd_network *x = &a->networks[i], *y = &b->networks[i];
+        DIFF(!str_eq(x->label, y->label) || !str_eq(x->description, y->description) ||
+             !str_eq(x->gateway, y->gateway) || !str_eq(x->netmask, y->netmask) ||
+             !map_equal(&x->other_config, &y->other_config), "network %zu differs", i);
     }
     for (size_t i = 0; i < a->n_consoles; i++) {
         const vmd_console *x = &a->consoles[i], *y = &b->consoles[i];
@@ -475,6 +490,14 @@ bool vmdesc_finish(vmdesc *d, vmd_err *err)
             if (d->vifs[i].device && d->vifs[j].device &&
                 strcmp(d->vifs[i].device, d->vifs[j].device) == 0)
                 return vmd_fail(err, NULL, 0, "vif device %s is given twice", d->vifs[i].device);
+    for (size_t i = 0; i < d->n_networks; i++) {
+        if (!d->networks[i].label || !*d->networks[i].label)
+            return vmd_fail(err, NULL, 0, "network %zu has no name", i);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(d->networks[i].label, d->networks[j].label) == 0)
+                return vmd_fail(err, NULL, 0, "network '%s' is defined twice",
+                                d->networks[i].label);
+    }
     for (size_t i = 0; i < d->n_consoles; i++)
         if (!d->consoles[i].protocol || !in_list(d->consoles[i].protocol, console_protocols))
             return vmd_fail(err, NULL, 0, "console %zu: protocol must be vt100, rfb or rdp", i);

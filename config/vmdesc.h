@@ -91,7 +91,8 @@ typedef struct vmd_disk {
 
 typedef struct vmd_vif {
     char *mac;          /* NULL: the server picks one */
-    char *bridge;       /* network by name_label (legacy bridge); NULL: any */
+    char *bridge;       /* network by name_label (legacy bridge) — one of
+                         * `networks` or an existing one; NULL: any */
     char *device;       /* "eth0"...; NULL: eth<index> */
     int64_t mtu;        /* 0: default (1500) */
     char *qos_type;     /* "ratelimit" when rate= was given */
@@ -107,6 +108,15 @@ typedef struct vmd_pci {
     char *key;          /* NULL: none */
     vmd_map opts;       /* msitranslate, power_mgmt, ... */
 } vmd_pci;
+
+/* A network the file defines (XML <network>): made by network.create before
+ * the VM; a vif whose bridge is its name_label uses it. */
+typedef struct vmd_network {
+    char *label;            /* name_label (unique in the description) */
+    char *description;      /* name_description; NULL: "" */
+    char *gateway, *netmask;/* default_gateway, default_netmask; NULL: "" */
+    vmd_map other_config;
+} vmd_network;
 
 typedef struct vmd_console {
     char *protocol;     /* "vt100", "rfb" or "rdp" */
@@ -142,6 +152,7 @@ typedef struct vmdesc {
     vmd_vif *vifs;         size_t n_vifs;
     vmd_pci *pcis;         size_t n_pcis;
     vmd_console *consoles; size_t n_consoles;
+    vmd_network *networks; size_t n_networks;
 } vmdesc;
 
 void vmdesc_init(vmdesc *d);
@@ -215,7 +226,8 @@ bool vmd_convert(const char *buf, size_t len, const vmd_parse_opts *in, vmd_form
 /* A description becomes an ordered plan of steps (LEGACY §4.3): lookups the
  * client resolves with its own calls, then create calls whose records may
  * refer to earlier steps' results by symbol.  xm executes a plan through
- * libxen; the golden tests print it with vmd_plan_text. */
+ * libxen; the golden tests print it with vmd_plan_text.  Networks the file
+ * defines are made first (network.create, bound to "netdef0"...). */
 typedef enum {
     VMD_V_STRING,   /* s */
     VMD_V_INT,      /* i */
