@@ -25,6 +25,7 @@ stable code (tests/gen/test_datamodel.py feeds broken datamodels and expects
 these codes).
 """
 import json
+import os
 import re
 
 PRIMITIVES = {"string", "int", "float", "bool", "datetime", "void"}
@@ -531,3 +532,17 @@ class Class:
 def roles_allowed(role):
     """The roles that may call a message needing role: that role and every one above it."""
     return ROLE_ORDER[:ROLE_ORDER.index(role) + 1]
+
+
+def write_if_changed(path, text):
+    """Write the file only when its content changes (keeps make's timestamps), atomically."""
+    try:
+        with open(path) as f:
+            if f.read() == text:
+                return
+    except OSError:
+        pass
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)

@@ -27,7 +27,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from datamodel import Model  # noqa: E402
+from datamodel import Model, write_if_changed  # noqa: E402
 
 PRIM = ("string", "int", "float", "bool", "datetime")
 PRIM_C = {"string": "char *", "int": "int64_t", "float": "double",
@@ -442,20 +442,7 @@ class Gen:
         if async_:
             return ("/* Async.%s.%s: start the call as a task; *result is the task handle, yours to"
                     " free with xen_task_free(). */" % (c.name, msg.name))
-        what = {"getter": "Get the %s field of the given %s." % (msg.field_name, c.name),
-                "setter": "Set the %s field of the given %s." % (msg.field_name, c.name),
-                "map_add": "Add a key/value pair to %s.%s." % (c.name, msg.field_name),
-                "map_remove": "Remove a key from %s.%s." % (c.name, msg.field_name),
-                "set_add": "Add a value to %s.%s." % (c.name, msg.field_name),
-                "set_remove": "Remove a value from %s.%s." % (c.name, msg.field_name),
-                "get_record": "Get a record of the current state of the given %s." % c.name,
-                "get_by_uuid": "Get the %s with the given UUID." % c.name,
-                "get_by_name_label": "Get every %s with the given name_label." % c.name,
-                "get_all": "Get every %s." % c.name,
-                "get_all_records": "Get every %s with its record." % c.name,
-                "constructor": "Create a new %s from a record (its RW and RO/ins fields)." % c.name,
-                "destructor": "Destroy the given %s." % c.name,
-                }.get(msg.kind, "%s.%s." % (c.name, msg.name))
+        what = msg.doc        # the datamodel's doc string (derived messages: derived text)
         return "/* %s Arguments are borrowed.%s */" % (
             what, self.ownership_note(self.msg_sig(c, msg)[3]))
 
@@ -794,18 +781,7 @@ def all_records(g):
 
 def write(path, lines):
     text = "\n".join(lines)
-    if not text.endswith("\n"):
-        text += "\n"
-    try:
-        with open(path) as f:
-            if f.read() == text:
-                return
-    except OSError:
-        pass
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    write_if_changed(path, text if text.endswith("\n") else text + "\n")
 
 
 def main():
