@@ -594,32 +594,49 @@ static void xc_role_maps_dispose(xend_config *c)
     c->role_default = NULL;
 }
 
+static bool xc_apply_role_map(xend_config *c, const xc_key *k, const char *name, const char *role,
+                              char **msg_r);
+
 /* role-user = NAME ROLE, role-group = NAME ROLE, role-default = ROLE|none */
+static const char xc_roles_text[] =
+    "pool-admin, pool-operator, vm-power-admin, vm-admin, vm-operator or read-only";
+
 static bool xc_apply_role(xend_config *c, const xc_key *k, const char *val, char **msg_r)
 {
-    static const char roles_text[] =
-        "pool-admin, pool-operator, vm-power-admin, vm-admin, vm-operator or read-only";
     if (k->type == XC_K_ROLE_DEFAULT) {
         if (strcmp(val, "none") == 0)
             return true;
         if (!xc_role_ok(val)) {
-            *msg_r = xstrfmt("role-default '%s': expected none, %s", val, roles_text);
+            *msg_r = xstrfmt("role-default '%s': expected none, %s", val, xc_roles_text);
             return false;
         }
         free(c->role_default);
         return (c->role_default = strdup(val)) != NULL;
     }
-    char name[256], role[32], extra;
-    if (sscanf(val, "%255s %31s %c", name, role, &extra) != 2) {
+    /* NAME ROLE: two words, whole (nothing is cut) */
+    char *copy = strdup(val), *save = NULL;
+    if (!copy)
+        return false;
+    char *name = strtok_r(copy, " \t", &save), *role = strtok_r(NULL, " \t", &save);
+    if (!name || !role || strtok_r(NULL, " \t", &save)) {
         *msg_r = xstrfmt("%s: expected NAME ROLE", k->name);
+        free(copy);
         return false;
     }
+    bool ok = xc_apply_role_map(c, k, name, role, msg_r);
+    free(copy);
+    return ok;
+}
+
+static bool xc_apply_role_map(xend_config *c, const xc_key *k, const char *name, const char *role,
+                              char **msg_r)
+{
     if (!xc_name_ok(name)) {
         *msg_r = xstrfmt("%s: '%s' is not a valid %s name", k->name, name, k->off ? "group" : "user");
         return false;
     }
     if (!xc_role_ok(role)) {
-        *msg_r = xstrfmt("%s: role '%s': expected %s", k->name, role, roles_text);
+        *msg_r = xstrfmt("%s: role '%s': expected %s", k->name, role, xc_roles_text);
         return false;
     }
     for (size_t i = 0; i < c->n_role_maps; i++) {

@@ -547,6 +547,47 @@ static void cleanup_tmpdir(void)
     rmdir(tmpdir);
 }
 
+/* role-user, role-group, role-default and the unix listener's group= */
+static void test_roles(void)
+{
+    xend_config c;
+    char *err = NULL;
+    xend_config_init(&c);
+    CHECK(c.n_role_maps == 0 && c.role_default == NULL);
+    CHECK(load_text(&c, "role-user = alice vm-operator\nrole-group = xen_ops\tpool-operator\n"
+                        "role-user = bob read-only\nrole-default = vm-admin\n"
+                        "listen = unix:/run/xend/g.sock group=xen_ops\n", NULL, &err));
+    CHECKF(err == NULL, "%s", err ? err : "");
+    if (c.n_role_maps == 3) {
+        CHECK(!c.role_maps[0].is_group && !strcmp(c.role_maps[0].name, "alice") &&
+              !strcmp(c.role_maps[0].role, "vm-operator"));
+        CHECK(c.role_maps[1].is_group && !strcmp(c.role_maps[1].name, "xen_ops") &&
+              !strcmp(c.role_maps[1].role, "pool-operator"));
+        CHECK(!c.role_maps[2].is_group && !strcmp(c.role_maps[2].role, "read-only"));
+    } else {
+        CHECKF(false, "%zu role lines, expected 3", c.n_role_maps);
+    }
+    CHECK(c.role_default && !strcmp(c.role_default, "vm-admin"));
+    CHECK(c.n_listeners == 1 && c.listeners[0].group && !strcmp(c.listeners[0].group, "xen_ops"));
+    xend_config_dispose(&c);
+    free(err);
+
+    xend_config_init(&c);
+    CHECK(load_text(&c, "role-default = none\n", NULL, &err) && c.role_default == NULL);
+    xend_config_dispose(&c);
+    free(err);
+
+    CHECK(load_fails("role-user = alice\n", 1, "role-user: expected NAME ROLE"));
+    CHECK(load_fails("role-user = alice vm-operator extra\n", 1, "expected NAME ROLE"));
+    CHECK(load_fails("role-group = ops root\n", 1, "role 'root': expected pool-admin"));
+    CHECK(load_fails("role-user = a:b read-only\n", 1, "not a valid user name"));
+    CHECK(load_fails("role-user = al read-only\nrole-user = al vm-admin\n", 2, "'al' is mapped twice"));
+    CHECK(load_fails("role-default = superuser\n", 1, "role-default 'superuser'"));
+    CHECK(load_fails("role-default = none\nrole-default = read-only\n", 2, "already set"));
+    CHECK(load_fails("listen = http:127.0.0.1:9363 group=ops\n", 1, "group= only applies to unix"));
+    CHECK(load_fails("listen = unix:/run/x.sock group=a:b\n", 1, "not a valid group name"));
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -562,6 +603,7 @@ int main(void)
     test_validate();
     test_allow();
     test_log();
+    test_roles();
     cleanup_tmpdir();
     return xt_done();
 }

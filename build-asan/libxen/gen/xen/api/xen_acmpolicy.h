@@ -86,52 +86,52 @@ extern void xen_acmpolicy_xen_acmpolicy_record_map_free(xen_acmpolicy_xen_acmpol
 /* Get the uuid field of the given ACMPolicy. Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_acmpolicy_get_uuid(xen_session *session, char **result, xen_acmpolicy acmpolicy);
 
-/* Get a record of the current state of the given ACMPolicy. Arguments are borrowed. *result is yours to free with xen_acmpolicy_record_free(). */
+/* Get a record containing the current state of the given ACMPolicy. Arguments are borrowed. *result is yours to free with xen_acmpolicy_record_free(). */
 extern bool xen_acmpolicy_get_record(xen_session *session, struct xen_acmpolicy_record **result, xen_acmpolicy xspolicy);
 
 /* Async.ACMPolicy.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_acmpolicy_get_record_async(xen_session *session, xen_task *result, xen_acmpolicy xspolicy);
 
-/* Get every ACMPolicy. Arguments are borrowed. *result is yours to free with xen_acmpolicy_set_free(). */
+/* Return a list of all the ACMPolicy instances known to the system. Arguments are borrowed. *result is yours to free with xen_acmpolicy_set_free(). */
 extern bool xen_acmpolicy_get_all(xen_session *session, struct xen_acmpolicy_set **result);
 
 /* Async.ACMPolicy.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_acmpolicy_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every ACMPolicy with its record. Arguments are borrowed. *result is yours to free with xen_acmpolicy_xen_acmpolicy_record_map_free(). */
+/* Return a map from reference to record of every ACMPolicy instance. Arguments are borrowed. *result is yours to free with xen_acmpolicy_xen_acmpolicy_record_map_free(). */
 extern bool xen_acmpolicy_get_all_records(xen_session *session, struct xen_acmpolicy_xen_acmpolicy_record_map **result);
 
-/* ACMPolicy.get_header. Arguments are borrowed. *result is yours to free with xen_acm_policyheader_free(). */
+/* Return the policy's header (no security module: refused). Arguments are borrowed. *result is yours to free with xen_acm_policyheader_free(). */
 extern bool xen_acmpolicy_get_header(xen_session *session, struct xen_acm_policyheader **result, xen_xspolicy acmpolicy);
 
 /* Async.ACMPolicy.get_header: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_acmpolicy_get_header_async(xen_session *session, xen_task *result, xen_xspolicy acmpolicy);
 
-/* ACMPolicy.get_xml. Arguments are borrowed. *result is yours to free with free(). */
+/* Return the policy as XML (no security module: refused). Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_acmpolicy_get_xml(xen_session *session, char **result, xen_xspolicy acmpolicy);
 
 /* Async.ACMPolicy.get_xml: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_acmpolicy_get_xml_async(xen_session *session, xen_task *result, xen_xspolicy acmpolicy);
 
-/* ACMPolicy.get_map. Arguments are borrowed. *result is yours to free with free(). */
+/* Return the policy's label map (no security module: refused). Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_acmpolicy_get_map(xen_session *session, char **result, xen_xspolicy acmpolicy);
 
 /* Async.ACMPolicy.get_map: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_acmpolicy_get_map_async(xen_session *session, xen_task *result, xen_xspolicy acmpolicy);
 
-/* ACMPolicy.get_binary. Arguments are borrowed. *result is yours to free with free(). */
+/* Return the policy in binary form (no security module: refused). Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_acmpolicy_get_binary(xen_session *session, char **result, xen_xspolicy acmpolicy);
 
 /* Async.ACMPolicy.get_binary: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_acmpolicy_get_binary_async(xen_session *session, xen_task *result, xen_xspolicy acmpolicy);
 
-/* ACMPolicy.get_enforced_binary. Arguments are borrowed. *result is yours to free with free(). */
+/* Return the enforced policy in binary form (no security module: refused). Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_acmpolicy_get_enforced_binary(xen_session *session, char **result, xen_xspolicy acmpolicy);
 
 /* Async.ACMPolicy.get_enforced_binary: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_acmpolicy_get_enforced_binary_async(xen_session *session, xen_task *result, xen_xspolicy acmpolicy);
 
-/* ACMPolicy.get_VM_ssidref. Arguments are borrowed. *result is set on success. */
+/* Return the security identifier of a running VM (no security module: refused). Arguments are borrowed. *result is set on success. */
 extern bool xen_acmpolicy_get_vm_ssidref(xen_session *session, int64_t *result, xen_vm vm);
 
 /* Async.ACMPolicy.get_VM_ssidref: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */

@@ -100,43 +100,43 @@ extern bool xen_console_get_other_config(xen_session *session, struct xen_string
 /* Set the other_config field of the given console. Arguments are borrowed. */
 extern bool xen_console_set_other_config(xen_session *session, xen_console console, struct xen_string_string_map *value);
 
-/* Add a key/value pair to console.other_config. Arguments are borrowed. */
+/* Add the given key-value pair to the other_config field of the given console. Arguments are borrowed. */
 extern bool xen_console_add_to_other_config(xen_session *session, xen_console console, const char *key, const char *value);
 
-/* Remove a key from console.other_config. Arguments are borrowed. */
+/* Remove the given key and its value from the other_config field of the given console. Arguments are borrowed. */
 extern bool xen_console_remove_from_other_config(xen_session *session, xen_console console, const char *key);
 
-/* Create a new console from a record (its RW and RO/ins fields). Arguments are borrowed. *result is a handle, yours to free with xen_console_free(). */
+/* Create a new console instance, and return its handle. Arguments are borrowed. *result is a handle, yours to free with xen_console_free(). */
 extern bool xen_console_create(xen_session *session, xen_console *result, xen_console_record *args_);
 
 /* Async.console.create: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_console_create_async(xen_session *session, xen_task *result, xen_console_record *args_);
 
-/* Destroy the given console. Arguments are borrowed. */
+/* Destroy the specified console instance. Arguments are borrowed. */
 extern bool xen_console_destroy(xen_session *session, xen_console console);
 
 /* Async.console.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_console_destroy_async(xen_session *session, xen_task *result, xen_console console);
 
-/* Get the console with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_console_free(). */
+/* Get a reference to the console instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_console_free(). */
 extern bool xen_console_get_by_uuid(xen_session *session, xen_console *result, const char *uuid);
 
 /* Async.console.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_console_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given console. Arguments are borrowed. *result is yours to free with xen_console_record_free(). */
+/* Get a record containing the current state of the given console. Arguments are borrowed. *result is yours to free with xen_console_record_free(). */
 extern bool xen_console_get_record(xen_session *session, struct xen_console_record **result, xen_console console);
 
 /* Async.console.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_console_get_record_async(xen_session *session, xen_task *result, xen_console console);
 
-/* Get every console. Arguments are borrowed. *result is yours to free with xen_console_set_free(). */
+/* Return a list of all the console instances known to the system. Arguments are borrowed. *result is yours to free with xen_console_set_free(). */
 extern bool xen_console_get_all(xen_session *session, struct xen_console_set **result);
 
 /* Async.console.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_console_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every console with its record. Arguments are borrowed. *result is yours to free with xen_console_xen_console_record_map_free(). */
+/* Return a map from reference to record of every console instance. Arguments are borrowed. *result is yours to free with xen_console_xen_console_record_map_free(). */
 extern bool xen_console_get_all_records(xen_session *session, struct xen_console_xen_console_record_map **result);
 
 #endif

@@ -133,10 +133,10 @@ extern bool xen_cpu_pool_get_proposed_cpus(xen_session *session, struct xen_stri
 /* Set the proposed_CPUs field of the given cpu_pool. Arguments are borrowed. */
 extern bool xen_cpu_pool_set_proposed_cpus(xen_session *session, xen_cpu_pool cpu_pool, struct xen_string_set *cpus);
 
-/* Add a value to cpu_pool.proposed_CPUs. Arguments are borrowed. */
+/* Add the given value to the proposed_CPUs field of the given cpu_pool. Arguments are borrowed. */
 extern bool xen_cpu_pool_add_to_proposed_cpus(xen_session *session, xen_cpu_pool cpu_pool, int64_t cpu);
 
-/* Remove a value from cpu_pool.proposed_CPUs. Arguments are borrowed. */
+/* Remove the given value from the proposed_CPUs field of the given cpu_pool. Arguments are borrowed. */
 extern bool xen_cpu_pool_remove_from_proposed_cpus(xen_session *session, xen_cpu_pool cpu_pool, int64_t cpu);
 
 /* Get the host_CPUs field of the given cpu_pool. Arguments are borrowed. *result is yours to free with xen_host_cpu_set_free(). */
@@ -151,73 +151,73 @@ extern bool xen_cpu_pool_get_other_config(xen_session *session, struct xen_strin
 /* Set the other_config field of the given cpu_pool. Arguments are borrowed. */
 extern bool xen_cpu_pool_set_other_config(xen_session *session, xen_cpu_pool cpu_pool, struct xen_string_string_map *value);
 
-/* Add a key/value pair to cpu_pool.other_config. Arguments are borrowed. */
+/* Add the given key-value pair to the other_config field of the given cpu_pool. Arguments are borrowed. */
 extern bool xen_cpu_pool_add_to_other_config(xen_session *session, xen_cpu_pool cpu_pool, const char *key, const char *value);
 
-/* Remove a key from cpu_pool.other_config. Arguments are borrowed. */
+/* Remove the given key and its value from the other_config field of the given cpu_pool. Arguments are borrowed. */
 extern bool xen_cpu_pool_remove_from_other_config(xen_session *session, xen_cpu_pool cpu_pool, const char *key);
 
-/* Create a new cpu_pool from a record (its RW and RO/ins fields). Arguments are borrowed. *result is a handle, yours to free with xen_cpu_pool_free(). */
+/* Create a new cpu_pool instance, and return its handle. Arguments are borrowed. *result is a handle, yours to free with xen_cpu_pool_free(). */
 extern bool xen_cpu_pool_create(xen_session *session, xen_cpu_pool *result, xen_cpu_pool_record *args_);
 
 /* Async.cpu_pool.create: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_cpu_pool_create_async(xen_session *session, xen_task *result, xen_cpu_pool_record *args_);
 
-/* Destroy the given cpu_pool. Arguments are borrowed. */
+/* Destroy the specified cpu_pool instance. Arguments are borrowed. */
 extern bool xen_cpu_pool_destroy(xen_session *session, xen_cpu_pool cpu_pool);
 
 /* Async.cpu_pool.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_cpu_pool_destroy_async(xen_session *session, xen_task *result, xen_cpu_pool cpu_pool);
 
-/* Get the cpu_pool with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_cpu_pool_free(). */
+/* Get a reference to the cpu_pool instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_cpu_pool_free(). */
 extern bool xen_cpu_pool_get_by_uuid(xen_session *session, xen_cpu_pool *result, const char *uuid);
 
 /* Async.cpu_pool.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_cpu_pool_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given cpu_pool. Arguments are borrowed. *result is yours to free with xen_cpu_pool_record_free(). */
+/* Get a record containing the current state of the given cpu_pool. Arguments are borrowed. *result is yours to free with xen_cpu_pool_record_free(). */
 extern bool xen_cpu_pool_get_record(xen_session *session, struct xen_cpu_pool_record **result, xen_cpu_pool cpu_pool);
 
 /* Async.cpu_pool.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_cpu_pool_get_record_async(xen_session *session, xen_task *result, xen_cpu_pool cpu_pool);
 
-/* Get every cpu_pool with the given name_label. Arguments are borrowed. *result is yours to free with xen_cpu_pool_set_free(). */
+/* Get all the cpu_pool instances with the given label. Arguments are borrowed. *result is yours to free with xen_cpu_pool_set_free(). */
 extern bool xen_cpu_pool_get_by_name_label(xen_session *session, struct xen_cpu_pool_set **result, const char *label);
 
 /* Async.cpu_pool.get_by_name_label: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_cpu_pool_get_by_name_label_async(xen_session *session, xen_task *result, const char *label);
 
-/* Get every cpu_pool. Arguments are borrowed. *result is yours to free with xen_cpu_pool_set_free(). */
+/* Return a list of all the cpu_pool instances known to the system. Arguments are borrowed. *result is yours to free with xen_cpu_pool_set_free(). */
 extern bool xen_cpu_pool_get_all(xen_session *session, struct xen_cpu_pool_set **result);
 
 /* Async.cpu_pool.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_cpu_pool_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every cpu_pool with its record. Arguments are borrowed. *result is yours to free with xen_cpu_pool_xen_cpu_pool_record_map_free(). */
+/* Return a map from reference to record of every cpu_pool instance. Arguments are borrowed. *result is yours to free with xen_cpu_pool_xen_cpu_pool_record_map_free(). */
 extern bool xen_cpu_pool_get_all_records(xen_session *session, struct xen_cpu_pool_xen_cpu_pool_record_map **result);
 
 /* Async.cpu_pool.get_all_records: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_cpu_pool_get_all_records_async(xen_session *session, xen_task *result);
 
-/* cpu_pool.activate. Arguments are borrowed. */
+/* Activate the CPU pool (no backend support: refused). Arguments are borrowed. */
 extern bool xen_cpu_pool_activate(xen_session *session, xen_cpu_pool cpu_pool);
 
 /* Async.cpu_pool.activate: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_cpu_pool_activate_async(xen_session *session, xen_task *result, xen_cpu_pool cpu_pool);
 
-/* cpu_pool.deactivate. Arguments are borrowed. */
+/* Deactivate the CPU pool (no backend support: refused). Arguments are borrowed. */
 extern bool xen_cpu_pool_deactivate(xen_session *session, xen_cpu_pool cpu_pool);
 
 /* Async.cpu_pool.deactivate: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_cpu_pool_deactivate_async(xen_session *session, xen_task *result, xen_cpu_pool cpu_pool);
 
-/* cpu_pool.add_host_CPU_live. Arguments are borrowed. */
+/* Add a physical CPU to an active pool (no backend support: refused). Arguments are borrowed. */
 extern bool xen_cpu_pool_add_host_cpu_live(xen_session *session, xen_cpu_pool cpu_pool, xen_host_cpu host_cpu);
 
 /* Async.cpu_pool.add_host_CPU_live: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_cpu_pool_add_host_cpu_live_async(xen_session *session, xen_task *result, xen_cpu_pool cpu_pool, xen_host_cpu host_cpu);
 
-/* cpu_pool.remove_host_CPU_live. Arguments are borrowed. */
+/* Remove a physical CPU from an active pool (no backend support: refused). Arguments are borrowed. */
 extern bool xen_cpu_pool_remove_host_cpu_live(xen_session *session, xen_cpu_pool cpu_pool, xen_host_cpu host_cpu);
 
 /* Async.cpu_pool.remove_host_CPU_live: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */

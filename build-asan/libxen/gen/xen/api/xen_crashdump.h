@@ -88,31 +88,31 @@ extern bool xen_crashdump_get_vm(xen_session *session, xen_vm *result, xen_crash
 /* Get the VDI field of the given crashdump. Arguments are borrowed. *result is a handle, yours to free with xen_vdi_free(). */
 extern bool xen_crashdump_get_vdi(xen_session *session, xen_vdi *result, xen_crashdump crashdump);
 
-/* Destroy the given crashdump. Arguments are borrowed. */
+/* Destroy the specified crashdump instance. Arguments are borrowed. */
 extern bool xen_crashdump_destroy(xen_session *session, xen_crashdump crashdump);
 
 /* Async.crashdump.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_crashdump_destroy_async(xen_session *session, xen_task *result, xen_crashdump crashdump);
 
-/* Get the crashdump with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_crashdump_free(). */
+/* Get a reference to the crashdump instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_crashdump_free(). */
 extern bool xen_crashdump_get_by_uuid(xen_session *session, xen_crashdump *result, const char *uuid);
 
 /* Async.crashdump.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_crashdump_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given crashdump. Arguments are borrowed. *result is yours to free with xen_crashdump_record_free(). */
+/* Get a record containing the current state of the given crashdump. Arguments are borrowed. *result is yours to free with xen_crashdump_record_free(). */
 extern bool xen_crashdump_get_record(xen_session *session, struct xen_crashdump_record **result, xen_crashdump crashdump);
 
 /* Async.crashdump.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_crashdump_get_record_async(xen_session *session, xen_task *result, xen_crashdump crashdump);
 
-/* Get every crashdump. Arguments are borrowed. *result is yours to free with xen_crashdump_set_free(). */
+/* Return a list of all the crashdump instances known to the system. Arguments are borrowed. *result is yours to free with xen_crashdump_set_free(). */
 extern bool xen_crashdump_get_all(xen_session *session, struct xen_crashdump_set **result);
 
 /* Async.crashdump.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_crashdump_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every crashdump with its record. Arguments are borrowed. *result is yours to free with xen_crashdump_xen_crashdump_record_map_free(). */
+/* Return a map from reference to record of every crashdump instance. Arguments are borrowed. *result is yours to free with xen_crashdump_xen_crashdump_record_map_free(). */
 extern bool xen_crashdump_get_all_records(xen_session *session, struct xen_crashdump_xen_crashdump_record_map **result);
 
 #endif

@@ -74,40 +74,40 @@ extern xen_debug_xen_debug_record_map *xen_debug_xen_debug_record_map_alloc(size
 /* Free the map, its keys and values. NULL is fine. */
 extern void xen_debug_xen_debug_record_map_free(xen_debug_xen_debug_record_map *map);
 
-/* Create a new debug from a record (its RW and RO/ins fields). Arguments are borrowed. *result is a handle, yours to free with xen_debug_free(). */
+/* Create a new debug instance, and return its handle. Arguments are borrowed. *result is a handle, yours to free with xen_debug_free(). */
 extern bool xen_debug_create(xen_session *session, xen_debug *result, xen_debug_record *args_);
 
 /* Async.debug.create: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_debug_create_async(xen_session *session, xen_task *result, xen_debug_record *args_);
 
-/* Destroy the given debug. Arguments are borrowed. */
+/* Destroy the specified debug instance. Arguments are borrowed. */
 extern bool xen_debug_destroy(xen_session *session, xen_debug debug);
 
 /* Async.debug.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_debug_destroy_async(xen_session *session, xen_task *result, xen_debug debug);
 
-/* Get the debug with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_debug_free(). */
+/* Get a reference to the debug instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_debug_free(). */
 extern bool xen_debug_get_by_uuid(xen_session *session, xen_debug *result, const char *uuid);
 
 /* Async.debug.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_debug_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given debug. Arguments are borrowed. *result is yours to free with xen_debug_record_free(). */
+/* Get a record containing the current state of the given debug. Arguments are borrowed. *result is yours to free with xen_debug_record_free(). */
 extern bool xen_debug_get_record(xen_session *session, struct xen_debug_record **result, xen_debug debug);
 
 /* Async.debug.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_debug_get_record_async(xen_session *session, xen_task *result, xen_debug debug);
 
-/* Get every debug. Arguments are borrowed. *result is yours to free with xen_debug_set_free(). */
+/* Return a list of all the debug instances known to the system. Arguments are borrowed. *result is yours to free with xen_debug_set_free(). */
 extern bool xen_debug_get_all(xen_session *session, struct xen_debug_set **result);
 
 /* Async.debug.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_debug_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every debug with its record. Arguments are borrowed. *result is yours to free with xen_debug_xen_debug_record_map_free(). */
+/* Return a map from reference to record of every debug instance. Arguments are borrowed. *result is yours to free with xen_debug_xen_debug_record_map_free(). */
 extern bool xen_debug_get_all_records(xen_session *session, struct xen_debug_xen_debug_record_map **result);
 
-/* debug.return_failure. Arguments are borrowed. */
+/* Always fail: lets clients test their error handling. Arguments are borrowed. */
 extern bool xen_debug_return_failure(xen_session *session);
 
 /* Async.debug.return_failure: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */

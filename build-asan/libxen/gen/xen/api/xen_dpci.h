@@ -112,37 +112,37 @@ extern bool xen_dpci_get_virtual_func(xen_session *session, int64_t *result, xen
 /* Get the virtual_name field of the given DPCI. Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_dpci_get_virtual_name(xen_session *session, char **result, xen_dpci dpci);
 
-/* Create a new DPCI from a record (its RW and RO/ins fields). Arguments are borrowed. *result is a handle, yours to free with xen_dpci_free(). */
+/* Create a new DPCI instance, and return its handle. Arguments are borrowed. *result is a handle, yours to free with xen_dpci_free(). */
 extern bool xen_dpci_create(xen_session *session, xen_dpci *result, xen_dpci_record *args_);
 
 /* Async.DPCI.create: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_dpci_create_async(xen_session *session, xen_task *result, xen_dpci_record *args_);
 
-/* Destroy the given DPCI. Arguments are borrowed. */
+/* Destroy the specified DPCI instance. Arguments are borrowed. */
 extern bool xen_dpci_destroy(xen_session *session, xen_dpci dpci);
 
 /* Async.DPCI.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_dpci_destroy_async(xen_session *session, xen_task *result, xen_dpci dpci);
 
-/* Get the DPCI with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_dpci_free(). */
+/* Get a reference to the DPCI instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_dpci_free(). */
 extern bool xen_dpci_get_by_uuid(xen_session *session, xen_dpci *result, const char *uuid);
 
 /* Async.DPCI.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_dpci_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given DPCI. Arguments are borrowed. *result is yours to free with xen_dpci_record_free(). */
+/* Get a record containing the current state of the given DPCI. Arguments are borrowed. *result is yours to free with xen_dpci_record_free(). */
 extern bool xen_dpci_get_record(xen_session *session, struct xen_dpci_record **result, xen_dpci dpci);
 
 /* Async.DPCI.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_dpci_get_record_async(xen_session *session, xen_task *result, xen_dpci dpci);
 
-/* Get every DPCI. Arguments are borrowed. *result is yours to free with xen_dpci_set_free(). */
+/* Return a list of all the DPCI instances known to the system. Arguments are borrowed. *result is yours to free with xen_dpci_set_free(). */
 extern bool xen_dpci_get_all(xen_session *session, struct xen_dpci_set **result);
 
 /* Async.DPCI.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_dpci_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every DPCI with its record. Arguments are borrowed. *result is yours to free with xen_dpci_xen_dpci_record_map_free(). */
+/* Return a map from reference to record of every DPCI instance. Arguments are borrowed. *result is yours to free with xen_dpci_xen_dpci_record_map_free(). */
 extern bool xen_dpci_get_all_records(xen_session *session, struct xen_dpci_xen_dpci_record_map **result);
 
 #endif

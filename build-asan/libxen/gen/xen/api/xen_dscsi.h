@@ -118,37 +118,37 @@ extern bool xen_dscsi_get_virtual_hctl(xen_session *session, char **result, xen_
 /* Get the runtime_properties field of the given DSCSI. Arguments are borrowed. *result is yours to free with xen_string_string_map_free(). */
 extern bool xen_dscsi_get_runtime_properties(xen_session *session, struct xen_string_string_map **result, xen_dscsi dscsi);
 
-/* Create a new DSCSI from a record (its RW and RO/ins fields). Arguments are borrowed. *result is a handle, yours to free with xen_dscsi_free(). */
+/* Create a new DSCSI instance, and return its handle. Arguments are borrowed. *result is a handle, yours to free with xen_dscsi_free(). */
 extern bool xen_dscsi_create(xen_session *session, xen_dscsi *result, xen_dscsi_record *args_);
 
 /* Async.DSCSI.create: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_dscsi_create_async(xen_session *session, xen_task *result, xen_dscsi_record *args_);
 
-/* Destroy the given DSCSI. Arguments are borrowed. */
+/* Destroy the specified DSCSI instance. Arguments are borrowed. */
 extern bool xen_dscsi_destroy(xen_session *session, xen_dscsi dscsi);
 
 /* Async.DSCSI.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_dscsi_destroy_async(xen_session *session, xen_task *result, xen_dscsi dscsi);
 
-/* Get the DSCSI with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_dscsi_free(). */
+/* Get a reference to the DSCSI instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_dscsi_free(). */
 extern bool xen_dscsi_get_by_uuid(xen_session *session, xen_dscsi *result, const char *uuid);
 
 /* Async.DSCSI.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_dscsi_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given DSCSI. Arguments are borrowed. *result is yours to free with xen_dscsi_record_free(). */
+/* Get a record containing the current state of the given DSCSI. Arguments are borrowed. *result is yours to free with xen_dscsi_record_free(). */
 extern bool xen_dscsi_get_record(xen_session *session, struct xen_dscsi_record **result, xen_dscsi dscsi);
 
 /* Async.DSCSI.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_dscsi_get_record_async(xen_session *session, xen_task *result, xen_dscsi dscsi);
 
-/* Get every DSCSI. Arguments are borrowed. *result is yours to free with xen_dscsi_set_free(). */
+/* Return a list of all the DSCSI instances known to the system. Arguments are borrowed. *result is yours to free with xen_dscsi_set_free(). */
 extern bool xen_dscsi_get_all(xen_session *session, struct xen_dscsi_set **result);
 
 /* Async.DSCSI.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_dscsi_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every DSCSI with its record. Arguments are borrowed. *result is yours to free with xen_dscsi_xen_dscsi_record_map_free(). */
+/* Return a map from reference to record of every DSCSI instance. Arguments are borrowed. *result is yours to free with xen_dscsi_xen_dscsi_record_map_free(). */
 extern bool xen_dscsi_get_all_records(xen_session *session, struct xen_dscsi_xen_dscsi_record_map **result);
 
 #endif

@@ -101,37 +101,37 @@ extern bool xen_dscsi_hba_get_virtual_host(xen_session *session, int64_t *result
 /* Get the assignment_mode field of the given DSCSI_HBA. Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_dscsi_hba_get_assignment_mode(xen_session *session, char **result, xen_dscsi_hba dscsi_hba);
 
-/* Create a new DSCSI_HBA from a record (its RW and RO/ins fields). Arguments are borrowed. *result is a handle, yours to free with xen_dscsi_hba_free(). */
+/* Create a new DSCSI_HBA instance, and return its handle. Arguments are borrowed. *result is a handle, yours to free with xen_dscsi_hba_free(). */
 extern bool xen_dscsi_hba_create(xen_session *session, xen_dscsi_hba *result, xen_dscsi_hba_record *args_);
 
 /* Async.DSCSI_HBA.create: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_dscsi_hba_create_async(xen_session *session, xen_task *result, xen_dscsi_hba_record *args_);
 
-/* Destroy the given DSCSI_HBA. Arguments are borrowed. */
+/* Destroy the specified DSCSI_HBA instance. Arguments are borrowed. */
 extern bool xen_dscsi_hba_destroy(xen_session *session, xen_dscsi_hba dscsi_hba);
 
 /* Async.DSCSI_HBA.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_dscsi_hba_destroy_async(xen_session *session, xen_task *result, xen_dscsi_hba dscsi_hba);
 
-/* Get the DSCSI_HBA with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_dscsi_hba_free(). */
+/* Get a reference to the DSCSI_HBA instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_dscsi_hba_free(). */
 extern bool xen_dscsi_hba_get_by_uuid(xen_session *session, xen_dscsi_hba *result, const char *uuid);
 
 /* Async.DSCSI_HBA.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_dscsi_hba_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given DSCSI_HBA. Arguments are borrowed. *result is yours to free with xen_dscsi_hba_record_free(). */
+/* Get a record containing the current state of the given DSCSI_HBA. Arguments are borrowed. *result is yours to free with xen_dscsi_hba_record_free(). */
 extern bool xen_dscsi_hba_get_record(xen_session *session, struct xen_dscsi_hba_record **result, xen_dscsi_hba dscsi_hba);
 
 /* Async.DSCSI_HBA.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_dscsi_hba_get_record_async(xen_session *session, xen_task *result, xen_dscsi_hba dscsi_hba);
 
-/* Get every DSCSI_HBA. Arguments are borrowed. *result is yours to free with xen_dscsi_hba_set_free(). */
+/* Return a list of all the DSCSI_HBA instances known to the system. Arguments are borrowed. *result is yours to free with xen_dscsi_hba_set_free(). */
 extern bool xen_dscsi_hba_get_all(xen_session *session, struct xen_dscsi_hba_set **result);
 
 /* Async.DSCSI_HBA.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_dscsi_hba_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every DSCSI_HBA with its record. Arguments are borrowed. *result is yours to free with xen_dscsi_hba_xen_dscsi_hba_record_map_free(). */
+/* Return a map from reference to record of every DSCSI_HBA instance. Arguments are borrowed. *result is yours to free with xen_dscsi_hba_xen_dscsi_hba_record_map_free(). */
 extern bool xen_dscsi_hba_get_all_records(xen_session *session, struct xen_dscsi_hba_xen_dscsi_hba_record_map **result);
 
 #endif

@@ -33,31 +33,31 @@ extern xen_event_record_set *xen_event_record_set_alloc(size_t size);
 /* Free the set and its records. NULL is fine. */
 extern void xen_event_record_set_free(xen_event_record_set *set);
 
-/* event.register. Arguments are borrowed. */
+/* Register the session for events of the given classes (all of them with "*"). Arguments are borrowed. */
 extern bool xen_event_register(xen_session *session, struct xen_string_set *classes);
 
 /* Async.event.register: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_event_register_async(xen_session *session, xen_task *result, struct xen_string_set *classes);
 
-/* event.unregister. Arguments are borrowed. */
+/* Stop receiving events of the given classes. Arguments are borrowed. */
 extern bool xen_event_unregister(xen_session *session, struct xen_string_set *classes);
 
 /* Async.event.unregister: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_event_unregister_async(xen_session *session, xen_task *result, struct xen_string_set *classes);
 
-/* event.next. Arguments are borrowed. *result is yours to free with xen_event_record_set_free(). */
+/* Wait for and return the events of registered classes since the last call. Arguments are borrowed. *result is yours to free with xen_event_record_set_free(). */
 extern bool xen_event_next(xen_session *session, struct xen_event_record_set **result);
 
 /* Async.event.next: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_event_next_async(xen_session *session, xen_task *result);
 
-/* event.from. Arguments are borrowed. *result is yours to free with xen_event_batch_free(). */
+/* Return the events of the given classes after the token, waiting up to timeout seconds. Arguments are borrowed. *result is yours to free with xen_event_batch_free(). */
 extern bool xen_event_from(xen_session *session, struct xen_event_batch **result, struct xen_string_set *classes, const char *token, double timeout);
 
-/* event.inject. Arguments are borrowed. *result is yours to free with free(). */
+/* Generate a modification event on the given object; returns its token. Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_event_inject(xen_session *session, char **result, const char *class, const char *ref);
 
-/* event.get_current_id. Arguments are borrowed. *result is set on success. */
+/* Return the id of the most recent event. Arguments are borrowed. *result is set on success. */
 extern bool xen_event_get_current_id(xen_session *session, int64_t *result);
 
 #endif

@@ -151,10 +151,10 @@ extern bool xen_host_get_other_config(xen_session *session, struct xen_string_st
 /* Set the other_config field of the given host. Arguments are borrowed. */
 extern bool xen_host_set_other_config(xen_session *session, xen_host host, struct xen_string_string_map *value);
 
-/* Add a key/value pair to host.other_config. Arguments are borrowed. */
+/* Add the given key-value pair to the other_config field of the given host. Arguments are borrowed. */
 extern bool xen_host_add_to_other_config(xen_session *session, xen_host host, const char *key, const char *value);
 
-/* Remove a key from host.other_config. Arguments are borrowed. */
+/* Remove the given key and its value from the other_config field of the given host. Arguments are borrowed. */
 extern bool xen_host_remove_from_other_config(xen_session *session, xen_host host, const char *key);
 
 /* Get the capabilities field of the given host. Arguments are borrowed. *result is yours to free with xen_string_set_free(). */
@@ -178,10 +178,10 @@ extern bool xen_host_get_logging(xen_session *session, struct xen_string_string_
 /* Set the logging field of the given host. Arguments are borrowed. */
 extern bool xen_host_set_logging(xen_session *session, xen_host host, struct xen_string_string_map *value);
 
-/* Add a key/value pair to host.logging. Arguments are borrowed. */
+/* Add the given key-value pair to the logging field of the given host. Arguments are borrowed. */
 extern bool xen_host_add_to_logging(xen_session *session, xen_host host, const char *key, const char *value);
 
-/* Remove a key from host.logging. Arguments are borrowed. */
+/* Remove the given key and its value from the logging field of the given host. Arguments are borrowed. */
 extern bool xen_host_remove_from_logging(xen_session *session, xen_host host, const char *key);
 
 /* Get the PIFs field of the given host. Arguments are borrowed. *result is yours to free with xen_pif_set_free(). */
@@ -220,82 +220,82 @@ extern bool xen_host_get_metrics(xen_session *session, xen_host_metrics *result,
 /* Get the resident_cpu_pools field of the given host. Arguments are borrowed. *result is yours to free with xen_cpu_pool_set_free(). */
 extern bool xen_host_get_resident_cpu_pools(xen_session *session, struct xen_cpu_pool_set **result, xen_host host);
 
-/* Get the host with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_host_free(). */
+/* Get a reference to the host instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_host_free(). */
 extern bool xen_host_get_by_uuid(xen_session *session, xen_host *result, const char *uuid);
 
 /* Async.host.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_host_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given host. Arguments are borrowed. *result is yours to free with xen_host_record_free(). */
+/* Get a record containing the current state of the given host. Arguments are borrowed. *result is yours to free with xen_host_record_free(). */
 extern bool xen_host_get_record(xen_session *session, struct xen_host_record **result, xen_host host);
 
 /* Async.host.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_host_get_record_async(xen_session *session, xen_task *result, xen_host host);
 
-/* Get every host with the given name_label. Arguments are borrowed. *result is yours to free with xen_host_set_free(). */
+/* Get all the host instances with the given label. Arguments are borrowed. *result is yours to free with xen_host_set_free(). */
 extern bool xen_host_get_by_name_label(xen_session *session, struct xen_host_set **result, const char *label);
 
 /* Async.host.get_by_name_label: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_host_get_by_name_label_async(xen_session *session, xen_task *result, const char *label);
 
-/* Get every host. Arguments are borrowed. *result is yours to free with xen_host_set_free(). */
+/* Return a list of all the host instances known to the system. Arguments are borrowed. *result is yours to free with xen_host_set_free(). */
 extern bool xen_host_get_all(xen_session *session, struct xen_host_set **result);
 
 /* Async.host.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_host_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every host with its record. Arguments are borrowed. *result is yours to free with xen_host_xen_host_record_map_free(). */
+/* Return a map from reference to record of every host instance. Arguments are borrowed. *result is yours to free with xen_host_xen_host_record_map_free(). */
 extern bool xen_host_get_all_records(xen_session *session, struct xen_host_xen_host_record_map **result);
 
-/* host.disable. Arguments are borrowed. */
+/* Stop the host from accepting new VMs. Arguments are borrowed. */
 extern bool xen_host_disable(xen_session *session, xen_host host);
 
 /* Async.host.disable: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_host_disable_async(xen_session *session, xen_task *result, xen_host host);
 
-/* host.enable. Arguments are borrowed. */
+/* Let the host accept new VMs again. Arguments are borrowed. */
 extern bool xen_host_enable(xen_session *session, xen_host host);
 
 /* Async.host.enable: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_host_enable_async(xen_session *session, xen_task *result, xen_host host);
 
-/* host.shutdown. Arguments are borrowed. */
+/* Shut the host down (the host must be disabled). Arguments are borrowed. */
 extern bool xen_host_shutdown(xen_session *session, xen_host host);
 
 /* Async.host.shutdown: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_host_shutdown_async(xen_session *session, xen_task *result, xen_host host);
 
-/* host.reboot. Arguments are borrowed. */
+/* Reboot the host (the host must be disabled). Arguments are borrowed. */
 extern bool xen_host_reboot(xen_session *session, xen_host host);
 
 /* Async.host.reboot: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_host_reboot_async(xen_session *session, xen_task *result, xen_host host);
 
-/* host.dmesg. Arguments are borrowed. *result is yours to free with free(). */
+/* Return the hypervisor's message buffer. Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_host_dmesg(xen_session *session, char **result, xen_host host);
 
 /* Async.host.dmesg: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_host_dmesg_async(xen_session *session, xen_task *result, xen_host host);
 
-/* host.dmesg_clear. Arguments are borrowed. *result is yours to free with free(). */
+/* Return and clear the hypervisor's message buffer. Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_host_dmesg_clear(xen_session *session, char **result, xen_host host);
 
 /* Async.host.dmesg_clear: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_host_dmesg_clear_async(xen_session *session, xen_task *result, xen_host host);
 
-/* host.get_log. Arguments are borrowed. *result is yours to free with free(). */
+/* Return the daemon's log. Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_host_get_log(xen_session *session, char **result, xen_host host);
 
 /* Async.host.get_log: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_host_get_log_async(xen_session *session, xen_task *result, xen_host host);
 
-/* host.send_debug_keys. Arguments are borrowed. */
+/* Send debug keys to the hypervisor. Arguments are borrowed. */
 extern bool xen_host_send_debug_keys(xen_session *session, xen_host host, const char *keys);
 
 /* Async.host.send_debug_keys: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_host_send_debug_keys_async(xen_session *session, xen_task *result, xen_host host, const char *keys);
 
-/* host.list_methods. Arguments are borrowed. *result is yours to free with xen_string_set_free(). */
+/* List the API methods the host serves. Arguments are borrowed. *result is yours to free with xen_string_set_free(). */
 extern bool xen_host_list_methods(xen_session *session, struct xen_string_set **result);
 
 /* Async.host.list_methods: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */

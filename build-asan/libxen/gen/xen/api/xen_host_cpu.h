@@ -120,28 +120,28 @@ extern bool xen_host_cpu_get_utilisation(xen_session *session, double *result, x
 /* Get the cpu_pool field of the given host_cpu. Arguments are borrowed. *result is yours to free with xen_cpu_pool_set_free(). */
 extern bool xen_host_cpu_get_cpu_pool(xen_session *session, struct xen_cpu_pool_set **result, xen_host_cpu host_cpu);
 
-/* Get the host_cpu with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_host_cpu_free(). */
+/* Get a reference to the host_cpu instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_host_cpu_free(). */
 extern bool xen_host_cpu_get_by_uuid(xen_session *session, xen_host_cpu *result, const char *uuid);
 
 /* Async.host_cpu.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_host_cpu_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given host_cpu. Arguments are borrowed. *result is yours to free with xen_host_cpu_record_free(). */
+/* Get a record containing the current state of the given host_cpu. Arguments are borrowed. *result is yours to free with xen_host_cpu_record_free(). */
 extern bool xen_host_cpu_get_record(xen_session *session, struct xen_host_cpu_record **result, xen_host_cpu host_cpu);
 
 /* Async.host_cpu.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_host_cpu_get_record_async(xen_session *session, xen_task *result, xen_host_cpu host_cpu);
 
-/* Get every host_cpu. Arguments are borrowed. *result is yours to free with xen_host_cpu_set_free(). */
+/* Return a list of all the host_cpu instances known to the system. Arguments are borrowed. *result is yours to free with xen_host_cpu_set_free(). */
 extern bool xen_host_cpu_get_all(xen_session *session, struct xen_host_cpu_set **result);
 
 /* Async.host_cpu.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_host_cpu_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every host_cpu with its record. Arguments are borrowed. *result is yours to free with xen_host_cpu_xen_host_cpu_record_map_free(). */
+/* Return a map from reference to record of every host_cpu instance. Arguments are borrowed. *result is yours to free with xen_host_cpu_xen_host_cpu_record_map_free(). */
 extern bool xen_host_cpu_get_all_records(xen_session *session, struct xen_host_cpu_xen_host_cpu_record_map **result);
 
-/* host_cpu.get_unassigned_cpus. Arguments are borrowed. *result is yours to free with xen_host_cpu_set_free(). */
+/* Return the physical CPUs in no CPU pool. Arguments are borrowed. *result is yours to free with xen_host_cpu_set_free(). */
 extern bool xen_host_cpu_get_unassigned_cpus(xen_session *session, struct xen_host_cpu_set **result);
 
 /* Async.host_cpu.get_unassigned_cpus: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */

@@ -124,49 +124,49 @@ extern bool xen_network_get_other_config(xen_session *session, struct xen_string
 /* Set the other_config field of the given network. Arguments are borrowed. */
 extern bool xen_network_set_other_config(xen_session *session, xen_network network, struct xen_string_string_map *value);
 
-/* Add a key/value pair to network.other_config. Arguments are borrowed. */
+/* Add the given key-value pair to the other_config field of the given network. Arguments are borrowed. */
 extern bool xen_network_add_to_other_config(xen_session *session, xen_network network, const char *key, const char *value);
 
-/* Remove a key from network.other_config. Arguments are borrowed. */
+/* Remove the given key and its value from the other_config field of the given network. Arguments are borrowed. */
 extern bool xen_network_remove_from_other_config(xen_session *session, xen_network network, const char *key);
 
-/* Create a new network from a record (its RW and RO/ins fields). Arguments are borrowed. *result is a handle, yours to free with xen_network_free(). */
+/* Create a new network instance, and return its handle. Arguments are borrowed. *result is a handle, yours to free with xen_network_free(). */
 extern bool xen_network_create(xen_session *session, xen_network *result, xen_network_record *args_);
 
 /* Async.network.create: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_network_create_async(xen_session *session, xen_task *result, xen_network_record *args_);
 
-/* Destroy the given network. Arguments are borrowed. */
+/* Destroy the specified network instance. Arguments are borrowed. */
 extern bool xen_network_destroy(xen_session *session, xen_network network);
 
 /* Async.network.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_network_destroy_async(xen_session *session, xen_task *result, xen_network network);
 
-/* Get the network with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_network_free(). */
+/* Get a reference to the network instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_network_free(). */
 extern bool xen_network_get_by_uuid(xen_session *session, xen_network *result, const char *uuid);
 
 /* Async.network.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_network_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given network. Arguments are borrowed. *result is yours to free with xen_network_record_free(). */
+/* Get a record containing the current state of the given network. Arguments are borrowed. *result is yours to free with xen_network_record_free(). */
 extern bool xen_network_get_record(xen_session *session, struct xen_network_record **result, xen_network network);
 
 /* Async.network.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_network_get_record_async(xen_session *session, xen_task *result, xen_network network);
 
-/* Get every network with the given name_label. Arguments are borrowed. *result is yours to free with xen_network_set_free(). */
+/* Get all the network instances with the given label. Arguments are borrowed. *result is yours to free with xen_network_set_free(). */
 extern bool xen_network_get_by_name_label(xen_session *session, struct xen_network_set **result, const char *label);
 
 /* Async.network.get_by_name_label: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_network_get_by_name_label_async(xen_session *session, xen_task *result, const char *label);
 
-/* Get every network. Arguments are borrowed. *result is yours to free with xen_network_set_free(). */
+/* Return a list of all the network instances known to the system. Arguments are borrowed. *result is yours to free with xen_network_set_free(). */
 extern bool xen_network_get_all(xen_session *session, struct xen_network_set **result);
 
 /* Async.network.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_network_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every network with its record. Arguments are borrowed. *result is yours to free with xen_network_xen_network_record_map_free(). */
+/* Return a map from reference to record of every network instance. Arguments are borrowed. *result is yours to free with xen_network_xen_network_record_map_free(). */
 extern bool xen_network_get_all_records(xen_session *session, struct xen_network_xen_network_record_map **result);
 
 #endif

@@ -97,37 +97,37 @@ extern bool xen_pbd_get_device_config(xen_session *session, struct xen_string_st
 /* Get the currently_attached field of the given PBD. Arguments are borrowed. *result is set on success. */
 extern bool xen_pbd_get_currently_attached(xen_session *session, bool *result, xen_pbd pbd);
 
-/* Create a new PBD from a record (its RW and RO/ins fields). Arguments are borrowed. *result is a handle, yours to free with xen_pbd_free(). */
+/* Create a new PBD instance, and return its handle. Arguments are borrowed. *result is a handle, yours to free with xen_pbd_free(). */
 extern bool xen_pbd_create(xen_session *session, xen_pbd *result, xen_pbd_record *args_);
 
 /* Async.PBD.create: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_pbd_create_async(xen_session *session, xen_task *result, xen_pbd_record *args_);
 
-/* Destroy the given PBD. Arguments are borrowed. */
+/* Destroy the specified PBD instance. Arguments are borrowed. */
 extern bool xen_pbd_destroy(xen_session *session, xen_pbd pbd);
 
 /* Async.PBD.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_pbd_destroy_async(xen_session *session, xen_task *result, xen_pbd pbd);
 
-/* Get the PBD with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_pbd_free(). */
+/* Get a reference to the PBD instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_pbd_free(). */
 extern bool xen_pbd_get_by_uuid(xen_session *session, xen_pbd *result, const char *uuid);
 
 /* Async.PBD.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_pbd_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given PBD. Arguments are borrowed. *result is yours to free with xen_pbd_record_free(). */
+/* Get a record containing the current state of the given PBD. Arguments are borrowed. *result is yours to free with xen_pbd_record_free(). */
 extern bool xen_pbd_get_record(xen_session *session, struct xen_pbd_record **result, xen_pbd pbd);
 
 /* Async.PBD.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_pbd_get_record_async(xen_session *session, xen_task *result, xen_pbd pbd);
 
-/* Get every PBD. Arguments are borrowed. *result is yours to free with xen_pbd_set_free(). */
+/* Return a list of all the PBD instances known to the system. Arguments are borrowed. *result is yours to free with xen_pbd_set_free(). */
 extern bool xen_pbd_get_all(xen_session *session, struct xen_pbd_set **result);
 
 /* Async.PBD.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_pbd_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every PBD with its record. Arguments are borrowed. *result is yours to free with xen_pbd_xen_pbd_record_map_free(). */
+/* Return a map from reference to record of every PBD instance. Arguments are borrowed. *result is yours to free with xen_pbd_xen_pbd_record_map_free(). */
 extern bool xen_pbd_get_all_records(xen_session *session, struct xen_pbd_xen_pbd_record_map **result);
 
 #endif

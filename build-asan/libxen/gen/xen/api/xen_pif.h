@@ -121,34 +121,34 @@ extern bool xen_pif_set_vlan(xen_session *session, xen_pif pif, int64_t value);
 /* Get the metrics field of the given PIF. Arguments are borrowed. *result is a handle, yours to free with xen_pif_metrics_free(). */
 extern bool xen_pif_get_metrics(xen_session *session, xen_pif_metrics *result, xen_pif pif);
 
-/* Destroy the given PIF. Arguments are borrowed. */
+/* Destroy the specified PIF instance. Arguments are borrowed. */
 extern bool xen_pif_destroy(xen_session *session, xen_pif pif);
 
 /* Async.PIF.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_pif_destroy_async(xen_session *session, xen_task *result, xen_pif pif);
 
-/* Get the PIF with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_pif_free(). */
+/* Get a reference to the PIF instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_pif_free(). */
 extern bool xen_pif_get_by_uuid(xen_session *session, xen_pif *result, const char *uuid);
 
 /* Async.PIF.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_pif_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given PIF. Arguments are borrowed. *result is yours to free with xen_pif_record_free(). */
+/* Get a record containing the current state of the given PIF. Arguments are borrowed. *result is yours to free with xen_pif_record_free(). */
 extern bool xen_pif_get_record(xen_session *session, struct xen_pif_record **result, xen_pif pif);
 
 /* Async.PIF.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_pif_get_record_async(xen_session *session, xen_task *result, xen_pif pif);
 
-/* Get every PIF. Arguments are borrowed. *result is yours to free with xen_pif_set_free(). */
+/* Return a list of all the PIF instances known to the system. Arguments are borrowed. *result is yours to free with xen_pif_set_free(). */
 extern bool xen_pif_get_all(xen_session *session, struct xen_pif_set **result);
 
 /* Async.PIF.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_pif_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every PIF with its record. Arguments are borrowed. *result is yours to free with xen_pif_xen_pif_record_map_free(). */
+/* Return a map from reference to record of every PIF instance. Arguments are borrowed. *result is yours to free with xen_pif_xen_pif_record_map_free(). */
 extern bool xen_pif_get_all_records(xen_session *session, struct xen_pif_xen_pif_record_map **result);
 
-/* PIF.create_VLAN. Arguments are borrowed. *result is a handle, yours to free with xen_pif_free(). */
+/* Create a VLAN interface on a physical device and connect it to a network. Arguments are borrowed. *result is a handle, yours to free with xen_pif_free(). */
 extern bool xen_pif_create_vlan(xen_session *session, xen_pif *result, const char *device, xen_network network, xen_host host, int64_t vlan);
 
 /* Async.PIF.create_VLAN: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */

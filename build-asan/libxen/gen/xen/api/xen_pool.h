@@ -127,22 +127,22 @@ extern bool xen_pool_get_other_config(xen_session *session, struct xen_string_st
 /* Set the other_config field of the given pool. Arguments are borrowed. */
 extern bool xen_pool_set_other_config(xen_session *session, xen_pool pool, struct xen_string_string_map *value);
 
-/* Add a key/value pair to pool.other_config. Arguments are borrowed. */
+/* Add the given key-value pair to the other_config field of the given pool. Arguments are borrowed. */
 extern bool xen_pool_add_to_other_config(xen_session *session, xen_pool pool, const char *key, const char *value);
 
-/* Remove a key from pool.other_config. Arguments are borrowed. */
+/* Remove the given key and its value from the other_config field of the given pool. Arguments are borrowed. */
 extern bool xen_pool_remove_from_other_config(xen_session *session, xen_pool pool, const char *key);
 
-/* Get the pool with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_pool_free(). */
+/* Get a reference to the pool instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_pool_free(). */
 extern bool xen_pool_get_by_uuid(xen_session *session, xen_pool *result, const char *uuid);
 
-/* Get a record of the current state of the given pool. Arguments are borrowed. *result is yours to free with xen_pool_record_free(). */
+/* Get a record containing the current state of the given pool. Arguments are borrowed. *result is yours to free with xen_pool_record_free(). */
 extern bool xen_pool_get_record(xen_session *session, struct xen_pool_record **result, xen_pool pool);
 
-/* Get every pool. Arguments are borrowed. *result is yours to free with xen_pool_set_free(). */
+/* Return a list of all the pool instances known to the system. Arguments are borrowed. *result is yours to free with xen_pool_set_free(). */
 extern bool xen_pool_get_all(xen_session *session, struct xen_pool_set **result);
 
-/* Get every pool with its record. Arguments are borrowed. *result is yours to free with xen_pool_xen_pool_record_map_free(). */
+/* Return a map from reference to record of every pool instance. Arguments are borrowed. *result is yours to free with xen_pool_xen_pool_record_map_free(). */
 extern bool xen_pool_get_all_records(xen_session *session, struct xen_pool_xen_pool_record_map **result);
 
 #endif

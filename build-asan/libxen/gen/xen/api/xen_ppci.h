@@ -151,25 +151,25 @@ extern bool xen_ppci_get_subsystem_name(xen_session *session, char **result, xen
 /* Get the driver field of the given PPCI. Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_ppci_get_driver(xen_session *session, char **result, xen_ppci ppci);
 
-/* Get the PPCI with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_ppci_free(). */
+/* Get a reference to the PPCI instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_ppci_free(). */
 extern bool xen_ppci_get_by_uuid(xen_session *session, xen_ppci *result, const char *uuid);
 
 /* Async.PPCI.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_ppci_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given PPCI. Arguments are borrowed. *result is yours to free with xen_ppci_record_free(). */
+/* Get a record containing the current state of the given PPCI. Arguments are borrowed. *result is yours to free with xen_ppci_record_free(). */
 extern bool xen_ppci_get_record(xen_session *session, struct xen_ppci_record **result, xen_ppci ppci);
 
 /* Async.PPCI.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_ppci_get_record_async(xen_session *session, xen_task *result, xen_ppci ppci);
 
-/* Get every PPCI. Arguments are borrowed. *result is yours to free with xen_ppci_set_free(). */
+/* Return a list of all the PPCI instances known to the system. Arguments are borrowed. *result is yours to free with xen_ppci_set_free(). */
 extern bool xen_ppci_get_all(xen_session *session, struct xen_ppci_set **result);
 
 /* Async.PPCI.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_ppci_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every PPCI with its record. Arguments are borrowed. *result is yours to free with xen_ppci_xen_ppci_record_map_free(). */
+/* Return a map from reference to record of every PPCI instance. Arguments are borrowed. *result is yours to free with xen_ppci_xen_ppci_record_map_free(). */
 extern bool xen_ppci_get_all_records(xen_session *session, struct xen_ppci_xen_ppci_record_map **result);
 
 #endif

@@ -144,25 +144,25 @@ extern bool xen_pscsi_get_scsi_id(xen_session *session, char **result, xen_pscsi
 /* Get the scsi_level field of the given PSCSI. Arguments are borrowed. *result is set on success. */
 extern bool xen_pscsi_get_scsi_level(xen_session *session, int64_t *result, xen_pscsi pscsi);
 
-/* Get the PSCSI with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_pscsi_free(). */
+/* Get a reference to the PSCSI instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_pscsi_free(). */
 extern bool xen_pscsi_get_by_uuid(xen_session *session, xen_pscsi *result, const char *uuid);
 
 /* Async.PSCSI.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_pscsi_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given PSCSI. Arguments are borrowed. *result is yours to free with xen_pscsi_record_free(). */
+/* Get a record containing the current state of the given PSCSI. Arguments are borrowed. *result is yours to free with xen_pscsi_record_free(). */
 extern bool xen_pscsi_get_record(xen_session *session, struct xen_pscsi_record **result, xen_pscsi pscsi);
 
 /* Async.PSCSI.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_pscsi_get_record_async(xen_session *session, xen_task *result, xen_pscsi pscsi);
 
-/* Get every PSCSI. Arguments are borrowed. *result is yours to free with xen_pscsi_set_free(). */
+/* Return a list of all the PSCSI instances known to the system. Arguments are borrowed. *result is yours to free with xen_pscsi_set_free(). */
 extern bool xen_pscsi_get_all(xen_session *session, struct xen_pscsi_set **result);
 
 /* Async.PSCSI.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_pscsi_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every PSCSI with its record. Arguments are borrowed. *result is yours to free with xen_pscsi_xen_pscsi_record_map_free(). */
+/* Return a map from reference to record of every PSCSI instance. Arguments are borrowed. *result is yours to free with xen_pscsi_xen_pscsi_record_map_free(). */
 extern bool xen_pscsi_get_all_records(xen_session *session, struct xen_pscsi_xen_pscsi_record_map **result);
 
 #endif

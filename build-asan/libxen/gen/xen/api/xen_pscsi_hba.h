@@ -92,25 +92,25 @@ extern bool xen_pscsi_hba_get_physical_host(xen_session *session, int64_t *resul
 /* Get the PSCSIs field of the given PSCSI_HBA. Arguments are borrowed. *result is yours to free with xen_pscsi_set_free(). */
 extern bool xen_pscsi_hba_get_pscsis(xen_session *session, struct xen_pscsi_set **result, xen_pscsi_hba pscsi_hba);
 
-/* Get the PSCSI_HBA with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_pscsi_hba_free(). */
+/* Get a reference to the PSCSI_HBA instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_pscsi_hba_free(). */
 extern bool xen_pscsi_hba_get_by_uuid(xen_session *session, xen_pscsi_hba *result, const char *uuid);
 
 /* Async.PSCSI_HBA.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_pscsi_hba_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given PSCSI_HBA. Arguments are borrowed. *result is yours to free with xen_pscsi_hba_record_free(). */
+/* Get a record containing the current state of the given PSCSI_HBA. Arguments are borrowed. *result is yours to free with xen_pscsi_hba_record_free(). */
 extern bool xen_pscsi_hba_get_record(xen_session *session, struct xen_pscsi_hba_record **result, xen_pscsi_hba pscsi_hba);
 
 /* Async.PSCSI_HBA.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_pscsi_hba_get_record_async(xen_session *session, xen_task *result, xen_pscsi_hba pscsi_hba);
 
-/* Get every PSCSI_HBA. Arguments are borrowed. *result is yours to free with xen_pscsi_hba_set_free(). */
+/* Return a list of all the PSCSI_HBA instances known to the system. Arguments are borrowed. *result is yours to free with xen_pscsi_hba_set_free(). */
 extern bool xen_pscsi_hba_get_all(xen_session *session, struct xen_pscsi_hba_set **result);
 
 /* Async.PSCSI_HBA.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_pscsi_hba_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every PSCSI_HBA with its record. Arguments are borrowed. *result is yours to free with xen_pscsi_hba_xen_pscsi_hba_record_map_free(). */
+/* Return a map from reference to record of every PSCSI_HBA instance. Arguments are borrowed. *result is yours to free with xen_pscsi_hba_xen_pscsi_hba_record_map_free(). */
 extern bool xen_pscsi_hba_get_all_records(xen_session *session, struct xen_pscsi_hba_xen_pscsi_hba_record_map **result);
 
 #endif

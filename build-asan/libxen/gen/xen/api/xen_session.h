@@ -53,10 +53,10 @@ extern bool xen_session_get_auth_user_name(xen_session *session, char **result, 
 /* Get the rbac_permissions field of the given session. Arguments are borrowed. *result is yours to free with xen_string_set_free(). */
 extern bool xen_session_get_rbac_permissions(xen_session *session, struct xen_string_set **result, xen_session *self_session);
 
-/* Get the session with the given UUID. Arguments are borrowed. *result is yours to free with free(). */
+/* Get a reference to the session instance with the specified UUID. Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_session_get_by_uuid(xen_session *session, char **result, const char *uuid);
 
-/* Get a record of the current state of the given session. Arguments are borrowed. *result is yours to free with xen_session_record_free(). */
+/* Get a record containing the current state of the given session. Arguments are borrowed. *result is yours to free with xen_session_record_free(). */
 extern bool xen_session_get_record(xen_session *session, struct xen_session_record **result, xen_session *self_session);
 
 #endif

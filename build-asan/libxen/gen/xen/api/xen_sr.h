@@ -125,52 +125,52 @@ extern bool xen_sr_get_type(xen_session *session, char **result, xen_sr sr);
 /* Get the content_type field of the given SR. Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_sr_get_content_type(xen_session *session, char **result, xen_sr sr);
 
-/* Get the SR with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_sr_free(). */
+/* Get a reference to the SR instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_sr_free(). */
 extern bool xen_sr_get_by_uuid(xen_session *session, xen_sr *result, const char *uuid);
 
 /* Async.SR.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_sr_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given SR. Arguments are borrowed. *result is yours to free with xen_sr_record_free(). */
+/* Get a record containing the current state of the given SR. Arguments are borrowed. *result is yours to free with xen_sr_record_free(). */
 extern bool xen_sr_get_record(xen_session *session, struct xen_sr_record **result, xen_sr sr);
 
 /* Async.SR.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_sr_get_record_async(xen_session *session, xen_task *result, xen_sr sr);
 
-/* Get every SR with the given name_label. Arguments are borrowed. *result is yours to free with xen_sr_set_free(). */
+/* Get all the SR instances with the given label. Arguments are borrowed. *result is yours to free with xen_sr_set_free(). */
 extern bool xen_sr_get_by_name_label(xen_session *session, struct xen_sr_set **result, const char *label);
 
 /* Async.SR.get_by_name_label: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_sr_get_by_name_label_async(xen_session *session, xen_task *result, const char *label);
 
-/* Get every SR. Arguments are borrowed. *result is yours to free with xen_sr_set_free(). */
+/* Return a list of all the SR instances known to the system. Arguments are borrowed. *result is yours to free with xen_sr_set_free(). */
 extern bool xen_sr_get_all(xen_session *session, struct xen_sr_set **result);
 
 /* Async.SR.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_sr_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every SR with its record. Arguments are borrowed. *result is yours to free with xen_sr_xen_sr_record_map_free(). */
+/* Return a map from reference to record of every SR instance. Arguments are borrowed. *result is yours to free with xen_sr_xen_sr_record_map_free(). */
 extern bool xen_sr_get_all_records(xen_session *session, struct xen_sr_xen_sr_record_map **result);
 
-/* SR.get_supported_types. Arguments are borrowed. *result is yours to free with xen_string_set_free(). */
+/* Return the storage repository types the host supports. Arguments are borrowed. *result is yours to free with xen_string_set_free(). */
 extern bool xen_sr_get_supported_types(xen_session *session, struct xen_string_set **result);
 
 /* Async.SR.get_supported_types: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_sr_get_supported_types_async(xen_session *session, xen_task *result);
 
-/* SR.create. Arguments are borrowed. *result is a handle, yours to free with xen_sr_free(). */
+/* Create a storage repository and its PBD on the host. Arguments are borrowed. *result is a handle, yours to free with xen_sr_free(). */
 extern bool xen_sr_create(xen_session *session, xen_sr *result, xen_host host, struct xen_string_string_map *device_config, int64_t physical_size, const char *name_label, const char *name_description, const char *type, const char *content_type, bool shared);
 
 /* Async.SR.create: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_sr_create_async(xen_session *session, xen_task *result, xen_host host, struct xen_string_string_map *device_config, int64_t physical_size, const char *name_label, const char *name_description, const char *type, const char *content_type, bool shared);
 
-/* SR.destroy. Arguments are borrowed. */
+/* Destroy the storage repository and the data in it. Arguments are borrowed. */
 extern bool xen_sr_destroy(xen_session *session, xen_sr sr);
 
 /* Async.SR.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_sr_destroy_async(xen_session *session, xen_task *result, xen_sr sr);
 
-/* SR.forget. Arguments are borrowed. */
+/* Remove the storage repository's records, leaving its data. Arguments are borrowed. */
 extern bool xen_sr_forget(xen_session *session, xen_sr sr);
 
 /* Async.SR.forget: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */

@@ -124,25 +124,25 @@ extern bool xen_task_get_created(xen_session *session, time_t *result, xen_task 
 /* Get the finished field of the given task. Arguments are borrowed. *result is set on success. */
 extern bool xen_task_get_finished(xen_session *session, time_t *result, xen_task task);
 
-/* Destroy the given task. Arguments are borrowed. */
+/* Destroy the specified task instance. Arguments are borrowed. */
 extern bool xen_task_destroy(xen_session *session, xen_task task);
 
-/* Get the task with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_task_free(). */
+/* Get a reference to the task instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_task_free(). */
 extern bool xen_task_get_by_uuid(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given task. Arguments are borrowed. *result is yours to free with xen_task_record_free(). */
+/* Get a record containing the current state of the given task. Arguments are borrowed. *result is yours to free with xen_task_record_free(). */
 extern bool xen_task_get_record(xen_session *session, struct xen_task_record **result, xen_task task);
 
-/* Get every task with the given name_label. Arguments are borrowed. *result is yours to free with xen_task_set_free(). */
+/* Get all the task instances with the given label. Arguments are borrowed. *result is yours to free with xen_task_set_free(). */
 extern bool xen_task_get_by_name_label(xen_session *session, struct xen_task_set **result, const char *label);
 
-/* Get every task. Arguments are borrowed. *result is yours to free with xen_task_set_free(). */
+/* Return a list of all the task instances known to the system. Arguments are borrowed. *result is yours to free with xen_task_set_free(). */
 extern bool xen_task_get_all(xen_session *session, struct xen_task_set **result);
 
-/* Get every task with its record. Arguments are borrowed. *result is yours to free with xen_task_xen_task_record_map_free(). */
+/* Return a map from reference to record of every task instance. Arguments are borrowed. *result is yours to free with xen_task_xen_task_record_map_free(). */
 extern bool xen_task_get_all_records(xen_session *session, struct xen_task_xen_task_record_map **result);
 
-/* task.cancel. Arguments are borrowed. */
+/* Request that the task be cancelled. Arguments are borrowed. */
 extern bool xen_task_cancel(xen_session *session, xen_task task);
 
 #endif

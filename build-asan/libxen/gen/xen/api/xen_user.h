@@ -89,31 +89,31 @@ extern bool xen_user_get_fullname(xen_session *session, char **result, xen_user 
 /* Set the fullname field of the given user. Arguments are borrowed. */
 extern bool xen_user_set_fullname(xen_session *session, xen_user user, const char *value);
 
-/* Create a new user from a record (its RW and RO/ins fields). Arguments are borrowed. *result is a handle, yours to free with xen_user_free(). */
+/* Create a new user instance, and return its handle. Arguments are borrowed. *result is a handle, yours to free with xen_user_free(). */
 extern bool xen_user_create(xen_session *session, xen_user *result, xen_user_record *args_);
 
 /* Async.user.create: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_user_create_async(xen_session *session, xen_task *result, xen_user_record *args_);
 
-/* Destroy the given user. Arguments are borrowed. */
+/* Destroy the specified user instance. Arguments are borrowed. */
 extern bool xen_user_destroy(xen_session *session, xen_user user);
 
 /* Async.user.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_user_destroy_async(xen_session *session, xen_task *result, xen_user user);
 
-/* Get the user with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_user_free(). */
+/* Get a reference to the user instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_user_free(). */
 extern bool xen_user_get_by_uuid(xen_session *session, xen_user *result, const char *uuid);
 
 /* Async.user.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_user_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given user. Arguments are borrowed. *result is yours to free with xen_user_record_free(). */
+/* Get a record containing the current state of the given user. Arguments are borrowed. *result is yours to free with xen_user_record_free(). */
 extern bool xen_user_get_record(xen_session *session, struct xen_user_record **result, xen_user user);
 
 /* Async.user.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_user_get_record_async(xen_session *session, xen_task *result, xen_user user);
 
-/* Get every user with its record. Arguments are borrowed. *result is yours to free with xen_user_xen_user_record_map_free(). */
+/* Return a map from reference to record of every user instance. Arguments are borrowed. *result is yours to free with xen_user_xen_user_record_map_free(). */
 extern bool xen_user_get_all_records(xen_session *session, struct xen_user_xen_user_record_map **result);
 
 #endif

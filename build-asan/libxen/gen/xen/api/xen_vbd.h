@@ -153,10 +153,10 @@ extern bool xen_vbd_get_qos_algorithm_params(xen_session *session, struct xen_st
 /* Set the qos_algorithm_params field of the given VBD. Arguments are borrowed. */
 extern bool xen_vbd_set_qos_algorithm_params(xen_session *session, xen_vbd vbd, struct xen_string_string_map *value);
 
-/* Add a key/value pair to VBD.qos_algorithm_params. Arguments are borrowed. */
+/* Add the given key-value pair to the qos_algorithm_params field of the given VBD. Arguments are borrowed. */
 extern bool xen_vbd_add_to_qos_algorithm_params(xen_session *session, xen_vbd vbd, const char *key, const char *value);
 
-/* Remove a key from VBD.qos_algorithm_params. Arguments are borrowed. */
+/* Remove the given key and its value from the qos_algorithm_params field of the given VBD. Arguments are borrowed. */
 extern bool xen_vbd_remove_from_qos_algorithm_params(xen_session *session, xen_vbd vbd, const char *key);
 
 /* Get the qos_supported_algorithms field of the given VBD. Arguments are borrowed. *result is yours to free with xen_string_set_free(). */
@@ -165,52 +165,52 @@ extern bool xen_vbd_get_qos_supported_algorithms(xen_session *session, struct xe
 /* Get the metrics field of the given VBD. Arguments are borrowed. *result is a handle, yours to free with xen_vbd_metrics_free(). */
 extern bool xen_vbd_get_metrics(xen_session *session, xen_vbd_metrics *result, xen_vbd vbd);
 
-/* Create a new VBD from a record (its RW and RO/ins fields). Arguments are borrowed. *result is a handle, yours to free with xen_vbd_free(). */
+/* Create a new VBD instance, and return its handle. Arguments are borrowed. *result is a handle, yours to free with xen_vbd_free(). */
 extern bool xen_vbd_create(xen_session *session, xen_vbd *result, xen_vbd_record *args_);
 
 /* Async.VBD.create: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vbd_create_async(xen_session *session, xen_task *result, xen_vbd_record *args_);
 
-/* Destroy the given VBD. Arguments are borrowed. */
+/* Destroy the specified VBD instance. Arguments are borrowed. */
 extern bool xen_vbd_destroy(xen_session *session, xen_vbd vbd);
 
 /* Async.VBD.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vbd_destroy_async(xen_session *session, xen_task *result, xen_vbd vbd);
 
-/* Get the VBD with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_vbd_free(). */
+/* Get a reference to the VBD instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_vbd_free(). */
 extern bool xen_vbd_get_by_uuid(xen_session *session, xen_vbd *result, const char *uuid);
 
 /* Async.VBD.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vbd_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given VBD. Arguments are borrowed. *result is yours to free with xen_vbd_record_free(). */
+/* Get a record containing the current state of the given VBD. Arguments are borrowed. *result is yours to free with xen_vbd_record_free(). */
 extern bool xen_vbd_get_record(xen_session *session, struct xen_vbd_record **result, xen_vbd vbd);
 
 /* Async.VBD.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vbd_get_record_async(xen_session *session, xen_task *result, xen_vbd vbd);
 
-/* Get every VBD. Arguments are borrowed. *result is yours to free with xen_vbd_set_free(). */
+/* Return a list of all the VBD instances known to the system. Arguments are borrowed. *result is yours to free with xen_vbd_set_free(). */
 extern bool xen_vbd_get_all(xen_session *session, struct xen_vbd_set **result);
 
 /* Async.VBD.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vbd_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every VBD with its record. Arguments are borrowed. *result is yours to free with xen_vbd_xen_vbd_record_map_free(). */
+/* Return a map from reference to record of every VBD instance. Arguments are borrowed. *result is yours to free with xen_vbd_xen_vbd_record_map_free(). */
 extern bool xen_vbd_get_all_records(xen_session *session, struct xen_vbd_xen_vbd_record_map **result);
 
-/* VBD.media_change. Arguments are borrowed. */
+/* Insert another disk into a removable-media drive. Arguments are borrowed. */
 extern bool xen_vbd_media_change(xen_session *session, xen_vbd vbd, xen_vdi vdi);
 
 /* Async.VBD.media_change: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vbd_media_change_async(xen_session *session, xen_task *result, xen_vbd vbd, xen_vdi vdi);
 
-/* VBD.plug. Arguments are borrowed. */
+/* Hot-plug the device into its running VM. Arguments are borrowed. */
 extern bool xen_vbd_plug(xen_session *session, xen_vbd vbd);
 
 /* Async.VBD.plug: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vbd_plug_async(xen_session *session, xen_task *result, xen_vbd vbd);
 
-/* VBD.unplug. Arguments are borrowed. */
+/* Hot-unplug the device from its running VM. Arguments are borrowed. */
 extern bool xen_vbd_unplug(xen_session *session, xen_vbd vbd);
 
 /* Async.VBD.unplug: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */

@@ -146,73 +146,73 @@ extern bool xen_vdi_get_other_config(xen_session *session, struct xen_string_str
 /* Set the other_config field of the given VDI. Arguments are borrowed. */
 extern bool xen_vdi_set_other_config(xen_session *session, xen_vdi vdi, struct xen_string_string_map *value);
 
-/* Add a key/value pair to VDI.other_config. Arguments are borrowed. */
+/* Add the given key-value pair to the other_config field of the given VDI. Arguments are borrowed. */
 extern bool xen_vdi_add_to_other_config(xen_session *session, xen_vdi vdi, const char *key, const char *value);
 
-/* Remove a key from VDI.other_config. Arguments are borrowed. */
+/* Remove the given key and its value from the other_config field of the given VDI. Arguments are borrowed. */
 extern bool xen_vdi_remove_from_other_config(xen_session *session, xen_vdi vdi, const char *key);
 
 /* Get the security_label field of the given VDI. Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_vdi_get_security_label(xen_session *session, char **result, xen_vdi vdi);
 
-/* Create a new VDI from a record (its RW and RO/ins fields). Arguments are borrowed. *result is a handle, yours to free with xen_vdi_free(). */
+/* Create a new VDI instance, and return its handle. Arguments are borrowed. *result is a handle, yours to free with xen_vdi_free(). */
 extern bool xen_vdi_create(xen_session *session, xen_vdi *result, xen_vdi_record *args_);
 
 /* Async.VDI.create: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vdi_create_async(xen_session *session, xen_task *result, xen_vdi_record *args_);
 
-/* Destroy the given VDI. Arguments are borrowed. */
+/* Destroy the specified VDI instance. Arguments are borrowed. */
 extern bool xen_vdi_destroy(xen_session *session, xen_vdi vdi);
 
 /* Async.VDI.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vdi_destroy_async(xen_session *session, xen_task *result, xen_vdi vdi);
 
-/* Get the VDI with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_vdi_free(). */
+/* Get a reference to the VDI instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_vdi_free(). */
 extern bool xen_vdi_get_by_uuid(xen_session *session, xen_vdi *result, const char *uuid);
 
 /* Async.VDI.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vdi_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given VDI. Arguments are borrowed. *result is yours to free with xen_vdi_record_free(). */
+/* Get a record containing the current state of the given VDI. Arguments are borrowed. *result is yours to free with xen_vdi_record_free(). */
 extern bool xen_vdi_get_record(xen_session *session, struct xen_vdi_record **result, xen_vdi vdi);
 
 /* Async.VDI.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vdi_get_record_async(xen_session *session, xen_task *result, xen_vdi vdi);
 
-/* Get every VDI with the given name_label. Arguments are borrowed. *result is yours to free with xen_vdi_set_free(). */
+/* Get all the VDI instances with the given label. Arguments are borrowed. *result is yours to free with xen_vdi_set_free(). */
 extern bool xen_vdi_get_by_name_label(xen_session *session, struct xen_vdi_set **result, const char *label);
 
 /* Async.VDI.get_by_name_label: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vdi_get_by_name_label_async(xen_session *session, xen_task *result, const char *label);
 
-/* Get every VDI. Arguments are borrowed. *result is yours to free with xen_vdi_set_free(). */
+/* Return a list of all the VDI instances known to the system. Arguments are borrowed. *result is yours to free with xen_vdi_set_free(). */
 extern bool xen_vdi_get_all(xen_session *session, struct xen_vdi_set **result);
 
 /* Async.VDI.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vdi_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every VDI with its record. Arguments are borrowed. *result is yours to free with xen_vdi_xen_vdi_record_map_free(). */
+/* Return a map from reference to record of every VDI instance. Arguments are borrowed. *result is yours to free with xen_vdi_xen_vdi_record_map_free(). */
 extern bool xen_vdi_get_all_records(xen_session *session, struct xen_vdi_xen_vdi_record_map **result);
 
-/* VDI.set_security_label. Arguments are borrowed. */
+/* Set the security label of the disk (no security module: refused). Arguments are borrowed. */
 extern bool xen_vdi_set_security_label(xen_session *session, xen_vdi vdi, const char *security_label, const char *old_label);
 
 /* Async.VDI.set_security_label: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vdi_set_security_label_async(xen_session *session, xen_task *result, xen_vdi vdi, const char *security_label, const char *old_label);
 
-/* VDI.resize. Arguments are borrowed. */
+/* Change the virtual size of the disk. Arguments are borrowed. */
 extern bool xen_vdi_resize(xen_session *session, xen_vdi vdi, int64_t size);
 
 /* Async.VDI.resize: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vdi_resize_async(xen_session *session, xen_task *result, xen_vdi vdi, int64_t size);
 
-/* VDI.snapshot. Arguments are borrowed. *result is a handle, yours to free with xen_vdi_free(). */
+/* Take a read-only snapshot of the disk; returns the new VDI. Arguments are borrowed. *result is a handle, yours to free with xen_vdi_free(). */
 extern bool xen_vdi_snapshot(xen_session *session, xen_vdi *result, xen_vdi vdi, struct xen_string_string_map *driver_params);
 
 /* Async.VDI.snapshot: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vdi_snapshot_async(xen_session *session, xen_task *result, xen_vdi vdi, struct xen_string_string_map *driver_params);
 
-/* VDI.clone. Arguments are borrowed. *result is a handle, yours to free with xen_vdi_free(). */
+/* Make a writable copy of the disk; returns the new VDI. Arguments are borrowed. *result is a handle, yours to free with xen_vdi_free(). */
 extern bool xen_vdi_clone(xen_session *session, xen_vdi *result, xen_vdi vdi, struct xen_string_string_map *driver_params);
 
 /* Async.VDI.clone: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */

@@ -144,10 +144,10 @@ extern bool xen_vif_get_qos_algorithm_params(xen_session *session, struct xen_st
 /* Set the qos_algorithm_params field of the given VIF. Arguments are borrowed. */
 extern bool xen_vif_set_qos_algorithm_params(xen_session *session, xen_vif vif, struct xen_string_string_map *value);
 
-/* Add a key/value pair to VIF.qos_algorithm_params. Arguments are borrowed. */
+/* Add the given key-value pair to the qos_algorithm_params field of the given VIF. Arguments are borrowed. */
 extern bool xen_vif_add_to_qos_algorithm_params(xen_session *session, xen_vif vif, const char *key, const char *value);
 
-/* Remove a key from VIF.qos_algorithm_params. Arguments are borrowed. */
+/* Remove the given key and its value from the qos_algorithm_params field of the given VIF. Arguments are borrowed. */
 extern bool xen_vif_remove_from_qos_algorithm_params(xen_session *session, xen_vif vif, const char *key);
 
 /* Get the qos_supported_algorithms field of the given VIF. Arguments are borrowed. *result is yours to free with xen_string_set_free(). */
@@ -156,58 +156,58 @@ extern bool xen_vif_get_qos_supported_algorithms(xen_session *session, struct xe
 /* Get the metrics field of the given VIF. Arguments are borrowed. *result is a handle, yours to free with xen_vif_metrics_free(). */
 extern bool xen_vif_get_metrics(xen_session *session, xen_vif_metrics *result, xen_vif vif);
 
-/* Create a new VIF from a record (its RW and RO/ins fields). Arguments are borrowed. *result is a handle, yours to free with xen_vif_free(). */
+/* Create a new VIF instance, and return its handle. Arguments are borrowed. *result is a handle, yours to free with xen_vif_free(). */
 extern bool xen_vif_create(xen_session *session, xen_vif *result, xen_vif_record *args_);
 
 /* Async.VIF.create: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vif_create_async(xen_session *session, xen_task *result, xen_vif_record *args_);
 
-/* Destroy the given VIF. Arguments are borrowed. */
+/* Destroy the specified VIF instance. Arguments are borrowed. */
 extern bool xen_vif_destroy(xen_session *session, xen_vif vif);
 
 /* Async.VIF.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vif_destroy_async(xen_session *session, xen_task *result, xen_vif vif);
 
-/* Get the VIF with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_vif_free(). */
+/* Get a reference to the VIF instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_vif_free(). */
 extern bool xen_vif_get_by_uuid(xen_session *session, xen_vif *result, const char *uuid);
 
 /* Async.VIF.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vif_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given VIF. Arguments are borrowed. *result is yours to free with xen_vif_record_free(). */
+/* Get a record containing the current state of the given VIF. Arguments are borrowed. *result is yours to free with xen_vif_record_free(). */
 extern bool xen_vif_get_record(xen_session *session, struct xen_vif_record **result, xen_vif vif);
 
 /* Async.VIF.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vif_get_record_async(xen_session *session, xen_task *result, xen_vif vif);
 
-/* Get every VIF. Arguments are borrowed. *result is yours to free with xen_vif_set_free(). */
+/* Return a list of all the VIF instances known to the system. Arguments are borrowed. *result is yours to free with xen_vif_set_free(). */
 extern bool xen_vif_get_all(xen_session *session, struct xen_vif_set **result);
 
 /* Async.VIF.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vif_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every VIF with its record. Arguments are borrowed. *result is yours to free with xen_vif_xen_vif_record_map_free(). */
+/* Return a map from reference to record of every VIF instance. Arguments are borrowed. *result is yours to free with xen_vif_xen_vif_record_map_free(). */
 extern bool xen_vif_get_all_records(xen_session *session, struct xen_vif_xen_vif_record_map **result);
 
-/* VIF.plug. Arguments are borrowed. */
+/* Hot-plug the interface into its running VM. Arguments are borrowed. */
 extern bool xen_vif_plug(xen_session *session, xen_vif vif);
 
 /* Async.VIF.plug: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vif_plug_async(xen_session *session, xen_task *result, xen_vif vif);
 
-/* VIF.unplug. Arguments are borrowed. */
+/* Hot-unplug the interface from its running VM. Arguments are borrowed. */
 extern bool xen_vif_unplug(xen_session *session, xen_vif vif);
 
 /* Async.VIF.unplug: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vif_unplug_async(xen_session *session, xen_task *result, xen_vif vif);
 
-/* VIF.set_security_label. Arguments are borrowed. */
+/* Set the security label of the interface (no security module: refused). Arguments are borrowed. */
 extern bool xen_vif_set_security_label(xen_session *session, xen_vif vif, const char *security_label, const char *old_label);
 
 /* Async.VIF.set_security_label: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vif_set_security_label_async(xen_session *session, xen_task *result, xen_vif vif, const char *security_label, const char *old_label);
 
-/* VIF.get_security_label. Arguments are borrowed. *result is yours to free with free(). */
+/* Return the security label of the interface. Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_vif_get_security_label(xen_session *session, char **result, xen_vif vif);
 
 /* Async.VIF.get_security_label: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */

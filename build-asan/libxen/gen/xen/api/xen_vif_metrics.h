@@ -90,25 +90,25 @@ extern bool xen_vif_metrics_get_io_write_kbs(xen_session *session, double *resul
 /* Get the last_updated field of the given VIF_metrics. Arguments are borrowed. *result is set on success. */
 extern bool xen_vif_metrics_get_last_updated(xen_session *session, time_t *result, xen_vif_metrics vif_metrics);
 
-/* Get the VIF_metrics with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_vif_metrics_free(). */
+/* Get a reference to the VIF_metrics instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_vif_metrics_free(). */
 extern bool xen_vif_metrics_get_by_uuid(xen_session *session, xen_vif_metrics *result, const char *uuid);
 
 /* Async.VIF_metrics.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vif_metrics_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given VIF_metrics. Arguments are borrowed. *result is yours to free with xen_vif_metrics_record_free(). */
+/* Get a record containing the current state of the given VIF_metrics. Arguments are borrowed. *result is yours to free with xen_vif_metrics_record_free(). */
 extern bool xen_vif_metrics_get_record(xen_session *session, struct xen_vif_metrics_record **result, xen_vif_metrics vif_metrics);
 
 /* Async.VIF_metrics.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vif_metrics_get_record_async(xen_session *session, xen_task *result, xen_vif_metrics vif_metrics);
 
-/* Get every VIF_metrics. Arguments are borrowed. *result is yours to free with xen_vif_metrics_set_free(). */
+/* Return a list of all the VIF_metrics instances known to the system. Arguments are borrowed. *result is yours to free with xen_vif_metrics_set_free(). */
 extern bool xen_vif_metrics_get_all(xen_session *session, struct xen_vif_metrics_set **result);
 
 /* Async.VIF_metrics.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vif_metrics_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every VIF_metrics with its record. Arguments are borrowed. *result is yours to free with xen_vif_metrics_xen_vif_metrics_record_map_free(). */
+/* Return a map from reference to record of every VIF_metrics instance. Arguments are borrowed. *result is yours to free with xen_vif_metrics_xen_vif_metrics_record_map_free(). */
 extern bool xen_vif_metrics_get_all_records(xen_session *session, struct xen_vif_metrics_xen_vif_metrics_record_map **result);
 
 #endif

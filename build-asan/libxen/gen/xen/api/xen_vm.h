@@ -205,10 +205,10 @@ extern bool xen_vm_get_vcpus_params(xen_session *session, struct xen_string_stri
 /* Set the VCPUs_params field of the given VM. Arguments are borrowed. */
 extern bool xen_vm_set_vcpus_params(xen_session *session, xen_vm vm, struct xen_string_string_map *value);
 
-/* Add a key/value pair to VM.VCPUs_params. Arguments are borrowed. */
+/* Add the given key-value pair to the VCPUs_params field of the given VM. Arguments are borrowed. */
 extern bool xen_vm_add_to_vcpus_params(xen_session *session, xen_vm vm, const char *key, const char *value);
 
-/* Remove a key from VM.VCPUs_params. Arguments are borrowed. */
+/* Remove the given key and its value from the VCPUs_params field of the given VM. Arguments are borrowed. */
 extern bool xen_vm_remove_from_vcpus_params(xen_session *session, xen_vm vm, const char *key);
 
 /* Get the VCPUs_max field of the given VM. Arguments are borrowed. *result is set on success. */
@@ -307,10 +307,10 @@ extern bool xen_vm_get_hvm_boot_params(xen_session *session, struct xen_string_s
 /* Set the HVM_boot_params field of the given VM. Arguments are borrowed. */
 extern bool xen_vm_set_hvm_boot_params(xen_session *session, xen_vm vm, struct xen_string_string_map *value);
 
-/* Add a key/value pair to VM.HVM_boot_params. Arguments are borrowed. */
+/* Add the given key-value pair to the HVM_boot_params field of the given VM. Arguments are borrowed. */
 extern bool xen_vm_add_to_hvm_boot_params(xen_session *session, xen_vm vm, const char *key, const char *value);
 
-/* Remove a key from VM.HVM_boot_params. Arguments are borrowed. */
+/* Remove the given key and its value from the HVM_boot_params field of the given VM. Arguments are borrowed. */
 extern bool xen_vm_remove_from_hvm_boot_params(xen_session *session, xen_vm vm, const char *key);
 
 /* Get the platform field of the given VM. Arguments are borrowed. *result is yours to free with xen_string_string_map_free(). */
@@ -319,10 +319,10 @@ extern bool xen_vm_get_platform(xen_session *session, struct xen_string_string_m
 /* Set the platform field of the given VM. Arguments are borrowed. */
 extern bool xen_vm_set_platform(xen_session *session, xen_vm vm, struct xen_string_string_map *value);
 
-/* Add a key/value pair to VM.platform. Arguments are borrowed. */
+/* Add the given key-value pair to the platform field of the given VM. Arguments are borrowed. */
 extern bool xen_vm_add_to_platform(xen_session *session, xen_vm vm, const char *key, const char *value);
 
-/* Remove a key from VM.platform. Arguments are borrowed. */
+/* Remove the given key and its value from the platform field of the given VM. Arguments are borrowed. */
 extern bool xen_vm_remove_from_platform(xen_session *session, xen_vm vm, const char *key);
 
 /* Get the PCI_bus field of the given VM. Arguments are borrowed. *result is yours to free with free(). */
@@ -337,10 +337,10 @@ extern bool xen_vm_get_other_config(xen_session *session, struct xen_string_stri
 /* Set the other_config field of the given VM. Arguments are borrowed. */
 extern bool xen_vm_set_other_config(xen_session *session, xen_vm vm, struct xen_string_string_map *value);
 
-/* Add a key/value pair to VM.other_config. Arguments are borrowed. */
+/* Add the given key-value pair to the other_config field of the given VM. Arguments are borrowed. */
 extern bool xen_vm_add_to_other_config(xen_session *session, xen_vm vm, const char *key, const char *value);
 
-/* Remove a key from VM.other_config. Arguments are borrowed. */
+/* Remove the given key and its value from the other_config field of the given VM. Arguments are borrowed. */
 extern bool xen_vm_remove_from_other_config(xen_session *session, xen_vm vm, const char *key);
 
 /* Get the domid field of the given VM. Arguments are borrowed. *result is set on success. */
@@ -358,184 +358,184 @@ extern bool xen_vm_get_guest_metrics(xen_session *session, xen_vm_guest_metrics 
 /* Get the security_label field of the given VM. Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_vm_get_security_label(xen_session *session, char **result, xen_vm vm);
 
-/* Create a new VM from a record (its RW and RO/ins fields). Arguments are borrowed. *result is a handle, yours to free with xen_vm_free(). */
+/* Create a new VM instance, and return its handle. Arguments are borrowed. *result is a handle, yours to free with xen_vm_free(). */
 extern bool xen_vm_create(xen_session *session, xen_vm *result, xen_vm_record *args_);
 
 /* Async.VM.create: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_create_async(xen_session *session, xen_task *result, xen_vm_record *args_);
 
-/* Destroy the given VM. Arguments are borrowed. */
+/* Destroy the specified VM instance. Arguments are borrowed. */
 extern bool xen_vm_destroy(xen_session *session, xen_vm vm);
 
 /* Async.VM.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_destroy_async(xen_session *session, xen_task *result, xen_vm vm);
 
-/* Get the VM with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_vm_free(). */
+/* Get a reference to the VM instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_vm_free(). */
 extern bool xen_vm_get_by_uuid(xen_session *session, xen_vm *result, const char *uuid);
 
 /* Async.VM.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given VM. Arguments are borrowed. *result is yours to free with xen_vm_record_free(). */
+/* Get a record containing the current state of the given VM. Arguments are borrowed. *result is yours to free with xen_vm_record_free(). */
 extern bool xen_vm_get_record(xen_session *session, struct xen_vm_record **result, xen_vm vm);
 
 /* Async.VM.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_get_record_async(xen_session *session, xen_task *result, xen_vm vm);
 
-/* Get every VM with the given name_label. Arguments are borrowed. *result is yours to free with xen_vm_set_free(). */
+/* Get all the VM instances with the given label. Arguments are borrowed. *result is yours to free with xen_vm_set_free(). */
 extern bool xen_vm_get_by_name_label(xen_session *session, struct xen_vm_set **result, const char *label);
 
 /* Async.VM.get_by_name_label: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_get_by_name_label_async(xen_session *session, xen_task *result, const char *label);
 
-/* Get every VM. Arguments are borrowed. *result is yours to free with xen_vm_set_free(). */
+/* Return a list of all the VM instances known to the system. Arguments are borrowed. *result is yours to free with xen_vm_set_free(). */
 extern bool xen_vm_get_all(xen_session *session, struct xen_vm_set **result);
 
 /* Async.VM.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every VM with its record. Arguments are borrowed. *result is yours to free with xen_vm_xen_vm_record_map_free(). */
+/* Return a map from reference to record of every VM instance. Arguments are borrowed. *result is yours to free with xen_vm_xen_vm_record_map_free(). */
 extern bool xen_vm_get_all_records(xen_session *session, struct xen_vm_xen_vm_record_map **result);
 
-/* VM.clone. Arguments are borrowed. *result is a handle, yours to free with xen_vm_free(). */
+/* Copy a halted VM or template under a new name; returns the new VM. Arguments are borrowed. *result is a handle, yours to free with xen_vm_free(). */
 extern bool xen_vm_clone(xen_session *session, xen_vm *result, xen_vm vm, const char *new_name);
 
 /* Async.VM.clone: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_clone_async(xen_session *session, xen_task *result, xen_vm vm, const char *new_name);
 
-/* VM.start. Arguments are borrowed. */
+/* Start a halted VM, optionally paused. Arguments are borrowed. */
 extern bool xen_vm_start(xen_session *session, xen_vm vm, bool start_paused);
 
 /* Async.VM.start: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_start_async(xen_session *session, xen_task *result, xen_vm vm, bool start_paused);
 
-/* VM.pause. Arguments are borrowed. */
+/* Pause a running VM. Arguments are borrowed. */
 extern bool xen_vm_pause(xen_session *session, xen_vm vm);
 
 /* Async.VM.pause: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_pause_async(xen_session *session, xen_task *result, xen_vm vm);
 
-/* VM.unpause. Arguments are borrowed. */
+/* Resume a paused VM. Arguments are borrowed. */
 extern bool xen_vm_unpause(xen_session *session, xen_vm vm);
 
 /* Async.VM.unpause: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_unpause_async(xen_session *session, xen_task *result, xen_vm vm);
 
-/* VM.clean_shutdown. Arguments are borrowed. */
+/* Ask the guest to shut down and wait for it. Arguments are borrowed. */
 extern bool xen_vm_clean_shutdown(xen_session *session, xen_vm vm);
 
 /* Async.VM.clean_shutdown: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_clean_shutdown_async(xen_session *session, xen_task *result, xen_vm vm);
 
-/* VM.clean_reboot. Arguments are borrowed. */
+/* Ask the guest to reboot. Arguments are borrowed. */
 extern bool xen_vm_clean_reboot(xen_session *session, xen_vm vm);
 
 /* Async.VM.clean_reboot: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_clean_reboot_async(xen_session *session, xen_task *result, xen_vm vm);
 
-/* VM.hard_shutdown. Arguments are borrowed. */
+/* Stop the VM at once, as if its power were cut. Arguments are borrowed. */
 extern bool xen_vm_hard_shutdown(xen_session *session, xen_vm vm);
 
 /* Async.VM.hard_shutdown: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_hard_shutdown_async(xen_session *session, xen_task *result, xen_vm vm);
 
-/* VM.hard_reboot. Arguments are borrowed. */
+/* Reset the VM at once, as if its reset button were pressed. Arguments are borrowed. */
 extern bool xen_vm_hard_reboot(xen_session *session, xen_vm vm);
 
 /* Async.VM.hard_reboot: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_hard_reboot_async(xen_session *session, xen_task *result, xen_vm vm);
 
-/* VM.suspend. Arguments are borrowed. */
+/* Save a running VM's memory to disk and halt it. Arguments are borrowed. */
 extern bool xen_vm_suspend(xen_session *session, xen_vm vm);
 
 /* Async.VM.suspend: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_suspend_async(xen_session *session, xen_task *result, xen_vm vm);
 
-/* VM.resume. Arguments are borrowed. */
+/* Resume a suspended VM, optionally paused. Arguments are borrowed. */
 extern bool xen_vm_resume(xen_session *session, xen_vm vm, bool start_paused);
 
 /* Async.VM.resume: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_resume_async(xen_session *session, xen_task *result, xen_vm vm, bool start_paused);
 
-/* VM.set_VCPUs_number_live. Arguments are borrowed. */
+/* Set the number of virtual CPUs of a running VM. Arguments are borrowed. */
 extern bool xen_vm_set_vcpus_number_live(xen_session *session, xen_vm vm, int64_t nvcpu);
 
 /* Async.VM.set_VCPUs_number_live: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_set_vcpus_number_live_async(xen_session *session, xen_task *result, xen_vm vm, int64_t nvcpu);
 
-/* VM.add_to_VCPUs_params_live. Arguments are borrowed. */
+/* Add a scheduler parameter to a running VM and apply it. Arguments are borrowed. */
 extern bool xen_vm_add_to_vcpus_params_live(xen_session *session, xen_vm vm, const char *key, const char *value);
 
 /* Async.VM.add_to_VCPUs_params_live: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_add_to_vcpus_params_live_async(xen_session *session, xen_task *result, xen_vm vm, const char *key, const char *value);
 
-/* VM.set_memory_dynamic_max_live. Arguments are borrowed. */
+/* Set the dynamic maximum memory of a running VM. Arguments are borrowed. */
 extern bool xen_vm_set_memory_dynamic_max_live(xen_session *session, xen_vm vm, int64_t max);
 
 /* Async.VM.set_memory_dynamic_max_live: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_set_memory_dynamic_max_live_async(xen_session *session, xen_task *result, xen_vm vm, int64_t max);
 
-/* VM.set_memory_dynamic_min_live. Arguments are borrowed. */
+/* Set the dynamic minimum memory of a running VM. Arguments are borrowed. */
 extern bool xen_vm_set_memory_dynamic_min_live(xen_session *session, xen_vm vm, int64_t min);
 
 /* Async.VM.set_memory_dynamic_min_live: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_set_memory_dynamic_min_live_async(xen_session *session, xen_task *result, xen_vm vm, int64_t min);
 
-/* VM.send_sysrq. Arguments are borrowed. */
+/* Send a magic SysRq key to the guest. Arguments are borrowed. */
 extern bool xen_vm_send_sysrq(xen_session *session, xen_vm vm, const char *key);
 
 /* Async.VM.send_sysrq: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_send_sysrq_async(xen_session *session, xen_task *result, xen_vm vm, const char *key);
 
-/* VM.send_trigger. Arguments are borrowed. */
+/* Send a trigger, such as an NMI or power button press, to the VM. Arguments are borrowed. */
 extern bool xen_vm_send_trigger(xen_session *session, xen_vm vm, const char *trigger);
 
 /* Async.VM.send_trigger: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_send_trigger_async(xen_session *session, xen_task *result, xen_vm vm, const char *trigger);
 
-/* VM.migrate. Arguments are borrowed. */
+/* Migrate the VM to another host. Arguments are borrowed. */
 extern bool xen_vm_migrate(xen_session *session, xen_vm vm, const char *dest, bool live, struct xen_string_string_map *options);
 
 /* Async.VM.migrate: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_migrate_async(xen_session *session, xen_task *result, xen_vm vm, const char *dest, bool live, struct xen_string_string_map *options);
 
-/* VM.set_security_label. Arguments are borrowed. *result is set on success. */
+/* Set the security label of the VM (no security module: refused). Arguments are borrowed. *result is set on success. */
 extern bool xen_vm_set_security_label(xen_session *session, int64_t *result, xen_vm vm, const char *security_label, const char *old_label);
 
 /* Async.VM.set_security_label: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_set_security_label_async(xen_session *session, xen_task *result, xen_vm vm, const char *security_label, const char *old_label);
 
-/* VM.get_cpu_pool. Arguments are borrowed. *result is yours to free with xen_cpu_pool_set_free(). */
+/* Return the CPU pool the VM runs in. Arguments are borrowed. *result is yours to free with xen_cpu_pool_set_free(). */
 extern bool xen_vm_get_cpu_pool(xen_session *session, struct xen_cpu_pool_set **result, xen_vm vm);
 
 /* Async.VM.get_cpu_pool: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_get_cpu_pool_async(xen_session *session, xen_task *result, xen_vm vm);
 
-/* VM.get_pool_name. Arguments are borrowed. *result is yours to free with free(). */
+/* Return the name of the CPU pool the VM is assigned to. Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_vm_get_pool_name(xen_session *session, char **result, xen_vm vm);
 
 /* Async.VM.get_pool_name: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_get_pool_name_async(xen_session *session, xen_task *result, xen_vm vm);
 
-/* VM.cpu_pool_migrate. Arguments are borrowed. */
+/* Move a running VM to another CPU pool (not supported: refused). Arguments are borrowed. */
 extern bool xen_vm_cpu_pool_migrate(xen_session *session, xen_vm vm, xen_cpu_pool pool);
 
 /* Async.VM.cpu_pool_migrate: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_cpu_pool_migrate_async(xen_session *session, xen_task *result, xen_vm vm, xen_cpu_pool pool);
 
-/* VM.set_pool_name. Arguments are borrowed. */
+/* Assign the VM to the CPU pool of the given name. Arguments are borrowed. */
 extern bool xen_vm_set_pool_name(xen_session *session, xen_vm vm, const char *pool_name);
 
 /* Async.VM.set_pool_name: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_set_pool_name_async(xen_session *session, xen_task *result, xen_vm vm, const char *pool_name);
 
-/* VM.save. Arguments are borrowed. */
+/* Save a running VM's memory image to a file on the host and halt it. Arguments are borrowed. */
 extern bool xen_vm_save(xen_session *session, xen_vm vm, const char *dest);
 
 /* Async.VM.save: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_save_async(xen_session *session, xen_task *result, xen_vm vm, const char *dest);
 
-/* VM.restore. Arguments are borrowed. *result is a handle, yours to free with xen_vm_free(). */
+/* Create and resume a VM from a saved image file on the host. Arguments are borrowed. *result is a handle, yours to free with xen_vm_free(). */
 extern bool xen_vm_restore(xen_session *session, xen_vm *result, const char *src, bool start_paused);
 
 /* Async.VM.restore: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */

@@ -119,25 +119,25 @@ extern bool xen_vm_metrics_get_start_time(xen_session *session, time_t *result, 
 /* Get the last_updated field of the given VM_metrics. Arguments are borrowed. *result is set on success. */
 extern bool xen_vm_metrics_get_last_updated(xen_session *session, time_t *result, xen_vm_metrics vm_metrics);
 
-/* Get the VM_metrics with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_vm_metrics_free(). */
+/* Get a reference to the VM_metrics instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_vm_metrics_free(). */
 extern bool xen_vm_metrics_get_by_uuid(xen_session *session, xen_vm_metrics *result, const char *uuid);
 
 /* Async.VM_metrics.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_metrics_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given VM_metrics. Arguments are borrowed. *result is yours to free with xen_vm_metrics_record_free(). */
+/* Get a record containing the current state of the given VM_metrics. Arguments are borrowed. *result is yours to free with xen_vm_metrics_record_free(). */
 extern bool xen_vm_metrics_get_record(xen_session *session, struct xen_vm_metrics_record **result, xen_vm_metrics vm_metrics);
 
 /* Async.VM_metrics.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_metrics_get_record_async(xen_session *session, xen_task *result, xen_vm_metrics vm_metrics);
 
-/* Get every VM_metrics. Arguments are borrowed. *result is yours to free with xen_vm_metrics_set_free(). */
+/* Return a list of all the VM_metrics instances known to the system. Arguments are borrowed. *result is yours to free with xen_vm_metrics_set_free(). */
 extern bool xen_vm_metrics_get_all(xen_session *session, struct xen_vm_metrics_set **result);
 
 /* Async.VM_metrics.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vm_metrics_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every VM_metrics with its record. Arguments are borrowed. *result is yours to free with xen_vm_metrics_xen_vm_metrics_record_map_free(). */
+/* Return a map from reference to record of every VM_metrics instance. Arguments are borrowed. *result is yours to free with xen_vm_metrics_xen_vm_metrics_record_map_free(). */
 extern bool xen_vm_metrics_get_all_records(xen_session *session, struct xen_vm_metrics_xen_vm_metrics_record_map **result);
 
 #endif

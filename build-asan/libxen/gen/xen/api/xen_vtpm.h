@@ -95,37 +95,37 @@ extern bool xen_vtpm_get_other_config(xen_session *session, struct xen_string_st
 /* Set the other_config field of the given VTPM. Arguments are borrowed. */
 extern bool xen_vtpm_set_other_config(xen_session *session, xen_vtpm vtpm, struct xen_string_string_map *value);
 
-/* Create a new VTPM from a record (its RW and RO/ins fields). Arguments are borrowed. *result is a handle, yours to free with xen_vtpm_free(). */
+/* Create a new VTPM instance, and return its handle. Arguments are borrowed. *result is a handle, yours to free with xen_vtpm_free(). */
 extern bool xen_vtpm_create(xen_session *session, xen_vtpm *result, xen_vtpm_record *args_);
 
 /* Async.VTPM.create: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vtpm_create_async(xen_session *session, xen_task *result, xen_vtpm_record *args_);
 
-/* Destroy the given VTPM. Arguments are borrowed. */
+/* Destroy the specified VTPM instance. Arguments are borrowed. */
 extern bool xen_vtpm_destroy(xen_session *session, xen_vtpm vtpm);
 
 /* Async.VTPM.destroy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vtpm_destroy_async(xen_session *session, xen_task *result, xen_vtpm vtpm);
 
-/* Get the VTPM with the given UUID. Arguments are borrowed. *result is a handle, yours to free with xen_vtpm_free(). */
+/* Get a reference to the VTPM instance with the specified UUID. Arguments are borrowed. *result is a handle, yours to free with xen_vtpm_free(). */
 extern bool xen_vtpm_get_by_uuid(xen_session *session, xen_vtpm *result, const char *uuid);
 
 /* Async.VTPM.get_by_uuid: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vtpm_get_by_uuid_async(xen_session *session, xen_task *result, const char *uuid);
 
-/* Get a record of the current state of the given VTPM. Arguments are borrowed. *result is yours to free with xen_vtpm_record_free(). */
+/* Get a record containing the current state of the given VTPM. Arguments are borrowed. *result is yours to free with xen_vtpm_record_free(). */
 extern bool xen_vtpm_get_record(xen_session *session, struct xen_vtpm_record **result, xen_vtpm vtpm);
 
 /* Async.VTPM.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_vtpm_get_record_async(xen_session *session, xen_task *result, xen_vtpm vtpm);
 
-/* Get every VTPM. Arguments are borrowed. *result is yours to free with xen_vtpm_set_free(). */
+/* Return a list of all the VTPM instances known to the system. Arguments are borrowed. *result is yours to free with xen_vtpm_set_free(). */
 extern bool xen_vtpm_get_all(xen_session *session, struct xen_vtpm_set **result);
 
-/* Get every VTPM with its record. Arguments are borrowed. *result is yours to free with xen_vtpm_xen_vtpm_record_map_free(). */
+/* Return a map from reference to record of every VTPM instance. Arguments are borrowed. *result is yours to free with xen_vtpm_xen_vtpm_record_map_free(). */
 extern bool xen_vtpm_get_all_records(xen_session *session, struct xen_vtpm_xen_vtpm_record_map **result);
 
-/* VTPM.get_runtime_properties. Arguments are borrowed. *result is yours to free with xen_string_string_map_free(). */
+/* Return the TPM's runtime properties. Arguments are borrowed. *result is yours to free with xen_string_string_map_free(). */
 extern bool xen_vtpm_get_runtime_properties(xen_session *session, struct xen_string_string_map **result, xen_vtpm vtpm);
 
 /* Async.VTPM.get_runtime_properties: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */

@@ -85,70 +85,70 @@ extern void xen_xspolicy_xen_xspolicy_record_map_free(xen_xspolicy_xen_xspolicy_
 /* Get the uuid field of the given XSPolicy. Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_xspolicy_get_uuid(xen_session *session, char **result, xen_xspolicy xspolicy);
 
-/* Get a record of the current state of the given XSPolicy. Arguments are borrowed. *result is yours to free with xen_xspolicy_record_free(). */
+/* Get a record containing the current state of the given XSPolicy. Arguments are borrowed. *result is yours to free with xen_xspolicy_record_free(). */
 extern bool xen_xspolicy_get_record(xen_session *session, struct xen_xspolicy_record **result, xen_xspolicy xspolicy);
 
 /* Async.XSPolicy.get_record: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_xspolicy_get_record_async(xen_session *session, xen_task *result, xen_xspolicy xspolicy);
 
-/* Get every XSPolicy. Arguments are borrowed. *result is yours to free with xen_xspolicy_set_free(). */
+/* Return a list of all the XSPolicy instances known to the system. Arguments are borrowed. *result is yours to free with xen_xspolicy_set_free(). */
 extern bool xen_xspolicy_get_all(xen_session *session, struct xen_xspolicy_set **result);
 
 /* Async.XSPolicy.get_all: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_xspolicy_get_all_async(xen_session *session, xen_task *result);
 
-/* Get every XSPolicy with its record. Arguments are borrowed. *result is yours to free with xen_xspolicy_xen_xspolicy_record_map_free(). */
+/* Return a map from reference to record of every XSPolicy instance. Arguments are borrowed. *result is yours to free with xen_xspolicy_xen_xspolicy_record_map_free(). */
 extern bool xen_xspolicy_get_all_records(xen_session *session, struct xen_xspolicy_xen_xspolicy_record_map **result);
 
-/* XSPolicy.get_xstype. Arguments are borrowed. *result is set on success. */
+/* Return the security policy types the host supports. Arguments are borrowed. *result is set on success. */
 extern bool xen_xspolicy_get_xstype(xen_session *session, enum xen_xs_type *result);
 
 /* Async.XSPolicy.get_xstype: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_xspolicy_get_xstype_async(xen_session *session, xen_task *result);
 
-/* XSPolicy.set_xspolicy. Arguments are borrowed. *result is yours to free with xen_xs_policystate_free(). */
+/* Load a security policy (no security module: refused). Arguments are borrowed. *result is yours to free with xen_xs_policystate_free(). */
 extern bool xen_xspolicy_set_xspolicy(xen_session *session, struct xen_xs_policystate **result, enum xen_xs_type type, const char *repr, enum xen_xs_instantiationflags flags, bool overwrite);
 
 /* Async.XSPolicy.set_xspolicy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_xspolicy_set_xspolicy_async(xen_session *session, xen_task *result, enum xen_xs_type type, const char *repr, enum xen_xs_instantiationflags flags, bool overwrite);
 
-/* XSPolicy.reset_xspolicy. Arguments are borrowed. *result is yours to free with xen_xs_policystate_free(). */
+/* Reset the security policy (no security module: refused). Arguments are borrowed. *result is yours to free with xen_xs_policystate_free(). */
 extern bool xen_xspolicy_reset_xspolicy(xen_session *session, struct xen_xs_policystate **result, enum xen_xs_type type);
 
 /* Async.XSPolicy.reset_xspolicy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_xspolicy_reset_xspolicy_async(xen_session *session, xen_task *result, enum xen_xs_type type);
 
-/* XSPolicy.get_xspolicy. Arguments are borrowed. *result is yours to free with xen_xs_policystate_free(). */
+/* Return the state of the security policy (no security module: refused). Arguments are borrowed. *result is yours to free with xen_xs_policystate_free(). */
 extern bool xen_xspolicy_get_xspolicy(xen_session *session, struct xen_xs_policystate **result);
 
 /* Async.XSPolicy.get_xspolicy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_xspolicy_get_xspolicy_async(xen_session *session, xen_task *result);
 
-/* XSPolicy.rm_xsbootpolicy. Arguments are borrowed. */
+/* Remove the boot-time security policy (no security module: refused). Arguments are borrowed. */
 extern bool xen_xspolicy_rm_xsbootpolicy(xen_session *session);
 
 /* Async.XSPolicy.rm_xsbootpolicy: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_xspolicy_rm_xsbootpolicy_async(xen_session *session, xen_task *result);
 
-/* XSPolicy.get_labeled_resources. Arguments are borrowed. *result is yours to free with xen_string_string_map_free(). */
+/* Return every labelled resource with its label. Arguments are borrowed. *result is yours to free with xen_string_string_map_free(). */
 extern bool xen_xspolicy_get_labeled_resources(xen_session *session, struct xen_string_string_map **result);
 
 /* Async.XSPolicy.get_labeled_resources: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_xspolicy_get_labeled_resources_async(xen_session *session, xen_task *result);
 
-/* XSPolicy.set_resource_label. Arguments are borrowed. */
+/* Label a resource (no security module: refused). Arguments are borrowed. */
 extern bool xen_xspolicy_set_resource_label(xen_session *session, const char *resource, const char *label, const char *old_label);
 
 /* Async.XSPolicy.set_resource_label: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_xspolicy_set_resource_label_async(xen_session *session, xen_task *result, const char *resource, const char *label, const char *old_label);
 
-/* XSPolicy.get_resource_label. Arguments are borrowed. *result is yours to free with free(). */
+/* Return the label of a resource. Arguments are borrowed. *result is yours to free with free(). */
 extern bool xen_xspolicy_get_resource_label(xen_session *session, char **result, const char *resource);
 
 /* Async.XSPolicy.get_resource_label: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
 extern bool xen_xspolicy_get_resource_label_async(xen_session *session, xen_task *result, const char *resource);
 
-/* XSPolicy.can_run. Arguments are borrowed. *result is set on success. */
+/* Whether a VM with the given label may run (no security module: refused). Arguments are borrowed. *result is set on success. */
 extern bool xen_xspolicy_can_run(xen_session *session, int64_t *result, const char *security_label);
 
 /* Async.XSPolicy.can_run: start the call as a task; *result is the task handle, yours to free with xen_task_free(). */
