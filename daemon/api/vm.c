@@ -260,6 +260,21 @@ void vm_fix_metrics(xobj *vm, bool raw)
     }
 }
 
+void vm_reset_copy(xobj *vm)
+{
+    for (size_t i = 0; i < xrelationships_count; i++)
+        if (xrelationships[i].parent_cls == XC_VM)
+            raw_set(vm, xrelationships[i].parent_field, xv_array());
+    raw_set_str(vm, XF_VM_power_state, vm_power_name(VM_HALTED));
+    raw_set_int(vm, XF_VM_domid, -1);
+    raw_set_str(vm, XF_VM_resident_on, "");
+    raw_set_str(vm, XF_VM_suspend_VDI, "");
+    raw_set_str(vm, XF_VM_metrics, "");
+    raw_set_str(vm, XF_VM_guest_metrics, "");
+    xv_struct_del(vm->f[XF_VM_other_config], PERSIST_TRANSIENT_KEY);
+    vm_fix_metrics(vm, true);
+}
+
 /* ---- VM class hooks ---- */
 
 static bool vm_create_hook(xcall *call, xobj *o, const xv *rec, xerr **errp)

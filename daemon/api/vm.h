@@ -146,6 +146,11 @@ void vm_forget(xobj *vm);
 void vm_set_power(xobj *vm, int state, int64_t domid);
 /* vm_set_power and the start-time metrics (write lock held). */
 void vm_started(xobj *vm, int state, uint32_t domid);
+/* A VM record copied from another (clone) or read from an image (restore),
+ * not in the store yet: Halted, no domain, empty device sets (the store
+ * links its devices as they are inserted), no suspend image, its own new
+ * metrics, not transient. */
+void vm_reset_copy(xobj *vm);
 /* Make the VM's metrics objects exist; raw: vm not in the store. */
 void vm_fix_metrics(xobj *vm, bool raw);
 /* Answer a deferred call (c may be NULL: err is freed; no lock). */

@@ -39,19 +39,8 @@ static bool clone_prepare(vm_ctx *c, xerr **errp)
     clone_arg *a = c->arg;
     xobj *o = c->vm;
     xobj *n = clone_obj(o);
-    for (size_t i = 0; i < xrelationships_count; i++)
-        if (xrelationships[i].parent_cls == XC_VM)
-            raw_set(n, xrelationships[i].parent_field, xv_array());
     raw_set_str(n, XF_VM_name_label, a->name);
-    raw_set_str(n, XF_VM_power_state, vm_power_name(VM_HALTED));
-    raw_set_int(n, XF_VM_domid, -1);
-    raw_set_str(n, XF_VM_resident_on, "");
-    raw_set_str(n, XF_VM_suspend_VDI, "");
-    raw_set_str(n, XF_VM_metrics, "");
-    raw_set_str(n, XF_VM_guest_metrics, "");
-    raw_set(n, XF_VM_other_config, xv_dup(o->f[XF_VM_other_config]));
-    xv_struct_del(n->f[XF_VM_other_config], PERSIST_TRANSIENT_KEY);
-    vm_fix_metrics(n, true);
+    vm_reset_copy(n);
     store_insert(n);
     /* devices: the same disks (VDIs are shared, like xend's clone), new
      * MACs for the VIFs, new metrics */

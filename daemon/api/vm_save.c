@@ -280,18 +280,7 @@ static bool restore_check(const restore_arg *r, xerr **errp)
  * others' objects (metrics, suspend image, sets the store rebuilds). */
 static void restore_reset(restore_arg *r)
 {
-    xobj *vm = r->objs[0];
-    for (size_t i = 0; i < xrelationships_count; i++)
-        for (size_t j = 0; j < r->nobj; j++)
-            if (xrelationships[i].parent_cls == r->objs[j]->cls)
-                raw_set(r->objs[j], xrelationships[i].parent_field, xv_array());
-    raw_set_str(vm, XF_VM_power_state, vm_power_name(VM_HALTED));
-    raw_set_int(vm, XF_VM_domid, -1);
-    raw_set_str(vm, XF_VM_resident_on, "");
-    raw_set_str(vm, XF_VM_suspend_VDI, "");
-    raw_set_str(vm, XF_VM_metrics, "");
-    raw_set_str(vm, XF_VM_guest_metrics, "");
-    xv_struct_del(vm->f[XF_VM_other_config], PERSIST_TRANSIENT_KEY);
+    vm_reset_copy(r->objs[0]);
     for (size_t i = 1; i < r->nobj; i++) {
         xobj *d = r->objs[i];
         if (d->cls == XC_VBD) {
@@ -315,7 +304,6 @@ static xobj *restore_locate(vm_ctx *c, xerr **errp)
     if (!restore_check(r, errp))
         return NULL;
     restore_reset(r);
-    vm_fix_metrics(r->objs[0], true);
     for (size_t i = 0; i < r->nobj; i++) {
         store_insert(r->objs[i]);
         r->objs[i] = NULL;
