@@ -268,7 +268,8 @@ def main():
         print("not a Xen control domain: run this through scripts/check-xen-qemu.sh")
         print("0 passed, 1 failed")
         sys.exit(1)
-    X = Xend(backend="xen", pam=False)
+    # the guests' kernels are in /guest: xend gives libxl only files below kernel-dir
+    X = Xend(backend="xen", pam=False, conf=["kernel-dir = %s" % GUEST])
     try:
         X.start(timeout=XEN_DEADLINE)
         P = X.proxy()
