@@ -349,6 +349,7 @@ typedef struct parser {
     checkvar *cv;
     size_t ncv, capcv;
     size_t budget;      /* values made: bounds the work */
+    size_t bytes;       /* string bytes made: bounds the memory */
     unsigned depth;
     const vmd_parse_opts *o;
 } parser;
@@ -395,6 +396,25 @@ static void bind(parser *P, const char *name, pv v, unsigned line, bool cmdline)
     vmd_grow(&P->b, &P->capb, P->nb + 1, sizeof(*P->b));
     P->b[P->nb++] = (binding){ .name = vmd_xstrdup(name), .v = v, .line = line,
                                .from_cmdline = cmdline };
+}
+
+/* The string bytes of a value (what copying it costs). */
+static size_t pv_bytes(const pv *v)
+{
+    size_t n = v->s ? strlen(v->s) : 0;
+    for (size_t i = 0; i < v->n; i++)
+        n += pv_bytes(&v->it[i]);
+    return n;
+}
+
+#define MAX_BYTES (16 * (size_t)VMD_MAX_INPUT)
+
+static bool spend_bytes(parser *P, size_t n, unsigned line)
+{
+    P->bytes += n;
+    if (P->bytes > MAX_BYTES)
+        return lfail(&P->L, line, "the file builds more than %zu MiB of strings", MAX_BYTES >> 20);
+    return true;
 }
 
 static bool spend(parser *P, size_t n, unsigned line)
@@ -523,6 +543,8 @@ static bool atom(parser *P, pv *out)
         binding *b = lookup(P, t->p, t->len);
         if (b) {
             b->used = true;
+            if (!spend_bytes(P, pv_bytes(&b->v), t->line) || !spend(P, b->v.n, t->line))
+                return false;
             *out = pv_copy(&b->v);
             out->line = t->line;
             return true;
@@ -722,6 +744,8 @@ static bool format(parser *P, const pv *fmtv, const pv *args, pv *out, unsigned 
     }
     if (ok && ai < na)
         ok = PFAIL(line, "not all arguments converted during string formatting");
+    if (ok)
+        ok = spend_bytes(P, b.n, line);
     if (!ok) {
         free(b.s);
         return false;
@@ -803,6 +827,8 @@ static bool apply_add(parser *P, const tok *t, pv *out, pv *r)
         size_t a = strlen(out->s), c = strlen(r->s);
         if (a + c > VMD_MAX_STRING)
             return PFAIL(t->line, "a string longer than %d bytes", VMD_MAX_STRING);
+        if (!spend_bytes(P, a + c, t->line))
+            return false;
         out->s = vmd_xrealloc(out->s, a + c + 1);
         memcpy(out->s + a, r->s, c + 1);
         return true;

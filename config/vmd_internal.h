@@ -36,6 +36,12 @@ char *vmd_buf_take(vmd_buf *b);   /* NUL-terminated, never NULL */
 /* The length of the valid UTF-8 prefix of s[0..n). */
 size_t vmd_utf8_valid(const unsigned char *s, size_t n);
 
+/* A virtual device name: letters, digits, '_' and '-'? */
+bool vmd_dev_name_ok(const char *d);
+
+/* xx:xx:xx:xx:xx:xx in hex? */
+bool vmd_mac_ok(const char *m);
+
 /* No control characters but TAB, LF and CR (what XML 1.0 can carry)? */
 bool vmd_text_ok(const char *s);
 

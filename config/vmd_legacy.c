@@ -392,27 +392,6 @@ bool vmd_cpus_parse(const char *spec, char **out, char *why, size_t n)
 
 /* ---- devices ------------------------------------------------------------- */
 
-static bool dev_name_ok(const char *d)
-{
-    if (!*d)
-        return false;
-    for (; *d; d++)
-        if (!isalnum((unsigned char)*d) && *d != '_' && *d != '-')
-            return false;
-    return true;
-}
-
-static bool mac_ok(const char *m)
-{
-    for (int i = 0; i < 6; i++) {
-        if (!isxdigit((unsigned char)m[0]) || !isxdigit((unsigned char)m[1]))
-            return false;
-        m += 2;
-        if (i < 5 && *m++ != ':')
-            return false;
-    }
-    return *m == '\0';
-}
 
 /* One disk: "UNAME,VDEV,MODE[,BACKEND[,PROTOCOL]]" or SXP pairs. */
 static bool disk_one(const actx *a, const lsetting *s, const lval *v, vmd_disk *k)
@@ -477,7 +456,7 @@ static bool disk_one(const actx *a, const lsetting *s, const lval *v, vmd_disk *
                 ok = FAIL(s, v, "disk device '%s': the type must be :cdrom or :disk", dev);
             *colon = '\0';
         }
-        if (ok && !dev_name_ok(dev))
+        if (ok && !vmd_dev_name_ok(dev))
             ok = FAIL(s, v, "disk '%s': '%s' is not a virtual device name (xvda, hda, sda1...)",
                       uname, dev);
         if (ok && strcmp(mode, "r") != 0 && strcmp(mode, "w") != 0 && strcmp(mode, "w!") != 0)
@@ -561,7 +540,7 @@ static bool vif_one(const actx *a, const lsetting *s, const lval *v, size_t idx,
             ok = FAIL(s, v, "vif: unknown key '%s' (type, mac, bridge, ip, script, backend, "
                       "vifname, rate, model, accel, policy, label, mtu)", k);
         } else if (strcmp(k, "mac") == 0) {
-            if (!mac_ok(val))
+            if (!vmd_mac_ok(val))
                 ok = FAIL(s, v, "vif: mac '%s' is not of the form xx:xx:xx:xx:xx:xx", val);
             else {
                 replace(&f->mac, vmd_xstrdup(val));

@@ -420,6 +420,37 @@ static bool uuid_ok(const char *u)
     return *u == '\0';
 }
 
+bool vmd_dev_name_ok(const char *d)
+{
+    if (!*d)
+        return false;
+    for (; *d; d++)
+        if (!isalnum((unsigned char)*d) && *d != '_' && *d != '-')
+            return false;
+    return true;
+}
+
+bool vmd_mac_ok(const char *m)
+{
+    for (int i = 0; i < 6; i++) {
+        if (!isxdigit((unsigned char)m[0]) || !isxdigit((unsigned char)m[1]))
+            return false;
+        m += 2;
+        if (i < 5 && *m++ != ':')
+            return false;
+    }
+    return *m == '\0';
+}
+
+/* Keys without ",= " and values without ",": what "k=v,k=v" can carry. */
+static bool kv_clean(const vmd_map *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (!*m->v[i].key || strpbrk(m->v[i].key, ",= \t") || strchr(m->v[i].value, ','))
+            return false;
+    return true;
+}
+
 bool vmdesc_finish(vmdesc *d, vmd_err *err)
 {
     if (!d->name || !*d->name)
@@ -477,14 +508,54 @@ bool vmdesc_finish(vmdesc *d, vmd_err *err)
                         "rename_restart", d->on_crash);
     for (size_t i = 0; i < d->n_disks; i++) {
         const vmd_disk *k = &d->disks[i];
-        if (!k->dev || !*k->dev)
-            return vmd_fail(err, NULL, 0, "disk %zu has no virtual device", i);
+        if (!k->dev || !vmd_dev_name_ok(k->dev))
+            return vmd_fail(err, NULL, 0, "disk %zu: '%s' is not a virtual device name "
+                            "(xvda, hda, sda1...)", i, k->dev ? k->dev : "");
         if (!*k->uname && !k->cdrom)
             return vmd_fail(err, NULL, 0, "disk %s: only a CD drive may be empty", k->dev);
+        if ((*k->uname && !strchr(k->uname, ':')) || strchr(k->uname, ',') ||
+            (k->backend && strchr(k->backend, ',')) || (k->protocol && strchr(k->protocol, ',')))
+            return vmd_fail(err, NULL, 0, "disk %s: '%s' is not TYPE:PATH (phy:, file:, "
+                            "tap:aio:...) without ','", k->dev, k->uname);
         for (size_t j = 0; j < i; j++)
             if (strcmp(d->disks[j].dev, k->dev) == 0)
                 return vmd_fail(err, NULL, 0, "disk %s is given twice", k->dev);
     }
+    for (size_t i = 0; i < d->n_vifs; i++) {
+        const vmd_vif *f = &d->vifs[i];
+        if (f->mac && !vmd_mac_ok(f->mac))
+            return vmd_fail(err, NULL, 0, "vif %zu: mac '%s' is not xx:xx:xx:xx:xx:xx", i, f->mac);
+        if ((f->bridge && (!*f->bridge || strpbrk(f->bridge, ",="))) || !kv_clean(&f->legacy))
+            return vmd_fail(err, NULL, 0, "vif %zu: a network name or setting holds ',' or '='",
+                            i);
+    }
+    for (size_t i = 0; i < d->n_pcis; i++)
+        if ((d->pcis[i].key && strpbrk(d->pcis[i].key, ",=")) || !kv_clean(&d->pcis[i].opts))
+            return vmd_fail(err, NULL, 0, "pci %zu: a key or option holds ',' or '='", i);
+    for (size_t i = 0; i < d->n_consoles; i++)
+        if (!kv_clean(&d->consoles[i].other_config))
+            return vmd_fail(err, NULL, 0, "console %zu: a setting holds ',' or '='", i);
+    const vmd_map *maps[] = { &d->platform, &d->other_config, &d->vcpu_params,
+                              &d->hvm_boot_params };
+    for (size_t m = 0; m < sizeof(maps) / sizeof(*maps); m++)
+        for (size_t i = 0; i < maps[m]->n; i++)
+            if (!*maps[m]->v[i].key || strpbrk(maps[m]->v[i].key, ",= \t"))
+                return vmd_fail(err, NULL, 0, "the key '%s' is empty or holds ',', '=' or a "
+                                "space", maps[m]->v[i].key);
+    /* affinities in their canonical form ("3,1" is "1,3") */
+    for (size_t i = 0; i < d->vcpu_params.n; i++) {
+        vmd_kv *kv = &d->vcpu_params.v[i];
+        if (strncmp(kv->key, "cpumap", 6) != 0)
+            continue;
+        char *set, why[160];
+        if (!vmd_cpus_parse(kv->value, &set, why, sizeof(why)))
+            return vmd_fail(err, NULL, 0, "VCPUs_params %s: %s", kv->key, why);
+        free(kv->value);
+        kv->value = set;
+    }
+    const char *order = vmd_map_get(&d->hvm_boot_params, "order");
+    if (order && (!*order || strspn(order, "abcdn") != strlen(order)))
+        return vmd_fail(err, NULL, 0, "boot order '%s': letters a, b, c, d, n", order);
     for (size_t i = 0; i < d->n_vifs; i++)
         for (size_t j = 0; j < i; j++)
             if (d->vifs[i].device && d->vifs[j].device &&

@@ -456,6 +456,20 @@ static void unit_misc(void)
     CHECKF(!vmd_parse_buffer(dbl, dl, &o, &d, &e) && strstr(e.msg, "longer"),
           "string doubling: %s", e.msg);
     free(dbl);
+    /* big strings copied into big lists: bounded by the bytes built, not by RAM */
+    f = open_memstream(&dbl, &dl);
+    fputs("kernel='/k'\ns = 'aaaaaaaaaaaaaaaa'\n", f);
+    for (int i = 0; i < 12; i++)
+        fputs("s = s + s\n", f);
+    fputs("l = [s, s, s, s, s, s, s, s]\n", f);
+    for (int i = 0; i < 9; i++)
+        fputs("l = l + l\n", f);
+    for (int i = 0; i < 20; i++)
+        fprintf(f, "copy%d = l\n", i);
+    fclose(f);
+    CHECKF(!vmd_parse_buffer(dbl, dl, &o, &d, &e) && strstr(e.msg, "MiB of strings"),
+          "memory bomb: %s", e.msg);
+    free(dbl);
     /* XML: entities refused, no network, schema errors with lines */
     o.format = VMD_FMT_XML;
     const char *xxe = "<?xml version='1.0'?>\n<!DOCTYPE xm [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>\n<xm>&x;</xm>\n";
