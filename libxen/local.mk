@@ -28,11 +28,23 @@ libxen_libxenapi_core_la_CPPFLAGS = $(LIBXEN_CPPFLAGS)
 libxen_libxenapi_core_la_CFLAGS = $(LIBXEN_CFLAGS)
 libxen_libxenapi_core_la_LIBADD = util/libxv.la $(CURL_LIBS) $(XML_LIBS)
 
-# The installed library: soname libxenapi.so.1; only xen_* symbols exported.
+# The installed library: soname libxenapi.so.1; only xen_* symbols exported,
+# each with its version node (libxen/libxenapi.map).  tests/libxen/abi.sh
+# compares its ABI with libxen/abi/libxenapi.abi; `make update-abi` rewrites
+# that baseline after a deliberate, compatible addition.
 lib_LTLIBRARIES += libxen/libxenapi.la
 libxen_libxenapi_la_SOURCES =
 libxen_libxenapi_la_LIBADD = libxen/libxenapi_core.la $(CURL_LIBS) $(XML_LIBS)
-libxen_libxenapi_la_LDFLAGS = -version-info 1:0:0 -export-symbols-regex '^xen_'
+libxen_libxenapi_la_LDFLAGS = -version-info 1:0:0 -Wl,--version-script=$(srcdir)/libxen/libxenapi.map
+libxen_libxenapi_la_DEPENDENCIES = libxen/libxenapi_core.la $(srcdir)/libxen/libxenapi.map
+EXTRA_DIST += libxen/libxenapi.map libxen/abi/libxenapi.abi
+TESTS += tests/libxen/abi.sh tests/libxen/uninstalled.sh
+EXTRA_DIST += tests/libxen/abi.sh tests/libxen/uninstalled.sh libxen/xenapi-uninstalled.pc.in
+LIBXEN_ABIDW = abidw --no-corpus-path --no-show-locs --headers-dir $(srcdir)/libxen/include/xen/api \
+	--headers-dir libxen/gen/xen/api
+update-abi: libxen/libxenapi.la
+	$(LIBXEN_ABIDW) --out-file $(srcdir)/libxen/abi/libxenapi.abi libxen/.libs/libxenapi.so.1
+.PHONY: update-abi
 
 libxenapi_includedir = $(includedir)/xen/api
 libxenapi_include_HEADERS = libxen/include/xen/api/xen_common.h \
