@@ -41,17 +41,18 @@ static void __attribute__((noreturn)) wait_for_child(int fd, pid_t child)
 {
     char buf[2048];
     size_t len = 0;
-    for (;;) {
+    /* one line; not EOF, which a process forked by the daemon could delay */
+    while (len < sizeof(buf) - 1 && !memchr(buf, '\n', len)) {
         ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
         len += (size_t)n;
-        if (len == sizeof(buf) - 1)
-            break;
     }
     buf[len] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    len = strlen(buf);
     if (len > 0 && buf[0] == '0')
         _exit(0);
     if (len > 1 && buf[0] == '1') {
@@ -105,9 +106,15 @@ static void report(char code, const char *msg)
     if (report_fd < 0)
         return;
     char buf[2048];
-    int n = snprintf(buf, sizeof(buf), "%c%s", code, msg ? msg : "");
-    if (n > 0)
-        (void)xwrite_all(report_fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+    int n = snprintf(buf, sizeof(buf) - 1, "%c%s", code, msg ? msg : "");
+    if (n < 0) {
+        buf[0] = code;
+        buf[1] = '\0';
+    }
+    buf[strcspn(buf, "\n")] = '\0';   /* one line (the log has the reason whole) */
+    n = (int)strlen(buf);
+    buf[n++] = '\n';
+    (void)xwrite_all(report_fd, buf, (size_t)n);
     close(report_fd);
     report_fd = -1;
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Build everything and pass every test: the plain build's `make check`, then
-# the same suite against an ASan+UBSan build, then the xen backend on a real
-# Xen hypervisor booted under QEMU (when ../shared/xen-qemu is present).
+# the same suite against an ASan+UBSan build, then the Debian packages in a
+# fresh Debian 12 root, then the xen backend on a real Xen hypervisor booted
+# under QEMU (when ../shared/xen-qemu is present).
 # Usage (as root on Debian 12): scripts/test.sh [--quick]   (--quick: plain build only)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,6 +54,18 @@ run_suite "plain" "$top/build"
 if [ $quick = 0 ]; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         run_suite "asan+ubsan" "$top/build-asan" --enable-sanitizers
+    # the Debian packages: dpkg-buildpackage, lintian, a fresh Debian 12 root
+    # (debootstrap, cached in build/pkg-cache), the packaged daemon answering
+    # there.  Its own step: it takes minutes (see docs/packaging.md).
+    echo "=== Debian packages in a fresh Debian 12 root (tests/pkg/debian-root.sh)"
+    out=$("$top/tests/pkg/debian-root.sh" "$top/build" 2>&1); rc=$?
+    echo "$out" | tail -40
+    line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
+    if [ -n "$line" ]; then
+        total_pass=$((total_pass + $(echo "$line" | awk '{print $1}')))
+        total_fail=$((total_fail + $(echo "$line" | awk '{print $3}')))
+    fi
+    [ $rc = 0 ] || { status=1; [ -n "$line" ] || total_fail=$((total_fail + 1)); }
     boot=${XEN_QEMU_BOOT:-$top/../shared/xen-qemu/boot.sh}
     if [ ! -x "$boot" ]; then
         echo "=== xen backend on real Xen under QEMU: NOT RUN, there is no $boot"

@@ -15,6 +15,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-${XEND_BUILDDIR:-$top/build}}" && pwd)
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 cache=$build/pkg-cache
 work=$build/pkg-work
 root=$work/root
@@ -44,7 +45,7 @@ step "1. dpkg-buildpackage"
 tar -C "$top" --exclude=./.git --exclude='./build*' --exclude=node_modules --exclude=./debian/.debhelper \
     -cf - . | tar -C "$work/src" -xf -
 (cd "$work/src" && DEB_BUILD_OPTIONS="parallel=$(nproc)" dpkg-buildpackage -b -uc -us) > "$work/build.log" 2>&1
-debs=$(ls "$work"/*.deb 2>/dev/null | tr '\n' ' ')
+debs=$(ls "$work"/*.deb 2>/dev/null | grep -v -- -dbgsym_ | tr '\n' ' ')
 want="xend_ libxenapi1_ libxenapi-dev_ python3-xenapi_ xm_"
 missing=""
 for p in $want; do ls "$work"/${p}*.deb >/dev/null 2>&1 || missing="$missing ${p%_}"; done
@@ -73,6 +74,10 @@ else
         bad "debootstrap bookworm from $mirror" "$(tail -15 "$work/debootstrap.log")"
         finish
     fi
+    # a Debian 12 system has its updates and security updates (the build
+    # host's Xen libraries may come from there)
+    printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb %s bookworm-security main\n' \
+        "$mirror" "$mirror" "$security" > "$root/etc/apt/sources.list"
     # the packages' dependencies go into the cached base: install ours once
     # to pull them in, then purge ours again
     mkdir -p "$root/tmp/debs" && cp $debs "$root/tmp/debs/"
@@ -133,7 +138,7 @@ import XenAPI
 s = XenAPI.xapi_local()
 s.login_with_password("root", "")
 hosts = s.xenapi.host.get_all()
-print(len(hosts), s.xenapi.host.get_software_version(hosts[0]).get("product_brand", "?"))
+print(len(hosts), "host(s), xend", s.xenapi.host.get_software_version(hosts[0])["xend"])
 s.logout()' 2>&1); then ok "python3-xenapi in the root: host.get_all: $out"
 else bad "python3-xenapi in the root" "$out"; fi
 # the packaged xm, inside the root
