@@ -50,6 +50,15 @@ run_suite() {  # run_suite NAME BUILD_DIR [configure options]
     fi
     summarise "$dir"
 }
+count_step() {  # count_step OUTPUT STATUS: add a step's closing 'N passed, M failed' line
+    local line
+    line=$(echo "$1" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
+    if [ -n "$line" ]; then
+        total_pass=$((total_pass + $(echo "$line" | awk '{print $1}')))
+        total_fail=$((total_fail + $(echo "$line" | awk '{print $3}')))
+    fi
+    [ "$2" = 0 ] || { status=1; [ -n "$line" ] || total_fail=$((total_fail + 1)); }
+}
 run_suite "plain" "$top/build"
 if [ $quick = 0 ]; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -60,12 +69,7 @@ if [ $quick = 0 ]; then
     echo "=== Debian packages in a fresh Debian 12 root (tests/pkg/debian-root.sh)"
     out=$("$top/tests/pkg/debian-root.sh" "$top/build" 2>&1); rc=$?
     echo "$out" | tail -40
-    line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
-    if [ -n "$line" ]; then
-        total_pass=$((total_pass + $(echo "$line" | awk '{print $1}')))
-        total_fail=$((total_fail + $(echo "$line" | awk '{print $3}')))
-    fi
-    [ $rc = 0 ] || { status=1; [ -n "$line" ] || total_fail=$((total_fail + 1)); }
+    count_step "$out" $rc
     boot=${XEN_QEMU_BOOT:-$top/../shared/xen-qemu/boot.sh}
     if [ ! -x "$boot" ]; then
         echo "=== xen backend on real Xen under QEMU: NOT RUN, there is no $boot"
@@ -83,12 +87,7 @@ if [ $quick = 0 ]; then
         else
             echo "$out" | grep -E '^(=== |[0-9]+ passed)' || true
         fi
-        line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
-        if [ -n "$line" ]; then
-            total_pass=$((total_pass + $(echo "$line" | awk '{print $1}')))
-            total_fail=$((total_fail + $(echo "$line" | awk '{print $3}')))
-        fi
-        [ $rc = 0 ] || { status=1; [ -n "$line" ] || total_fail=$((total_fail + 1)); }
+        count_step "$out" $rc
     fi
 fi
 echo "$total_pass passed, $total_fail failed"
