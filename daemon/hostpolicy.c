@@ -66,8 +66,13 @@ static icall *icall_start(const char *method, xv *params)
     if (!c->method_name)
         abort();
     c->params = params;
+    /* xend acting on its own: the local superuser (pool-admin), as root on
+     * the Unix socket would be */
     c->peer.local = true;
     c->peer.auth_none = true;
+    c->peer.cred = true;
+    c->peer.uid = 0;
+    c->peer.gid = 0;
     c->peer.cred = true;                /* the daemon itself: root, so pool-admin (docs/security.md) */
     c->peer.uid = 0;
     c->want_tree = true;
