@@ -46,7 +46,7 @@ tar -C "$top" --exclude=./.git --exclude='./build*' --exclude=node_modules --exc
     -cf - . | tar -C "$work/src" -xf -
 (cd "$work/src" && DEB_BUILD_OPTIONS="parallel=$(nproc)" dpkg-buildpackage -b -uc -us) > "$work/build.log" 2>&1
 debs=$(ls "$work"/*.deb 2>/dev/null | grep -v -- -dbgsym_ | tr '\n' ' ')
-want="xend_ libxenapi1_ libxenapi-dev_ python3-xenapi_ xm_"
+want="xend_ xend-common_ libxenapi1_ libxenapi-dev_ python3-xenapi_ xm_"
 missing=""
 for p in $want; do ls "$work"/${p}*.deb >/dev/null 2>&1 || missing="$missing ${p%_}"; done
 if [ -n "$debs" ] && [ -z "$missing" ]; then
@@ -83,7 +83,7 @@ else
     mkdir -p "$root/tmp/debs" && cp $debs "$root/tmp/debs/"
     if chroot "$root" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
             apt-get install -y -qq --no-install-recommends /tmp/debs/*.deb && \
-            dpkg --purge xm python3-xenapi libxenapi-dev xend libxenapi1 && apt-get clean' \
+            dpkg --purge xm python3-xenapi libxenapi-dev xend xend-common libxenapi1 && apt-get clean' \
             > "$work/deps.log" 2>&1; then
         rm -rf "$root/tmp/debs" "$root/var/lib/xend" "$root/etc/xen/xend.conf"
         tar -C "$root" -czf "$cache/bookworm-root.tar.gz.tmp" . && \
