@@ -414,6 +414,7 @@ int main(int argc, char **argv)
     backend_close();
     xloop_free(loop);
     store_fini();
+    session_fini();
     service_pid_file_remove();
     xlog(XLOG_INFO, "stopped");
     xlog_close();

@@ -59,6 +59,7 @@ typedef struct roles_cfg {
     const xc_role_map *maps;
     size_t n;
     int dflt;                   /* -1: unmapped accounts may not log in */
+    struct roles_cfg *prev;     /* the one it replaced (a login may still read it); freed at exit */
 } roles_cfg;
 static const roles_cfg *roles;  /* __atomic loads and stores */
 
@@ -78,9 +79,20 @@ bool session_set_roles(const xc_role_map *maps, size_t n, const char *dflt, char
     roles_cfg *r = malloc(sizeof(*r));
     if (!r)
         abort();
-    *r = (roles_cfg){ .maps = maps, .n = n, .dflt = d };
+    *r = (roles_cfg){ .maps = maps, .n = n, .dflt = d,
+                      .prev = (roles_cfg *)__atomic_load_n(&roles, __ATOMIC_ACQUIRE) };
     __atomic_store_n(&roles, r, __ATOMIC_RELEASE);
     return true;
+}
+
+void session_fini(void)
+{
+    roles_cfg *r = (roles_cfg *)__atomic_exchange_n(&roles, NULL, __ATOMIC_ACQ_REL);
+    while (r) {
+        roles_cfg *prev = r->prev;
+        free(r);
+        r = prev;
+    }
 }
 
 bool session_setup(const session_config *c, char **err_r)

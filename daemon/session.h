@@ -35,6 +35,8 @@ bool session_setup(const session_config *cfg, char **err_r);
 /* Replace the role mapping (SIGHUP): later logins use it, open sessions keep
  * their role.  maps and dflt are borrowed for the daemon's lifetime. */
 bool session_set_roles(const xc_role_map *maps, size_t n, const char *dflt, char **err_r);
+/* At exit, after the last call: frees the role mappings. */
+void session_fini(void);
 /* Validate a session ref as sent (either ref form) for a call:
  * SESSION_INVALID(ref as sent) if unknown or expired.  Sets call->role to
  * the session's role (the role check is dispatch's); call may be NULL for a

@@ -154,6 +154,7 @@ static void stop_core(void)
     backend_close();
     xloop_free(loop);
     store_fini();
+    session_fini();
     xmlrpc_cleanup();
 }
 
