@@ -12,3 +12,10 @@ bench_bare_server_LDADD = $(MHD_LIBS)
 dist_noinst_SCRIPTS += bench/run-all.sh bench/rpc-throughput.sh bench/web-console.sh
 EXTRA_DIST += bench/web/bench_console.mjs
 EXTRA_DIST += bench/lib.sh
+# JSON-RPC against XML-RPC throughput, and event.from delivery (bench/jsonrpc/run.sh)
+dist_noinst_SCRIPTS += bench/jsonrpc/run.sh
+EXTRA_DIST += bench/jsonrpc/evfrom.py
+noinst_PROGRAMS += bench/jsonrpc/codec
+bench_jsonrpc_codec_SOURCES = bench/jsonrpc/codec.c
+bench_jsonrpc_codec_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
+bench_jsonrpc_codec_LDADD = rpc/libxjson.la util/libxv.la $(XML_LIBS)
