@@ -17,71 +17,37 @@ usage: evfrom.py --port PORT --session REF [--rate HZ] [--seconds S] [--rounds N
 import argparse
 import json
 import multiprocessing as mp
-import re
-import socket
+import os
+import sys
 import time
 import xmlrpc.client
 
 
-class Conn:
-    def __init__(self, port, path, ctype):
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.head = ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\n" % (path, ctype)).encode()
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(self.head + b"Content-Length: %d\r\n\r\n" % len(data) + data)
-
-    def recv(self):
-        while True:
-            h = self.buf.find(b"\r\n\r\n")
-            if h >= 0:
-                n = h + 4 + int(re.search(rb"(?i)content-length:\s*(\d+)", self.buf[:h]).group(1))
-                if len(self.buf) >= n:
-                    t = time.monotonic()
-                    b, self.buf = self.buf[h + 4:n], self.buf[n:]
-                    return b, t
-            d = self.sock.recv(262144)
-            if not d:
-                raise RuntimeError("connection closed")
-            self.buf += d
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "events"))
+import evbench  # noqa: E402
+from evbench import Conn  # noqa: E402  (one keep-alive XML-RPC connection, stamping on arrival)
 
 
-def xml_call(c, method, *params):
-    c.send(xmlrpc.client.dumps(tuple(params), method).encode())
-    b, t = c.recv()
-    r = xmlrpc.client.loads(b)[0][0]
-    if r.get("Status") != "Success":
-        raise RuntimeError("%s: %r" % (method, r))
-    return r["Value"], t
+class JsonConn(Conn):
+    """The same connection posting JSON-RPC to /jsonrpc."""
+
+    def send_json(self, obj):
+        data = json.dumps(obj).encode()
+        self.sock.sendall(b"POST /jsonrpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          b"Content-Length: %d\r\n\r\n" % len(data) + data)
 
 
 def writer(port, session, vm, rate, seconds, start, q):
-    c = Conn(port, "/", "text/xml")
-    while time.monotonic() < start:
-        time.sleep(0.001)
-    out, seq, period = [], 0, 1.0 / rate
-    t_next, end = time.monotonic(), start + seconds
-    while time.monotonic() < end:
-        seq += 1
-        t0 = time.monotonic()
-        _, t1 = xml_call(c, "VM.set_name_label", session, vm, "w%d" % seq)
-        out.append((seq, t0, t1))
-        t_next += period
-        d = t_next - time.monotonic()
-        if d > 0:
-            time.sleep(d)
-    xml_call(c, "VM.set_name_label", session, vm, "end")
-    q.put(out)
+    """evbench's writer (XML-RPC, `rate` changes a second), in its own process."""
+    q.put(evbench.writer(port, session, vm, rate, seconds, start))
 
 
 def reader(port, session, vm, token, ready, q):
-    c = Conn(port, "/jsonrpc", "application/json")
+    c = JsonConn(port)
     seen, first = [], True
     while True:
-        c.send(json.dumps({"jsonrpc": "2.0", "method": "event.from", "id": 0,
-                           "params": [session, ["vm/" + vm], token, 30.0]}).encode())
+        c.send_json({"jsonrpc": "2.0", "method": "event.from", "id": 0,
+                     "params": [session, ["vm/" + vm], token, 30.0]})
         if first:
             ready.set()
             first = False
