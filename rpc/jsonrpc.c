@@ -43,38 +43,11 @@ static void skip_ws(jp *p)
         p->i++;
 }
 
-/* Decode the UTF-8 sequence at s (n bytes available): its length, or 0 when
- * it is not well-formed (overlong, surrogate, beyond U+10FFFF, cut short). */
+/* The well-formed UTF-8 sequence at s: its length, or 0. */
 static size_t utf8_seq(const unsigned char *s, size_t n)
 {
-    unsigned c = s[0];
-    size_t len;
     uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t k = 1; k < len; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[k] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
+    return xv_utf8_seq(s, n, &cp);
 }
 
 static void put_utf8(xbuf *b, uint32_t cp)

@@ -634,16 +634,16 @@ void xbuf_printf(xbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4) that is also an XML 1.0
- * Char, or 0 if the bytes there are not one. */
-static size_t utf8_xml_char(const unsigned char *s, size_t n)
+size_t xv_utf8_seq(const unsigned char *s, size_t n, uint32_t *cp_r)
 {
     unsigned c = s[0];
     uint32_t cp;
     size_t len;
 
-    if (c < 0x80)
+    if (c < 0x80) {
+        *cp_r = c;
         return 1;
+    }
     if (c >= 0xC2 && c <= 0xDF) {
         len = 2;
         cp = c & 0x1F;
@@ -667,7 +667,17 @@ static size_t utf8_xml_char(const unsigned char *s, size_t n)
         return 0;                            /* overlong or out of range */
     if (cp >= 0xD800 && cp <= 0xDFFF)
         return 0;                            /* surrogates */
-    if (cp == 0xFFFE || cp == 0xFFFF)
+    *cp_r = cp;
+    return len;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4) that is also an XML 1.0
+ * Char, or 0 if the bytes there are not one. */
+static size_t utf8_xml_char(const unsigned char *s, size_t n)
+{
+    uint32_t cp;
+    size_t len = xv_utf8_seq(s, n, &cp);
+    if (len && (cp == 0xFFFE || cp == 0xFFFF))
         return 0;                            /* not XML Chars */
     return len;
 }

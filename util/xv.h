@@ -77,6 +77,11 @@ bool xv_get_double(const xv *v, double *out);
  * no whitespace, range-checked. */
 bool xv_parse_int(const char *s, size_t len, int64_t *out);
 
+/* The well-formed UTF-8 sequence at s (n bytes available): its length
+ * (1..4) and *cp_r its code point, or 0 (overlong, a surrogate, beyond
+ * U+10FFFF, cut short, not a lead byte; *cp_r untouched). */
+size_t xv_utf8_seq(const unsigned char *s, size_t n, uint32_t *cp_r);
+
 /* A growable byte buffer used by the encoders.  data[len] is always '\0'
  * once anything was added. */
 typedef struct xbuf { char *data; size_t len, cap; } xbuf;
