@@ -8,6 +8,7 @@ import os
 import pty
 import re
 import select
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -34,7 +35,13 @@ def env(**kw):
 
 
 def xm(*args, rc=0, environ=None, stdin=subprocess.DEVNULL, cwd=None):
-    r = subprocess.run([XM] + [str(a) for a in args], env=environ or env(), capture_output=True, text=True,
+    # XM_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full" runs xm under valgrind
+    # (the program itself then, not libtool's wrapper script)
+    wrapper, prog, e = shlex.split(os.environ.get("XM_WRAPPER", "")), XM, dict(environ or env())
+    if wrapper and os.access(os.path.join(os.path.dirname(XM), ".libs", "xm"), os.X_OK):
+        prog = os.path.join(os.path.dirname(XM), ".libs", "xm")
+        e["LD_LIBRARY_PATH"] = os.path.join(BUILDDIR, "libxen", ".libs")
+    r = subprocess.run(wrapper + [prog] + [str(a) for a in args], env=e, capture_output=True, text=True,
                        timeout=DEADLINE, stdin=stdin, cwd=cwd)
     assert r.returncode == rc, "xm %s: exit %d (want %d)\nstdout: %s\nstderr: %s" % (
         " ".join(map(str, args)), r.returncode, rc, r.stdout, r.stderr)
