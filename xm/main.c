@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,7 +180,8 @@ const xm_cmd *xm_lookup(const char *name, bool *ambiguous)
 
 void xm_print_help(const xm_cmd *c)
 {
-    printf("Usage: xm %s %s\n\n%s.\n", c->name, c->args, c->summary);
+    printf("Usage: xm %s %s\n\n%c%s.\n", c->name, c->args, toupper((unsigned char)c->summary[0]),
+           c->summary + 1);
     if (c->opts && c->opts[0].spelling) {
         printf("\nOptions:\n");
         for (const xm_opt *o = c->opts; o->spelling; o++)
