@@ -68,7 +68,7 @@ static void show_diff(const char *what, const char *want, const char *got)
     }
     while (a > want && a[-1] != '\n')
         a--, b--;
-    xt_diag("%s differs at line %d: want: %.*s | got: %.*s", what, line,
+    xtest_diag("%s differs at line %d: want: %.*s | got: %.*s", what, line,
             (int)strcspn(a, "\n"), a, (int)strcspn(b, "\n"), b);
 }
 
@@ -503,14 +503,14 @@ int main(void)
     snprintf(schema, sizeof(schema), "%s/config/create.rng", src ? src : ".");
     setenv("XEND_CREATE_SCHEMA", schema, 1);
     regen = getenv("XEND_REGENERATE") && !strcmp(getenv("XEND_REGENERATE"), "1");
-    xt_group("goldens and round trips");
+    xtest_group("goldens and round trips");
     goldens(dir);
     char bad[4200];
     snprintf(bad, sizeof(bad), "%s/bad", dir);
-    xt_group("negative cases");
+    xtest_group("negative cases");
     negatives(bad);
-    xt_group("units");
+    xtest_group("units");
     unit_cfg();
     unit_misc();
-    return xt_done();
+    return xtest_done();
 }

@@ -13,13 +13,13 @@
 #include <unistd.h>
 
 /* Failures listed again at the end: enough to name them all in any sane run. */
-#define XT_MAX_LISTED 64
+#define XTEST_MAX_LISTED 64
 
-static pthread_mutex_t xt_lock = PTHREAD_MUTEX_INITIALIZER;
-static int xt_n, xt_pass, xt_fail;
-static const char *xt_cur_group = "";
-static char *xt_listed[XT_MAX_LISTED];
-static int xt_n_listed;
+static pthread_mutex_t xtest_lock = PTHREAD_MUTEX_INITIALIZER;
+static int xtest_n, xtest_pass, xtest_fail;
+static const char *xtest_cur_group = "";
+static char *xtest_listed[XTEST_MAX_LISTED];
+static int xtest_n_listed;
 
 /* Print s as a TAP description: '#' would start a directive, so escape it. */
 static void put_desc(const char *s)
@@ -56,7 +56,7 @@ static char *vformat(const char *fmt, va_list ap)
     return s;
 }
 
-char *xt_strdupf(const char *fmt, ...)
+char *xtest_strdupf(const char *fmt, ...)
 {
     va_list ap;
     char *s;
@@ -67,36 +67,36 @@ char *xt_strdupf(const char *fmt, ...)
     return s;
 }
 
-/* Called with xt_lock held. */
+/* Called with xtest_lock held. */
 static bool record(bool ok, const char *file, int line, const char *expr, const char *why)
 {
     const char *base = strrchr(file, '/');
 
     base = base ? base + 1 : file;
-    xt_n++;
+    xtest_n++;
     if (ok)
-        xt_pass++;
+        xtest_pass++;
     else
-        xt_fail++;
-    printf("%s %d - %s:%d: ", ok ? "ok" : "not ok", xt_n, base, line);
+        xtest_fail++;
+    printf("%s %d - %s:%d: ", ok ? "ok" : "not ok", xtest_n, base, line);
     put_desc(expr);
     putchar('\n');
     if (!ok) {
-        if (*xt_cur_group)
-            printf("#   in group '%s'\n", xt_cur_group);
+        if (*xtest_cur_group)
+            printf("#   in group '%s'\n", xtest_cur_group);
         if (why && *why)
             put_lines("#   ", why);
-        if (xt_n_listed < XT_MAX_LISTED) {
-            xt_listed[xt_n_listed++] = xt_strdupf("%s:%d: %s%s%s%s", base, line, expr,
-                                                  *xt_cur_group ? " (group '" : "", xt_cur_group,
-                                                  *xt_cur_group ? "')" : "");
+        if (xtest_n_listed < XTEST_MAX_LISTED) {
+            xtest_listed[xtest_n_listed++] = xtest_strdupf("%s:%d: %s%s%s%s", base, line, expr,
+                                                  *xtest_cur_group ? " (group '" : "", xtest_cur_group,
+                                                  *xtest_cur_group ? "')" : "");
         }
     }
     fflush(stdout);
     return ok;
 }
 
-bool xt_check_(bool ok, const char *file, int line, const char *expr, const char *fmt, ...)
+bool xtest_check_(bool ok, const char *file, int line, const char *expr, const char *fmt, ...)
 {
     char *why = NULL;
 
@@ -106,9 +106,9 @@ bool xt_check_(bool ok, const char *file, int line, const char *expr, const char
         why = vformat(fmt, ap);
         va_end(ap);
     }
-    pthread_mutex_lock(&xt_lock);
+    pthread_mutex_lock(&xtest_lock);
     record(ok, file, line, expr, why);
-    pthread_mutex_unlock(&xt_lock);
+    pthread_mutex_unlock(&xtest_lock);
     free(why);
     return ok;
 }
@@ -117,38 +117,38 @@ bool xt_check_(bool ok, const char *file, int line, const char *expr, const char
 static bool record_eq(bool ok, const char *file, int line, const char *got_expr,
                       const char *want_expr, char *why)
 {
-    char *expr = xt_strdupf("%s == %s", got_expr, want_expr);
+    char *expr = xtest_strdupf("%s == %s", got_expr, want_expr);
 
-    pthread_mutex_lock(&xt_lock);
+    pthread_mutex_lock(&xtest_lock);
     record(ok, file, line, expr, why);
-    pthread_mutex_unlock(&xt_lock);
+    pthread_mutex_unlock(&xtest_lock);
     free(expr);
     free(why);
     return ok;
 }
 
-bool xt_check_str_eq_(const char *got, const char *want, const char *file, int line,
+bool xtest_check_str_eq_(const char *got, const char *want, const char *file, int line,
                       const char *got_expr, const char *want_expr)
 {
     bool ok = got && want ? strcmp(got, want) == 0 : got == want;
 
     return record_eq(ok, file, line, got_expr, want_expr,
                      ok ? NULL
-                        : xt_strdupf("got:  %s%s%s\nwant: %s%s%s", got ? "\"" : "",
+                        : xtest_strdupf("got:  %s%s%s\nwant: %s%s%s", got ? "\"" : "",
                                      got ? got : "NULL", got ? "\"" : "", want ? "\"" : "",
                                      want ? want : "NULL", want ? "\"" : ""));
 }
 
-bool xt_check_int_eq_(int64_t got, int64_t want, const char *file, int line,
+bool xtest_check_int_eq_(int64_t got, int64_t want, const char *file, int line,
                       const char *got_expr, const char *want_expr)
 {
     bool ok = got == want;
 
     return record_eq(ok, file, line, got_expr, want_expr,
-                     ok ? NULL : xt_strdupf("got:  %" PRId64 "\nwant: %" PRId64, got, want));
+                     ok ? NULL : xtest_strdupf("got:  %" PRId64 "\nwant: %" PRId64, got, want));
 }
 
-void xt_diag(const char *fmt, ...)
+void xtest_diag(const char *fmt, ...)
 {
     va_list ap;
     char *msg;
@@ -156,23 +156,23 @@ void xt_diag(const char *fmt, ...)
     va_start(ap, fmt);
     msg = vformat(fmt, ap);
     va_end(ap);
-    pthread_mutex_lock(&xt_lock);
+    pthread_mutex_lock(&xtest_lock);
     put_lines("# ", msg);
     fflush(stdout);
-    pthread_mutex_unlock(&xt_lock);
+    pthread_mutex_unlock(&xtest_lock);
     free(msg);
 }
 
-void xt_group(const char *name)
+void xtest_group(const char *name)
 {
-    pthread_mutex_lock(&xt_lock);
-    xt_cur_group = name ? name : "";
-    printf("# -- %s\n", xt_cur_group);
+    pthread_mutex_lock(&xtest_lock);
+    xtest_cur_group = name ? name : "";
+    printf("# -- %s\n", xtest_cur_group);
     fflush(stdout);
-    pthread_mutex_unlock(&xt_lock);
+    pthread_mutex_unlock(&xtest_lock);
 }
 
-_Noreturn void xt_skip(const char *fmt, ...)
+_Noreturn void xtest_skip(const char *fmt, ...)
 {
     char *why;
     va_list ap;
@@ -180,32 +180,32 @@ _Noreturn void xt_skip(const char *fmt, ...)
     va_start(ap, fmt);
     why = vformat(fmt, ap);
     va_end(ap);
-    pthread_mutex_lock(&xt_lock);
+    pthread_mutex_lock(&xtest_lock);
     printf("1..0 # SKIP %s\n", why);
     printf("0 passed, 0 failed (SKIPPED)\n");
     fflush(stdout);
     fprintf(stderr, "SKIP: %s\n", why);
-    pthread_mutex_unlock(&xt_lock);
+    pthread_mutex_unlock(&xtest_lock);
     free(why);
     exit(77);
 }
 
-void xt_require_root(const char *why)
+void xtest_require_root(const char *why)
 {
     if (geteuid() != 0)
-        xt_skip("needs root (%s); running as uid %u", why, (unsigned)geteuid());
+        xtest_skip("needs root (%s); running as uid %u", why, (unsigned)geteuid());
 }
 
-int xt_deadline_ms(void)
+int xtest_deadline_ms(void)
 {
     const char *s = getenv("XEND_TEST_DEADLINE_MS");
     char *end;
     long v;
 
     if (!s || !*s)
-        return XT_DEADLINE_MS;
+        return XTEST_DEADLINE_MS;
     v = strtol(s, &end, 10);
-    return *end == '\0' && v > 0 && v <= 3600000 ? (int)v : XT_DEADLINE_MS;
+    return *end == '\0' && v > 0 && v <= 3600000 ? (int)v : XTEST_DEADLINE_MS;
 }
 
 static int64_t now_ms(void)
@@ -216,9 +216,9 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-bool xt_wait_until(bool (*pred)(void *arg), void *arg)
+bool xtest_wait_until(bool (*pred)(void *arg), void *arg)
 {
-    int64_t end = now_ms() + xt_deadline_ms();
+    int64_t end = now_ms() + xtest_deadline_ms();
 
     for (;;) {
         if (pred(arg))
@@ -229,46 +229,46 @@ bool xt_wait_until(bool (*pred)(void *arg), void *arg)
     }
 }
 
-int xt_passed(void)
+int xtest_passed(void)
 {
-    pthread_mutex_lock(&xt_lock);
-    int n = xt_pass;
-    pthread_mutex_unlock(&xt_lock);
+    pthread_mutex_lock(&xtest_lock);
+    int n = xtest_pass;
+    pthread_mutex_unlock(&xtest_lock);
     return n;
 }
 
-int xt_failed(void)
+int xtest_failed(void)
 {
-    pthread_mutex_lock(&xt_lock);
-    int n = xt_fail;
-    pthread_mutex_unlock(&xt_lock);
+    pthread_mutex_lock(&xtest_lock);
+    int n = xtest_fail;
+    pthread_mutex_unlock(&xtest_lock);
     return n;
 }
 
-int xt_done(void)
+int xtest_done(void)
 {
     int rc;
 
-    pthread_mutex_lock(&xt_lock);
-    if (xt_n == 0) {
+    pthread_mutex_lock(&xtest_lock);
+    if (xtest_n == 0) {
         printf("not ok 1 - the program made no check at all\n");
-        xt_n = 1;
-        xt_fail++;
+        xtest_n = 1;
+        xtest_fail++;
     }
-    printf("1..%d\n", xt_n);
-    if (xt_fail) {
-        printf("# FAILED checks (%d):\n", xt_fail);
-        for (int i = 0; i < xt_n_listed; i++)
-            printf("#   %s\n", xt_listed[i]);
-        if (xt_fail > xt_n_listed)
-            printf("#   ... and %d more (see above)\n", xt_fail - xt_n_listed);
+    printf("1..%d\n", xtest_n);
+    if (xtest_fail) {
+        printf("# FAILED checks (%d):\n", xtest_fail);
+        for (int i = 0; i < xtest_n_listed; i++)
+            printf("#   %s\n", xtest_listed[i]);
+        if (xtest_fail > xtest_n_listed)
+            printf("#   ... and %d more (see above)\n", xtest_fail - xtest_n_listed);
     }
-    for (int i = 0; i < xt_n_listed; i++)
-        free(xt_listed[i]);
-    xt_n_listed = 0;
-    printf("%d passed, %d failed\n", xt_pass, xt_fail);
+    for (int i = 0; i < xtest_n_listed; i++)
+        free(xtest_listed[i]);
+    xtest_n_listed = 0;
+    printf("%d passed, %d failed\n", xtest_pass, xtest_fail);
     fflush(stdout);
-    rc = xt_fail ? 1 : 0;
-    pthread_mutex_unlock(&xt_lock);
+    rc = xtest_fail ? 1 : 0;
+    pthread_mutex_unlock(&xtest_lock);
     return rc;
 }

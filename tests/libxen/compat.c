@@ -176,5 +176,5 @@ int main(void)
     CHECK(strstr(last_request, "<methodName>session.logout</methodName>") != NULL);
     free(last_request);
     xen_fini();
-    return xt_done();
+    return xtest_done();
 }

@@ -38,7 +38,7 @@ static void print_error(const char *what, xen_session *s)
         strcat(line, " ");
         strcat(line, s->error_description[i]);
     }
-    xt_diag("  %s", line);
+    xtest_diag("  %s", line);
     free(line);
 }
 
@@ -61,7 +61,7 @@ static bool must(xen_session *s, bool ok, const char *what)
         print_error(what, s);
         xen_session_clear_error(s);
     }
-    return xt_check_(ok, __FILE__, __LINE__, what, NULL);
+    return xtest_check_(ok, __FILE__, __LINE__, what, NULL);
 }
 
 static const char *env(const char *name)
@@ -170,7 +170,7 @@ static void test_all_records(xen_session *s)
         ar_result r = { 0 };
         ar_cases[i].run(s, &r);
         if (!r.ok) {
-            xt_diag("  %s.get_all_records failed", ar_cases[i].name);
+            xtest_diag("  %s.get_all_records failed", ar_cases[i].name);
             print_error(ar_cases[i].name, s);
             xen_session_clear_error(s);
         }
@@ -178,7 +178,7 @@ static void test_all_records(xen_session *s)
         if (!r.ok)
             continue;
         if (r.n_all != r.n)
-            xt_diag("  %s: get_all %zu vs get_all_records %zu", ar_cases[i].name,
+            xtest_diag("  %s: get_all %zu vs get_all_records %zu", ar_cases[i].name,
                     r.n_all, r.n);
         CHECK(r.n_all == r.n);
         if (!r.record_ok) {
@@ -208,7 +208,7 @@ static void test_errors(xen_session *s)
 static bool wait_task(xen_session *s, xen_task task, xen_task_record **rec_r)
 {
     *rec_r = NULL;
-    for (int i = 0; i < xt_deadline_ms() / 25; i++) {
+    for (int i = 0; i < xtest_deadline_ms() / 25; i++) {
         xen_task_record *rec = NULL;
         if (!xen_task_get_record(s, &rec, task))
             return false;
@@ -431,10 +431,10 @@ int main(int argc, char **argv)
     const char *only = getenv("LIBXEN_ONLY");
 #define RUN(name, call) do { \
         if (!only || strstr(only, name)) { \
-            int f0 = xt_failed(); \
-            xt_group(name); \
+            int f0 = xtest_failed(); \
+            xtest_group(name); \
             call; \
-            xt_diag("%s %s", xt_failed() == f0 ? "PASS" : "FAIL", name); \
+            xtest_diag("%s %s", xtest_failed() == f0 ? "PASS" : "FAIL", name); \
         } \
     } while (0)
     RUN("sessions", test_sessions());
@@ -445,5 +445,5 @@ int main(int argc, char **argv)
     RUN("events", test_events(s));
     xen_session_logout(s);
     xen_fini();
-    return xt_done();
+    return xtest_done();
 }

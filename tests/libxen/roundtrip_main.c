@@ -14,8 +14,8 @@
 #define check(ok, what, name) check_((ok), (what), (name), __LINE__)
 static void check_(bool ok, const char *what, const char *name, int line)
 {
-    char *expr = xt_strdupf("%s: %s", name, what);
-    xt_check_(ok, __FILE__, line, expr, NULL);
+    char *expr = xtest_strdupf("%s: %s", name, what);
+    xtest_check_(ok, __FILE__, line, expr, NULL);
     free(expr);
 }
 
@@ -33,7 +33,7 @@ static xv *decode(const char *text, size_t len)
     int code = 0;
     char *fs = NULL, *err = NULL;
     if (!xmlrpc_parse_response(text, len, NULL, &v, &code, &fs, &err)) {
-        xt_diag("parse error: %s", err ? err : "?");
+        xtest_diag("parse error: %s", err ? err : "?");
         v = NULL;
     }
     free(fs);
@@ -144,6 +144,6 @@ int main(void)
     for (size_t i = 0; i < rt_ncases; i++)
         one_case(&rt_cases[i], (int)i * 100 + 1);
     all_records_handles();
-    xt_diag("%zu record, struct and container types", rt_ncases);
-    return xt_done();
+    xtest_diag("%zu record, struct and container types", rt_ncases);
+    return xtest_done();
 }

@@ -31,7 +31,7 @@ extern const size_t rt_ncases;
 __attribute__((unused)) static bool rt_check(bool ok, const char *path)
 {
     if (!ok)
-        xt_diag("  mismatch at %s", path);
+        xtest_diag("  mismatch at %s", path);
     return ok;
 }
 

@@ -408,5 +408,5 @@ int main(void)
     test_logout_and_urls(s);
     free(request);
     xen_fini();
-    return xt_done();
+    return xtest_done();
 }

@@ -104,7 +104,7 @@ static bool call_fails(const char *body, size_t len, const xmlrpc_limits *lim, c
     bool ok = xmlrpc_parse_call(body, len, lim, &method, &params, &err);
     bool good = !ok && err && (!want_in_err || strstr(err, want_in_err));
     if (!good)
-        xt_diag("  (call_fails: ok=%d err=%s, wanted \"%s\")", ok, err ? err : "(null)",
+        xtest_diag("  (call_fails: ok=%d err=%s, wanted \"%s\")", ok, err ? err : "(null)",
                 want_in_err ? want_in_err : "*");
     if (ok) {
         free(method);
@@ -120,7 +120,7 @@ static bool value_fails(const char *value_xml, const char *want_in_err)
     xv *v = parse_value_xml(value_xml, &err);
     bool good = !v && err && (!want_in_err || strstr(err, want_in_err));
     if (!good)
-        xt_diag("  (value_fails %s: err=%s)", value_xml, err ? err : "(null)");
+        xtest_diag("  (value_fails %s: err=%s)", value_xml, err ? err : "(null)");
     xv_free(v);
     free(err);
     return good;
@@ -1110,7 +1110,7 @@ static void test_fuzz(void)
             if (xmlrpc_parse_call(again, l2, &lim, &m2, &p2, &e2))
                 reencode_ok++;
             else
-                xt_diag("  re-encode failed: %s", e2);
+                xtest_diag("  re-encode failed: %s", e2);
             free(m2);
             free(e2);
             xv_free(p2);
@@ -1411,7 +1411,7 @@ static void bench(void)
     }
     clock_gettime(CLOCK_MONOTONIC, &z);
     double us = ((double)(z.tv_sec - a.tv_sec) * 1e9 + (double)(z.tv_nsec - a.tv_nsec)) / 1e3 / n;
-    xt_diag("bench: decode call + encode response: %.2f us per request (%zu-byte call)", us, strlen(doc));
+    xtest_diag("bench: decode call + encode response: %.2f us per request (%zu-byte call)", us, strlen(doc));
 }
 
 int main(void)
@@ -1429,5 +1429,5 @@ int main(void)
     test_escape_positions();
     bench();
     xmlrpc_cleanup();
-    return xt_done();
+    return xtest_done();
 }

@@ -56,9 +56,9 @@ static bool load_fails(const char *text, unsigned line, const char *needle)
     if (asprintf(&prefix, "%s:%u: ", path, line) < 0)
         abort();
     if (ok)
-        xt_diag("unexpectedly loaded: %s", text);
+        xtest_diag("unexpectedly loaded: %s", text);
     else if (!err || strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, needle))
-        xt_diag("wrong error for \"%s\": %s (wanted %s...%s)", text,
+        xtest_diag("wrong error for \"%s\": %s (wanted %s...%s)", text,
                 err ? err : "(null)", prefix, needle);
     else
         good = true;
@@ -138,7 +138,7 @@ static void test_every_key(void)
     xend_config_init(&c);
     CHECK(load_text(&c, text, NULL, &err));
     if (err)
-        xt_diag("load: %s", err);
+        xtest_diag("load: %s", err);
     free(err);
     CHECK(strcmp(c.state_dir, "/srv/xend") == 0);
     CHECK(strcmp(c.backend, "sim") == 0);
@@ -186,7 +186,7 @@ static void test_every_key(void)
     err = NULL;
     CHECK(xend_config_validate(&c, &err));
     if (err)
-        xt_diag("validate: %s", err);
+        xtest_diag("validate: %s", err);
     free(err);
 
     /* loading again starts from the defaults, not from the old values */
@@ -605,5 +605,5 @@ int main(void)
     test_log();
     test_roles();
     cleanup_tmpdir();
-    return xt_done();
+    return xtest_done();
 }

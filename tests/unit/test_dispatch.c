@@ -138,5 +138,5 @@ int main(void)
     test_coerce();
     test_errors();
     test_store();
-    return xt_done();
+    return xtest_done();
 }

@@ -284,5 +284,5 @@ int main(int argc, char **argv)
     test_kinds();
     test_limits();
     test_roundtrip();
-    return xt_done();
+    return xtest_done();
 }

@@ -83,11 +83,11 @@ static void test_fd_pipe(xloop *l)
     c.h = xloop_fd_add(l, p[0], POLLIN, on_readable, &c);
     CHECK(c.h != NULL);
     CHECK(write(p[1], "hello", 5) == 5);
-    CHECK(wait_for(&c.hits, 1, xt_deadline_ms()));
+    CHECK(wait_for(&c.hits, 1, xtest_deadline_ms()));
     CHECK(wait_for(&c.hits, 1, 0) && strncmp(c.buf, "hello", 5) == 0);
     CHECK(!pthread_equal(c.cb_thread, pthread_self()));
     CHECK(write(p[1], " world", 6) == 6);
-    CHECK(wait_for(&c.hits, 2, xt_deadline_ms()));
+    CHECK(wait_for(&c.hits, 2, xtest_deadline_ms()));
     CHECK(strcmp(c.buf, "hello world") == 0);
 
     /* Interest switched off: no callbacks although data is pending. */
@@ -97,7 +97,7 @@ static void test_fd_pipe(xloop *l)
     usleep(50000);
     CHECK(atomic_load(&c.hits) == before);
     CHECK(xloop_fd_modify(c.h, POLLIN) == 0);
-    CHECK(wait_for(&c.hits, before + 1, xt_deadline_ms()));
+    CHECK(wait_for(&c.hits, before + 1, xtest_deadline_ms()));
     xloop_fd_remove(c.h);
     close(p[0]);
     close(p[1]);
@@ -112,7 +112,7 @@ static void test_fd_self_remove(xloop *l)
     c.h = xloop_fd_add(l, p[0], POLLIN, on_readable, &c);
     CHECK(c.h != NULL);
     CHECK(write(p[1], "x", 1) == 1);
-    CHECK(wait_for(&c.hits, 1, xt_deadline_ms()));
+    CHECK(wait_for(&c.hits, 1, xtest_deadline_ms()));
     /* More data after the handler removed itself: no further callback. */
     CHECK(write(p[1], "y", 1) == 1);
     usleep(50000);
@@ -155,7 +155,7 @@ static void test_fd_remove_other(xloop *l)
     CHECK(pipe(a) == 0 && pipe(b) == 0);
     /* Hold the loop thread so that both fds are ready in one batch. */
     xloop_call(l, gate_wait, &g);
-    CHECK(wait_for(&g.in, 1, xt_deadline_ms()));
+    CHECK(wait_for(&g.in, 1, xtest_deadline_ms()));
     c.h[0] = xloop_fd_add(l, a[0], POLLIN, on_pair, &c);
     c.h[1] = xloop_fd_add(l, b[0], POLLIN, on_pair, &c);
     CHECK(c.h[0] && c.h[1]);
@@ -164,7 +164,7 @@ static void test_fd_remove_other(xloop *l)
     g.open = true;
     pthread_cond_signal(&g.c);
     pthread_mutex_unlock(&g.m);
-    CHECK(wait_for(&c.total, 1, xt_deadline_ms()));
+    CHECK(wait_for(&c.total, 1, xtest_deadline_ms()));
     usleep(50000);
     CHECK(atomic_load(&c.total) == 1);
     CHECK(atomic_load(&c.hits[0]) + atomic_load(&c.hits[1]) == 1);
@@ -223,7 +223,7 @@ static void test_timer_order(xloop *l)
         deadline[i] = now + delays[i];
         CHECK(xloop_timer_add(l, deadline[i], on_timer, &args[i]) != NULL);
     }
-    CHECK(wait_for(&c.n, 4, xt_deadline_ms()));
+    CHECK(wait_for(&c.n, 4, xtest_deadline_ms()));
     CHECK(c.order[0] == 1 && c.order[1] == 3 && c.order[2] == 2 && c.order[3] == 0);
     for (int i = 0; i < 4; i++)
         CHECK(c.fired_at[i] >= deadline[c.order[i]]);
@@ -246,7 +246,7 @@ static void test_timer_remove(xloop *l)
         CHECK(t[i] != NULL);
     }
     xloop_timer_remove(t[1]);
-    CHECK(wait_for(&c.n, 2, xt_deadline_ms()));
+    CHECK(wait_for(&c.n, 2, xtest_deadline_ms()));
     usleep(50000);
     CHECK(atomic_load(&c.n) == 2);
     CHECK(c.order[0] == 0 && c.order[1] == 2);
@@ -277,7 +277,7 @@ static void test_timer_remove_other_in_callback(xloop *l)
     memset(&c, 0, sizeof(c));
     c.victim = xloop_timer_add(l, now + 60, on_victim, &c);
     CHECK(xloop_timer_add(l, now + 10, on_killer, &c) != NULL);
-    CHECK(wait_for(&c.fired, 1, xt_deadline_ms()));
+    CHECK(wait_for(&c.fired, 1, xtest_deadline_ms()));
     usleep(100000);
     CHECK(atomic_load(&c.victim_fired) == 0);
 }
@@ -297,7 +297,7 @@ static void test_many_timers(xloop *l)
     pthread_cond_init(&g.c, NULL);
     /* Hold the loop while adding so that no timer fires before all exist. */
     xloop_call(l, gate_wait, &g);
-    CHECK(wait_for(&g.in, 1, xt_deadline_ms()));
+    CHECK(wait_for(&g.in, 1, xtest_deadline_ms()));
     srand(42);
     for (int i = 0; i < 1000; i++) {
         args[i].c = &c;
@@ -305,7 +305,7 @@ static void test_many_timers(xloop *l)
         CHECK(xloop_timer_add(l, now + 20 + args[i].id, on_timer, &args[i]) != NULL);
     }
     gate_release(&g);
-    CHECK(wait_for(&c.n, 1000, xt_deadline_ms()));
+    CHECK(wait_for(&c.n, 1000, xtest_deadline_ms()));
     for (int i = 1; i < 1000; i++)
         if (c.order[i] < c.order[i - 1])
             sorted = false;
@@ -374,7 +374,7 @@ static void test_calls(xloop *l)
     }
     for (int i = 0; i < 4; i++)
         pthread_join(th[i], NULL);
-    CHECK(wait_for(&c.n, 400, xt_deadline_ms()));
+    CHECK(wait_for(&c.n, 400, xtest_deadline_ms()));
     CHECK(atomic_load(&c.on_loop) == 400);
     /* Per producer thread, calls run in the order they were queued. */
     for (int t = 0; t < 4; t++) {
@@ -423,7 +423,7 @@ static void test_remove_waits(xloop *l)
     memset(&c, 0, sizeof(c));
     t = xloop_timer_add(l, xloop_now_ms(), on_slow_timer, &c);
     CHECK(t != NULL);
-    CHECK(wait_for(&c.entered, 1, xt_deadline_ms()));
+    CHECK(wait_for(&c.entered, 1, xtest_deadline_ms()));
     xloop_timer_remove(t);
     CHECK(atomic_load(&c.left) == 1);
 }
@@ -464,5 +464,5 @@ int main(void)
     CHECK(atomic_load(&c2.n) == 10);
     pthread_mutex_destroy(&c2.m);
 
-    return xt_done();
+    return xtest_done();
 }

@@ -36,7 +36,7 @@ static void slow_job(void *arg)
 int main(void)
 {
     pool_a = xpool_new("test-a", 4);
-    xt_group("pool");
+    xtest_group("pool");
     pool_b = xpool_new("test-b", 1);
     CHECK(pool_a && pool_b);
     if (!pool_a || !pool_b)
@@ -66,5 +66,5 @@ int main(void)
 out:
     xpool_free(pool_a);
     xpool_free(pool_b);
-    return xt_done();
+    return xtest_done();
 }

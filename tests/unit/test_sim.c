@@ -181,7 +181,7 @@ int main(void)
     b = open_sim(loop, &ev, conf, &err);
     CHECK(b != NULL);
     if (!b) {
-        xt_diag("open: %s", err.msg);
+        xtest_diag("open: %s", err.msg);
         return 1;
     }
     CHECK(xo_sim_ops.host_info(b, &hi, &err) == 0);
@@ -270,7 +270,7 @@ int main(void)
     }
     CHECK(xo_sim_ops.domain_set_vcpus(b, d1, 3, &err) == -1 && err.code == XO_E_INVAL);
     CHECK(xo_sim_ops.domain_set_vcpus(b, d1, 1, &err) == 0);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_CHANGED, d1, xt_deadline_ms(), NULL));
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_CHANGED, d1, xtest_deadline_ms(), NULL));
     CHECK(xo_sim_ops.domain_set_memory(b, d1, 256 * 1024, &err) == 0);
     CHECK(xo_sim_ops.domain_info(b, d1, &di, &err) == 0 && di.target_kib == 256 * 1024 &&
           di.vcpus_online == 1);
@@ -321,7 +321,7 @@ int main(void)
     /* ---- shutdown -> event with reason ---- */
     CHECK(xo_sim_ops.domain_shutdown(b, d1, XO_SHUTDOWN_REBOOT, &err) == 0);
     CHECK(xo_sim_ops.domain_info(b, d1, &di, &err) == 0 && di.state == XO_STATE_RUNNING);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, d1, xt_deadline_ms(), &e));
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, d1, xtest_deadline_ms(), &e));
     CHECK(e.reason == XO_SHUTDOWN_REBOOT);
     CHECK(xo_sim_ops.domain_info(b, d1, &di, &err) == 0 && di.state == XO_STATE_SHUTDOWN &&
           di.reason == XO_SHUTDOWN_REBOOT);
@@ -345,7 +345,7 @@ int main(void)
 
     /* ---- destroy -> death ---- */
     CHECK(xo_sim_ops.domain_destroy(b, d1, &err) == 0);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_DEATH, d1, xt_deadline_ms(), NULL));
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_DEATH, d1, xtest_deadline_ms(), NULL));
     CHECK(xo_sim_ops.domain_info(b, d1, &di, &err) == -1 && err.code == XO_E_NODOMAIN);
 
     /* ---- suspend / restore ---- */
@@ -404,22 +404,22 @@ int main(void)
     CHECK(xo_sim_ops.domain_info(b, d4, &di, &err) == 0 && di.state == XO_STATE_RUNNING);
     /* Waking up, it acts on the request it ignored. */
     CHECK(run_simctl("unresponsive", "4", "off", out, sizeof(out)) == 0);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, d4, xt_deadline_ms(), &e) && e.reason == XO_SHUTDOWN_POWEROFF);
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, d4, xtest_deadline_ms(), &e) && e.reason == XO_SHUTDOWN_POWEROFF);
     CHECK(xo_sim_ops.domain_destroy(b, d4, &err) == 0);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_DEATH, d4, xt_deadline_ms(), NULL));
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_DEATH, d4, xtest_deadline_ms(), NULL));
 
     /* ---- control tool: guest-initiated events ---- */
     CHECK(run_simctl("crash", "3", NULL, out, sizeof(out)) == 0);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, d3, xt_deadline_ms(), &e) && e.reason == XO_SHUTDOWN_CRASH);
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, d3, xtest_deadline_ms(), &e) && e.reason == XO_SHUTDOWN_CRASH);
     CHECK(xo_sim_ops.domain_info(b, d3, &di, &err) == 0 && di.state == XO_STATE_CRASHED);
     CHECK(run_simctl("poweroff", "3", NULL, out, sizeof(out)) != 0 &&
           strstr(out, "domain 3 is crashed, not running"));
     CHECK(run_simctl("poweroff", "42", NULL, out, sizeof(out)) != 0 && strstr(out, "42"));
     CHECK(run_simctl("create-foreign", "outsider", "128", out, sizeof(out)) == 0);
     CHECK(strncmp(out, "5 ", 2) == 0);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_NEW, 5, xt_deadline_ms(), NULL));
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_NEW, 5, xtest_deadline_ms(), NULL));
     CHECK(run_simctl("watchdog", "5", NULL, out, sizeof(out)) == 0);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, 5, xt_deadline_ms(), &e) && e.reason == XO_SHUTDOWN_WATCHDOG);
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, 5, xtest_deadline_ms(), &e) && e.reason == XO_SHUTDOWN_WATCHDOG);
     CHECK(run_simctl("list", NULL, NULL, out, sizeof(out)) == 0 && strstr(out, "outsider") &&
           strstr(out, "crashed"));
     CHECK(run_simctl("frobnicate", "5", NULL, out, sizeof(out)) != 0);
@@ -446,7 +446,7 @@ int main(void)
     CHECK(xo_sim_ops.domain_create(b, &cfg, false, &d4, &err) == 0 && d4 == 7);
     /* The control tool works against the reopened instance too. */
     CHECK(run_simctl("reboot", "7", NULL, out, sizeof(out)) == 0);
-    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, 7, xt_deadline_ms(), &e) && e.reason == XO_SHUTDOWN_REBOOT);
+    CHECK(wait_event(&ev, XO_EV_DOMAIN_SHUTDOWN, 7, xtest_deadline_ms(), &e) && e.reason == XO_SHUTDOWN_REBOOT);
     xo_sim_ops.close(b);
     /* With no backend open, the tool gives up with an error. */
     CHECK(run_simctl("--timeout 0.3 destroy", "7", NULL, out, sizeof(out)) != 0);
@@ -454,8 +454,8 @@ int main(void)
     xloop_free(loop);
     snprintf(out, sizeof(out), "rm -rf %s", tmpdir);
     if (system(out) != 0)
-        xt_diag("could not remove %s", tmpdir);
+        xtest_diag("could not remove %s", tmpdir);
     pthread_cond_destroy(&ev.c);
     pthread_mutex_destroy(&ev.m);
-    return xt_done();
+    return xtest_done();
 }

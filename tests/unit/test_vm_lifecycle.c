@@ -124,11 +124,11 @@ static void start_core(void)
 
     loop = xloop_new();
     if (!loop)
-        xt_skip("cannot create an event loop: %s", strerror(errno));
+        xtest_skip("cannot create an event loop: %s", strerror(errno));
     const xo_ops *sim = &xo_sim_ops;
     xo_options xo = { .state_dir = tmpdir, .loop = loop, .on_event = vm_backend_event };
     if (!backend_open_ops(sim, &xo, &err))
-        xt_skip("the sim backend does not open: %s", err ? err : "?");
+        xtest_skip("the sim backend does not open: %s", err ? err : "?");
     store_init();
     session_config sc = { .pam_service = "xend", .timeout = 0 };
     char *role_err = NULL;
@@ -139,11 +139,11 @@ static void start_core(void)
         !events_setup(&o, &err)) {
         CHECKF(false, "daemon set-up: %s", err ? err : "?");
         free(err);
-        exit(xt_done());
+        exit(xtest_done());
     }
     if (!dispatch_start(2)) {
         CHECKF(false, "cannot start the worker pool");
-        exit(xt_done());
+        exit(xtest_done());
     }
 }
 
@@ -197,15 +197,15 @@ static xv *call_raw(const char *method, xv *params)
     c->peer.uid = 0;
     xcall_run(c);
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += xt_deadline_ms() / 1000;
+    until.tv_sec += xtest_deadline_ms() / 1000;
     pthread_mutex_lock(&w.m);
     while (!w.done && pthread_cond_timedwait(&w.c, &w.m, &until) == 0)
         ;
     bool done = w.done;
     pthread_mutex_unlock(&w.m);
     if (!done) {
-        CHECKF(false, "%s got no answer within %d ms", method, xt_deadline_ms());
-        exit(xt_done());        /* the call still owns the waiter: stop here */
+        CHECKF(false, "%s got no answer within %d ms", method, xtest_deadline_ms());
+        exit(xtest_done());        /* the call still owns the waiter: stop here */
     }
     /* the answer as the XML-RPC transport writes it, read back as a client */
     rpc_form form = { .codec = XCODEC_XMLRPC };
@@ -352,7 +352,7 @@ static bool crash(const char *vm)
     const char *b = getenv("XEND_BUILDDIR");
     char cmd[1024];
     int n = snprintf(cmd, sizeof(cmd), "'%s/xenops/sim/xend-simctl' --state-dir '%s/sim' --timeout %d crash '%s'",
-                     b && *b ? b : ".", tmpdir, xt_deadline_ms() / 1000, domid);
+                     b && *b ? b : ".", tmpdir, xtest_deadline_ms() / 1000, domid);
     bool ok = n > 0 && (size_t)n < sizeof(cmd) && system(cmd) == 0;
 
     CHECKF(ok, "%s failed", cmd);
@@ -360,7 +360,7 @@ static bool crash(const char *vm)
     if (!ok)
         return false;
     power_wait pw = { vm, "Crashed" };
-    return CHECKF(xt_wait_until(power_is, &pw), "the VM did not become Crashed");
+    return CHECKF(xtest_wait_until(power_is, &pw), "the VM did not become Crashed");
 }
 
 static void dispose(const char *vm);
@@ -441,14 +441,14 @@ static void run_cell(const row *r, int col)
 {
     const char *state = states[col], *want = r->cell[col];
     char why[700] = "";
-    char *name = xt_strdupf("VM.%s in %s -> %s", r->op, state,
+    char *name = xtest_strdupf("VM.%s in %s -> %s", r->op, state,
                             !strcmp(want, "-") ? "VM_BAD_POWER_STATE" : want);
     char *vm, *p = NULL;
     bool ok;
 
     vm = vm_in(state);
     if (!vm) {
-        xt_check_(false, __FILE__, __LINE__, name, "could not bring a VM to %s (see above)", state);
+        xtest_check_(false, __FILE__, __LINE__, name, "could not bring a VM to %s (see above)", state);
         free(name);
         return;
     }
@@ -476,13 +476,13 @@ static void run_cell(const row *r, int col)
             snprintf(why, sizeof(why), "the VM still exists");
     } else {
         power_wait pw = { vm, want };
-        xt_wait_until(power_is, &pw);           /* a reboot passes through other states */
+        xtest_wait_until(power_is, &pw);           /* a reboot passes through other states */
         p = power_of(vm);
         ok = !strcmp(p, want);
         if (!ok)
             snprintf(why, sizeof(why), "the VM is %s", p);
     }
-    xt_check_(ok, __FILE__, __LINE__, name, "%s", why);
+    xtest_check_(ok, __FILE__, __LINE__, name, "%s", why);
     if (!strcmp(r->op, "clone") && value_of(res) && value_of(res)->kind == XV_STRING)
         dispose(value_of(res)->u.str.s);        /* the copy goes too */
     free(p);
@@ -499,9 +499,9 @@ int main(void)
 
     snprintf(path, sizeof(path), "%s/tests/unit/vm_lifecycle.table", src && *src ? src : ".");
     if (!load_table(path))
-        return xt_done();
+        return xtest_done();
     if (!mkdtemp(tmpdir))
-        xt_skip("cannot make a temporary directory: %s", strerror(errno));
+        xtest_skip("cannot make a temporary directory: %s", strerror(errno));
     xlog_set_level(XLOG_WARNING);
     start_core();
     xv *r = call_raw("session.login_with_password", args(2, xv_str("root"), xv_str("")));
@@ -510,13 +510,13 @@ int main(void)
                describe(r))) {
         snprintf(session, sizeof(session), "%s", v->u.str.s);
         for (int i = 0; i < n_rows; i++) {
-            xt_group(rows[i].op);
+            xtest_group(rows[i].op);
             for (int col = 0; col < n_states; col++)
                 run_cell(&rows[i], col);
         }
-        xt_diag("%d operations x %d power states", n_rows, n_states);
+        xtest_diag("%d operations x %d power states", n_rows, n_states);
     }
     xv_free(r);
     stop_core();
-    return xt_done();
+    return xtest_done();
 }

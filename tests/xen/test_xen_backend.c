@@ -43,7 +43,7 @@ static void *need(const char *sym)
     void *p = dlsym(RTLD_DEFAULT, sym);
 
     if (!p)
-        xt_skip("%s not found: libxenmock.so is not preloaded (run tests/xen/test_xen_backend.sh)",
+        xtest_skip("%s not found: libxenmock.so is not preloaded (run tests/xen/test_xen_backend.sh)",
                 sym);
     return p;
 }
@@ -89,7 +89,7 @@ static bool ev_seen(void *arg)
 static bool wait_event(xo_event_type type, uint32_t domid, xo_event *out)
 {
     ev_want w = { type, domid, { 0 } };
-    bool ok = xt_wait_until(ev_seen, &w);
+    bool ok = xtest_wait_until(ev_seen, &w);
 
     if (out)
         *out = w.got;
@@ -147,7 +147,7 @@ static void test_open_failures(void)
     xo_error err;
     xo_backend *b;
 
-    xt_group("open fails cleanly at each step");
+    xtest_group("open fails cleanly at each step");
     mock_fail("xc_interface_open", -EACCES, NULL);
     b = open_backend(&err);
     CHECK(b == NULL);
@@ -175,7 +175,7 @@ static void test_host(xo_backend *b)
     xo_error err = { 0 };
     char *text = NULL;
 
-    xt_group("host");
+    xtest_group("host");
     CHECKF(ops->host_info(b, &hi, &err) == 0, "host_info: %s", err.msg);
     CHECK_STR_EQ(hi.hypervisor, "Xen");
     CHECKF(!strncmp(hi.version, "4.17", 4), "version %s", hi.version);
@@ -197,7 +197,7 @@ static void test_lifecycle(xo_backend *b)
     xo_event ev;
     uint32_t domid, other;
 
-    xt_group("create, pause, unpause, live changes");
+    xtest_group("create, pause, unpause, live changes");
     domid = create(b, "mock-pv", false);
     CHECK(domid > 0);
     CHECK(ops->domain_info(b, domid, &di, &err) == 0);
@@ -248,14 +248,14 @@ static void test_lifecycle(xo_backend *b)
     CHECK(ops->domain_info(b, domid, &di, &err) == 0 && !strcmp(di.name, "mock-renamed"));
     CHECK(ops->domain_rename(b, domid, "", &err) == -1 && err.code == XO_E_INVAL);
 
-    xt_group("dom0 and unknown domains");
+    xtest_group("dom0 and unknown domains");
     CHECK(ops->domain_pause(b, 0, &err) == -1 && err.code == XO_E_INVAL);
     CHECK(ops->domain_destroy(b, 0, &err) == -1 && err.code == XO_E_INVAL);
     CHECK(ops->domain_info(b, 4242, &di, &err) == -1 && err.code == XO_E_NODOMAIN);
     CHECK(ops->domain_unpause(b, 4242, &err) == -1 && err.code == XO_E_NODOMAIN);
     CHECK(ops->domain_info(b, 0, &di, &err) == 0 && !strcmp(di.name, "Domain-0"));
 
-    xt_group("shutdown and death events");
+    xtest_group("shutdown and death events");
     CHECK(ops->domain_shutdown(b, domid, XO_SHUTDOWN_CRASH, &err) == -1 && err.code == XO_E_INVAL);
     CHECK(ops->domain_shutdown(b, domid, XO_SHUTDOWN_POWEROFF, &err) == 0);
     CHECK(wait_event(XO_EV_DOMAIN_SHUTDOWN, domid, &ev) && ev.reason == XO_SHUTDOWN_POWEROFF);
@@ -266,14 +266,14 @@ static void test_lifecycle(xo_backend *b)
     CHECK(wait_event(XO_EV_DOMAIN_DEATH, domid, NULL));
     CHECK(ops->domain_info(b, domid, &di, &err) == -1 && err.code == XO_E_NODOMAIN);
 
-    xt_group("a crash is a crash");
+    xtest_group("a crash is a crash");
     domid = create(b, "mock-crash", false);
     CHECK(mock_guest_shutdown(domid, LIBXL_SHUTDOWN_REASON_CRASH));
     CHECK(wait_event(XO_EV_DOMAIN_SHUTDOWN, domid, &ev) && ev.reason == XO_SHUTDOWN_CRASH);
     CHECK_INT_EQ(state_of(b, domid), XO_STATE_CRASHED);
     CHECK(ops->domain_destroy(b, domid, &err) == 0 && wait_event(XO_EV_DOMAIN_DEATH, domid, NULL));
 
-    xt_group("no PV drivers: the ACPI button instead");
+    xtest_group("no PV drivers: the ACPI button instead");
     domid = create(b, "mock-hvm-nopv", false);
     CHECK(mock_no_pv_drivers(domid));
     before = mock_calls("libxl_send_trigger");
@@ -288,7 +288,7 @@ static void test_foreign(xo_backend *b)
     xo_event ev;
     uint32_t ours, foreign;
 
-    xt_group("domains made elsewhere are DOMAIN_NEW, ours are not");
+    xtest_group("domains made elsewhere are DOMAIN_NEW, ours are not");
     ours = create(b, "mock-ours", true);
     CHECK_INT_EQ(state_of(b, ours), XO_STATE_PAUSED);
     foreign = mock_add_domain("made-by-xl", 65536, 1);
@@ -324,7 +324,7 @@ static void test_save_restore(xo_backend *b)
     struct stat st;
     uint32_t domid, again = 0;
 
-    xt_group("suspend to an image, restore from it");
+    xtest_group("suspend to an image, restore from it");
     snprintf(path, sizeof(path), "%s/mock.save", tmpdir);
     domid = create(b, "mock-save", false);
     mock_fail("libxl_domain_suspend", ERROR_FAIL, "xenmock: the guest did not suspend");
@@ -360,7 +360,7 @@ static void test_devices(xo_backend *b)
     xo_disk disk;
     uint32_t domid;
 
-    xt_group("devices");
+    xtest_group("devices");
     domid = create(b, "mock-dev", false);
     memset(&nic, 0, sizeof(nic));
     nic.devid = -1;
@@ -394,10 +394,10 @@ int main(void)
     mock_no_pv_drivers = need("xenmock_no_pv_drivers");
     mock_last_sysrq = need("xenmock_last_sysrq");
     if (!mkdtemp(tmpdir))
-        xt_skip("cannot make a temporary directory: %s", strerror(errno));
+        xtest_skip("cannot make a temporary directory: %s", strerror(errno));
     loop = xloop_new();
     if (!loop)
-        xt_skip("cannot create an event loop: %s", strerror(errno));
+        xtest_skip("cannot create an event loop: %s", strerror(errno));
 
     test_open_failures();
     b = open_backend(&err);
@@ -411,5 +411,5 @@ int main(void)
     }
     xloop_free(loop);
     rmdir(tmpdir);
-    return xt_done();
+    return xtest_done();
 }

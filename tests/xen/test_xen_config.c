@@ -312,5 +312,5 @@ int main(void)
     test_hvm();
     test_rejects();
     test_helpers();
-    return xt_done();
+    return xtest_done();
 }

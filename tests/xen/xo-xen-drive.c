@@ -65,7 +65,7 @@ static void report(bool ok, const char *file, int line, const char *fmt, ...)
     if (vasprintf(&msg, fmt, ap) < 0)
         msg = NULL;
     va_end(ap);
-    xt_check_(ok, file, line, msg ? msg : fmt, err.msg[0] ? "backend error: %s" : NULL, err.msg);
+    xtest_check_(ok, file, line, msg ? msg : fmt, err.msg[0] ? "backend error: %s" : NULL, err.msg);
     free(msg);
 }
 /* The condition is evaluated before the message arguments. */
@@ -112,7 +112,7 @@ static void on_event(void *opaque, const xo_event *ev)
     pthread_cond_broadcast(&ev_cv);
     pthread_mutex_unlock(&ev_mu);
     if (ev->type != XO_EV_DOMAIN_CHANGED)
-        xt_diag("     event %s domid=%u uuid=%s reason=%s", evname(ev->type), ev->domid,
+        xtest_diag("     event %s domid=%u uuid=%s reason=%s", evname(ev->type), ev->domid,
                ev->uuid, reasonname(ev->reason));
 }
 
@@ -284,7 +284,7 @@ static void step_host(void)
     char *text = NULL;
     bool dom0 = false;
 
-    xt_group("host");
+    xtest_group("host");
     check(ops->host_info(be, &hi, &err) == 0, "host_info:");
     check(!strncmp(hi.version, "4.17", 4) && !strcmp(hi.hypervisor, "Xen"),
           "hypervisor %s %s, caps '%s', sched %s", hi.hypervisor, hi.version, hi.capabilities,
@@ -304,7 +304,7 @@ static void step_host(void)
     free(cpus);
     check(ops->host_nics(be, &nics, &n, &err) == 0, "host_nics: %zu interface(s)", n);
     for (size_t i = 0; i < n; i++)
-        xt_diag("     nic %s mac %s mtu %u bridge '%s'", nics[i].device, nics[i].mac,
+        xtest_diag("     nic %s mac %s mtu %u bridge '%s'", nics[i].device, nics[i].mac,
                nics[i].mtu, nics[i].bridge);
     free(nics);
     check(ops->host_dmesg(be, &text, false, &err) == 0 && text && strstr(text, "Xen"),
@@ -313,7 +313,7 @@ static void step_host(void)
     check(ops->host_send_debug_keys(be, "q", &err) == 0, "debug key 'q'");
     check(ops->domain_list(be, &doms, &n, &err) == 0 && n >= 1, "domain_list: %zu domain(s)", n);
     for (size_t i = 0; i < n; i++) {
-        xt_diag("     dom %u %-12s %s state %d mem %llu KiB vcpus %u/%u", doms[i].domid,
+        xtest_diag("     dom %u %-12s %s state %d mem %llu KiB vcpus %u/%u", doms[i].domid,
                doms[i].name, doms[i].uuid, doms[i].state,
                (unsigned long long)doms[i].memory_kib, doms[i].vcpus_online, doms[i].vcpus_max);
         if (doms[i].domid == 0 && !strcmp(doms[i].name, "Domain-0"))
@@ -338,7 +338,7 @@ static void step_pv_lifecycle(void)
     double t0, t;
     int rc;
 
-    xt_group("PV guest through the backend");
+    xtest_group("PV guest through the backend");
     snprintf(log, sizeof(log), "%s/xo-pv-hold.log", outdir);
     guest_cfg(&c, XO_DOM_PV, "xo-pv-hold", true, log);
     t0 = now_s();
@@ -488,7 +488,7 @@ static void step_xl(const char *type)
     double t0, t, dt;
     int rc;
 
-    xt_diag("== %s guest made by xl create (adopted)", type);
+    xtest_diag("== %s guest made by xl create (adopted)", type);
     snprintf(name, sizeof(name), "xq-%s-hold", type);
     snprintf(log, sizeof(log), "%s/xl-%s-hold.log", outdir, type);
     unlink(log);
@@ -547,7 +547,7 @@ static void step_self_poweroff(xo_domtype type, const char *name)
     double t0, t;
     int rc;
 
-    xt_diag("== %s guest that powers off by itself", type == XO_DOM_PV ? "PV" : "PVH");
+    xtest_diag("== %s guest that powers off by itself", type == XO_DOM_PV ? "PV" : "PVH");
     snprintf(log, sizeof(log), "%s/%s.log", outdir, name);
     guest_cfg(&c, type, name, false, log);
     t0 = now_s();
@@ -574,7 +574,7 @@ static void step_pvh(void)
     double t0, t;
     int rc;
 
-    xt_group("PVH guest through the backend");
+    xtest_group("PVH guest through the backend");
     snprintf(log, sizeof(log), "%s/xo-pvh-hold.log", outdir);
     guest_cfg(&c, XO_DOM_PVH, "xo-pvh-hold", true, log);
     /* created paused, then unpaused: the console is attached before it runs */
@@ -613,7 +613,7 @@ static void step_save_restore(void)
     double t0, t;
     int rc;
 
-    xt_group("suspend to a file, restore, vCPU hot-plug");
+    xtest_group("suspend to a file, restore, vCPU hot-plug");
     snprintf(log, sizeof(log), "%s/xo-save.log", outdir);
     snprintf(img, sizeof(img), "%s/xo-pv.save", outdir);
     guest_cfg(&c, XO_DOM_PV, "xo-save", true, log);
@@ -687,7 +687,7 @@ static void step_errors(void)
     xo_domain_config c;
     uint32_t domid = 0;
 
-    xt_group("errors");
+    xtest_group("errors");
     guest_cfg(&c, XO_DOM_PV, "xo-bad", true, NULL);
     snprintf(c.kernel, sizeof(c.kernel), "/nonexistent/vmlinux");
     check(ops->domain_create(be, &c, false, &domid, &err) == -1, "missing kernel:");
@@ -709,7 +709,7 @@ static void log_line(void *opaque, xo_log_level level, const char *msg)
 
 static void fig(const char *what, double ours, double xl)
 {
-    xt_diag("FIGURE %-34s backend %7.3fs   xl %7.3fs", what, ours, xl);
+    xtest_diag("FIGURE %-34s backend %7.3fs   xl %7.3fs", what, ours, xl);
 }
 
 int main(int argc, char **argv)
@@ -733,9 +733,9 @@ int main(int argc, char **argv)
         }
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    xt_require_root("it drives libxl in a Xen dom0");
+    xtest_require_root("it drives libxl in a Xen dom0");
     if (!xo_xen_host_is_dom0())
-        xt_skip("this is not a Xen dom0 (run it there, e.g. through tests/xen-daemon/in-qemu.sh)");
+        xtest_skip("this is not a Xen dom0 (run it there, e.g. through tests/xen-daemon/in-qemu.sh)");
     loop = xloop_new();
     memset(&o, 0, sizeof(o));
     o.state_dir = outdir;
@@ -769,18 +769,18 @@ int main(int argc, char **argv)
     if (WANT("save"))
         step_save_restore();
 
-    xt_group("figures (wall clock in dom0 under QEMU/TCG; same guest, same boot)");
+    xtest_group("figures (wall clock in dom0 under QEMU/TCG; same guest, same boot)");
     fig("PV create call returns", f_be_create, f_xl_create);
     fig("PV create -> console marker", f_be_marker, f_xl_marker);
     fig("PVH create -> console marker", f_pvh_marker, f_xl_pvh_marker);
     fig("pause", f_be_pause, f_xl_pause);
     fig("unpause", f_be_unpause, f_xl_unpause);
     fig("shutdown -> guest shut down", f_be_shutdown, f_xl_shutdown);
-    xt_diag("FIGURE %-34s backend %7.3fs", "destroy", f_be_destroy);
-    xt_diag("FIGURE %-34s backend %7.3fs", "suspend 256 MiB PV to file", f_suspend);
-    xt_diag("FIGURE %-34s backend %7.3fs", "restore from file", f_restore);
+    xtest_diag("FIGURE %-34s backend %7.3fs", "destroy", f_be_destroy);
+    xtest_diag("FIGURE %-34s backend %7.3fs", "suspend 256 MiB PV to file", f_suspend);
+    xtest_diag("FIGURE %-34s backend %7.3fs", "restore from file", f_restore);
     ops->close(be);
 out:
     xloop_free(loop);
-    return xt_done();
+    return xtest_done();
 }
