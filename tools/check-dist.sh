@@ -6,7 +6,7 @@
 src=$1 dist=$2
 missing=() n=0
 paths=$( { grep -o '`[^`]*`' "$src/README.md" | tr -d '`'; grep -E '^    [a-z.]' "$src/README.md" | awk '{print $1}'; } |
-         tr ' ' '\n' | grep -E '^[.a-zA-Z0-9_-][.a-zA-Z0-9_/-]*$' | grep / | grep -v '^\.\./' | sort -u)
+         tr ' ' '\n' | grep -E '^[.a-zA-Z0-9_-][.a-zA-Z0-9_/-]*$' | grep / | grep -v -E '^(\.\./|build[^/]*/)' | sort -u)   # not the build tree's generated files
 for p in $paths; do
     [ -e "$src/$p" ] || continue        # a path of the installed system, or a part of a longer one
     n=$((n + 1))
