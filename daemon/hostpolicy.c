@@ -207,6 +207,7 @@ static void *autostart_main(void *arg)
     }
     store_unlock();
     if (todo.n == 0) {
+        xlog(XLOG_INFO, "autostart: no halted VM is marked auto_power_on");
         refs_free(&todo);
         return NULL;
     }

@@ -268,6 +268,10 @@ def test_auto_power_on_once_per_boot():
     x = Xend(pam=False)
     try:
         x.start()
+        # the first start's autostart pass runs just after readiness: let it
+        # finish before there is a VM it could take
+        wait_for(lambda: "autostart: no halted VM is marked auto_power_on" in open(x.log).read(),
+                 "the first start's autostart pass")
         p = x.unix_proxy()
         s = ok(p.session.login_with_password("root", ""))
         auto = new_vm(p, s, "auto", auto_power_on=True)
@@ -285,7 +289,7 @@ def test_auto_power_on_once_per_boot():
         x.restart()
         wait_for(lambda: power(x, auto) == "Running", "the auto_power_on VM to run")
         assert power(x, manual) == "Halted"
-        assert "autostart: 1 of 1 VM(s) started" in open(x.log).read()
+        wait_for(lambda: "autostart: 1 of 1 VM(s) started" in open(x.log).read(), "autostart's closing line")
         x.stop()
     finally:
         x.cleanup()
