@@ -79,6 +79,10 @@ int xm_console_attach(xen_session *s, xen_vm vm, bool quiet)
 {
     int rc = XM_EXIT_OK;
     char *path = NULL;
+    /* a remote server's pty path names nothing here (or another terminal) */
+    if (strncmp(xm_server_url(), "unix://", 7) != 0)
+        return xm_err(XM_EXIT_FAIL, "the console is a terminal on the VM's host: run xm console there "
+                      "(on the local socket), not through %s.", xm_server_url());
     /* a VM that was just started may publish its console a moment later */
     for (int tries = 0; tries < 50 && !path; tries++) {
         enum xen_vm_power_state ps;

@@ -516,6 +516,11 @@ def test_console_attach_type_detach():
                      during=lambda: ok(P.VM.hard_shutdown(S, vm)))
     assert rc == 0 and "Connected" not in out, out
     assert ok(P.console.get_location(S, ok(P.VM.get_consoles(S, vm))[0])).endswith(".log")
+    # through a remote server the pty's path names nothing on this side
+    ok(P.VM.start(S, vm, False))
+    remote = env(XM_SERVER=X.url, XM_USERNAME=X.username, XM_PASSWORD=X.password)
+    assert "run xm console there" in xm("console", "talker", rc=1, environ=remote)
+    ok(P.VM.hard_shutdown(S, vm))
     # start -c: started and attached at once
     rc, out = xm_pty(["start", "-c", "talker"], answers=[(r"XQ-GUEST-HELLO", "\x1d")])
     assert rc == 0 and power(vm) == "Running", out
