@@ -107,6 +107,24 @@ out:
     return rc;
 }
 
+/* Print the text a host call returns (dmesg, log). */
+static int print_host_text(bool (*call)(xen_session *, char **, xen_host))
+{
+    xen_session *s = xm_session();
+    xen_host h = this_host(s);
+    if (!h)
+        return XM_EXIT_FAIL;
+    char *text = NULL;
+    int rc = XM_EXIT_OK;
+    if (!call(s, &text, h))
+        rc = xm_fail(s);
+    else
+        fputs(text, stdout);
+    free(text);
+    xen_host_free(h);
+    return rc;
+}
+
 int xm_cmd_dmesg(int argc, char **argv)
 {
     static const struct option lo[] = { { "clear", no_argument, NULL, 'c' }, { NULL, 0, NULL, 0 } };
@@ -119,36 +137,12 @@ int xm_cmd_dmesg(int argc, char **argv)
     }
     if (optind < argc)
         return xm_usage("dmesg", "unexpected argument '%s'", argv[optind]);
-    xen_session *s = xm_session();
-    xen_host h = this_host(s);
-    if (!h)
-        return XM_EXIT_FAIL;
-    char *text = NULL;
-    int rc = XM_EXIT_OK;
-    if (!(clear ? xen_host_dmesg_clear(s, &text, h) : xen_host_dmesg(s, &text, h)))
-        rc = xm_fail(s);
-    else
-        fputs(text, stdout);
-    free(text);
-    xen_host_free(h);
-    return rc;
+    return print_host_text(clear ? xen_host_dmesg_clear : xen_host_dmesg);
 }
 
 int xm_cmd_log(int argc, char **argv)
 {
     if (getopt(argc, argv, "+") != -1 || optind < argc)
         return xm_usage("log", "no arguments expected");
-    xen_session *s = xm_session();
-    xen_host h = this_host(s);
-    if (!h)
-        return XM_EXIT_FAIL;
-    char *text = NULL;
-    int rc = XM_EXIT_OK;
-    if (!xen_host_get_log(s, &text, h))
-        rc = xm_fail(s);
-    else
-        fputs(text, stdout);
-    free(text);
-    xen_host_free(h);
-    return rc;
+    return print_host_text(xen_host_get_log);
 }

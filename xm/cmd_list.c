@@ -14,6 +14,13 @@
 
 #define MiB (1024 * 1024)
 
+/* The session and every VM with its metrics; NULL after printing why. */
+static xen_session *session_and_vms(xm_vms *v)
+{
+    xen_session *s = xm_session();
+    return xm_vms_fetch(s, v) ? s : NULL;
+}
+
 static int64_t mem_mib(const xm_vmrow *r)
 {
     if (xm_vm_live(r->vm) && r->metrics && r->metrics->memory_actual > 0)
@@ -229,9 +236,9 @@ int xm_cmd_list(int argc, char **argv)
         default: return xm_usage("list", "bad option");
         }
     }
-    xen_session *s = xm_session();
     xm_vms v;
-    if (!xm_vms_fetch(s, &v))
+    xen_session *s = session_and_vms(&v);
+    if (!s)
         return XM_EXIT_FAIL;
     int rc = XM_EXIT_OK;
     /* the rows to print, in order */
@@ -329,9 +336,9 @@ int xm_cmd_uptime(int argc, char **argv)
         else
             return xm_usage("uptime", "bad option");
     }
-    xen_session *s = xm_session();
     xm_vms v;
-    if (!xm_vms_fetch(s, &v))
+    xen_session *s = session_and_vms(&v);
+    if (!s)
         return XM_EXIT_FAIL;
     int rc = XM_EXIT_OK;
     time_t now = time(NULL);
@@ -427,9 +434,9 @@ int xm_cmd_vcpu_list(int argc, char **argv)
 {
     if (getopt(argc, argv, "+") != -1)
         return xm_usage("vcpu-list", "bad option");
-    xen_session *s = xm_session();
     xm_vms v;
-    if (!xm_vms_fetch(s, &v))
+    xen_session *s = session_and_vms(&v);
+    if (!s)
         return XM_EXIT_FAIL;
     int64_t ncpus = host_cpu_count(s);
     int rc = XM_EXIT_OK;
@@ -515,9 +522,9 @@ int xm_cmd_sched_credit(int argc, char **argv)
         return xm_usage("sched-credit", "the cap must be 0 to 6400, not '%s'", cap);
     if ((weight || cap) && !dom)
         return xm_usage("sched-credit", "-w and -c need -d DOM");
-    xen_session *s = xm_session();
     xm_vms v;
-    if (!xm_vms_fetch(s, &v))
+    xen_session *s = session_and_vms(&v);
+    if (!s)
         return XM_EXIT_FAIL;
     int rc = XM_EXIT_OK;
     const xm_vmrow *target = NULL;
