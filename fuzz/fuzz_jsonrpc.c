@@ -1,10 +1,8 @@
 /* libFuzzer harness for the JSON-RPC decoder (rpc/jsonrpc.c): every input
  * is decoded as a request under the daemon's limits; a decoded request is
- * re-encoded and decoded again, and must come back equal.
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -Ibuild -Iutil \
- *       fuzz/fuzz_jsonrpc.c rpc/jsonrpc.c util/xv.c util/xmlrpc.c $(xml2-config --cflags --libs)
- */
+ * re-encoded and decoded again, and must come back equal (abort()
+ * otherwise).  Built by make fuzz (fuzz/local.mk); seeds in
+ * fuzz/corpus/jsonrpc/. */
 #include "config.h"
 
 #include <stdint.h>

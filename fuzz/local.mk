@@ -34,6 +34,12 @@ fuzz_xml_SRCS = fuzz/fuzz_xml.c $(VMDESC_C)
 fuzz_xml_LIBS = $(XML_LIBS)
 fuzz_xml_CPPFLAGS = $(XML_CFLAGS)
 
+# The JSON-RPC request decoder (rpc/jsonrpc.c).
+FUZZ_TARGETS += jsonrpc
+fuzz_jsonrpc_SRCS = fuzz/fuzz_jsonrpc.c rpc/jsonrpc.c util/xv.c util/xmlrpc.c
+fuzz_jsonrpc_LIBS = $(XML_LIBS)
+fuzz_jsonrpc_CPPFLAGS = $(XML_CFLAGS)
+
 # fuzz/fuzz-NAME (clang, libFuzzer) and fuzz/replay-NAME (the build's own
 # compiler and flags, so the ASan build replays under ASan).
 define FUZZ_RULES

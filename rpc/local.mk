@@ -20,4 +20,4 @@ check_PROGRAMS += tests/unit/test_jsonrpc
 TESTS += tests/unit/test_jsonrpc
 tests_unit_test_jsonrpc_SOURCES = tests/unit/test_jsonrpc.c
 tests_unit_test_jsonrpc_LDADD = rpc/libxjson.la util/libxv.la $(XML_LIBS) $(XTEST_LIBS)
-EXTRA_DIST += tests/unit/jsonrpc/values.txt fuzz/fuzz_jsonrpc.c
+EXTRA_DIST += tests/unit/jsonrpc/values.txt
