@@ -366,10 +366,65 @@ static bool crash(const char *vm)
 static void dispose(const char *vm);
 
 /* A new VM in state, or NULL (after a failed check). */
-static char *vm_in(const char *state)
+/* The device a VBD./VIF. row acts on: made before the VM starts (then it is
+ * attached when the VM runs: for unplug) or after (not attached: for plug). */
+typedef struct device {
+    const char *cls;            /* "VBD", "VIF", NULL: none */
+    bool before_start;
+    char *ref;                  /* made by vm_in */
+} device;
+
+static char network[64];        /* for VIFs, made once */
+static char *make_device(const char *cls, const char *vm)
+{
+    if (!strcmp(cls, "VIF")) {
+        xv *rec = xv_struct();
+        xv_struct_set(rec, "VM", xv_str(vm));
+        xv_struct_set(rec, "network", xv_str(network));
+        xv_struct_set(rec, "device", xv_str("1"));
+        xv_struct_set(rec, "MAC", xv_str("00:16:3e:00:00:42"));
+        return must("VIF.create", args(1, rec), "create a VIF");
+    }
+    char *srs = NULL, *vdi;
+    xv *r = call("SR.get_by_name_label", args(1, xv_str("QCoW")));     /* the default SR */
+    const xv *v = value_of(r);
+    if (v && v->kind == XV_ARRAY && v->u.arr.n == 1)
+        srs = strdup(v->u.arr.items[0]->u.str.s);
+    xv_free(r);
+    if (!srs) {
+        CHECKF(false, "the sim has no default SR 'QCoW'");
+        return strdup("");
+    }
+    xv *rec = xv_struct();
+    xv_struct_set(rec, "name_label", xv_str("table-disk"));
+    xv_struct_set(rec, "SR", xv_str(srs));
+    xv_struct_set(rec, "virtual_size", xv_str("1048576"));
+    xv_struct_set(rec, "type", xv_str("user"));
+    xv_struct_set(rec, "sharable", xv_bool(false));
+    xv_struct_set(rec, "read_only", xv_bool(false));
+    xv_struct_set(rec, "other_config", xv_struct());
+    vdi = must("VDI.create", args(1, rec), "create a VDI");
+    free(srs);
+    rec = xv_struct();
+    xv_struct_set(rec, "VM", xv_str(vm));
+    xv_struct_set(rec, "VDI", xv_str(vdi));
+    xv_struct_set(rec, "device", xv_str("xvdb"));
+    xv_struct_set(rec, "bootable", xv_bool(false));
+    xv_struct_set(rec, "mode", xv_str("RW"));
+    xv_struct_set(rec, "type", xv_str("Disk"));
+    xv_struct_set(rec, "qos_algorithm_type", xv_str(""));
+    xv_struct_set(rec, "qos_algorithm_params", xv_struct());
+    free(vdi);
+    return must("VBD.create", args(1, rec), "create a VBD");
+}
+
+static char *vm_in(const char *state, device *dev)
 {
     char *vm = new_vm(!strcmp(state, "Crashed"));
     char *r = NULL;
+
+    if (dev->cls && dev->before_start)
+        dev->ref = make_device(dev->cls, vm);
 
     if (!strcmp(state, "Running") || !strcmp(state, "Suspended") || !strcmp(state, "Crashed"))
         r = must("VM.start", args(2, xv_str(vm), xv_bool(false)), "start");
@@ -381,6 +436,8 @@ static char *vm_in(const char *state)
     char *p = !strcmp(state, "Crashed") && !crash(vm) ? NULL : power_of(vm);
     bool ok = p && CHECKF(!strcmp(p, state), "bring a VM to %s: it is %s", state, p);
     free(p);
+    if (ok && dev->cls && !dev->before_start)
+        dev->ref = make_device(dev->cls, vm);
     if (!ok) {
         dispose(vm);
         free(vm);
@@ -390,9 +447,14 @@ static char *vm_in(const char *state)
 }
 
 /* The row's operation on vm, with the arguments each one takes. */
-static xv *do_op(const char *op, const char *vm)
+static xv *do_op(const char *op, const char *vm, const device *dev)
 {
     char method[sizeof(rows[0].op) + 4], num[32], path[300];
+
+    if (dev->cls)                       /* "VBD.plug": the device is the argument */
+        return call(op, args(1, xv_str(dev->ref ? dev->ref : "")));
+    if (!strcmp(op, "migrate"))
+        return call("VM.migrate", args(4, xv_str(vm), xv_str("otherhost"), xv_bool(true), xv_struct()));
 
     if (!strcmp(op, "start") || !strcmp(op, "start_paused"))
         return call("VM.start", args(2, xv_str(vm), xv_bool(!strcmp(op, "start_paused"))));
@@ -436,32 +498,69 @@ static void dispose(const char *vm)
     free(must("VM.destroy", args(1, xv_str(vm)), "clean up: destroy"));
 }
 
+/* Is s an error code (a cell saying the call fails with it)? */
+static bool is_code(const char *s)
+{
+    if (!*s || !strcmp(s, "-"))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || *s == '_'))
+            return false;
+    return true;
+}
+
+/* The device's currently_attached, or -1 if it cannot be read. */
+static int attached(const device *dev)
+{
+    char method[32];
+    snprintf(method, sizeof(method), "%s.get_currently_attached", dev->cls);
+    xv *r = call(method, args(1, xv_str(dev->ref)));
+    const xv *v = value_of(r);
+    int a = v && v->kind == XV_BOOL ? v->u.b : -1;
+    xv_free(r);
+    return a;
+}
+
 /* One cell: one check named "op in State -> expected". */
 static void run_cell(const row *r, int col)
 {
     const char *state = states[col], *want = r->cell[col];
     char why[700] = "";
-    char *name = xtest_strdupf("VM.%s in %s -> %s", r->op, state,
-                            !strcmp(want, "-") ? "VM_BAD_POWER_STATE" : want);
+    char *name = xtest_strdupf("%s%s in %s -> %s", strchr(r->op, '.') ? "" : "VM.", r->op, state,
+                               !strcmp(want, "-") ? "VM_BAD_POWER_STATE" : want);
+    device dev = { NULL, false, NULL };
     char *vm, *p = NULL;
     bool ok;
 
-    vm = vm_in(state);
+    if (!strncmp(r->op, "VBD.", 4) || !strncmp(r->op, "VIF.", 4)) {
+        dev.cls = !strncmp(r->op, "VBD.", 4) ? "VBD" : "VIF";
+        dev.before_start = strstr(r->op, ".unplug") != NULL;
+    }
+    vm = vm_in(state, &dev);
     if (!vm) {
         xtest_check_(false, __FILE__, __LINE__, name, "could not bring a VM to %s (see above)", state);
+        free(dev.ref);
         free(name);
         return;
     }
-    xv *res = do_op(r->op, vm);
-    if (!strcmp(want, "-")) {
+    xv *res = do_op(r->op, vm, &dev);
+    if (!strcmp(want, "-") || is_code(want)) {
         const xv *ed = res ? xv_struct_get(res, "ErrorDescription") : NULL;
-        const char *expect[4] = { "VM_BAD_POWER_STATE", vm, r->named, state };
-        ok = !strcmp(status_of(res), "Failure") && ed && ed->kind == XV_ARRAY && ed->u.arr.n == 4;
-        for (int i = 0; ok && i < 4; i++)
-            ok = ed->u.arr.items[i]->kind == XV_STRING && !strcmp(ed->u.arr.items[i]->u.str.s, expect[i]);
-        if (!ok)
-            snprintf(why, sizeof(why), "want VM_BAD_POWER_STATE %s %s %s, got %s", vm, r->named, state,
-                     describe(res));
+        const xv *code = ed && ed->kind == XV_ARRAY && ed->u.arr.n ? ed->u.arr.items[0] : NULL;
+        if (!strcmp(want, "-")) {
+            const char *expect[4] = { "VM_BAD_POWER_STATE", vm, r->named, state };
+            ok = !strcmp(status_of(res), "Failure") && ed && ed->kind == XV_ARRAY && ed->u.arr.n == 4;
+            for (int i = 0; ok && i < 4; i++)
+                ok = ed->u.arr.items[i]->kind == XV_STRING &&
+                     !strcmp(ed->u.arr.items[i]->u.str.s, expect[i]);
+            if (!ok)
+                snprintf(why, sizeof(why), "want VM_BAD_POWER_STATE %s %s %s, got %s", vm, r->named,
+                         state, describe(res));
+        } else {
+            ok = code && code->kind == XV_STRING && !strcmp(code->u.str.s, want);
+            if (!ok)
+                snprintf(why, sizeof(why), "want %s, got %s", want, describe(res));
+        }
         p = power_of(vm);
         if (ok && strcmp(p, state) != 0) {
             ok = false;
@@ -476,17 +575,23 @@ static void run_cell(const row *r, int col)
             snprintf(why, sizeof(why), "the VM still exists");
     } else {
         power_wait pw = { vm, want };
-        xtest_wait_until(power_is, &pw);           /* a reboot passes through other states */
+        xtest_wait_until(power_is, &pw);        /* a reboot passes through other states */
         p = power_of(vm);
         ok = !strcmp(p, want);
         if (!ok)
             snprintf(why, sizeof(why), "the VM is %s", p);
+        if (ok && dev.cls && attached(&dev) != !dev.before_start) {
+            ok = false;
+            snprintf(why, sizeof(why), "the %s's currently_attached is not %s", dev.cls,
+                     dev.before_start ? "false" : "true");
+        }
     }
     xtest_check_(ok, __FILE__, __LINE__, name, "%s", why);
     if (!strcmp(r->op, "clone") && value_of(res) && value_of(res)->kind == XV_STRING)
         dispose(value_of(res)->u.str.s);        /* the copy goes too */
     free(p);
     free(name);
+    free(dev.ref);
     xv_free(res);
     dispose(vm);
     free(vm);
@@ -509,6 +614,11 @@ int main(void)
     if (CHECKF(v && v->kind == XV_STRING && strlen(v->u.str.s) < sizeof(session), "log in: %s",
                describe(r))) {
         snprintf(session, sizeof(session), "%s", v->u.str.s);
+        xv *net = xv_struct();
+        xv_struct_set(net, "name_label", xv_str("table-net"));
+        char *n = must("network.create", args(1, net), "create a network");
+        snprintf(network, sizeof(network), "%s", n);
+        free(n);
         for (int i = 0; i < n_rows; i++) {
             xtest_group(rows[i].op);
             for (int col = 0; col < n_states; col++)
