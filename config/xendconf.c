@@ -507,6 +507,7 @@ void xend_config_dispose(xend_config *c)
     free(c->kernel_dir);
     free(c->bootloader_dir);
     free(c->tls_priorities);
+    free(c->log_filters);
     free(c->on_xend_stop);
     xc_role_maps_dispose(c);
     free(c->metrics);
@@ -525,6 +526,7 @@ typedef enum {
     XC_K_UINT,
     XC_K_COUNT,             /* size_t, no suffix */
     XC_K_TEXT,              /* string; "default" -> NULL */
+    XC_K_LOG_FILTERS,       /* domain=level, ...; "none" -> NULL */
     XC_K_STOP_ACTION,       /* ignore, shutdown or suspend */
     XC_K_ROLE_MAP,          /* role-user / role-group: NAME ROLE, repeatable */
     XC_K_ROLE_DEFAULT,      /* ROLE or none */
@@ -546,6 +548,7 @@ static const xc_key xc_keys[] = {
     { "pid-file", XC_K_PATH, XC_OFF(pid_file), 0, 0 },
     { "log-file", XC_K_PATH_OR_NONE, XC_OFF(log_file), 0, 0 },
     { "log-level", XC_K_LEVEL, XC_OFF(log_level), 0, 0 },
+    { "log-filters", XC_K_LOG_FILTERS, XC_OFF(log_filters), 0, 0 },
     { "listen", XC_K_LISTEN, 0, 0, 0 },
     { "pam-service", XC_K_SERVICE, XC_OFF(pam_service), 0, 0 },
     { "max-request-bytes", XC_K_SIZE, XC_OFF(max_request_bytes), 1024, 1024 * 1024 * 1024 },
@@ -669,6 +672,22 @@ static bool xc_apply(xend_config *c, const xc_key *k, const char *val, char **ms
     uint64_t num;
 
     switch (k->type) {
+    case XC_K_LOG_FILTERS: {
+        char **field = (char **)(void *)(base + k->off);
+        char *why = NULL, *v = NULL;
+        if (strcmp(val, "none") != 0) {
+            if (!xlog_filters_check(val, &why)) {
+                *msg_r = xstrfmt("log-filters: %s", why ? why : "bad filter");
+                free(why);
+                return false;
+            }
+            if (!(v = strdup(val)))
+                return false;
+        }
+        free(*field);
+        *field = v;
+        return true;
+    }
     case XC_K_TEXT:
     case XC_K_STOP_ACTION:
     case XC_K_METRICS: {

@@ -46,6 +46,7 @@ typedef struct xend_config {
     char *pid_file;
     char *log_file;         /* NULL: stderr (foreground) or syslog */
     int log_level;          /* an xlog_level */
+    char *log_filters;      /* per-domain levels (util/log.h), NULL: none */
     xc_listener *listeners;
     size_t n_listeners;
     char *pam_service;

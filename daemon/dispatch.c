@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/classes.h"
 #include "daemon/dispatch.h"
@@ -16,6 +17,9 @@
 #include "util/pool.h"
 #include "xapi_errors.h"
 #include "xapi_model.h"
+
+/* One debug line per call, under the domain "call" (never its arguments). */
+XLOG_DOMAIN("call");
 #include "xapi_policy.h"
 
 /* ---- method table ---- */
@@ -88,11 +92,44 @@ static void not_durable(xv **result, xerr **err)
     xerr_internal(err, NOT_DURABLE);
 }
 
+void xcall_user(const xcall *c, char *buf, size_t n)
+{
+    snprintf(buf, n, "-");
+    if (!c || !c->session[0])
+        return;
+    store_rdlock();
+    const xobj *s = store_find(XC_session, c->session);
+    if (s)
+        snprintf(buf, n, "%s", xobj_str(s, XF_session_auth_user_name));
+    store_unlock();
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* "call: VM.start user=alice from=10.0.0.1 12.345 ms Failure VM_BAD_POWER_STATE";
+ * what: "" for the answer, "task " for an Async call's outcome. */
+static void log_call(const xcall *c, const char *what)
+{
+    if (!c->t0_ns || !xlogd_enabled(XLOG_DEBUG))
+        return;
+    char user[64];
+    xcall_user(c, user, sizeof(user));
+    double ms = (double)(now_ns() - c->t0_ns) / 1e6;
+    xlogd(XLOG_DEBUG, "%s%s user=%s from=%s %.3f ms %s%s", what, c->method_name ? c->method_name : "?", user,
+          c->peer.addr, ms, c->err ? "Failure " : "Success", c->err ? c->err->code : "");
+}
+
 static void deliver(void *arg, bool durable)
 {
     xcall *c = arg;
     if (!durable)
         not_durable(&c->result, &c->err);
+    log_call(c, "");
     c->done(c);
 }
 
@@ -119,7 +156,7 @@ static void when_durable(xcall *c, void (*then)(void *arg, bool durable))
 static void respond(xcall *c, xv *result, xerr *err)
 {
     if (err && (err->detail || strcmp(err->code, "INTERNAL_ERROR") == 0))
-        xlog(XLOG_WARNING, "%s: %s: %s", c->method_name, err->code,
+        xlogd(XLOG_WARNING, "%s: %s: %s", c->method_name, err->code,
              err->detail ? err->detail : err->n ? err->params[0] : "");
     if (err) {
         xv_free(result);
@@ -163,6 +200,7 @@ static void execute(xcall *c, xv **result_r, xerr **err_r)
 static void async_finish_job(void *arg)
 {
     xcall *c = arg;
+    log_call(c, "task ");
     task_finish(c->task, c->result, c->err);
     xcall_free(c);           /* the client got its task ref long ago */
 }
@@ -299,6 +337,8 @@ void xcall_run(xcall *c)
 {
     xerr *err = NULL;
     const char *name = c->method_name;
+    if (xlogd_enabled(XLOG_DEBUG))
+        c->t0_ns = now_ns();
     if (strncmp(name, "Async.", 6) == 0) {
         c->is_async = true;
         name += 6;
@@ -343,6 +383,7 @@ void xcall_run(xcall *c)
         job_call->peer = c->peer;
         job_call->m = c->m;
         job_call->is_async = true;
+        job_call->t0_ns = c->t0_ns;
         memcpy(job_call->session, c->session, sizeof(c->session));
         job_call->role = c->role;
         memcpy(job_call->task, c->task, sizeof(c->task));

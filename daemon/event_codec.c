@@ -24,6 +24,8 @@
 #include "xapi_handlers.h"
 #include "xapi_model.h"
 
+XLOG_DOMAIN("event");
+
 /* ---- snapshots: records in a compact, immutable, shared encoding ---- */
 
 snap *ev_snap_ref(snap *s)
@@ -209,6 +211,6 @@ xv *ev_snap_decode(int cls, const snap *s)
     for (int i = 0; i < xclasses[cls].nfields && !r.bad; i++)
         xv_struct_append(st, xclasses[cls].fields[i].name, dec(&r, 0));
     if (r.bad)
-        xlog(XLOG_WARNING, "event snapshot of a %s did not decode", xclasses[cls].name);
+        xlogd(XLOG_WARNING, "snapshot of a %s did not decode", xclasses[cls].name);
     return st;
 }

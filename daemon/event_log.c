@@ -25,6 +25,8 @@
 #include "xapi_handlers.h"
 #include "xapi_model.h"
 
+XLOG_DOMAIN("event");
+
 ev_state_t ev_state = { .lock = PTHREAD_MUTEX_INITIALIZER, .drained = PTHREAD_COND_INITIALIZER };
 int ev_interest[XC__COUNT];
 uint64_t ev_all_mask;
@@ -515,7 +517,7 @@ bool events_setup(const daemon_options *o, char **err_r)
     store_add_observer(on_change, NULL);
     session_on_end(on_session_end);
     tasks_setup(o);
-    xlog(XLOG_INFO, "event log: %zu events, first id %" PRIu64, ev_state.cap, ev_state.first);
+    xlogd(XLOG_INFO, "log of %zu events, first id %" PRIu64, ev_state.cap, ev_state.first);
     return true;
 }
 

@@ -25,6 +25,8 @@
 #include "xapi_handlers.h"
 #include "xapi_model.h"
 
+XLOG_DOMAIN("event");
+
 /* ---- waiter lists (ev_state.lock held) ---- */
 
 static void list_add(waiter *w, int l)
@@ -366,6 +368,6 @@ void events_stop(void)
         if (pthread_cond_timedwait(&ev_state.drained, &ev_state.lock, &dl) == ETIMEDOUT)
             break;
     if (ev_state.nwaiters)
-        xlog(XLOG_WARNING, "events: %zu waiting call(s) not answered at shutdown", ev_state.nwaiters);
+        xlogd(XLOG_WARNING, "%zu waiting call(s) not answered at shutdown", ev_state.nwaiters);
     pthread_mutex_unlock(&ev_state.lock);
 }

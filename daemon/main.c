@@ -228,6 +228,17 @@ static void keep_fixed(const xend_config *cur, xend_config *next)
  * log (file, level), the listeners and their certificates, on-xend-stop,
  * the role mapping (for later logins).
  * An invalid file changes nothing. */
+/* The per-domain log filters of c (util/log.h); checked when c was read. */
+static void set_log_filters(const xend_config *c, const char *what)
+{
+    char *err = NULL;
+    if (!xlog_set_filters(c->log_filters, &err))
+        xlog(XLOG_ERROR, "%slog-filters: %s", what, err ? err : "bad filter");
+    else if (c->log_filters)
+        xlog(XLOG_INFO, "%slog filters: %s", what, c->log_filters);
+    free(err);
+}
+
 static const xend_config *reload(int argc, char **argv, const char *config_path, const xend_config *cur,
                                  rpc_server *srv, bool foreground)
 {
@@ -258,6 +269,7 @@ static const xend_config *reload(int argc, char **argv, const char *config_path,
     host_set_log_file(next->log_file);
     if (next->log_level != cur->log_level)
         xlog(XLOG_INFO, "reload: log level %s", xlog_level_name((xlog_level)next->log_level));
+    set_log_filters(next, "reload: ");
     if (!rpc_server_reload(srv, next))
         xlog(XLOG_WARNING, "reload: not every listener could be started (see above)");
     char *role_err = NULL;
@@ -325,6 +337,7 @@ int main(int argc, char **argv)
     if (!foreground)
         service_daemonize();
     xlog_open(cfg->log_file, (xlog_level)cfg->log_level, foreground);
+    set_log_filters(cfg, "");
     host_set_log_file(cfg->log_file);
     raise_fd_limit();
     signal(SIGPIPE, SIG_IGN);

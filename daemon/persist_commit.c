@@ -25,6 +25,8 @@
 #include "daemon/persist_int.h"
 #include "util/log.h"
 
+XLOG_DOMAIN("persist");
+
 bool persist_active;
 
 static pthread_mutex_t dirty_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -80,7 +82,7 @@ static bool checkpoint(void)
     if (persist_journal_checkpoint()) {
         durable = committed;
         if (failed)
-            xlog(XLOG_INFO, "persist: checkpoint done, every change is on disk again");
+            xlogd(XLOG_INFO, "checkpoint done, every change is on disk again");
         failed = false;
         return true;
     }
@@ -213,7 +215,7 @@ static void lead_syncs(void)
             int e = persist_journal_sync();
             pthread_mutex_lock(&commit_mu);
             if (e != 0) {
-                xlog(XLOG_ERROR, "persist: fdatasync of the journal: %s", strerror(e));
+                xlogd(XLOG_ERROR, "fdatasync of the journal: %s", strerror(e));
                 failed = true;
             }
             if (upto > durable)

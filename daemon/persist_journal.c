@@ -19,6 +19,8 @@
 #include "util/log.h"
 #include "util/strutil.h"
 
+XLOG_DOMAIN("persist");
+
 #define JOURNAL_HDR 4096
 #define JOURNAL_SIZE (16u << 20)
 /* Records past this offset trigger a checkpoint before the next commit
@@ -113,7 +115,7 @@ static bool apply_item(const char *key, const char *body, size_t len, bool sync)
     bool ok = true;
     if (!body) {
         if (unlink(path) != 0 && errno != ENOENT) {
-            xlog(XLOG_ERROR, "persist: cannot remove %s: %s", path, strerror(errno));
+            xlogd(XLOG_ERROR, "cannot remove %s: %s", path, strerror(errno));
             ok = false;
         }
         free(path);
@@ -122,13 +124,13 @@ static bool apply_item(const char *key, const char *body, size_t len, bool sync)
     char *tmp = key_path(key, ".tmp");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || !xwrite_all(fd, body, len) || (sync && fsync(fd) != 0)) {
-        xlog(XLOG_ERROR, "persist: cannot write %s: %s", tmp, strerror(errno));
+        xlogd(XLOG_ERROR, "cannot write %s: %s", tmp, strerror(errno));
         ok = false;
     }
     if (fd >= 0 && close(fd) != 0)
         ok = false;
     if (ok && rename(tmp, path) != 0) {
-        xlog(XLOG_ERROR, "persist: cannot rename %s: %s", tmp, strerror(errno));
+        xlogd(XLOG_ERROR, "cannot rename %s: %s", tmp, strerror(errno));
         ok = false;
     }
     if (!ok)
@@ -147,7 +149,7 @@ static bool journal_header(uint64_t gen)
     int n = snprintf(hdr, sizeof(hdr), JOURNAL_MAGIC "%016" PRIx64 "\n", gen);
     hdr[n] = '\n';
     if (pwrite(jfd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) || fdatasync(jfd) != 0) {
-        xlog(XLOG_ERROR, "persist: cannot write the journal header: %s", strerror(errno));
+        xlogd(XLOG_ERROR, "cannot write the journal header: %s", strerror(errno));
         return false;
     }
     jgen = gen;
@@ -206,9 +208,9 @@ static bool journal_write(const pitem *items, size_t n)
             ncap *= 2;
         int e = journal_extend(ncap);
         if (e != 0) {
-            xlog(XLOG_ERROR, "persist: cannot grow the journal: %s", strerror(e));
+            xlogd(XLOG_ERROR, "cannot grow the journal: %s", strerror(e));
             if (ftruncate(jfd, (off_t)jcap) != 0)   /* give the space back */
-                xlog(XLOG_ERROR, "persist: cannot truncate the journal: %s", strerror(errno));
+                xlogd(XLOG_ERROR, "cannot truncate the journal: %s", strerror(errno));
             free(rec);
             return false;
         }
@@ -217,7 +219,7 @@ static bool journal_write(const pitem *items, size_t n)
     bool ok = pwrite(jfd, rec, need, (off_t)joff) == (ssize_t)need;
     free(rec);
     if (!ok) {
-        xlog(XLOG_ERROR, "persist: cannot append to the journal: %s", strerror(errno));
+        xlogd(XLOG_ERROR, "cannot append to the journal: %s", strerror(errno));
         return false;
     }
     joff += need;
@@ -259,7 +261,7 @@ static bool fsync_dir(const char *name)
     int dfd = openat(persist_dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     bool ok = dfd >= 0 && fsync(dfd) == 0;
     if (!ok)
-        xlog(XLOG_ERROR, "persist: cannot sync %s/%s: %s", persist_dir, name, strerror(errno));
+        xlogd(XLOG_ERROR, "cannot sync %s/%s: %s", persist_dir, name, strerror(errno));
     if (dfd >= 0)
         close(dfd);
     return ok;
@@ -295,7 +297,7 @@ static bool write_pending(void)
         return false;
     if (!each) {
         if (syncfs(persist_dir_fd) != 0) {
-            xlog(XLOG_ERROR, "persist: syncfs: %s", strerror(errno));
+            xlogd(XLOG_ERROR, "syncfs: %s", strerror(errno));
             return false;
         }
         return true;

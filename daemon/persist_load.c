@@ -22,6 +22,8 @@
 #include "daemon/persist_int.h"
 #include "util/log.h"
 
+XLOG_DOMAIN("persist");
+
 char *persist_dir;
 int persist_dir_fd = -1;
 static persist_stats persist_stats_now;
@@ -36,9 +38,9 @@ static void move_aside(const char *dir, const char *name, const char *why)
         asprintf(&to, "%s/corrupt/%s-%s.%ld", persist_dir, dir, name, (long)time(NULL)) < 0)
         abort();
     if (rename(from, to) != 0)
-        xlog(XLOG_ERROR, "persist: cannot move %s aside: %s", from, strerror(errno));
+        xlogd(XLOG_ERROR, "cannot move %s aside: %s", from, strerror(errno));
     else
-        xlog(XLOG_ERROR, "persist: %s cannot be read (%s); moved to %s", from, why, to);
+        xlogd(XLOG_ERROR, "%s cannot be read (%s); moved to %s", from, why, to);
     persist_stats_now.corrupt++;
     free(from);
     free(to);
@@ -198,7 +200,7 @@ static void insert_all(objlist *l)
     for (size_t i = 0; i < l->n; i++) {
         xobj *o = l->o[i];
         if (store_find(o->cls, o->ref)) {
-            xlog(XLOG_WARNING, "persist: %s %s is stored twice; keeping the first",
+            xlogd(XLOG_WARNING, "%s %s is stored twice; keeping the first",
                  xclasses[o->cls].name, o->ref);
             xobj_free(o);
             continue;
@@ -277,7 +279,7 @@ bool persist_setup(const daemon_options *opts, char **err_r)
 
     persist_commit_start();
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    xlog(XLOG_INFO, "persist: %zu objects from %zu files in %.0f ms (%zu journal records replayed, "
+    xlogd(XLOG_INFO, "%zu objects from %zu files in %.0f ms (%zu journal records replayed, "
                     "%zu files moved aside)",
          persist_stats_now.loaded, persist_stats_now.files,
          (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,

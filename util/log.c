@@ -46,9 +46,20 @@ bool xlog_level_parse(const char *name, xlog_level *out)
     return false;
 }
 
+/* The filters (under xlog_lock) and their generation: a domain whose
+ * cached generation differs looks its level up again. */
+typedef struct xfilter {
+    char *name;                 /* a domain, or "*" */
+    xlog_level level;
+} xfilter;
+static xfilter *xlog_filters;
+static size_t xlog_nfilters;
+static atomic_uint xlog_gen = 1;
+
 void xlog_set_level(xlog_level level)
 {
     atomic_store(&xlog_cur_level, (int)level);
+    atomic_fetch_add(&xlog_gen, 1);
 }
 
 xlog_level xlog_get_level(void)
@@ -59,6 +70,132 @@ xlog_level xlog_get_level(void)
 bool xlog_enabled(xlog_level lvl)
 {
     return (int)lvl <= atomic_load(&xlog_cur_level);
+}
+
+/* ---- domains and filters ---- */
+
+static int xlog_domain_level_locked(const char *name)
+{
+    int star = -1;
+    for (size_t i = 0; i < xlog_nfilters; i++) {
+        if (strcmp(xlog_filters[i].name, name) == 0)
+            return (int)xlog_filters[i].level;
+        if (strcmp(xlog_filters[i].name, "*") == 0)
+            star = (int)xlog_filters[i].level;
+    }
+    return star >= 0 ? star : atomic_load(&xlog_cur_level);
+}
+
+bool xlog_domain_enabled(xlog_domain *d, xlog_level lvl)
+{
+    unsigned g = atomic_load_explicit(&xlog_gen, memory_order_acquire);
+    if (atomic_load_explicit(&d->gen, memory_order_acquire) != g) {
+        pthread_mutex_lock(&xlog_lock);
+        g = atomic_load(&xlog_gen);     /* filters change under xlog_lock */
+        atomic_store_explicit(&d->level, xlog_domain_level_locked(d->name), memory_order_relaxed);
+        atomic_store_explicit(&d->gen, g, memory_order_release);
+        pthread_mutex_unlock(&xlog_lock);
+    }
+    return (int)lvl <= atomic_load_explicit(&d->level, memory_order_relaxed);
+}
+
+/* Parses spec into filters (*out, *n_r; NULL, 0 for an empty spec). */
+static bool xlog_filters_parse(const char *spec, xfilter **out, size_t *n_r, char **err_r)
+{
+    *out = NULL;
+    *n_r = 0;
+    xfilter *f = NULL;
+    size_t n = 0;
+    const char *p = spec ? spec : "";
+    for (;;) {
+        p += strspn(p, " \t,");
+        if (!*p)
+            break;
+        size_t len = strcspn(p, " \t,");
+        const char *eq = memchr(p, '=', len);
+        xlog_level lvl;
+        char level[16];
+        size_t nl = eq ? (size_t)(eq - p) : 0, ll = eq ? len - nl - 1 : 0;
+        bool name_ok = nl > 0 && nl <= 32;
+        for (size_t i = 0; name_ok && i < nl; i++) {
+            char c = p[i];
+            name_ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+                      (c == '*' && nl == 1);
+        }
+        if (name_ok && ll < sizeof level) {
+            memcpy(level, eq + 1, ll);
+            level[ll] = '\0';
+        }
+        if (!name_ok || ll >= sizeof level || !xlog_level_parse(level, &lvl)) {
+            if (err_r && asprintf(err_r, "log filter '%.*s': expected domain=level (level: error, warning, "
+                                  "info or debug)", (int)(len > 64 ? 64 : len), p) < 0)
+                *err_r = NULL;
+            for (size_t i = 0; i < n; i++)
+                free(f[i].name);
+            free(f);
+            return false;
+        }
+        xfilter *nf = realloc(f, (n + 1) * sizeof(*f));
+        char *name = strndup(p, nl);
+        if (!nf || !name)
+            abort();
+        f = nf;
+        f[n].name = name;
+        f[n].level = lvl;
+        n++;
+        p += len;
+    }
+    *out = f;
+    *n_r = n;
+    return true;
+}
+
+bool xlog_filters_check(const char *spec, char **err_r)
+{
+    xfilter *f;
+    size_t n;
+    if (!xlog_filters_parse(spec, &f, &n, err_r))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        free(f[i].name);
+    free(f);
+    return true;
+}
+
+bool xlog_set_filters(const char *spec, char **err_r)
+{
+    xfilter *f, *old;
+    size_t n, nold;
+    if (!xlog_filters_parse(spec, &f, &n, err_r))
+        return false;
+    pthread_mutex_lock(&xlog_lock);
+    old = xlog_filters;
+    nold = xlog_nfilters;
+    xlog_filters = f;
+    xlog_nfilters = n;
+    atomic_fetch_add(&xlog_gen, 1);
+    pthread_mutex_unlock(&xlog_lock);
+    for (size_t i = 0; i < nold; i++)
+        free(old[i].name);
+    free(old);
+    return true;
+}
+
+char *xlog_get_filters(void)
+{
+    size_t cap = 1, len = 0;
+    pthread_mutex_lock(&xlog_lock);
+    for (size_t i = 0; i < xlog_nfilters; i++)
+        cap += strlen(xlog_filters[i].name) + 10;
+    char *s = malloc(cap);
+    if (!s)
+        abort();
+    s[0] = '\0';
+    for (size_t i = 0; i < xlog_nfilters; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s%s=%s", i ? "," : "", xlog_filters[i].name,
+                                xlog_level_name(xlog_filters[i].level));
+    pthread_mutex_unlock(&xlog_lock);
+    return s;
 }
 
 static void xlog_write_all(int fd, const char *buf, size_t len)
@@ -151,10 +288,29 @@ static void xlog_emit_locked(xlog_level lvl, const char *msg)
         free(line);
 }
 
+/* Formats and writes one message, prefixed with "domain: " when given. */
+static void xlog_format(xlog_level lvl, const char *domain, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 void xlogv(xlog_level lvl, const char *fmt, va_list ap)
 {
     if (!xlog_enabled(lvl))
         return;
+    xlog_format(lvl, NULL, fmt, ap);
+}
+
+void xlog_in(xlog_domain *d, xlog_level lvl, const char *fmt, ...)
+{
+    if (!xlog_domain_enabled(d, lvl))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    xlog_format(lvl, d->name, fmt, ap);
+    va_end(ap);
+}
+
+static void xlog_format(xlog_level lvl, const char *domain, const char *fmt, va_list ap)
+{
     int saved_errno = errno;
 
     char small[512];
@@ -185,10 +341,18 @@ void xlogv(xlog_level lvl, const char *fmt, va_list ap)
             msg[i] = '?';
     }
 
+    char *line = msg, *prefixed = NULL;
+    if (domain) {
+        if (asprintf(&prefixed, "%s: %s", domain, msg) < 0)
+            prefixed = NULL;
+        if (prefixed)
+            line = prefixed;
+    }
     pthread_mutex_lock(&xlog_lock);
-    xlog_emit_locked(lvl, msg);
+    xlog_emit_locked(lvl, line);
     pthread_mutex_unlock(&xlog_lock);
 
+    free(prefixed);
     if (msg != small)
         free(msg);
     errno = saved_errno;
@@ -311,4 +475,5 @@ void xlog_close(void)
     xlog_reset_locked();
     xlog_foreground = true;
     pthread_mutex_unlock(&xlog_lock);
+    xlog_set_filters(NULL, NULL);
 }

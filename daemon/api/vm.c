@@ -28,6 +28,8 @@
 #include "xapi_handlers.h"
 #include "xapi_model.h"
 
+XLOG_DOMAIN("vm");
+
 size_t vm_n_waiters;
 
 static void rt_free(void *p)
@@ -179,6 +181,21 @@ void vm_release(xobj *vm)
         vm_drop_if_run_once(vm);
 }
 
+/* Every operation that reached the backend, at info (domain "vm"):
+ * "vm: VM.start of VM <uuid> (web1) by alice: done" / ": failed: CODE". */
+static void log_op(const vm_op *op, const vm_ctx *c, const char *label, bool ok, xerr *const *errp)
+{
+    if (!xlogd_enabled(XLOG_INFO))
+        return;
+    char user[64];
+    if (c->call)
+        xcall_user(c->call, user, sizeof(user));
+    else
+        snprintf(user, sizeof(user), "xend");  /* a guest's own shutdown, reboot or crash */
+    xlogd(XLOG_INFO, "%s of VM %s (%s) by %s: %s%s", op->name, c->vm_ref, label, user,
+          ok ? "done" : "failed: ", ok ? "" : errp && *errp ? (*errp)->code : "?");
+}
+
 bool vm_op_run(const vm_op *op, xcall *call, const char *ref, void *arg, xerr **errp)
 {
     vm_ctx c = { .call = call, .ref = ref, .arg = arg, .domid = -1 };
@@ -203,8 +220,11 @@ bool vm_op_run(const vm_op *op, xcall *call, const char *ref, void *arg, xerr **
 
     ok = !op->act || op->act(&c, errp);
 
+    char label[64] = "";
     store_wrlock();
     c.vm = store_find(XC_VM, c.vm_ref);
+    if (c.vm)
+        snprintf(label, sizeof(label), "%s", xobj_str(c.vm, XF_VM_name_label));
     if (ok && op->commit)
         op->commit(&c);
     else if (!ok && op->undo)
@@ -219,6 +239,8 @@ bool vm_op_run(const vm_op *op, xcall *call, const char *ref, void *arg, xerr **
     } else if (!ok && c.err.code) {
         backend_error(&c.err, op->name, errp);
     }
+    if (op->act)
+        log_op(op, &c, label, ok, errp);
     if (op->done)
         op->done(&c, ok);
     return ok;
