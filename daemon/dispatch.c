@@ -94,14 +94,7 @@ static void not_durable(xv **result, xerr **err)
 
 void xcall_user(const xcall *c, char *buf, size_t n)
 {
-    snprintf(buf, n, "-");
-    if (!c || !c->session[0])
-        return;
-    store_rdlock();
-    const xobj *s = store_find(XC_session, c->session);
-    if (s)
-        snprintf(buf, n, "%s", xobj_str(s, XF_session_auth_user_name));
-    store_unlock();
+    snprintf(buf, n, "%s", c && c->user[0] ? c->user : "-");
 }
 
 static int64_t now_ns(void)
@@ -385,6 +378,7 @@ void xcall_run(xcall *c)
         job_call->is_async = true;
         job_call->t0_ns = c->t0_ns;
         memcpy(job_call->session, c->session, sizeof(c->session));
+        memcpy(job_call->user, c->user, sizeof(c->user));
         job_call->role = c->role;
         memcpy(job_call->task, c->task, sizeof(c->task));
         respond(c, xv_str(c->task), NULL);

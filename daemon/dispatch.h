@@ -81,6 +81,7 @@ struct xcall {
     bool is_async;
     char session[40];           /* validated session ref ("" if none) */
     int role;                   /* the session's xrole (set by session_check), -1 if none */
+    char user[64];              /* the session's user, for the log (set by session_check) */
     int64_t t0_ns;              /* when it arrived (CLOCK_MONOTONIC), 0: not timed */
     xv *result;                 /* the answer when done() fires (owned) */
     xerr *err;                  /* or the error (owned); result is then NULL */
@@ -108,7 +109,7 @@ void xcall_defer(xcall *call);
 void xcall_finish(xcall *call, xv *result, xerr *err);
 
 /* The calling session's user name ("-" without a session; c may be NULL),
- * for the log.  Takes the store lock: call it with none held. */
+ * for the log. */
 void xcall_user(const xcall *c, char *buf, size_t n);
 
 /* The daemon's worker pool (util/pool.h), for calls that may block. */

@@ -201,8 +201,10 @@ bool session_check(xcall *call, const char *sent, xerr **errp)
             return xerr_SESSION_INVALID(errp, sent);
         }
         publish = now != __atomic_exchange_n(&p->last_active, now, __ATOMIC_RELAXED);
-        if (call)
+        if (call) {
             call->role = p->role;
+            snprintf(call->user, sizeof(call->user), "%s", xobj_str(o, XF_session_auth_user_name));
+        }
     }
     store_unlock();
     if (!o)
