@@ -27,7 +27,7 @@ static char *slurp(const char *path)
 
 int main(void)
 {
-    xt_group("parsing");
+    xtest_group("parsing");
     char *err = NULL;
     CHECK(xlog_filters_check("unit=debug, other=error", NULL));
     CHECK(xlog_filters_check("", NULL) && xlog_filters_check(NULL, NULL));
@@ -40,7 +40,7 @@ int main(void)
     CHECK(!xlog_filters_check("Unit=debug", NULL));       /* domain names are lower case */
     CHECK(!xlog_filters_check("a*=debug", NULL));
 
-    xt_group("thresholds");
+    xtest_group("thresholds");
     xlog_set_level(XLOG_INFO);
     CHECK(xlogd_enabled(XLOG_INFO) && !xlogd_enabled(XLOG_DEBUG));
     CHECK(xlog_set_filters("unit=debug,other=error", NULL));
@@ -63,7 +63,7 @@ int main(void)
     CHECK_STR_EQ(f, "");
     free(f);
 
-    xt_group("lines");
+    xtest_group("lines");
     char path[] = "/tmp/xend-test-log-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0);
@@ -83,5 +83,5 @@ int main(void)
     CHECKF(strstr(text, "info: plain\n") != NULL, "%s", text);
     free(text);
     unlink(path);
-    return xt_done();
+    return xtest_done();
 }
