@@ -8,7 +8,10 @@
  *  4. SAX hooks count elements (plus comments and PIs) and element depth and
  *     stop the parser when a limit is crossed, so the tree never grows past
  *     the limits;
- *  5. the tree walk checks the value nesting depth against max_depth.
+ *  5. the tree walk checks the value nesting depth against max_depth;
+ *  6. before all of that, one pass over the bytes refuses any element with an
+ *     attribute: XML-RPC has none, and libxml2 checks an element's attributes
+ *     against each other in quadratic time before any SAX hook hears of them.
  * libxml2 errors are captured per parse through the context's structured
  * error hook; nothing is printed.
  */
@@ -389,6 +392,49 @@ void xmlrpc_limits_resolve(const xmlrpc_limits *lim, xmlrpc_limits *out)
         out->max_depth = 100000;
 }
 
+/* Does an element of body carry an attribute (or a namespace declaration)?
+ * One linear pass, before libxml2 sees a byte: outside comments, CDATA
+ * sections, processing instructions (the XML declaration) and the DOCTYPE
+ * (refused later), a '<' can only open a tag; a start tag whose name is
+ * followed by anything but '>' or "/>" (after blanks) has an attribute. */
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static bool has_attribute(const char *body, size_t len)
+{
+    const char *p = body, *end = body + len;
+    while ((p = memchr(p, '<', (size_t)(end - p))) != NULL) {
+        p++;
+        if (p >= end)
+            return false;
+        const char *close = NULL;
+        if (*p == '?')
+            close = "?>";
+        else if ((size_t)(end - p) >= 3 && memcmp(p, "!--", 3) == 0)
+            close = "-->";
+        else if ((size_t)(end - p) >= 8 && memcmp(p, "![CDATA[", 8) == 0)
+            close = "]]>";
+        if (close) {
+            const char *q = memmem(p, (size_t)(end - p), close, strlen(close));
+            if (!q)
+                return false;           /* unterminated: libxml2 says so */
+            p = q + strlen(close);
+            continue;
+        }
+        if (*p == '/' || *p == '!')
+            continue;                   /* an end tag; a DOCTYPE is refused by the parser */
+        while (p < end && !is_blank(*p) && *p != '/' && *p != '>')
+            p++;                        /* the element's name */
+        while (p < end && is_blank(*p))
+            p++;
+        if (p < end && *p != '>' && *p != '/')
+            return true;
+    }
+    return false;
+}
+
 /* Parse body into a tree under the limits.  Returns NULL with *err set. */
 static xmlDocPtr parse_doc(const char *body, size_t len, const xmlrpc_limits *lim,
                            int *max_depth_r, char **err)
@@ -416,6 +462,10 @@ static xmlDocPtr parse_doc(const char *body, size_t len, const xmlrpc_limits *li
     }
     if (len > max_bytes) {
         set_err(err, "XML-RPC document too large (%zu bytes, limit %zu)", len, max_bytes);
+        goto out;
+    }
+    if (has_attribute(body, len)) {
+        set_err(err, "XML-RPC document must not contain attributes");
         goto out;
     }
 

@@ -136,6 +136,33 @@ def test_get_serves_only_the_console_and_other_methods_are_refused():
     assert r.status == 405 and r.getheader("Allow") == "POST", r.status
 
 
+def test_attributes_are_refused_before_parsing():
+    # XML-RPC has no attributes; libxml2 compares an element's attributes
+    # with each other in quadratic time, so they are refused unparsed
+    attrs = " ".join("a%d='x'" % i for i in range(40000))
+    body = "<?xml version='1.0'?><methodCall><methodName %s>host.get_all</methodName><params/></methodCall>" % attrs
+    assert len(body) < LIMIT
+    t0 = time.process_time()
+    status, ctype, data = post(body)
+    assert_fault(status, ctype, data, -32700)
+    assert b"attributes" in data, data[:300]
+    for small in ('<methodCall><methodName>x</methodName><params><param><value a="1">'
+                  '<string>s</string></value></param></params></methodCall>',
+                  '<methodCall xmlns:x="urn:x"><methodName>x</methodName></methodCall>'):
+        status, ctype, data = post(small)
+        assert_fault(status, ctype, data, -32700)
+        assert b"attributes" in data, data[:300]
+    # what looks like an attribute inside a comment, CDATA, a PI or text is not one
+    p = X.proxy()
+    s = X.login(p)
+    body = ("<?xml version='1.0' encoding='UTF-8'?><!-- <a b='c'> --><methodCall>"
+            "<methodName>host.get_all</methodName><params><param><value><string>%s</string>"
+            "</value></param></params></methodCall>" % s)
+    status, ctype, data = post(body)
+    assert status == 200 and b"Success" in data, data[:300]
+    assert_alive()
+
+
 def test_slow_and_idle_clients_do_not_block():
     socks = []
     for _ in range(50):   # half-sent requests occupy no thread
