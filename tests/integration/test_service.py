@@ -95,18 +95,26 @@ def test_port_taken_daemon_start_fails_with_reason():
         x.cleanup()
 
 
+def second_daemon(a, b, attr):
+    """Starts a, gives b a's `attr` ("state" or "pid_file") and starts b in
+    daemon mode: b must be refused with a's pid in the reason."""
+    a.start()
+    first = pid_of(a)
+    setattr(b, attr, getattr(a, attr))
+    b.write_conf()
+    r = daemon_start(b)
+    what = "state directory %s" % a.state if attr == "state" else "pid file %s" % a.pid_file
+    assert r.returncode == 1, "second daemon: exit %d, stderr %s" % (r.returncode, r.stderr)
+    assert "%s is in use by another xend (pid %d)" % (what, first) in r.stderr, r.stderr
+    assert pid_of(a) == first, "the refused daemon touched the pid file"
+    return first
+
+
 def test_second_daemon_on_same_state_dir_refused():
     a = Xend(pam=False)
     b = Xend(pam=False)
     try:
-        a.start()
-        first = pid_of(a)
-        # b: its own sockets and pid file, a's state directory
-        b.state = a.state
-        b.write_conf()
-        r = daemon_start(b)
-        assert r.returncode == 1, "second daemon: exit %d, stderr %s" % (r.returncode, r.stderr)
-        assert "state directory %s is in use by another xend (pid %d)" % (a.state, first) in r.stderr, r.stderr
+        first = second_daemon(a, b, "state")
         try:
             b.start(timeout=30)
             raise AssertionError("a foreground xend on the same state directory started")
@@ -124,14 +132,7 @@ def test_pid_file_owned_by_its_daemon():
     a = Xend(pam=False)
     b = Xend(pam=False)
     try:
-        a.start()
-        first = pid_of(a)
-        b.pid_file = a.pid_file      # another state directory, the same pid file
-        b.write_conf()
-        r = daemon_start(b)
-        assert r.returncode == 1 and "pid file %s is in use by another xend (pid %d)" % (a.pid_file, first) in \
-            r.stderr, r.stderr
-        assert pid_of(a) == first, "the refused daemon touched the pid file"
+        second_daemon(a, b, "pid_file")
         a.stop()
         assert not os.path.exists(a.pid_file)
     finally:
