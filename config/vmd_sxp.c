@@ -660,8 +660,9 @@ char *vmd_sxp_write(const lconf *c)
                         snprintf(b, sizeof(b), "0x%x", func);
                         sx_kv(e, "func", b);
                     }
-                    const char *at = strchr(item, '@');
-                    if (at && sscanf(at + 1, "%x", &vs) == 1) {
+                    /* "@VSLOT" belongs to the address, before any ",options" */
+                    const char *at = strchr(item, '@'), *opt = strchr(item, ',');
+                    if (at && (!opt || at < opt) && sscanf(at + 1, "%x", &vs) == 1) {
                         snprintf(b, sizeof(b), "0x%02x", vs << 3);
                         sx_kv(e, "vdevfn", b);
                     }
