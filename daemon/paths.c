@@ -32,15 +32,12 @@ static struct {
 bool paths_setup(const char *state_dir, const char *const dirs[PATHS__COUNT], char **err_r)
 {
     for (int u = 0; u < PATHS__COUNT; u++) {
+        const char *given = dirs ? dirs[u] : NULL;
+        if (!given && !uses[u].sub)
+            continue;           /* none configured, none by default */
         char *dir = NULL;
-        if (dirs && dirs[u])
-            dir = strdup(dirs[u]);
-        else if (uses[u].sub && asprintf(&dir, "%s/%s", state_dir, uses[u].sub) < 0)
-            dir = NULL;
-        if (!dir && (dirs && dirs[u] ? true : uses[u].sub != NULL))
+        if (given ? !(dir = strdup(given)) : asprintf(&dir, "%s/%s", state_dir, uses[u].sub) < 0)
             abort();
-        if (!dir)
-            continue;
         size_t n = strlen(dir);
         while (n > 1 && dir[n - 1] == '/')
             dir[--n] = '\0';
@@ -66,17 +63,6 @@ bool paths_setup(const char *state_dir, const char *const dirs[PATHS__COUNT], ch
         roots[u].fd = fd;
     }
     return true;
-}
-
-void paths_close(void)
-{
-    for (int u = 0; u < PATHS__COUNT; u++) {
-        free(roots[u].dir);
-        if (roots[u].fd >= 0)
-            close(roots[u].fd);
-        roots[u].dir = NULL;
-        roots[u].fd = -1;
-    }
 }
 
 const char *paths_dir(paths_use use) { return roots[use].dir ? roots[use].dir : ""; }

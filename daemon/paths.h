@@ -29,10 +29,10 @@ typedef enum { PATHS_IMAGE, PATHS_SR, PATHS_KERNEL, PATHS_BOOTLOADER, PATHS__COU
 
 /* dirs[use]: the configured directory, NULL for the default (below
  * state_dir: images, sr, kernels; none for bootloaders).  The defaults are
- * made (0700) when missing.  False with *err_r (malloc'd) for a directory
- * that is not absolute or cannot be opened. */
+ * made (0700) when missing; each stays open (O_PATH) for the daemon's
+ * life.  False with *err_r (malloc'd) for a directory that is not absolute
+ * or cannot be opened. */
 bool paths_setup(const char *state_dir, const char *const dirs[PATHS__COUNT], char **err_r);
-void paths_close(void);
 /* The directory of use ("" when none is configured). */
 const char *paths_dir(paths_use use);
 
