@@ -298,11 +298,16 @@ static bool slow_writes(int cls)
 
 /* Trailing parameters XAPI lets a caller add and that xend ignores:
  * login's version and originator (XAPI's datamodel defaults them; os-xenapi
- * sends 3 parameters, XAPI's own examples 4), and a session handed to
- * system.listMethods (XenAPI.py sends one to every method). */
-static const struct { const char *method; size_t extra; bool strings; } surplus_table[] = {
-    { "session.login_with_password", 2, true },
-    { "system.listMethods", 1, false },
+ * sends 3 parameters, XAPI's own examples 4), a session handed to
+ * system.listMethods (XenAPI.py sends one to every method), and the `force`
+ * flag XAPI added to VM.start and VM.resume (xo-server sends it; xend has no
+ * allowed-operations check for it to override).  kind: the type each
+ * surplus parameter must have; XV_NIL: any. */
+static const struct { const char *method; size_t extra; xv_kind kind; } surplus_table[] = {
+    { "session.login_with_password", 2, XV_STRING },
+    { "system.listMethods", 1, XV_NIL },
+    { "VM.resume", 1, XV_BOOL },
+    { "VM.start", 1, XV_BOOL },
 };
 
 static bool surplus_ok(const xmethod *m, const xv *params, size_t expected)
@@ -312,8 +317,8 @@ static bool surplus_ok(const xmethod *m, const xv *params, size_t expected)
             continue;
         if (params->u.arr.n > expected + surplus_table[i].extra)
             return false;
-        for (size_t k = expected; surplus_table[i].strings && k < params->u.arr.n; k++)
-            if (params->u.arr.items[k]->kind != XV_STRING)
+        for (size_t k = expected; surplus_table[i].kind != XV_NIL && k < params->u.arr.n; k++)
+            if (params->u.arr.items[k]->kind != surplus_table[i].kind)
                 return false;
         return true;
     }

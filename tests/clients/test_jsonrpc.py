@@ -184,6 +184,30 @@ def test_login_arities():
     assert r["error"]["message"] == "SESSION_AUTHENTICATION_FAILED", r
 
 
+def test_xapi_force_flag_of_start_and_resume_is_tolerated():
+    # xo-server calls VM.start(session, vm, start_paused, force): XAPI's
+    # signature; xend's has no force and ignores it (a bool only)
+    s = login()
+    vm = result2("VM.create", s, {"name_label": "force-flag", "memory_static_max": 67108864,
+                                  "memory_dynamic_max": 67108864, "memory_dynamic_min": 67108864,
+                                  "memory_static_min": 67108864, "VCPUs_max": 1, "VCPUs_at_startup": 1,
+                                  "PV_kernel": "/boot/k"})
+    assert result2("VM.start", s, vm, False, True) == ""
+    assert result2("VM.get_power_state", s, vm) == "Running"
+    result2("VM.suspend", s, vm)
+    assert result2("VM.resume", s, vm, True, False) == ""
+    assert result2("VM.get_power_state", s, vm) == "Paused"
+    for extra in (["yes"], [True, True]):
+        r = call2("VM.start", s, vm, False, *extra)
+        assert r["error"]["message"] == "MESSAGE_PARAMETER_COUNT_MISMATCH", (extra, r)
+    p = xml_proxy("/")
+    sx = ok(p.session.login_with_password(X.username, X.password))
+    ok(p.VM.hard_shutdown(sx, vm))
+    ok(p.VM.start(sx, vm, False, False))
+    ok(p.VM.hard_shutdown(sx, vm))
+    ok(p.VM.destroy(sx, vm))
+
+
 def test_malformed():
     cases = [('{"jsonrpc":"2.0","method":"x"', -32700, "JSON:"),
              ('[1,2]', -32600, "is an object"),
