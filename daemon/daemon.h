@@ -16,6 +16,10 @@ typedef struct daemon_options {
     unsigned task_expiry;           /* seconds */
     size_t event_log_size;
     xloop *loop;
+    /* Runs fn(arg) on a thread that may block (the daemon's worker pool):
+     * persistence leads its group commit there for callers that must not
+     * block.  NULL: persistence starts a thread of its own for that. */
+    void (*queue_blocking)(void (*fn)(void *arg), void *arg);
 } daemon_options;
 
 /* persist.c: load the records kept on disk (before the host is set up) and

@@ -52,6 +52,10 @@ void dispatch_stop(void)
 
 void dispatch_queue_job(void (*fn)(void *arg), void *arg)
 {
+    if (!workers) {             /* before dispatch_start or after dispatch_stop */
+        fn(arg);
+        return;
+    }
     xpool_submit(workers, fn, arg);
 }
 

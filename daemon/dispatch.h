@@ -116,7 +116,8 @@ void xcall_user(const xcall *c, char *buf, size_t n);
 bool dispatch_start(unsigned workers);
 void dispatch_stop(void);
 
-/* Run fn(arg) on the worker pool (used by Async tasks and backends' events). */
+/* Run fn(arg) on the worker pool (used by Async tasks, backends' events and
+ * persistence's group commit); with no pool running, here and now. */
 void dispatch_queue_job(void (*fn)(void *arg), void *arg);
 
 #endif

@@ -377,6 +377,7 @@ int main(int argc, char **argv)
     if (!session_setup(&sc, &err))
         die("roles", err);
     daemon_options dopts = { .state_dir = cfg->state_dir, .task_expiry = cfg->task_expiry,
+                             .queue_blocking = dispatch_queue_job,
                              .event_log_size = cfg->event_log_size, .loop = loop,
                              .dirs = { [PATHS_IMAGE] = cfg->image_dir, [PATHS_SR] = cfg->sr_dir,
                                        [PATHS_KERNEL] = cfg->kernel_dir,

@@ -298,17 +298,33 @@ bool persist_flush(void)
 }
 
 /* The syncer: leads the group commit for calls answered on a transport
- * thread, which must not block in fdatasync nor wait for commit_mu.  Kicked
- * through a semaphore, so a kick is never lost even when the kicker could
- * not take commit_mu. */
+ * thread, which must not block in fdatasync nor wait for commit_mu.  It is a
+ * job on the daemon's worker pool (daemon_options.queue_blocking), queued
+ * once at a time: the flag is cleared before the job takes the inbox, so a
+ * kick is never lost.  Without a pool, a thread of its own, kicked through
+ * a semaphore. */
+static void (*queue_blocking)(void (*fn)(void *arg), void *arg);
+static atomic_bool sync_job_queued;
 static sem_t syncer_sem;
 static pthread_t syncer_th;
 static bool syncer_started, syncer_stop;
 static atomic_bool syncer_running;
 
+static void sync_job(void *arg)
+{
+    (void)arg;
+    atomic_store(&sync_job_queued, false);
+    pthread_mutex_lock(&commit_mu);
+    lead_syncs();           /* takes the inbox, syncs unless someone else is */
+    pthread_mutex_unlock(&commit_mu);
+}
+
 static void syncer_kick(void)
 {
-    sem_post(&syncer_sem);
+    if (!queue_blocking)
+        sem_post(&syncer_sem);
+    else if (!atomic_exchange(&sync_job_queued, true))
+        queue_blocking(sync_job, NULL);
 }
 
 static void *syncer_main(void *arg)
@@ -404,6 +420,7 @@ static void commit_atexit(void)
 {
     if (!persist_active)
         return;
+    atomic_store(&syncer_running, false);       /* from now on whoever commits leads */
     if (syncer_started) {
         syncer_started = false;
         pthread_mutex_lock(&commit_mu);
@@ -420,12 +437,15 @@ static void commit_atexit(void)
     pthread_mutex_unlock(&commit_mu);
 }
 
-void persist_commit_start(void)
+void persist_commit_start(void (*queue)(void (*fn)(void *arg), void *arg))
 {
     store_add_observer(observe, NULL);
     persist_active = true;
-    if (!syncer_started && sem_init(&syncer_sem, 0, 0) == 0 &&
-        pthread_create(&syncer_th, NULL, syncer_main, NULL) == 0) {
+    queue_blocking = queue;
+    if (queue) {
+        atomic_store(&syncer_running, true);
+    } else if (!syncer_started && sem_init(&syncer_sem, 0, 0) == 0 &&
+               pthread_create(&syncer_th, NULL, syncer_main, NULL) == 0) {
         syncer_started = true;  /* else whoever commits leads the syncs */
         atomic_store(&syncer_running, true);
     }

@@ -90,7 +90,8 @@ bool persist_journal_empty(void);       /* no record since the last checkpoint *
 bool persist_journal_checkpoint(void);
 
 /* ---- commit (persist_commit.c) ---- */
-/* Loading is done: observe the store, start the syncer. */
-void persist_commit_start(void);
+/* Loading is done: observe the store, start the syncer (a job queued with
+ * queue, daemon_options.queue_blocking; NULL: a thread of its own). */
+void persist_commit_start(void (*queue)(void (*fn)(void *arg), void *arg));
 
 #endif

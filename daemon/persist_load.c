@@ -277,7 +277,7 @@ bool persist_setup(const daemon_options *opts, char **err_r)
     insert_all(&devs);
     store_unlock();
 
-    persist_commit_start();
+    persist_commit_start(opts->queue_blocking);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     xlogd(XLOG_INFO, "%zu objects from %zu files in %.0f ms (%zu journal records replayed, "
                     "%zu files moved aside)",
