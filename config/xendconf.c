@@ -479,7 +479,17 @@ void xend_config_init(xend_config *c)
     c->max_xml_depth = 64;
     c->workers = 8;
     c->http_threads = 2;
-    c->session_timeout = 0;
+    c->session_timeout = 86400;
+    c->auth_threads = 4;
+    c->login_backoff_ms = 500;
+    c->login_backoff_max_ms = 30000;
+    c->sessions_per_user = 500;
+    c->sessions_per_originator = 500;
+    c->sessions_root = 400;
+    c->http_timeout = 30;
+    c->connections_per_address = 256;
+    c->body_budget = 16 << 20;
+    c->fd_reserve = 128;
     c->task_expiry = 3600;
     c->event_log_size = 100000;
     c->web_dir = strdup(PKGDATADIR "/web");
@@ -556,6 +566,16 @@ static const xc_key xc_keys[] = {
     { "workers", XC_K_UINT, XC_OFF(workers), 1, 1024 },
     { "http-threads", XC_K_UINT, XC_OFF(http_threads), 1, 256 },
     { "session-timeout", XC_K_UINT, XC_OFF(session_timeout), 0, INT32_MAX },
+    { "auth-threads", XC_K_UINT, XC_OFF(auth_threads), 1, 64 },
+    { "login-backoff-ms", XC_K_UINT, XC_OFF(login_backoff_ms), 0, 600000 },
+    { "login-backoff-max-ms", XC_K_UINT, XC_OFF(login_backoff_max_ms), 0, 3600000 },
+    { "sessions-per-user", XC_K_UINT, XC_OFF(sessions_per_user), 1, 1000000 },
+    { "sessions-per-originator", XC_K_UINT, XC_OFF(sessions_per_originator), 1, 1000000 },
+    { "sessions-root", XC_K_UINT, XC_OFF(sessions_root), 1, 1000000 },
+    { "http-timeout", XC_K_UINT, XC_OFF(http_timeout), 1, 86400 },
+    { "connections-per-address", XC_K_UINT, XC_OFF(connections_per_address), 0, 1000000 },
+    { "body-budget", XC_K_SIZE, XC_OFF(body_budget), 65536, (uint64_t)64 << 30 },
+    { "fd-reserve", XC_K_UINT, XC_OFF(fd_reserve), 16, 1000000 },
     { "task-expiry", XC_K_UINT, XC_OFF(task_expiry), 0, INT32_MAX },
     { "event-log-size", XC_K_COUNT, XC_OFF(event_log_size), 16, 100000000 },
     { "web-dir", XC_K_PATH_OR_NONE, XC_OFF(web_dir), 0, 0 },

@@ -54,6 +54,15 @@ typedef struct xend_config {
     int max_xml_depth;
     unsigned workers, http_threads;
     unsigned session_timeout;       /* seconds; 0: sessions never expire */
+    /* logins under abuse (docs/security.md) */
+    unsigned auth_threads;          /* threads checking passwords of TCP logins */
+    unsigned login_backoff_ms, login_backoff_max_ms;   /* delay after the first failure, its ceiling */
+    unsigned sessions_per_user, sessions_per_originator, sessions_root;
+    /* bounded cost for strangers (docs/security.md) */
+    unsigned http_timeout;          /* seconds a connection may sit idle or trickle */
+    unsigned connections_per_address;   /* per TCP listener; 0: no limit */
+    size_t body_budget;             /* bytes all request bodies being received may hold */
+    unsigned fd_reserve;            /* descriptors TCP connections leave to the rest */
     unsigned task_expiry;           /* seconds; 0: tasks never expire */
     size_t event_log_size;
     char *web_dir;          /* the web console's files; NULL: no console */

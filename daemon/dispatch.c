@@ -76,6 +76,7 @@ void xcall_free(xcall *c)
     if (!c)
         return;
     free(c->method_name);
+    free(c->originator);
     xv_free(c->params);
     xv_free(c->result);
     xerr_free(c->err);
@@ -351,8 +352,13 @@ void xcall_run(xcall *c)
         goto fail;
     }
     size_t expected = (size_t)c->m->nparams + (c->m->session ? 1 : 0);
-    if (c->params->u.arr.n > expected && surplus_ok(c->m, c->params, expected))
+    if (c->params->u.arr.n > expected && surplus_ok(c->m, c->params, expected)) {
+        /* login's originator groups sessions for their limits (daemon/session.c) */
+        if (c->m->cls == XC_session && c->params->u.arr.n == expected + 2 &&
+            !(c->originator = strdup(c->params->u.arr.items[expected + 1]->u.str.s)))
+            abort();
         drop_surplus(c->params, expected);
+    }
     if (c->params->u.arr.n != expected) {
         char e[16], r[16];
         snprintf(e, sizeof(e), "%zu", expected);

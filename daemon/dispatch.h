@@ -81,6 +81,7 @@ struct xcall {
     bool is_async;
     char session[40];           /* validated session ref ("" if none) */
     int role;                   /* the session's xrole (set by session_check), -1 if none */
+    char *originator;           /* session.login_with_password's 4th parameter (malloc'd), or NULL */
     char user[64];              /* the session's user, for the log (set by session_check) */
     int64_t t0_ns;              /* when it arrived (CLOCK_MONOTONIC), 0: not timed */
     xv *result;                 /* the answer when done() fires (owned) */

@@ -3,7 +3,7 @@ noinst_LTLIBRARIES += daemon/libxend.la
 daemon_libxend_la_SOURCES = \
 	daemon/xerr.c daemon/xerr.h daemon/xtype.c daemon/xtype.h \
 	daemon/store.c daemon/store.h daemon/dispatch.c daemon/dispatch.h \
-	daemon/implicit.c daemon/classes.h daemon/session.c daemon/session.h \
+	daemon/implicit.c daemon/classes.h daemon/session.c daemon/session.h daemon/login.c daemon/login.h \
 	daemon/backend.c daemon/backend.h daemon/paths.c daemon/paths.h \
 	daemon/host.c daemon/host.h daemon/task.c daemon/task.h \
 	daemon/metrics.c daemon/metrics.h \

@@ -21,6 +21,7 @@
 #include "daemon/host.h"
 #include "daemon/hostpolicy.h"
 #include "daemon/service.h"
+#include "daemon/login.h"
 #include "daemon/session.h"
 #include "daemon/store.h"
 #include "rpc/auth_pam.h"
@@ -218,6 +219,16 @@ static void keep_fixed(const xend_config *cur, xend_config *next)
     FIXED_NUM(max_request_bytes, "max-request-bytes")
     FIXED_NUM(max_xml_depth, "max-xml-depth")
     FIXED_NUM(session_timeout, "session-timeout")
+    FIXED_NUM(auth_threads, "auth-threads")
+    FIXED_NUM(login_backoff_ms, "login-backoff-ms")
+    FIXED_NUM(login_backoff_max_ms, "login-backoff-max-ms")
+    FIXED_NUM(sessions_per_user, "sessions-per-user")
+    FIXED_NUM(sessions_per_originator, "sessions-per-originator")
+    FIXED_NUM(sessions_root, "sessions-root")
+    FIXED_NUM(http_timeout, "http-timeout")
+    FIXED_NUM(connections_per_address, "connections-per-address")
+    FIXED_NUM(body_budget, "body-budget")
+    FIXED_NUM(fd_reserve, "fd-reserve")
     FIXED_NUM(task_expiry, "task-expiry")
     FIXED_NUM(event_log_size, "event-log-size")
 #undef FIXED_STR
@@ -370,12 +381,18 @@ int main(int argc, char **argv)
 
     store_init();
     session_config sc = { .pam_service = cfg->pam_service, .timeout = cfg->session_timeout,
+                          .auth_threads = cfg->auth_threads, .backoff_ms = cfg->login_backoff_ms,
+                          .backoff_max_ms = cfg->login_backoff_max_ms,
+                          .per_user = cfg->sessions_per_user, .per_originator = cfg->sessions_per_originator,
+                          .root = cfg->sessions_root,
                           .check_password = auth_pam_check_rhost,
                           .user_groups = auth_user_groups, .user_name = auth_user_name,
                           .role_maps = cfg->role_maps, .n_role_maps = cfg->n_role_maps,
                           .role_default = cfg->role_default };
     if (!session_setup(&sc, &err))
         die("roles", err);
+    if (!login_start(&sc, &err))
+        die("logins", err);
     daemon_options dopts = { .state_dir = cfg->state_dir, .task_expiry = cfg->task_expiry,
                              .queue_blocking = dispatch_queue_job,
                              .event_log_size = cfg->event_log_size, .loop = loop,
@@ -423,6 +440,7 @@ int main(int argc, char **argv)
     service_stopping();
     hostpolicy_stop(cfg->on_xend_stop, cfg->on_xend_stop_timeout);
     events_stop();           /* answer waiting event calls: MHD must not stop with suspended connections */
+    login_stop();            /* and logins waiting out a back-off */
     rpc_server_stop(srv);
     dispatch_stop();
     backend_close();

@@ -1,4 +1,5 @@
-/* session: login (PAM), logout, validation, idle expiry. */
+/* session: opening sessions (after daemon/login.c checked the password),
+ * logout, validation, idle expiry, limits per user and originator. */
 #include "config.h"
 
 #include <stdio.h>
@@ -21,7 +22,15 @@ typedef struct session_priv {
     time_t last_active;         /* updated on use, published to the field at most once a second */
     char peer[64];
     int role;                   /* xrole, fixed at login (as XAPI: role changes need a new login) */
+    char *group;                /* the limit's group (XAPI's): "o:<originator>", "u:<user>" or "root" */
 } session_priv;
+
+static void priv_free(void *v)
+{
+    session_priv *p = v;
+    free(p->group);
+    free(p);
+}
 
 static session_config cfg;
 #define MAX_END_FNS 4
@@ -141,19 +150,12 @@ typedef struct login_id {
     int role;                   /* -1: authenticated, but no role: refused */
 } login_id;
 
-static bool identify(xcall *call, const char *uname, const char *pwd, login_id *id, xerr **errp)
+/* The password, if any, was checked already (login_check). */
+static bool identify(xcall *call, const char *uname, login_id *id, xerr **errp)
 {
     const xpeer *p = &call->peer;
     memset(id, 0, sizeof(*id));
     id->role = -1;
-    if (!p->auth_none) {
-        char *why = NULL;
-        if (!cfg.check_password ||
-            !cfg.check_password(cfg.pam_service, uname, pwd, p->local ? NULL : p->addr, &why)) {
-            free(why);      /* the checker logs the reason */
-            return xerr_SESSION_AUTHENTICATION_FAILED(errp);
-        }
-    }
     if (p->local && p->cred && p->uid == 0) {
         id->account = strdup(p->auth_none ? "root" : uname);
         id->superuser = true;
@@ -244,11 +246,52 @@ void session_expire_idle(void)
     }
 }
 
-bool xh_session_login_with_password(xcall *call, const char *uname, const char *pwd, xv **result_r,
-                                    xerr **errp)
+/* ---- session limits (XAPI's groups, MODERN.md §4) ---- */
+
+/* The group a new session counts in, and the group's limit: root (and a
+ * listener without authentication) per originator when one is given, else
+ * all together; any other account per user name. */
+static char *limit_group(const xcall *call, const login_id *id, unsigned *limit_r)
+{
+    if (id->superuser || call->peer.auth_none) {
+        if (call->originator && *call->originator) {
+            *limit_r = cfg.per_originator ? cfg.per_originator : 500;
+            return xstrfmt("o:%s", call->originator);
+        }
+        *limit_r = cfg.root ? cfg.root : 400;
+        return strdup("root");
+    }
+    *limit_r = cfg.per_user ? cfg.per_user : 500;
+    return xstrfmt("u:%s", id->account);
+}
+
+/* With the store write-locked: if group already holds limit sessions, remove
+ * the least recently active of them (its ref into gone, true). */
+static bool make_room(const char *group, unsigned limit, char gone[XREF_LEN])
+{
+    size_t n = 0;
+    xobj *oldest = NULL;
+    for (xobj *o = store_first(XC_session); o; o = store_next(o)) {
+        session_priv *p = o->priv;
+        if (!p->group || strcmp(p->group, group) != 0)
+            continue;
+        n++;
+        if (!oldest || p->last_active < ((session_priv *)oldest->priv)->last_active)
+            oldest = o;
+    }
+    if (n < limit || !oldest)
+        return false;
+    snprintf(gone, XREF_LEN, "%s", oldest->ref);
+    store_remove(oldest);
+    return true;
+}
+
+/* The account is authenticated (or the listener authenticates nobody):
+ * open its session. */
+bool session_open(xcall *call, const char *uname, xv **result_r, xerr **errp)
 {
     login_id id;
-    if (!identify(call, uname, pwd, &id, errp))
+    if (!identify(call, uname, &id, errp))
         return false;
     xobj *o = xobj_new(XC_session, NULL);
     session_priv *p = calloc(1, sizeof(*p));
@@ -257,8 +300,11 @@ bool xh_session_login_with_password(xcall *call, const char *uname, const char *
     p->last_active = time(NULL);
     snprintf(p->peer, sizeof(p->peer), "%s", call->peer.addr);
     p->role = id.role;
+    unsigned limit;
+    if (!(p->group = limit_group(call, &id, &limit)))
+        abort();
     o->priv = p;
-    o->priv_free = free;
+    o->priv_free = priv_free;
     xv_free(o->f[XF_session_this_user]);
     o->f[XF_session_this_user] = xv_str(uname);
     xv_free(o->f[XF_session_auth_user_name]);
@@ -269,12 +315,19 @@ bool xh_session_login_with_password(xcall *call, const char *uname, const char *
     o->f[XF_session_rbac_permissions] = xrbac_permissions(id.role);
     xv_free(o->f[XF_session_last_active]);
     o->f[XF_session_last_active] = xv_datetime_t(p->last_active);
+    char gone[XREF_LEN];
     store_wrlock();
+    bool evicted = make_room(p->group, limit, gone);
     xv_free(o->f[XF_session_this_host]);
     o->f[XF_session_this_host] = xv_str(host_ref());
     *result_r = xv_str(o->ref);
     store_insert(o);
     store_unlock();
+    if (evicted) {
+        xlog(XLOG_INFO, "session %.8s… destroyed: its group (%s) is at its limit of %u sessions", gone,
+             p->group, limit);
+        ended(gone);
+    }
     xlog(XLOG_INFO, "session %.8s… opened for '%s' (%s%s) from %s%s", (*result_r)->u.str.s, id.account,
          xrole_names[id.role], id.superuser ? ", local superuser" : "", call->peer.addr,
          call->peer.auth_none ? " (listener without authentication)" : "");

@@ -20,6 +20,9 @@ typedef bool (*session_uname_fn)(unsigned uid, char **name_r);
 typedef struct session_config {
     const char *pam_service;        /* borrowed, lives as long as the daemon */
     unsigned timeout;               /* seconds idle before expiry, 0 = never */
+    unsigned auth_threads;          /* password checks of TCP logins at once (0: 4) */
+    unsigned backoff_ms, backoff_max_ms;    /* delay after a first failure, doubling up to the max */
+    unsigned per_user, per_originator, root;    /* session limits (XAPI's groups); 0: 500, 500, 400 */
     session_password_fn check_password;     /* NULL: every password is refused */
     /* roles (docs/security.md), borrowed: role-user / role-group lines and
      * role-default (NULL: an account no line maps may not log in) */
@@ -42,6 +45,10 @@ void session_fini(void);
  * the session's role (the role check is dispatch's); call may be NULL for a
  * check outside a call (rpc/confplan.c). */
 bool session_check(xcall *call, const char *ref, xerr **errp);
+/* The account (its password checked, or on a listener that authenticates
+ * nobody) gets a session: its role is mapped, the session counted in its
+ * limit group (the least recently active one over the limit ends). */
+bool session_open(xcall *call, const char *uname, xv **result_r, xerr **errp);
 /* Observers told when a session ends (logout, expiry): event waiters wake. */
 typedef void (*session_end_fn)(const char *ref);
 void session_on_end(session_end_fn fn);

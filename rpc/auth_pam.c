@@ -71,6 +71,16 @@ static int auth_pam_conv(int num_msg, const struct pam_message **msg,
     return PAM_SUCCESS;
 }
 
+/* PAM modules ask for a delay after a failure (pam_unix: 2 s) that libpam
+ * would sleep on the calling thread; xend delays failures itself, without a
+ * thread (daemon/session.c), so this delay function does nothing. */
+static void auth_pam_no_delay(int retval, unsigned usec, void *appdata)
+{
+    (void)retval;
+    (void)usec;
+    (void)appdata;
+}
+
 static bool auth_pam_user_ok(const char *user)
 {
     size_t n = strlen(user);
@@ -114,8 +124,11 @@ bool auth_pam_check_rhost(const char *service, const char *user, const char *pas
         h = NULL;
         goto out;
     }
+    stage = "set_item";
+    rc = pam_set_item(h, PAM_FAIL_DELAY, (const void *)auth_pam_no_delay);
+    if (rc != PAM_SUCCESS)
+        goto out;
     if (rhost && *rhost) {
-        stage = "set_item";
         rc = pam_set_item(h, PAM_RHOST, rhost);
         if (rc != PAM_SUCCESS)
             goto out;
@@ -137,7 +150,8 @@ out:
                      stage, user ? user : "(null)",
                      service ? service : "(null)",
                      rhost ? ", client " : "", rhost ? rhost : "", reason);
-        xlog_info("%s", msg ? msg : "PAM authentication failed");
+        if (!err_r)             /* else the caller logs it, once, with its source */
+            xlog_info("%s", msg ? msg : "PAM authentication failed");
         if (err_r)
             *err_r = msg ? msg : strdup("PAM authentication failed");
         else
