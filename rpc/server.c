@@ -57,6 +57,7 @@ typedef struct req {
     char *body;
     size_t len, cap;
     bool too_large;
+    bool refused;               /* over the body budget: answered 503, the rest is dropped */
     xcodec codec;               /* from the path: /jsonrpc is JSON-RPC */
     bool confplan;              /* POST /config/plan (rpc/confplan.h), answered in JSON */
     bool opaque_refs;
@@ -67,10 +68,51 @@ typedef struct req {
     struct timespec t0;         /* the whole request was read */
 } req;
 
+/* ---- bounded cost for strangers (docs/security.md) ---- */
+
+/* Bytes held by request bodies being received, across every listener: a
+ * body is unauthenticated until its call's session (or login) is checked,
+ * and its buffer is freed once the body is decoded. */
+static size_t body_bytes;               /* __atomic */
+/* Open TCP connections, across every TCP listener: they may use all the
+ * descriptors but fd-reserve, which stay for the Unix socket, the journal,
+ * PAM and the rest. */
+static unsigned tcp_open;               /* __atomic */
+
+static bool body_charge(const xend_config *xcfg, size_t n)
+{
+    size_t now = __atomic_add_fetch(&body_bytes, n, __ATOMIC_RELAXED);
+    if (now <= xcfg->body_budget)
+        return true;
+    __atomic_sub_fetch(&body_bytes, n, __ATOMIC_RELAXED);
+    return false;
+}
+
+static void body_release(req *r)
+{
+    if (r->cap)
+        __atomic_sub_fetch(&body_bytes, r->cap, __ATOMIC_RELAXED);
+    free(r->body);
+    r->body = NULL;
+    r->len = r->cap = 0;
+}
+
+static unsigned tcp_budget(const xend_config *xcfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 1000000;
+    if (rl.rlim_cur <= (rlim_t)xcfg->fd_reserve + 16)
+        return 16;
+    return rl.rlim_cur - xcfg->fd_reserve > 1000000 ? 1000000 : (unsigned)(rl.rlim_cur - xcfg->fd_reserve);
+}
+
 /* A large answer (get_all_records of 10,000 VMs is 35 MB): let the kernel
  * take up to 4 MiB of it per write (capped by net.core.wmem_max), so the
  * transfer needs fewer wake-ups of this thread and of the client. */
 #define LARGE_ANSWER ((size_t)1 << 20)
+
+#define BUSY_MSG "the server holds as many request bodies as it may; try again\n"
 
 static void widen_send_buffer(struct MHD_Connection *conn, size_t len)
 {
@@ -266,6 +308,38 @@ static enum MHD_Result serve_metrics(struct MHD_Connection *conn, const listener
     return send_text(conn, MHD_HTTP_OK, body, len, METRICS_CONTENT_TYPE);
 }
 
+/* Before the body is read: take its Content-Length's worth of the body
+ * budget (every body in flight together holds at most body-budget bytes),
+ * or refuse it with 503 (and close) while nothing of it is held. */
+static enum MHD_Result reserve_body(struct MHD_Connection *conn, const listener *l, req *r)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    char *end;
+    errno = 0;
+    unsigned long long n = cl ? strtoull(cl, &end, 10) : 0;
+    if (!cl || errno || end == cl || *end || n == 0 || n > l->xcfg->max_request_bytes)
+        return MHD_YES;         /* grown as it comes; too large: drained and refused with 413 */
+    if (body_charge(l->xcfg, (size_t)n + 1)) {
+        if (!(r->body = malloc((size_t)n + 1)))
+            abort();
+        r->cap = (size_t)n + 1;
+        return MHD_YES;
+    }
+    r->refused = true;
+    xlog(XLOG_DEBUG, "%s: request body of %llu bytes refused: the bodies in flight hold the budget of %zu bytes",
+         l->name, n, l->xcfg->body_budget);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(BUSY_MSG), (void *)BUSY_MSG,
+                                                                MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    enum MHD_Result res = MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+    MHD_destroy_response(resp);
+    return res;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -300,7 +374,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->codec = is_jsonrpc_path(url) || r->confplan ? XCODEC_JSONRPC : XCODEC_XMLRPC;
         r->opaque_refs = wants_opaque_refs(url);
         *con_cls = r;
-        return MHD_YES;
+        return reserve_body(conn, l, r);
     }
     if (r->call) {          /* resumed: the answer is ready */
         xcall *call = r->call;
@@ -310,7 +384,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
+        if (r->refused)
+            return MHD_YES;
         if (r->too_large || r->len + n > l->xcfg->max_request_bytes) {
+            body_release(r);
             r->too_large = true;
             return MHD_YES;  /* drain, answer once the body is complete */
         }
@@ -318,9 +395,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             size_t cap = r->cap ? r->cap : 1024;
             while (cap < r->len + n + 1)
                 cap *= 2;
+            if (cap > l->xcfg->max_request_bytes + 1)
+                cap = l->xcfg->max_request_bytes + 1;
+            if (!body_charge(l->xcfg, cap - r->cap)) {
+                /* a body without Content-Length outgrew the budget: close */
+                xlog(XLOG_DEBUG, "%s: request body refused: the bodies in flight hold the budget of %zu bytes",
+                     l->name, l->xcfg->body_budget);
+                body_release(r);
+                return MHD_NO;
+            }
             char *nb = realloc(r->body, cap);
             if (!nb)
-                return MHD_NO;
+                abort();
             r->body = nb;
             r->cap = cap;
         }
@@ -330,6 +416,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     /* the whole body is here */
+    if (r->refused)
+        return MHD_YES;     /* answered already */
     if (r->too_large) {
         char msg[96];
         snprintf(msg, sizeof(msg), "request body exceeds %zu bytes", l->xcfg->max_request_bytes);
@@ -365,8 +453,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         free(why);
         return res;
     }
-    free(r->body);
-    r->body = NULL;
+    body_release(r);
     clock_gettime(CLOCK_MONOTONIC, &r->t0);
     xcall *call = xcall_new();
     call->method_name = name;
@@ -402,18 +489,41 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     /* a call still in flight keeps its own copy of nothing from r: it is
      * only ever completed through r while the connection is suspended, and
      * MHD does not terminate suspended connections */
-    free(r->body);
+    body_release(r);
     jsonrpc_req_clear(&r->json);
     pthread_mutex_destroy(&r->lock);
     free(r);
     *con_cls = NULL;
 }
 
+/* Counts the open TCP connections (the Unix socket's are not counted:
+ * they may use the reserve). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    const listener *l = cls;
+    (void)conn;
+    (void)socket_ctx;
+    if (l->cfg->kind == XC_LISTEN_UNIX)
+        return;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        __atomic_add_fetch(&tcp_open, 1, __ATOMIC_RELAXED);
+    else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        __atomic_sub_fetch(&tcp_open, 1, __ATOMIC_RELAXED);
+}
+
 static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
     listener *l = cls;
     (void)addrlen;
-    if (l->cfg->kind == XC_LISTEN_UNIX || l->cfg->n_allow == 0)
+    if (l->cfg->kind == XC_LISTEN_UNIX)
+        return MHD_YES;
+    if (__atomic_load_n(&tcp_open, __ATOMIC_RELAXED) >= tcp_budget(l->xcfg)) {
+        xlog(XLOG_DEBUG, "%s: connection refused: TCP connections may not use the last %u descriptors",
+             l->name, l->xcfg->fd_reserve);
+        return MHD_NO;
+    }
+    if (l->cfg->n_allow == 0)
         return MHD_YES;
     char ip[64] = "";
     if (addr->sa_family == AF_INET)
@@ -636,8 +746,11 @@ static bool start_listener(listener *l, const xend_config *xcfg, const xc_listen
                               MHD_OPTION_LISTEN_SOCKET, l->fd,
                               MHD_OPTION_THREAD_POOL_SIZE, threads,
                               MHD_OPTION_CONNECTION_LIMIT, connection_limit(threads),
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
+                              MHD_OPTION_CONNECTION_TIMEOUT, xcfg->http_timeout,
+                              MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                              lc->kind == XC_LISTEN_UNIX ? 0u : xcfg->connections_per_address,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
                               MHD_OPTION_ARRAY, lc->kind == XC_LISTEN_HTTPS ? tls : none,
                               MHD_OPTION_END);
     if (!l->mhd) {

@@ -86,7 +86,7 @@ static void test_defaults(void)
     CHECK(c.max_request_bytes == 4194304);
     CHECK(c.max_xml_depth == 64);
     CHECK(c.workers == 8 && c.http_threads == 2);
-    CHECK(c.session_timeout == 0 && c.task_expiry == 3600);
+    CHECK(c.session_timeout == 86400 && c.task_expiry == 3600);
     CHECK(c.event_log_size == 100000);
     CHECK(c.n_listeners == 1);
     if (c.n_listeners == 1) {
