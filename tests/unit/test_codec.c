@@ -64,6 +64,16 @@ static char *squeeze(const char *s)
     return out;
 }
 
+/* The encoder's output `got` (freed here) must be the pretty WIRE.md example
+ * `pretty` in wire form. */
+static void check_wire(const char *what, char *got, const char *pretty)
+{
+    char *want = squeeze(pretty);
+    CHECKF(strcmp(got, want) == 0, "%s:\n got %s\nwant %s", what, got, want);
+    free(got);
+    free(want);
+}
+
 /* Parse a response body; returns the value or NULL (and prints the error
  * when want_ok). */
 static xv *parse_resp(const char *body, size_t len, const xmlrpc_limits *lim, char **err_r)
@@ -241,20 +251,18 @@ static void test_xv_basics(void)
 
 static void test_encode_exact(void)
 {
-    char *got, *want;
+    char *got;
 
     /* WIRE.md 10.a response */
     xv *r = xv_struct();
     xv_struct_set(r, "Status", xv_str("Success"));
     xv_struct_set(r, "Value", xv_str("0b5cc4e2-71d4-4a0e-9d43-6f2a8c1e3b90"));
     got = encode_response_str(r, NULL);
-    want = squeeze("<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>\n"
-                   " <member><name>Status</name><value><string>Success</string></value></member>\n"
-                   " <member><name>Value</name><value><string>0b5cc4e2-71d4-4a0e-9d43-6f2a8c1e3b90</string></value></member>\n"
-                   "</struct></value></param></params></methodResponse>");
-    CHECKF(strcmp(got, want) == 0, "login response bytes:\n got %s\nwant %s", got, want);
-    free(got);
-    free(want);
+    check_wire("login response bytes", got,
+               "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>\n"
+               " <member><name>Status</name><value><string>Success</string></value></member>\n"
+               " <member><name>Value</name><value><string>0b5cc4e2-71d4-4a0e-9d43-6f2a8c1e3b90</string></value></member>\n"
+               "</struct></value></param></params></methodResponse>");
     xv_free(r);
 
     /* 10.b: an int travels as a string */
@@ -262,13 +270,11 @@ static void test_encode_exact(void)
     xv_struct_set(r, "Status", xv_str("Success"));
     xv_struct_set(r, "Value", xv_int(536870912));
     got = encode_value_str(r);
-    want = squeeze("<value><struct>\n"
-                   " <member><name>Status</name><value><string>Success</string></value></member>\n"
-                   " <member><name>Value</name><value><string>536870912</string></value></member>\n"
-                   "</struct></value>");
-    CHECKF(strcmp(got, want) == 0, "int as string:\n got %s\nwant %s", got, want);
-    free(got);
-    free(want);
+    check_wire("int as string", got,
+               "<value><struct>\n"
+               " <member><name>Status</name><value><string>Success</string></value></member>\n"
+               " <member><name>Value</name><value><string>536870912</string></value></member>\n"
+               "</struct></value>");
     xv_free(r);
 
     /* 10.c: failure */
@@ -281,18 +287,16 @@ static void test_encode_exact(void)
     xv_array_add(ed, xv_str("Running"));
     xv_struct_set(r, "ErrorDescription", ed);
     got = encode_value_str(r);
-    want = squeeze("<value><struct>\n"
-                   " <member><name>Status</name><value><string>Failure</string></value></member>\n"
-                   " <member><name>ErrorDescription</name><value><array><data>\n"
-                   "   <value><string>VM_BAD_POWER_STATE</string></value>\n"
-                   "   <value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value>\n"
-                   "   <value><string>Halted</string></value>\n"
-                   "   <value><string>Running</string></value>\n"
-                   " </data></array></value></member>\n"
-                   "</struct></value>");
-    CHECKF(strcmp(got, want) == 0, "failure bytes:\n got %s\nwant %s", got, want);
-    free(got);
-    free(want);
+    check_wire("failure bytes", got,
+               "<value><struct>\n"
+               " <member><name>Status</name><value><string>Failure</string></value></member>\n"
+               " <member><name>ErrorDescription</name><value><array><data>\n"
+               "   <value><string>VM_BAD_POWER_STATE</string></value>\n"
+               "   <value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value>\n"
+               "   <value><string>Halted</string></value>\n"
+               "   <value><string>Running</string></value>\n"
+               " </data></array></value></member>\n"
+               "</struct></value>");
     xv_free(r);
 
     /* 10.d: task record (prefix), with NIL written as "" and an empty set */
@@ -303,16 +307,14 @@ static void test_encode_exact(void)
     xv_struct_set(r, "result", xv_nil());
     xv_struct_set(r, "error_info", xv_array());
     got = encode_value_str(r);
-    want = squeeze("<value><struct>\n"
-                   " <member><name>uuid</name><value><string>c41e9e57-0d2a-4f3e-b6a8-92f1d0e7a455</string></value></member>\n"
-                   " <member><name>status</name><value><string>success</string></value></member>\n"
-                   " <member><name>progress</name><value><string>100</string></value></member>\n"
-                   " <member><name>result</name><value><string></string></value></member>\n"
-                   " <member><name>error_info</name><value><array><data></data></array></value></member>\n"
-                   "</struct></value>");
-    CHECKF(strcmp(got, want) == 0, "task record bytes:\n got %s\nwant %s", got, want);
-    free(got);
-    free(want);
+    check_wire("task record bytes", got,
+               "<value><struct>\n"
+               " <member><name>uuid</name><value><string>c41e9e57-0d2a-4f3e-b6a8-92f1d0e7a455</string></value></member>\n"
+               " <member><name>status</name><value><string>success</string></value></member>\n"
+               " <member><name>progress</name><value><string>100</string></value></member>\n"
+               " <member><name>result</name><value><string></string></value></member>\n"
+               " <member><name>error_info</name><value><array><data></data></array></value></member>\n"
+               "</struct></value>");
     xv_free(r);
 
     /* 10.e: event batch */
@@ -326,17 +328,15 @@ static void test_encode_exact(void)
     r = xv_array();
     xv_array_add(r, ev);
     got = encode_value_str(r);
-    want = squeeze("<value><array><data><value><struct>\n"
-                   " <member><name>id</name><value><string>17</string></value></member>\n"
-                   " <member><name>timestamp</name><value><dateTime.iso8601>20240102T10:11:12</dateTime.iso8601></value></member>\n"
-                   " <member><name>class</name><value><string>VM</string></value></member>\n"
-                   " <member><name>operation</name><value><string>mod</string></value></member>\n"
-                   " <member><name>ref</name><value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value></member>\n"
-                   " <member><name>obj_uuid</name><value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value></member>\n"
-                   "</struct></value></data></array></value>");
-    CHECKF(strcmp(got, want) == 0, "event batch bytes:\n got %s\nwant %s", got, want);
-    free(got);
-    free(want);
+    check_wire("event batch bytes", got,
+               "<value><array><data><value><struct>\n"
+               " <member><name>id</name><value><string>17</string></value></member>\n"
+               " <member><name>timestamp</name><value><dateTime.iso8601>20240102T10:11:12</dateTime.iso8601></value></member>\n"
+               " <member><name>class</name><value><string>VM</string></value></member>\n"
+               " <member><name>operation</name><value><string>mod</string></value></member>\n"
+               " <member><name>ref</name><value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value></member>\n"
+               " <member><name>obj_uuid</name><value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value></member>\n"
+               "</struct></value></data></array></value>");
     xv_free(r);
 
     /* 10.a call */
@@ -347,15 +347,13 @@ static void test_encode_exact(void)
     xbuf_init(&b);
     xmlrpc_encode_call(&b, "session.login_with_password", params);
     got = xbuf_steal(&b, NULL);
-    want = squeeze("<?xml version=\"1.0\"?>\n"
-                   "<methodCall><methodName>session.login_with_password</methodName>\n"
-                   " <params>\n"
-                   "  <param><value><string>root</string></value></param>\n"
-                   "  <param><value><string>s3cret</string></value></param>\n"
-                   " </params></methodCall>");
-    CHECKF(strcmp(got, want) == 0, "login call bytes:\n got %s\nwant %s", got, want);
-    free(got);
-    free(want);
+    check_wire("login call bytes", got,
+               "<?xml version=\"1.0\"?>\n"
+               "<methodCall><methodName>session.login_with_password</methodName>\n"
+               " <params>\n"
+               "  <param><value><string>root</string></value></param>\n"
+               "  <param><value><string>s3cret</string></value></param>\n"
+               " </params></methodCall>");
     xv_free(params);
 
     xbuf_init(&b);
