@@ -642,6 +642,34 @@ static bool token_in(const char *v, size_t vl, const char *tok)
     return false;
 }
 
+/* The longest line each line-framed state waits for; 0 for the body states. */
+static size_t line_limit(enum parse_state ps)
+{
+    switch (ps) {
+    case P_STATUS:
+    case P_HEADERS:
+    case P_TRAILERS:
+        return MAX_HEADER;
+    case P_CHUNK_SIZE:
+        return 1024;
+    case P_CHUNK_CRLF:
+        return 2;
+    default:
+        return 0;
+    }
+}
+
+/* Takes what is there of a counted body or chunk; true once all of it came. */
+static bool take_counted(conn *c, const char *p, const char *end)
+{
+    size_t avail = (size_t)(end - p);
+    size_t take = avail < c->remaining ? avail : (size_t)c->remaining;
+    body_append(c, p, take);
+    c->rpos += take;
+    c->remaining -= take;
+    return c->remaining == 0;
+}
+
 /* Parse as much of rbuf as possible.  Returns false if the connection must be closed
  * (protocol error or Connection: close after a response). */
 static bool conn_parse(conn *c, uint64_t now, bool measuring, bool eof)
@@ -649,16 +677,20 @@ static bool conn_parse(conn *c, uint64_t now, bool measuring, bool eof)
     for (;;) {
         const char *p = c->rbuf + c->rpos;
         const char *end = c->rbuf + c->rlen;
-        switch (c->ps) {
-        case P_STATUS: {
-            if (p == end)
-                return true;
-            const char *nl = find_eol(p, end);
+        const char *nl = NULL;
+        size_t limit = line_limit(c->ps);
+        if (limit) {
+            /* a line-framed state: wait for the whole line, then consume it */
+            nl = find_eol(p, end);
             if (!nl) {
-                if ((size_t)(end - p) > MAX_HEADER)
+                if ((size_t)(end - p) > limit)
                     goto bad;
                 return true;
             }
+            c->rpos = (size_t)(nl + 1 - c->rbuf);
+        }
+        switch (c->ps) {
+        case P_STATUS: {
             if (c->inflight == 0)
                 goto bad; /* unsolicited data */
             if ((size_t)(nl - p) < 12 || strncmp(p, "HTTP/1.", 7) != 0)
@@ -673,21 +705,13 @@ static bool conn_parse(conn *c, uint64_t now, bool measuring, bool eof)
             c->resp_close = p[7] == '0'; /* HTTP/1.0 closes unless keep-alive */
             c->chunked = false;
             c->remaining = UINT64_MAX; /* no Content-Length yet */
-            c->rpos = (size_t)(nl + 1 - c->rbuf);
             c->ps = P_HEADERS;
             break;
         }
         case P_HEADERS: {
-            const char *nl = find_eol(p, end);
-            if (!nl) {
-                if ((size_t)(end - p) > MAX_HEADER)
-                    goto bad;
-                return true;
-            }
             size_t len = (size_t)(nl - p);
             if (len > 0 && p[len - 1] == '\r')
                 len--;
-            c->rpos = (size_t)(nl + 1 - c->rbuf);
             if (len == 0) {
                 /* end of headers */
                 if (c->status >= 100 && c->status < 200) {
@@ -696,7 +720,7 @@ static bool conn_parse(conn *c, uint64_t now, bool measuring, bool eof)
                 }
                 if (c->status == 204 || c->status == 304) {
                     if (conn_response_done(c, now, measuring))
-                    return false;
+                        return false;
                     break;
                 }
                 if (c->chunked)
@@ -738,12 +762,7 @@ static bool conn_parse(conn *c, uint64_t now, bool measuring, bool eof)
             break;
         }
         case P_BODY_CL: {
-            size_t avail = (size_t)(end - p);
-            size_t take = avail < c->remaining ? avail : (size_t)c->remaining;
-            body_append(c, p, take);
-            c->rpos += take;
-            c->remaining -= take;
-            if (c->remaining > 0)
+            if (!take_counted(c, p, end))
                 return true;
             if (conn_response_done(c, now, measuring))
                 return false;
@@ -762,12 +781,6 @@ static bool conn_parse(conn *c, uint64_t now, bool measuring, bool eof)
             return true;
         }
         case P_CHUNK_SIZE: {
-            const char *nl = find_eol(p, end);
-            if (!nl) {
-                if ((size_t)(end - p) > 1024)
-                    goto bad;
-                return true;
-            }
             uint64_t n = 0;
             const char *q = p;
             int digits = 0;
@@ -788,7 +801,6 @@ static bool conn_parse(conn *c, uint64_t now, bool measuring, bool eof)
             }
             if (digits == 0)
                 goto bad;
-            c->rpos = (size_t)(nl + 1 - c->rbuf);
             if (n == 0)
                 c->ps = P_TRAILERS;
             else {
@@ -798,38 +810,19 @@ static bool conn_parse(conn *c, uint64_t now, bool measuring, bool eof)
             break;
         }
         case P_CHUNK_DATA: {
-            size_t avail = (size_t)(end - p);
-            size_t take = avail < c->remaining ? avail : (size_t)c->remaining;
-            body_append(c, p, take);
-            c->rpos += take;
-            c->remaining -= take;
-            if (c->remaining > 0)
+            if (!take_counted(c, p, end))
                 return true;
             c->ps = P_CHUNK_CRLF;
             break;
         }
         case P_CHUNK_CRLF: {
-            const char *nl = find_eol(p, end);
-            if (!nl) {
-                if (end - p > 2)
-                    goto bad;
-                return true;
-            }
             if (nl - p > 1 || (nl - p == 1 && *p != '\r'))
                 goto bad;
-            c->rpos = (size_t)(nl + 1 - c->rbuf);
             c->ps = P_CHUNK_SIZE;
             break;
         }
         case P_TRAILERS: {
-            const char *nl = find_eol(p, end);
-            if (!nl) {
-                if ((size_t)(end - p) > MAX_HEADER)
-                    goto bad;
-                return true;
-            }
             size_t len = (size_t)(nl - p);
-            c->rpos = (size_t)(nl + 1 - c->rbuf);
             if (len == 0 || (len == 1 && *p == '\r')) {
                 if (conn_response_done(c, now, measuring))
                     return false;
