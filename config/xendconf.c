@@ -474,6 +474,7 @@ void xend_config_init(xend_config *c)
     c->backend = strdup("auto");
     c->pid_file = strdup("/var/run/xend.pid");
     c->log_level = XLOG_INFO;
+    c->audit_log = strdup(XC_DEFAULT_AUDIT_LOG);
     c->pam_service = strdup("xend");
     c->max_request_bytes = 4194304;
     c->max_xml_depth = 64;
@@ -510,6 +511,7 @@ void xend_config_dispose(xend_config *c)
     free(c->sim_config);
     free(c->pid_file);
     free(c->log_file);
+    free(c->audit_log);
     free(c->pam_service);
     free(c->web_dir);
     free(c->image_dir);
@@ -559,6 +561,7 @@ static const xc_key xc_keys[] = {
     { "log-file", XC_K_PATH_OR_NONE, XC_OFF(log_file), 0, 0 },
     { "log-level", XC_K_LEVEL, XC_OFF(log_level), 0, 0 },
     { "log-filters", XC_K_LOG_FILTERS, XC_OFF(log_filters), 0, 0 },
+    { "audit-log", XC_K_PATH_OR_NONE, XC_OFF(audit_log), 0, 0 },
     { "listen", XC_K_LISTEN, 0, 0, 0 },
     { "pam-service", XC_K_SERVICE, XC_OFF(pam_service), 0, 0 },
     { "max-request-bytes", XC_K_SIZE, XC_OFF(max_request_bytes), 1024, 1024 * 1024 * 1024 },

@@ -47,6 +47,7 @@ typedef struct xend_config {
     char *log_file;         /* NULL: stderr (foreground) or syslog */
     int log_level;          /* an xlog_level */
     char *log_filters;      /* per-domain levels (util/log.h), NULL: none */
+    char *audit_log;        /* the audit log (daemon/audit.h); NULL: none */
     xc_listener *listeners;
     size_t n_listeners;
     char *pam_service;
@@ -89,6 +90,8 @@ typedef struct xend_config {
 #define XC_TLS_DEFAULT_PRIORITIES "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:" \
     "+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA:" \
     "%SERVER_PRECEDENCE"
+
+#define XC_DEFAULT_AUDIT_LOG "/var/log/xend/audit.log"
 
 #define XEND_CONFIG_DEFAULT_LISTEN "unix:/var/run/xend/xen-api.sock auth=none"
 

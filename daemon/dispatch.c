@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/audit.h"
 #include "daemon/classes.h"
 #include "daemon/dispatch.h"
 #include "daemon/persist.h"
@@ -128,6 +129,8 @@ static void deliver(void *arg, bool durable)
     if (!durable)
         not_durable(&c->result, &c->err);
     log_call(c, "");
+    if (!c->is_async || c->err)     /* an accepted Async call is audited when its task ends */
+        audit_call(c);
     c->done(c);
 }
 
@@ -199,6 +202,7 @@ static void async_finish_job(void *arg)
 {
     xcall *c = arg;
     log_call(c, "task ");
+    audit_call(c);
     task_finish(c->task, c->result, c->err);
     xcall_free(c);           /* the client got its task ref long ago */
 }

@@ -6,11 +6,11 @@ daemon_libxend_la_SOURCES = \
 	daemon/implicit.c daemon/classes.h daemon/session.c daemon/session.h daemon/login.c daemon/login.h \
 	daemon/backend.c daemon/backend.h daemon/paths.c daemon/paths.h \
 	daemon/host.c daemon/host.h daemon/task.c daemon/task.h \
-	daemon/metrics.c daemon/metrics.h \
+	daemon/metrics.c daemon/metrics.h daemon/audit.c daemon/audit.h \
 	daemon/daemon.h
 nodist_daemon_libxend_la_SOURCES = gen/xapi_model.c gen/xapi_errors.c gen/xapi_dispatch.c gen/xapi_policy.c
-daemon_libxend_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
-daemon_libxend_la_LIBADD = util/libxv.la
+daemon_libxend_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(GNUTLS_CFLAGS)
+daemon_libxend_la_LIBADD = util/libxv.la $(GNUTLS_LIBS)
 $(daemon_libxend_la_OBJECTS) $(daemon_xend_OBJECTS): | gen/stamp
 
 sbin_PROGRAMS += daemon/xend

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config/xendconf.h"
+#include "daemon/audit.h"
 #include "daemon/backend.h"
 #include "daemon/daemon.h"
 #include "daemon/dispatch.h"
@@ -250,6 +251,21 @@ static void set_log_filters(const xend_config *c, const char *what)
     free(err);
 }
 
+/* Opens (or, path unchanged, reopens) the audit log of c; a failure is
+ * logged and leaves the previous file in use (none at start). */
+static void set_audit_log(const xend_config *cur, const xend_config *c, const char *what)
+{
+    char *err = NULL;
+    bool same = cur && cur->audit_log && c->audit_log && strcmp(cur->audit_log, c->audit_log) == 0;
+    bool ok = same ? audit_reopen(&err) : audit_open(c->audit_log, &err);
+    if (!ok)
+        xlog(XLOG_ERROR, "%s%s; %s", what, err ? err : "audit log: cannot open",
+             audit_enabled() ? "auditing continues in the previous file" : "calls are NOT audited");
+    else if (!same)
+        xlog(XLOG_INFO, "%saudit log: %s", what, c->audit_log ? c->audit_log : "none (calls are not audited)");
+    free(err);
+}
+
 static const xend_config *reload(int argc, char **argv, const char *config_path, const xend_config *cur,
                                  rpc_server *srv, bool foreground)
 {
@@ -265,6 +281,7 @@ static const xend_config *reload(int argc, char **argv, const char *config_path,
         xend_config_dispose(next);
         free(next);
         xlog_reopen();
+        set_audit_log(cur, cur, "reload: ");
         service_reloaded();
         return cur;
     }
@@ -281,6 +298,7 @@ static const xend_config *reload(int argc, char **argv, const char *config_path,
     if (next->log_level != cur->log_level)
         xlog(XLOG_INFO, "reload: log level %s", xlog_level_name((xlog_level)next->log_level));
     set_log_filters(next, "reload: ");
+    set_audit_log(cur, next, "reload: ");
     if (!rpc_server_reload(srv, next))
         xlog(XLOG_WARNING, "reload: not every listener could be started (see above)");
     char *role_err = NULL;
@@ -349,6 +367,7 @@ int main(int argc, char **argv)
         service_daemonize();
     xlog_open(cfg->log_file, (xlog_level)cfg->log_level, foreground);
     set_log_filters(cfg, "");
+    set_audit_log(NULL, cfg, "");
     host_set_log_file(cfg->log_file);
     raise_fd_limit();
     signal(SIGPIPE, SIG_IGN);

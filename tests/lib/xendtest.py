@@ -130,6 +130,7 @@ class Xend:
         self.args = list(args)
         self.user = PamUser() if pam else None
         self.log = os.path.join(self.tmp, "xend.log")
+        self.audit = os.path.join(self.tmp, "audit.log")
         self.conf = os.path.join(self.tmp, "xend.conf")
         self.pid_file = os.path.join(self.tmp, "xend.pid")
         self.pam = pam
@@ -159,6 +160,8 @@ class Xend:
                 f.write("role-user = %s pool-admin\n" % self.user.name)
             f.write("log-file = %s\n" % self.log)
             f.write("log-level = debug\n")
+            if not any(line.startswith("audit-log") for line in self.extra_conf):
+                f.write("audit-log = %s\n" % self.audit)
             if not any(line.startswith("web-dir") for line in self.extra_conf):
                 f.write("web-dir = %s\n" % os.path.join(SRCDIR, "web"))
             for line in self.extra_conf:
