@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "rpc/static.h"
+#include "util/beneath.h"
 
 /* The longest path we look at, and the largest file we send: the console's
  * files are a few dozen KiB. */
@@ -39,57 +40,49 @@ const char *rpc_static_type(const char *name)
     return "application/octet-stream";
 }
 
-/* Opens the file url names below dirfd, one component at a time, following
- * no link and never leaving the directory; a directory answers with its
- * index.html.  Returns an fd of a regular file (and its size), or -1. */
-static int static_open(int dirfd, const char *url, off_t *size_r, const char **type_name_r)
+/* Opens the file url names below dirfd (util/beneath.h: one component at a
+ * time, no link followed, never leaving the directory); hidden names are
+ * refused too.  A directory answers with its index.html.  Returns an fd of
+ * a regular file (with its size and Content-Type), or -1. */
+static int static_open(int dirfd, const char *url, off_t *size_r, const char **type_r)
 {
-    char path[STATIC_MAX_PATH + 1];
+    char rel[STATIC_MAX_PATH + 1];
     size_t n = strlen(url);
     if (url[0] != '/' || n > STATIC_MAX_PATH)
         return -1;
-    memcpy(path, url + 1, n);          /* with the terminating NUL */
-    int cur = dup(dirfd);
-    if (cur < 0)
+    memcpy(rel, url + 1, n);            /* with the terminating NUL */
+    size_t len = n - 1;
+    while (len > 0 && rel[len - 1] == '/')      /* "sub/" names the directory sub */
+        rel[--len] = '\0';
+    for (const char *c = rel; *c; c = strchr(c, '/') ? strchr(c, '/') + 1 : c + strlen(c))
+        if (*c == '.')                  /* ".", "..", hidden files */
+            return -1;
+    const char *name = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+    int fd = *rel ? xopen_beneath(dirfd, rel, O_RDONLY, 0) : dup(dirfd);
+    if (fd < 0)
         return -1;
-    const char *last = "index.html";
-    char *save = NULL;
-    for (char *comp = strtok_r(path, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
-        if (comp[0] == '.' || strchr(comp, '\\')) {   /* ".", "..", hidden files */
-            close(cur);
-            return -1;
-        }
-        int next = openat(cur, comp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-        close(cur);
-        if (next < 0)
-            return -1;
-        cur = next;
-        last = comp;
-    }
     struct stat st;
-    if (fstat(cur, &st) != 0)
+    if (fstat(fd, &st) != 0)
         goto fail;
     if (S_ISDIR(st.st_mode)) {
-        int idx = openat(cur, "index.html", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-        close(cur);
-        if (idx < 0)
-            return -1;
-        cur = idx;
-        last = "index.html";
-        if (fstat(cur, &st) != 0)
+        int idx = xopen_beneath(fd, "index.html", O_RDONLY, 0);
+        close(fd);
+        if ((fd = idx) < 0 || fstat(fd, &st) != 0)
             goto fail;
+        name = "index.html";
     }
     if (!S_ISREG(st.st_mode) || st.st_size > STATIC_MAX_FILE)
         goto fail;
     /* the file is read through MHD: make it blocking again */
-    int fl = fcntl(cur, F_GETFL);
-    if (fl < 0 || fcntl(cur, F_SETFL, fl & ~O_NONBLOCK) != 0)
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
         goto fail;
     *size_r = st.st_size;
-    *type_name_r = last;
-    return cur;
+    *type_r = rpc_static_type(name);    /* name points into rel: use it here */
+    return fd;
 fail:
-    close(cur);
+    if (fd >= 0)
+        close(fd);
     return -1;
 }
 
@@ -116,11 +109,11 @@ enum MHD_Result rpc_static_serve(struct MHD_Connection *conn, const char *dir, c
     static const char not_found[] = "not found\n";
     int fd = -1;
     off_t size = 0;
-    const char *name = NULL;
+    const char *type = NULL;
     if (dir && *dir) {
         int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0) {
-            fd = static_open(dfd, url, &size, &name);
+            fd = static_open(dfd, url, &size, &type);
             close(dfd);
         }
     }
@@ -130,5 +123,5 @@ enum MHD_Result rpc_static_serve(struct MHD_Connection *conn, const char *dir, c
                                                              MHD_RESPMEM_PERSISTENT),
                              "text/plain; charset=utf-8");
     /* MHD closes fd when the response is destroyed */
-    return static_answer(conn, MHD_HTTP_OK, MHD_create_response_from_fd((size_t)size, fd), rpc_static_type(name));
+    return static_answer(conn, MHD_HTTP_OK, MHD_create_response_from_fd((size_t)size, fd), type);
 }
