@@ -1072,6 +1072,391 @@ out:
     return ok;
 }
 
+/* ---- the fast path for responses ----
+ *
+ * A direct decoder for the plain form of XML-RPC that xend (and most
+ * servers) write: no comments, PIs (but the XML declaration), CDATA,
+ * DOCTYPE, attributes or self-closing tags but <nil/>, no raw CR (XML would
+ * normalise it), text of legal XML characters with the five predefined
+ * entities and character references.  It builds the xv tree straight from
+ * the bytes, without libxml2's document tree: for a 35 MB get_all_records
+ * reply that tree was most of a client's time.  Anything else it does not
+ * judge: it gives up and xmlrpc_parse_response runs the hardened libxml2
+ * decoder over the same bytes, which accepts what XML allows and words the
+ * error for what it does not.  The limits hold here too (more nodes or
+ * deeper values than allowed: give up, and libxml2's path refuses). */
+
+typedef struct fast {
+    const char *p, *end;
+    size_t nodes, max_nodes;
+    int max_depth;
+    xbuf text;                 /* scratch for text with entities */
+} fast;
+
+static char *dup_bytes(const char *s, size_t n)
+{
+    char *r = malloc(n + 1);
+    if (!r)
+        abort();
+    memcpy(r, s, n);
+    r[n] = '\0';
+    return r;
+}
+
+static bool fast_lit(fast *f, const char *lit, size_t n)
+{
+    if ((size_t)(f->end - f->p) < n || memcmp(f->p, lit, n) != 0)
+        return false;
+    f->p += n;
+    return true;
+}
+
+#define FAST_LIT(f, lit) fast_lit((f), (lit), sizeof(lit) - 1)
+
+/* An element's start tag, counted against max_nodes. */
+static bool fast_open(fast *f, const char *lit, size_t n)
+{
+    if (!fast_lit(f, lit, n))
+        return false;
+    return ++f->nodes <= f->max_nodes;
+}
+
+#define FAST_OPEN(f, lit) fast_open((f), (lit), sizeof(lit) - 1)
+
+static void fast_ws(fast *f)
+{
+    while (f->p < f->end && is_blank(*f->p) && *f->p != '\r')
+        f->p++;
+}
+
+/* A character reference's or entity's replacement, at f->p just past '&'. */
+static bool fast_entity(fast *f, xbuf *out)
+{
+    static const struct { const char *name; size_t n; char c; } ents[] = {
+        { "amp;", 4, '&' }, { "lt;", 3, '<' }, { "gt;", 3, '>' },
+        { "quot;", 5, '"' }, { "apos;", 5, '\'' },
+    };
+    for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++)
+        if (fast_lit(f, ents[i].name, ents[i].n)) {
+            xbuf_add(out, &ents[i].c, 1);
+            return true;
+        }
+    if (!FAST_LIT(f, "#"))
+        return false;
+    bool hex = FAST_LIT(f, "x");
+    uint32_t cp = 0;
+    int digits = 0;
+    for (; f->p < f->end && *f->p != ';'; f->p++, digits++) {
+        char c = *f->p;
+        int dv = c >= '0' && c <= '9' ? c - '0'
+               : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
+               : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (dv < 0 || digits >= 8)
+            return false;
+        cp = cp * (hex ? 16 : 10) + (uint32_t)dv;
+    }
+    if (digits == 0 || !FAST_LIT(f, ";"))
+        return false;
+    /* XML 1.0's Char production */
+    if (!(cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
+          (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF)))
+        return false;
+    char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (char)(0xF0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    xbuf_add(out, u, n);
+    return true;
+}
+
+/* The text up to the next '<', decoded into a malloc'd string (*len_r
+ * bytes); NULL to give up. */
+static char *fast_text(fast *f, size_t *len_r)
+{
+    const char *start = f->p, *run = f->p;
+    bool copied = false;
+    f->text.len = 0;
+    while (f->p < f->end && *f->p != '<') {
+        unsigned char c = (unsigned char)*f->p;
+        if (c == '&') {
+            xbuf_add(&f->text, run, (size_t)(f->p - run));
+            f->p++;
+            if (!fast_entity(f, &f->text))
+                return NULL;
+            run = f->p;
+            copied = true;
+        } else if (c >= 0x80) {
+            uint32_t cp;
+            size_t n = xv_utf8_seq((const unsigned char *)f->p, (size_t)(f->end - f->p), &cp);
+            if (n == 0 || cp == 0xFFFE || cp == 0xFFFF)
+                return NULL;
+            f->p += n;
+        } else if (c < 0x20 ? c != '\t' && c != '\n'
+                            : c == '>' && f->p - start >= 2 && f->p[-1] == ']' && f->p[-2] == ']') {
+            return NULL;                  /* a control, a raw CR, or "]]>" */
+        } else {
+            f->p++;
+        }
+    }
+    if (f->p == f->end)
+        return NULL;
+    size_t len;
+    char *s;
+    if (copied) {
+        xbuf_add(&f->text, run, (size_t)(f->p - run));
+        len = f->text.len;
+        s = dup_bytes(f->text.data, len);
+    } else {
+        len = (size_t)(f->p - start);
+        s = dup_bytes(start, len);
+    }
+    *len_r = len;
+    return s;
+}
+
+/* Text without its surrounding blanks (numbers, booleans, dates). */
+static char *fast_text_trimmed(fast *f, size_t *len_r)
+{
+    size_t len;
+    char *s = fast_text(f, &len);
+    if (!s)
+        return NULL;
+    size_t a = 0, z = len;
+    while (a < z && is_blank(s[a]))
+        a++;
+    while (z > a && is_blank(s[z - 1]))
+        z--;
+    if (a)
+        memmove(s, s + a, z - a);
+    s[z - a] = '\0';
+    *len_r = z - a;
+    return s;
+}
+
+static xv *fast_value(fast *f, int depth);
+
+/* A scalar: its text, then the closing tag. */
+static xv *fast_scalar(fast *f, const char *close, size_t close_n, xv_kind kind)
+{
+    size_t len;
+    bool trim = kind != XV_STRING && kind != XV_BASE64;
+    char *s = trim ? fast_text_trimmed(f, &len) : fast_text(f, &len);
+    xv *v = NULL;
+    if (!s || !fast_lit(f, close, close_n))
+        goto out;
+    switch (kind) {
+    case XV_INT: {
+        int64_t i;
+        if (!xv_parse_int(s, len, &i) || (close_n == 5 && (i < INT32_MIN || i > INT32_MAX)))
+            goto out;                     /* </i4> */
+        v = xv_int(i);
+        goto out;
+    }
+    case XV_BOOL:
+        if (len == 1 && (s[0] == '0' || s[0] == '1'))
+            v = xv_bool(s[0] == '1');
+        goto out;
+    case XV_DOUBLE: {
+        char *e;
+        errno = 0;
+        double x = c_locale ? strtod_l(s, &e, c_locale) : strtod(s, &e);
+        if (len > 0 && e == s + len && !(errno == ERANGE && isinf(x)))
+            v = xv_double(x);
+        goto out;
+    }
+    default:
+        v = xv_str_take(s);
+        v->u.str.len = len;
+        v->kind = kind;
+        return v;
+    }
+out:
+    free(s);
+    return v;
+}
+
+static xv *fast_array(fast *f, int depth)
+{
+    xv *arr = xv_array();
+    fast_ws(f);
+    if (!FAST_OPEN(f, "<data>"))
+        goto fail;
+    for (;;) {
+        fast_ws(f);
+        if (FAST_LIT(f, "</data>"))
+            break;
+        xv *item = fast_value(f, depth + 1);
+        if (!item)
+            goto fail;
+        xv_array_add(arr, item);
+    }
+    fast_ws(f);
+    if (FAST_LIT(f, "</array>"))
+        return arr;
+fail:
+    xv_free(arr);
+    return NULL;
+}
+
+static xv *fast_struct(fast *f, int depth)
+{
+    xv *st = xv_struct();
+    key_index ki = { NULL, 0 };
+    for (;;) {
+        fast_ws(f);
+        if (FAST_LIT(f, "</struct>"))
+            break;
+        if (!FAST_OPEN(f, "<member>"))
+            goto fail;
+        fast_ws(f);
+        if (!FAST_OPEN(f, "<name>"))
+            goto fail;
+        size_t klen;
+        char *key = fast_text(f, &klen);
+        if (!key)
+            goto fail;
+        if (!FAST_LIT(f, "</name>")) {
+            free(key);
+            goto fail;
+        }
+        fast_ws(f);
+        xv *val = fast_value(f, depth + 1);
+        if (!val) {
+            free(key);
+            goto fail;
+        }
+        struct_put(st, &ki, key, val);
+        free(key);
+        fast_ws(f);
+        if (!FAST_LIT(f, "</member>"))
+            goto fail;
+    }
+    free(ki.slots);
+    return st;
+fail:
+    free(ki.slots);
+    xv_free(st);
+    return NULL;
+}
+
+/* <value>...</value>, at its start tag. */
+static xv *fast_value(fast *f, int depth)
+{
+    if (depth > f->max_depth || !FAST_OPEN(f, "<value>"))
+        return NULL;
+    const char *text_start = f->p;
+    while (f->p < f->end && is_blank(*f->p) && *f->p != '\r')
+        f->p++;
+    if (f->p < f->end && *f->p == '<' && f->p + 1 < f->end && f->p[1] != '/') {
+        xv *v = NULL;
+        if (FAST_OPEN(f, "<string>"))
+            v = fast_scalar(f, "</string>", 9, XV_STRING);
+        else if (FAST_OPEN(f, "<struct>"))
+            v = fast_struct(f, depth);
+        else if (FAST_OPEN(f, "<array>"))
+            v = fast_array(f, depth);
+        else if (FAST_OPEN(f, "<int>"))
+            v = fast_scalar(f, "</int>", 6, XV_INT);
+        else if (FAST_OPEN(f, "<i4>"))
+            v = fast_scalar(f, "</i4>", 5, XV_INT);
+        else if (FAST_OPEN(f, "<i8>"))
+            v = fast_scalar(f, "</i8>", 5, XV_INT);
+        else if (FAST_OPEN(f, "<boolean>"))
+            v = fast_scalar(f, "</boolean>", 10, XV_BOOL);
+        else if (FAST_OPEN(f, "<double>"))
+            v = fast_scalar(f, "</double>", 9, XV_DOUBLE);
+        else if (FAST_OPEN(f, "<dateTime.iso8601>"))
+            v = fast_scalar(f, "</dateTime.iso8601>", 19, XV_DATETIME);
+        else if (FAST_OPEN(f, "<base64>"))
+            v = fast_scalar(f, "</base64>", 9, XV_BASE64);
+        else if (FAST_OPEN(f, "<nil/>"))
+            v = xv_nil();
+        if (!v)
+            return NULL;
+        fast_ws(f);
+        if (FAST_LIT(f, "</value>"))
+            return v;
+        xv_free(v);
+        return NULL;
+    }
+    /* untyped: a string */
+    f->p = text_start;
+    size_t len;
+    char *s = fast_text(f, &len);
+    if (!s)
+        return NULL;
+    if (!FAST_LIT(f, "</value>")) {
+        free(s);
+        return NULL;
+    }
+    xv *v = xv_str_take(s);
+    v->u.str.len = len;
+    return v;
+}
+
+/* A whole <methodResponse> holding one param, or NULL to give up. */
+static xv *fast_response(const char *body, size_t len, const xmlrpc_limits *lim)
+{
+    xmlrpc_limits l;
+    xmlrpc_limits_resolve(lim, &l);
+    if (!body || len == 0 || len > l.max_bytes)
+        return NULL;
+    fast f = { .p = body, .end = body + len, .max_nodes = l.max_nodes, .max_depth = l.max_depth };
+    xbuf_init(&f.text);
+    codec_init();
+    xv *v = NULL;
+    if (!FAST_LIT(&f, "<?xml version=\"1.0\"?>"))
+        (void)FAST_LIT(&f, "<?xml version='1.0'?>");
+    fast_ws(&f);
+    if (!FAST_OPEN(&f, "<methodResponse>"))
+        goto out;
+    fast_ws(&f);
+    if (!FAST_OPEN(&f, "<params>"))
+        goto out;
+    fast_ws(&f);
+    if (!FAST_OPEN(&f, "<param>"))
+        goto out;
+    fast_ws(&f);
+    v = fast_value(&f, 1);
+    if (!v)
+        goto out;
+    fast_ws(&f);
+    if (!FAST_LIT(&f, "</param>"))
+        goto fail;
+    fast_ws(&f);
+    if (!FAST_LIT(&f, "</params>"))
+        goto fail;
+    fast_ws(&f);
+    if (!FAST_LIT(&f, "</methodResponse>"))
+        goto fail;
+    fast_ws(&f);
+    if (f.p == f.end)
+        goto out;
+fail:
+    xv_free(v);
+    v = NULL;
+out:
+    xbuf_free(&f.text);
+    return v;
+}
+
 bool xmlrpc_parse_response(const char *body, size_t len, const xmlrpc_limits *lim,
                            xv **value_r, int *fault_code_r, char **fault_string_r,
                            char **err_r)
@@ -1081,9 +1466,15 @@ bool xmlrpc_parse_response(const char *body, size_t len, const xmlrpc_limits *li
     xv *value = NULL;
     int code = 0;
     char *fstring = NULL;
-    xmlDocPtr doc = parse_doc(body, len, lim, &d.max_depth, &d.err);
+    xmlDocPtr doc = NULL;
     xmlNode *root, *n;
 
+    value = fast_response(body, len, lim);
+    if (value) {
+        ok = true;
+        goto out;
+    }
+    doc = parse_doc(body, len, lim, &d.max_depth, &d.err);
     if (!doc)
         goto out;
     root = xmlDocGetRootElement(doc);

@@ -12,7 +12,11 @@ through XML-RPC before timing (a tenth of them running).  Each figure is
 the median of --runs runs (default 5) after one warm-up.
 Output: a table, then one "BENCH key=value..." line per size.
 
+--save-reply FILE also keeps the largest VM.get_all_records reply, for
+bench/xm/decode_records (libxen's decoding alone, e.g. under callgrind).
+
 Usage: bench/xm/bench_xm.py [--build DIR] [--sizes 1000,10000] [--runs N] [--quick]
+                            [--save-reply FILE]
 """
 import argparse
 import os
@@ -65,6 +69,26 @@ def define_vms(X, first, count):
         t.join()
 
 
+def save_reply(X, path):
+    """The raw body of VM.get_all_records, as the server sent it."""
+    import http.client
+    import socket
+    import xmlrpc.client
+    from xendtest import ok
+    s = ok(X.unix_proxy().session.login_with_password("root", ""))
+
+    class Conn(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.connect(X.unix)
+    c = Conn("localhost")
+    c.request("POST", "/", xmlrpc.client.dumps((s,), "VM.get_all_records"), {"Content-Type": "text/xml"})
+    body = c.getresponse().read()
+    with open(path, "wb") as f:
+        f.write(body)
+    print("bench_xm: saved %d bytes of VM.get_all_records to %s" % (len(body), path))
+
+
 def virsh_node(path, n):
     """A libvirt test-driver node with n domains (a tenth running)."""
     with open(path, "w") as f:
@@ -82,6 +106,8 @@ def main():
     ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--save-reply", metavar="FILE",
+                    help="also save the VM.get_all_records reply at the largest size (for decode_records)")
     a = ap.parse_args()
     build = a.build or (os.getcwd() if os.path.exists("daemon/xend") else os.path.join(HERE, "..", "..", "build"))
     build = os.path.abspath(build)
@@ -130,6 +156,8 @@ def main():
                 assert out.count("bench-") == n, "virsh lists %d domains" % out.count("bench-")
                 t_virsh = median_time([virsh, "-c", "test://" + node, "list", "--all"], env, runs)
             results.append((n, t_xm, t_fetch, t_virsh, setup))
+            if a.save_reply and n == max(sizes):
+                save_reply(X, a.save_reply)
     finally:
         X.cleanup()
     print("%8s %12s %16s %14s   %s" % ("VMs", "xm list (s)", "libxen fetch (s)", "virsh (s)", "target"))

@@ -376,6 +376,23 @@ static const char *kind_name(const xv *v)
     return v->kind <= XV_STRUCT ? n[v->kind] : "?";
 }
 
+/* st's member called name, or NULL.  Servers send a record's members in
+ * one order, mostly the descriptor's, so the search starts at *next (just
+ * past the previous hit) and wraps round: one comparison per member instead
+ * of a scan of half the struct. */
+static const xv *struct_member(const xv *st, const char *name, size_t *next)
+{
+    size_t n = st->u.st.n;
+    for (size_t k = 0; k < n; k++) {
+        size_t j = (*next + k) % n;
+        if (strcmp(st->u.st.keys[j], name) == 0) {
+            *next = j + 1;
+            return st->u.st.vals[j];
+        }
+    }
+    return NULL;
+}
+
 bool xeni_from_xv(const xeni_type *t, const xv *v, void *slot, char **err_r)
 {
     memset(slot, 0, xeni_slot_size(t));
@@ -475,9 +492,10 @@ bool xeni_from_xv(const xeni_type *t, const xv *v, void *slot, char **err_r)
         if (v->kind != XV_STRUCT)
             break;
         char *p = xeni_record_alloc(t);
+        size_t next = 0;   /* where the member after the last one found sits */
         for (size_t i = 0; i < t->n_members; i++) {
             const xeni_member *m = &t->members[i];
-            const xv *mv = xv_struct_get(v, m->name);
+            const xv *mv = struct_member(v, m->name, &next);
             if (!mv) {
                 fill_default(m->type, p + m->offset);
                 continue;

@@ -1160,6 +1160,142 @@ static void test_fuzz(void)
     xv_free(params);
 }
 
+/* ---- the response fast path against libxml2 ----
+ *
+ * xmlrpc_parse_response decodes the plain form directly and hands anything
+ * else to libxml2.  A comment before the root element is such a thing, so
+ * the same document with one inserted must decode to the same value, or be
+ * refused by both paths. */
+
+static xv *parse_resp_via_libxml(const char *body, size_t len, const xmlrpc_limits *lim)
+{
+    static const char decl[] = "<?xml version=\"1.0\"?>";
+    size_t at = len >= sizeof decl - 1 && memcmp(body, decl, sizeof decl - 1) == 0 ? sizeof decl - 1 : 0;
+    char *doc = malloc(len + 16);
+    if (!doc)
+        abort();
+    memcpy(doc, body, at);
+    memcpy(doc + at, "<!--x-->", 8);
+    memcpy(doc + at + 8, body + at, len - at);
+    xv *v = parse_resp(doc, len + 8, lim, NULL);
+    free(doc);
+    return v;
+}
+
+/* 1 if both paths agree, 0 if not; *accepted_r counts the accepted ones. */
+static int fast_path_agrees(const char *body, size_t len, const xmlrpc_limits *lim, int *accepted_r)
+{
+    if (len >= 5 && memcmp(body, "<?xml", 5) == 0 && (len < 21 || memcmp(body, "<?xml version=\"1.0\"?>", 21) != 0))
+        return 1;   /* a mangled declaration: no place to put the comment */
+    xv *a = parse_resp(body, len, lim, NULL);
+    xv *b = parse_resp_via_libxml(body, len, lim);
+    int same = (!a && !b) || (a && b && xv_equal(a, b));
+    if (!same)
+        xtest_diag("  fast path %s, libxml2 %s: %.*s", a ? "accepts" : "refuses", b ? "accepts" : "refuses",
+                   (int)(len < 300 ? len : 300), body);
+    if (a)
+        (*accepted_r)++;
+    xv_free(a);
+    xv_free(b);
+    return same;
+}
+
+static void test_fast_path(void)
+{
+    static const char *const values[] = {
+        "<value><string>plain</string></value>",
+        "<value>untyped &amp; &lt;x&gt; &quot;q&quot; &apos;a&apos;</value>",
+        "<value><string>&#13;&#10;&#x9;&#xE9;&#233;&#x1F600;</string></value>",
+        "<value><string>h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80</string></value>",
+        "<value><string></string></value>", "<value></value>", "<value>  </value>",
+        "<value> <int>-7</int> </value>", "<value><i4>2147483647</i4></value>", "<value><i4>2147483648</i4></value>",
+        "<value><i8>9223372036854775807</i8></value>", "<value><int> 12 </int></value>", "<value><int>1x</int></value>",
+        "<value><boolean>1</boolean></value>", "<value><boolean> 0 </boolean></value>", "<value><boolean>2</boolean></value>",
+        "<value><double>1.5e3</double></value>", "<value><double>1e999</double></value>", "<value><double>x</double></value>",
+        "<value><dateTime.iso8601> 20261202T07:50:00 </dateTime.iso8601></value>",
+        "<value><base64> aGk= </base64></value>", "<value><nil/></value>", "<value><nil></nil></value>",
+        "<value><array><data></data></array></value>", "<value><array/></value>",
+        "<value><array>\n <data>\n  <value>a</value>\n  <value><int>1</int></value>\n </data>\n</array></value>",
+        "<value><struct></struct></value>",
+        "<value><struct><member><name>k</name><value>v</value></member>"
+        "<member><name>k</name><value>w</value></member></struct></value>",
+        "<value><struct>\n <member>\n  <name> spaced key </name>\n  <value><string>v</string></value>\n </member>\n"
+        "</struct></value>",
+        "<value><struct><member><value>v</value><name>k</name></member></struct></value>",
+        "<value><string>a]]>b</string></value>", "<value><string>a]]b > c</string></value>",
+        "<value><string>raw\rcr</string></value>", "<value><string>ctl\x01</string></value>",
+        "<value><string>bad \xC3 utf8</string></value>", "<value><string>\xEF\xBF\xBE</string></value>",
+        "<value><string>&#0;</string></value>", "<value><string>&#xD800;</string></value>", "<value><string>&bogus;</string></value>",
+        "<value><string>&amp</string></value>", "<value><string><![CDATA[<x>]]></string></value>",
+        "<value><string>a<!-- c -->b</string></value>", "<value><string a=\"1\">x</string></value>",
+        "<value><strin>x</strin></value>", "<value><string>x</value>", "<value>x<int>1</int></value>",
+        "<value><int>1</int><int>2</int></value>",
+    };
+    int agree = 0, accepted = 0, n = (int)(sizeof values / sizeof values[0]);
+    for (int i = 0; i < n; i++) {
+        char *doc = NULL;
+        if (asprintf(&doc, "<?xml version=\"1.0\"?><methodResponse><params><param>%s</param></params></methodResponse>",
+                     values[i]) < 0)
+            abort();
+        agree += fast_path_agrees(doc, strlen(doc), NULL, &accepted);
+        free(doc);
+    }
+    CHECKF(agree == n, "fast path and libxml2 agree on every sample value (%d/%d)", agree, n);
+    CHECKF(accepted > n / 2 && accepted < n, "the samples include accepted and refused ones (%d of %d accepted)",
+           accepted, n);
+
+    /* The encoder's output, and mutations of it. */
+    xv *sv = sample_value();
+    size_t seed_len;
+    char *seed = encode_response_str(sv, &seed_len);
+    int seed_ok = 0;
+    CHECKF(fast_path_agrees(seed, seed_len, NULL, &seed_ok) && seed_ok,
+           "the fast path decodes the encoder's sample value as libxml2 does");
+    int iters = getenv("TEST_CODEC_QUICK") ? 2000 : 20000;
+    xmlrpc_limits lim = { 1 << 20, 16, 20000 };
+    char *buf = malloc(seed_len + 64 * 4);
+    if (!buf)
+        abort();
+    agree = accepted = 0;
+    for (int it = 0; it < iters; it++) {
+        size_t len = seed_len;
+        memcpy(buf, seed, len);
+        int muts = 1 + (int)(rnd() % 3);
+        for (int m = 0; m < muts; m++) {
+            uint32_t op = rnd() % 5;
+            size_t pos = rnd() % len;
+            if (op == 0) {
+                buf[pos] = "<>/&;#x\"' \n\r]abc019"[rnd() % 20];
+            } else if (op == 1) {
+                buf[pos] = (char)(rnd() & 0xFF);
+            } else if (op == 2 && len > 16) {
+                size_t k = 1 + rnd() % 8;
+                if (k > len - pos)
+                    k = len - pos;
+                memmove(buf + pos, buf + pos + k, len - pos - k);
+                len -= k;
+            } else if (op == 3) {
+                const char *t = fuzz_tokens[rnd() % (sizeof(fuzz_tokens) / sizeof(fuzz_tokens[0]))];
+                size_t k = strlen(t);
+                if (k == 0 || k > 64)
+                    continue;
+                memmove(buf + pos + k, buf + pos, len - pos);
+                memcpy(buf + pos, t, k);
+                len += k;
+            } else if (len > 32) {
+                len = pos > 32 ? pos : len;               /* truncate */
+            }
+        }
+        agree += fast_path_agrees(buf, len, &lim, &accepted);
+    }
+    CHECKF(agree == iters, "fast path and libxml2 agree on every mutated response (%d/%d)", agree, iters);
+    CHECKF(accepted > 0, "mutated responses are accepted too (%d)", accepted);
+    printf("fast path: %d mutated responses, %d accepted\n", iters, accepted);
+    free(buf);
+    free(seed);
+    xv_free(sv);
+}
+
 /* ---- threads ---- */
 
 static void *thread_main(void *arg)
@@ -1422,6 +1558,7 @@ int main(void)
     test_structural_errors();
     test_hostile();
     test_fuzz();
+    test_fast_path();
     test_threads();
     test_encoded();
     test_escape_positions();
