@@ -19,3 +19,6 @@ noinst_PROGRAMS += bench/jsonrpc/codec
 bench_jsonrpc_codec_SOURCES = bench/jsonrpc/codec.c
 bench_jsonrpc_codec_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 bench_jsonrpc_codec_LDADD = rpc/libxjson.la util/libxv.la $(XML_LIBS)
+# Logins under abuse and what strangers cost (issue 12; need root)
+dist_noinst_SCRIPTS += bench/login-abuse.sh bench/strangers.sh
+EXTRA_DIST += bench/login-abuse.py bench/strangers.py
