@@ -67,8 +67,7 @@ def post(path, body):
 
 
 def fixture(x):
-    p = x.unix_proxy()
-    session = ok(p.session.login_with_password("root", ""))
+    p, session = x.unix_session()
     host = ok(p.host.get_all(session))[0]
     vm = ok(p.VM.create(session, {
         "name_label": "golden-vm", "name_description": "a VM of the golden cases",

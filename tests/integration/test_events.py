@@ -299,15 +299,22 @@ def test_inject_and_current_id():
     fails(p.event.inject(s, "nope", vm), "HANDLE_INVALID", "nope", vm)
 
 
+def both_waiters(x, p, s, classes):
+    """Session s registers for classes, then waits on them twice, each in its own
+    started thread: in event.next and in event.from (60 s) from the current token."""
+    ok(p.event.register(s, classes))
+    tok = ok(ev_from(p, s, classes, "", 1.0))["token"]
+    tn = Blocked(x, lambda q: q.event.next(s))
+    tf = Blocked(x, lambda q: ev_from(q, s, classes, tok, 60.0))
+    tn.start()
+    tf.start()
+    return tn, tf
+
+
 def test_logout_wakes_waiters():
     p = X.proxy()
     s = X.login(p)
-    ok(p.event.register(s, ["VM"]))
-    tok = ok(ev_from(p, s, ["VM"], "", 1.0))["token"]
-    tn = Blocked(X, lambda q: q.event.next(s))
-    tf = Blocked(X, lambda q: ev_from(q, s, ["VM"], tok, 60.0))
-    tn.start()
-    tf.start()
+    tn, tf = both_waiters(X, p, s, ["VM"])
     time.sleep(0.5)
     assert tn.is_alive() and tf.is_alive()
     t0 = time.time()
@@ -399,12 +406,7 @@ def test_quiet_waiter_does_not_fall_behind():
     p = SMALL.proxy()
     s, w = SMALL.login(p), SMALL.login(p)
     vm = new_vm(p, w, "busy")
-    ok(p.event.register(s, ["network"]))
-    tok = ok(ev_from(p, s, ["network"], "", 1.0))["token"]
-    tn = Blocked(SMALL, lambda q: q.event.next(s))
-    tf = Blocked(SMALL, lambda q: ev_from(q, s, ["network"], tok, 60.0))
-    tn.start()
-    tf.start()
+    tn, tf = both_waiters(SMALL, p, s, ["network"])
     time.sleep(0.3)
     for i in range(120):                          # more than the log holds
         ok(p.VM.set_name_label(w, vm, "b-%d" % i))

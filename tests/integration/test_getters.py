@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 SRCDIR = os.environ.get("XEND_SRCDIR", os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(SRCDIR, "tools"))
 import datamodel  # noqa: E402
-from xendtest import Xend, ok, fails, run  # noqa: E402
+from xendtest import ok, fails, run_on_daemon  # noqa: E402
 
 M = datamodel.Model(os.path.join(SRCDIR, "datamodel", "xenapi.json"))
 X = None
@@ -130,15 +130,7 @@ def test_get_all_records_of_every_class():
 
 
 def main():
-    global X, S, P
-    X = Xend(pam=False)
-    try:
-        X.start()
-        P = X.proxy()
-        S = X.login(P)
-        run([test_every_getter_of_every_class, test_get_all_records_of_every_class])
-    finally:
-        X.cleanup()
+    run_on_daemon(globals(), [test_every_getter_of_every_class, test_get_all_records_of_every_class], pam=False)
 
 
 if __name__ == "__main__":

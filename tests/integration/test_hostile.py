@@ -11,7 +11,7 @@ import time
 import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import Xend, ok, run  # noqa: E402
+from xendtest import Xend, ok, run_with  # noqa: E402
 
 X = None
 LIMIT = 1 << 20     # max-request-bytes configured below
@@ -179,11 +179,7 @@ def test_slow_and_idle_clients_do_not_block():
 def main():
     global X
     X = Xend(pam=False, conf=["max-request-bytes = %d" % LIMIT])
-    try:
-        X.start()
-        run([v for k, v in sorted(globals().items()) if k.startswith("test_")])
-    finally:
-        X.cleanup()
+    run_with(X, [v for k, v in sorted(globals().items()) if k.startswith("test_")])
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import DEADLINE, BUILDDIR, Xend, ok, fails, run, wait_until  # noqa: E402
+from xendtest import DEADLINE, BUILDDIR, ok, fails, wait_until, run_on_daemon  # noqa: E402
 
 X = None
 P = None
@@ -272,24 +272,18 @@ def settled(vm, state, d0, timeout=DEADLINE):
 
 
 def test_guest_shutdown_and_reboot_actions():
-    for action, expect in (("destroy", "Halted"), ("restart", "Running")):
-        vm = new_vm("g-" + action, actions_after_shutdown=action)
-        ok(P.VM.start(S, vm, False))
-        d0 = ok(P.VM.get_domid(S, vm))
-        guest(vm, "poweroff")
-        settled(vm, expect, d0)
-        if expect == "Running":
-            ok(P.VM.hard_shutdown(S, vm))
-        else:
-            assert ok(P.VM.get_domid(S, vm)) == "-1"
-    for action, expect in (("destroy", "Halted"), ("restart", "Running")):
-        vm = new_vm("r-" + action, actions_after_reboot=action)
-        ok(P.VM.start(S, vm, False))
-        d0 = ok(P.VM.get_domid(S, vm))
-        guest(vm, "reboot")
-        settled(vm, expect, d0)
-        if expect == "Running":
-            ok(P.VM.hard_shutdown(S, vm))
+    for prefix, field, command in (("g-", "actions_after_shutdown", "poweroff"),
+                                   ("r-", "actions_after_reboot", "reboot")):
+        for action, expect in (("destroy", "Halted"), ("restart", "Running")):
+            vm = new_vm(prefix + action, **{field: action})
+            ok(P.VM.start(S, vm, False))
+            d0 = ok(P.VM.get_domid(S, vm))
+            guest(vm, command)
+            settled(vm, expect, d0)
+            if expect == "Running":
+                ok(P.VM.hard_shutdown(S, vm))
+            else:
+                assert ok(P.VM.get_domid(S, vm)) == "-1", (field, action)
 
 
 def test_guest_crash_actions():
@@ -391,18 +385,11 @@ def test_transient_vm_is_removed_when_it_halts():
 
 
 def main():
-    global X, P, S
-    X = Xend(pam=False)
-    try:
-        X.start()
-        P = X.proxy()
-        S = X.login(P)
-        run([test_matrix, test_live_values, test_not_enough_memory_or_cpus, test_disabled_host_refuses_start,
-             test_clone_copies_devices, test_save_and_restore, test_guest_shutdown_and_reboot_actions,
-             test_guest_crash_actions, test_restart_loop_is_stopped, test_clean_shutdown_timeout_and_takeover,
-             test_async_start_progress, test_transient_vm_is_removed_when_it_halts])
-    finally:
-        X.cleanup()
+    run_on_daemon(globals(), [test_matrix, test_live_values, test_not_enough_memory_or_cpus,
+                              test_disabled_host_refuses_start, test_clone_copies_devices, test_save_and_restore,
+                              test_guest_shutdown_and_reboot_actions, test_guest_crash_actions,
+                              test_restart_loop_is_stopped, test_clean_shutdown_timeout_and_takeover,
+                              test_async_start_progress, test_transient_vm_is_removed_when_it_halts], pam=False)
 
 
 if __name__ == "__main__":

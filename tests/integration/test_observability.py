@@ -98,8 +98,7 @@ def test_vm_operations_at_info():
     configure(x, log_level="info")
     try:
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         vm = new_vm(p, s, "obs-1")
         uuid = ok(p.VM.get_uuid(s, vm))
         ok(p.VM.start(s, vm, False))
@@ -118,8 +117,7 @@ def test_filters_change_on_sighup_and_bad_ones_are_refused():
     configure(x, log_level="info", log_filters="call=debug")
     try:
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         start = len(log_text(x))
         ok(p.host.get_all(s))
         wait_log(x, "call: host.get_all ", start)

@@ -16,7 +16,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import Xend, ok, fails, run  # noqa: E402
+from xendtest import Xend, ok, fails, run_on_daemon  # noqa: E402
 
 X = None
 P = None
@@ -254,16 +254,9 @@ def test_boot_files_confined():
 
 
 def main():
-    global X, P, S
-    X = Xend(pam=False)
-    try:
-        X.start()
-        P = X.proxy()
-        S = X.login(P)
-        run([test_save_dest_confined, test_restore_src_confined, test_restore_checks_the_whole_record,
-             test_sr_location_confined, test_boot_files_confined])
-    finally:
-        X.cleanup()
+    run_on_daemon(globals(), [test_save_dest_confined, test_restore_src_confined,
+                              test_restore_checks_the_whole_record, test_sr_location_confined,
+                              test_boot_files_confined], pam=False)
 
 
 if __name__ == "__main__":

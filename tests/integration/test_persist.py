@@ -177,8 +177,7 @@ def test_kill9_storm():
             else:
                 os.environ.pop("XEND_JOURNAL_CHECKPOINT_BYTES", None)
             x.start()
-            p = x.unix_proxy()
-            s = ok(p.session.login_with_password("root", ""))
+            p, s = x.unix_session()
             recs = ok(p.VM.get_all_records(s))
             got = {u: r for u, r in recs.items() if not r["is_control_domain"]}
             maybe_new = {f[1] for f in inflight if f and f[0] == "create"}
@@ -222,13 +221,11 @@ def test_concurrent_setters_last_wins_on_disk():
     x = Xend(pam=False)
     try:
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         vm = ok(p.VM.create(s, vm_rec("race")))
 
         def hammer(i):
-            q = x.unix_proxy()
-            qs = ok(q.session.login_with_password("root", ""))
+            q, qs = x.unix_session()
             for n in range(150):
                 ok(q.VM.set_name_label(qs, vm, "t%d-%d" % (i, n)))
                 ok(q.VM.set_VCPUs_params(qs, vm, {"w": str(n), "t": str(i)})) if n % 10 == 0 else None
@@ -241,8 +238,7 @@ def test_concurrent_setters_last_wins_on_disk():
         mem = ok(p.VM.get_record(s, vm))
         x.kill9()
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         disk = ok(p.VM.get_record(s, vm))
         assert disk["name_label"] == mem["name_label"], (disk["name_label"], mem["name_label"])
         assert disk["VCPUs_params"] == mem["VCPUs_params"]
@@ -273,8 +269,7 @@ def test_idle_checkpoint_writes_the_files():
     x = Xend(pam=False)
     try:
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         vm = ok(p.VM.create(s, vm_rec("first")))
         path = os.path.join(x.state, "VM", vm + ".xml")
         wait_for(lambda: name_in_file(path) == "first", "the new VM's file")
@@ -297,8 +292,7 @@ def test_journal_restores_what_the_files_lack():
     x = Xend(pam=False)
     try:
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         vm = ok(p.VM.create(s, vm_rec("journal")))
         path = os.path.join(x.state, "VM", vm + ".xml")
         wait_for(lambda: name_in_file(path) == "journal", "the checkpoint")
@@ -308,8 +302,7 @@ def test_journal_restores_what_the_files_lack():
         assert name_in_file(path) == "journal", "the file is as of the checkpoint"
         assert not os.path.exists(os.path.join(x.state, "VM", other + ".xml"))
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         assert ok(p.VM.get_name_label(s, vm)) == "journalled"
         assert ok(p.VM.get_name_label(s, other)) == "only in the journal"
         assert name_in_file(path) == "journalled", "replay rewrote the file"
@@ -317,8 +310,7 @@ def test_journal_restores_what_the_files_lack():
         x.kill9()
         os.unlink(path)     # as if the file had not reached the disk
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         assert ok(p.VM.get_name_label(s, vm)) == "again"
         assert os.path.exists(path)
     finally:
@@ -329,8 +321,7 @@ def test_unreadable_files_are_moved_aside():
     x = Xend(pam=False)
     try:
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         good = ok(p.VM.create(s, vm_rec("good")))
         bad = ok(p.VM.create(s, vm_rec("bad")))
         typed = ok(p.VM.create(s, vm_rec("typed")))
@@ -344,8 +335,7 @@ def test_unreadable_files_are_moved_aside():
             t.replace('<field name="VCPUs_max">2</field>', '<field name="VCPUs_max">many</field>'))
         open(os.path.join(vmdir, "stray.xml"), "w").write("hello")
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         vms = ok(p.VM.get_all(s))
         assert good in vms and bad not in vms and typed not in vms, vms
         assert set(fillers) <= set(vms) and len(vms) == len(fillers) + 2, len(vms)   # + good + dom0
@@ -385,8 +375,7 @@ def test_full_disk_never_answers_success_for_what_is_not_durable():
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", x.state], check=True)
     try:
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         vm = ok(p.VM.create(s, vm_rec("full")))
         filler = os.path.join(x.state, "filler")
         fill(filler)
@@ -407,8 +396,7 @@ def test_full_disk_never_answers_success_for_what_is_not_durable():
         x.kill9()
         os.unlink(filler)
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         assert list(ok(p.VM.get_other_config(s, vm)).keys()) == ["k%d" % acked], "the last acknowledged change"
         # full again, then freed while the daemon runs: it recovers by itself
         fill(filler)
@@ -422,8 +410,7 @@ def test_full_disk_never_answers_success_for_what_is_not_durable():
                  "a write answered with Success once space is free")
         x.stop()
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         assert ok(p.VM.get_name_label(s, vm)) == "recovered"
     finally:
         if x.proc:

@@ -36,8 +36,7 @@ def test_reattach_adopt_and_halt():
     x = Xend(pam=False)
     try:
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         run_vm, paused_vm, gone_vm, susp_vm, off_vm = (new_vm(p, s, n) for n in
                                                         ("run", "paused", "gone", "susp", "off"))
         ok(p.VM.start(s, run_vm, False))
@@ -58,8 +57,7 @@ def test_reattach_adopt_and_halt():
             os.unlink(os.path.join(simdir, "domains", f))
         assert gone_vm not in simctl(x, "list"), "the test could not remove the domain"
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         assert ok(p.VM.get_power_state(s, run_vm)) == "Running"
         assert ok(p.VM.get_domid(s, run_vm)) == domids[run_vm]
         host = ok(p.host.get_all(s))[0]
@@ -88,8 +86,7 @@ def test_reattach_adopt_and_halt():
         assert not os.path.exists(os.path.join(x.state, "VM", adopted[0] + ".xml")), "transient VMs are not written"
         x.kill9()
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         again = [v for v, r in ok(p.VM.get_all_records(s)).items() if r["name_label"] == "stranger"]
         assert again == adopted, "adopted again at start-up with the domain's uuid"
         assert ok(p.VM.get_power_state(s, paused_vm)) == "Running"

@@ -260,8 +260,7 @@ def new_vm(p, s, name, **extra):
 
 
 def power(x, vm):
-    p = x.unix_proxy()
-    s = ok(p.session.login_with_password("root", ""))
+    p, s = x.unix_session()
     return ok(p.VM.get_power_state(s, vm))
 
 
@@ -273,8 +272,7 @@ def test_auto_power_on_once_per_boot():
         # finish before there is a VM it could take
         wait_for(lambda: "autostart: no halted VM is marked auto_power_on" in open(x.log).read(),
                  "the first start's autostart pass")
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         auto = new_vm(p, s, "auto", auto_power_on=True)
         manual = new_vm(p, s, "manual")
         boot_file = os.path.join(x.state, "autostart-boot-id")
@@ -300,8 +298,7 @@ def test_on_xend_stop():
     x = Xend(pam=False, conf=["on-xend-stop = shutdown"])
     try:
         x.start()
-        p = x.unix_proxy()
-        s = ok(p.session.login_with_password("root", ""))
+        p, s = x.unix_session()
         down = new_vm(p, s, "down")
         keep = new_vm(p, s, "keep", other_config={"on_xend_stop": "ignore"})
         susp = new_vm(p, s, "susp", other_config={"on_xend_stop": "suspend"})

@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import DEADLINE, Xend, ok, fails, run  # noqa: E402
+from xendtest import DEADLINE, ok, fails, run_on_daemon  # noqa: E402
 
 X = P = S = None
 MIB = 1 << 20
@@ -161,16 +161,8 @@ def test_devices_on_a_running_vm():
 
 
 def main():
-    global X, P, S
-    X = Xend(pam=False)
-    try:
-        X.start()
-        P = X.proxy()
-        S = X.login(P)
-        run([test_default_sr, test_vdi_files_follow_the_api, test_sr_create_destroy_forget,
-             test_devices_on_a_running_vm])
-    finally:
-        X.cleanup()
+    run_on_daemon(globals(), [test_default_sr, test_vdi_files_follow_the_api, test_sr_create_destroy_forget,
+                              test_devices_on_a_running_vm], pam=False)
 
 
 if __name__ == "__main__":

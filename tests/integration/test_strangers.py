@@ -128,8 +128,7 @@ def test_descriptor_reserve_keeps_the_unix_socket():
     assert refused > 0, "all %d TCP connections were kept with %d descriptors" % (len(socks), NOFILE)
     assert alive <= NOFILE - RESERVE, alive
     # root over the Unix socket is still answered
-    u = X.unix_proxy()
-    s = ok(u.session.login_with_password("root", ""))
+    u, s = X.unix_session()
     ok(u.host.get_all(s))
     for s in socks:
         s.close()

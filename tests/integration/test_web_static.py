@@ -9,7 +9,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import Xend, ok, run  # noqa: E402
+from xendtest import Xend, ok, run_with  # noqa: E402
 
 X = None
 WEB = None
@@ -113,11 +113,7 @@ def main():
     os.symlink("/etc", os.path.join(WEB, "dirlink"))
     os.mkfifo(os.path.join(WEB, "fifo"))
     X = Xend(pam=False, tmp=tmp, conf=["web-dir = %s" % WEB])
-    try:
-        X.start()
-        run([v for k, v in sorted(globals().items()) if k.startswith("test_")])
-    finally:
-        X.cleanup()
+    run_with(X, [v for k, v in sorted(globals().items()) if k.startswith("test_")])
 
 
 if __name__ == "__main__":

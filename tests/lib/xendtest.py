@@ -252,6 +252,12 @@ class Xend:
     def unix_proxy(self):
         return xmlrpc.client.ServerProxy("http://localhost/", transport=UnixTransport(self.unix))
 
+    def unix_session(self):
+        """A proxy on the Unix socket and a session of root on it (a local root
+        logs in without a password)."""
+        p = self.unix_proxy()
+        return p, ok(p.session.login_with_password("root", ""))
+
     def login(self, proxy=None):
         p = proxy or self.proxy()
         r = p.session.login_with_password(self.username, self.password)
@@ -307,6 +313,29 @@ def run(tests):
     print("%d passed, %d failed%s" % (passed, failed, " (%d SKIPPED)" % len(skipped) if skipped else ""))
     sys.exit(1 if failed else SKIP if skipped else 0)
 
+
+
+def run_with(x, tests):
+    """Start the daemon x, run the tests against it, clean it up however run() ends."""
+    try:
+        x.start()
+        run(tests)
+    finally:
+        x.cleanup()
+
+
+def run_on_daemon(g, tests, **xend_args):
+    """Run a module's tests against one daemon (Xend(**xend_args)): the module's
+    globals g get X (the Xend), P (a proxy) and S (a logged-in session) before
+    the tests run; the daemon is cleaned up however run() ends."""
+    x = g["X"] = Xend(**xend_args)
+    try:
+        x.start()
+        g["P"] = x.proxy()
+        g["S"] = x.login(g["P"])
+        run(tests)
+    finally:
+        x.cleanup()
 
 def _cli():
     if sys.argv[1:2] == ["start"]:

@@ -692,8 +692,7 @@ def main():
     X = Xend(conf=["listen = https:127.0.0.1:{port:tls} auth=pam cert=%s key=%s" % (CERT, key)], tmp=tmp)
     try:
         X.start()
-        P = X.unix_proxy()
-        S = ok(P.session.login_with_password("root", ""))
+        P, S = X.unix_session()
         run([test_help_and_prefixes, test_bash_completion, test_list_columns_and_filters, test_list_long_is_xend_sxp,
              test_lifecycle_commands, test_shutdown_all_and_without_wait, test_memory_vcpus_scheduler,
              test_save_restore_suspend_resume_progress, test_migrate_and_dump_core_report_errors,
