@@ -397,6 +397,22 @@ static void unit_cfg(void)
     vmd_diag_free(&w);
 }
 
+/* A cfg file: head, then `name = name + name` `times` times (each line doubles it). */
+static char *doubled(const char *head, const char *name, int times, size_t *len_r)
+{
+    char *text = NULL;
+    FILE *f = open_memstream(&text, len_r);
+    if (!f) {
+        perror("open_memstream");
+        exit(1);
+    }
+    fputs(head, f);
+    for (int i = 0; i < times; i++)
+        fprintf(f, "%s = %s + %s\n", name, name, name);
+    fclose(f);
+    return text;
+}
+
 static void unit_misc(void)
 {
     char *out, why[200];
@@ -437,27 +453,18 @@ static void unit_misc(void)
     CHECKF(!vmd_parse_buffer(deep, sizeof(deep), &o, &d, &e) && strstr(e.msg, "deeper"),
           "cfg depth: %s", e.msg);
     /* list doubling hits the value budget, not the memory */
-    char *dbl = NULL;
     size_t dl = 0;
-    FILE *f = open_memstream(&dbl, &dl);
-    fputs("kernel='/k'\nx = [1]\n", f);
-    for (int i = 0; i < 40; i++)
-        fputs("x = x + x\n", f);
-    fclose(f);
+    char *dbl = doubled("kernel='/k'\nx = [1]\n", "x", 40, &dl);
     CHECKF(!vmd_parse_buffer(dbl, dl, &o, &d, &e) && (strstr(e.msg, "items") ||
                                                      strstr(e.msg, "too many")),
           "list doubling: %s", e.msg);
     free(dbl);
-    f = open_memstream(&dbl, &dl);
-    fputs("kernel='/k'\nx = 'aaaaaaaaaaaaaaaa'\n", f);
-    for (int i = 0; i < 40; i++)
-        fputs("x = x + x\n", f);
-    fclose(f);
+    dbl = doubled("kernel='/k'\nx = 'aaaaaaaaaaaaaaaa'\n", "x", 40, &dl);
     CHECKF(!vmd_parse_buffer(dbl, dl, &o, &d, &e) && strstr(e.msg, "longer"),
           "string doubling: %s", e.msg);
     free(dbl);
     /* big strings copied into big lists: bounded by the bytes built, not by RAM */
-    f = open_memstream(&dbl, &dl);
+    FILE *f = open_memstream(&dbl, &dl);
     fputs("kernel='/k'\ns = 'aaaaaaaaaaaaaaaa'\n", f);
     for (int i = 0; i < 12; i++)
         fputs("s = s + s\n", f);

@@ -193,6 +193,26 @@ static void expect_inval(const xo_domain_config *c, const char *msg_part)
     libxl_domain_config_dispose(&d);
 }
 
+/* c gets one disk, dk: xvda on target in format ("" leaves either unset). */
+static void one_disk(xo_domain_config *c, xo_disk *dk, const char *target, const char *format)
+{
+    memset(dk, 0, sizeof(*dk));
+    snprintf(dk->vdev, sizeof(dk->vdev), "xvda");
+    snprintf(dk->target, sizeof(dk->target), "%s", target);
+    snprintf(dk->format, sizeof(dk->format), "%s", format);
+    c->disks = dk;
+    c->n_disks = 1;
+}
+
+/* c gets one NIC, n, with this MAC. */
+static void one_nic(xo_domain_config *c, xo_nic *n, const char *mac)
+{
+    memset(n, 0, sizeof(*n));
+    snprintf(n->mac, sizeof(n->mac), "%s", mac);
+    c->nics = n;
+    c->n_nics = 1;
+}
+
 static void test_rejects(void)
 {
     xo_domain_config c;
@@ -234,32 +254,19 @@ static void test_rejects(void)
     expect_inval(&c, "bootloader");
 
     base_cfg(&c, XO_DOM_PV);
-    memset(&dk, 0, sizeof(dk));
-    snprintf(dk.vdev, sizeof(dk.vdev), "xvda");
-    snprintf(dk.target, sizeof(dk.target), "/x.img");
-    snprintf(dk.format, sizeof(dk.format), "floppy");
-    c.disks = &dk;
-    c.n_disks = 1;
+    one_disk(&c, &dk, "/x.img", "floppy");
     expect_inval(&c, "format");
 
     base_cfg(&c, XO_DOM_PV);
-    memset(&dk, 0, sizeof(dk));
-    snprintf(dk.vdev, sizeof(dk.vdev), "xvda");
-    c.disks = &dk;
-    c.n_disks = 1;
+    one_disk(&c, &dk, "", "");
     expect_inval(&c, "target");
 
     base_cfg(&c, XO_DOM_PV);
-    memset(&n, 0, sizeof(n));
-    snprintf(n.mac, sizeof(n.mac), "00:16:3e:zz:00:01");
-    c.nics = &n;
-    c.n_nics = 1;
+    one_nic(&c, &n, "00:16:3e:zz:00:01");
     expect_inval(&c, "MAC");
 
     base_cfg(&c, XO_DOM_PV);
-    snprintf(n.mac, sizeof(n.mac), "01:00:5e:00:00:01");
-    c.nics = &n;
-    c.n_nics = 1;
+    one_nic(&c, &n, "01:00:5e:00:00:01");
     expect_inval(&c, "multicast");
 }
 
