@@ -41,6 +41,14 @@ def cid(s):
     return re.sub(r"[^A-Za-z0-9_]", "_", s)
 
 
+def id_enum(L, tag, prefix, ids):
+    """Append `enum tag { PREFIX_name = id, ..., PREFIX__COUNT = len(ids) };` for the (name, id) pairs."""
+    L.append("enum %s {" % tag)
+    for n, i in ids:
+        L.append("    %s_%s = %d," % (prefix, n, i))
+    L.append("    %s__COUNT = %d" % (prefix, len(ids)))
+    L.append("};")
+
 class Gen:
     def __init__(self, model):
         self.m = model
@@ -114,11 +122,7 @@ class Gen:
         m = self.m
         L = [HEADER, "#ifndef XEND_XAPI_MODEL_H", "#define XEND_XAPI_MODEL_H", "",
              "#include \"daemon/xtype.h\"", ""]
-        L.append("enum xclass_id {")
-        for c in m.classes:
-            L.append("    XC_%s = %d," % (c.name, self.class_ids[c.name]))
-        L.append("    XC__COUNT = %d" % len(m.classes))
-        L.append("};")
+        id_enum(L, "xclass_id", "XC", [(c.name, self.class_ids[c.name]) for c in m.classes])
         L.append("")
         for c in m.classes:
             if not c.fields:
@@ -126,19 +130,11 @@ class Gen:
             L.append("enum { %s, XF_%s__COUNT };" % (
                 ", ".join("XF_%s_%s" % (c.name, f.name) for f in c.fields), c.name))
         L.append("")
-        L.append("enum xenum_id {")
-        for n, i in self.enum_ids.items():
-            L.append("    XE_%s = %d," % (n, i))
-        L.append("    XE__COUNT = %d" % len(self.enum_ids))
-        L.append("};")
+        id_enum(L, "xenum_id", "XE", list(self.enum_ids.items()))
         for n, vals in m.enums.items():
             L.append("enum { %s };" % ", ".join("XEV_%s_%s" % (n, cid(v)) for v in vals))
         L.append("")
-        L.append("enum xstruct_id {")
-        for n, i in self.struct_ids.items():
-            L.append("    XS_%s = %d," % (n, i))
-        L.append("    XS__COUNT = %d" % len(self.struct_ids))
-        L.append("};")
+        id_enum(L, "xstruct_id", "XS", list(self.struct_ids.items()))
         L.append("")
         for ident in self.type_order:
             L.append("extern const xtype %s;" % self.types[ident][1])
