@@ -29,13 +29,8 @@ import time
 import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "lib"))
+from xendtest import free_port  # noqa: E402
 
 
 def ok(r):

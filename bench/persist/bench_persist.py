@@ -77,8 +77,28 @@ def keepalive_proxy(x):
     return xmlrpc.client.ServerProxy("http://localhost/", transport=KeepAliveUnixTransport(x.unix))
 
 
-def cycles(x, seconds, clients, keepalive=True):
+def run_threads(fn, n):
+    """fn(0) .. fn(n - 1), each in its own thread, all at once; returns when all are done."""
+    th = [threading.Thread(target=fn, args=(i,)) for i in range(n)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join()
+
+
+def rate(worker, clients):
+    """Cycles per second of `clients` threads running worker(i), which returns how many it did."""
     done = [0] * clients
+
+    def one(i):
+        done[i] = worker(i)
+
+    t0 = time.time()
+    run_threads(one, clients)
+    return sum(done) / (time.time() - t0)
+
+
+def cycles(x, seconds, clients, keepalive=True):
     stop = time.time() + seconds
 
     def worker(i):
@@ -89,15 +109,9 @@ def cycles(x, seconds, clients, keepalive=True):
             vm = ok(p.VM.create(s, vm_rec("bench-%d-%d" % (i, n))))
             ok(p.VM.destroy(s, vm))
             n += 1
-        done[i] = n
+        return n
 
-    t0 = time.time()
-    th = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-    for t in th:
-        t.start()
-    for t in th:
-        t.join()
-    return sum(done) / (time.time() - t0)
+    return rate(worker, clients)
 
 
 def latency_ms(fn, seconds=1.0):
@@ -175,7 +189,6 @@ class Libvirtd:
 
     def cycles(self, seconds, clients):
         import libvirt
-        done = [0] * clients
         stop = time.time() + seconds
 
         def worker(i):
@@ -186,16 +199,10 @@ class Libvirtd:
                                 "<os><type>hvm</type></os></domain>" % (i, n))
                 d.undefine()
                 n += 1
-            done[i] = n
             c.close()
+            return n
 
-        t0 = time.time()
-        th = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-        for t in th:
-            t.start()
-        for t in th:
-            t.join()
-        return sum(done) / (time.time() - t0)
+        return rate(worker, clients)
 
     def stop(self):
         if self.proc:
@@ -321,11 +328,7 @@ def main():
         rd = threading.Thread(target=reader)
         rd.start()
         t0 = time.time()
-        th = [threading.Thread(target=fill, args=(i,)) for i in range(8)]
-        for t in th:
-            t.start()
-        for t in th:
-            t.join()
+        run_threads(fill, 8)
         print("xend_fill_%d_vms %.1f s" % (per * 8, time.time() - t0), flush=True)
         time.sleep(2.5)     # the idle checkpoint writes the files
         reading[0] = False
