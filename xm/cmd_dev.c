@@ -60,15 +60,7 @@ static const char *prop_str(const xen_string_string_map *m, const char *key)
 
 static bool is_long_opt(int argc, char **argv, bool *lng)
 {
-    static const struct option lo[] = { { "long", no_argument, NULL, 'l' }, { NULL, 0, NULL, 0 } };
-    int c;
-    *lng = false;
-    while ((c = getopt_long(argc, argv, "l", lo, NULL)) != -1) {
-        if (c != 'l')
-            return false;
-        *lng = true;
-    }
-    return argc - optind == 1;
+    return xm_flag_option(argc, argv, "l", "long", lng) && argc - optind == 1;
 }
 
 /* -l: [devid, [[key value]...]] as xm printed it. */
@@ -401,11 +393,9 @@ static bool vif_destroy(xen_session *s, const char *ref) { return xen_vif_destro
 
 static int detach(int argc, char **argv, const devkind *k)
 {
-    static const struct option lo[] = { { "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
-    int c;
-    while ((c = getopt_long(argc, argv, "f", lo, NULL)) != -1)
-        if (c != 'f')
-            return xm_usage(k->cmd, "bad option");
+    bool force; /* accepted as xm accepted it; it changes nothing here */
+    if (!xm_flag_option(argc, argv, "f", "force", &force))
+        return xm_usage(k->cmd, "bad option");
     if (argc - optind != 2)
         return xm_usage(k->cmd, "expected a VM and a %s", k->what);
     const char *want = argv[optind + 1];

@@ -127,14 +127,9 @@ static int print_host_text(bool (*call)(xen_session *, char **, xen_host))
 
 int xm_cmd_dmesg(int argc, char **argv)
 {
-    static const struct option lo[] = { { "clear", no_argument, NULL, 'c' }, { NULL, 0, NULL, 0 } };
-    bool clear = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "+c", lo, NULL)) != -1) {
-        if (c != 'c')
-            return xm_usage("dmesg", "bad option");
-        clear = true;
-    }
+    bool clear;
+    if (!xm_flag_option(argc, argv, "+c", "clear", &clear))
+        return xm_usage("dmesg", "bad option");
     if (optind < argc)
         return xm_usage("dmesg", "unexpected argument '%s'", argv[optind]);
     return print_host_text(clear ? xen_host_dmesg_clear : xen_host_dmesg);

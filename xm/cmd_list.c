@@ -327,15 +327,9 @@ static void fmt_uptime(int64_t secs, char *buf, size_t n)
 
 int xm_cmd_uptime(int argc, char **argv)
 {
-    static const struct option lo[] = { { "short", no_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
-    bool shrt = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "+s", lo, NULL)) != -1) {
-        if (c == 's')
-            shrt = true;
-        else
-            return xm_usage("uptime", "bad option");
-    }
+    bool shrt;
+    if (!xm_flag_option(argc, argv, "+s", "short", &shrt))
+        return xm_usage("uptime", "bad option");
     xm_vms v;
     xen_session *s = session_and_vms(&v);
     if (!s)

@@ -160,14 +160,9 @@ int xm_cmd_save(int argc, char **argv)
 
 int xm_cmd_restore(int argc, char **argv)
 {
-    static const struct option lo[] = { { "paused", no_argument, NULL, 'p' }, { NULL, 0, NULL, 0 } };
-    bool paused = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "p", lo, NULL)) != -1) {
-        if (c != 'p')
-            return xm_usage("restore", "bad option");
-        paused = true;
-    }
+    bool paused;
+    if (!xm_flag_option(argc, argv, "p", "paused", &paused))
+        return xm_usage("restore", "bad option");
     if (argc - optind != 1)
         return xm_usage("restore", "expected one file");
     xen_session *s = xm_session();

@@ -169,14 +169,9 @@ int xm_console_attach(xen_session *s, xen_vm vm, bool quiet)
 
 int xm_cmd_console(int argc, char **argv)
 {
-    static const struct option lo[] = { { "quiet", no_argument, NULL, 'q' }, { NULL, 0, NULL, 0 } };
-    bool quiet = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "q", lo, NULL)) != -1) {
-        if (c != 'q')
-            return xm_usage("console", "bad option");
-        quiet = true;
-    }
+    bool quiet;
+    if (!xm_flag_option(argc, argv, "q", "quiet", &quiet))
+        return xm_usage("console", "bad option");
     if (argc - optind != 1)
         return xm_usage("console", "expected one VM");
     xen_session *s = xm_session();

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -151,29 +152,50 @@ int xm_usage(const char *cmd, const char *fmt, ...)
     return XM_EXIT_USAGE;
 }
 
+/* ---- options ---- */
+
+bool xm_flag_option(int argc, char **argv, const char *shortopts, const char *name, bool *set_r)
+{
+    int letter = shortopts[shortopts[0] == '+'];
+    const struct option lo[] = { { name, no_argument, NULL, letter }, { NULL, 0, NULL, 0 } };
+    int c;
+    *set_r = false;
+    while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
+        if (c != letter)
+            return false;
+        *set_r = true;
+    }
+    return true;
+}
+
 /* ---- numbers ---- */
 
-bool xm_parse_int(const char *s, int64_t *v_r)
+/* The decimal number s starts with (a digit first: no sign, no space); *end_r
+ * points after it.  False when there is none or it does not fit. */
+static bool leading_number(const char *s, unsigned long long *v_r, char **end_r)
 {
     if (!s || !isdigit((unsigned char)*s))
         return false;
     errno = 0;
+    *v_r = strtoull(s, end_r, 10);
+    return errno == 0;
+}
+
+bool xm_parse_int(const char *s, int64_t *v_r)
+{
+    unsigned long long v;
     char *end;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end)
+    if (!leading_number(s, &v, &end) || *end || v > (unsigned long long)INT64_MAX)
         return false;
-    *v_r = v;
+    *v_r = (int64_t)v;
     return true;
 }
 
 bool xm_parse_mem(const char *s, int64_t *bytes_r)
 {
-    if (!s || !isdigit((unsigned char)*s))
-        return false;
-    errno = 0;
+    unsigned long long v;
     char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno)
+    if (!leading_number(s, &v, &end))
         return false;
     unsigned shift = 20;
     if (*end) {

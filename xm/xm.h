@@ -68,6 +68,10 @@ extern const size_t xm_n_commands;
 /* Parse "512", "512m", "2g", "1048576k" into bytes (no suffix: MiB).
  * false on a malformed or overflowing value. */
 bool xm_parse_mem(const char *s, int64_t *bytes_r);
+/* Parses the only option a command takes, the flag -X / --name, where shortopts is
+ * "X" (options anywhere) or "+X" (options before the arguments); *set_r tells
+ * whether it was given.  False on any other option. */
+bool xm_flag_option(int argc, char **argv, const char *shortopts, const char *name, bool *set_r);
 /* Parse a non-negative decimal integer that fits in int64_t. */
 bool xm_parse_int(const char *s, int64_t *v_r);
 
