@@ -820,8 +820,19 @@ static void xc_strip_comment(char *s)
 
 bool xend_config_load(xend_config *c, const char *path, char **err_r)
 {
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        xc_set_err(err_r, xstrfmt("%s: %s", path, strerror(errno)));
+        return false;
+    }
+    bool ok = xend_config_load_stream(c, f, path, err_r);
+    fclose(f);
+    return ok;
+}
+
+bool xend_config_load_stream(xend_config *c, FILE *f, const char *path, char **err_r)
+{
     xend_config tmp;
-    FILE *f = NULL;
     char *line = NULL;
     size_t cap = 0;
     unsigned lineno = 0;
@@ -830,11 +841,6 @@ bool xend_config_load(xend_config *c, const char *path, char **err_r)
     bool ok = false;
 
     xend_config_init(&tmp);
-    f = fopen(path, "re");
-    if (!f) {
-        xc_set_err(err_r, xstrfmt("%s: %s", path, strerror(errno)));
-        goto out;
-    }
     for (;;) {
         errno = 0;
         ssize_t n = getline(&line, &cap, f);
@@ -892,8 +898,6 @@ bool xend_config_load(xend_config *c, const char *path, char **err_r)
 out:
     free(msg);
     free(line);
-    if (f)
-        fclose(f);
     xend_config_dispose(&tmp);
     return ok;
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util/log.h"
 
@@ -101,6 +102,9 @@ void xend_config_init(xend_config *c);
 /* Replaces c's contents with the defaults plus the settings in path.  On
  * failure c is unchanged and *err_r is "path:line: message" (caller frees). */
 bool xend_config_load(xend_config *c, const char *path, char **err_r);
+
+/* The same from an open stream; path names it in messages.  f stays open. */
+bool xend_config_load_stream(xend_config *c, FILE *f, const char *path, char **err_r);
 
 /* Appends a listener parsed from spec (the `listen` value syntax).  The first
  * listener added replaces the built-in default one.  On failure c is unchanged. */

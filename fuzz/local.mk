@@ -40,6 +40,20 @@ fuzz_jsonrpc_SRCS = fuzz/fuzz_jsonrpc.c rpc/jsonrpc.c util/xv.c util/xmlrpc.c
 fuzz_jsonrpc_LIBS = $(XML_LIBS)
 fuzz_jsonrpc_CPPFLAGS = $(XML_CFLAGS)
 
+# The XML-RPC decoders (util/xmlrpc.c): requests (the daemon) and responses (libxen, the tools).
+FUZZ_TARGETS += xmlrpc_call
+fuzz_xmlrpc_call_SRCS = fuzz/fuzz_xmlrpc_call.c util/xv.c util/xmlrpc.c
+fuzz_xmlrpc_call_LIBS = $(XML_LIBS)
+fuzz_xmlrpc_call_CPPFLAGS = $(XML_CFLAGS)
+FUZZ_TARGETS += xmlrpc_response
+fuzz_xmlrpc_response_SRCS = fuzz/fuzz_xmlrpc_response.c util/xv.c util/xmlrpc.c
+fuzz_xmlrpc_response_LIBS = $(XML_LIBS)
+fuzz_xmlrpc_response_CPPFLAGS = $(XML_CFLAGS)
+
+# The xend.conf parser (config/xendconf.c).
+FUZZ_TARGETS += xendconf
+fuzz_xendconf_SRCS = fuzz/fuzz_xendconf.c config/xendconf.c util/log.c
+
 # fuzz/fuzz-NAME (clang, libFuzzer) and fuzz/replay-NAME (the build's own
 # compiler and flags, so the ASan build replays under ASan).
 define FUZZ_RULES
