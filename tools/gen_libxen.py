@@ -38,6 +38,11 @@ sizeof static struct switch typedef union unsigned void volatile while bool true
 false session result args""".split())
 # Classes whose records carry no handle and have no handle type.
 NO_HANDLE = ("session", "event")
+# Record members that Xen 4.4.0's libxen spelled otherwise, for the same wire
+# key: (class, member) -> 4.4.0's name.  Both names are members of one
+# anonymous union, so either reads and writes the same slot (the record's
+# layout does not change).  A C spelling only: the wire is the datamodel's.
+MEMBER_ALIASES = {("host_cpu", "cpu_pool"): "cpu_pools"}
 
 
 def lc(s):
@@ -474,6 +479,11 @@ class Gen:
         if has_handle:
             out.append("    xen_%s handle;" % n)
         for wire, cn, l, _ in mem:
+            alias = MEMBER_ALIASES.get((c.name, cn))
+            if alias:
+                out += ["    union { /* %s; %s is Xen 4.4.0's name for it */" % (wire, alias),
+                        "        %s;" % decl(ctype(l), cn), "        %s;" % decl(ctype(l), alias), "    };"]
+                continue
             out.append("    %s;%s" % (decl(ctype(l), cn),
                                       "" if cn == wire else " /* %s */" % wire))
         if not mem and not has_handle:
