@@ -63,10 +63,10 @@ static int open_file(const char *path, char **err_r)
     return fd;
 }
 
-bool audit_open(const char *path, char **err_r)
+bool audit_file_open(const char *path, char **err_r)
 {
     if (!path) {
-        audit_close();
+        audit_file_close();
         return true;
     }
     int fd = open_file(path, err_r);
@@ -93,12 +93,12 @@ bool audit_reopen(char **err_r)
     pthread_mutex_unlock(&audit_mu);
     if (!path)
         return true;
-    bool ok = audit_open(path, err_r);
+    bool ok = audit_file_open(path, err_r);
     free(path);
     return ok;
 }
 
-void audit_close(void)
+void audit_file_close(void)
 {
     pthread_mutex_lock(&audit_mu);
     int old = audit_fd;

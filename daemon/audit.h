@@ -16,17 +16,19 @@
 
 #include "daemon/dispatch.h"
 
+/* (Not audit_open/audit_close: libaudit, which libpam loads, has those, and
+ * the executable's would be called in their place: PAM logins then failed.) */
 /* Starts writing to path (mode 0600; its directory is made 0700 if missing),
  * or stops auditing (path NULL).  On failure the previous file (if any) is
  * kept and *err_r says why (caller frees). */
-bool audit_open(const char *path, char **err_r);
+bool audit_file_open(const char *path, char **err_r);
 
 /* Reopens the file by its name (after log rotation, on SIGHUP); on failure
  * the old descriptor is kept and *err_r says why (caller frees). */
 bool audit_reopen(char **err_r);
 
 /* Closes the file; audit_call() then writes nothing. */
-void audit_close(void);
+void audit_file_close(void);
 
 /* Is the file open? */
 bool audit_enabled(void);

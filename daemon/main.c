@@ -257,7 +257,7 @@ static void set_audit_log(const xend_config *cur, const xend_config *c, const ch
 {
     char *err = NULL;
     bool same = cur && cur->audit_log && c->audit_log && strcmp(cur->audit_log, c->audit_log) == 0;
-    bool ok = same ? audit_reopen(&err) : audit_open(c->audit_log, &err);
+    bool ok = same ? audit_reopen(&err) : audit_file_open(c->audit_log, &err);
     if (!ok)
         xlog(XLOG_ERROR, "%s%s; %s", what, err ? err : "audit log: cannot open",
              audit_enabled() ? "auditing continues in the previous file" : "calls are NOT audited");
