@@ -461,6 +461,16 @@ static void bind_source_port(int fd)
     /* fall back to the kernel's choice */
 }
 
+/* The connection is established (at once or after EINPROGRESS). */
+static void conn_opened(conn *c)
+{
+    c->state = C_OPEN;
+    n_open++;
+    st.connects++;
+    c->ever_connected = true;
+    c->backoff_ms = 0;
+}
+
 static void conn_start(conn *c, uint64_t now)
 {
     int fd = socket(target_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -505,11 +515,7 @@ static void conn_start(conn *c, uint64_t now)
         n_connecting++;
         return;
     }
-    c->state = C_OPEN;
-    n_open++;
-    st.connects++;
-    c->ever_connected = true;
-    c->backoff_ms = 0;
+    conn_opened(c);
     conn_send_more(c, now);
 }
 
@@ -897,11 +903,7 @@ static void conn_on_connected(conn *c, uint64_t now)
         conn_schedule_retry(c, now);
         return;
     }
-    c->state = C_OPEN;
-    n_open++;
-    st.connects++;
-    c->ever_connected = true;
-    c->backoff_ms = 0;
+    conn_opened(c);
     ep_mod(c, false);
     conn_send_more(c, now);
 }
