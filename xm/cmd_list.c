@@ -138,12 +138,9 @@ static sxp *vm_sxp(const xm_vmrow *row, const devs *d)
     char *oc = on_crash_sxp(r->actions_after_crash);
     sxp_kv(x, "on_crash", oc);
     free(oc);
-    if (*r->pv_bootloader)
-        sxp_kv(x, "bootloader", r->pv_bootloader);
-    if (*r->pv_bootloader_args)
-        sxp_kv(x, "bootloader_args", r->pv_bootloader_args);
-    if (*r->name_description)
-        sxp_kv(x, "description", r->name_description);
+    sxp_kv_set(x, "bootloader", r->pv_bootloader);
+    sxp_kv_set(x, "bootloader_args", r->pv_bootloader_args);
+    sxp_kv_set(x, "description", r->name_description);
     sxp_kvf(x, "maxmem", "%" PRId64, r->memory_static_max / MiB);
     sxp_kvf(x, "memory", "%" PRId64, r->memory_dynamic_max / MiB);
     if (row->metrics && xm_vm_live(r)) {
@@ -158,12 +155,9 @@ static sxp *vm_sxp(const xm_vmrow *row, const devs *d)
         sxp_kv(image, "boot", order ? order : "c");
     } else {
         image = sxp_list("linux");
-        if (*r->pv_kernel)
-            sxp_kv(image, "kernel", r->pv_kernel);
-        if (*r->pv_ramdisk)
-            sxp_kv(image, "ramdisk", r->pv_ramdisk);
-        if (*r->pv_args)
-            sxp_kv(image, "args", r->pv_args);
+        sxp_kv_set(image, "kernel", r->pv_kernel);
+        sxp_kv_set(image, "ramdisk", r->pv_ramdisk);
+        sxp_kv_set(image, "args", r->pv_args);
     }
     for (size_t i = 0; r->platform && i < r->platform->size; i++)
         sxp_kv(image, r->platform->contents[i].key, r->platform->contents[i].val);
@@ -171,8 +165,7 @@ static sxp *vm_sxp(const xm_vmrow *row, const devs *d)
     sxp_kvf(x, "status", "%d", status_code(r->power_state));
     char st[7];
     xm_state_string(row, st);
-    if (*st)
-        sxp_kv(x, "state", st);
+    sxp_kv_set(x, "state", st);
     for (size_t i = 0; d && d->vbds && i < d->vbds->size; i++) {
         const xen_vbd_record *b = d->vbds->contents[i].val;
         if (!b->vm || b->vm->is_record || strcmp(b->vm->u.handle, r->handle) != 0)

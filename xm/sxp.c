@@ -55,6 +55,11 @@ sxp *sxp_kv(sxp *list, const char *key, const char *value)
     return sxp_add(list, kv);
 }
 
+sxp *sxp_kv_set(sxp *list, const char *key, const char *value)
+{
+    return value && *value ? sxp_kv(list, key, value) : list;
+}
+
 sxp *sxp_kvf(sxp *list, const char *key, const char *fmt, ...)
 {
     va_list ap;

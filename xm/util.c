@@ -126,13 +126,19 @@ int xm_fail_desc(const char *const *desc, int n)
     return XM_EXIT_FAIL;
 }
 
+static void verror(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static void verror(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "Error: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+}
+
 int xm_err(int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "Error: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
+    verror(fmt, ap);
     va_end(ap);
     return code;
 }
@@ -141,9 +147,7 @@ int xm_usage(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "Error: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
+    verror(fmt, ap);
     va_end(ap);
     bool amb;
     const xm_cmd *c = xm_lookup(cmd, &amb);

@@ -134,6 +134,7 @@ typedef struct sxp sxp;
 sxp *sxp_list(const char *head);
 sxp *sxp_add(sxp *list, sxp *child);                 /* returns list */
 sxp *sxp_kv(sxp *list, const char *key, const char *value); /* (key value) */
+sxp *sxp_kv_set(sxp *list, const char *key, const char *value); /* (key value) unless value is empty */
 sxp *sxp_kvf(sxp *list, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Pretty-print as xend's PrettyPrint did (width 80), then a newline. */
 void sxp_pretty(const sxp *x, FILE *out);
