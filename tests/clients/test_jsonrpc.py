@@ -4,7 +4,6 @@
 Content-Type, CORS, malformed and oversized requests, refs in both forms
 (OpaqueRef on /jsonrpc and /xmlrpc, uuids on / and /RPC2), one session for
 both codecs, logins with 2, 3 and 4 parameters."""
-import http.client
 import json
 import os
 import sys
@@ -18,14 +17,10 @@ LIMIT = 1 << 20
 
 
 def post(body, path="/jsonrpc", headers=None, method="POST"):
-    c = http.client.HTTPConnection("127.0.0.1", X.port, timeout=30)
     if isinstance(body, (dict, list)):
         body = json.dumps(body)
-    c.request(method, path, body, headers if headers is not None else {"Content-Type": "application/json"})
-    r = c.getresponse()
-    data = r.read()
+    r, data = X.http(method, path, body, headers if headers is not None else {"Content-Type": "application/json"})
     hdrs = dict((k.lower(), v) for k, v in r.getheaders())
-    c.close()
     return r.status, hdrs, data
 
 

@@ -8,13 +8,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import DEADLINE, Xend, run  # noqa: E402
+from xendtest import DEADLINE, Xend, run, skip  # noqa: E402
 
 try:
     from os_xenapi.client import XenAPI
 except ImportError:
-    print("SKIP: python3-os-xenapi is not installed (scripts/install-deps.sh installs it)")
-    sys.exit(77)
+    skip("python3-os-xenapi is not installed (scripts/install-deps.sh installs it)")
 
 X = None
 MIB = 1 << 20

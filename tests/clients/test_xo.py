@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import Xend, run  # noqa: E402
+from xendtest import Xend, run_with, skip  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 X = None
@@ -38,14 +38,11 @@ def test_auto_transport_picks_json_rpc():
 def main():
     global X
     if not shutil.which("node"):
-        print("SKIP: node is not installed (scripts/install-deps.sh installs it)")
-        sys.exit(77)
+        skip("node is not installed (scripts/install-deps.sh installs it)")
     if not os.path.isdir(os.path.join(HERE, "node_modules", "xen-api")):
-        print("SKIP: tests/clients/node_modules/xen-api is missing: run scripts/install-deps.sh")
-        sys.exit(77)
+        skip("tests/clients/node_modules/xen-api is missing: run scripts/install-deps.sh")
     X = Xend()
-    with X:
-        run([test_json_rpc_transport, test_xml_rpc_transport, test_auto_transport_picks_json_rpc])
+    run_with(X, [test_json_rpc_transport, test_xml_rpc_transport, test_auto_transport_picks_json_rpc])
 
 
 if __name__ == "__main__":

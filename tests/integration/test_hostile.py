@@ -3,7 +3,6 @@
 deep nesting, oversized bodies, garbage, wrong HTTP methods.  Each gets a
 clean XML-RPC fault (or HTTP error), memory stays bounded, the daemon
 keeps answering."""
-import http.client
 import os
 import socket
 import sys
@@ -18,11 +17,7 @@ LIMIT = 1 << 20     # max-request-bytes configured below
 
 
 def post(body, path="/", headers=None):
-    c = http.client.HTTPConnection("127.0.0.1", X.port, timeout=30)
-    c.request("POST", path, body, headers or {"Content-Type": "text/xml"})
-    r = c.getresponse()
-    data = r.read()
-    c.close()
+    r, data = X.http("POST", path, body, headers or {"Content-Type": "text/xml"})
     return r.status, r.getheader("Content-Type"), data
 
 
@@ -117,12 +112,7 @@ def test_json_probe_gets_json():
 
 def test_get_serves_only_the_console_and_other_methods_are_refused():
     def req(method, path):
-        c = http.client.HTTPConnection("127.0.0.1", X.port, timeout=10)
-        c.request(method, path)
-        r = c.getresponse()
-        body = r.read()
-        c.close()
-        return r, body
+        return X.http(method, path, timeout=10)
     r, body = req("GET", "/")
     assert r.status == 200 and r.getheader("Content-Type") == "text/html; charset=utf-8", r.status
     assert b"<title>xend</title>" in body

@@ -16,7 +16,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import DEADLINE, Xend, free_port, ok, run  # noqa: E402
+from xendtest import DEADLINE, Xend, free_port, ok, run_with, skip  # noqa: E402
 
 X = None
 MIB = 1 << 20
@@ -176,11 +176,9 @@ def main():
     global X
     for tool in ("prometheus", "promtool"):
         if not shutil.which(tool):
-            print("SKIP: %s is not installed (scripts/install-deps.sh installs Debian's prometheus)" % tool)
-            sys.exit(77)
+            skip("%s is not installed (scripts/install-deps.sh installs Debian's prometheus)" % tool)
     X = Xend()
-    with X:
-        run([test_exposition, test_access, test_prometheus_scrapes])
+    run_with(X, [test_exposition, test_access, test_prometheus_scrapes])
 
 
 if __name__ == "__main__":

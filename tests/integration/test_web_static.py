@@ -2,7 +2,6 @@
 """The web console's file server (rpc/static.c) over real HTTP: it answers
 only regular files inside web-dir, follows no link out of it, never blocks
 on a FIFO, and keeps POST for XML-RPC."""
-import http.client
 import json
 import os
 import sys
@@ -16,12 +15,7 @@ WEB = None
 
 
 def get(path, method="GET"):
-    c = http.client.HTTPConnection("127.0.0.1", X.port, timeout=30)
-    c.request(method, path)
-    r = c.getresponse()
-    body = r.read()
-    c.close()
-    return r, body
+    return X.http(method, path)
 
 
 def test_files_and_types():
@@ -56,14 +50,10 @@ def test_xmlrpc_still_answers_post():
 
 
 def plan(body, session=None, name="vm.cfg"):
-    c = http.client.HTTPConnection("127.0.0.1", X.port, timeout=30)
     headers = {"Content-Type": "text/plain"}
     if session:
         headers["X-Session"] = session
-    c.request("POST", "/config/plan?name=" + name, body, headers)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
+    r, data = X.http("POST", "/config/plan?name=" + name, body, headers)
     assert r.getheader("Content-Type") == "application/json", r.getheader("Content-Type")
     return r.status, json.loads(data)
 

@@ -64,6 +64,12 @@ class NeedsRoot(RuntimeError):
     """This test cannot run without root: it is SKIPPED (loudly), not failed."""
 
 
+def skip(why):
+    """This test cannot run here: say SKIP with the reason, exit 77."""
+    print("SKIP: %s" % why, flush=True)
+    sys.exit(SKIP)
+
+
 def require_root(why):
     if os.geteuid() != 0:
         raise NeedsRoot("needs root (%s); running as uid %d" % (why, os.geteuid()))
@@ -251,6 +257,17 @@ class Xend:
 
     def unix_proxy(self):
         return xmlrpc.client.ServerProxy("http://localhost/", transport=UnixTransport(self.unix))
+
+    def http(self, method, path, body=None, headers=None, timeout=30):
+        """One plain HTTP request on its own connection to the TCP port:
+        (the response, its whole body)."""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request(method, path, body, headers or {})
+            r = c.getresponse()
+            return r, r.read()
+        finally:
+            c.close()
 
     def unix_session(self):
         """A proxy on the Unix socket and a session of root on it (a local root

@@ -10,7 +10,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from xendtest import BUILDDIR, PamUser, Xend, run  # noqa: E402
+from xendtest import BUILDDIR, PamUser, Xend, run, skip  # noqa: E402
 
 X = None
 RO = None      # a second PAM account, mapped to the read-only role
@@ -39,8 +39,7 @@ def main():
         ("tests/web/node_modules (scripts/install-deps.sh runs npm ci)",
          os.path.isdir(os.path.join(HERE, "node_modules", "puppeteer-core")))) if not ok]
     if missing:
-        print("SKIP: the browser test needs %s" % ", ".join(missing))
-        sys.exit(77)
+        skip("the browser test needs %s" % ", ".join(missing))
     global RO
     RO = PamUser()
     try:
