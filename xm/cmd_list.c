@@ -109,6 +109,12 @@ static const char *net_name(const devs *d, const char *ref)
     return "";
 }
 
+/* Whether a device's VM reference is the handle of this VM. */
+static bool names_vm(const xen_vm_record_opt *vm, const char *handle)
+{
+    return vm && !vm->is_record && strcmp(vm->u.handle, handle) == 0;
+}
+
 static int status_code(enum xen_vm_power_state p)
 {
     switch (p) {
@@ -168,7 +174,7 @@ static sxp *vm_sxp(const xm_vmrow *row, const devs *d)
     sxp_kv_set(x, "state", st);
     for (size_t i = 0; d && d->vbds && i < d->vbds->size; i++) {
         const xen_vbd_record *b = d->vbds->contents[i].val;
-        if (!b->vm || b->vm->is_record || strcmp(b->vm->u.handle, r->handle) != 0)
+        if (!names_vm(b->vm, r->handle))
             continue;
         sxp *vbd = sxp_list("vbd");
         sxp_kv(vbd, "uuid", b->uuid);
@@ -181,7 +187,7 @@ static sxp *vm_sxp(const xm_vmrow *row, const devs *d)
     }
     for (size_t i = 0; d && d->vifs && i < d->vifs->size; i++) {
         const xen_vif_record *v = d->vifs->contents[i].val;
-        if (!v->vm || v->vm->is_record || strcmp(v->vm->u.handle, r->handle) != 0)
+        if (!names_vm(v->vm, r->handle))
             continue;
         sxp *vif = sxp_list("vif");
         sxp_kv(vif, "uuid", v->uuid);
