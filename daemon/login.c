@@ -179,8 +179,9 @@ static void admit(login_job *j, bool arriving)
         pthread_mutex_unlock(&guard_lock);
         return;
     }
-    pthread_mutex_unlock(&guard_lock);
+    /* under the lock: login_stop frees the pools only after taking them away */
     xpool_submit(j->ukey ? auth_pool : auth_local_pool, check_job, j);
+    pthread_mutex_unlock(&guard_lock);
 }
 
 /* On an auth pool: the password check itself (PAM, without its own delay). */
@@ -333,9 +334,12 @@ void login_stop(void)
             refuse(j);
         }
     }
-    xpool_free(auth_pool);      /* checks still queued run, and answer at once */
-    xpool_free(auth_local_pool);
-    auth_pool = auth_local_pool = NULL;
+    pthread_mutex_lock(&guard_lock);
+    xpool *tcp = auth_pool, *local = auth_local_pool;
+    auth_pool = auth_local_pool = NULL;     /* admit() refuses from now on */
+    pthread_mutex_unlock(&guard_lock);
+    xpool_free(tcp);            /* checks still queued run, and answer at once */
+    xpool_free(local);
     guard_forget();
 }
 
