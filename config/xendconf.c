@@ -492,7 +492,9 @@ void xend_config_init(xend_config *c)
     c->body_budget = 16 << 20;
     c->fd_reserve = 128;
     c->task_expiry = 3600;
+    c->max_finished_tasks = 10000;
     c->event_log_size = 100000;
+    c->event_log_bytes = (size_t)64 << 20;
     c->web_dir = strdup(PKGDATADIR "/web");
     c->on_xend_stop = strdup("ignore");
     c->metrics = strdup("loopback");
@@ -580,7 +582,9 @@ static const xc_key xc_keys[] = {
     { "body-budget", XC_K_SIZE, XC_OFF(body_budget), 65536, (uint64_t)64 << 30 },
     { "fd-reserve", XC_K_UINT, XC_OFF(fd_reserve), 16, 1000000 },
     { "task-expiry", XC_K_UINT, XC_OFF(task_expiry), 0, INT32_MAX },
+    { "max-finished-tasks", XC_K_COUNT, XC_OFF(max_finished_tasks), 1, 100000000 },
     { "event-log-size", XC_K_COUNT, XC_OFF(event_log_size), 16, 100000000 },
+    { "event-log-bytes", XC_K_SIZE, XC_OFF(event_log_bytes), 65536, (uint64_t)1 << 40 },
     { "web-dir", XC_K_PATH_OR_NONE, XC_OFF(web_dir), 0, 0 },
     { "image-dir", XC_K_PATH, XC_OFF(image_dir), 0, 0 },
     { "sr-dir", XC_K_PATH, XC_OFF(sr_dir), 0, 0 },

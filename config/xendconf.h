@@ -66,7 +66,9 @@ typedef struct xend_config {
     size_t body_budget;             /* bytes all request bodies being received may hold */
     unsigned fd_reserve;            /* descriptors TCP connections leave to the rest */
     unsigned task_expiry;           /* seconds; 0: tasks never expire */
+    size_t max_finished_tasks;      /* finished tasks kept at most (oldest destroyed first) */
     size_t event_log_size;
+    size_t event_log_bytes;         /* bytes of records the event log holds at most */
     char *web_dir;          /* the web console's files; NULL: no console */
     /* Where client-named files may be (daemon/paths.h); NULL: the default
      * below state_dir (images, sr, kernels; no bootloader directory). */

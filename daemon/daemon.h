@@ -14,7 +14,9 @@ typedef struct daemon_options {
     const char *state_dir;
     const char *dirs[PATHS__COUNT]; /* where client-named files may be; NULL: default */
     unsigned task_expiry;           /* seconds */
+    size_t max_finished_tasks;      /* finished tasks kept at most; 0: 10,000 */
     size_t event_log_size;
+    size_t event_log_bytes;     /* records the event log holds at most; 0: 64 MiB */
     xloop *loop;
     /* Runs fn(arg) on a thread that may block (the daemon's worker pool):
      * persistence leads its group commit there for callers that must not

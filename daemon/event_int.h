@@ -8,7 +8,9 @@
  *                    timeouts, wake-ups, stopping
  *   event_api.c      the handlers (event.register/unregister/next/from/inject)
  *
- * The log is a ring of the last `cap` changes.  A store observer appends one
+ * The log is a ring of the last `cap` changes, holding at most `max_bytes` of
+ * records: past that the oldest entries are dropped first (as entries pushed out
+ * of the ring are), and a subscriber behind them gets EVENTS_LOST.  A store observer appends one
  * entry per change, under the store write lock: ids only grow, and the entry
  * holds the object's record (a compact encoding, "snapshot") only when some
  * session subscribes to its class.  Subscriptions are cursors into the ring:
@@ -132,7 +134,10 @@ typedef struct ev_state_t {
     pthread_mutex_t lock;
     pthread_cond_t drained;
     entry *ring;
-    size_t cap;
+    size_t cap;                 /* entries (event-log-size) */
+    size_t max_bytes;           /* bytes of snapshots and owners held (event-log-bytes) */
+    size_t bytes;               /* held now */
+    uint64_t trimmed;           /* ids below this were dropped for max_bytes */
     uint64_t first;             /* id of the first event of this run */
     uint64_t head;              /* newest id (first - 1 when none yet) */
     waiter *rq_head, *rq_tail;  /* claimed, to be answered (ready_next) */

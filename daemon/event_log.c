@@ -36,10 +36,35 @@ const char *const ev_op_names[3] = { "add", "del", "mod" };
 static uint64_t oldest(void)
 {
     uint64_t o = ev_state.head + 1 > ev_state.cap ? ev_state.head + 1 - ev_state.cap : 0;
+    if (o < ev_state.trimmed)
+        o = ev_state.trimmed;
     return o > ev_state.first ? o : ev_state.first;
 }
 
 static entry *at(uint64_t id) { return &ev_state.ring[id % ev_state.cap]; }
+
+/* The bytes an entry holds beyond its slot in the ring. */
+static size_t entry_bytes(const entry *e)
+{
+    return (e->sn ? sizeof(snap) + e->sn->len : 0) + (e->owner ? strlen(e->owner) + 1 : 0);
+}
+
+/* Drop the oldest entries (never the newest) until the log holds at most
+ * max_bytes (ev_state.lock held). */
+static void trim_bytes(void)
+{
+    if (ev_state.bytes <= ev_state.max_bytes)
+        return;
+    ev_state.trimmed = oldest();        /* what the ring pushed out is gone already */
+    while (ev_state.bytes > ev_state.max_bytes && ev_state.trimmed < ev_state.head) {
+        entry *t = at(ev_state.trimmed++);
+        ev_state.bytes -= entry_bytes(t);
+        ev_snap_unref(t->sn);
+        free(t->owner);
+        t->sn = NULL;
+        t->owner = NULL;
+    }
+}
 
 void events_stats(uint64_t *entries_r, uint64_t *capacity_r, uint64_t *waiters_r)
 {
@@ -398,6 +423,7 @@ uint64_t ev_log_append(int cls, xstore_op op, const xobj *o)
     entry *e = at(id);
     snap *old_sn = e->sn;
     char *old_owner = e->owner;
+    ev_state.bytes -= entry_bytes(e);
     e->id = id;
     e->ts = ts;
     e->cls = (int16_t)cls;
@@ -405,6 +431,8 @@ uint64_t ev_log_append(int cls, xstore_op op, const xobj *o)
     memcpy(e->ref, o->ref, sizeof(e->ref));
     e->owner = owner;
     e->sn = sn;
+    ev_state.bytes += entry_bytes(e);
+    trim_bytes();
     if (ev_state.nlisted[cls] || ev_state.nlisted[L_ALL])
         ev_wake(e);
     pthread_mutex_unlock(&ev_state.lock);
@@ -492,6 +520,7 @@ bool events_setup(const daemon_options *o, char **err_r)
     }
     ev_state.loop = o->loop;
     ev_state.cap = o->event_log_size ? o->event_log_size : 100000;
+    ev_state.max_bytes = o->event_log_bytes ? o->event_log_bytes : (size_t)64 << 20;
     ev_state.ring = calloc(ev_state.cap, sizeof(entry));
     ev_state.tab_n = 256;
     ev_state.tab = calloc(ev_state.tab_n, sizeof(sub *));
@@ -503,6 +532,8 @@ bool events_setup(const daemon_options *o, char **err_r)
      * than every event of this one): start at the time in microseconds */
     ev_state.first = (uint64_t)time(NULL) * 1000000ULL + 1;
     ev_state.head = ev_state.first - 1;
+    ev_state.trimmed = ev_state.first;
+    ev_state.bytes = 0;
     ev_all_mask = 0;
     for (int c = 0; c < XC__COUNT; c++) {
         if (c == XC_session || c == XC_event || xclasses[c].pseudo)
@@ -517,7 +548,8 @@ bool events_setup(const daemon_options *o, char **err_r)
     store_add_observer(on_change, NULL);
     session_on_end(on_session_end);
     tasks_setup(o);
-    xlogd(XLOG_INFO, "log of %zu events, first id %" PRIu64, ev_state.cap, ev_state.first);
+    xlogd(XLOG_INFO, "log of %zu events and %zu bytes, first id %" PRIu64, ev_state.cap, ev_state.max_bytes,
+          ev_state.first);
     return true;
 }
 

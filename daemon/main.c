@@ -232,6 +232,8 @@ static void keep_fixed(const xend_config *cur, xend_config *next)
     FIXED_NUM(fd_reserve, "fd-reserve")
     FIXED_NUM(task_expiry, "task-expiry")
     FIXED_NUM(event_log_size, "event-log-size")
+    FIXED_NUM(event_log_bytes, "event-log-bytes")
+    FIXED_NUM(max_finished_tasks, "max-finished-tasks")
 #undef FIXED_STR
 #undef FIXED_NUM
 }
@@ -413,8 +415,10 @@ int main(int argc, char **argv)
     if (!login_start(&sc, &err))
         die("logins", err);
     daemon_options dopts = { .state_dir = cfg->state_dir, .task_expiry = cfg->task_expiry,
+                             .max_finished_tasks = cfg->max_finished_tasks,
                              .queue_blocking = dispatch_queue_job,
-                             .event_log_size = cfg->event_log_size, .loop = loop,
+                             .event_log_size = cfg->event_log_size,
+                             .event_log_bytes = cfg->event_log_bytes, .loop = loop,
                              .dirs = { [PATHS_IMAGE] = cfg->image_dir, [PATHS_SR] = cfg->sr_dir,
                                        [PATHS_KERNEL] = cfg->kernel_dir,
                                        [PATHS_BOOTLOADER] = cfg->bootloader_dir } };

@@ -25,6 +25,7 @@ typedef struct task_priv {
     bool hooked;                /* its handler registered a cancel hook */
     bool cancel_requested;
     int64_t finished;           /* unix time; 0 while pending/cancelling */
+    uint64_t finish_seq;        /* order of finishing (for max-finished-tasks) */
     int rtype;                  /* class of a ref result, or -1 */
 } task_priv;
 
@@ -39,6 +40,9 @@ typedef struct hook {
 static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
 static hook *hooks;
 static unsigned expiry = 3600;          /* seconds; 0: never */
+static size_t max_finished = 10000;     /* finished tasks kept at most */
+static size_t nfinished;                /* finished tasks alive (atomic: freed anywhere) */
+static uint64_t finish_seq;             /* under the store write lock */
 static unsigned test_delay_ms;          /* XEND_TEST_TASK_DELAY_MS (tests only) */
 
 static bool is_status(const xobj *t, const char *s) { return strcmp(xobj_str(t, XF_task_status), s) == 0; }
@@ -65,6 +69,30 @@ static bool refresh_ops(xobj *t)
     return true;
 }
 
+static void priv_free(void *priv)
+{
+    task_priv *p = priv;
+    if (p->finished)
+        __atomic_sub_fetch(&nfinished, 1, __ATOMIC_RELAXED);
+    free(p);
+}
+
+/* Past max_finished, the task that finished first goes (store write lock held). */
+static void cap_finished(void)
+{
+    while (__atomic_load_n(&nfinished, __ATOMIC_RELAXED) > max_finished) {
+        xobj *oldest = NULL;
+        for (xobj *t = store_first(XC_task); t; t = store_next(t)) {
+            task_priv *p = t->priv;
+            if (p->finished && (!oldest || p->finish_seq < ((task_priv *)oldest->priv)->finish_seq))
+                oldest = t;
+        }
+        if (!oldest)
+            return;
+        store_remove(oldest);
+    }
+}
+
 static void put(xobj *t, int field, xv *v)
 {
     xv_free(t->f[field]);
@@ -76,6 +104,8 @@ static void finish_fields(xobj *t, const char *status, char *result, xv *error_i
 {
     task_priv *p = t->priv;
     p->finished = time(NULL);
+    p->finish_seq = ++finish_seq;
+    __atomic_add_fetch(&nfinished, 1, __ATOMIC_RELAXED);
     put(t, XF_task_status, xv_str(status));
     put(t, XF_task_progress, xv_int(100));
     put(t, XF_task_finished, xv_datetime_t(p->finished));
@@ -87,6 +117,7 @@ static void finish_fields(xobj *t, const char *status, char *result, xv *error_i
         put(t, XF_task_type, xv_str(xclasses[p->rtype].name));
     refresh_ops(t);
     xobj_touch(t, -1);
+    cap_finished();
 }
 
 static xv *cancelled_info(const xobj *t)
@@ -142,7 +173,7 @@ bool task_create_for_call(xcall *call, xerr **errp)
         abort();
     p->rtype = call->m->ret && call->m->ret->kind == XT_REF ? call->m->ret->cls : -1;
     t->priv = p;
-    t->priv_free = free;
+    t->priv_free = priv_free;
     put(t, XF_task_name_label, xv_str(call->m->name));
     put(t, XF_task_session, xv_str(call->session));
     put(t, XF_task_status, xv_str("pending"));
@@ -391,6 +422,8 @@ void tasks_tick(void)
 void tasks_setup(const daemon_options *o)
 {
     expiry = o->task_expiry;
+    if (o->max_finished_tasks)
+        max_finished = o->max_finished_tasks;
     const char *d = getenv("XEND_TEST_TASK_DELAY_MS");
     if (d && *d) {
         test_delay_ms = (unsigned)strtoul(d, NULL, 10);

@@ -55,4 +55,4 @@ EXTRA_DIST += tests/xen-daemon/check-xen.sh tests/xen-daemon/test_xend_xen.py
 
 # The datamodel and its generator (negative cases, rewrite-only-changed, reference).
 TESTS += tests/gen/test_datamodel.py tests/integration/test_roles.py tests/integration/test_constraints.py \
-	tests/integration/test_audit.py
+	tests/integration/test_audit.py tests/integration/test_limits.py
