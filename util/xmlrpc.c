@@ -796,21 +796,29 @@ static ssize_t key_index_find(const key_index *ki, const xv *st, const char *key
 
 #define STRUCT_LINEAR_MAX 16
 
-static void struct_put(xv *st, key_index *ki, const char *key, xv *val)
+/* Add key (malloc'd, taken) and val (taken) to st; a duplicate key
+ * replaces the earlier member's value: the last one wins. */
+static void struct_put(xv *st, key_index *ki, char *key, xv *val)
 {
+    ssize_t i = -1;
     if (!ki->slots && st->u.st.n < STRUCT_LINEAR_MAX) {
-        xv_struct_set(st, key, val);
-        return;
+        for (size_t k = 0; k < st->u.st.n && i < 0; k++)
+            if (strcmp(st->u.st.keys[k], key) == 0)
+                i = (ssize_t)k;
+    } else {
+        if (!ki->slots)
+            key_index_rebuild(ki, st);
+        i = key_index_find(ki, st, key);
     }
-    if (!ki->slots)
-        key_index_rebuild(ki, st);
-    ssize_t i = key_index_find(ki, st, key);
     if (i >= 0) {
-        xv_free(st->u.st.vals[i]);             /* duplicate: last one wins */
+        free(key);
+        xv_free(st->u.st.vals[i]);
         st->u.st.vals[i] = val;
         return;
     }
-    xv_struct_append(st, key, val);
+    xv_struct_append_take(st, key, val);
+    if (!ki->slots)
+        return;
     if (st->u.st.n * 2 + 2 > ki->cap)
         key_index_rebuild(ki, st);
     else
@@ -854,7 +862,6 @@ static xv *dec_struct(dec *d, xmlNode *el, int depth)
             goto fail;
         }
         struct_put(st, &ki, key, val);
-        free(key);
     }
     if (d->err)
         goto fail;
@@ -1343,7 +1350,6 @@ static xv *fast_struct(fast *f, int depth)
             goto fail;
         }
         struct_put(st, &ki, key, val);
-        free(key);
         fast_ws(f);
         if (!FAST_LIT(f, "</member>"))
             goto fail;

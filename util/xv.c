@@ -315,7 +315,17 @@ static ssize_t struct_find(const xv *st, const char *key)
 
 void xv_struct_append(xv *st, const char *key, xv *val)
 {
+    if (!key) {
+        xv_free(val);
+        return;
+    }
+    xv_struct_append_take(st, xmemdup0(key, strlen(key)), val);
+}
+
+void xv_struct_append_take(xv *st, char *key, xv *val)
+{
     if (!st || st->kind != XV_STRUCT || !key || !val) {
+        free(key);
         xv_free(val);
         return;
     }
@@ -325,7 +335,7 @@ void xv_struct_append(xv *st, const char *key, xv *val)
         st->u.st.vals = xrealloc_array(st->u.st.vals, cap, sizeof(xv *));
         st->u.st.cap = cap;
     }
-    st->u.st.keys[st->u.st.n] = xmemdup0(key, strlen(key));
+    st->u.st.keys[st->u.st.n] = key;
     st->u.st.vals[st->u.st.n] = val;
     st->u.st.n++;
 }

@@ -63,6 +63,8 @@ xv *xv_struct_get(const xv *st, const char *key);       /* borrowed or NULL */
 /* Append a member without looking for an existing key (O(1)): the caller
  * guarantees key is not present yet.  Takes val, copies key. */
 void xv_struct_append(xv *st, const char *key, xv *val);
+/* The same, taking the malloc'd key too (freed with val if st is no struct). */
+void xv_struct_append_take(xv *st, char *key, xv *val);
 bool xv_struct_del(xv *st, const char *key);            /* true if it existed */
 
 /* Deep equality (kind and value; struct members compared by key, any order). */
