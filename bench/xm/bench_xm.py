@@ -12,11 +12,14 @@ through XML-RPC before timing (a tenth of them running).  Each figure is
 the median of --runs runs (default 5) after one warm-up.
 Output: a table, then one "BENCH key=value..." line per size.
 
+--baseline LIBDIR also times xm list and fetch_records with the libxenapi.so.1
+in LIBDIR (e.g. a build of main before a change) against the same daemon
+in the same run: libxen's ABI is stable, so only the library differs.
 --save-reply FILE also keeps the largest VM.get_all_records reply, for
 bench/xm/decode_records (libxen's decoding alone, e.g. under callgrind).
 
 Usage: bench/xm/bench_xm.py [--build DIR] [--sizes 1000,10000] [--runs N] [--quick]
-                            [--save-reply FILE]
+                            [--baseline LIBDIR] [--save-reply FILE]
 """
 import argparse
 import os
@@ -106,6 +109,8 @@ def main():
     ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--baseline", metavar="LIBDIR",
+                    help="another libxenapi.so.1 (e.g. before a change): xm list and the fetch timed with it too")
     ap.add_argument("--save-reply", metavar="FILE",
                     help="also save the VM.get_all_records reply at the largest size (for decode_records)")
     a = ap.parse_args()
@@ -122,8 +127,12 @@ def main():
         return lt if os.access(lt, os.X_OK) else os.path.join(d, b)
     xm = real("xm/xm")
     fetch = real("bench/xm/fetch_records")
-    os.environ["LD_LIBRARY_PATH"] = os.path.join(build, "libxen", ".libs") + (
-        ":" + os.environ["LD_LIBRARY_PATH"] if os.environ.get("LD_LIBRARY_PATH") else "")
+    base = os.path.abspath(a.baseline) if a.baseline else None
+    if base and not os.path.exists(os.path.join(base, "libxenapi.so.1")):
+        print("bench_xm: no libxenapi.so.1 in %s" % base)
+        return 1
+    lib_path = os.environ.get("LD_LIBRARY_PATH")
+    os.environ["LD_LIBRARY_PATH"] = os.path.join(build, "libxen", ".libs") + (":" + lib_path if lib_path else "")
     virsh = shutil.which("virsh")
     for p in (xm, fetch):
         if not os.access(p, os.X_OK):
@@ -133,7 +142,7 @@ def main():
     X = Xend(pam=False, tmp=tmp, conf=["sim-config = %s" % os.path.join(tmp, "sim.conf")])
     with open(os.path.join(tmp, "sim.conf"), "w") as f:
         f.write("memory_mib = 65536\ncpus = 8\n")
-    results = []
+    results, base_results = [], []
     try:
         X.start(timeout=120)
         env = dict(os.environ, XM_SERVER="unix://" + X.unix)
@@ -156,6 +165,10 @@ def main():
                 assert out.count("bench-") == n, "virsh lists %d domains" % out.count("bench-")
                 t_virsh = median_time([virsh, "-c", "test://" + node, "list", "--all"], env, runs)
             results.append((n, t_xm, t_fetch, t_virsh, setup))
+            if base:
+                benv = dict(env, LD_LIBRARY_PATH=base + (":" + lib_path if lib_path else ""))
+                base_results.append((n, median_time([xm, "list"], benv, runs),
+                                     median_time([fetch, "unix://" + X.unix], benv, runs)))
             if a.save_reply and n == max(sizes):
                 save_reply(X, a.save_reply)
     finally:
@@ -168,6 +181,8 @@ def main():
             target, met = "< 0.5 s", t_xm < 0.5
         print("%8d %12.3f %16.3f %14s   %s: %s" % (n, t_xm, t_fetch, "%.3f" % t_virsh if t_virsh else "n/a",
                                                   target, "met" if met else "MISSED"))
+    for n, t_xm, t_fetch in base_results:
+        print("%8d %12.3f %16.3f   (with the baseline %s)" % (n, t_xm, t_fetch, base))
     for n, t_xm, t_fetch, t_virsh, setup in results:
         print("BENCH name=xm-list vms=%d xm_list_s=%.4f libxen_fetch_s=%.4f virsh_list_s=%s setup_s=%.1f status=%s"
               % (n, t_xm, t_fetch, "%.4f" % t_virsh if t_virsh else "NA", setup,
