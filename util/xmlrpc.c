@@ -14,6 +14,10 @@
  *     against each other in quadratic time before any SAX hook hears of them.
  * libxml2 errors are captured per parse through the context's structured
  * error hook; nothing is printed.
+ *
+ * Responses take a fast path first (fast_response below): the plain form
+ * that servers write is decoded straight into xv values without libxml2's
+ * document tree; anything outside that form goes through the path above.
  */
 #include <config.h>
 
@@ -622,45 +626,75 @@ static char *element_text(dec *d, xmlNode *el, size_t *len_r)
     return s;
 }
 
+/* Remove s's surrounding XML whitespace in place; its new length. */
+static size_t trim_blanks(char *s, size_t len)
+{
+    size_t a = 0, z = len;
+    while (a < z && is_blank(s[a]))
+        a++;
+    while (z > a && is_blank(s[z - 1]))
+        z--;
+    if (a)
+        memmove(s, s + a, z - a);
+    s[z - a] = '\0';
+    return z - a;
+}
+
 /* Text with surrounding XML whitespace removed, for numbers and booleans. */
 static char *element_text_trimmed(dec *d, xmlNode *el, size_t *len_r)
 {
     size_t len;
     char *s = element_text(d, el, &len);
-    if (!s)
-        return NULL;
-    size_t a = 0, z = len;
-    while (a < z && (s[a] == ' ' || s[a] == '\t' || s[a] == '\n' || s[a] == '\r'))
-        a++;
-    while (z > a && (s[z - 1] == ' ' || s[z - 1] == '\t' || s[z - 1] == '\n' || s[z - 1] == '\r'))
-        z--;
-    if (a)
-        memmove(s, s + a, z - a);
-    s[z - a] = '\0';
-    *len_r = z - a;
+    if (s)
+        *len_r = trim_blanks(s, len);
     return s;
 }
 
 static xv *dec_value(dec *d, xmlNode *value_el, int depth);
 
+/* Scalars from their (trimmed) text; NULL and *err set if it is not one.
+ * Both decoders use these: the tree walk and the fast path. */
+static xv *int_from_text(char **err, const char *tag, const char *s, size_t len, bool is_i4)
+{
+    int64_t i;
+    if (!xv_parse_int(s, len, &i)) {
+        set_err(err, "invalid integer in <%s>: \"%.40s\"", tag, s);
+        return NULL;
+    }
+    if (is_i4 && (i < INT32_MIN || i > INT32_MAX)) {
+        set_err(err, "integer out of range for <%s>: %s", tag, s);
+        return NULL;
+    }
+    return xv_int(i);
+}
+
+static xv *bool_from_text(char **err, const char *s)
+{
+    if (strcmp(s, "1") == 0)
+        return xv_bool(true);
+    if (strcmp(s, "0") == 0)
+        return xv_bool(false);
+    set_err(err, "invalid <boolean> value \"%.40s\" (want 0 or 1)", s);
+    return NULL;
+}
+
+static xv *double_from_text(char **err, const char *s, size_t len)
+{
+    char *end;
+    errno = 0;
+    double x = c_locale ? strtod_l(s, &end, c_locale) : strtod(s, &end);
+    if (len == 0 || end != s + len || (errno == ERANGE && isinf(x))) {
+        set_err(err, "invalid <double> value \"%.40s\"", s);
+        return NULL;
+    }
+    return xv_double(x);
+}
+
 static xv *dec_int(dec *d, xmlNode *el, bool is_i4)
 {
     size_t len;
-    int64_t i;
-    xv *v = NULL;
     char *s = element_text_trimmed(d, el, &len);
-    if (!s)
-        goto out;
-    if (!xv_parse_int(s, len, &i)) {
-        set_err(&d->err, "invalid integer in <%s>: \"%.40s\"", (const char *)el->name, s);
-        goto out;
-    }
-    if (is_i4 && (i < INT32_MIN || i > INT32_MAX)) {
-        set_err(&d->err, "integer out of range for <%s>: %s", (const char *)el->name, s);
-        goto out;
-    }
-    v = xv_int(i);
-out:
+    xv *v = s ? int_from_text(&d->err, (const char *)el->name, s, len, is_i4) : NULL;
     free(s);
     return v;
 }
@@ -668,17 +702,8 @@ out:
 static xv *dec_bool(dec *d, xmlNode *el)
 {
     size_t len;
-    xv *v = NULL;
     char *s = element_text_trimmed(d, el, &len);
-    if (!s)
-        goto out;
-    if (strcmp(s, "1") == 0)
-        v = xv_bool(true);
-    else if (strcmp(s, "0") == 0)
-        v = xv_bool(false);
-    else
-        set_err(&d->err, "invalid <boolean> value \"%.40s\" (want 0 or 1)", s);
-out:
+    xv *v = s ? bool_from_text(&d->err, s) : NULL;
     free(s);
     return v;
 }
@@ -686,20 +711,8 @@ out:
 static xv *dec_double(dec *d, xmlNode *el)
 {
     size_t len;
-    xv *v = NULL;
-    char *end;
-    double x;
     char *s = element_text_trimmed(d, el, &len);
-    if (!s)
-        goto out;
-    errno = 0;
-    x = c_locale ? strtod_l(s, &end, c_locale) : strtod(s, &end);
-    if (len == 0 || end != s + len || (errno == ERANGE && isinf(x))) {
-        set_err(&d->err, "invalid <double> value \"%.40s\"", s);
-        goto out;
-    }
-    v = xv_double(x);
-out:
+    xv *v = s ? double_from_text(&d->err, s, len) : NULL;
     free(s);
     return v;
 }
@@ -1243,17 +1256,8 @@ static char *fast_text_trimmed(fast *f, size_t *len_r)
 {
     size_t len;
     char *s = fast_text(f, &len);
-    if (!s)
-        return NULL;
-    size_t a = 0, z = len;
-    while (a < z && is_blank(s[a]))
-        a++;
-    while (z > a && is_blank(s[z - 1]))
-        z--;
-    if (a)
-        memmove(s, s + a, z - a);
-    s[z - a] = '\0';
-    *len_r = z - a;
+    if (s)
+        *len_r = trim_blanks(s, len);
     return s;
 }
 
@@ -1266,28 +1270,19 @@ static xv *fast_scalar(fast *f, const char *close, size_t close_n, xv_kind kind)
     bool trim = kind != XV_STRING && kind != XV_BASE64;
     char *s = trim ? fast_text_trimmed(f, &len) : fast_text(f, &len);
     xv *v = NULL;
+    char *err = NULL;                     /* the tree walk words the error */
     if (!s || !fast_lit(f, close, close_n))
         goto out;
     switch (kind) {
-    case XV_INT: {
-        int64_t i;
-        if (!xv_parse_int(s, len, &i) || (close_n == 5 && (i < INT32_MIN || i > INT32_MAX)))
-            goto out;                     /* </i4> */
-        v = xv_int(i);
-        goto out;
-    }
+    case XV_INT:
+        v = int_from_text(&err, "int", s, len, strcmp(close, "</i4>") == 0);
+        break;
     case XV_BOOL:
-        if (len == 1 && (s[0] == '0' || s[0] == '1'))
-            v = xv_bool(s[0] == '1');
-        goto out;
-    case XV_DOUBLE: {
-        char *e;
-        errno = 0;
-        double x = c_locale ? strtod_l(s, &e, c_locale) : strtod(s, &e);
-        if (len > 0 && e == s + len && !(errno == ERANGE && isinf(x)))
-            v = xv_double(x);
-        goto out;
-    }
+        v = bool_from_text(&err, s);
+        break;
+    case XV_DOUBLE:
+        v = double_from_text(&err, s, len);
+        break;
     default:
         v = xv_str_take(s);
         v->u.str.len = len;
@@ -1295,6 +1290,7 @@ static xv *fast_scalar(fast *f, const char *close, size_t close_n, xv_kind kind)
         return v;
     }
 out:
+    free(err);
     free(s);
     return v;
 }

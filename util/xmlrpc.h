@@ -28,6 +28,8 @@ bool xmlrpc_parse_call(const char *body, size_t len, const xmlrpc_limits *lim,
                        char **method_r, xv **params_r, char **err_r);
 
 /* Decode a <methodResponse>.  A normal response yields *value_r (owned).
+ * The plain form (no comments, CDATA, DOCTYPE or attributes) is decoded
+ * directly; anything else by libxml2 as for calls, with the same result.
  * A <fault> yields true with *value_r NULL and *fault_code_r and *fault_string_r
  * set (fault_string malloc'd).  Malformed input: false and *err_r. */
 bool xmlrpc_parse_response(const char *body, size_t len, const xmlrpc_limits *lim,
