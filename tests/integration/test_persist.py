@@ -67,7 +67,7 @@ def test_clean_restart_keeps_everything():
         classes = ["VM", "VBD", "VIF", "VDI", "SR", "PBD", "network", "console", "VTPM", "user", "PIF"]
         before = {c: records(p, s, c) for c in classes}
         host_before, pool_before = ok(p.host.get_record(s, host)), ok(p.pool.get_record(s, pool))
-        vm_xml = os.path.join(x.state, "VM", vm + ".xml")
+        vm_xml = vm_file(x, vm)
         x.restart()         # a clean exit checkpoints: the files hold everything
         assert os.path.exists(vm_xml)
         text = open(vm_xml, encoding="utf-8").read()
@@ -263,6 +263,18 @@ def name_in_file(path):
     return text[start:text.index("</field>", start)]
 
 
+def vm_file(x, vm):
+    return os.path.join(x.state, "VM", vm + ".xml")
+
+
+def create_on_disk(x, p, s, name, what):
+    """A new VM called name, once the checkpoint has written its file: (ref, file)."""
+    vm = ok(p.VM.create(s, vm_rec(name)))
+    path = vm_file(x, vm)
+    wait_for(lambda: name_in_file(path) == name, what)
+    return vm, path
+
+
 def test_idle_checkpoint_writes_the_files():
     """The files are written by the checkpoint once the daemon is idle (the
     journal holds the changes until then): created, renamed, removed."""
@@ -270,18 +282,15 @@ def test_idle_checkpoint_writes_the_files():
     try:
         x.start()
         p, s = x.unix_session()
-        vm = ok(p.VM.create(s, vm_rec("first")))
-        path = os.path.join(x.state, "VM", vm + ".xml")
-        wait_for(lambda: name_in_file(path) == "first", "the new VM's file")
+        vm, path = create_on_disk(x, p, s, "first", "the new VM's file")
         ok(p.VM.set_name_label(s, vm, "second"))
         wait_for(lambda: name_in_file(path) == "second", "the renamed VM's file")
         ok(p.VM.destroy(s, vm))
         wait_for(lambda: not os.path.exists(path), "the destroyed VM's file removed")
         gone = ok(p.VM.create(s, vm_rec("short-lived")))
         ok(p.VM.destroy(s, gone))
-        keep = ok(p.VM.create(s, vm_rec("kept")))
-        wait_for(lambda: name_in_file(os.path.join(x.state, "VM", keep + ".xml")) == "kept", "the kept VM")
-        assert not os.path.exists(os.path.join(x.state, "VM", gone + ".xml"))
+        create_on_disk(x, p, s, "kept", "the kept VM")
+        assert not os.path.exists(vm_file(x, gone))
     finally:
         x.cleanup()
 
@@ -293,14 +302,12 @@ def test_journal_restores_what_the_files_lack():
     try:
         x.start()
         p, s = x.unix_session()
-        vm = ok(p.VM.create(s, vm_rec("journal")))
-        path = os.path.join(x.state, "VM", vm + ".xml")
-        wait_for(lambda: name_in_file(path) == "journal", "the checkpoint")
+        vm, path = create_on_disk(x, p, s, "journal", "the checkpoint")
         ok(p.VM.set_name_label(s, vm, "journalled"))
         other = ok(p.VM.create(s, vm_rec("only in the journal")))
         x.kill9()           # within the second: no checkpoint since the calls
         assert name_in_file(path) == "journal", "the file is as of the checkpoint"
-        assert not os.path.exists(os.path.join(x.state, "VM", other + ".xml"))
+        assert not os.path.exists(vm_file(x, other))
         x.start()
         p, s = x.unix_session()
         assert ok(p.VM.get_name_label(s, vm)) == "journalled"
