@@ -2,6 +2,7 @@
  * helpers (xen_common.h). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <xen/api/xen_all.h>
 
 #include "xen_internal.h"
+#include "xen_gen_internal.h"
 
 bool xen_cpu_pool_add_host_CPU_live(xen_session *session, xen_cpu_pool cpu_pool, xen_host_cpu host_cpu)
 {
@@ -80,6 +82,91 @@ bool xen_xspolicy_activate_xspolicy(xen_session *session, int64_t *result, xen_x
         { &xeni_t_int, &flags, 0 },
     };
     return xeni_call(session, "XSPolicy.activate_xspolicy", args, 2, &xeni_t_int, result);
+}
+
+/* ---- Xen 4.4.0's int results (XENAPI_1.1), and the XENAPI_1.0 forms ----
+ *
+ * XSPolicy.get_xstype and VDI/VIF.set_security_label keep XenAPI 1.0's wire
+ * types (xs_type, void); 4.4.0's libxen gave them an int64_t result, and a
+ * program written for it must compile unchanged.  The 4.4.0 forms are the
+ * default symbols since XENAPI_1.1 (libxenapi.map); the forms libxenapi.so.1
+ * exported first stay as name@XENAPI_1.0, so that binaries linked against
+ * them keep calling what they were built for (an int64_t written where they
+ * kept a 4-byte enum would overwrite their memory). */
+
+bool xen_xspolicy_get_xstype(xen_session *session, int64_t *result)
+{
+    /* the daemon answers the bit set of policy types as an int */
+    return xeni_call(session, "XSPolicy.get_xstype", NULL, 0, &xeni_t_int, result);
+}
+
+/* A set_security_label reply: xend 4.4 answered the ssidref (an int), XenAPI
+ * 1.0 servers answer void (""): 0 then.  Anything else is a server fault. */
+static bool set_label(xen_session *session, const char *method, int64_t *result, const char *self,
+                      const char *label, const char *old_label)
+{
+    *result = 0;
+    const xeni_arg args[] = {
+        { &xeni_t_string, &self, 0 },
+        { &xeni_t_string, &label, 0 },
+        { &xeni_t_string, &old_label, 0 },
+    };
+    char *v = NULL;
+    if (!xeni_call(session, method, args, 3, &xeni_t_string, &v))
+        return false;
+    bool ok = true;
+    if (*v) {
+        char *end;
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (errno || *end || end == v) {
+            const char *e[] = { "SERVER_FAULT", "set_security_label answered neither an int nor void" };
+            xeni_session_error(session, 2, e);
+            ok = false;
+        } else {
+            *result = n;
+        }
+    }
+    free(v);
+    return ok;
+}
+
+bool xen_vdi_set_security_label(xen_session *session, int64_t *result, xen_vdi vdi, const char *security_label,
+                                const char *old_label)
+{
+    return set_label(session, "VDI.set_security_label", result, vdi, security_label, old_label);
+}
+
+bool xen_vif_set_security_label(xen_session *session, int64_t *result, xen_vif vif, const char *security_label,
+                                const char *old_label)
+{
+    return set_label(session, "VIF.set_security_label", result, vif, security_label, old_label);
+}
+
+/* The XENAPI_1.0 forms (declared in xen_internal.h): reached only through
+ * their versioned names (the xeni_ prefix keeps them out of the xen_* export
+ * glob). */
+__asm__(".symver xeni_xspolicy_get_xstype_1_0, xen_xspolicy_get_xstype@XENAPI_1.0");
+__asm__(".symver xeni_vdi_set_security_label_1_0, xen_vdi_set_security_label@XENAPI_1.0");
+__asm__(".symver xeni_vif_set_security_label_1_0, xen_vif_set_security_label@XENAPI_1.0");
+
+bool xeni_xspolicy_get_xstype_1_0(xen_session *session, enum xen_xs_type *result)
+{
+    return xeni_call(session, "XSPolicy.get_xstype", NULL, 0, &xeni_t_enum_xs_type, result);
+}
+
+bool xeni_vdi_set_security_label_1_0(xen_session *session, xen_vdi vdi, const char *security_label,
+                                     const char *old_label)
+{
+    int64_t ignored;
+    return set_label(session, "VDI.set_security_label", &ignored, vdi, security_label, old_label);
+}
+
+bool xeni_vif_set_security_label_1_0(xen_session *session, xen_vif vif, const char *security_label,
+                                     const char *old_label)
+{
+    int64_t ignored;
+    return set_label(session, "VIF.set_security_label", &ignored, vif, security_label, old_label);
 }
 
 /* ---- UUIDs (declared in xen_common.h) ---- */

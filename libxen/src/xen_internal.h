@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include <xen/api/xen_common.h>
+#include <xen/api/xen_xs_type.h>
 #include "util/xv.h"
 
 typedef enum xeni_kind {
@@ -120,5 +121,13 @@ bool xeni_call_nosession(xen_session *s, const char *method,
 void xeni_session_error(xen_session *s, int n, const char *const *strings);
 
 char *xeni_strdup(const char *s);
+
+/* XENAPI_1.0's forms of the three calls whose default took Xen 4.4.0's
+ * int64_t result in XENAPI_1.1 (xen_compat44.c; exported as name@XENAPI_1.0). */
+bool xeni_xspolicy_get_xstype_1_0(xen_session *session, enum xen_xs_type *result);
+bool xeni_vdi_set_security_label_1_0(xen_session *session, char *vdi, const char *security_label,
+                                     const char *old_label);
+bool xeni_vif_set_security_label_1_0(xen_session *session, char *vif, const char *security_label,
+                                     const char *old_label);
 
 #endif

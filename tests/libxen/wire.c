@@ -3,7 +3,8 @@
  * Covers: the Status struct read by name, ints as strings/<int>/<i4>/<i8>,
  * both empty-array forms, whitespace between elements, faults, transport
  * failures, datetimes, unknown enums and record members, maps with int keys,
- * sticky errors, async calls, event records, request encoding. */
+ * sticky errors, async calls, event records, request encoding, Xen 4.4.0's
+ * int results and the XENAPI_1.0 forms they replaced. */
 #include "config.h"
 
 #include "tests/lib/xtest.h"
@@ -13,6 +14,8 @@
 #include <string.h>
 
 #include <xen/api/xen_all.h>
+
+#include "xen_internal.h"
 
 /* ------------------------------------------------------ the fake server */
 static const char *reply;      /* the body to answer with */
@@ -395,6 +398,40 @@ static void test_logout_and_urls(xen_session *s)
     xen_version_free(v);
 }
 
+/* XSPolicy.get_xstype and VDI/VIF.set_security_label: Xen 4.4.0's int64_t
+ * results (XENAPI_1.1) and the XENAPI_1.0 forms kept for old binaries. */
+static void test_compat44_results(xen_session *s)
+{
+    int64_t n = -1;
+    reply = OK("<string>3</string>");
+    CHECK(xen_xspolicy_get_xstype(s, &n) && n == 3);
+    CHECK(strstr(request, "<methodName>XSPolicy.get_xstype</methodName>") != NULL);
+    enum xen_xs_type e = XEN_XS_TYPE_UNDEFINED;
+    reply = OK("<string>XS_POLICY_ACM</string>");
+    CHECK(xeni_xspolicy_get_xstype_1_0(s, &e) && e == XEN_XS_TYPE_XS_POLICY_ACM);
+
+    /* a 1.0 server answers void (""): 0; xend 4.4 answered the ssidref */
+    reply = OK("<string></string>");
+    n = -1;
+    CHECK(xen_vdi_set_security_label(s, &n, "vdi-1", "l", "old") && n == 0);
+    CHECK(strstr(request, "<methodName>VDI.set_security_label</methodName>") != NULL);
+    CHECK(strstr(request, "<string>vdi-1</string>") && strstr(request, "<string>old</string>"));
+    reply = OK("<int>42</int>");
+    CHECK(xen_vif_set_security_label(s, &n, "vif-1", "l", "") && n == 42);
+    CHECK(strstr(request, "<methodName>VIF.set_security_label</methodName>") != NULL);
+    reply = OK("<string>42x</string>");
+    n = -1;
+    CHECK(!xen_vdi_set_security_label(s, &n, "vdi-1", "l", "") && n == 0);
+    static const char *const bad[] = { "SERVER_FAULT", "set_security_label answered neither an int nor void" };
+    CHECK(has_error(s, 2, bad));
+    xen_session_clear_error(s);
+    reply = OK("<string>7</string>");
+    CHECK(xeni_vdi_set_security_label_1_0(s, "vdi-1", "l", ""));
+    CHECK(strstr(request, "<methodName>VDI.set_security_label</methodName>") != NULL);
+    CHECK(xeni_vif_set_security_label_1_0(s, "vif-1", "l", ""));
+    CHECK(strstr(request, "<methodName>VIF.set_security_label</methodName>") != NULL);
+}
+
 int main(void)
 {
     xen_init();
@@ -405,6 +442,7 @@ int main(void)
     test_errors(s);
     test_datetime_enum_record(s);
     test_create_async_events(s);
+    test_compat44_results(s);
     test_logout_and_urls(s);
     free(request);
     xen_fini();

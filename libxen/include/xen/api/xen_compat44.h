@@ -10,7 +10,9 @@
  *    (cpu_pool.set_name_description, XSPolicy.get_by_uuid,
  *    XSPolicy.activate_xspolicy): they are sent,
  *    and fail with the daemon's MESSAGE_METHOD_UNKNOWN.
- * xen_uuid_* are in xen_common.h. */
+ * xen_uuid_* are in xen_common.h; 4.4.0's int64_t results of
+ * XSPolicy.get_xstype and VDI/VIF.set_security_label are the generated
+ * declarations themselves (libxen/README.md). */
 #ifndef XEN_API_XEN_COMPAT44_H
 #define XEN_API_XEN_COMPAT44_H
 
