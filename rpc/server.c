@@ -27,6 +27,7 @@
 #include "rpc/reply.h"
 #include "rpc/server.h"
 #include "rpc/confplan.h"
+#include "daemon/api/console.h"
 #include "rpc/static.h"
 #include "rpc/tls.h"
 #include "util/log.h"
@@ -340,6 +341,49 @@ static enum MHD_Result reserve_body(struct MHD_Connection *conn, const listener 
     return res;
 }
 
+/* GET /console/log?vm=REF: the tail of a VM's console log, as text, for a
+ * session given as ?session_id= (as XAPI's HTTP handlers take it) or in an
+ * X-Session header; a XenAPI error comes as JSON {"error": [code, params...]}. */
+#define CONSOLE_LOG_TAIL ((size_t)64 << 10)
+
+static enum MHD_Result send_console_log(struct MHD_Connection *conn)
+{
+    const char *session = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "session_id");
+    if (!session)
+        session = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Session");
+    char *text = NULL;
+    size_t len = 0;
+    xerr *err = NULL;
+    if (console_log_tail(session, MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "vm"),
+                         CONSOLE_LOG_TAIL, &text, &len, &err)) {
+        struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+            free(text);
+            return MHD_NO;
+        }
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        enum MHD_Result r = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return r;
+    }
+    xv *e = xv_array();
+    xv_array_add(e, xv_str(err->code));
+    for (size_t i = 0; i < err->n; i++)
+        xv_array_add(e, xv_str(err->params[i]));
+    unsigned status = strcmp(err->code, "HANDLE_INVALID") == 0 ? MHD_HTTP_NOT_FOUND : MHD_HTTP_FORBIDDEN;
+    xerr_free(err);
+    xv *top = xv_struct();
+    xv_struct_append(top, "error", e);
+    xbuf b;
+    xbuf_init(&b);
+    jsonrpc_encode_value(&b, top);
+    xv_free(top);
+    char *body = xbuf_steal(&b, &len);
+    return send_body(conn, status, body, len, XCODEC_JSONRPC);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -352,6 +396,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return send_preflight(conn);
         if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 && strcmp(url, "/metrics") == 0)
             return serve_metrics(conn, l);
+        if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 && strcmp(url, "/console/log") == 0)
+            return send_console_log(conn);
         if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
             return rpc_static_serve(conn, l->xcfg->web_dir, url);
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {

@@ -298,6 +298,7 @@ async function sample() {
   pushSample(state.samples.host.mem, (Number(hm.memory_total) - Number(hm.memory_free)) / 1048576);
   state.hostMetrics = hm;
   const cur = currentVmRef();
+  if (cur && state.vms.has(cur)) await refreshConsoleLog(cur);
   if (cur && state.vms.has(cur)) {
     const vm = state.vms.get(cur);
     const m = await call('VM_metrics.get_record', vm.metrics);
@@ -310,6 +311,24 @@ async function sample() {
   }
   if (!$('#host-view').hidden) renderHost();
   if (!$('#vm-view').hidden) renderVmPlots(cur);
+}
+
+/* The tail of the VM's console log (GET /console/log, vm-operator and up);
+ * a role that may not see it gets a line saying so. */
+async function refreshConsoleLog(ref) {
+  const pre = $('#vm-console-log');
+  const res = await fetch(`console/log?vm=${encodeURIComponent(ref)}`, { headers: { 'X-Session': state.session } });
+  let text;
+  if (res.ok) text = await res.text();
+  else {
+    const body = await res.json().catch(() => ({ error: [`HTTP_${res.status}`] }));
+    text = `(${(body.error || []).join(' ')})`;
+  }
+  if (pre.textContent !== text) {
+    const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+    pre.textContent = text;
+    if (atEnd) pre.scrollTop = pre.scrollHeight;
+  }
 }
 
 function currentVmRef() {

@@ -87,6 +87,30 @@ def test_config_plan_answers_the_steps_or_the_line_at_fault():
     assert status == 200 and ans["steps"][-1]["record"]["name_label"] == "sxp1", ans
 
 
+def test_console_log_is_the_vms_own_for_a_live_session():
+    p = X.proxy()
+    sid = ok(p.session.login_with_password(X.username, X.password))
+    vm = ok(p.VM.create(sid, {"name_label": "log1", "memory_static_max": "67108864",
+                              "memory_dynamic_max": "67108864", "memory_dynamic_min": "67108864",
+                              "memory_static_min": "67108864", "VCPUs_max": "1", "VCPUs_at_startup": "1",
+                              "PV_kernel": "/boot/k", "PV_args": "root=/dev/xvda1"}))
+
+    def get(query, headers=None):
+        r, body = X.http("GET", "/console/log?" + query, headers=headers)
+        return r.status, r.getheader("Content-Type"), body
+    status, ctype, body = get("vm=%s&session_id=%s" % (vm, sid))
+    assert status == 200 and ctype == "text/plain; charset=utf-8" and body == b"", (status, ctype, body)
+    ok(p.VM.start(sid, vm, False))
+    status, _, body = get("vm=OpaqueRef:%s" % vm, {"X-Session": sid})
+    assert status == 200 and b"XQ-GUEST-HELLO" in body and b"root=/dev/xvda1" in body, (status, body)
+    status, ctype, body = get("vm=%s" % vm)
+    assert status == 403 and json.loads(body)["error"][0] == "SESSION_INVALID", (status, body)
+    status, _, body = get("vm=../../etc/passwd&session_id=%s" % sid)
+    assert status == 404 and json.loads(body)["error"][:2] == ["HANDLE_INVALID", "VM"], (status, body)
+    ok(p.VM.hard_shutdown(sid, vm))
+    ok(p.VM.destroy(sid, vm))
+
+
 def main():
     global X, WEB
     tmp = tempfile.mkdtemp(prefix="xend-web-")

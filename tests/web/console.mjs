@@ -102,6 +102,10 @@ try {
     await page.screenshot({ path: `${shots}/04-vm-running.png` });
   });
 
+  await check("the VM detail shows the guest's console log", async () => {
+    await page.waitForFunction(() => document.querySelector('#vm-console-log').textContent.includes('XQ-GUEST-HELLO'), WAIT);
+  });
+
   await check('a pause by another client shows without reloading', async () => {
     await page.evaluate(() => { window.__notReloaded = true; });
     await api.call('VM.pause', vmRef);
@@ -192,6 +196,7 @@ try {
     assert(who === `${process.env.XEND_RO_USER} (read-only)`, `#whoami is '${who}'`);
     await page.evaluate((r) => { location.hash = `#/vm/${encodeURIComponent(r)}`; }, ref);
     await page.waitForFunction(() => document.querySelector('#vm-state').textContent === 'Halted', WAIT);
+    await page.waitForFunction(() => document.querySelector('#vm-console-log').textContent.includes('RBAC_PERMISSION_DENIED'), WAIT);
     const start = await page.$eval('button[data-action="VM.start"]', (b) => [b.disabled, b.title]);
     assert(start[0] === true && start[1].includes('role'), `Start button: ${start}`);
     // the server refuses what the page would not offer anyway
