@@ -212,6 +212,60 @@ static bool xc_set_once(char **field, const char *key, const char *val, char **m
     return *field != NULL;
 }
 
+/* glibc's regcomp copies a subexpression for each `+` and `{n,m}` (so that
+ * nested ones multiply): an allow pattern of a few hundred bytes could take
+ * gigabytes.  Refused: longer than XC_ALLOW_MAX bytes, or a product of
+ * repetition factors (`+` 2, `{n,m}` max(n,m)+1, over the whole pattern, an
+ * upper bound of any nesting) above XC_ALLOW_COST.  An address pattern needs
+ * neither: "192\.168\.[0-9]{1,3}\.[0-9]{1,3}" costs 16. */
+#define XC_ALLOW_MAX 256
+#define XC_ALLOW_COST 4096
+
+static bool xc_allow_cheap(const char *p)
+{
+    if (strlen(p) > XC_ALLOW_MAX)
+        return false;
+    unsigned long cost = 1;
+    for (const char *c = p; *c; c++) {
+        unsigned long f = 1;
+        if (*c == '\\' && c[1]) {
+            c++;
+        } else if (*c == '[') {             /* a bracket expression: literal */
+            const char *e = c + 1;
+            if (*e == '^')
+                e++;
+            if (*e == ']')
+                e++;
+            while (*e && *e != ']') {
+                if (*e == '[' && (e[1] == ':' || e[1] == '.' || e[1] == '=')) {
+                    const char *close = strchr(e + 2, ']');
+                    if (!close)
+                        return false;
+                    e = close;
+                }
+                e++;
+            }
+            if (!*e)
+                return false;               /* regcomp refuses it anyway */
+            c = e;
+        } else if (*c == '+') {
+            f = 2;
+        } else if (*c == '{') {
+            unsigned long n = 0, m = 0;
+            const char *e = c + 1;
+            for (; *e >= '0' && *e <= '9' && n <= XC_ALLOW_COST; e++)
+                n = n * 10 + (unsigned long)(*e - '0');
+            if (*e == ',')
+                for (e++; *e >= '0' && *e <= '9' && m <= XC_ALLOW_COST; e++)
+                    m = m * 10 + (unsigned long)(*e - '0');
+            f = (n > m ? n : m) + 1;
+        }
+        if (f > XC_ALLOW_COST || (cost *= f) > XC_ALLOW_COST)
+            return false;
+    }
+    return true;
+}
+
 static bool xc_compile_allow(xc_listener *l, char **msg_r)
 {
     if (l->n_allow == 0)
@@ -223,6 +277,15 @@ static bool xc_compile_allow(xc_listener *l, char **msg_r)
         /* Compile the pattern alone first so that errors refer to it, then
          * anchored so that it must match the whole address. */
         char errbuf[128];
+        if (!xc_allow_cheap(l->allow[i])) {
+            *msg_r = xstrfmt("allow=%.64s%s: too long or too many repetitions (at most %d bytes; "
+                             "the product of the + and {n,m} counts at most %d)", l->allow[i],
+                             strlen(l->allow[i]) > 64 ? "..." : "", XC_ALLOW_MAX, XC_ALLOW_COST);
+            for (size_t j = 0; j < i; j++)
+                regfree(&re[j]);
+            free(re);
+            return false;
+        }
         int rc = regcomp(&re[i], l->allow[i], REG_EXTENDED | REG_NOSUB);
         if (rc == 0) {
             regfree(&re[i]);

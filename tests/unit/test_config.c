@@ -257,6 +257,32 @@ static void test_errors(void)
     CHECK(load_fails("listen = https:0.0.0.0:9367 cert=/a.pem\n", 1, "cert=FILE and key=FILE"));
     CHECK(load_fails("listen = http:0.0.0.0:9363 allow=([0-9]\n", 1, "invalid regular expression"));
     CHECK(load_fails("listen = http:0.0.0.0:9363 allow=\n", 1, "allow="));
+    /* patterns whose compilation would take gigabytes (found by fuzz/fuzz_xendconf.c) */
+    CHECK(load_fails("listen = http:0.0.0.0:9363 allow=a++++++++++++++++++++++++++++++++++++++++++\n", 1,
+                     "too many repetitions"));
+    CHECK(load_fails("listen = http:0.0.0.0:9363 allow=((a{100}){100}){100}\n", 1, "too many repetitions"));
+    CHECK(load_fails("listen = http:0.0.0.0:9363 allow=a{99999}\n", 1, "too many repetitions"));
+    {
+        char big[400];
+        memset(big, 'a', sizeof big - 1);
+        big[sizeof big - 1] = '\0';
+        char *line = NULL;
+        if (asprintf(&line, "listen = http:0.0.0.0:9363 allow=%s\n", big) < 0)
+            abort();
+        CHECK(load_fails(line, 1, "too long"));
+        free(line);
+    }
+    {   /* what an address list needs still passes: + in brackets and escaped is literal */
+        xend_config c;
+        char *err = NULL;
+        xend_config_init(&c);
+        CHECK(load_text(&c, "listen = http:0.0.0.0:9363 allow=192\\.168\\.[0-9]{1,3}\\.[0-9+]{1,3} "
+                            "allow=a\\+++b+\n", NULL, &err));
+        CHECK(c.n_listeners == 1 && xc_listener_allows(&c.listeners[0], "192.168.1.2") &&
+              !xc_listener_allows(&c.listeners[0], "10.0.0.1"));
+        free(err);
+        xend_config_dispose(&c);
+    }
     CHECK(load_fails("listen = http:::1:9363\n", 1, "brackets"));
     CHECK(load_fails("listen = http:[zz::1]:9363\n", 1, "not an IPv6 address"));
     CHECK(load_fails("listen = http:[::1]9363\n", 1, "[IPV6]:PORT"));
