@@ -2,11 +2,13 @@
  *
  * Thread-safe: every call uses its own PAM handle.  The password is only
  * handed to PAM through the conversation; it is never logged or kept.
- * Failures are logged at info level (service and user name, PAM's reason)
- * through util/log; *err_r carries the same server-side detail and must not
- * be sent to clients (map failure to SESSION_AUTHENTICATION_FAILED).
- * Callers link rpc/libxauth.la and util/libxlog.la.  Each failed check may
- * block for the PAM modules' failure delay (pam_unix: about 2 s).
+ * A failure's detail (service and user name, PAM's reason) goes to *err_r
+ * for the caller to log once, with the client's address (daemon/login.c);
+ * it is logged here at info level only when err_r is NULL.  It must not be
+ * sent to clients (map failure to SESSION_AUTHENTICATION_FAILED).
+ * Callers link rpc/libxauth.la and util/libxlog.la.  PAM's failure delay
+ * (pam_unix: about 2 s) is switched off: the caller delays failures itself
+ * without holding a thread.
  */
 #ifndef XEND_AUTH_PAM_H
 #define XEND_AUTH_PAM_H
