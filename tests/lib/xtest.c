@@ -3,6 +3,7 @@
 
 #include "tests/lib/xtest.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -188,6 +189,12 @@ _Noreturn void xtest_skip(const char *fmt, ...)
     pthread_mutex_unlock(&xtest_lock);
     free(why);
     exit(77);
+}
+
+void xtest_mkdtemp(char *tmpl)
+{
+    if (!mkdtemp(tmpl))
+        xtest_skip("cannot make a temporary directory %s: %s", tmpl, strerror(errno));
 }
 
 void xtest_require_root(const char *why)

@@ -53,6 +53,8 @@ void xtest_group(const char *name);
 
 /* Skip the whole program (exit 77) with the reason printed loudly. */
 _Noreturn void xtest_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* mkdtemp(tmpl), or skip the program (the machine cannot give a temporary directory). */
+void xtest_mkdtemp(char *tmpl);
 /* Skip unless running as root; why says what needs root. */
 void xtest_require_root(const char *why);
 

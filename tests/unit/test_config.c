@@ -616,10 +616,7 @@ static void test_roles(void)
 
 int main(void)
 {
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    xtest_mkdtemp(tmpdir);
     test_defaults();
     test_every_key();
     test_values();

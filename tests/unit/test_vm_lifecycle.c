@@ -605,8 +605,7 @@ int main(void)
     snprintf(path, sizeof(path), "%s/tests/unit/vm_lifecycle.table", src && *src ? src : ".");
     if (!load_table(path))
         return xtest_done();
-    if (!mkdtemp(tmpdir))
-        xtest_skip("cannot make a temporary directory: %s", strerror(errno));
+    xtest_mkdtemp(tmpdir);
     xlog_set_level(XLOG_WARNING);
     start_core();
     xv *r = call_raw("session.login_with_password", args(2, xv_str("root"), xv_str("")));

@@ -393,8 +393,7 @@ int main(void)
     mock_guest_shutdown = need("xenmock_guest_shutdown");
     mock_no_pv_drivers = need("xenmock_no_pv_drivers");
     mock_last_sysrq = need("xenmock_last_sysrq");
-    if (!mkdtemp(tmpdir))
-        xtest_skip("cannot make a temporary directory: %s", strerror(errno));
+    xtest_mkdtemp(tmpdir);
     loop = xloop_new();
     if (!loop)
         xtest_skip("cannot create an event loop: %s", strerror(errno));
