@@ -175,10 +175,18 @@ void xcall_defer(xcall *c)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* The handler's arguments: the wire's after the session (NULL when there
+ * are none: no pointer arithmetic on a NULL array, which UBSan refuses). */
+static xv **handler_args(const xcall *c)
+{
+    xv **items = c->params->u.arr.items;
+    return items ? items + (c->m->session ? 1 : 0) : NULL;
+}
+
 /* Execute a validated call's handler. */
 static void execute(xcall *c, xv **result_r, xerr **err_r)
 {
-    xv *const *args = c->params->u.arr.items + (c->m->session ? 1 : 0);
+    xv *const *args = handler_args(c);
     xv *result = NULL;
     xerr *err = NULL;
     bool ok;
@@ -279,7 +287,7 @@ static void worker_job(void *arg)
 static bool check_params(xcall *c, xerr **errp)
 {
     const xmethod *m = c->m;
-    xv **args = c->params->u.arr.items + (m->session ? 1 : 0);
+    xv **args = handler_args(c);
     for (int i = 0; i < m->nparams; i++) {
         const xtype *t = m->params[i].type;
         if (!xtype_coerce(t, &args[i], m->params[i].name, errp))
