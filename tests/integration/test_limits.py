@@ -7,16 +7,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import Xend, fails, ok, run, wait_until  # noqa: E402
+from xendtest import Xend, fails, new_vm, ok, run, wait_until  # noqa: E402
 
-MIB = 1 << 20
-
-
-def new_vm(p, s, name):
-    return ok(p.VM.create(s, {"name_label": name, "memory_static_max": str(256 * MIB),
-                              "memory_dynamic_max": str(256 * MIB), "memory_dynamic_min": str(128 * MIB),
-                              "memory_static_min": str(16 * MIB), "VCPUs_max": "1", "VCPUs_at_startup": "1",
-                              "PV_kernel": "/boot/vmlinuz-test"}))
 
 
 def test_event_log_bytes():

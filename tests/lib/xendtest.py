@@ -296,6 +296,14 @@ def ok(r):
     return r["Value"]
 
 
+def new_vm(p, s, name, mem=256 << 20):
+    """A halted PV VM of mem bytes, one vCPU; its ref."""
+    return ok(p.VM.create(s, {"name_label": name, "memory_static_max": str(mem),
+                              "memory_dynamic_max": str(mem), "memory_dynamic_min": str(mem // 2),
+                              "memory_static_min": str(16 << 20), "VCPUs_max": "1", "VCPUs_at_startup": "1",
+                              "PV_kernel": "/boot/vmlinuz-test"}))
+
+
 def fails(r, *expected):
     """Assert a Failure whose ErrorDescription starts with expected."""
     assert r.get("Status") == "Failure", "expected failure %r, got %r" % (expected, r)
