@@ -153,12 +153,19 @@ def test_cancel_running_cancellable():
     s = SLOW.login(p)
     ok(p.event.register(s, ["SR"]))
     task = ok(p.Async.event.next(s))
+    # allowed_operations goes [Cancel] (queued) -> [] (started: DELAY of
+    # uncancellable work) -> [Cancel] (waiting for events, cancel hook set):
+    # wait for the last, after having seen the task start, so the cancel
+    # below is one of a running call and not of a queued one
     deadline = time.time() + DELAY + DEADLINE
-    while time.time() < deadline:            # started and waiting for events
-        if ok(p.task.get_allowed_operations(s, task)) == ["Cancel"] and \
-                ok(p.task.get_status(s, task)) == "pending":
+    started = False
+    while time.time() < deadline:
+        ops = ok(p.task.get_allowed_operations(s, task))
+        started = started or ops == []
+        if started and ops == ["Cancel"] and ok(p.task.get_status(s, task)) == "pending":
             break
         time.sleep(0.05)
+    assert started, "the task was never seen running (its uncancellable start lasts %s s)" % DELAY
     rec = ok(p.task.get_record(s, task))
     assert rec["allowed_operations"] == ["Cancel"], rec
     ok(p.task.cancel(s, task))
