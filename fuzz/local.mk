@@ -63,7 +63,7 @@ fuzz/fuzz-$(1): $$(addprefix $$(srcdir)/,$$(fuzz_$(1)_SRCS)) $$(srcdir)/fuzz/loc
 		$$(addprefix $$(srcdir)/,$$(fuzz_$(1)_SRCS)) $$(fuzz_$(1)_LIBS)
 fuzz/replay-$(1): $$(addprefix $$(srcdir)/,$$(fuzz_$(1)_SRCS)) $$(srcdir)/fuzz/replay_main.c $$(srcdir)/fuzz/local.mk
 	@mkdir -p fuzz
-	$$(AM_V_CC)$$(CC) $$(CFLAGS) $$(FUZZ_BASE) $$(WARN_CFLAGS) $$(fuzz_$(1)_CPPFLAGS) $$(LDFLAGS) -o $$@ \
+	$$(AM_V_CC)$$(CC) $$(FUZZ_BASE) $$(WARN_CFLAGS) $$(CFLAGS) $$(fuzz_$(1)_CPPFLAGS) $$(LDFLAGS) -o $$@ \
 		$$(addprefix $$(srcdir)/,$$(fuzz_$(1)_SRCS)) $$(srcdir)/fuzz/replay_main.c $$(fuzz_$(1)_LIBS)
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULES,$(t))))
