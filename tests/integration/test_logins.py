@@ -83,6 +83,8 @@ def test_waiting_logins_hold_no_thread():
         t.start()
     # 16 wait out the back-off; the 4 beyond that are refused without a check
     wait_until(lambda: len(log_lines(B, "refused unchecked")) >= 4, "4 logins refused unchecked")
+    # the daemon logs a refusal before its answer reaches the client thread
+    wait_until(lambda: len(answers) >= 4, "the 4 refused logins answered")
     assert len(answers) == 4 and all(a.get("Status") == "Failure" for a in answers), answers
     # meanwhile: a correct login (other address, other user) and a call on the one worker
     s = ok(call_from(B, "127.0.0.1", "session.login_with_password", B.username, B.password))
