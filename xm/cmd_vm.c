@@ -179,8 +179,14 @@ typedef struct target {
     xen_vm vm;
     char *name;
     int64_t domid;          /* when asked: a reboot shows as a new domain */
+    bool restarts;          /* actions_after_reboot is restart: Halted is only a step */
+    int halted_polls;       /* polls in a row that saw it Halted */
     bool done;
 } target;
+
+/* A VM that restarts after a reboot may be seen Halted between its old and
+ * its new domain; Halted that lasts this many polls (10 s) means it stays so. */
+#define REBOOT_HALTED_POLLS 100
 
 static int wait_all(xen_session *s, target *t, size_t n, bool reboot)
 {
@@ -202,8 +208,10 @@ static int wait_all(xen_session *s, target *t, size_t n, bool reboot)
                 xen_session_clear_error(s);
                 ps = XEN_VM_POWER_STATE_HALTED;
             }
-            bool done = reboot ? (ps == XEN_VM_POWER_STATE_RUNNING && domid != t[i].domid) ||
-                                     ps == XEN_VM_POWER_STATE_HALTED
+            t[i].halted_polls = ps == XEN_VM_POWER_STATE_HALTED ? t[i].halted_polls + 1 : 0;
+            bool halted = ps == XEN_VM_POWER_STATE_HALTED &&
+                          (!t[i].restarts || t[i].halted_polls >= REBOOT_HALTED_POLLS);
+            bool done = reboot ? (ps == XEN_VM_POWER_STATE_RUNNING && domid != t[i].domid) || halted
                                : ps == XEN_VM_POWER_STATE_HALTED || ps == XEN_VM_POWER_STATE_SUSPENDED;
             if (done) {
                 t[i].done = true;
@@ -251,6 +259,7 @@ static int shutdown_or_reboot(int argc, char **argv, bool reboot)
             if (xm_vm_live(v.rows[i].vm) && !v.rows[i].vm->is_control_domain) {
                 t[n].vm = xm_strdup(v.rows[i].vm->handle);
                 t[n].name = xm_strdup(v.rows[i].vm->name_label);
+                t[n].restarts = v.rows[i].vm->actions_after_reboot == XEN_ON_NORMAL_EXIT_RESTART;
                 t[n++].domid = v.rows[i].vm->domid;
             }
         xm_vms_free(&v);
@@ -265,8 +274,10 @@ static int shutdown_or_reboot(int argc, char **argv, bool reboot)
             }
             t[n].vm = vm;
             t[n].name = xm_strdup(argv[i]);
-            if (!xen_vm_get_domid(s, &t[n].domid, vm))
+            enum xen_on_normal_exit after = XEN_ON_NORMAL_EXIT_UNDEFINED;
+            if (!xen_vm_get_domid(s, &t[n].domid, vm) || !xen_vm_get_actions_after_reboot(s, &after, vm))
                 xen_session_clear_error(s);
+            t[n].restarts = after == XEN_ON_NORMAL_EXIT_RESTART;
             n++;
         }
     }
