@@ -201,7 +201,12 @@ try {
     assert(start[0] === true && start[1].includes('role'), `Start button: ${start}`);
     // the server refuses what the page would not offer anyway
     await page.click('a[data-tab=new]');
+    // the tab is shown on the next hashchange: typing before it is visible would go nowhere, leave the
+    // required name empty and let the browser keep the form from being submitted at all
+    await page.waitForSelector('#new-form', { visible: true, ...WAIT });
     await page.type('#new-name', 'not-allowed');
+    const typed = await page.$eval('#new-name', (e) => e.value);
+    assert(typed === 'not-allowed', `#new-name holds '${typed}'`);
     await page.click('#new-submit');
     await page.waitForFunction(() => document.querySelector('#new-error').textContent.startsWith('RBAC_PERMISSION_DENIED'), WAIT);
     await page.screenshot({ path: `${shots}/07-read-only.png` });
