@@ -111,12 +111,12 @@ static bool unplug_act(vm_ctx *c, xerr **errp)
 }
 
 static const vm_op op_plug = {
-    .name = "VIF.plug", .states = VM_LIVE | VM_IN(VM_CRASHED), .flags = VM_OP_UNCLAIMED,
+    .name = "VIF.plug", .states = VM_LIVE, .flags = VM_OP_UNCLAIMED,
     .locate = vm_hotplug_locate, .prepare = hotplug_prepare, .act = plug_act,
     .commit = vm_hotplug_commit, .undo = vm_hotplug_undo,
 };
 static const vm_op op_unplug = {
-    .name = "VIF.unplug", .states = VM_LIVE | VM_IN(VM_CRASHED), .flags = VM_OP_UNCLAIMED,
+    .name = "VIF.unplug", .states = VM_LIVE, .flags = VM_OP_UNCLAIMED,
     .locate = vm_hotplug_locate, .prepare = hotplug_prepare, .act = unplug_act,
     .commit = vm_hotplug_commit, .undo = vm_hotplug_undo,
 };
