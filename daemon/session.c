@@ -265,25 +265,68 @@ static char *limit_group(const xcall *call, const login_id *id, unsigned *limit_
     return xstrfmt("u:%s", id->account);
 }
 
-/* With the store write-locked: if group already holds limit sessions, remove
- * the least recently active of them (its ref into gone, true). */
-static bool make_room(const char *group, unsigned limit, char gone[XREF_LEN])
+/* With the store write-locked: the refs of the sessions that own a task
+ * still pending (queued or running), sorted; borrowed from the tasks. */
+static int cmp_str(const void *a, const void *b)
 {
-    size_t n = 0;
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static const char **busy_sessions(size_t *n_r)
+{
+    const char **v = NULL;
+    size_t n = 0, cap = 0;
+    for (xobj *t = store_first(XC_task); t; t = store_next(t)) {
+        if (strcmp(xobj_str(t, XF_task_status), "pending") != 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            if (!(v = realloc(v, cap * sizeof(*v))))
+                abort();
+        }
+        v[n++] = xobj_str(t, XF_task_session);
+    }
+    if (n)
+        qsort(v, n, sizeof(*v), cmp_str);
+    *n_r = n;
+    return v;
+}
+
+/* With the store write-locked: if group already holds limit sessions, remove
+ * the least recently active of those that own no pending task (its ref into
+ * gone, ROOM_EVICTED); ROOM_FULL if every one of them owns one: a session
+ * whose task runs is never ended under it (its caller would lose the
+ * result), and the group stays within its limit. */
+enum { ROOM_FREE, ROOM_EVICTED, ROOM_FULL };
+static int make_room(const char *group, unsigned limit, char gone[XREF_LEN])
+{
+    size_t n = 0, nbusy = 0;
+    const char **busy = NULL;
+    for (xobj *o = store_first(XC_session); o; o = store_next(o)) {
+        session_priv *p = o->priv;
+        if (p->group && strcmp(p->group, group) == 0)
+            n++;
+    }
+    if (n < limit)
+        return ROOM_FREE;
+    busy = busy_sessions(&nbusy);
     xobj *oldest = NULL;
     for (xobj *o = store_first(XC_session); o; o = store_next(o)) {
         session_priv *p = o->priv;
         if (!p->group || strcmp(p->group, group) != 0)
             continue;
-        n++;
+        const char *ref = o->ref;
+        if (nbusy && bsearch(&ref, busy, nbusy, sizeof(*busy), cmp_str))
+            continue;
         if (!oldest || p->last_active < ((session_priv *)oldest->priv)->last_active)
             oldest = o;
     }
-    if (n < limit || !oldest)
-        return false;
+    free(busy);
+    if (!oldest)
+        return ROOM_FULL;
     snprintf(gone, XREF_LEN, "%s", oldest->ref);
     store_remove(oldest);
-    return true;
+    return ROOM_EVICTED;
 }
 
 /* The account is authenticated (or the listener authenticates nobody):
@@ -317,7 +360,18 @@ bool session_open(xcall *call, const char *uname, xv **result_r, xerr **errp)
     o->f[XF_session_last_active] = xv_datetime_t(p->last_active);
     char gone[XREF_LEN];
     store_wrlock();
-    bool evicted = make_room(p->group, limit, gone);
+    int room = make_room(p->group, limit, gone);
+    if (room == ROOM_FULL) {
+        store_unlock();
+        xlog(XLOG_INFO, "login of '%s' from %s refused: its group (%s) is at its limit of %u sessions, "
+             "each owning a pending task", id.account, call->peer.addr, p->group, limit);
+        xerr_SESSION_AUTHORIZATION_FAILED(errp, id.account, "the account's sessions are at their limit and "
+                                          "each owns a task that has not finished");
+        xobj_free(o);
+        free(id.account);
+        return false;
+    }
+    bool evicted = room == ROOM_EVICTED;
     xv_free(o->f[XF_session_this_host]);
     o->f[XF_session_this_host] = xv_str(host_ref());
     *result_r = xv_str(o->ref);

@@ -47,7 +47,9 @@ void session_fini(void);
 bool session_check(xcall *call, const char *ref, xerr **errp);
 /* The account (its password checked, or on a listener that authenticates
  * nobody) gets a session: its role is mapped, the session counted in its
- * limit group (the least recently active one over the limit ends). */
+ * limit group (the least recently active one over the limit that owns no
+ * pending task ends; if each owns one, the login fails with
+ * SESSION_AUTHORIZATION_FAILED). */
 bool session_open(xcall *call, const char *uname, xv **result_r, xerr **errp);
 /* Observers told when a session ends (logout, expiry): event waiters wake. */
 typedef void (*session_end_fn)(const char *ref);

@@ -121,6 +121,38 @@ def test_root_sessions_limited_per_originator():
         ok(p.host.get_all(s))
 
 
+def test_sessions_with_pending_tasks_are_not_evicted():
+    # A: sessions-per-user = 2.  The older session owns a task still pending
+    # (Async.event.next waits for an SR change): the limit ends the other one
+    busy = ok(call_from(A, "127.0.0.1", "session.login_with_password", A.username, A.password))
+    ok(call_from(A, "127.0.0.1", "event.register", busy, ["SR"]))
+    task = ok(call_from(A, "127.0.0.1", "Async.event.next", busy))
+    time.sleep(1.1)             # activity is kept to the second: busy is now the less recently active
+    idle = ok(call_from(A, "127.0.0.1", "session.login_with_password", A.username, A.password))
+    ok(call_from(A, "127.0.0.1", "host.get_all", idle))
+    third = ok(call_from(A, "127.0.0.1", "session.login_with_password", A.username, A.password))
+    fails(call_from(A, "127.0.0.1", "host.get_all", idle), "SESSION_INVALID")
+    ok(call_from(A, "127.0.0.1", "host.get_all", busy))
+    assert ok(call_from(A, "127.0.0.1", "task.get_status", busy, task)) == "pending"
+    # both remaining sessions own a pending task: a further login is refused, nothing is ended
+    ok(call_from(A, "127.0.0.1", "event.register", third, ["SR"]))
+    task3 = ok(call_from(A, "127.0.0.1", "Async.event.next", third))
+    fails(call_from(A, "127.0.0.1", "session.login_with_password", A.username, A.password),
+          "SESSION_AUTHORIZATION_FAILED", A.username)
+    assert log_lines(A, "each owning a pending task")
+    for s, t in ((busy, task), (third, task3)):
+        ok(call_from(A, "127.0.0.1", "host.get_all", s))
+        assert ok(call_from(A, "127.0.0.1", "task.get_status", s, t)) == "pending"
+    # once a task is done its session may go again
+    ok(call_from(A, "127.0.0.1", "task.cancel", busy, task))
+    wait_until(lambda: ok(call_from(A, "127.0.0.1", "task.get_status", busy, task)) != "pending",
+               "the cancelled task finished")
+    ok(call_from(A, "127.0.0.1", "session.login_with_password", A.username, A.password))
+    fails(call_from(A, "127.0.0.1", "host.get_all", busy), "SESSION_INVALID")
+    ok(call_from(A, "127.0.0.1", "task.cancel", third, task3))
+    ok(call_from(A, "127.0.0.1", "session.logout", third))
+
+
 def main():
     global A, B, C
     A = Xend(conf=["login-backoff-ms = 400", "login-backoff-max-ms = 60000", "sessions-per-user = 2"])
