@@ -23,7 +23,7 @@
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static void xc_set_err(char **err_r, char *msg)
+static void conf_set_err(char **err_r, char *msg)
 {
     if (err_r)
         *err_r = msg ? msg : strdup("out of memory");
@@ -31,23 +31,23 @@ static void xc_set_err(char **err_r, char *msg)
         free(msg);
 }
 
-static bool xc_is_space(char ch)
+static bool conf_is_space(char ch)
 {
     return ch == ' ' || ch == '\t';
 }
 
-static char *xc_trim(char *s)
+static char *conf_trim(char *s)
 {
-    while (xc_is_space(*s))
+    while (conf_is_space(*s))
         s++;
     size_t n = strlen(s);
-    while (n > 0 && (xc_is_space(s[n - 1]) || s[n - 1] == '\r' || s[n - 1] == '\n'))
+    while (n > 0 && (conf_is_space(s[n - 1]) || s[n - 1] == '\r' || s[n - 1] == '\n'))
         s[--n] = '\0';
     return s;
 }
 
 /* Decimal number in [min, max]; with_suffix also takes K, M, G (x1024). */
-static bool xc_parse_num(const char *s, uint64_t min, uint64_t max, bool with_suffix,
+static bool conf_parse_num(const char *s, uint64_t min, uint64_t max, bool with_suffix,
              uint64_t *out, char **msg_r)
 {
     uint64_t v = 0;
@@ -90,7 +90,7 @@ range:
 
 /* ---- listeners -------------------------------------------------------- */
 
-static void xc_listener_dispose(xc_listener *l)
+static void xend_listener_dispose(xend_listener *l)
 {
     if (!l)
         return;
@@ -110,7 +110,7 @@ static void xc_listener_dispose(xc_listener *l)
     memset(l, 0, sizeof *l);
 }
 
-static bool xc_host_ok(const char *h, bool bracketed)
+static bool conf_host_ok(const char *h, bool bracketed)
 {
     if (!*h)
         return false;
@@ -143,7 +143,7 @@ static bool xc_host_ok(const char *h, bool bracketed)
 
 /* Parses "HOST[:PORT]" (HOST may be [v6] or *) into l; PORT defaults to
  * default_port (9363 for http, 9367 for https, as xend's sample config). */
-static bool xc_parse_hostport(const char *hp, int default_port, xc_listener *l, char **msg_r)
+static bool conf_parse_hostport(const char *hp, int default_port, xend_listener *l, char **msg_r)
 {
     const char *colon;
     char *host = NULL;
@@ -159,7 +159,7 @@ static bool xc_parse_hostport(const char *hp, int default_port, xc_listener *l, 
         host = strndup(hp + 1, (size_t)(close - hp - 1));
         if (!host)
             goto out;
-        if (!xc_host_ok(host, true)) {
+        if (!conf_host_ok(host, true)) {
             *msg_r = xstrfmt("'%s' is not an IPv6 address", host);
             goto out;
         }
@@ -176,14 +176,14 @@ static bool xc_parse_hostport(const char *hp, int default_port, xc_listener *l, 
         if (strcmp(host, "*") == 0) {
             free(host);
             host = NULL;
-        } else if (!xc_host_ok(host, false)) {
+        } else if (!conf_host_ok(host, false)) {
             *msg_r = xstrfmt("'%s' is not a valid host name or address", host);
             goto out;
         }
     }
     if (!colon) {
         port = (uint64_t)default_port;
-    } else if (!xc_parse_num(colon + 1, 1, 65535, false, &port, msg_r)) {
+    } else if (!conf_parse_num(colon + 1, 1, 65535, false, &port, msg_r)) {
         char *inner = *msg_r;
         *msg_r = xstrfmt("bad port: %s", inner ? inner : colon + 1);
         free(inner);
@@ -198,7 +198,7 @@ out:
     return ok;
 }
 
-static bool xc_set_once(char **field, const char *key, const char *val, char **msg_r)
+static bool conf_set_once(char **field, const char *key, const char *val, char **msg_r)
 {
     if (*field) {
         *msg_r = xstrfmt("option %s= given twice", key);
@@ -214,16 +214,16 @@ static bool xc_set_once(char **field, const char *key, const char *val, char **m
 
 /* glibc's regcomp copies a subexpression for each `+` and `{n,m}` (so that
  * nested ones multiply): an allow pattern of a few hundred bytes could take
- * gigabytes.  Refused: longer than XC_ALLOW_MAX bytes, or a product of
+ * gigabytes.  Refused: longer than ALLOW_MAX bytes, or a product of
  * repetition factors (`+` 2, `{n,m}` max(n,m)+1, over the whole pattern, an
- * upper bound of any nesting) above XC_ALLOW_COST.  An address pattern needs
+ * upper bound of any nesting) above ALLOW_COST.  An address pattern needs
  * neither: "192\.168\.[0-9]{1,3}\.[0-9]{1,3}" costs 16. */
-#define XC_ALLOW_MAX 256
-#define XC_ALLOW_COST 4096
+#define ALLOW_MAX 256
+#define ALLOW_COST 4096
 
-static bool xc_allow_cheap(const char *p)
+static bool conf_allow_cheap(const char *p)
 {
-    if (strlen(p) > XC_ALLOW_MAX)
+    if (strlen(p) > ALLOW_MAX)
         return false;
     unsigned long cost = 1;
     for (const char *c = p; *c; c++) {
@@ -253,20 +253,20 @@ static bool xc_allow_cheap(const char *p)
         } else if (*c == '{') {
             unsigned long n = 0, m = 0;
             const char *e = c + 1;
-            for (; *e >= '0' && *e <= '9' && n <= XC_ALLOW_COST; e++)
+            for (; *e >= '0' && *e <= '9' && n <= ALLOW_COST; e++)
                 n = n * 10 + (unsigned long)(*e - '0');
             if (*e == ',')
-                for (e++; *e >= '0' && *e <= '9' && m <= XC_ALLOW_COST; e++)
+                for (e++; *e >= '0' && *e <= '9' && m <= ALLOW_COST; e++)
                     m = m * 10 + (unsigned long)(*e - '0');
             f = (n > m ? n : m) + 1;
         }
-        if (f > XC_ALLOW_COST || (cost *= f) > XC_ALLOW_COST)
+        if (f > ALLOW_COST || (cost *= f) > ALLOW_COST)
             return false;
     }
     return true;
 }
 
-static bool xc_compile_allow(xc_listener *l, char **msg_r)
+static bool conf_compile_allow(xend_listener *l, char **msg_r)
 {
     if (l->n_allow == 0)
         return true;
@@ -277,10 +277,10 @@ static bool xc_compile_allow(xc_listener *l, char **msg_r)
         /* Compile the pattern alone first so that errors refer to it, then
          * anchored so that it must match the whole address. */
         char errbuf[128];
-        if (!xc_allow_cheap(l->allow[i])) {
+        if (!conf_allow_cheap(l->allow[i])) {
             *msg_r = xstrfmt("allow=%.64s%s: too long or too many repetitions (at most %d bytes; "
                              "the product of the + and {n,m} counts at most %d)", l->allow[i],
-                             strlen(l->allow[i]) > 64 ? "..." : "", XC_ALLOW_MAX, XC_ALLOW_COST);
+                             strlen(l->allow[i]) > 64 ? "..." : "", ALLOW_MAX, ALLOW_COST);
             for (size_t j = 0; j < i; j++)
                 regfree(&re[j]);
             free(re);
@@ -313,7 +313,7 @@ static bool xc_compile_allow(xc_listener *l, char **msg_r)
 }
 
 /* A user or group name as useradd/groupadd accept it (no blanks, no ':'). */
-static bool xc_name_ok(const char *s)
+static bool conf_name_ok(const char *s)
 {
     if (!*s || strlen(s) > 255 || *s == '-')
         return false;
@@ -324,7 +324,7 @@ static bool xc_name_ok(const char *s)
 }
 
 /* Parses one listener spec into *l (zeroed on entry).  *msg_r: unprefixed. */
-static bool xc_parse_listener(const char *spec, xc_listener *l, char **msg_r)
+static bool conf_parse_listener(const char *spec, xend_listener *l, char **msg_r)
 {
     char *copy = strdup(spec);
     char *save = NULL;
@@ -341,7 +341,7 @@ static bool xc_parse_listener(const char *spec, xc_listener *l, char **msg_r)
         goto out;
     }
     if (strncmp(addr, "unix:", 5) == 0) {
-        l->kind = XC_LISTEN_UNIX;
+        l->kind = XEND_LISTEN_UNIX;
         l->auth_none = true;
         const char *p = addr + 5;
         if (!*p) {
@@ -355,12 +355,12 @@ static bool xc_parse_listener(const char *spec, xc_listener *l, char **msg_r)
         if (!(l->path = strdup(p)))
             goto out;
     } else if (strncmp(addr, "http:", 5) == 0) {
-        l->kind = XC_LISTEN_HTTP;
-        if (!xc_parse_hostport(addr + 5, 9363, l, msg_r))
+        l->kind = XEND_LISTEN_HTTP;
+        if (!conf_parse_hostport(addr + 5, 9363, l, msg_r))
             goto out;
     } else if (strncmp(addr, "https:", 6) == 0) {
-        l->kind = XC_LISTEN_HTTPS;
-        if (!xc_parse_hostport(addr + 6, 9367, l, msg_r))
+        l->kind = XEND_LISTEN_HTTPS;
+        if (!conf_parse_hostport(addr + 6, 9367, l, msg_r))
             goto out;
     } else {
         *msg_r = xstrfmt("'%s': a listener is unix:PATH, http:HOST:PORT or https:HOST:PORT", addr);
@@ -390,25 +390,25 @@ static bool xc_parse_listener(const char *spec, xc_listener *l, char **msg_r)
                 goto out;
             }
         } else if (strcmp(opt, "cert") == 0 || strcmp(opt, "key") == 0) {
-            if (l->kind != XC_LISTEN_HTTPS) {
+            if (l->kind != XEND_LISTEN_HTTPS) {
                 *msg_r = xstrfmt("option %s= only applies to https listeners", opt);
                 goto out;
             }
-            if (!xc_set_once(opt[0] == 'c' ? &l->cert_file : &l->key_file, opt, val, msg_r))
+            if (!conf_set_once(opt[0] == 'c' ? &l->cert_file : &l->key_file, opt, val, msg_r))
                 goto out;
         } else if (strcmp(opt, "group") == 0) {
-            if (l->kind != XC_LISTEN_UNIX) {
+            if (l->kind != XEND_LISTEN_UNIX) {
                 *msg_r = xstrfmt("option group= only applies to unix listeners");
                 goto out;
             }
-            if (!xc_name_ok(val)) {
+            if (!conf_name_ok(val)) {
                 *msg_r = xstrfmt("group=%s: not a valid group name", val);
                 goto out;
             }
-            if (!xc_set_once(&l->group, opt, val, msg_r))
+            if (!conf_set_once(&l->group, opt, val, msg_r))
                 goto out;
         } else if (strcmp(opt, "allow") == 0) {
-            if (l->kind == XC_LISTEN_UNIX) {
+            if (l->kind == XEND_LISTEN_UNIX) {
                 *msg_r = xstrfmt("option allow= only applies to http and https listeners");
                 goto out;
             }
@@ -429,25 +429,25 @@ static bool xc_parse_listener(const char *spec, xc_listener *l, char **msg_r)
         }
     }
 
-    if (l->kind == XC_LISTEN_HTTPS && (!l->cert_file || !l->key_file)) {
+    if (l->kind == XEND_LISTEN_HTTPS && (!l->cert_file || !l->key_file)) {
         *msg_r = xstrfmt("an https listener needs cert=FILE and key=FILE");
         goto out;
     }
-    if (!xc_compile_allow(l, msg_r))
+    if (!conf_compile_allow(l, msg_r))
         goto out;
     ok = true;
 out:
     if (!ok)
-        xc_listener_dispose(l);
+        xend_listener_dispose(l);
     free(copy);
     return ok;
 }
 
-static bool xc_append_listener(xend_config *c, xc_listener *l)
+static bool conf_append_listener(xend_config *c, xend_listener *l)
 {
     if (c->listeners_default)
         xend_config_clear_listeners(c);
-    xc_listener *n = realloc(c->listeners, (c->n_listeners + 1) * sizeof *n);
+    xend_listener *n = realloc(c->listeners, (c->n_listeners + 1) * sizeof *n);
     if (!n)
         return false;
     c->listeners = n;
@@ -459,7 +459,7 @@ static bool xc_append_listener(xend_config *c, xc_listener *l)
 void xend_config_clear_listeners(xend_config *c)
 {
     for (size_t i = 0; i < c->n_listeners; i++)
-        xc_listener_dispose(&c->listeners[i]);
+        xend_listener_dispose(&c->listeners[i]);
     free(c->listeners);
     c->listeners = NULL;
     c->n_listeners = 0;
@@ -468,24 +468,24 @@ void xend_config_clear_listeners(xend_config *c)
 
 bool xend_config_add_listener(xend_config *c, const char *spec, char **err_r)
 {
-    xc_listener l;
+    xend_listener l;
     char *msg = NULL;
-    if (!xc_parse_listener(spec, &l, &msg)) {
-        xc_set_err(err_r, msg ? xstrfmt("listener '%s': %s", spec, msg) : NULL);
+    if (!conf_parse_listener(spec, &l, &msg)) {
+        conf_set_err(err_r, msg ? xstrfmt("listener '%s': %s", spec, msg) : NULL);
         free(msg);
         return false;
     }
-    if (!xc_append_listener(c, &l)) {
-        xc_listener_dispose(&l);
-        xc_set_err(err_r, NULL);
+    if (!conf_append_listener(c, &l)) {
+        xend_listener_dispose(&l);
+        conf_set_err(err_r, NULL);
         return false;
     }
     return true;
 }
 
-bool xc_listener_allows(const xc_listener *l, const char *client_ip)
+bool xend_listener_allows(const xend_listener *l, const char *client_ip)
 {
-    if (l->kind == XC_LISTEN_UNIX || l->n_allow == 0)
+    if (l->kind == XEND_LISTEN_UNIX || l->n_allow == 0)
         return true;
     if (!client_ip || !l->allow_re)
         return false;
@@ -505,21 +505,21 @@ bool xc_listener_allows(const xc_listener *l, const char *client_ip)
     return false;
 }
 
-const char *xc_listener_warning(const xc_listener *l)
+const char *xend_listener_warning(const xend_listener *l)
 {
-    if (l->kind != XC_LISTEN_UNIX && l->auth_none)
+    if (l->kind != XEND_LISTEN_UNIX && l->auth_none)
         return "TCP listener without authentication (auth=none): any client accepted by allow= can log in";
-    if (l->kind == XC_LISTEN_HTTP)
+    if (l->kind == XEND_LISTEN_HTTP)
         return "passwords are sent in clear text over http; use https";
     return NULL;
 }
 
-char *xc_listener_describe(const xc_listener *l)
+char *xend_listener_describe(const xend_listener *l)
 {
     const char *auth = l->auth_none ? "none" : "pam";
-    if (l->kind == XC_LISTEN_UNIX)
+    if (l->kind == XEND_LISTEN_UNIX)
         return xstrfmt("unix:%s auth=%s", l->path, auth);
-    const char *scheme = l->kind == XC_LISTEN_HTTPS ? "https" : "http";
+    const char *scheme = l->kind == XEND_LISTEN_HTTPS ? "https" : "http";
     const char *host = l->host ? l->host : "*";
     bool v6 = strchr(host, ':') != NULL;
     return xstrfmt("%s:%s%s%s:%d auth=%s%s", scheme, v6 ? "[" : "", host, v6 ? "]" : "",
@@ -528,7 +528,7 @@ char *xc_listener_describe(const xc_listener *l)
 
 /* ---- the configuration ------------------------------------------------ */
 
-static void xc_role_maps_dispose(xend_config *c);
+static void xend_role_maps_dispose(xend_config *c);
 
 void xend_config_init(xend_config *c)
 {
@@ -537,7 +537,7 @@ void xend_config_init(xend_config *c)
     c->backend = strdup("auto");
     c->pid_file = strdup("/var/run/xend.pid");
     c->log_level = XLOG_INFO;
-    c->audit_log = strdup(XC_DEFAULT_AUDIT_LOG);
+    c->audit_log = strdup(XEND_CONFIG_DEFAULT_AUDIT_LOG);
     c->pam_service = strdup("xend");
     c->max_request_bytes = 4194304;
     c->max_xml_depth = 64;
@@ -586,95 +586,95 @@ void xend_config_dispose(xend_config *c)
     free(c->tls_priorities);
     free(c->log_filters);
     free(c->on_xend_stop);
-    xc_role_maps_dispose(c);
+    xend_role_maps_dispose(c);
     free(c->metrics);
     memset(c, 0, sizeof *c);
 }
 
 typedef enum {
-    XC_K_PATH,              /* string, not "none" */
-    XC_K_PATH_OR_NONE,      /* string; "none" -> NULL */
-    XC_K_BACKEND,
-    XC_K_LEVEL,
-    XC_K_LISTEN,
-    XC_K_SERVICE,
-    XC_K_SIZE,              /* size_t, K/M/G suffixes */
-    XC_K_INT,
-    XC_K_UINT,
-    XC_K_COUNT,             /* size_t, no suffix */
-    XC_K_TEXT,              /* string; "default" -> NULL */
-    XC_K_LOG_FILTERS,       /* domain=level, ...; "none" -> NULL */
-    XC_K_STOP_ACTION,       /* ignore, shutdown or suspend */
-    XC_K_ROLE_MAP,          /* role-user / role-group: NAME ROLE, repeatable */
-    XC_K_ROLE_DEFAULT,      /* ROLE or none */
-    XC_K_METRICS,           /* off, loopback or any */
-} xc_key_type;
+    CK_PATH,              /* string, not "none" */
+    CK_PATH_OR_NONE,      /* string; "none" -> NULL */
+    CK_BACKEND,
+    CK_LEVEL,
+    CK_LISTEN,
+    CK_SERVICE,
+    CK_SIZE,              /* size_t, K/M/G suffixes */
+    CK_INT,
+    CK_UINT,
+    CK_COUNT,             /* size_t, no suffix */
+    CK_TEXT,              /* string; "default" -> NULL */
+    CK_LOG_FILTERS,       /* domain=level, ...; "none" -> NULL */
+    CK_STOP_ACTION,       /* ignore, shutdown or suspend */
+    CK_ROLE_MAP,          /* role-user / role-group: NAME ROLE, repeatable */
+    CK_ROLE_DEFAULT,      /* ROLE or none */
+    CK_METRICS,           /* off, loopback or any */
+} conf_key_type;
 
 typedef struct {
     const char *name;
-    xc_key_type type;
+    conf_key_type type;
     size_t off;
     uint64_t min, max;
-} xc_key;
+} conf_key;
 
-#define XC_OFF(f) offsetof(xend_config, f)
-static const xc_key xc_keys[] = {
-    { "state-dir", XC_K_PATH, XC_OFF(state_dir), 0, 0 },
-    { "backend", XC_K_BACKEND, XC_OFF(backend), 0, 0 },
-    { "sim-config", XC_K_PATH_OR_NONE, XC_OFF(sim_config), 0, 0 },
-    { "pid-file", XC_K_PATH, XC_OFF(pid_file), 0, 0 },
-    { "log-file", XC_K_PATH_OR_NONE, XC_OFF(log_file), 0, 0 },
-    { "log-level", XC_K_LEVEL, XC_OFF(log_level), 0, 0 },
-    { "log-filters", XC_K_LOG_FILTERS, XC_OFF(log_filters), 0, 0 },
-    { "audit-log", XC_K_PATH_OR_NONE, XC_OFF(audit_log), 0, 0 },
-    { "listen", XC_K_LISTEN, 0, 0, 0 },
-    { "pam-service", XC_K_SERVICE, XC_OFF(pam_service), 0, 0 },
-    { "max-request-bytes", XC_K_SIZE, XC_OFF(max_request_bytes), 1024, 1024 * 1024 * 1024 },
-    { "max-xml-depth", XC_K_INT, XC_OFF(max_xml_depth), 8, 1024 },
-    { "workers", XC_K_UINT, XC_OFF(workers), 1, 1024 },
-    { "http-threads", XC_K_UINT, XC_OFF(http_threads), 1, 256 },
-    { "session-timeout", XC_K_UINT, XC_OFF(session_timeout), 0, INT32_MAX },
-    { "auth-threads", XC_K_UINT, XC_OFF(auth_threads), 1, 64 },
-    { "login-backoff-ms", XC_K_UINT, XC_OFF(login_backoff_ms), 0, 600000 },
-    { "login-backoff-max-ms", XC_K_UINT, XC_OFF(login_backoff_max_ms), 0, 3600000 },
-    { "sessions-per-user", XC_K_UINT, XC_OFF(sessions_per_user), 1, 1000000 },
-    { "sessions-per-originator", XC_K_UINT, XC_OFF(sessions_per_originator), 1, 1000000 },
-    { "sessions-root", XC_K_UINT, XC_OFF(sessions_root), 1, 1000000 },
-    { "http-timeout", XC_K_UINT, XC_OFF(http_timeout), 1, 86400 },
-    { "connections-per-address", XC_K_UINT, XC_OFF(connections_per_address), 0, 1000000 },
-    { "body-budget", XC_K_SIZE, XC_OFF(body_budget), 65536, (uint64_t)64 << 30 },
-    { "fd-reserve", XC_K_UINT, XC_OFF(fd_reserve), 16, 1000000 },
-    { "task-expiry", XC_K_UINT, XC_OFF(task_expiry), 0, INT32_MAX },
-    { "max-finished-tasks", XC_K_COUNT, XC_OFF(max_finished_tasks), 1, 100000000 },
-    { "event-log-size", XC_K_COUNT, XC_OFF(event_log_size), 16, 100000000 },
-    { "event-log-bytes", XC_K_SIZE, XC_OFF(event_log_bytes), 65536, (uint64_t)1 << 40 },
-    { "web-dir", XC_K_PATH_OR_NONE, XC_OFF(web_dir), 0, 0 },
-    { "image-dir", XC_K_PATH, XC_OFF(image_dir), 0, 0 },
-    { "sr-dir", XC_K_PATH, XC_OFF(sr_dir), 0, 0 },
-    { "kernel-dir", XC_K_PATH, XC_OFF(kernel_dir), 0, 0 },
-    { "bootloader-dir", XC_K_PATH_OR_NONE, XC_OFF(bootloader_dir), 0, 0 },
-    { "tls-priorities", XC_K_TEXT, XC_OFF(tls_priorities), 0, 0 },
-    { "on-xend-stop", XC_K_STOP_ACTION, XC_OFF(on_xend_stop), 0, 0 },
-    { "on-xend-stop-timeout", XC_K_UINT, XC_OFF(on_xend_stop_timeout), 1, 86400 },
-    { "role-user", XC_K_ROLE_MAP, 0, 0, 0 },
-    { "role-group", XC_K_ROLE_MAP, 1, 0, 0 },
-    { "role-default", XC_K_ROLE_DEFAULT, 0, 0, 0 },
-    { "metrics", XC_K_METRICS, XC_OFF(metrics), 0, 0 },
+#define CK_OFF(f) offsetof(xend_config, f)
+static const conf_key conf_keys[] = {
+    { "state-dir", CK_PATH, CK_OFF(state_dir), 0, 0 },
+    { "backend", CK_BACKEND, CK_OFF(backend), 0, 0 },
+    { "sim-config", CK_PATH_OR_NONE, CK_OFF(sim_config), 0, 0 },
+    { "pid-file", CK_PATH, CK_OFF(pid_file), 0, 0 },
+    { "log-file", CK_PATH_OR_NONE, CK_OFF(log_file), 0, 0 },
+    { "log-level", CK_LEVEL, CK_OFF(log_level), 0, 0 },
+    { "log-filters", CK_LOG_FILTERS, CK_OFF(log_filters), 0, 0 },
+    { "audit-log", CK_PATH_OR_NONE, CK_OFF(audit_log), 0, 0 },
+    { "listen", CK_LISTEN, 0, 0, 0 },
+    { "pam-service", CK_SERVICE, CK_OFF(pam_service), 0, 0 },
+    { "max-request-bytes", CK_SIZE, CK_OFF(max_request_bytes), 1024, 1024 * 1024 * 1024 },
+    { "max-xml-depth", CK_INT, CK_OFF(max_xml_depth), 8, 1024 },
+    { "workers", CK_UINT, CK_OFF(workers), 1, 1024 },
+    { "http-threads", CK_UINT, CK_OFF(http_threads), 1, 256 },
+    { "session-timeout", CK_UINT, CK_OFF(session_timeout), 0, INT32_MAX },
+    { "auth-threads", CK_UINT, CK_OFF(auth_threads), 1, 64 },
+    { "login-backoff-ms", CK_UINT, CK_OFF(login_backoff_ms), 0, 600000 },
+    { "login-backoff-max-ms", CK_UINT, CK_OFF(login_backoff_max_ms), 0, 3600000 },
+    { "sessions-per-user", CK_UINT, CK_OFF(sessions_per_user), 1, 1000000 },
+    { "sessions-per-originator", CK_UINT, CK_OFF(sessions_per_originator), 1, 1000000 },
+    { "sessions-root", CK_UINT, CK_OFF(sessions_root), 1, 1000000 },
+    { "http-timeout", CK_UINT, CK_OFF(http_timeout), 1, 86400 },
+    { "connections-per-address", CK_UINT, CK_OFF(connections_per_address), 0, 1000000 },
+    { "body-budget", CK_SIZE, CK_OFF(body_budget), 65536, (uint64_t)64 << 30 },
+    { "fd-reserve", CK_UINT, CK_OFF(fd_reserve), 16, 1000000 },
+    { "task-expiry", CK_UINT, CK_OFF(task_expiry), 0, INT32_MAX },
+    { "max-finished-tasks", CK_COUNT, CK_OFF(max_finished_tasks), 1, 100000000 },
+    { "event-log-size", CK_COUNT, CK_OFF(event_log_size), 16, 100000000 },
+    { "event-log-bytes", CK_SIZE, CK_OFF(event_log_bytes), 65536, (uint64_t)1 << 40 },
+    { "web-dir", CK_PATH_OR_NONE, CK_OFF(web_dir), 0, 0 },
+    { "image-dir", CK_PATH, CK_OFF(image_dir), 0, 0 },
+    { "sr-dir", CK_PATH, CK_OFF(sr_dir), 0, 0 },
+    { "kernel-dir", CK_PATH, CK_OFF(kernel_dir), 0, 0 },
+    { "bootloader-dir", CK_PATH_OR_NONE, CK_OFF(bootloader_dir), 0, 0 },
+    { "tls-priorities", CK_TEXT, CK_OFF(tls_priorities), 0, 0 },
+    { "on-xend-stop", CK_STOP_ACTION, CK_OFF(on_xend_stop), 0, 0 },
+    { "on-xend-stop-timeout", CK_UINT, CK_OFF(on_xend_stop_timeout), 1, 86400 },
+    { "role-user", CK_ROLE_MAP, 0, 0, 0 },
+    { "role-group", CK_ROLE_MAP, 1, 0, 0 },
+    { "role-default", CK_ROLE_DEFAULT, 0, 0, 0 },
+    { "metrics", CK_METRICS, CK_OFF(metrics), 0, 0 },
 };
-#define XC_N_KEYS (sizeof xc_keys / sizeof xc_keys[0])
+#define N_CONF_KEYS (sizeof conf_keys / sizeof conf_keys[0])
 
 /* ---- roles: role-user, role-group, role-default ------------------------ */
 
-static bool xc_role_ok(const char *role)
+static bool conf_role_ok(const char *role)
 {
-    static const char *const names[] = XC_ROLE_NAMES;
+    static const char *const names[] = XEND_CONFIG_ROLE_NAMES;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(names[i], role) == 0)
             return true;
     return false;
 }
 
-static void xc_role_maps_dispose(xend_config *c)
+static void xend_role_maps_dispose(xend_config *c)
 {
     for (size_t i = 0; i < c->n_role_maps; i++) {
         free(c->role_maps[i].name);
@@ -687,20 +687,20 @@ static void xc_role_maps_dispose(xend_config *c)
     c->role_default = NULL;
 }
 
-static bool xc_apply_role_map(xend_config *c, const xc_key *k, const char *name, const char *role,
+static bool conf_apply_role_map(xend_config *c, const conf_key *k, const char *name, const char *role,
                               char **msg_r);
 
 /* role-user = NAME ROLE, role-group = NAME ROLE, role-default = ROLE|none */
-static const char xc_roles_text[] =
+static const char conf_roles_text[] =
     "pool-admin, pool-operator, vm-power-admin, vm-admin, vm-operator or read-only";
 
-static bool xc_apply_role(xend_config *c, const xc_key *k, const char *val, char **msg_r)
+static bool conf_apply_role(xend_config *c, const conf_key *k, const char *val, char **msg_r)
 {
-    if (k->type == XC_K_ROLE_DEFAULT) {
+    if (k->type == CK_ROLE_DEFAULT) {
         if (strcmp(val, "none") == 0)
             return true;
-        if (!xc_role_ok(val)) {
-            *msg_r = xstrfmt("role-default '%s': expected none, %s", val, xc_roles_text);
+        if (!conf_role_ok(val)) {
+            *msg_r = xstrfmt("role-default '%s': expected none, %s", val, conf_roles_text);
             return false;
         }
         free(c->role_default);
@@ -716,20 +716,20 @@ static bool xc_apply_role(xend_config *c, const xc_key *k, const char *val, char
         free(copy);
         return false;
     }
-    bool ok = xc_apply_role_map(c, k, name, role, msg_r);
+    bool ok = conf_apply_role_map(c, k, name, role, msg_r);
     free(copy);
     return ok;
 }
 
-static bool xc_apply_role_map(xend_config *c, const xc_key *k, const char *name, const char *role,
+static bool conf_apply_role_map(xend_config *c, const conf_key *k, const char *name, const char *role,
                               char **msg_r)
 {
-    if (!xc_name_ok(name)) {
+    if (!conf_name_ok(name)) {
         *msg_r = xstrfmt("%s: '%s' is not a valid %s name", k->name, name, k->off ? "group" : "user");
         return false;
     }
-    if (!xc_role_ok(role)) {
-        *msg_r = xstrfmt("%s: role '%s': expected %s", k->name, role, xc_roles_text);
+    if (!conf_role_ok(role)) {
+        *msg_r = xstrfmt("%s: role '%s': expected %s", k->name, role, conf_roles_text);
         return false;
     }
     for (size_t i = 0; i < c->n_role_maps; i++) {
@@ -738,11 +738,11 @@ static bool xc_apply_role_map(xend_config *c, const xc_key *k, const char *name,
             return false;
         }
     }
-    xc_role_map *nm = realloc(c->role_maps, (c->n_role_maps + 1) * sizeof *nm);
+    xend_role_map *nm = realloc(c->role_maps, (c->n_role_maps + 1) * sizeof *nm);
     if (!nm)
         return false;
     c->role_maps = nm;
-    xc_role_map *m = &nm[c->n_role_maps];
+    xend_role_map *m = &nm[c->n_role_maps];
     m->is_group = k->off != 0;
     m->name = strdup(name);
     m->role = strdup(role);
@@ -756,13 +756,13 @@ static bool xc_apply_role_map(xend_config *c, const xc_key *k, const char *name,
 }
 
 /* Applies one key; *msg_r: unprefixed message. */
-static bool xc_apply(xend_config *c, const xc_key *k, const char *val, char **msg_r)
+static bool conf_apply(xend_config *c, const conf_key *k, const char *val, char **msg_r)
 {
     char *base = (char *)c;
     uint64_t num;
 
     switch (k->type) {
-    case XC_K_LOG_FILTERS: {
+    case CK_LOG_FILTERS: {
         char **field = (char **)(void *)(base + k->off);
         char *why = NULL, *v = NULL;
         if (strcmp(val, "none") != 0) {
@@ -778,45 +778,45 @@ static bool xc_apply(xend_config *c, const xc_key *k, const char *val, char **ms
         *field = v;
         return true;
     }
-    case XC_K_TEXT:
-    case XC_K_STOP_ACTION:
-    case XC_K_METRICS: {
+    case CK_TEXT:
+    case CK_STOP_ACTION:
+    case CK_METRICS: {
         char **field = (char **)(void *)(base + k->off);
-        if (k->type == XC_K_STOP_ACTION && strcmp(val, "ignore") != 0 && strcmp(val, "shutdown") != 0 &&
+        if (k->type == CK_STOP_ACTION && strcmp(val, "ignore") != 0 && strcmp(val, "shutdown") != 0 &&
             strcmp(val, "suspend") != 0) {
             *msg_r = xstrfmt("%s '%s': expected ignore, shutdown or suspend", k->name, val);
             return false;
         }
-        if (k->type == XC_K_METRICS && strcmp(val, "off") != 0 && strcmp(val, "loopback") != 0 &&
+        if (k->type == CK_METRICS && strcmp(val, "off") != 0 && strcmp(val, "loopback") != 0 &&
             strcmp(val, "any") != 0) {
             *msg_r = xstrfmt("%s '%s': expected off, loopback or any", k->name, val);
             return false;
         }
         char *v = NULL;
-        if (!(k->type == XC_K_TEXT && strcmp(val, "default") == 0) && !(v = strdup(val)))
+        if (!(k->type == CK_TEXT && strcmp(val, "default") == 0) && !(v = strdup(val)))
             return false;
         free(*field);
         *field = v;
         return true;
     }
-    case XC_K_ROLE_MAP:
-    case XC_K_ROLE_DEFAULT:
-        return xc_apply_role(c, k, val, msg_r);
-    case XC_K_PATH:
-    case XC_K_PATH_OR_NONE:
-    case XC_K_BACKEND:
-    case XC_K_SERVICE: {
+    case CK_ROLE_MAP:
+    case CK_ROLE_DEFAULT:
+        return conf_apply_role(c, k, val, msg_r);
+    case CK_PATH:
+    case CK_PATH_OR_NONE:
+    case CK_BACKEND:
+    case CK_SERVICE: {
         char **field = (char **)(void *)(base + k->off);
-        if (k->type == XC_K_BACKEND && strcmp(val, "sim") != 0 &&
+        if (k->type == CK_BACKEND && strcmp(val, "sim") != 0 &&
             strcmp(val, "xen") != 0 && strcmp(val, "auto") != 0) {
             *msg_r = xstrfmt("backend '%s': expected sim, xen or auto", val);
             return false;
         }
-        if (k->type == XC_K_PATH && strcmp(val, "none") == 0) {
+        if (k->type == CK_PATH && strcmp(val, "none") == 0) {
             *msg_r = xstrfmt("%s cannot be none", k->name);
             return false;
         }
-        if (k->type == XC_K_SERVICE) {
+        if (k->type == CK_SERVICE) {
             for (const char *p = val; *p; p++) {
                 if (!isalnum((unsigned char)*p) && !strchr("._-", *p)) {
                     *msg_r = xstrfmt("pam-service '%s': only letters, digits, '.', '_' and '-' are allowed", val);
@@ -825,7 +825,7 @@ static bool xc_apply(xend_config *c, const xc_key *k, const char *val, char **ms
             }
         }
         char *v = NULL;
-        if (!(k->type == XC_K_PATH_OR_NONE && strcmp(val, "none") == 0)) {
+        if (!(k->type == CK_PATH_OR_NONE && strcmp(val, "none") == 0)) {
             if (!(v = strdup(val)))
                 return false;
         }
@@ -833,7 +833,7 @@ static bool xc_apply(xend_config *c, const xc_key *k, const char *val, char **ms
         *field = v;
         return true;
     }
-    case XC_K_LEVEL: {
+    case CK_LEVEL: {
         xlog_level lvl;
         if (!xlog_level_parse(val, &lvl)) {
             *msg_r = xstrfmt("log-level '%s': expected error, warning, info or debug", val);
@@ -842,29 +842,29 @@ static bool xc_apply(xend_config *c, const xc_key *k, const char *val, char **ms
         c->log_level = (int)lvl;
         return true;
     }
-    case XC_K_LISTEN: {
-        xc_listener l;
-        if (!xc_parse_listener(val, &l, msg_r))
+    case CK_LISTEN: {
+        xend_listener l;
+        if (!conf_parse_listener(val, &l, msg_r))
             return false;
-        if (!xc_append_listener(c, &l)) {
-            xc_listener_dispose(&l);
+        if (!conf_append_listener(c, &l)) {
+            xend_listener_dispose(&l);
             return false;
         }
         return true;
     }
-    case XC_K_SIZE:
-    case XC_K_COUNT:
-    case XC_K_INT:
-    case XC_K_UINT: {
+    case CK_SIZE:
+    case CK_COUNT:
+    case CK_INT:
+    case CK_UINT: {
         char *inner = NULL;
-        if (!xc_parse_num(val, k->min, k->max, k->type == XC_K_SIZE, &num, &inner)) {
+        if (!conf_parse_num(val, k->min, k->max, k->type == CK_SIZE, &num, &inner)) {
             *msg_r = inner ? xstrfmt("%s: %s", k->name, inner) : NULL;
             free(inner);
             return false;
         }
-        if (k->type == XC_K_INT)
+        if (k->type == CK_INT)
             *(int *)(void *)(base + k->off) = (int)num;
-        else if (k->type == XC_K_UINT)
+        else if (k->type == CK_UINT)
             *(unsigned *)(void *)(base + k->off) = (unsigned)num;
         else
             *(size_t *)(void *)(base + k->off) = (size_t)num;
@@ -875,10 +875,10 @@ static bool xc_apply(xend_config *c, const xc_key *k, const char *val, char **ms
 }
 
 /* Cuts a comment: '#' at the start or after blank space. */
-static void xc_strip_comment(char *s)
+static void conf_strip_comment(char *s)
 {
     for (char *p = s; *p; p++) {
-        if (*p == '#' && (p == s || xc_is_space(p[-1]))) {
+        if (*p == '#' && (p == s || conf_is_space(p[-1]))) {
             *p = '\0';
             return;
         }
@@ -889,7 +889,7 @@ bool xend_config_load(xend_config *c, const char *path, char **err_r)
 {
     FILE *f = fopen(path, "re");
     if (!f) {
-        xc_set_err(err_r, xstrfmt("%s: %s", path, strerror(errno)));
+        conf_set_err(err_r, xstrfmt("%s: %s", path, strerror(errno)));
         return false;
     }
     bool ok = xend_config_load_stream(c, f, path, err_r);
@@ -903,7 +903,7 @@ bool xend_config_load_stream(xend_config *c, FILE *f, const char *path, char **e
     char *line = NULL;
     size_t cap = 0;
     unsigned lineno = 0;
-    unsigned seen[XC_N_KEYS] = { 0 };
+    unsigned seen[N_CONF_KEYS] = { 0 };
     char *msg = NULL;
     bool ok = false;
 
@@ -913,48 +913,48 @@ bool xend_config_load_stream(xend_config *c, FILE *f, const char *path, char **e
         ssize_t n = getline(&line, &cap, f);
         if (n < 0) {
             if (ferror(f)) {
-                xc_set_err(err_r, xstrfmt("%s: read error: %s", path, strerror(errno)));
+                conf_set_err(err_r, xstrfmt("%s: read error: %s", path, strerror(errno)));
                 goto out;
             }
             break;
         }
         lineno++;
         if (memchr(line, '\0', (size_t)n)) {
-            xc_set_err(err_r, xstrfmt("%s:%u: NUL byte in line", path, lineno));
+            conf_set_err(err_r, xstrfmt("%s:%u: NUL byte in line", path, lineno));
             goto out;
         }
-        xc_strip_comment(line);
-        char *s = xc_trim(line);
+        conf_strip_comment(line);
+        char *s = conf_trim(line);
         if (!*s)
             continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            xc_set_err(err_r, xstrfmt("%s:%u: expected 'key = value'", path, lineno));
+            conf_set_err(err_r, xstrfmt("%s:%u: expected 'key = value'", path, lineno));
             goto out;
         }
         *eq = '\0';
-        char *key = xc_trim(s);
-        char *val = xc_trim(eq + 1);
+        char *key = conf_trim(s);
+        char *val = conf_trim(eq + 1);
         size_t ki;
-        for (ki = 0; ki < XC_N_KEYS; ki++)
-            if (strcmp(xc_keys[ki].name, key) == 0)
+        for (ki = 0; ki < N_CONF_KEYS; ki++)
+            if (strcmp(conf_keys[ki].name, key) == 0)
                 break;
-        if (ki == XC_N_KEYS) {
-            xc_set_err(err_r, xstrfmt("%s:%u: unknown key '%s'", path, lineno, key));
+        if (ki == N_CONF_KEYS) {
+            conf_set_err(err_r, xstrfmt("%s:%u: unknown key '%s'", path, lineno, key));
             goto out;
         }
         if (!*val) {
-            xc_set_err(err_r, xstrfmt("%s:%u: %s needs a value", path, lineno, key));
+            conf_set_err(err_r, xstrfmt("%s:%u: %s needs a value", path, lineno, key));
             goto out;
         }
-        if (seen[ki] && xc_keys[ki].type != XC_K_LISTEN && xc_keys[ki].type != XC_K_ROLE_MAP) {
-            xc_set_err(err_r, xstrfmt("%s:%u: %s is already set at line %u",
+        if (seen[ki] && conf_keys[ki].type != CK_LISTEN && conf_keys[ki].type != CK_ROLE_MAP) {
+            conf_set_err(err_r, xstrfmt("%s:%u: %s is already set at line %u",
                          path, lineno, key, seen[ki]));
             goto out;
         }
         seen[ki] = lineno;
-        if (!xc_apply(&tmp, &xc_keys[ki], val, &msg)) {
-            xc_set_err(err_r, xstrfmt("%s:%u: %s", path, lineno, msg ? msg : "out of memory"));
+        if (!conf_apply(&tmp, &conf_keys[ki], val, &msg)) {
+            conf_set_err(err_r, xstrfmt("%s:%u: %s", path, lineno, msg ? msg : "out of memory"));
             goto out;
         }
     }
@@ -969,24 +969,24 @@ out:
     return ok;
 }
 
-static bool xc_readable(const char *what, const char *file, char **err_r)
+static bool conf_readable(const char *what, const char *file, char **err_r)
 {
     int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
-        xc_set_err(err_r, xstrfmt("%s %s: %s", what, file, strerror(errno)));
+        conf_set_err(err_r, xstrfmt("%s %s: %s", what, file, strerror(errno)));
         return false;
     }
     struct stat st;
     bool reg = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     close(fd);
     if (!reg) {
-        xc_set_err(err_r, xstrfmt("%s %s: not a regular file", what, file));
+        conf_set_err(err_r, xstrfmt("%s %s: not a regular file", what, file));
         return false;
     }
     return true;
 }
 
-static bool xc_same_host(const char *a, const char *b)
+static bool conf_same_host(const char *a, const char *b)
 {
     if (!a || !b)
         return a == b;
@@ -996,29 +996,29 @@ static bool xc_same_host(const char *a, const char *b)
 bool xend_config_validate(const xend_config *c, char **err_r)
 {
     if (!c->state_dir || !*c->state_dir || !c->pid_file || !*c->pid_file) {
-        xc_set_err(err_r, xstrfmt("state-dir and pid-file must be set"));
+        conf_set_err(err_r, xstrfmt("state-dir and pid-file must be set"));
         return false;
     }
     if (!c->backend || (strcmp(c->backend, "sim") && strcmp(c->backend, "xen") &&
                 strcmp(c->backend, "auto"))) {
-        xc_set_err(err_r, xstrfmt("backend must be sim, xen or auto"));
+        conf_set_err(err_r, xstrfmt("backend must be sim, xen or auto"));
         return false;
     }
     if (c->log_level < XLOG_ERROR || c->log_level > XLOG_DEBUG) {
-        xc_set_err(err_r, xstrfmt("log-level out of range"));
+        conf_set_err(err_r, xstrfmt("log-level out of range"));
         return false;
     }
     if (!c->pam_service || !*c->pam_service) {
-        xc_set_err(err_r, xstrfmt("pam-service must be set"));
+        conf_set_err(err_r, xstrfmt("pam-service must be set"));
         return false;
     }
     if (c->workers == 0 || c->http_threads == 0 || c->max_xml_depth <= 0 ||
         c->max_request_bytes == 0 || c->event_log_size == 0) {
-        xc_set_err(err_r, xstrfmt("workers, http-threads, max-xml-depth, max-request-bytes "
+        conf_set_err(err_r, xstrfmt("workers, http-threads, max-xml-depth, max-request-bytes "
                      "and event-log-size must be positive"));
         return false;
     }
-    if (c->sim_config && !xc_readable("sim-config", c->sim_config, err_r))
+    if (c->sim_config && !conf_readable("sim-config", c->sim_config, err_r))
         return false;
     const struct { const char *key, *dir; } dirs[] = {
         { "image-dir", c->image_dir }, { "sr-dir", c->sr_dir }, { "kernel-dir", c->kernel_dir },
@@ -1026,49 +1026,49 @@ bool xend_config_validate(const xend_config *c, char **err_r)
     };
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
         if (dirs[i].dir && (dirs[i].dir[0] != '/' || strcmp(dirs[i].dir, "/") == 0)) {
-            xc_set_err(err_r, xstrfmt("%s must be an absolute directory other than /", dirs[i].key));
+            conf_set_err(err_r, xstrfmt("%s must be an absolute directory other than /", dirs[i].key));
             return false;
         }
     if (c->n_listeners == 0) {
-        xc_set_err(err_r, xstrfmt("no listener configured"));
+        conf_set_err(err_r, xstrfmt("no listener configured"));
         return false;
     }
     for (size_t i = 0; i < c->n_listeners; i++) {
-        const xc_listener *l = &c->listeners[i];
-        if (l->kind == XC_LISTEN_UNIX) {
+        const xend_listener *l = &c->listeners[i];
+        if (l->kind == XEND_LISTEN_UNIX) {
             if (!l->path || !*l->path) {
-                xc_set_err(err_r, xstrfmt("unix listener without a path"));
+                conf_set_err(err_r, xstrfmt("unix listener without a path"));
                 return false;
             }
         } else {
             if (l->port < 1 || l->port > 65535) {
-                xc_set_err(err_r, xstrfmt("listener port %d out of range", l->port));
+                conf_set_err(err_r, xstrfmt("listener port %d out of range", l->port));
                 return false;
             }
             if (l->n_allow && !l->allow_re) {
-                xc_set_err(err_r, xstrfmt("listener allow-list not compiled"));
+                conf_set_err(err_r, xstrfmt("listener allow-list not compiled"));
                 return false;
             }
         }
-        if (l->kind == XC_LISTEN_HTTPS) {
+        if (l->kind == XEND_LISTEN_HTTPS) {
             if (!l->cert_file || !l->key_file) {
-                xc_set_err(err_r, xstrfmt("an https listener needs cert=FILE and key=FILE"));
+                conf_set_err(err_r, xstrfmt("an https listener needs cert=FILE and key=FILE"));
                 return false;
             }
-            if (!xc_readable("certificate", l->cert_file, err_r) ||
-                !xc_readable("private key", l->key_file, err_r))
+            if (!conf_readable("certificate", l->cert_file, err_r) ||
+                !conf_readable("private key", l->key_file, err_r))
                 return false;
         }
         for (size_t j = 0; j < i; j++) {
-            const xc_listener *o = &c->listeners[j];
+            const xend_listener *o = &c->listeners[j];
             bool dup;
-            if (l->kind == XC_LISTEN_UNIX || o->kind == XC_LISTEN_UNIX)
+            if (l->kind == XEND_LISTEN_UNIX || o->kind == XEND_LISTEN_UNIX)
                 dup = l->kind == o->kind && strcmp(l->path, o->path) == 0;
             else
-                dup = l->port == o->port && xc_same_host(l->host, o->host);
+                dup = l->port == o->port && conf_same_host(l->host, o->host);
             if (dup) {
-                char *d = xc_listener_describe(l);
-                xc_set_err(err_r, xstrfmt("listener %s: address used twice", d ? d : ""));
+                char *d = xend_listener_describe(l);
+                conf_set_err(err_r, xstrfmt("listener %s: address used twice", d ? d : ""));
                 free(d);
                 return false;
             }

@@ -14,10 +14,10 @@
 
 #include "util/log.h"
 
-typedef enum { XC_LISTEN_UNIX, XC_LISTEN_HTTP, XC_LISTEN_HTTPS } xc_listen_kind;
+typedef enum { XEND_LISTEN_UNIX, XEND_LISTEN_HTTP, XEND_LISTEN_HTTPS } xend_listen_kind;
 
-typedef struct xc_listener {
-    xc_listen_kind kind;
+typedef struct xend_listener {
+    xend_listen_kind kind;
     char *path;             /* UNIX: socket path; else NULL */
     char *host;             /* HTTP(S): address or name without [];
                              * NULL for "*" (all addresses, AI_PASSIVE) */
@@ -29,16 +29,17 @@ typedef struct xc_listener {
     size_t n_allow;         /* 0: every client is allowed */
     void *allow_re;         /* private: compiled allow[] */
     char *group;            /* UNIX: members of this group may connect (0660); else NULL */
-} xc_listener;
+} xend_listener;
 
 /* ---- roles (docs/security.md): who gets which XAPI role at login ---- */
-typedef struct xc_role_map {
+typedef struct xend_role_map {
     char *name;             /* user or group name */
     bool is_group;          /* role-group (true) or role-user (false) */
-    char *role;             /* one of XC_ROLE_NAMES */
-} xc_role_map;
+    char *role;             /* one of XEND_CONFIG_ROLE_NAMES */
+} xend_role_map;
 /* XAPI's six roles, most privileged first (the datamodel's "roles"). */
-#define XC_ROLE_NAMES { "pool-admin", "pool-operator", "vm-power-admin", "vm-admin", "vm-operator", "read-only" }
+#define XEND_CONFIG_ROLE_NAMES \
+    { "pool-admin", "pool-operator", "vm-power-admin", "vm-admin", "vm-operator", "read-only" }
 
 typedef struct xend_config {
     char *state_dir;
@@ -49,7 +50,7 @@ typedef struct xend_config {
     int log_level;          /* an xlog_level */
     char *log_filters;      /* per-domain levels (util/log.h), NULL: none */
     char *audit_log;        /* the audit log (daemon/audit.h); NULL: none */
-    xc_listener *listeners;
+    xend_listener *listeners;
     size_t n_listeners;
     char *pam_service;
     size_t max_request_bytes;
@@ -77,24 +78,24 @@ typedef struct xend_config {
     char *kernel_dir;       /* PV_kernel, PV_ramdisk */
     char *bootloader_dir;   /* an absolute PV_bootloader */
     char *metrics;          /* GET /metrics: "off", "loopback" (and the Unix socket) or "any" */
-    char *tls_priorities;           /* GnuTLS priority string; NULL: XC_TLS_DEFAULT_PRIORITIES */
+    char *tls_priorities;           /* GnuTLS priority string; NULL: XEND_CONFIG_TLS_DEFAULT_PRIORITIES */
     char *on_xend_stop;             /* running guests when xend stops: "ignore", "shutdown", "suspend" */
     unsigned on_xend_stop_timeout;  /* seconds xend waits for those shutdowns and suspends */
     bool listeners_default;         /* private: listeners[] is the built-in default */
     /* roles: role-user / role-group lines in file order, and role-default (NULL:
      * an authenticated account that no line maps may not log in) */
-    xc_role_map *role_maps;
+    xend_role_map *role_maps;
     size_t n_role_maps;
     char *role_default;
 } xend_config;
 
 /* TLS 1.2 and 1.3 only; only AEAD ciphers (AES-GCM, ChaCha20-Poly1305) with
  * forward-secret key exchange (ECDHE, DHE; TLS 1.3's are all such). */
-#define XC_TLS_DEFAULT_PRIORITIES "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:" \
+#define XEND_CONFIG_TLS_DEFAULT_PRIORITIES "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:" \
     "+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA:" \
     "%SERVER_PRECEDENCE"
 
-#define XC_DEFAULT_AUDIT_LOG "/var/log/xend/audit.log"
+#define XEND_CONFIG_DEFAULT_AUDIT_LOG "/var/log/xend/audit.log"
 
 #define XEND_CONFIG_DEFAULT_LISTEN "unix:/var/run/xend/xen-api.sock auth=none"
 
@@ -125,13 +126,13 @@ void xend_config_dispose(xend_config *c);
 /* True when client_ip ("10.0.0.1", "::1", "::ffff:10.0.0.1") passes l's
  * allow-list (always for an empty list or a Unix listener).  IPv4-mapped
  * addresses are also tried in dotted form.  Thread-safe. */
-bool xc_listener_allows(const xc_listener *l, const char *client_ip);
+bool xend_listener_allows(const xend_listener *l, const char *client_ip);
 
 /* A static warning the daemon should log at startup for l, or NULL:
  * TCP listener without authentication, or passwords sent in clear text. */
-const char *xc_listener_warning(const xc_listener *l);
+const char *xend_listener_warning(const xend_listener *l);
 
 /* "unix:/path auth=none", "https:[::1]:9367 auth=pam"; caller frees; NULL on ENOMEM. */
-char *xc_listener_describe(const xc_listener *l);
+char *xend_listener_describe(const xend_listener *l);
 
 #endif

@@ -165,7 +165,7 @@ static void put_refs(xbuf *b, const xcall *c)
         const xtype *t = m->params[i].type;
         if ((wire < 32 && (m->secret >> wire) & 1u) || t->kind != XT_REF || a->kind != XV_STRING)
             continue;
-        if (t->cls == XC_session) {
+        if (t->cls == XCL_session) {
             char id[9];
             audit_session_id(a->u.str.s, id);
             put(b, m->params[i].name, id);
@@ -210,7 +210,7 @@ void audit_call(const xcall *c)
     char sid[9] = "";
     if (c->session[0])
         audit_session_id(c->session, sid);
-    else if (!c->err && c->m->ret && c->m->ret->kind == XT_REF && c->m->ret->cls == XC_session && c->result &&
+    else if (!c->err && c->m->ret && c->m->ret->kind == XT_REF && c->m->ret->cls == XCL_session && c->result &&
              c->result->kind == XV_STRING)
         audit_session_id(c->result->u.str.s, sid);      /* the session a login opened */
     put(&b, "session", sid);

@@ -43,12 +43,12 @@ static void metrics_drop(int cls, const char *ref)
         store_remove(m);
 }
 
-const devkind vbd_kind = { XC_VBD, "VBD", XF_VBD_VM, XF_VBD_currently_attached,
+const devkind vbd_kind = { XCL_VBD, "VBD", XF_VBD_VM, XF_VBD_currently_attached,
                            XF_VBD_status_code, XF_VBD_status_detail, XF_VBD_metrics,
-                           XC_VBD_metrics, XF_VM_VBDs };
-const devkind vif_kind = { XC_VIF, "VIF", XF_VIF_VM, XF_VIF_currently_attached,
+                           XCL_VBD_metrics, XF_VM_VBDs };
+const devkind vif_kind = { XCL_VIF, "VIF", XF_VIF_VM, XF_VIF_currently_attached,
                            XF_VIF_status_code, XF_VIF_status_detail, XF_VIF_metrics,
-                           XC_VIF_metrics, XF_VM_VIFs };
+                           XCL_VIF_metrics, XF_VM_VIFs };
 static const devkind *const kinds[] = { &vbd_kind, &vif_kind };
 
 /* Does vm have a device of class cls (set field vset) named dev (other than self)? */
@@ -66,7 +66,7 @@ bool device_taken(const xobj *vm, int cls, int vset, int devfield, const char *d
 
 xobj *owner_vm(const char *ref, xerr **errp)
 {
-    xobj *vm = *ref ? store_find(XC_VM, ref) : NULL;
+    xobj *vm = *ref ? store_find(XCL_VM, ref) : NULL;
     if (!vm)
         xerr_HANDLE_INVALID(errp, "VM", ref);
     return vm;
@@ -76,8 +76,8 @@ xobj *owner_vm(const char *ref, xerr **errp)
 bool dev_destroy(xcall *call, xobj *o, xerr **errp)
 {
     (void)call;
-    const devkind *k = o->cls == XC_VBD ? &vbd_kind : &vif_kind;
-    xobj *vm = store_find(XC_VM, xobj_str(o, k->f_vm));
+    const devkind *k = o->cls == XCL_VBD ? &vbd_kind : &vif_kind;
+    xobj *vm = store_find(XCL_VM, xobj_str(o, k->f_vm));
     if (vm && vm_has_domain(vm) && xobj_bool(o, k->f_attached))
         return xerr_DEVICE_ALREADY_ATTACHED(errp, o->ref);
     metrics_drop(k->c_metrics, xobj_str(o, k->f_metrics));
@@ -127,7 +127,7 @@ void devices_set_attached(xobj *vm, bool attached)
         }
     }
     for (size_t i = 0; i < cons->u.arr.n; i++) {
-        xobj *c = store_find(XC_console, cons->u.arr.items[i]->u.str.s);
+        xobj *c = store_find(XCL_console, cons->u.arr.items[i]->u.str.s);
         if (c)
             console_locate(c, vm, attached);
     }

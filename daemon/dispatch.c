@@ -366,7 +366,7 @@ void xcall_run(xcall *c)
     size_t expected = (size_t)c->m->nparams + (c->m->session ? 1 : 0);
     if (c->params->u.arr.n > expected && surplus_ok(c->m, c->params, expected)) {
         /* login's originator groups sessions for their limits (daemon/session.c) */
-        if (c->m->cls == XC_session && c->params->u.arr.n == expected + 2 &&
+        if (c->m->cls == XCL_session && c->params->u.arr.n == expected + 2 &&
             !(c->originator = strdup(c->params->u.arr.items[expected + 1]->u.str.s)))
             abort();
         drop_surplus(c->params, expected);
@@ -416,7 +416,7 @@ void xcall_run(xcall *c)
      * classes whose hooks touch no files); task.cancel too, so that it
      * never waits in the queue behind the work it is meant to stop */
     if ((c->m->kind != XM_EXPLICIT && (implicit_is_read(c->m->kind) || !slow_writes(c->m->cls))) ||
-        (c->m->cls == XC_task && c->m->kind == XM_EXPLICIT))
+        (c->m->cls == XCL_task && c->m->kind == XM_EXPLICIT))
         run_handler(c);
     else
         dispatch_queue_job(worker_job, c);

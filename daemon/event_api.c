@@ -75,7 +75,7 @@ bool xh_event_register(xcall *call, const xv *classes, xerr **errp)
         s->cursor = ev_state.head;
         s->lost = false;
     }
-    for (int c = 0; c < XC__COUNT; c++)
+    for (int c = 0; c < XCL__COUNT; c++)
         if (has_cls(mask, c) && !has_cls(s->reg_mask, c))
             s->since[c] = ev_state.head;
     s->reg_mask |= mask;
@@ -231,11 +231,11 @@ static bool from_initial(xcall *call, const fsubs *f, xv **result_r)
     uint64_t token = ev_state.head;
     pthread_mutex_unlock(&ev_state.lock);
     int64_t now = time(NULL);
-    for (int c = 0; c < XC__COUNT; c++) {
+    for (int c = 0; c < XCL__COUNT; c++) {
         if (!has_cls(f->mask | f->omask, c))
             continue;
         for (xobj *o = store_first(c); o; o = store_next(o)) {
-            if (c == XC_task && strcmp(xobj_str(o, XF_task_session), call->session) != 0)
+            if (c == XCL_task && strcmp(xobj_str(o, XF_task_session), call->session) != 0)
                 continue;
             if (ev_fsubs_match(f, c, o->ref))
                 xv_array_add(events, initial_event(o, c, token, now));

@@ -49,12 +49,12 @@
 #include "util/xv.h"
 #include "xapi_model.h"
 
-#define NL (XC__COUNT + 1)          /* waiter lists: one per class, then "all" */
-#define L_ALL XC__COUNT
+#define NL (XCL__COUNT + 1)          /* waiter lists: one per class, then "all" */
+#define L_ALL XCL__COUNT
 #define BATCH_MAX 10000             /* events per answer; the rest come next time */
 #define MAX_TIMEOUT 86400.0         /* event.from timeout cap, seconds */
 
-_Static_assert(XC__COUNT < 63, "class masks are 64-bit");
+_Static_assert(XCL__COUNT < 63, "class masks are 64-bit");
 
 typedef struct snap {
     uint32_t refs;              /* atomic */
@@ -89,7 +89,7 @@ typedef struct sub {
     uint64_t reg_mask;          /* event.register classes */
     uint64_t from_mask;         /* classes asked for by event.from so far */
     uint64_t imask;             /* classes counted in ev_interest[] */
-    uint64_t since[XC__COUNT];  /* register: class c counts for ids > since[c] */
+    uint64_t since[XCL__COUNT];  /* register: class c counts for ids > since[c] */
     uint64_t cursor;            /* register/next: newest id consumed */
     bool lost;                  /* next: EVENTS_LOST until registered again */
     bool dead;                  /* the session ended */
@@ -153,9 +153,9 @@ typedef struct ev_state_t {
 } ev_state_t;
 extern ev_state_t ev_state;
 
-extern int ev_interest[XC__COUNT];          /* subscriptions per class (atomic) */
+extern int ev_interest[XCL__COUNT];          /* subscriptions per class (atomic) */
 extern uint64_t ev_all_mask;                /* classes that have events */
-extern char ev_lc_names[XC__COUNT][40];
+extern char ev_lc_names[XCL__COUNT][40];
 extern const char *const ev_op_names[3];
 
 

@@ -28,9 +28,9 @@
 XLOG_DOMAIN("event");
 
 ev_state_t ev_state = { .lock = PTHREAD_MUTEX_INITIALIZER, .drained = PTHREAD_COND_INITIALIZER };
-int ev_interest[XC__COUNT];
+int ev_interest[XCL__COUNT];
 uint64_t ev_all_mask;
-char ev_lc_names[XC__COUNT][40];
+char ev_lc_names[XCL__COUNT][40];
 const char *const ev_op_names[3] = { "add", "del", "mod" };
 
 static uint64_t oldest(void)
@@ -141,7 +141,7 @@ void ev_sub_unref(sub *s)
 void ev_update_interest(sub *s)
 {
     uint64_t nm = s->dead ? 0 : (s->reg_mask | s->from_mask);
-    for (int c = 0; c < XC__COUNT; c++) {
+    for (int c = 0; c < XCL__COUNT; c++) {
         bool was = has_cls(s->imask, c), now = has_cls(nm, c);
         if (now && !was)
             __atomic_add_fetch(&ev_interest[c], 1, __ATOMIC_RELAXED);
@@ -299,11 +299,11 @@ static xv *event_record(const evcopy *c, bool xapi)
 xv *ev_ref_counts(const xcall *call)
 {
     xv *m = xv_struct();
-    for (int c = 0; c < XC__COUNT; c++) {
+    for (int c = 0; c < XCL__COUNT; c++) {
         if (!has_cls(ev_all_mask, c))
             continue;
         int64_t n = 0;
-        if (c == XC_task) {
+        if (c == XCL_task) {
             for (xobj *o = store_first(c); o; o = store_next(o))
                 n += strcmp(xobj_str(o, XF_task_session), call->session) == 0;
         } else {
@@ -416,7 +416,7 @@ xv *ev_build_from(batch *b, const xcall *call)
 uint64_t ev_log_append(int cls, xstore_op op, const xobj *o)
 {
     snap *sn = __atomic_load_n(&ev_interest[cls], __ATOMIC_RELAXED) > 0 ? ev_snap_encode(o) : NULL;
-    char *owner = cls == XC_task ? strdup(xobj_str(o, XF_task_session)) : NULL;
+    char *owner = cls == XCL_task ? strdup(xobj_str(o, XF_task_session)) : NULL;
     int64_t ts = time(NULL);
     pthread_mutex_lock(&ev_state.lock);
     uint64_t id = ++ev_state.head;
@@ -501,7 +501,7 @@ static void gc_subs(void)
         abort();
     store_rdlock();
     for (size_t i = 0; i < n; i++)
-        gone[i] = store_find(XC_session, refs[i]) == NULL;
+        gone[i] = store_find(XCL_session, refs[i]) == NULL;
     store_unlock();
     for (size_t i = 0; i < n; i++)
         if (gone[i])
@@ -535,8 +535,8 @@ bool events_setup(const daemon_options *o, char **err_r)
     ev_state.trimmed = ev_state.first;
     ev_state.bytes = 0;
     ev_all_mask = 0;
-    for (int c = 0; c < XC__COUNT; c++) {
-        if (c == XC_session || c == XC_event || xclasses[c].pseudo)
+    for (int c = 0; c < XCL__COUNT; c++) {
+        if (c == XCL_session || c == XCL_event || xclasses[c].pseudo)
             continue;
         ev_all_mask |= 1ULL << c;
         size_t i;

@@ -63,7 +63,7 @@ void ev_lists_link(waiter *w)
         list_add(w, L_ALL);
         return;
     }
-    for (int c = 0; c < XC__COUNT; c++)
+    for (int c = 0; c < XCL__COUNT; c++)
         if (has_cls(mask, c))
             list_add(w, c);
 }

@@ -134,9 +134,9 @@ static void setup_nics(xobj *host)
         snprintf(tag, sizeof(tag), "pif_metrics/%s", nics[i].device);
         derive_uuid(host->ref, tag, pm_uuid);
 
-        xobj *net = store_find(XC_network, net_uuid);
+        xobj *net = store_find(XCL_network, net_uuid);
         if (!net) {
-            net = xobj_new(XC_network, net_uuid);
+            net = xobj_new(XCL_network, net_uuid);
             xv_free(net->f[XF_network_name_label]);
             net->f[XF_network_name_label] = xv_str(bridge);
             xv_free(net->f[XF_network_name_description]);
@@ -144,11 +144,11 @@ static void setup_nics(xobj *host)
             xv_struct_set(net->f[XF_network_other_config], "bridge", xv_str(bridge));
             store_insert(net);
         }
-        xobj *pm = find_or_make(XC_PIF_metrics, pm_uuid);
+        xobj *pm = find_or_make(XCL_PIF_metrics, pm_uuid);
         xobj_set(pm, XF_PIF_metrics_last_updated, xv_datetime_t(time(NULL)));
-        xobj *pif = store_find(XC_PIF, pif_uuid);
+        xobj *pif = store_find(XCL_PIF, pif_uuid);
         if (!pif) {
-            pif = xobj_new(XC_PIF, pif_uuid);
+            pif = xobj_new(XCL_PIF, pif_uuid);
             xv_free(pif->f[XF_PIF_network]);
             pif->f[XF_PIF_network] = xv_str(net->ref);
             xv_free(pif->f[XF_PIF_host]);
@@ -178,9 +178,9 @@ static void setup_cpus(xobj *host)
         char uuid[XREF_LEN], tag[32];
         snprintf(tag, sizeof(tag), "cpu/%u", cpus[i].number);
         derive_uuid(host->ref, tag, uuid);
-        xobj *c = store_find(XC_host_cpu, uuid);
+        xobj *c = store_find(XCL_host_cpu, uuid);
         if (!c) {
-            c = xobj_new(XC_host_cpu, uuid);
+            c = xobj_new(XCL_host_cpu, uuid);
             xv_free(c->f[XF_host_cpu_host]);
             c->f[XF_host_cpu_host] = xv_str(host->ref);
             store_insert(c);
@@ -204,10 +204,10 @@ static void setup_dom0(xobj *host)
     const char *uuid = "00000000-0000-0000-0000-000000000000";
     char mref[XREF_LEN];
     derive_uuid(host->ref, "vm_metrics/dom0", mref);
-    xobj *m = find_or_make(XC_VM_metrics, mref);
-    xobj *vm = store_find(XC_VM, uuid);
+    xobj *m = find_or_make(XCL_VM_metrics, mref);
+    xobj *vm = store_find(XCL_VM, uuid);
     if (!vm) {
-        vm = xobj_new(XC_VM, uuid);
+        vm = xobj_new(XCL_VM, uuid);
         store_insert(vm);
     }
     xo_dominfo di = { 0 };
@@ -237,8 +237,8 @@ static void setup_dom0(xobj *host)
 
 static void refresh_locked(void)
 {
-    xobj *host = store_find(XC_host, the_host_ref);
-    xobj *hm = store_find(XC_host_metrics, the_metrics_ref);
+    xobj *host = store_find(XCL_host, the_host_ref);
+    xobj *hm = store_find(XCL_host_metrics, the_metrics_ref);
     if (!host || !hm)
         return;
     xo_host_info hi = { 0 };
@@ -274,16 +274,16 @@ bool host_setup(const char *state_dir, char **err_r)
     struct utsname un;
     uname(&un);
     store_wrlock();
-    xobj *host = store_find(XC_host, uuid);
+    xobj *host = store_find(XCL_host, uuid);
     if (!host) {
-        host = xobj_new(XC_host, uuid);
+        host = xobj_new(XCL_host, uuid);
         xv_free(host->f[XF_host_name_label]);
         host->f[XF_host_name_label] = xv_str(hi.hostname);
         store_insert(host);
     }
     snprintf(the_host_ref, sizeof(the_host_ref), "%s", host->ref);
     derive_uuid(uuid, "host_metrics", tag);
-    xobj *hm = find_or_make(XC_host_metrics, tag);
+    xobj *hm = find_or_make(XCL_host_metrics, tag);
     snprintf(the_metrics_ref, sizeof(the_metrics_ref), "%s", hm->ref);
 
     xobj_set_int(host, XF_host_API_version_major, 1);
@@ -313,9 +313,9 @@ bool host_setup(const char *state_dir, char **err_r)
 
     /* the one pool, whose master is this host */
     derive_uuid(uuid, "pool", tag);
-    xobj *pool = store_find(XC_pool, tag);
+    xobj *pool = store_find(XCL_pool, tag);
     if (!pool) {
-        pool = xobj_new(XC_pool, tag);
+        pool = xobj_new(XCL_pool, tag);
         store_insert(pool);
     }
     xobj_set_str(pool, XF_pool_master, host->ref);

@@ -200,7 +200,7 @@ static void *autostart_main(void *arg)
     (void)arg;
     refs todo = { 0 };
     store_rdlock();
-    for (xobj *vm = store_first(XC_VM); vm; vm = store_next(vm)) {
+    for (xobj *vm = store_first(XCL_VM); vm; vm = store_next(vm)) {
         if (!xobj_bool(vm, XF_VM_is_control_domain) && xobj_bool(vm, XF_VM_auto_power_on) &&
             strcmp(xobj_str(vm, XF_VM_power_state), "Halted") == 0)
             refs_add(&todo, vm->ref, NULL);
@@ -301,7 +301,7 @@ void hostpolicy_stop(const char *default_action, unsigned timeout_s)
     refs todo = { 0 };
     size_t left = 0;
     store_rdlock();
-    for (xobj *vm = store_first(XC_VM); vm; vm = store_next(vm)) {
+    for (xobj *vm = store_first(XCL_VM); vm; vm = store_next(vm)) {
         if (xobj_bool(vm, XF_VM_is_control_domain))
             continue;
         const char *ps = xobj_str(vm, XF_VM_power_state);

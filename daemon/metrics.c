@@ -84,12 +84,12 @@ static void vm_labels(xbuf *b, const xobj *vm)
 static void host_part(xbuf *b)
 {
     head(b, "xen_host_cpus", "gauge", "Physical CPUs of the host.");
-    xbuf_printf(b, "xen_host_cpus %zu\n", store_count(XC_host_cpu));
+    xbuf_printf(b, "xen_host_cpus %zu\n", store_count(XCL_host_cpu));
     head(b, "xen_host_cpu_utilisation_ratio", "gauge", "Busy fraction of each physical CPU (0-1), last sample.");
-    for (xobj *c = store_first(XC_host_cpu); c; c = store_next(c))
+    for (xobj *c = store_first(XCL_host_cpu); c; c = store_next(c))
         xbuf_printf(b, "xen_host_cpu_utilisation_ratio{cpu=\"%" PRId64 "\"} %.6g\n", xobj_int(c, XF_host_cpu_number),
                     xobj_double(c, XF_host_cpu_utilisation));
-    xobj *m = store_first(XC_host_metrics);
+    xobj *m = store_first(XCL_host_metrics);
     if (m) {
         head(b, "xen_host_memory_total_bytes", "gauge", "Memory of the host.");
         xbuf_printf(b, "xen_host_memory_total_bytes %" PRId64 "\n", xobj_int(m, XF_host_metrics_memory_total));
@@ -107,7 +107,7 @@ static void vm_part(xbuf *b)
     if (backend_domain_list(&doms, &nd, &e) != 0)
         nd = 0;
     head(b, "xen_domain_info", "gauge", "One per VM (1), with its power state.");
-    for (xobj *vm = store_first(XC_VM); vm; vm = store_next(vm)) {
+    for (xobj *vm = store_first(XCL_VM); vm; vm = store_next(vm)) {
         if (xobj_bool(vm, XF_VM_is_a_template))
             continue;
         xbuf_puts(b, "xen_domain_info{");
@@ -125,7 +125,7 @@ static void vm_part(xbuf *b)
     for (size_t k = 0; k < sizeof(live_m) / sizeof(live_m[0]); k++) {
         head(b, live_m[k].name, live_m[k].type, live_m[k].help);
         for (size_t i = 0; i < nd; i++) {
-            xobj *vm = store_find(XC_VM, doms[i].uuid);
+            xobj *vm = store_find(XCL_VM, doms[i].uuid);
             if (!vm)
                 continue;
             xbuf_printf(b, "%s{", live_m[k].name);
@@ -155,7 +155,7 @@ static void dev_part(xbuf *b, const devm *d)
     for (int k = 0; k < 2; k++) {
         head(b, d->name[k], "gauge", d->help[k]);
         for (xobj *o = store_first(d->cls); o; o = store_next(o)) {
-            xobj *vm = store_find(XC_VM, xobj_str(o, d->f_vm));
+            xobj *vm = store_find(XCL_VM, xobj_str(o, d->f_vm));
             xobj *m = store_find(d->mcls, xobj_str(o, d->f_metrics));
             if (!vm || !m)
                 continue;
@@ -169,13 +169,13 @@ static void dev_part(xbuf *b, const devm *d)
 }
 
 static const devm vbd_m = {
-    XC_VBD, XF_VBD_VM, XF_VBD_device, XF_VBD_metrics, XC_VBD_metrics,
+    XCL_VBD, XF_VBD_VM, XF_VBD_device, XF_VBD_metrics, XCL_VBD_metrics,
     { XF_VBD_metrics_io_read_kbs, XF_VBD_metrics_io_write_kbs },
     { "xen_domain_block_read_bytes_per_second", "xen_domain_block_write_bytes_per_second" },
     { "Read from the disk, bytes per second (last sample).", "Written to the disk, bytes per second (last sample)." },
 };
 static const devm vif_m = {
-    XC_VIF, XF_VIF_VM, XF_VIF_device, XF_VIF_metrics, XC_VIF_metrics,
+    XCL_VIF, XF_VIF_VM, XF_VIF_device, XF_VIF_metrics, XCL_VIF_metrics,
     { XF_VIF_metrics_io_read_kbs, XF_VIF_metrics_io_write_kbs },
     { "xen_domain_interface_receive_bytes_per_second", "xen_domain_interface_transmit_bytes_per_second" },
     { "Received by the interface, bytes per second (last sample).",
@@ -227,7 +227,7 @@ char *metrics_render(size_t *len_r)
     dev_part(&b, &vbd_m);
     dev_part(&b, &vif_m);
     head(&b, "xen_sessions", "gauge", "Open API sessions.");
-    xbuf_printf(&b, "xen_sessions %zu\n", store_count(XC_session));
+    xbuf_printf(&b, "xen_sessions %zu\n", store_count(XCL_session));
     store_unlock();
     uint64_t entries, cap, waiters;
     events_stats(&entries, &cap, &waiters);

@@ -58,7 +58,7 @@ static void observe(void *arg, xstore_op op, const xobj *o, int field)
         return;
     char *key;
     const char *vm = mode == P_INVM ? xobj_str(o, persist_vm_field[o->cls]) : "";
-    const xobj *owner = o->cls == XC_VM ? o : (mode == P_INVM && *vm) ? store_find(XC_VM, vm) : NULL;
+    const xobj *owner = o->cls == XCL_VM ? o : (mode == P_INVM && *vm) ? store_find(XCL_VM, vm) : NULL;
     /* dom0 (and its devices) never has a file: nothing to write or remove */
     if (owner && persist_is_dom0(owner))
         return;

@@ -25,9 +25,9 @@ extern bool persist_active;
 
 /* ---- which classes persist, and where (persist_record.c) ---- */
 enum { P_NONE = 0, P_OWN, P_INVM };     /* a file of its own / in its VM's file */
-extern unsigned char persist_mode[XC__COUNT];
-extern int persist_vm_field[XC__COUNT];         /* P_INVM: the device's VM field */
-extern bool *persist_skip[XC__COUNT];           /* fields never written (derived / runtime) */
+extern unsigned char persist_mode[XCL__COUNT];
+extern int persist_vm_field[XCL__COUNT];         /* P_INVM: the device's VM field */
+extern bool *persist_skip[XCL__COUNT];           /* fields never written (derived / runtime) */
 /* The order files are loaded in: parents before children. */
 extern const int persist_own_classes[];
 extern const size_t persist_n_own;

@@ -272,7 +272,7 @@ static bool fsync_dir(const char *name)
 static bool write_pending(void)
 {
     bool each = pending.n <= CKPT_FSYNC_MAX, ok = true;
-    bool dirs[XC__COUNT] = { false };
+    bool dirs[XCL__COUNT] = { false };
     for (size_t i = 0; i < pending.cap; i++) {
         const pent *e = &pending.e[i];
         if (!e->key)
@@ -302,7 +302,7 @@ static bool write_pending(void)
         }
         return true;
     }
-    for (int c = 0; c < XC__COUNT; c++)
+    for (int c = 0; c < XCL__COUNT; c++)
         if (dirs[c] && !fsync_dir(xclasses[c].name))
             ok = false;
     return ok;

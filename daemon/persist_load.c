@@ -239,7 +239,7 @@ bool persist_setup(const daemon_options *opts, char **err_r)
         return false;
     }
     const char *subdirs[] = { "corrupt", "sr", "console-log" };
-    for (int c = 0; c < XC__COUNT; c++)
+    for (int c = 0; c < XCL__COUNT; c++)
         if (persist_mode[c]) {
             char *p;
             if (asprintf(&p, "%s/%s", persist_dir, xclasses[c].name) < 0)

@@ -14,17 +14,17 @@
 #include "daemon/persist_int.h"
 #include "util/log.h"
 
-unsigned char persist_mode[XC__COUNT];
-int persist_vm_field[XC__COUNT];          /* P_INVM: the device's VM field */
-bool *persist_skip[XC__COUNT];      /* fields never written (derived / runtime) */
+unsigned char persist_mode[XCL__COUNT];
+int persist_vm_field[XCL__COUNT];          /* P_INVM: the device's VM field */
+bool *persist_skip[XCL__COUNT];      /* fields never written (derived / runtime) */
 
 /* The order files are loaded in: parents before children. */
-const int persist_own_classes[] = { XC_host, XC_pool, XC_network, XC_PIF, XC_SR, XC_VDI, XC_PBD,
-                                   XC_user, XC_cpu_pool, XC_VM };
+const int persist_own_classes[] = { XCL_host, XCL_pool, XCL_network, XCL_PIF, XCL_SR, XCL_VDI, XCL_PBD,
+                                   XCL_user, XCL_cpu_pool, XCL_VM };
 const persist_dev_class persist_vm_devices[] = {
-    { XC_VBD, XF_VBD_VM }, { XC_VIF, XF_VIF_VM }, { XC_console, XF_console_VM },
-    { XC_VTPM, XF_VTPM_VM }, { XC_DPCI, XF_DPCI_VM }, { XC_DSCSI, XF_DSCSI_VM },
-    { XC_DSCSI_HBA, XF_DSCSI_HBA_VM }, { XC_crashdump, XF_crashdump_VM },
+    { XCL_VBD, XF_VBD_VM }, { XCL_VIF, XF_VIF_VM }, { XCL_console, XF_console_VM },
+    { XCL_VTPM, XF_VTPM_VM }, { XCL_DPCI, XF_DPCI_VM }, { XCL_DSCSI, XF_DSCSI_VM },
+    { XCL_DSCSI_HBA, XF_DSCSI_HBA_VM }, { XCL_crashdump, XF_crashdump_VM },
 };
 /* VM's set field listing each device class (same order as persist_vm_devices). */
 const int persist_vm_device_sets[] = { XF_VM_VBDs, XF_VM_VIFs, XF_VM_consoles, XF_VM_VTPMs,
@@ -41,7 +41,7 @@ void persist_classes_init(void)
         persist_mode[persist_vm_devices[i].cls] = P_INVM;
         persist_vm_field[persist_vm_devices[i].cls] = persist_vm_devices[i].field;
     }
-    for (int c = 0; c < XC__COUNT; c++) {
+    for (int c = 0; c < XCL__COUNT; c++) {
         if (!persist_mode[c])
             continue;
         const xclass_desc *d = &xclasses[c];
@@ -51,15 +51,15 @@ void persist_classes_init(void)
         if (d->uuid_field >= 0)
             persist_skip[c][d->uuid_field] = true;
         /* host and pool come from the backend; only what clients set is kept */
-        if (c == XC_host || c == XC_pool)
+        if (c == XCL_host || c == XCL_pool)
             for (int f = 0; f < d->nfields; f++)
                 if (d->fields[f].qual != XQ_RW)
                     persist_skip[c][f] = true;
     }
     /* sizes are read from the files at start-up and every tick */
-    persist_skip[XC_SR][XF_SR_virtual_allocation] = true;
-    persist_skip[XC_SR][XF_SR_physical_utilisation] = true;
-    persist_skip[XC_VDI][XF_VDI_physical_utilisation] = true;
+    persist_skip[XCL_SR][XF_SR_virtual_allocation] = true;
+    persist_skip[XCL_SR][XF_SR_physical_utilisation] = true;
+    persist_skip[XCL_VDI][XF_VDI_physical_utilisation] = true;
     /* the parents' ref Sets are rebuilt from the children on load */
     for (size_t i = 0; i < xrelationships_count; i++) {
         const xrelationship *r = &xrelationships[i];
@@ -169,7 +169,7 @@ void persist_serialize(pitem *it)
     cname[cl] = '\0';
     const xclass_desc *cd = xclass_by_name(cname);
     xobj *o = cd ? store_find(cd->id, slash + 1) : NULL;
-    if (!o || (o->cls == XC_VM && persist_vm_is_transient(o)))
+    if (!o || (o->cls == XCL_VM && persist_vm_is_transient(o)))
         return;                 /* gone: remove the file */
     xbuf b;
     xbuf_init(&b);
@@ -177,7 +177,7 @@ void persist_serialize(pitem *it)
                   "<!-- xend record: see docs/persistence.md; do not edit while xend runs -->\n"
                   "<xend-record version=\"1\">\n");
     put_object(&b, o);
-    if (o->cls == XC_VM)
+    if (o->cls == XCL_VM)
         for (size_t d = 0; d < persist_n_dev; d++) {
             const xv *set = o->f[persist_vm_device_sets[d]];
             for (size_t i = 0; i < set->u.arr.n; i++) {
@@ -280,7 +280,7 @@ bool persist_parse_file(const char *path, const char *buf, size_t len, int want_
         const xclass_desc *cd = cn ? xclass_by_name((const char *)cn) : NULL;
         bool good = xmlStrcmp(on->name, BAD_CAST "object") == 0 && cd && persist_mode[cd->id] && un &&
                     xuuid_valid((const char *)un) &&
-                    (nobj == 0 ? cd->id == want_cls : (want_cls == XC_VM && persist_mode[cd->id] == P_INVM));
+                    (nobj == 0 ? cd->id == want_cls : (want_cls == XCL_VM && persist_mode[cd->id] == P_INVM));
         if (!good) {
             if (asprintf(why, "unexpected object %s/%s", cn ? (const char *)cn : "?",
                          un ? (const char *)un : "?") < 0)
@@ -343,7 +343,7 @@ out:
 bool persist_vm_parse(const char *buf, size_t len, xobj ***objs_r, size_t *n_r, char **why_r)
 {
     objlist own = { 0 }, devs = { 0 };
-    if (!persist_parse_file("", buf, len, XC_VM, &own, &devs, why_r))
+    if (!persist_parse_file("", buf, len, XCL_VM, &own, &devs, why_r))
         return false;
     for (size_t i = 0; i < devs.n; i++)
         persist_objlist_add(&own, devs.o[i]);

@@ -65,14 +65,14 @@ const xclass_ops session_ops = { .read = session_read };
  * allocated, as the configurations it borrows from do); a session keeps the
  * role it logged in with, as in XAPI. */
 typedef struct roles_cfg {
-    const xc_role_map *maps;
+    const xend_role_map *maps;
     size_t n;
     int dflt;                   /* -1: unmapped accounts may not log in */
     struct roles_cfg *prev;     /* the one it replaced (a login may still read it); freed at exit */
 } roles_cfg;
 static const roles_cfg *roles;  /* __atomic loads and stores */
 
-bool session_set_roles(const xc_role_map *maps, size_t n, const char *dflt, char **err_r)
+bool session_set_roles(const xend_role_map *maps, size_t n, const char *dflt, char **err_r)
 {
     for (size_t i = 0; i < n; i++) {
         if (xrole_by_name(maps[i].role) < 0) {
@@ -194,7 +194,7 @@ bool session_check(xcall *call, const char *sent, xerr **errp)
     time_t now = time(NULL);
     bool publish = false;
     store_rdlock();
-    xobj *o = store_find(XC_session, ref);
+    xobj *o = store_find(XCL_session, ref);
     if (o) {
         session_priv *p = o->priv;
         if (cfg.timeout && now - __atomic_load_n(&p->last_active, __ATOMIC_RELAXED) > (time_t)cfg.timeout) {
@@ -213,7 +213,7 @@ bool session_check(xcall *call, const char *sent, xerr **errp)
         return xerr_SESSION_INVALID(errp, sent);
     if (publish) {
         store_wrlock();
-        o = store_find(XC_session, ref);
+        o = store_find(XCL_session, ref);
         if (o)
             xobj_set(o, XF_session_last_active, xv_datetime_t(now));
         store_unlock();
@@ -229,7 +229,7 @@ void session_expire_idle(void)
     char gone[64][XREF_LEN];
     size_t n = 0;
     store_wrlock();
-    xobj *o = store_first(XC_session);
+    xobj *o = store_first(XCL_session);
     while (o && n < 64) {
         xobj *next = store_next(o);
         session_priv *p = o->priv;
@@ -311,7 +311,7 @@ static int make_room(const char *group, unsigned limit, char gone[XREF_LEN])
         return ROOM_FREE;
     busy = busy_sessions(&nbusy);
     xobj *oldest = NULL;
-    for (xobj *o = store_first(XC_session); o; o = store_next(o)) {
+    for (xobj *o = store_first(XCL_session); o; o = store_next(o)) {
         session_priv *p = o->priv;
         if (!p->group || strcmp(p->group, group) != 0)
             continue;
@@ -336,7 +336,7 @@ bool session_open(xcall *call, const char *uname, xv **result_r, xerr **errp)
     login_id id;
     if (!identify(call, uname, &id, errp))
         return false;
-    xobj *o = xobj_new(XC_session, NULL);
+    xobj *o = xobj_new(XCL_session, NULL);
     session_priv *p = calloc(1, sizeof(*p));
     if (!p)
         abort();
@@ -395,7 +395,7 @@ bool xh_session_logout(xcall *call, xerr **errp)
     char ref[XREF_LEN];
     snprintf(ref, sizeof(ref), "%s", call->session);
     store_wrlock();
-    xobj *o = store_find(XC_session, ref);
+    xobj *o = store_find(XCL_session, ref);
     if (o)
         store_remove(o);
     store_unlock();

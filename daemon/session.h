@@ -26,7 +26,7 @@ typedef struct session_config {
     session_password_fn check_password;     /* NULL: every password is refused */
     /* roles (docs/security.md), borrowed: role-user / role-group lines and
      * role-default (NULL: an account no line maps may not log in) */
-    const xc_role_map *role_maps;
+    const xend_role_map *role_maps;
     size_t n_role_maps;
     const char *role_default;
     session_groups_fn user_groups;          /* NULL: group lines match nobody */
@@ -37,7 +37,7 @@ typedef struct session_config {
 bool session_setup(const session_config *cfg, char **err_r);
 /* Replace the role mapping (SIGHUP): later logins use it, open sessions keep
  * their role.  maps and dflt are borrowed for the daemon's lifetime. */
-bool session_set_roles(const xc_role_map *maps, size_t n, const char *dflt, char **err_r);
+bool session_set_roles(const xend_role_map *maps, size_t n, const char *dflt, char **err_r);
 /* At exit, after the last call: frees the role mappings. */
 void session_fini(void);
 /* Validate a session ref as sent (either ref form) for a call:

@@ -40,7 +40,7 @@ const char *storage_sr_dir(const xobj *sr)
     const xv *pbds = sr->f[XF_SR_PBDs];
     const char *any = NULL;
     for (size_t i = 0; i < pbds->u.arr.n; i++) {
-        xobj *p = store_find(XC_PBD, pbds->u.arr.items[i]->u.str.s);
+        xobj *p = store_find(XCL_PBD, pbds->u.arr.items[i]->u.str.s);
         const char *loc = p ? xobj_map_get(p, XF_PBD_device_config, "location") : NULL;
         if (!loc || !*loc)
             continue;
@@ -53,7 +53,7 @@ const char *storage_sr_dir(const xobj *sr)
 
 char *storage_vdi_path(const xobj *vdi)
 {
-    xobj *sr = store_find(XC_SR, xobj_str(vdi, XF_VDI_SR));
+    xobj *sr = store_find(XCL_SR, xobj_str(vdi, XF_VDI_SR));
     const char *dir = sr ? storage_sr_dir(sr) : NULL;
     char *p;
     if (!dir)
@@ -74,7 +74,7 @@ void storage_sr_refresh(xobj *sr)
     int64_t virt = 0, phys = 0;
     const xv *vdis = sr->f[XF_SR_VDIs];
     for (size_t i = 0; i < vdis->u.arr.n; i++) {
-        xobj *v = store_find(XC_VDI, vdis->u.arr.items[i]->u.str.s);
+        xobj *v = store_find(XCL_VDI, vdis->u.arr.items[i]->u.str.s);
         if (v) {
             virt += xobj_int(v, XF_VDI_virtual_size);
             phys += xobj_int(v, XF_VDI_physical_utilisation);
@@ -126,7 +126,7 @@ bool storage_size_ok(int64_t size, xerr **errp)
 bool storage_vdi_create_file(xobj *o, xerr **errp)
 {
     const char *sr_ref = xobj_str(o, XF_VDI_SR);
-    xobj *sr = *sr_ref ? store_find(XC_SR, sr_ref) : NULL;
+    xobj *sr = *sr_ref ? store_find(XCL_SR, sr_ref) : NULL;
     if (!sr)
         return xerr_HANDLE_INVALID(errp, "SR", sr_ref);
     if (strcmp(xobj_str(sr, XF_SR_type), SR_TYPE) != 0)
@@ -150,7 +150,7 @@ bool storage_vdi_create_file(xobj *o, xerr **errp)
 xobj *storage_vdi_create(const char *sr, const char *name, const char *type, int64_t size,
                          xerr **errp)
 {
-    xobj *o = xobj_new(XC_VDI, NULL);
+    xobj *o = xobj_new(XCL_VDI, NULL);
     raw_set_str(o, XF_VDI_SR, sr);
     raw_set_str(o, XF_VDI_name_label, name);
     raw_set_str(o, XF_VDI_type, type);
@@ -160,7 +160,7 @@ xobj *storage_vdi_create(const char *sr, const char *name, const char *type, int
         return NULL;
     }
     store_insert(o);
-    xobj *s = store_find(XC_SR, sr);
+    xobj *s = store_find(XCL_SR, sr);
     if (s)
         storage_sr_refresh(s);
     return o;
@@ -171,12 +171,12 @@ bool storage_vdi_in_use(const xobj *vdi)
 {
     const xv *vbds = vdi->f[XF_VDI_VBDs];
     for (size_t i = 0; i < vbds->u.arr.n; i++) {
-        xobj *vbd = store_find(XC_VBD, vbds->u.arr.items[i]->u.str.s);
-        xobj *vm = vbd ? store_find(XC_VM, xobj_str(vbd, XF_VBD_VM)) : NULL;
+        xobj *vbd = store_find(XCL_VBD, vbds->u.arr.items[i]->u.str.s);
+        xobj *vm = vbd ? store_find(XCL_VM, xobj_str(vbd, XF_VBD_VM)) : NULL;
         if (vm && vm_has_domain(vm) && xobj_bool(vbd, XF_VBD_currently_attached))
             return true;
     }
-    for (xobj *vm = store_first(XC_VM); vm; vm = store_next(vm))
+    for (xobj *vm = store_first(XCL_VM); vm; vm = store_next(vm))
         if (strcmp(xobj_str(vm, XF_VM_suspend_VDI), vdi->ref) == 0)
             return true;
     return false;
@@ -188,13 +188,13 @@ void storage_vdi_unlink_users(xobj *vdi)
 {
     xv *vbds = xv_dup(vdi->f[XF_VDI_VBDs]);
     for (size_t i = 0; i < vbds->u.arr.n; i++) {
-        xobj *vbd = store_find(XC_VBD, vbds->u.arr.items[i]->u.str.s);
+        xobj *vbd = store_find(XCL_VBD, vbds->u.arr.items[i]->u.str.s);
         if (!vbd)
             continue;
         if (strcmp(xobj_str(vbd, XF_VBD_type), "CD") == 0) {
             xobj_set_str(vbd, XF_VBD_VDI, "");
         } else {
-            xobj *m = store_find(XC_VBD_metrics, xobj_str(vbd, XF_VBD_metrics));
+            xobj *m = store_find(XCL_VBD_metrics, xobj_str(vbd, XF_VBD_metrics));
             if (m)
                 store_remove(m);
             store_remove(vbd);
@@ -203,7 +203,7 @@ void storage_vdi_unlink_users(xobj *vdi)
     xv_free(vbds);
     xv *cds = xv_dup(vdi->f[XF_VDI_crash_dumps]);
     for (size_t i = 0; i < cds->u.arr.n; i++) {
-        xobj *cd = store_find(XC_crashdump, cds->u.arr.items[i]->u.str.s);
+        xobj *cd = store_find(XCL_crashdump, cds->u.arr.items[i]->u.str.s);
         if (cd)
             store_remove(cd);
     }
@@ -216,7 +216,7 @@ void storage_vdi_drop(xobj *vdi, bool keep_file)
     if (path && unlink(path) != 0 && errno != ENOENT)
         xlog(XLOG_WARNING, "cannot remove %s: %s", path, strerror(errno));
     free(path);
-    xobj *sr = store_find(XC_SR, xobj_str(vdi, XF_VDI_SR));
+    xobj *sr = store_find(XCL_SR, xobj_str(vdi, XF_VDI_SR));
     storage_vdi_unlink_users(vdi);
     store_remove(vdi);
     if (sr)
@@ -230,14 +230,14 @@ void storage_vdi_remove(xobj *vdi) { storage_vdi_drop(vdi, false); }
 xobj *storage_sr_new(const char *uuid, const char *dir, const char *name, const char *descr,
                      const char *content_type, int64_t physical_size)
 {
-    xobj *sr = xobj_new(XC_SR, uuid);
+    xobj *sr = xobj_new(XCL_SR, uuid);
     raw_set_str(sr, XF_SR_name_label, name);
     raw_set_str(sr, XF_SR_name_description, descr);
     raw_set_str(sr, XF_SR_type, SR_TYPE);
     raw_set_str(sr, XF_SR_content_type, content_type);
     raw_set_int(sr, XF_SR_physical_size, physical_size);
     store_insert(sr);
-    xobj *pbd = xobj_new(XC_PBD, NULL);
+    xobj *pbd = xobj_new(XCL_PBD, NULL);
     raw_set_str(pbd, XF_PBD_host, host_ref());
     raw_set_str(pbd, XF_PBD_SR, sr->ref);
     xv_struct_set(pbd->f[XF_PBD_device_config], "location", xv_str(dir));
@@ -259,17 +259,17 @@ bool storage_mkdir_sr(const char *dir, xerr **errp)
 
 const char *storage_sr_for(int purpose)
 {
-    xobj *h = store_find(XC_host, host_ref());
-    xobj *pool = store_first(XC_pool);
+    xobj *h = store_find(XCL_host, host_ref());
+    xobj *pool = store_first(XCL_pool);
     const char *cands[3] = {
         h ? xobj_str(h, purpose == STORAGE_SUSPEND ? XF_host_suspend_image_sr : XF_host_crash_dump_sr) : "",
         pool ? xobj_str(pool, purpose == STORAGE_SUSPEND ? XF_pool_suspend_image_SR : XF_pool_crash_dump_SR) : "",
         pool ? xobj_str(pool, XF_pool_default_SR) : "",
     };
     for (size_t i = 0; i < 3; i++)
-        if (*cands[i] && store_find(XC_SR, cands[i]))
+        if (*cands[i] && store_find(XCL_SR, cands[i]))
             return cands[i];
-    for (xobj *sr = store_first(XC_SR); sr; sr = store_next(sr))
+    for (xobj *sr = store_first(XCL_SR); sr; sr = store_next(sr))
         if (strcmp(xobj_str(sr, XF_SR_type), SR_TYPE) == 0 && storage_sr_dir(sr))
             return sr->ref;
     return NULL;
@@ -280,11 +280,11 @@ const char *storage_sr_for(int purpose)
 void storage_setup(void)
 {
     store_wrlock();
-    xobj *pool = store_first(XC_pool);
+    xobj *pool = store_first(XCL_pool);
     const char *def = pool ? xobj_str(pool, XF_pool_default_SR) : "";
-    xobj *sr = *def ? store_find(XC_SR, def) : NULL;
+    xobj *sr = *def ? store_find(XCL_SR, def) : NULL;
     if (!sr)
-        for (xobj *s = store_first(XC_SR); s && !sr; s = store_next(s))
+        for (xobj *s = store_first(XCL_SR); s && !sr; s = store_next(s))
             if (strcmp(xobj_str(s, XF_SR_name_label), DEFAULT_SR_NAME) == 0)
                 sr = s;
     if (!sr) {
@@ -313,19 +313,19 @@ void storage_setup(void)
             xobj_set_str(pool, XF_pool_crash_dump_SR, sr->ref);
     }
     /* every SR's directory and every VDI's file must exist */
-    for (xobj *s = store_first(XC_SR); s; s = store_next(s)) {
+    for (xobj *s = store_first(XCL_SR); s; s = store_next(s)) {
         const char *dir = storage_sr_dir(s);
         xerr *e = NULL;
         bool ok = dir && storage_mkdir_sr(dir, &e);
         xerr_free(e);
         const xv *pbds = s->f[XF_SR_PBDs];
         for (size_t i = 0; i < pbds->u.arr.n; i++) {
-            xobj *p = store_find(XC_PBD, pbds->u.arr.items[i]->u.str.s);
+            xobj *p = store_find(XCL_PBD, pbds->u.arr.items[i]->u.str.s);
             if (p)
                 xobj_set_bool(p, XF_PBD_currently_attached, ok);
         }
     }
-    for (xobj *v = store_first(XC_VDI); v; v = store_next(v)) {
+    for (xobj *v = store_first(XCL_VDI); v; v = store_next(v)) {
         char *path = storage_vdi_path(v);
         struct stat st;
         if (path && stat(path, &st) != 0) {
@@ -343,9 +343,9 @@ void storage_setup(void)
 void storage_tick(void)
 {
     store_wrlock();
-    for (xobj *v = store_first(XC_VDI); v; v = store_next(v))
+    for (xobj *v = store_first(XCL_VDI); v; v = store_next(v))
         storage_vdi_refresh(v);
-    for (xobj *s = store_first(XC_SR); s; s = store_next(s))
+    for (xobj *s = store_first(XCL_SR); s; s = store_next(s))
         storage_sr_refresh(s);
     store_unlock();
 }

@@ -33,11 +33,11 @@ typedef struct observer {
 } observer;
 
 static pthread_rwlock_t store_lock = PTHREAD_RWLOCK_INITIALIZER;
-static ctable tables[XC__COUNT];
+static ctable tables[XCL__COUNT];
 /* Per class, per field: the encoded start of its record member
  * (xmlrpc_encode_member_begin of the field name), made once. */
 typedef struct member_head { char *s; size_t len; } member_head;
-static member_head *member_heads[XC__COUNT];
+static member_head *member_heads[XCL__COUNT];
 static observer observers[8];
 static size_t n_observers;
 
@@ -55,7 +55,7 @@ static void notify(xstore_op op, const xobj *o, int field)
 
 void store_init(void)
 {
-    for (int c = 0; c < XC__COUNT; c++) {
+    for (int c = 0; c < XCL__COUNT; c++) {
         tables[c].nbuckets = 64;
         tables[c].buckets = calloc(tables[c].nbuckets, sizeof(node *));
         if (!tables[c].buckets)
@@ -75,7 +75,7 @@ void store_init(void)
 
 void store_fini(void)
 {
-    for (int c = 0; c < XC__COUNT; c++) {
+    for (int c = 0; c < XCL__COUNT; c++) {
         node *n = tables[c].head;
         while (n) {
             node *next = n->next;
@@ -110,7 +110,7 @@ static node *find_node(int cls, const char *ref)
 
 xobj *store_find(int cls, const char *ref)
 {
-    if (cls < 0 || cls >= XC__COUNT || !ref)
+    if (cls < 0 || cls >= XCL__COUNT || !ref)
         return NULL;
     node *n = find_node(cls, ref);
     return n ? n->o : NULL;
@@ -118,7 +118,7 @@ xobj *store_find(int cls, const char *ref)
 
 xobj *store_find_any(const char *ref, int *cls_r)
 {
-    for (int c = 0; c < XC__COUNT; c++) {
+    for (int c = 0; c < XCL__COUNT; c++) {
         xobj *o = store_find(c, ref);
         if (o) {
             if (cls_r)

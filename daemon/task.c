@@ -82,7 +82,7 @@ static void cap_finished(void)
 {
     while (__atomic_load_n(&nfinished, __ATOMIC_RELAXED) > max_finished) {
         xobj *oldest = NULL;
-        for (xobj *t = store_first(XC_task); t; t = store_next(t)) {
+        for (xobj *t = store_first(XCL_task); t; t = store_next(t)) {
             task_priv *p = t->priv;
             if (p->finished && (!oldest || p->finish_seq < ((task_priv *)oldest->priv)->finish_seq))
                 oldest = t;
@@ -161,13 +161,13 @@ static char *result_string(const xv *r)
 
 static bool session_alive(const char *ref)
 {
-    return store_find(XC_session, ref) != NULL;
+    return store_find(XCL_session, ref) != NULL;
 }
 
 bool task_create_for_call(xcall *call, xerr **errp)
 {
     (void)errp;
-    xobj *t = xobj_new(XC_task, NULL);
+    xobj *t = xobj_new(XCL_task, NULL);
     task_priv *p = calloc(1, sizeof(*p));
     if (!p)
         abort();
@@ -189,7 +189,7 @@ bool task_create_for_call(xcall *call, xerr **errp)
 bool task_begin(const char *task_ref)
 {
     store_wrlock();
-    xobj *t = store_find(XC_task, task_ref);
+    xobj *t = store_find(XCL_task, task_ref);
     bool run = t && is_status(t, "pending");
     if (run) {
         task_priv *p = t->priv;
@@ -209,7 +209,7 @@ bool task_begin(const char *task_ref)
 void task_finish(const char *task_ref, const xv *result, const xerr *err)
 {
     store_wrlock();
-    xobj *t = store_find(XC_task, task_ref);
+    xobj *t = store_find(XCL_task, task_ref);
     if (t && !is_finished(t)) {
         task_priv *p = t->priv;
         if (err && p->cancel_requested) {
@@ -239,7 +239,7 @@ void task_set_progress(const char *task_ref, int percent)
     if (percent > 100)
         percent = 100;
     store_wrlock();
-    xobj *t = store_find(XC_task, task_ref);
+    xobj *t = store_find(XCL_task, task_ref);
     if (t && !is_finished(t))
         xobj_set_int(t, XF_task_progress, percent);
     store_unlock();
@@ -250,7 +250,7 @@ bool task_cancel_requested(const char *task_ref)
     if (!task_ref || !*task_ref)
         return false;
     store_rdlock();
-    xobj *t = store_find(XC_task, task_ref);
+    xobj *t = store_find(XCL_task, task_ref);
     bool r = t && ((task_priv *)t->priv)->cancel_requested;
     store_unlock();
     return r;
@@ -259,7 +259,7 @@ bool task_cancel_requested(const char *task_ref)
 static void set_flag(const char *task_ref, bool hooked, bool on)
 {
     store_wrlock();
-    xobj *t = store_find(XC_task, task_ref);
+    xobj *t = store_find(XCL_task, task_ref);
     if (t) {
         task_priv *p = t->priv;
         if (hooked)
@@ -345,7 +345,7 @@ bool xh_task_cancel(xcall *call, const char *task, xerr **errp)
 {
     bool run_hook = false;
     store_wrlock();
-    xobj *t = store_find(XC_task, task);
+    xobj *t = store_find(XCL_task, task);
     if (!t) {
         store_unlock();
         return xerr_HANDLE_INVALID(errp, "task", task);
@@ -387,7 +387,7 @@ bool xh_task_cancel(xcall *call, const char *task, xerr **errp)
 static void tasks_session_ended(const char *ref)
 {
     store_wrlock();
-    xobj *t = store_first(XC_task);
+    xobj *t = store_first(XCL_task);
     while (t) {
         xobj *next = store_next(t);
         if (is_finished(t) && strcmp(xobj_str(t, XF_task_session), ref) == 0)
@@ -404,7 +404,7 @@ void tasks_tick(void)
     int64_t now = time(NULL);
     size_t n = 0;
     store_wrlock();
-    xobj *t = store_first(XC_task);
+    xobj *t = store_first(XCL_task);
     while (t) {
         xobj *next = store_next(t);
         task_priv *p = t->priv;

@@ -63,7 +63,7 @@ bool vm_config_disk(const xobj *vbd, xo_disk *d, xerr **errp)
     d->cdrom = strcmp(xobj_str(vbd, XF_VBD_type), "CD") == 0;
     d->bootable = xobj_bool(vbd, XF_VBD_bootable);
     const char *vdi_ref = xobj_str(vbd, XF_VBD_VDI);
-    xobj *vdi = *vdi_ref ? store_find(XC_VDI, vdi_ref) : NULL;
+    xobj *vdi = *vdi_ref ? store_find(XCL_VDI, vdi_ref) : NULL;
     if (vdi) {
         char *path = storage_vdi_path(vdi);
         if (!path)
@@ -95,7 +95,7 @@ void vm_config_nic(const xobj *vif, xo_nic *n)
     copy(n->mac, sizeof(n->mac), xobj_str(vif, XF_VIF_MAC));
     int64_t mtu = xobj_int(vif, XF_VIF_MTU);
     n->mtu = mtu > 0 && mtu < 65536 ? (unsigned)mtu : 0;
-    xobj *net = store_find(XC_network, xobj_str(vif, XF_VIF_network));
+    xobj *net = store_find(XCL_network, xobj_str(vif, XF_VIF_network));
     copy(n->bridge, sizeof(n->bridge), net ? vm_config_bridge(net) : "");
 }
 
@@ -126,7 +126,7 @@ bool vm_config_build(const xobj *vm, xo_domain_config *cfg, xerr **errp)
         cfg->type = XO_DOM_PV;
 
     /* the orderings the datamodel declares for start (memory, vCPUs; a 0 is unset) */
-    if (!xconstraint_orderings(XC_VM, vm->f, "start", errp))
+    if (!xconstraint_orderings(XCL_VM, vm->f, "start", errp))
         return false;
     int64_t smax = xobj_int(vm, XF_VM_memory_static_max), dmax = xobj_int(vm, XF_VM_memory_dynamic_max);
     if (smax <= 0)
@@ -176,7 +176,7 @@ bool vm_config_build(const xobj *vm, xo_domain_config *cfg, xerr **errp)
     if (!cfg->disks || !cfg->nics)
         abort();
     for (size_t i = 0; i < vbds->u.arr.n; i++) {
-        xobj *vbd = store_find(XC_VBD, vbds->u.arr.items[i]->u.str.s);
+        xobj *vbd = store_find(XCL_VBD, vbds->u.arr.items[i]->u.str.s);
         if (!vbd)
             continue;
         if (!vm_config_disk(vbd, &cfg->disks[cfg->n_disks], errp)) {
@@ -186,7 +186,7 @@ bool vm_config_build(const xobj *vm, xo_domain_config *cfg, xerr **errp)
         cfg->n_disks++;
     }
     for (size_t i = 0; i < vifs->u.arr.n; i++) {
-        xobj *vif = store_find(XC_VIF, vifs->u.arr.items[i]->u.str.s);
+        xobj *vif = store_find(XCL_VIF, vifs->u.arr.items[i]->u.str.s);
         if (vif)
             vm_config_nic(vif, &cfg->nics[cfg->n_nics++]);
     }

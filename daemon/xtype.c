@@ -13,7 +13,7 @@
 
 const xclass_desc *xclass_by_name(const char *name)
 {
-    for (int i = 0; i < XC__COUNT; i++)
+    for (int i = 0; i < XCL__COUNT; i++)
         if (strcmp(xclasses[i].name, name) == 0)
             return &xclasses[i];
     return NULL;
@@ -21,7 +21,7 @@ const xclass_desc *xclass_by_name(const char *name)
 
 const xclass_desc *xclass_by_name_ci(const char *name)
 {
-    for (int i = 0; i < XC__COUNT; i++)
+    for (int i = 0; i < XCL__COUNT; i++)
         if (strcasecmp(xclasses[i].name, name) == 0)
             return &xclasses[i];
     return NULL;
@@ -338,7 +338,7 @@ void xtype_export_refs(const xtype *t, xv *v)
         }
         return;
     case XT_RECORD:
-        if (t->cls == XC_event && v->kind == XV_STRUCT)
+        if (t->cls == XCL_event && v->kind == XV_STRUCT)
             export_event(v);
         else
             export_fields(xclasses[t->cls].fields, xclasses[t->cls].nfields, v);

@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (load(data, size, &again) != ok)
         abort();
     if (ok) {
-        char *d = c.n_listeners ? xc_listener_describe(&c.listeners[0]) : NULL;
+        char *d = c.n_listeners ? xend_listener_describe(&c.listeners[0]) : NULL;
         free(d);
     }
     xend_config_dispose(&c);

@@ -34,7 +34,7 @@
 #include "util/xmlrpc.h"
 
 typedef struct listener {
-    const xc_listener *cfg;
+    const xend_listener *cfg;
     const xend_config *xcfg;
     struct MHD_Daemon *mhd;
     int fd;
@@ -235,7 +235,7 @@ static void call_done(xcall *call)
 static void peer_of(struct MHD_Connection *conn, listener *l, xpeer *p)
 {
     p->auth_none = l->cfg->auth_none;
-    if (l->cfg->kind == XC_LISTEN_UNIX) {
+    if (l->cfg->kind == XEND_LISTEN_UNIX) {
         p->local = true;
         snprintf(p->addr, sizeof(p->addr), "unix");
         /* who is calling: the kernel's word, for the role (root is pool-admin) */
@@ -259,7 +259,7 @@ static void peer_of(struct MHD_Connection *conn, listener *l, xpeer *p)
 /* Is the client of conn on this machine (the Unix socket, 127.0.0.0/8, ::1)? */
 static bool client_is_local(struct MHD_Connection *conn, const listener *l)
 {
-    if (l->cfg->kind == XC_LISTEN_UNIX)
+    if (l->cfg->kind == XEND_LISTEN_UNIX)
         return true;
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
@@ -550,7 +550,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     const listener *l = cls;
     (void)conn;
     (void)socket_ctx;
-    if (l->cfg->kind == XC_LISTEN_UNIX)
+    if (l->cfg->kind == XEND_LISTEN_UNIX)
         return;
     if (code == MHD_CONNECTION_NOTIFY_STARTED)
         __atomic_add_fetch(&tcp_open, 1, __ATOMIC_RELAXED);
@@ -562,7 +562,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 {
     listener *l = cls;
     (void)addrlen;
-    if (l->cfg->kind == XC_LISTEN_UNIX)
+    if (l->cfg->kind == XEND_LISTEN_UNIX)
         return MHD_YES;
     if (__atomic_load_n(&tcp_open, __ATOMIC_RELAXED) >= tcp_budget(l->xcfg)) {
         xlog(XLOG_DEBUG, "%s: connection refused: TCP connections may not use the last %u descriptors",
@@ -576,7 +576,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
         inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, ip, sizeof(ip));
     else if (addr->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, ip, sizeof(ip));
-    if (xc_listener_allows(l->cfg, ip))
+    if (xend_listener_allows(l->cfg, ip))
         return MHD_YES;
     xlog(XLOG_INFO, "%s: connection from %s refused by the allow-list", l->name, ip);
     return MHD_NO;   /* closed without an HTTP reply, as xend did */
@@ -757,22 +757,22 @@ static unsigned connection_limit(unsigned threads)
 
 /* Starts serving lc.  l->fd >= 0: serve that socket (already listening),
  * else bind one.  On failure l holds what must be freed (free_listener). */
-static bool start_listener(listener *l, const xend_config *xcfg, const xc_listener *lc, char **err_r)
+static bool start_listener(listener *l, const xend_config *xcfg, const xend_listener *lc, char **err_r)
 {
     l->cfg = lc;
     l->xcfg = xcfg;
     /* MHD_ALLOW_SUSPEND_RESUME brings the ITC that MHD_quiesce_daemon needs */
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    char *desc = xc_listener_describe(lc);
+    char *desc = xend_listener_describe(lc);
     snprintf(l->name, sizeof(l->name), "%s", desc ? desc : "?");
     free(desc);
-    if (l->fd < 0 && lc->kind == XC_LISTEN_UNIX)
+    if (l->fd < 0 && lc->kind == XEND_LISTEN_UNIX)
         l->fd = bind_unix(lc->path, lc->group, err_r);
     else if (l->fd < 0)
         l->fd = bind_tcp(lc->host, lc->port, err_r);
     if (l->fd < 0)
         return false;
-    if (lc->kind == XC_LISTEN_HTTPS) {
+    if (lc->kind == XEND_LISTEN_HTTPS) {
         flags |= MHD_USE_TLS;
         if (!l->key_pem && (!(l->key_pem = read_file(lc->key_file, err_r)) ||
                             !(l->cert_pem = read_file(lc->cert_file, err_r)) ||
@@ -794,10 +794,10 @@ static bool start_listener(listener *l, const xend_config *xcfg, const xc_listen
                               MHD_OPTION_CONNECTION_LIMIT, connection_limit(threads),
                               MHD_OPTION_CONNECTION_TIMEOUT, xcfg->http_timeout,
                               MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                              lc->kind == XC_LISTEN_UNIX ? 0u : xcfg->connections_per_address,
+                              lc->kind == XEND_LISTEN_UNIX ? 0u : xcfg->connections_per_address,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                               MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
-                              MHD_OPTION_ARRAY, lc->kind == XC_LISTEN_HTTPS ? tls : none,
+                              MHD_OPTION_ARRAY, lc->kind == XEND_LISTEN_HTTPS ? tls : none,
                               MHD_OPTION_END);
     if (!l->mhd) {
         if (asprintf(err_r, "%s: the HTTP server did not start (see the debug log)", l->name) < 0)
@@ -805,7 +805,7 @@ static bool start_listener(listener *l, const xend_config *xcfg, const xc_listen
         return false;
     }
     xlog(XLOG_INFO, "listening on %s", l->name);
-    const char *warn = xc_listener_warning(lc);
+    const char *warn = xend_listener_warning(lc);
     if (warn)
         xlog(XLOG_WARNING, "%s: %s", l->name, warn);
     return true;
@@ -844,7 +844,7 @@ rpc_server *rpc_server_start(const xend_config *cfg, char **err_r)
     for (size_t i = 0; i < cfg->n_listeners; i++) {
         listener *l = new_listener();
         if (!start_listener(l, cfg, &cfg->listeners[i], err_r)) {
-            if (cfg->listeners[i].kind == XC_LISTEN_UNIX && l->fd >= 0)
+            if (cfg->listeners[i].kind == XEND_LISTEN_UNIX && l->fd >= 0)
                 unlink(cfg->listeners[i].path);
             free_listener(l, false);
             rpc_server_stop(s);
@@ -863,7 +863,7 @@ static bool same_str(const char *a, const char *b)
 }
 
 /* Same socket, same rules: the running listener can go on serving b. */
-static bool same_listener(const xc_listener *a, const xc_listener *b)
+static bool same_listener(const xend_listener *a, const xend_listener *b)
 {
     if (a->kind != b->kind || a->port != b->port || a->auth_none != b->auth_none || a->n_allow != b->n_allow ||
         !same_str(a->path, b->path) || !same_str(a->host, b->host) || !same_str(a->cert_file, b->cert_file) ||
@@ -886,7 +886,7 @@ static void retire(rpc_server *s, listener *l, bool keep_fd)
          * stops listening and frees its address */
         shutdown(fd, SHUT_RDWR);
     }
-    if (!keep_fd && l->cfg->kind == XC_LISTEN_UNIX)
+    if (!keep_fd && l->cfg->kind == XEND_LISTEN_UNIX)
         unlink(l->cfg->path);           /* the path is free for a new listener now */
     if (!l->quiesced || keep_fd)
         l->fd = -1;     /* not quiesced: MHD still owns and will close it; kept: the successor's */
@@ -896,7 +896,7 @@ static void retire(rpc_server *s, listener *l, bool keep_fd)
 
 /* The certificate or key of a kept HTTPS listener changed on disk: serve
  * its socket with a new daemon holding them; the old one drains. */
-static listener *renew_tls(rpc_server *s, listener *old, const xend_config *cfg, const xc_listener *lc)
+static listener *renew_tls(rpc_server *s, listener *old, const xend_config *cfg, const xend_listener *lc)
 {
     char *err = NULL, *cert = NULL, *key = NULL;
     if (!(key = read_file(lc->key_file, &err)) || !(cert = read_file(lc->cert_file, &err)) ||
@@ -948,10 +948,10 @@ bool rpc_server_reload(rpc_server *s, const xend_config *cfg)
     }
     size_t n = 0;
     for (size_t j = 0; j < cfg->n_listeners; j++) {
-        const xc_listener *lc = &cfg->listeners[j];
+        const xend_listener *lc = &cfg->listeners[j];
         listener *l = next[j];
         if (l) {
-            next[n++] = lc->kind == XC_LISTEN_HTTPS ? renew_tls(s, l, cfg, lc) : l;
+            next[n++] = lc->kind == XEND_LISTEN_HTTPS ? renew_tls(s, l, cfg, lc) : l;
             continue;
         }
         char *err = NULL;
@@ -962,7 +962,7 @@ bool rpc_server_reload(rpc_server *s, const xend_config *cfg)
         }
         xlog(XLOG_ERROR, "reload: cannot add listener: %s", err ? err : "?");
         free(err);
-        if (lc->kind == XC_LISTEN_UNIX && l->fd >= 0)
+        if (lc->kind == XEND_LISTEN_UNIX && l->fd >= 0)
             unlink(lc->path);
         free_listener(l, false);
         ok = false;
@@ -1000,7 +1000,7 @@ void rpc_server_stop(rpc_server *s)
         return;
     for (size_t i = 0; i < s->n; i++) {
         listener *l = s->ls[i];
-        if (l->cfg->kind == XC_LISTEN_UNIX)
+        if (l->cfg->kind == XEND_LISTEN_UNIX)
             unlink(l->cfg->path);
         free_listener(l, false);
     }

@@ -11,7 +11,7 @@
 
 const char *tls_priorities(const xend_config *c)
 {
-    return c->tls_priorities ? c->tls_priorities : XC_TLS_DEFAULT_PRIORITIES;
+    return c->tls_priorities ? c->tls_priorities : XEND_CONFIG_TLS_DEFAULT_PRIORITIES;
 }
 
 static bool fail(char **err_r, const char *what, const char *detail, int rc)
@@ -67,11 +67,11 @@ bool tls_check_config(const xend_config *c, char **err_r)
 {
     bool any = false;
     for (size_t i = 0; i < c->n_listeners; i++) {
-        const xc_listener *l = &c->listeners[i];
-        if (l->kind != XC_LISTEN_HTTPS)
+        const xend_listener *l = &c->listeners[i];
+        if (l->kind != XEND_LISTEN_HTTPS)
             continue;
         any = true;
-        char *d = xc_listener_describe(l);
+        char *d = xend_listener_describe(l);
         char what[1200];
         snprintf(what, sizeof(what), "listener %s (cert %s, key %s)", d ? d : "https", l->cert_file, l->key_file);
         free(d);

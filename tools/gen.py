@@ -122,7 +122,7 @@ class Gen:
         m = self.m
         L = [HEADER, "#ifndef XEND_XAPI_MODEL_H", "#define XEND_XAPI_MODEL_H", "",
              "#include \"daemon/xtype.h\"", ""]
-        id_enum(L, "xclass_id", "XC", [(c.name, self.class_ids[c.name]) for c in m.classes])
+        id_enum(L, "xclass_id", "XCL", [(c.name, self.class_ids[c.name]) for c in m.classes])
         L.append("")
         for c in m.classes:
             if not c.fields:
@@ -134,14 +134,14 @@ class Gen:
         for n, vals in m.enums.items():
             L.append("enum { %s };" % ", ".join("XEV_%s_%s" % (n, cid(v)) for v in vals))
         L.append("")
-        id_enum(L, "xstruct_id", "XS", list(self.struct_ids.items()))
+        id_enum(L, "xstruct_id", "XST", list(self.struct_ids.items()))
         L.append("")
         for ident in self.type_order:
             L.append("extern const xtype %s;" % self.types[ident][1])
         L.append("")
-        L.append("extern const xclass_desc xclasses[XC__COUNT];")
+        L.append("extern const xclass_desc xclasses[XCL__COUNT];")
         L.append("extern const xenum_desc xenums[XE__COUNT];")
-        L.append("extern const xstruct_desc xstructs[XS__COUNT];")
+        L.append("extern const xstruct_desc xstructs[XST__COUNT];")
         L.append("extern const xrelationship xrelationships[];")
         L.append("extern const size_t xrelationships_count;")
         L.append("#define XAPI_REVISION \"%s\"" % m.api_revision)
@@ -178,7 +178,7 @@ class Gen:
             for mn, mt in mem:
                 L.append('    { "%s", %s, XQ_RO_RUN },' % (mn, self.tref(m.parse_type(mt))))
             L.append("};")
-        L.append("const xstruct_desc xstructs[XS__COUNT] = {")
+        L.append("const xstruct_desc xstructs[XST__COUNT] = {")
         for n, mem in m.structs.items():
             L.append('    { "%s", struct_%s, %d },' % (n, n, len(mem)))
         L.append("};")
@@ -191,11 +191,11 @@ class Gen:
             for f in c.fields:
                 L.append('    { "%s", %s, %s },' % (f.name, self.tref(f.type), quals[f.qual]))
             L.append("};")
-        L.append("const xclass_desc xclasses[XC__COUNT] = {")
+        L.append("const xclass_desc xclasses[XCL__COUNT] = {")
         for c in m.classes:
             uuid = c.field_by_name["uuid"].idx if "uuid" in c.field_by_name else -1
             nl = c.field_by_name["name_label"].idx if "name_label" in c.field_by_name else -1
-            L.append('    { "%s", XC_%s, %s, %d, %d, %d, %s, %s, %s },' % (
+            L.append('    { "%s", XCL_%s, %s, %d, %d, %d, %s, %s, %s },' % (
                 c.name, c.name, "fields_" + c.name if c.fields else "NULL", len(c.fields), uuid, nl,
                 "true" if c.pseudo else "false", "true" if c.has("constructor") else "false",
                 "true" if c.has("destructor") else "false"))
@@ -217,7 +217,7 @@ class Gen:
         L.append("/* one side is a ref field (child), the other a ref Set (parent) */")
         L.append("const xrelationship xrelationships[] = {")
         for ca, fa, cb, fb in rels:
-            L.append("    { XC_%s, XF_%s_%s, XC_%s, XF_%s_%s }," % (ca, ca, fa, cb, cb, fb))
+            L.append("    { XCL_%s, XF_%s_%s, XCL_%s, XF_%s_%s }," % (ca, ca, fa, cb, cb, fb))
         L.append("};")
         L.append("const size_t xrelationships_count = %d;" % len(rels))
         write(os.path.join(out, "xapi_model.c"), L)
@@ -337,7 +337,7 @@ class Gen:
         for wire, c, msg in entries:
             names = [n for n, _ in msg.params]
             secret = sum(1 << (names.index(n) + (1 if msg.session else 0)) for n in msg.secret)
-            L.append('    { .name = "%s", .cls = XC_%s, .msg = "%s", .kind = %s, .field = %s, .session = %s, '
+            L.append('    { .name = "%s", .cls = XCL_%s, .msg = "%s", .kind = %s, .field = %s, .session = %s, '
                      '.async_ok = %s, .nparams = %d, .params = %s, .ret = %s, .fn = %s, .role = %s, '
                      '.perm = "%s", .read_only = %s, .blocking = %s, .secret = 0x%xu },' % (
                          wire, c.name, msg.name, kinds[msg.kind],
@@ -354,10 +354,10 @@ class Gen:
         L.append("const size_t xmethods_count = %d;" % len(entries))
         L.append("")
         L.append("/* Each class's hooks for the generic messages (NULL: none). */")
-        L.append("const xclass_ops *const xclass_hooks[XC__COUNT] = {")
+        L.append("const xclass_ops *const xclass_hooks[XCL__COUNT] = {")
         for c in m.classes:
             if c.hooks:
-                L.append("    [XC_%s] = &%s_ops," % (c.name, c.name.lower()))
+                L.append("    [XCL_%s] = &%s_ops," % (c.name, c.name.lower()))
         L.append("};")
         write(os.path.join(out, "xapi_dispatch.c"), L)
 
@@ -439,7 +439,7 @@ class Gen:
             cons = [f for f in c.fields if f.min is not None or f.max is not None or f.max_length or f.no_control]
             if not cons:
                 continue
-            C.append("    case XC_%s:" % c.name)
+            C.append("    case XCL_%s:" % c.name)
             C.append("        switch (field) {")
             for f in cons:
                 what = "%s.%s" % (c.name, f.name)
@@ -473,7 +473,7 @@ class Gen:
         for c in m.classes:
             if not c.orderings:
                 continue
-            C.append("    case XC_%s:" % c.name)
+            C.append("    case XCL_%s:" % c.name)
             for i, o in enumerate(c.orderings):
                 fs = o["fields"]
                 C.append('        if (strcmp(when, "%s") == 0) {' % o["when"])

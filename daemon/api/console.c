@@ -58,7 +58,7 @@ bool console_log_tail(const char *session, const char *vm_ref, size_t max, char 
                                            "pool-admin, pool-operator, vm-power-admin, vm-admin, vm-operator)");
     store_rdlock();
     const char *plain = xref_plain(vm_ref ? vm_ref : "");
-    xobj *vm = *plain ? store_find(XC_VM, plain) : NULL;
+    xobj *vm = *plain ? store_find(XCL_VM, plain) : NULL;
     char *path = vm ? vm_config_console_log(vm->ref) : NULL;
     store_unlock();
     if (!path)

@@ -19,7 +19,7 @@ static bool crashdump_destroy_hook(xcall *call, xobj *o, xerr **errp)
 {
     (void)call;
     (void)errp;
-    xobj *vdi = store_find(XC_VDI, xobj_str(o, XF_crashdump_VDI));
+    xobj *vdi = store_find(XCL_VDI, xobj_str(o, XF_crashdump_VDI));
     if (vdi) {
         xobj_set_str(o, XF_crashdump_VDI, "");
         storage_vdi_remove(vdi);

@@ -18,7 +18,7 @@
 static bool set_enabled(const char *host, bool on)
 {
     store_wrlock();
-    xobj *o = store_find(XC_host, host);
+    xobj *o = store_find(XCL_host, host);
     if (o)
         xobj_set_bool(o, XF_host_enabled, on);
     store_unlock();
@@ -46,7 +46,7 @@ bool xh_host_enable(xcall *call, const char *host, xerr **errp)
 static bool host_power(const char *host, const char *what, xerr **errp)
 {
     store_rdlock();
-    xobj *o = store_find(XC_host, host);
+    xobj *o = store_find(XCL_host, host);
     bool enabled = o && xobj_bool(o, XF_host_enabled);
     store_unlock();
     if (enabled)

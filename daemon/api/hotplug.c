@@ -56,7 +56,7 @@ static void status(vm_ctx *c, bool attached, int64_t code, const char *detail)
     xobj_set_bool(dev, h->k->f_attached, attached);
     xobj_set_int(dev, h->k->f_code, code);
     xobj_set_str(dev, h->k->f_detail, detail);
-    if (attached && h->k->cls == XC_VIF && h->nic.mac[0])
+    if (attached && h->k->cls == XCL_VIF && h->nic.mac[0])
         xobj_set_str(dev, XF_VIF_MAC, h->nic.mac);
 }
 

@@ -31,14 +31,14 @@ bool xh_PIF_create_VLAN(xcall *call, const char *device, const char *network, co
     if (VLAN < 0 || VLAN > 4094)
         return xerr_VLAN_TAG_INVALID(errp, tag);
     store_wrlock();
-    xobj *net = store_find(XC_network, network);
+    xobj *net = store_find(XCL_network, network);
     if (!net) {
         store_unlock();
         return xerr_HANDLE_INVALID(errp, "network", network);
     }
     const xv *pifs = xobj_get(net, XF_network_PIFs);
     for (size_t i = 0; i < pifs->u.arr.n; i++) {
-        xobj *p = store_find(XC_PIF, pifs->u.arr.items[i]->u.str.s);
+        xobj *p = store_find(XCL_PIF, pifs->u.arr.items[i]->u.str.s);
         if (p && strcmp(xobj_str(p, XF_PIF_host), host) == 0) {
             store_unlock();
             return xerr_NETWORK_ALREADY_CONNECTED(errp, network, p->ref);
@@ -46,10 +46,10 @@ bool xh_PIF_create_VLAN(xcall *call, const char *device, const char *network, co
     }
     /* the VLAN rides on the physical PIF of that device, if there is one */
     xobj *phys = NULL;
-    for (xobj *p = store_first(XC_PIF); p; p = store_next(p))
+    for (xobj *p = store_first(XCL_PIF); p; p = store_next(p))
         if (strcmp(xobj_str(p, XF_PIF_device), device) == 0 && xobj_int(p, XF_PIF_VLAN) < 0)
             phys = p;
-    xobj *o = xobj_new(XC_PIF, NULL);
+    xobj *o = xobj_new(XCL_PIF, NULL);
     xv_free(o->f[XF_PIF_device]);
     o->f[XF_PIF_device] = xv_str(device);
     xv_free(o->f[XF_PIF_network]);
@@ -62,7 +62,7 @@ bool xh_PIF_create_VLAN(xcall *call, const char *device, const char *network, co
     o->f[XF_PIF_MTU] = xv_int(phys ? xobj_int(phys, XF_PIF_MTU) : 1500);
     xv_free(o->f[XF_PIF_MAC]);
     o->f[XF_PIF_MAC] = xv_str(phys ? xobj_str(phys, XF_PIF_MAC) : "");
-    xobj *pm = xobj_new(XC_PIF_metrics, NULL);
+    xobj *pm = xobj_new(XCL_PIF_metrics, NULL);
     xv_free(o->f[XF_PIF_metrics]);
     o->f[XF_PIF_metrics] = xv_str(pm->ref);
     store_insert(pm);

@@ -76,14 +76,14 @@ bool xh_SR_create(xcall *call, const char *host, const xv *device_config, int64_
 static bool sr_drop(const char *sr_ref, bool files, xerr **errp)
 {
     store_wrlock();
-    xobj *sr = store_find(XC_SR, sr_ref);
+    xobj *sr = store_find(XCL_SR, sr_ref);
     if (!sr) {
         store_unlock();
         return xerr_HANDLE_INVALID(errp, "SR", sr_ref);
     }
     const xv *vdis = sr->f[XF_SR_VDIs];
     for (size_t i = 0; i < vdis->u.arr.n; i++) {
-        xobj *v = store_find(XC_VDI, vdis->u.arr.items[i]->u.str.s);
+        xobj *v = store_find(XCL_VDI, vdis->u.arr.items[i]->u.str.s);
         if (v && storage_vdi_in_use(v)) {
             store_unlock();
             return xerr_VDI_IN_USE(errp, v->ref, files ? "destroy" : "forget");
@@ -91,7 +91,7 @@ static bool sr_drop(const char *sr_ref, bool files, xerr **errp)
     }
     char *dir = storage_sr_dir(sr) ? strdup(storage_sr_dir(sr)) : NULL;
     while (sr->f[XF_SR_VDIs]->u.arr.n) {
-        xobj *v = store_find(XC_VDI, sr->f[XF_SR_VDIs]->u.arr.items[0]->u.str.s);
+        xobj *v = store_find(XCL_VDI, sr->f[XF_SR_VDIs]->u.arr.items[0]->u.str.s);
         if (!v) {
             xobj_set_remove(sr, XF_SR_VDIs, sr->f[XF_SR_VDIs]->u.arr.items[0]->u.str.s);
             continue;
@@ -99,20 +99,20 @@ static bool sr_drop(const char *sr_ref, bool files, xerr **errp)
         storage_vdi_drop(v, !files);
     }
     while (sr->f[XF_SR_PBDs]->u.arr.n) {
-        xobj *p = store_find(XC_PBD, sr->f[XF_SR_PBDs]->u.arr.items[0]->u.str.s);
+        xobj *p = store_find(XCL_PBD, sr->f[XF_SR_PBDs]->u.arr.items[0]->u.str.s);
         if (!p) {
             xobj_set_remove(sr, XF_SR_PBDs, sr->f[XF_SR_PBDs]->u.arr.items[0]->u.str.s);
             continue;
         }
         store_remove(p);
     }
-    for (xobj *pool = store_first(XC_pool); pool; pool = store_next(pool)) {
+    for (xobj *pool = store_first(XCL_pool); pool; pool = store_next(pool)) {
         const int fs[] = { XF_pool_default_SR, XF_pool_suspend_image_SR, XF_pool_crash_dump_SR };
         for (size_t i = 0; i < 3; i++)
             if (strcmp(xobj_str(pool, fs[i]), sr->ref) == 0)
                 xobj_set_str(pool, fs[i], "");
     }
-    xobj *h = store_find(XC_host, host_ref());
+    xobj *h = store_find(XCL_host, host_ref());
     if (h && strcmp(xobj_str(h, XF_host_suspend_image_sr), sr->ref) == 0)
         xobj_set_str(h, XF_host_suspend_image_sr, "");
     if (h && strcmp(xobj_str(h, XF_host_crash_dump_sr), sr->ref) == 0)

@@ -30,26 +30,26 @@ static bool vbd_create(xcall *call, xobj *o, const xv *rec, xerr **errp)
         char name[8];
         for (char c = 'a'; c <= 'z'; c++) {
             snprintf(name, sizeof(name), "%s%c", hvm ? "hd" : "xvd", c);
-            if (!device_taken(vm, XC_VBD, XF_VM_VBDs, XF_VBD_device, name, o->ref))
+            if (!device_taken(vm, XCL_VBD, XF_VM_VBDs, XF_VBD_device, name, o->ref))
                 break;
         }
         raw_set_str(o, XF_VBD_device, name);
     }
-    if (device_taken(vm, XC_VBD, XF_VM_VBDs, XF_VBD_device, xobj_str(o, XF_VBD_device), o->ref))
+    if (device_taken(vm, XCL_VBD, XF_VM_VBDs, XF_VBD_device, xobj_str(o, XF_VBD_device), o->ref))
         return xerr_DEVICE_ALREADY_EXISTS(errp, xobj_str(o, XF_VBD_device));
     raw_set_bool(o, XF_VBD_currently_attached, false);
-    raw_set_str(o, XF_VBD_metrics, metrics_make(XC_VBD_metrics, "")->ref);
+    raw_set_str(o, XF_VBD_metrics, metrics_make(XCL_VBD_metrics, "")->ref);
     return true;
 }
 
 static bool vbd_set(xcall *call, xobj *o, int field, const xv *v, xerr **errp)
 {
     (void)call;
-    xobj *vm = store_find(XC_VM, xobj_str(o, XF_VBD_VM));
+    xobj *vm = store_find(XCL_VM, xobj_str(o, XF_VBD_VM));
     if (field == XF_VBD_device && vm) {
         if (xobj_bool(o, XF_VBD_currently_attached) && vm_has_domain(vm))
             return xerr_DEVICE_ALREADY_ATTACHED(errp, o->ref);
-        if (device_taken(vm, XC_VBD, XF_VM_VBDs, XF_VBD_device, v->u.str.s, o->ref))
+        if (device_taken(vm, XCL_VBD, XF_VM_VBDs, XF_VBD_device, v->u.str.s, o->ref))
             return xerr_DEVICE_ALREADY_EXISTS(errp, v->u.str.s);
     }
     return true;
@@ -119,7 +119,7 @@ bool xh_VBD_media_change(xcall *call, const char *vbd_ref, const char *vdi, xerr
 {
     (void)call;
     store_wrlock();
-    xobj *vbd = store_find(XC_VBD, vbd_ref);
+    xobj *vbd = store_find(XCL_VBD, vbd_ref);
     if (!vbd) {
         store_unlock();
         return xerr_HANDLE_INVALID(errp, "VBD", vbd_ref);
@@ -130,7 +130,7 @@ bool xh_VBD_media_change(xcall *call, const char *vbd_ref, const char *vdi, xerr
     }
     char *old = strdup(xobj_str(vbd, XF_VBD_VDI));
     xobj_set_str(vbd, XF_VBD_VDI, vdi);
-    xobj *vm = store_find(XC_VM, xobj_str(vbd, XF_VBD_VM));
+    xobj *vm = store_find(XCL_VM, xobj_str(vbd, XF_VBD_VM));
     bool live = vm && vm_has_domain(vm) && xobj_bool(vbd, XF_VBD_currently_attached);
     xo_disk d;
     uint32_t domid = vm ? (uint32_t)vm_domid(vm) : 0;
@@ -143,7 +143,7 @@ bool xh_VBD_media_change(xcall *call, const char *vbd_ref, const char *vdi, xerr
         int r = backend_disk_change_media(domid, &d, &e);
         if (r != 0) {
             store_wrlock();
-            vbd = store_find(XC_VBD, vbd_ref);
+            vbd = store_find(XCL_VBD, vbd_ref);
             if (vbd)
                 xobj_set_str(vbd, XF_VBD_VDI, old);
             store_unlock();

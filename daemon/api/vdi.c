@@ -41,7 +41,7 @@ static bool vdi_destroy_hook(xcall *call, xobj *o, xerr **errp)
         xlog(XLOG_WARNING, "cannot remove %s: %s", path, strerror(errno));
     free(path);
     storage_vdi_unlink_users(o);
-    xobj *sr = store_find(XC_SR, xobj_str(o, XF_VDI_SR));
+    xobj *sr = store_find(XCL_SR, xobj_str(o, XF_VDI_SR));
     if (sr)
         xobj_set_int(sr, XF_SR_virtual_allocation,
                      xobj_int(sr, XF_SR_virtual_allocation) - xobj_int(o, XF_VDI_virtual_size));
@@ -77,11 +77,11 @@ bool xh_VDI_resize(xcall *call, const char *vdi, int64_t size, xerr **errp)
 {
     (void)call;
     store_wrlock();
-    xobj *o = store_find(XC_VDI, vdi);
+    xobj *o = store_find(XCL_VDI, vdi);
     bool ok = o ? vdi_resize(o, size, errp) : xerr_HANDLE_INVALID(errp, "VDI", vdi);
     if (ok) {
         xobj_set_int(o, XF_VDI_virtual_size, size);
-        xobj *sr = store_find(XC_SR, xobj_str(o, XF_VDI_SR));
+        xobj *sr = store_find(XCL_SR, xobj_str(o, XF_VDI_SR));
         if (sr)
             storage_sr_refresh(sr);
     }
@@ -147,11 +147,11 @@ out:
 static bool vdi_copy(const char *vdi, bool snapshot, xv **result_r, xerr **errp)
 {
     store_rdlock();
-    xobj *o = store_find(XC_VDI, vdi);
+    xobj *o = store_find(XCL_VDI, vdi);
     char *src = o ? storage_vdi_path(o) : NULL;
     xobj *n = NULL;
     if (o) {
-        n = xobj_new(XC_VDI, NULL);
+        n = xobj_new(XCL_VDI, NULL);
         for (int f = 0; f < XF_VDI__COUNT; f++)
             if (f != XF_VDI_uuid && f != XF_VDI_VBDs && f != XF_VDI_crash_dumps) {
                 xv_free(n->f[f]);
@@ -177,7 +177,7 @@ static bool vdi_copy(const char *vdi, bool snapshot, xv **result_r, xerr **errp)
     }
     xv_struct_set(n->f[XF_VDI_other_config], snapshot ? "snapshot_of" : "cloned_from", xv_str(vdi));
     store_wrlock();
-    xobj *sr = store_find(XC_SR, xobj_str(n, XF_VDI_SR));
+    xobj *sr = store_find(XCL_SR, xobj_str(n, XF_VDI_SR));
     if (!sr) {
         store_unlock();
         unlink(dst);

@@ -43,12 +43,12 @@ static bool vif_create(xcall *call, xobj *o, const xv *rec, xerr **errp)
         char name[16];
         for (int i = 0; i < 1000; i++) {
             snprintf(name, sizeof(name), "%d", i);
-            if (!device_taken(vm, XC_VIF, XF_VM_VIFs, XF_VIF_device, name, o->ref))
+            if (!device_taken(vm, XCL_VIF, XF_VM_VIFs, XF_VIF_device, name, o->ref))
                 break;
         }
         raw_set_str(o, XF_VIF_device, name);
     }
-    if (device_taken(vm, XC_VIF, XF_VM_VIFs, XF_VIF_device, xobj_str(o, XF_VIF_device), o->ref))
+    if (device_taken(vm, XCL_VIF, XF_VM_VIFs, XF_VIF_device, xobj_str(o, XF_VIF_device), o->ref))
         return xerr_DEVICE_ALREADY_EXISTS(errp, xobj_str(o, XF_VIF_device));
     const char *mac = xobj_str(o, XF_VIF_MAC);
     if (!*mac) {
@@ -64,21 +64,21 @@ static bool vif_create(xcall *call, xobj *o, const xv *rec, xerr **errp)
     if (xobj_int(o, XF_VIF_MTU) <= 0)
         raw_set_int(o, XF_VIF_MTU, 1500);
     raw_set_bool(o, XF_VIF_currently_attached, false);
-    raw_set_str(o, XF_VIF_metrics, metrics_make(XC_VIF_metrics, "")->ref);
+    raw_set_str(o, XF_VIF_metrics, metrics_make(XCL_VIF_metrics, "")->ref);
     return true;
 }
 
 static bool vif_set(xcall *call, xobj *o, int field, const xv *v, xerr **errp)
 {
     (void)call;
-    xobj *vm = store_find(XC_VM, xobj_str(o, XF_VIF_VM));
+    xobj *vm = store_find(XCL_VM, xobj_str(o, XF_VIF_VM));
     bool live = vm && vm_has_domain(vm) && xobj_bool(o, XF_VIF_currently_attached);
     if ((field == XF_VIF_device || field == XF_VIF_MAC) && live)
         return xerr_DEVICE_ALREADY_ATTACHED(errp, o->ref);
     if (field == XF_VIF_MAC && !mac_ok(v->u.str.s))
         return xerr_VALUE_NOT_SUPPORTED(errp, "VIF.MAC", v->u.str.s, "not a MAC address aa:bb:cc:dd:ee:ff");
     if (field == XF_VIF_device && vm &&
-        device_taken(vm, XC_VIF, XF_VM_VIFs, XF_VIF_device, v->u.str.s, o->ref))
+        device_taken(vm, XCL_VIF, XF_VM_VIFs, XF_VIF_device, v->u.str.s, o->ref))
         return xerr_DEVICE_ALREADY_EXISTS(errp, v->u.str.s);
     return true;
 }

@@ -100,7 +100,7 @@ void vm_set_power(xobj *vm, int state, int64_t domid)
     xobj_set_int(vm, XF_VM_domid, dom ? domid : -1);
     xobj_set_str(vm, XF_VM_resident_on, dom ? host_ref() : "");
     devices_set_attached(vm, dom);
-    xobj *m = store_find(XC_VM_metrics, xobj_str(vm, XF_VM_metrics));
+    xobj *m = store_find(XCL_VM_metrics, xobj_str(vm, XF_VM_metrics));
     if (m) {
         xv *st = xv_array();
         char low[16];
@@ -120,7 +120,7 @@ void vm_set_power(xobj *vm, int state, int64_t domid)
 void vm_started(xobj *vm, int state, uint32_t domid)
 {
     vm_set_power(vm, state, domid);
-    xobj *m = store_find(XC_VM_metrics, xobj_str(vm, XF_VM_metrics));
+    xobj *m = store_find(XCL_VM_metrics, xobj_str(vm, XF_VM_metrics));
     if (m) {
         xobj_set(m, XF_VM_metrics_start_time, xv_datetime_t(time(NULL)));
         xobj_set_int(m, XF_VM_metrics_VCPUs_number, xobj_int(vm, XF_VM_VCPUs_at_startup));
@@ -145,7 +145,7 @@ static int expected_state(unsigned states)
 /* Find the VM, check op may run on it and claim it (write lock held). */
 static xobj *claim(const vm_op *op, vm_ctx *c, xerr **errp)
 {
-    xobj *vm = op->locate ? op->locate(c, errp) : store_find(XC_VM, c->ref);
+    xobj *vm = op->locate ? op->locate(c, errp) : store_find(XCL_VM, c->ref);
     if (!vm) {
         if (!op->locate)
             xerr_HANDLE_INVALID(errp, "VM", c->ref);
@@ -222,7 +222,7 @@ bool vm_op_run(const vm_op *op, xcall *call, const char *ref, void *arg, xerr **
 
     char label[64] = "";
     store_wrlock();
-    c.vm = store_find(XC_VM, c.vm_ref);
+    c.vm = store_find(XCL_VM, c.vm_ref);
     if (c.vm)
         snprintf(label, sizeof(label), "%s", xobj_str(c.vm, XF_VM_name_label));
     if (ok && op->commit)
@@ -263,14 +263,14 @@ xcall *vm_take_waiter(xobj *vm)
 void vm_fix_metrics(xobj *vm, bool raw)
 {
     const char *mr = xobj_str(vm, XF_VM_metrics), *gr = xobj_str(vm, XF_VM_guest_metrics);
-    xobj *m = *mr ? store_find(XC_VM_metrics, mr) : NULL;
-    xobj *g = *gr ? store_find(XC_VM_guest_metrics, gr) : NULL;
+    xobj *m = *mr ? store_find(XCL_VM_metrics, mr) : NULL;
+    xobj *g = *gr ? store_find(XCL_VM_guest_metrics, gr) : NULL;
     if (!m) {
-        m = xobj_new(XC_VM_metrics, *mr ? mr : NULL);
+        m = xobj_new(XCL_VM_metrics, *mr ? mr : NULL);
         store_insert(m);
     }
     if (!g) {
-        g = xobj_new(XC_VM_guest_metrics, *gr ? gr : NULL);
+        g = xobj_new(XCL_VM_guest_metrics, *gr ? gr : NULL);
         store_insert(g);
     }
     if (raw) {
@@ -285,7 +285,7 @@ void vm_fix_metrics(xobj *vm, bool raw)
 void vm_reset_copy(xobj *vm)
 {
     for (size_t i = 0; i < xrelationships_count; i++)
-        if (xrelationships[i].parent_cls == XC_VM)
+        if (xrelationships[i].parent_cls == XCL_VM)
             raw_set(vm, xrelationships[i].parent_field, xv_array());
     raw_set_str(vm, XF_VM_power_state, vm_power_name(VM_HALTED));
     raw_set_int(vm, XF_VM_domid, -1);
@@ -320,14 +320,14 @@ static void remove_refs(const xobj *vm, int set_field, int cls)
         xobj *d = store_find(cls, refs->u.arr.items[i]->u.str.s);
         if (!d)
             continue;
-        if (cls == XC_VBD || cls == XC_VIF) {
-            xobj *m = store_find(cls == XC_VBD ? XC_VBD_metrics : XC_VIF_metrics,
-                                 xobj_str(d, cls == XC_VBD ? XF_VBD_metrics : XF_VIF_metrics));
+        if (cls == XCL_VBD || cls == XCL_VIF) {
+            xobj *m = store_find(cls == XCL_VBD ? XCL_VBD_metrics : XCL_VIF_metrics,
+                                 xobj_str(d, cls == XCL_VBD ? XF_VBD_metrics : XF_VIF_metrics));
             if (m)
                 store_remove(m);
         }
-        if (cls == XC_crashdump) {
-            xobj *vdi = store_find(XC_VDI, xobj_str(d, XF_crashdump_VDI));
+        if (cls == XCL_crashdump) {
+            xobj *vdi = store_find(XCL_VDI, xobj_str(d, XF_crashdump_VDI));
             store_remove(d);
             if (vdi)
                 storage_vdi_remove(vdi);
@@ -342,21 +342,21 @@ static void remove_refs(const xobj *vm, int set_field, int cls)
  * crashdumps, metrics (write lock held). */
 static void remove_owned(xobj *o)
 {
-    xobj *svdi = store_find(XC_VDI, xobj_str(o, XF_VM_suspend_VDI));
+    xobj *svdi = store_find(XCL_VDI, xobj_str(o, XF_VM_suspend_VDI));
     if (svdi) {
         xobj_set_str(o, XF_VM_suspend_VDI, "");
         storage_vdi_remove(svdi);
     }
-    remove_refs(o, XF_VM_VBDs, XC_VBD);
-    remove_refs(o, XF_VM_VIFs, XC_VIF);
-    remove_refs(o, XF_VM_consoles, XC_console);
-    remove_refs(o, XF_VM_VTPMs, XC_VTPM);
-    remove_refs(o, XF_VM_DPCIs, XC_DPCI);
-    remove_refs(o, XF_VM_DSCSIs, XC_DSCSI);
-    remove_refs(o, XF_VM_DSCSI_HBAs, XC_DSCSI_HBA);
-    remove_refs(o, XF_VM_crash_dumps, XC_crashdump);
-    xobj *m = store_find(XC_VM_metrics, xobj_str(o, XF_VM_metrics));
-    xobj *g = store_find(XC_VM_guest_metrics, xobj_str(o, XF_VM_guest_metrics));
+    remove_refs(o, XF_VM_VBDs, XCL_VBD);
+    remove_refs(o, XF_VM_VIFs, XCL_VIF);
+    remove_refs(o, XF_VM_consoles, XCL_console);
+    remove_refs(o, XF_VM_VTPMs, XCL_VTPM);
+    remove_refs(o, XF_VM_DPCIs, XCL_DPCI);
+    remove_refs(o, XF_VM_DSCSIs, XCL_DSCSI);
+    remove_refs(o, XF_VM_DSCSI_HBAs, XCL_DSCSI_HBA);
+    remove_refs(o, XF_VM_crash_dumps, XCL_crashdump);
+    xobj *m = store_find(XCL_VM_metrics, xobj_str(o, XF_VM_metrics));
+    xobj *g = store_find(XCL_VM_guest_metrics, xobj_str(o, XF_VM_guest_metrics));
     if (m)
         store_remove(m);
     if (g)
@@ -417,7 +417,7 @@ bool xh_VM_get_cpu_pool(xcall *call, const char *self, xv **result_r, xerr **err
     (void)call; (void)errp;
     *result_r = xv_array();
     store_rdlock();
-    for (xobj *p = store_first(XC_cpu_pool); p; p = store_next(p)) {
+    for (xobj *p = store_first(XCL_cpu_pool); p; p = store_next(p)) {
         const xv *vms = xobj_get(p, XF_cpu_pool_started_VMs);
         for (size_t i = 0; i < vms->u.arr.n; i++)
             if (strcmp(vms->u.arr.items[i]->u.str.s, self) == 0)
@@ -431,7 +431,7 @@ bool xh_VM_get_pool_name(xcall *call, const char *self, xv **result_r, xerr **er
 {
     (void)call; (void)errp;
     store_rdlock();
-    xobj *vm = store_find(XC_VM, self);
+    xobj *vm = store_find(XCL_VM, self);
     const char *name = vm ? xobj_map_get(vm, XF_VM_other_config, "cpu_pool") : NULL;
     *result_r = xv_str(name ? name : "Pool-0");
     store_unlock();
@@ -442,7 +442,7 @@ bool xh_VM_set_pool_name(xcall *call, const char *self, const char *pool_name, x
 {
     (void)call; (void)errp;
     store_wrlock();
-    xobj *vm = store_find(XC_VM, self);
+    xobj *vm = store_find(XCL_VM, self);
     if (vm)
         xobj_map_put(vm, XF_VM_other_config, "cpu_pool", pool_name);
     store_unlock();

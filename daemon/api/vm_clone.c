@@ -45,8 +45,8 @@ static bool clone_prepare(vm_ctx *c, xerr **errp)
     /* devices: the same disks (VDIs are shared, like xend's clone), new
      * MACs for the VIFs, new metrics */
     const struct { int set, cls, vmf; } devs[] = {
-        { XF_VM_VBDs, XC_VBD, XF_VBD_VM }, { XF_VM_VIFs, XC_VIF, XF_VIF_VM },
-        { XF_VM_consoles, XC_console, XF_console_VM }, { XF_VM_VTPMs, XC_VTPM, XF_VTPM_VM },
+        { XF_VM_VBDs, XCL_VBD, XF_VBD_VM }, { XF_VM_VIFs, XCL_VIF, XF_VIF_VM },
+        { XF_VM_consoles, XCL_console, XF_console_VM }, { XF_VM_VTPMs, XCL_VTPM, XF_VTPM_VM },
     };
     for (size_t d = 0; d < sizeof(devs) / sizeof(devs[0]); d++) {
         xv *refs = xv_dup(o->f[devs[d].set]);
@@ -56,10 +56,10 @@ static bool clone_prepare(vm_ctx *c, xerr **errp)
                 continue;
             xobj *dev = clone_obj(s);
             raw_set_str(dev, devs[d].vmf, n->ref);
-            if (devs[d].cls == XC_VBD) {
+            if (devs[d].cls == XCL_VBD) {
                 raw_set_bool(dev, XF_VBD_currently_attached, false);
                 raw_set(dev, XF_VBD_metrics, xv_str(""));
-            } else if (devs[d].cls == XC_VIF) {
+            } else if (devs[d].cls == XCL_VIF) {
                 unsigned char r[3];
                 char mac[18];
                 if (getentropy(r, sizeof(r)) != 0)

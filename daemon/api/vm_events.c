@@ -44,7 +44,7 @@ static void coredump(const char *ref, uint32_t domid)
     store_wrlock();
     const char *sr = storage_sr_for(STORAGE_CRASHDUMP);
     xerr *err = NULL;
-    xobj *vm = store_find(XC_VM, ref);
+    xobj *vm = store_find(XCL_VM, ref);
     char name[160];
     snprintf(name, sizeof(name), "crash dump of %s", vm ? xobj_str(vm, XF_VM_name_label) : ref);
     xobj *vdi = sr && vm ? storage_vdi_create(sr, name, "crashdump", 0, &err) : NULL;
@@ -62,14 +62,14 @@ static void coredump(const char *ref, uint32_t domid)
     xo_error e = { 0 };
     int r = backend_domain_coredump(domid, path, &e);
     store_wrlock();
-    vdi = store_find(XC_VDI, vdi_ref);
-    vm = store_find(XC_VM, ref);
+    vdi = store_find(XCL_VDI, vdi_ref);
+    vm = store_find(XCL_VM, ref);
     if (r == 0 && vdi && vm) {
         struct stat st;
         if (stat(path, &st) == 0)
             xobj_set_int(vdi, XF_VDI_virtual_size, st.st_size);
         storage_vdi_refresh(vdi);
-        xobj *cd = xobj_new(XC_crashdump, NULL);
+        xobj *cd = xobj_new(XCL_crashdump, NULL);
         raw_set_str(cd, XF_crashdump_VM, ref);
         raw_set_str(cd, XF_crashdump_VDI, vdi_ref);
         store_insert(cd);
@@ -89,7 +89,7 @@ static void keep_renamed(const char *ref, uint32_t domid)
 {
     char newname[XO_NAME_LEN];
     store_rdlock();
-    xobj *vm = store_find(XC_VM, ref);
+    xobj *vm = store_find(XCL_VM, ref);
     snprintf(newname, sizeof(newname), "%.80s-crashed-%ld", vm ? xobj_str(vm, XF_VM_name_label) : ref,
              (long)time(NULL));
     store_unlock();
@@ -101,7 +101,7 @@ static void keep_renamed(const char *ref, uint32_t domid)
         return;
     }
     store_wrlock();
-    xobj *t = xobj_new(XC_VM, NULL);
+    xobj *t = xobj_new(XCL_VM, NULL);
     raw_set_str(t, XF_VM_name_label, newname);
     raw_set_str(t, XF_VM_name_description, "a crashed domain kept by actions_after_crash=rename_restart");
     xv_struct_set(t->f[XF_VM_other_config], PERSIST_TRANSIENT_KEY, xv_str("true"));
@@ -118,7 +118,7 @@ static void keep_renamed(const char *ref, uint32_t domid)
 static void on_shutdown(const xo_event *ev)
 {
     store_wrlock();
-    xobj *vm = store_find(XC_VM, ev->uuid);
+    xobj *vm = store_find(XCL_VM, ev->uuid);
     if (!vm || vm_domid(vm) != (int64_t)ev->domid || xobj_bool(vm, XF_VM_is_control_domain)) {
         store_unlock();
         return;
@@ -189,7 +189,7 @@ static void on_shutdown(const xo_event *ev)
         xerr_free(err);
     }
     store_wrlock();
-    vm = store_find(XC_VM, ref);
+    vm = store_find(XCL_VM, ref);
     xcall *w = vm ? vm_take_waiter(vm) : NULL;
     vm_release(vm);
     store_unlock();
@@ -199,7 +199,7 @@ static void on_shutdown(const xo_event *ev)
 static void on_death(const xo_event *ev)
 {
     store_wrlock();
-    xobj *vm = store_find(XC_VM, ev->uuid);
+    xobj *vm = store_find(XCL_VM, ev->uuid);
     xcall *w = NULL;
     if (vm && !xobj_bool(vm, XF_VM_is_control_domain) && vm_domid(vm) == (int64_t)ev->domid &&
         vm_has_domain(vm) && (!vm->priv || !vm_rt(vm)->busy || vm_rt(vm)->waiter)) {
@@ -221,11 +221,11 @@ void vm_adopt(const xo_dominfo *d)
 {
     if (d->domid == 0)
         return;
-    for (xobj *v = store_first(XC_VM); v; v = store_next(v))
+    for (xobj *v = store_first(XCL_VM); v; v = store_next(v))
         if (vm_domid(v) == (int64_t)d->domid && vm_has_domain(v))
             return;
-    xobj *vm = xuuid_valid(d->uuid) && !store_find(XC_VM, d->uuid) ? xobj_new(XC_VM, d->uuid)
-                                                                   : xobj_new(XC_VM, NULL);
+    xobj *vm = xuuid_valid(d->uuid) && !store_find(XCL_VM, d->uuid) ? xobj_new(XCL_VM, d->uuid)
+                                                                   : xobj_new(XCL_VM, NULL);
     raw_set_str(vm, XF_VM_name_label, d->name);
     raw_set_str(vm, XF_VM_name_description, "a domain xend did not create (adopted)");
     raw_set_int(vm, XF_VM_memory_static_max, (int64_t)d->max_memory_kib * 1024);
@@ -260,7 +260,7 @@ static void on_new(const xo_event *ev)
     if (!event_dominfo(ev, &d))
         return;
     store_wrlock();
-    xobj *vm = store_find(XC_VM, d.uuid);
+    xobj *vm = store_find(XCL_VM, d.uuid);
     if (!vm)
         vm_adopt(&d);
     else if (!vm_has_domain(vm) && (!vm->priv || !vm_rt(vm)->busy) && vm_is(vm, VM_HALTED))
@@ -274,13 +274,13 @@ static void on_changed(const xo_event *ev)
     if (!event_dominfo(ev, &d))
         return;
     store_wrlock();
-    xobj *vm = store_find(XC_VM, ev->uuid[0] ? ev->uuid : d.uuid);
+    xobj *vm = store_find(XCL_VM, ev->uuid[0] ? ev->uuid : d.uuid);
     if (vm && vm_domid(vm) == (int64_t)ev->domid && (!vm->priv || !vm_rt(vm)->busy)) {
         if (d.state == XO_STATE_PAUSED && vm_is(vm, VM_RUNNING))
             vm_set_power(vm, VM_PAUSED, d.domid);
         else if (d.state == XO_STATE_RUNNING && vm_is(vm, VM_PAUSED))
             vm_set_power(vm, VM_RUNNING, d.domid);
-        xobj *m = store_find(XC_VM_metrics, xobj_str(vm, XF_VM_metrics));
+        xobj *m = store_find(XCL_VM_metrics, xobj_str(vm, XF_VM_metrics));
         if (m) {
             xobj_set_int(m, XF_VM_metrics_memory_actual, (int64_t)d.memory_kib * 1024);
             xobj_set_int(m, XF_VM_metrics_VCPUs_number, d.vcpus_online);

@@ -55,7 +55,7 @@ static bool boot_files(vm_build *b, xerr **errp)
 
 bool vm_build_prepare(vm_build *b, const xobj *vm, xerr **errp)
 {
-    xobj *h = store_find(XC_host, host_ref());
+    xobj *h = store_find(XCL_host, host_ref());
     if (h && !xobj_bool(h, XF_host_enabled))
         return xerr_HOST_DISABLED(errp, h->ref);
     if (!vm_config_build(vm, &b->cfg, errp))
@@ -280,7 +280,7 @@ const char *vm_reboot_policy(const xobj *vm) { return xobj_str(vm, XF_VM_actions
 /* Discard a Suspended VM's image: it is Halted now (write lock held). */
 static void discard_image(xobj *vm)
 {
-    xobj *svdi = store_find(XC_VDI, xobj_str(vm, XF_VM_suspend_VDI));
+    xobj *svdi = store_find(XCL_VDI, xobj_str(vm, XF_VM_suspend_VDI));
     xobj_set_str(vm, XF_VM_suspend_VDI, "");
     if (svdi)
         storage_vdi_remove(svdi);
@@ -460,7 +460,7 @@ static bool suspend_act(vm_ctx *c, xerr **errp)
 static void suspend_commit(vm_ctx *c)
 {
     suspend *s = c->arg;
-    xobj *vdi = store_find(XC_VDI, s->vdi);
+    xobj *vdi = store_find(XCL_VDI, s->vdi);
     if (vdi) {
         struct stat st;
         if (stat(s->path, &st) == 0)
@@ -476,7 +476,7 @@ static void suspend_commit(vm_ctx *c)
 static void suspend_undo(vm_ctx *c)
 {
     suspend *s = c->arg;
-    xobj *vdi = store_find(XC_VDI, s->vdi);
+    xobj *vdi = store_find(XCL_VDI, s->vdi);
     if (vdi)
         storage_vdi_remove(vdi);
 }
@@ -504,7 +504,7 @@ bool xh_VM_suspend(xcall *call, const char *vm, xerr **errp)
 static bool resume_prepare(vm_ctx *c, xerr **errp)
 {
     suspend *s = c->arg;
-    xobj *vdi = store_find(XC_VDI, xobj_str(c->vm, XF_VM_suspend_VDI));
+    xobj *vdi = store_find(XCL_VDI, xobj_str(c->vm, XF_VM_suspend_VDI));
     s->path = vdi ? storage_vdi_path(vdi) : NULL;
     if (!s->path) {
         /* the image is gone: the VM can only start afresh */
@@ -528,7 +528,7 @@ static void resume_commit(vm_ctx *c)
     if (!c->vm)
         return;
     vm_started(c->vm, s->build.paused ? VM_PAUSED : VM_RUNNING, s->build.domid);
-    xobj *vdi = store_find(XC_VDI, xobj_str(c->vm, XF_VM_suspend_VDI));
+    xobj *vdi = store_find(XCL_VDI, xobj_str(c->vm, XF_VM_suspend_VDI));
     xobj_set_str(c->vm, XF_VM_suspend_VDI, "");
     if (vdi)
         storage_vdi_remove(vdi);

@@ -42,7 +42,7 @@ static void vcpus_commit(vm_ctx *c)
     if (!c->vm)
         return;
     xobj_set_int(c->vm, XF_VM_VCPUs_at_startup, *n);
-    xobj *m = store_find(XC_VM_metrics, xobj_str(c->vm, XF_VM_metrics));
+    xobj *m = store_find(XCL_VM_metrics, xobj_str(c->vm, XF_VM_metrics));
     if (m)
         xobj_set_int(m, XF_VM_metrics_VCPUs_number, *n);
 }
@@ -151,7 +151,7 @@ static bool sched_act(vm_ctx *c, xerr **errp)
 /* Either way the metrics show the record's parameters. */
 static void sched_record(vm_ctx *c)
 {
-    xobj *m = c->vm ? store_find(XC_VM_metrics, xobj_str(c->vm, XF_VM_metrics)) : NULL;
+    xobj *m = c->vm ? store_find(XCL_VM_metrics, xobj_str(c->vm, XF_VM_metrics)) : NULL;
     if (m)
         xobj_set(m, XF_VM_metrics_VCPUs_params, xv_dup(c->vm->f[XF_VM_VCPUs_params]));
 }

@@ -27,8 +27,8 @@ static void sample_vcpus(const char *ref, uint32_t domid)
         return;
     int64_t now = xloop_now_ms();
     store_wrlock();
-    xobj *vm = store_find(XC_VM, ref);
-    xobj *m = vm ? store_find(XC_VM_metrics, xobj_str(vm, XF_VM_metrics)) : NULL;
+    xobj *vm = store_find(XCL_VM, ref);
+    xobj *m = vm ? store_find(XCL_VM_metrics, xobj_str(vm, XF_VM_metrics)) : NULL;
     if (m) {
         vmrt *r = vm_rt(vm);
         xv *util = xv_struct(), *cpu = xv_struct(), *flags = xv_struct();
@@ -85,10 +85,10 @@ void vm_tick(void)
         for (size_t i = 0; i < nd; i++) {
             if (doms[i].domid == 0)
                 continue;
-            xobj *vm = store_find(XC_VM, doms[i].uuid);
+            xobj *vm = store_find(XCL_VM, doms[i].uuid);
             if (!vm || vm_domid(vm) != (int64_t)doms[i].domid || !vm_has_domain(vm))
                 continue;
-            xobj *m = store_find(XC_VM_metrics, xobj_str(vm, XF_VM_metrics));
+            xobj *m = store_find(XCL_VM_metrics, xobj_str(vm, XF_VM_metrics));
             if (m) {
                 xobj_set_int(m, XF_VM_metrics_memory_actual, (int64_t)doms[i].memory_kib * 1024);
                 xobj_set_int(m, XF_VM_metrics_VCPUs_number, doms[i].vcpus_online);
@@ -106,7 +106,7 @@ void vm_tick(void)
             lv[nl++].domid = doms[i].domid;
         }
         /* a domain that vanished without an event */
-        for (xobj *vm = store_first(XC_VM); vm;) {
+        for (xobj *vm = store_first(XCL_VM); vm;) {
             xobj *next = store_next(vm);
             if (vm_has_domain(vm) && !xobj_bool(vm, XF_VM_is_control_domain) &&
                 (!vm->priv || !vm_rt(vm)->busy)) {
@@ -131,7 +131,7 @@ void vm_tick(void)
         exp_to = calloc(vm_n_waiters, sizeof(int64_t));
         if (!expired || !exp_ref || !exp_to)
             abort();
-        for (xobj *vm = store_first(XC_VM); vm && vm_n_waiters; vm = store_next(vm)) {
+        for (xobj *vm = store_first(XCL_VM); vm && vm_n_waiters; vm = store_next(vm)) {
             vmrt *r = vm->priv;
             if (r && r->waiter && xloop_now_ms() >= r->deadline_ms) {
                 exp_to[nexp] = r->timeout;

@@ -38,7 +38,7 @@ bool vm_setup(const daemon_options *o, char **err_r)
         return false;
     store_wrlock();
     relink_all();
-    for (xobj *vm = store_first(XC_VM); vm; vm = store_next(vm)) {
+    for (xobj *vm = store_first(XCL_VM); vm; vm = store_next(vm)) {
         if (xobj_bool(vm, XF_VM_is_control_domain))
             continue;
         vm_fix_metrics(vm, false);
@@ -64,10 +64,10 @@ bool vm_setup(const daemon_options *o, char **err_r)
         const xo_dominfo *d = &doms[i];
         if (d->domid == 0)
             continue;
-        xobj *vm = store_find(XC_VM, d->uuid);
+        xobj *vm = store_find(XCL_VM, d->uuid);
         if (vm && !xobj_bool(vm, XF_VM_is_control_domain)) {
             if (vm_is(vm, VM_SUSPENDED)) {      /* a domain restored behind our back */
-                xobj *svdi = store_find(XC_VDI, xobj_str(vm, XF_VM_suspend_VDI));
+                xobj *svdi = store_find(XCL_VDI, xobj_str(vm, XF_VM_suspend_VDI));
                 xobj_set_str(vm, XF_VM_suspend_VDI, "");
                 if (svdi)
                     storage_vdi_remove(svdi);
@@ -86,7 +86,7 @@ bool vm_setup(const daemon_options *o, char **err_r)
             adopted++;
         }
     }
-    for (xobj *vm = store_first(XC_VM), *next; vm; vm = next) {
+    for (xobj *vm = store_first(XCL_VM), *next; vm; vm = next) {
         next = store_next(vm);
         if (xobj_bool(vm, XF_VM_is_control_domain))
             continue;
@@ -97,7 +97,7 @@ bool vm_setup(const daemon_options *o, char **err_r)
         if (vm_has_domain(vm) && !alive) {
             vm_set_power(vm, VM_HALTED, -1);
             halted++;
-        } else if (vm_is(vm, VM_SUSPENDED) && !store_find(XC_VDI, xobj_str(vm, XF_VM_suspend_VDI))) {
+        } else if (vm_is(vm, VM_SUSPENDED) && !store_find(XCL_VDI, xobj_str(vm, XF_VM_suspend_VDI))) {
             vm_set_power(vm, VM_HALTED, -1);
             halted++;
         } else if (!vm_has_domain(vm) && !vm_is(vm, VM_SUSPENDED)) {
@@ -112,6 +112,6 @@ bool vm_setup(const daemon_options *o, char **err_r)
     free(pending);
     persist_flush();
     xlog(XLOG_INFO, "VMs: %zu records, %zu domains re-attached, %zu adopted, %zu set Halted",
-         store_count(XC_VM), attached, adopted, halted);
+         store_count(XCL_VM), attached, adopted, halted);
     return true;
 }

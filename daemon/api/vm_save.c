@@ -200,10 +200,10 @@ typedef struct restore_arg {
 static int restored_device_vm_field(int cls)
 {
     switch (cls) {
-    case XC_VBD: return XF_VBD_VM;
-    case XC_VIF: return XF_VIF_VM;
-    case XC_console: return XF_console_VM;
-    case XC_VTPM: return XF_VTPM_VM;
+    case XCL_VBD: return XF_VBD_VM;
+    case XCL_VIF: return XF_VIF_VM;
+    case XCL_console: return XF_console_VM;
+    case XCL_VTPM: return XF_VTPM_VM;
     default: return -1;
     }
 }
@@ -213,7 +213,7 @@ static bool vdi_of_another_vm(const xobj *vdi, const char *vm)
 {
     const xv *vbds = vdi->f[XF_VDI_VBDs];
     for (size_t i = 0; i < vbds->u.arr.n; i++) {
-        xobj *vbd = store_find(XC_VBD, vbds->u.arr.items[i]->u.str.s);
+        xobj *vbd = store_find(XCL_VBD, vbds->u.arr.items[i]->u.str.s);
         if (vbd && strcmp(xobj_str(vbd, XF_VBD_VM), vm) != 0)
             return true;
     }
@@ -252,9 +252,9 @@ static bool restore_check(const restore_arg *r, xerr **errp)
                 snprintf(why, sizeof(why), "%s %s is in the image twice", cls, d->ref);
                 bad = why;
             }
-        if (!bad && d->cls == XC_VBD) {
+        if (!bad && d->cls == XCL_VBD) {
             const char *vdi_ref = xobj_str(d, XF_VBD_VDI);
-            const xobj *vdi = *vdi_ref ? store_find(XC_VDI, vdi_ref) : NULL;
+            const xobj *vdi = *vdi_ref ? store_find(XCL_VDI, vdi_ref) : NULL;
             if (*vdi_ref && !vdi) {
                 snprintf(why, sizeof(why), "VDI %s of VBD %s does not exist", vdi_ref, d->ref);
                 bad = why;
@@ -266,7 +266,7 @@ static bool restore_check(const restore_arg *r, xerr **errp)
                 bad = why;
             }
         }
-        if (!bad && d->cls == XC_VIF && !store_find(XC_network, xobj_str(d, XF_VIF_network))) {
+        if (!bad && d->cls == XCL_VIF && !store_find(XCL_network, xobj_str(d, XF_VIF_network))) {
             snprintf(why, sizeof(why), "the network of VIF %s does not exist", d->ref);
             bad = why;
         }
@@ -283,10 +283,10 @@ static void restore_reset(restore_arg *r)
     vm_reset_copy(r->objs[0]);
     for (size_t i = 1; i < r->nobj; i++) {
         xobj *d = r->objs[i];
-        if (d->cls == XC_VBD) {
+        if (d->cls == XCL_VBD) {
             raw_set_str(d, XF_VBD_metrics, "");
             raw_set_bool(d, XF_VBD_currently_attached, false);
-        } else if (d->cls == XC_VIF) {
+        } else if (d->cls == XCL_VIF) {
             raw_set_str(d, XF_VIF_metrics, "");
             raw_set_bool(d, XF_VIF_currently_attached, false);
         }
@@ -298,7 +298,7 @@ static void restore_reset(restore_arg *r)
 static xobj *restore_locate(vm_ctx *c, xerr **errp)
 {
     restore_arg *r = c->arg;
-    xobj *o = store_find(XC_VM, c->ref);
+    xobj *o = store_find(XCL_VM, c->ref);
     if (o)
         return o;
     if (!restore_check(r, errp))
@@ -309,7 +309,7 @@ static xobj *restore_locate(vm_ctx *c, xerr **errp)
         r->objs[i] = NULL;
     }
     r->created = true;
-    o = store_find(XC_VM, c->ref);
+    o = store_find(XCL_VM, c->ref);
     devices_fix_metrics(o);
     return o;
 }

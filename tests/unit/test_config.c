@@ -90,10 +90,10 @@ static void test_defaults(void)
     CHECK(c.event_log_size == 100000);
     CHECK(c.n_listeners == 1);
     if (c.n_listeners == 1) {
-        xc_listener *l = &c.listeners[0];
-        CHECK(l->kind == XC_LISTEN_UNIX && strcmp(l->path, "/var/run/xend/xen-api.sock") == 0);
+        xend_listener *l = &c.listeners[0];
+        CHECK(l->kind == XEND_LISTEN_UNIX && strcmp(l->path, "/var/run/xend/xen-api.sock") == 0);
         CHECK(l->auth_none && l->n_allow == 0 && !l->host && !l->cert_file);
-        CHECK(xc_listener_warning(l) == NULL);
+        CHECK(xend_listener_warning(l) == NULL);
     }
     char *err = NULL;
     CHECK(xend_config_validate(&c, &err));
@@ -155,31 +155,31 @@ static void test_every_key(void)
 
     CHECK(c.n_listeners == 5);  /* the default one is replaced */
     if (c.n_listeners == 5) {
-        xc_listener *l = c.listeners;
-        CHECK(l[0].kind == XC_LISTEN_UNIX && strcmp(l[0].path, "/run/xend/api.sock") == 0);
+        xend_listener *l = c.listeners;
+        CHECK(l[0].kind == XEND_LISTEN_UNIX && strcmp(l[0].path, "/run/xend/api.sock") == 0);
         CHECK(l[0].auth_none && l[0].port == 0);
-        CHECK(l[1].kind == XC_LISTEN_HTTP && strcmp(l[1].host, "127.0.0.1") == 0);
+        CHECK(l[1].kind == XEND_LISTEN_HTTP && strcmp(l[1].host, "127.0.0.1") == 0);
         CHECK(l[1].port == 9363 && l[1].auth_none && l[1].n_allow == 1);
         CHECK(l[1].n_allow == 1 && strcmp(l[1].allow[0], "127\\.0\\.0\\.1") == 0);
-        CHECK(l[2].kind == XC_LISTEN_HTTPS && strcmp(l[2].host, "::1") == 0 && l[2].port == 9367);
+        CHECK(l[2].kind == XEND_LISTEN_HTTPS && strcmp(l[2].host, "::1") == 0 && l[2].port == 9367);
         CHECK(!l[2].auth_none && strcmp(l[2].cert_file, cert) == 0 && strcmp(l[2].key_file, key) == 0);
         CHECK(l[2].n_allow == 2);
-        CHECK(l[3].kind == XC_LISTEN_HTTP && l[3].host == NULL && l[3].port == 8080);
+        CHECK(l[3].kind == XEND_LISTEN_HTTP && l[3].host == NULL && l[3].port == 8080);
         CHECK(!l[3].auth_none);     /* TCP listeners default to PAM */
-        CHECK(l[4].kind == XC_LISTEN_UNIX && !l[4].auth_none);
+        CHECK(l[4].kind == XEND_LISTEN_UNIX && !l[4].auth_none);
 
-        CHECK(xc_listener_warning(&l[0]) == NULL);
-        CHECK(xc_listener_warning(&l[1]) && strstr(xc_listener_warning(&l[1]), "auth=none"));
-        CHECK(xc_listener_warning(&l[2]) == NULL);
-        CHECK(xc_listener_warning(&l[3]) && strstr(xc_listener_warning(&l[3]), "clear text"));
+        CHECK(xend_listener_warning(&l[0]) == NULL);
+        CHECK(xend_listener_warning(&l[1]) && strstr(xend_listener_warning(&l[1]), "auth=none"));
+        CHECK(xend_listener_warning(&l[2]) == NULL);
+        CHECK(xend_listener_warning(&l[3]) && strstr(xend_listener_warning(&l[3]), "clear text"));
 
-        char *d = xc_listener_describe(&l[0]);
+        char *d = xend_listener_describe(&l[0]);
         CHECK(d && strcmp(d, "unix:/run/xend/api.sock auth=none") == 0);
         free(d);
-        d = xc_listener_describe(&l[2]);
+        d = xend_listener_describe(&l[2]);
         CHECK(d && strncmp(d, "https:[::1]:9367 auth=pam", 25) == 0);
         free(d);
-        d = xc_listener_describe(&l[3]);
+        d = xend_listener_describe(&l[3]);
         CHECK(d && strcmp(d, "http:*:8080 auth=pam") == 0);
         free(d);
     }
@@ -221,7 +221,7 @@ static void test_values(void)
     xend_config_init(&c);
     CHECK(load_text(&c, "# nothing\n   \n\t# more\n", NULL, &err));
     free(err);
-    CHECK(c.n_listeners == 1 && c.listeners[0].kind == XC_LISTEN_UNIX);
+    CHECK(c.n_listeners == 1 && c.listeners[0].kind == XEND_LISTEN_UNIX);
     xend_config_dispose(&c);
 
     /* a missing file names the path */
@@ -278,8 +278,8 @@ static void test_errors(void)
         xend_config_init(&c);
         CHECK(load_text(&c, "listen = http:0.0.0.0:9363 allow=192\\.168\\.[0-9]{1,3}\\.[0-9+]{1,3} "
                             "allow=a\\+++b+\n", NULL, &err));
-        CHECK(c.n_listeners == 1 && xc_listener_allows(&c.listeners[0], "192.168.1.2") &&
-              !xc_listener_allows(&c.listeners[0], "10.0.0.1"));
+        CHECK(c.n_listeners == 1 && xend_listener_allows(&c.listeners[0], "192.168.1.2") &&
+              !xend_listener_allows(&c.listeners[0], "10.0.0.1"));
         free(err);
         xend_config_dispose(&c);
     }
@@ -317,7 +317,7 @@ static void test_add_listener(void)
     char *err = NULL;
     xend_config_init(&c);
     CHECK(xend_config_add_listener(&c, "http:127.0.0.1:9363", &err));
-    CHECK(c.n_listeners == 1 && c.listeners[0].kind == XC_LISTEN_HTTP);
+    CHECK(c.n_listeners == 1 && c.listeners[0].kind == XEND_LISTEN_HTTP);
     CHECK(xend_config_add_listener(&c, "unix:/tmp/x.sock", &err));
     CHECK(c.n_listeners == 2);
     CHECK(!xend_config_add_listener(&c, "http:127.0.0.1:99999", &err));
@@ -394,7 +394,7 @@ static void test_validate(void)
 }
 
 typedef struct {
-    const xc_listener *l;
+    const xend_listener *l;
     int mismatches;
 } allow_job;
 
@@ -402,8 +402,8 @@ static void *allow_thread(void *arg)
 {
     allow_job *j = arg;
     for (int i = 0; i < 2000; i++) {
-        if (!xc_listener_allows(j->l, "10.1.2.3") || xc_listener_allows(j->l, "10.2.0.1") ||
-            !xc_listener_allows(j->l, "::1"))
+        if (!xend_listener_allows(j->l, "10.1.2.3") || xend_listener_allows(j->l, "10.2.0.1") ||
+            !xend_listener_allows(j->l, "::1"))
             j->mismatches++;
     }
     return NULL;
@@ -423,23 +423,23 @@ static void test_allow(void)
         xend_config_dispose(&c);
         return;
     }
-    const xc_listener *l = &c.listeners[0];
-    CHECK(xc_listener_allows(l, "127.0.0.1"));
-    CHECK(!xc_listener_allows(l, "127.0.0.10"));        /* whole-string match */
-    CHECK(!xc_listener_allows(l, "1127.0.0.1"));
-    CHECK(xc_listener_allows(l, "10.1.2.3"));
-    CHECK(!xc_listener_allows(l, "10.2.0.1"));
-    CHECK(!xc_listener_allows(l, "127a0b0c1"));         /* dots are escaped */
-    CHECK(xc_listener_allows(l, "::ffff:10.1.2.3"));    /* IPv4-mapped */
-    CHECK(xc_listener_allows(l, "::FFFF:127.0.0.1"));
-    CHECK(!xc_listener_allows(l, "::ffff:10.2.0.1"));
-    CHECK(xc_listener_allows(l, "::1"));
-    CHECK(!xc_listener_allows(l, "::2"));
-    CHECK(!xc_listener_allows(l, ""));
-    CHECK(!xc_listener_allows(l, NULL));
-    CHECK(xc_listener_allows(&c.listeners[1], "203.0.113.9"));  /* no list: all */
-    CHECK(xc_listener_allows(&c.listeners[2], NULL));           /* unix: no address */
-    CHECK(!xc_listener_allows(&c.listeners[3], "192.168.1.1")); /* prefix is not enough */
+    const xend_listener *l = &c.listeners[0];
+    CHECK(xend_listener_allows(l, "127.0.0.1"));
+    CHECK(!xend_listener_allows(l, "127.0.0.10"));        /* whole-string match */
+    CHECK(!xend_listener_allows(l, "1127.0.0.1"));
+    CHECK(xend_listener_allows(l, "10.1.2.3"));
+    CHECK(!xend_listener_allows(l, "10.2.0.1"));
+    CHECK(!xend_listener_allows(l, "127a0b0c1"));         /* dots are escaped */
+    CHECK(xend_listener_allows(l, "::ffff:10.1.2.3"));    /* IPv4-mapped */
+    CHECK(xend_listener_allows(l, "::FFFF:127.0.0.1"));
+    CHECK(!xend_listener_allows(l, "::ffff:10.2.0.1"));
+    CHECK(xend_listener_allows(l, "::1"));
+    CHECK(!xend_listener_allows(l, "::2"));
+    CHECK(!xend_listener_allows(l, ""));
+    CHECK(!xend_listener_allows(l, NULL));
+    CHECK(xend_listener_allows(&c.listeners[1], "203.0.113.9"));  /* no list: all */
+    CHECK(xend_listener_allows(&c.listeners[2], NULL));           /* unix: no address */
+    CHECK(!xend_listener_allows(&c.listeners[3], "192.168.1.1")); /* prefix is not enough */
 
     pthread_t th[4];
     allow_job jobs[4];

@@ -26,7 +26,7 @@ static void test_table(void)
     CHECK(xmethod_lookup("VM.nonsense") == NULL);
     CHECK(xmethod_lookup("Async.VM.start") == NULL);  /* Async is stripped by dispatch */
     CHECK(xclass_by_name("VM") && !xclass_by_name("vm"));
-    CHECK(xclass_by_name_ci("vm") == &xclasses[XC_VM]);
+    CHECK(xclass_by_name_ci("vm") == &xclasses[XCL_VM]);
     CHECK(xenum_index(XE_vm_power_state, "Suspended") == XEV_vm_power_state_Suspended);
     CHECK(xenum_index(XE_vm_power_state, "suspended") == -1);
 }
@@ -106,27 +106,27 @@ static void test_store(void)
     store_init();
     store_add_observer(observe, NULL);
     store_wrlock();
-    xobj *vm = xobj_new(XC_VM, NULL);
+    xobj *vm = xobj_new(XCL_VM, NULL);
     CHECK(xuuid_valid(vm->ref) && strcmp(xobj_str(vm, XF_VM_uuid), vm->ref) == 0);
     store_insert(vm);
-    xobj *vbd = xobj_new(XC_VBD, NULL);
+    xobj *vbd = xobj_new(XCL_VBD, NULL);
     xobj_set_str(vbd, XF_VBD_VM, vm->ref);
     store_insert(vbd);
     CHECK(xobj_get(vm, XF_VM_VBDs)->u.arr.n == 1);      /* relationship kept */
-    xobj *vm2 = xobj_new(XC_VM, NULL);
+    xobj *vm2 = xobj_new(XCL_VM, NULL);
     store_insert(vm2);
     xobj_set_str(vbd, XF_VBD_VM, vm2->ref);              /* moves between parents */
     CHECK(xobj_get(vm, XF_VM_VBDs)->u.arr.n == 0 && xobj_get(vm2, XF_VM_VBDs)->u.arr.n == 1);
     store_remove(vbd);
     CHECK(xobj_get(vm2, XF_VM_VBDs)->u.arr.n == 0);
-    CHECK(store_count(XC_VM) == 2 && store_find(XC_VM, vm->ref) == vm);
+    CHECK(store_count(XCL_VM) == 2 && store_find(XCL_VM, vm->ref) == vm);
     /* many objects: the table grows, iteration sees each once */
     for (int i = 0; i < 5000; i++)
-        store_insert(xobj_new(XC_network, NULL));
+        store_insert(xobj_new(XCL_network, NULL));
     size_t n = 0;
-    for (xobj *o = store_first(XC_network); o; o = store_next(o))
+    for (xobj *o = store_first(XCL_network); o; o = store_next(o))
         n++;
-    CHECK(n == 5000 && store_count(XC_network) == 5000);
+    CHECK(n == 5000 && store_count(XCL_network) == 5000);
     store_unlock();
     CHECK(adds == 5003 && dels == 1 && mods > 0);
     store_fini();
