@@ -276,7 +276,7 @@ static const char **busy_sessions(size_t *n_r)
 {
     const char **v = NULL;
     size_t n = 0, cap = 0;
-    for (xobj *t = store_first(XC_task); t; t = store_next(t)) {
+    for (xobj *t = store_first(XCL_task); t; t = store_next(t)) {
         if (strcmp(xobj_str(t, XF_task_status), "pending") != 0)
             continue;
         if (n == cap) {
@@ -302,7 +302,7 @@ static int make_room(const char *group, unsigned limit, char gone[XREF_LEN])
 {
     size_t n = 0, nbusy = 0;
     const char **busy = NULL;
-    for (xobj *o = store_first(XC_session); o; o = store_next(o)) {
+    for (xobj *o = store_first(XCL_session); o; o = store_next(o)) {
         session_priv *p = o->priv;
         if (p->group && strcmp(p->group, group) == 0)
             n++;
