@@ -8,6 +8,7 @@ XTEST_LIBS = tests/lib/libxtest.la
 # Integration tests: the real daemon over real sockets (tests/lib/xendtest.py).
 TESTS += tests/check-manifest.sh \
 	tests/check-layers.py \
+	tests/check-names.py \
 	tests/integration/test_core.py \
 	tests/integration/test_observability.py \
 	tests/integration/test_getters.py \
