@@ -11,6 +11,7 @@
 #include "daemon/dispatch.h"
 #include "daemon/store.h"
 #include "daemon/storage.h"
+#include "daemon/vm_state.h"
 #include "xenops/xenops.h"
 
 /* Set a field of an object that is not in the store yet (nobody is
@@ -35,11 +36,6 @@ void vm_config_nic(const xobj *vif, xo_nic *n);
 const char *vm_config_bridge(const xobj *net);
 /* Where a VM's console output goes: <state>/console-log/<uuid>.log (malloc'd). */
 char *vm_config_console_log(const char *vm_uuid);
-
-/* ---- daemon/api/vm.c ---- */
-/* Running or Paused: a domain exists (lock held). */
-bool vm_has_domain(const xobj *vm);
-int64_t vm_domid(const xobj *vm);
 
 /* ---- devices.c ---- */
 /* After a domain was created / destroyed: mark its devices (write lock held). */

@@ -37,13 +37,6 @@ XEN_HEADER = re.compile(r"^(xenctrl|xenguest|xenstore|xs|xentoollog|xenevtchn|xe
 XEN_HEADERS_ALLOWED = ("xenops/xen/", "tests/xen/")
 XEN_LIBS = re.compile(r"\blib(xen(light|ctrl|store|toollog|guest|evtchn|gnttab|foreignmemory|devicemodel|"
                       r"call|hypfs|toolcore|stat)|xlutil)\.so")
-# The modules of the VM / devices / storage knot that the class split of
-# issue 11 (item 3) is untying: a cycle among these alone is reported, not
-# failed.  A cycle through any other module fails; once no cycle is left
-# among these, the check fails until this allowance is removed.
-KNOWN_KNOT = {"vm", "api/vm", "devices", "storage", "vm_config", "api/vbd", "api/vif", "api/vdi",
-              "api/sr", "api/crashdump", "api/console", "api/vtpm", "api/hooks"}
-
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 
 
@@ -237,15 +230,10 @@ def test_no_cycle_between_daemon_modules():
             if to and to != m:
                 graph[m].add(to)
     cycles = sccs(graph)
-    unknown = [c for c in cycles if not c <= KNOWN_KNOT]
-    for c in cycles:
-        if c <= KNOWN_KNOT:
-            print("  known cycle, being removed (issue 11 item 3): %s" % " <-> ".join(sorted(c)))
-    assert not unknown, "cycles between daemon modules:\n  " + "\n  ".join(
+    print("  %d daemon modules, %d dependencies between them" % (len(graph), sum(map(len, graph.values()))))
+    assert not cycles, "cycles between daemon modules:\n  " + "\n  ".join(
         "%s (%s)" % (" <-> ".join(sorted(c)), "; ".join("%s -> %s" % (a, ", ".join(sorted(graph[a] & c)))
-                                                       for a in sorted(c))) for c in unknown)
-    assert len(cycles) > len(unknown), "no cycle is left in KNOWN_KNOT: remove the allowance from %s" % (
-        __file__)
+                                                       for a in sorted(c))) for c in cycles)
 
 
 def test_sccs_finds_a_cycle():

@@ -28,25 +28,8 @@
 #include "daemon/daemon.h"
 #include "daemon/task.h"
 #include "daemon/vm_internal.h"
+#include "daemon/vm_state.h"
 #include "xapi_model.h"
-
-/* ---- power states: the generated enum (XEV_vm_power_state_*) ---- */
-#define VM_HALTED XEV_vm_power_state_Halted
-#define VM_PAUSED XEV_vm_power_state_Paused
-#define VM_RUNNING XEV_vm_power_state_Running
-#define VM_SUSPENDED XEV_vm_power_state_Suspended
-#define VM_CRASHED XEV_vm_power_state_Crashed
-
-/* A set of power states (bit per state). */
-#define VM_IN(s) (1u << (s))
-#define VM_LIVE (VM_IN(VM_RUNNING) | VM_IN(VM_PAUSED))
-
-/* vm's power state (lock held); the name of a state. */
-int vm_power(const xobj *vm);
-const char *vm_power_name(int state);
-static inline bool vm_is(const xobj *vm, int state) { return vm_power(vm) == state; }
-/* The power state of a domain the backend reports as st. */
-int vm_power_of_domain(xo_domstate st);
 
 enum { W_NONE, W_SHUTDOWN, W_REBOOT };
 
