@@ -528,69 +528,6 @@ char *xend_listener_describe(const xend_listener *l)
 
 /* ---- the configuration ------------------------------------------------ */
 
-static void xend_role_maps_dispose(xend_config *c);
-
-void xend_config_init(xend_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->state_dir = strdup("/var/lib/xend");
-    c->backend = strdup("auto");
-    c->pid_file = strdup("/var/run/xend.pid");
-    c->log_level = XLOG_INFO;
-    c->audit_log = strdup(XEND_CONFIG_DEFAULT_AUDIT_LOG);
-    c->pam_service = strdup("xend");
-    c->max_request_bytes = 4194304;
-    c->max_xml_depth = 64;
-    c->workers = 8;
-    c->http_threads = 2;
-    c->session_timeout = 86400;
-    c->auth_threads = 4;
-    c->login_backoff_ms = 500;
-    c->login_backoff_max_ms = 30000;
-    c->sessions_per_user = 500;
-    c->sessions_per_originator = 500;
-    c->sessions_root = 400;
-    c->http_timeout = 30;
-    c->connections_per_address = 256;
-    c->body_budget = 16 << 20;
-    c->fd_reserve = 128;
-    c->task_expiry = 3600;
-    c->max_finished_tasks = 10000;
-    c->event_log_size = 100000;
-    c->event_log_bytes = (size_t)64 << 20;
-    c->web_dir = strdup(PKGDATADIR "/web");
-    c->on_xend_stop = strdup("ignore");
-    c->metrics = strdup("loopback");
-    c->on_xend_stop_timeout = 300;
-    if (xend_config_add_listener(c, XEND_CONFIG_DEFAULT_LISTEN, NULL))
-        c->listeners_default = true;
-}
-
-void xend_config_dispose(xend_config *c)
-{
-    if (!c)
-        return;
-    xend_config_clear_listeners(c);
-    free(c->state_dir);
-    free(c->backend);
-    free(c->sim_config);
-    free(c->pid_file);
-    free(c->log_file);
-    free(c->audit_log);
-    free(c->pam_service);
-    free(c->web_dir);
-    free(c->image_dir);
-    free(c->sr_dir);
-    free(c->kernel_dir);
-    free(c->bootloader_dir);
-    free(c->tls_priorities);
-    free(c->log_filters);
-    free(c->on_xend_stop);
-    xend_role_maps_dispose(c);
-    free(c->metrics);
-    memset(c, 0, sizeof *c);
-}
-
 typedef enum {
     CK_PATH,              /* string, not "none" */
     CK_PATH_OR_NONE,      /* string; "none" -> NULL */
@@ -615,53 +552,84 @@ typedef struct {
     conf_key_type type;
     size_t off;
     uint64_t min, max;
+    const char *def; /* the default, as xend.conf would say it; NULL: unset */
 } conf_key;
 
 #define CK_OFF(f) offsetof(xend_config, f)
 static const conf_key conf_keys[] = {
-    { "state-dir", CK_PATH, CK_OFF(state_dir), 0, 0 },
-    { "backend", CK_BACKEND, CK_OFF(backend), 0, 0 },
-    { "sim-config", CK_PATH_OR_NONE, CK_OFF(sim_config), 0, 0 },
-    { "pid-file", CK_PATH, CK_OFF(pid_file), 0, 0 },
-    { "log-file", CK_PATH_OR_NONE, CK_OFF(log_file), 0, 0 },
-    { "log-level", CK_LEVEL, CK_OFF(log_level), 0, 0 },
-    { "log-filters", CK_LOG_FILTERS, CK_OFF(log_filters), 0, 0 },
-    { "audit-log", CK_PATH_OR_NONE, CK_OFF(audit_log), 0, 0 },
-    { "listen", CK_LISTEN, 0, 0, 0 },
-    { "pam-service", CK_SERVICE, CK_OFF(pam_service), 0, 0 },
-    { "max-request-bytes", CK_SIZE, CK_OFF(max_request_bytes), 1024, 1024 * 1024 * 1024 },
-    { "max-xml-depth", CK_INT, CK_OFF(max_xml_depth), 8, 1024 },
-    { "workers", CK_UINT, CK_OFF(workers), 1, 1024 },
-    { "http-threads", CK_UINT, CK_OFF(http_threads), 1, 256 },
-    { "session-timeout", CK_UINT, CK_OFF(session_timeout), 0, INT32_MAX },
-    { "auth-threads", CK_UINT, CK_OFF(auth_threads), 1, 64 },
-    { "login-backoff-ms", CK_UINT, CK_OFF(login_backoff_ms), 0, 600000 },
-    { "login-backoff-max-ms", CK_UINT, CK_OFF(login_backoff_max_ms), 0, 3600000 },
-    { "sessions-per-user", CK_UINT, CK_OFF(sessions_per_user), 1, 1000000 },
-    { "sessions-per-originator", CK_UINT, CK_OFF(sessions_per_originator), 1, 1000000 },
-    { "sessions-root", CK_UINT, CK_OFF(sessions_root), 1, 1000000 },
-    { "http-timeout", CK_UINT, CK_OFF(http_timeout), 1, 86400 },
-    { "connections-per-address", CK_UINT, CK_OFF(connections_per_address), 0, 1000000 },
-    { "body-budget", CK_SIZE, CK_OFF(body_budget), 65536, (uint64_t)64 << 30 },
-    { "fd-reserve", CK_UINT, CK_OFF(fd_reserve), 16, 1000000 },
-    { "task-expiry", CK_UINT, CK_OFF(task_expiry), 0, INT32_MAX },
-    { "max-finished-tasks", CK_COUNT, CK_OFF(max_finished_tasks), 1, 100000000 },
-    { "event-log-size", CK_COUNT, CK_OFF(event_log_size), 16, 100000000 },
-    { "event-log-bytes", CK_SIZE, CK_OFF(event_log_bytes), 65536, (uint64_t)1 << 40 },
-    { "web-dir", CK_PATH_OR_NONE, CK_OFF(web_dir), 0, 0 },
-    { "image-dir", CK_PATH, CK_OFF(image_dir), 0, 0 },
-    { "sr-dir", CK_PATH, CK_OFF(sr_dir), 0, 0 },
-    { "kernel-dir", CK_PATH, CK_OFF(kernel_dir), 0, 0 },
-    { "bootloader-dir", CK_PATH_OR_NONE, CK_OFF(bootloader_dir), 0, 0 },
-    { "tls-priorities", CK_TEXT, CK_OFF(tls_priorities), 0, 0 },
-    { "on-xend-stop", CK_STOP_ACTION, CK_OFF(on_xend_stop), 0, 0 },
-    { "on-xend-stop-timeout", CK_UINT, CK_OFF(on_xend_stop_timeout), 1, 86400 },
-    { "role-user", CK_ROLE_MAP, 0, 0, 0 },
-    { "role-group", CK_ROLE_MAP, 1, 0, 0 },
-    { "role-default", CK_ROLE_DEFAULT, 0, 0, 0 },
-    { "metrics", CK_METRICS, CK_OFF(metrics), 0, 0 },
+    { "state-dir", CK_PATH, CK_OFF(state_dir), 0, 0, "/var/lib/xend" },
+    { "backend", CK_BACKEND, CK_OFF(backend), 0, 0, "auto" },
+    { "sim-config", CK_PATH_OR_NONE, CK_OFF(sim_config), 0, 0, NULL },
+    { "pid-file", CK_PATH, CK_OFF(pid_file), 0, 0, "/var/run/xend.pid" },
+    { "log-file", CK_PATH_OR_NONE, CK_OFF(log_file), 0, 0, NULL },
+    { "log-level", CK_LEVEL, CK_OFF(log_level), 0, 0, "info" },
+    { "log-filters", CK_LOG_FILTERS, CK_OFF(log_filters), 0, 0, NULL },
+    { "audit-log", CK_PATH_OR_NONE, CK_OFF(audit_log), 0, 0, XEND_CONFIG_DEFAULT_AUDIT_LOG },
+    { "listen", CK_LISTEN, 0, 0, 0, NULL },
+    { "pam-service", CK_SERVICE, CK_OFF(pam_service), 0, 0, "xend" },
+    { "max-request-bytes", CK_SIZE, CK_OFF(max_request_bytes), 1024, 1024 * 1024 * 1024, "4M" },
+    { "max-xml-depth", CK_INT, CK_OFF(max_xml_depth), 8, 1024, "64" },
+    { "workers", CK_UINT, CK_OFF(workers), 1, 1024, "8" },
+    { "http-threads", CK_UINT, CK_OFF(http_threads), 1, 256, "2" },
+    { "session-timeout", CK_UINT, CK_OFF(session_timeout), 0, INT32_MAX, "86400" },
+    { "auth-threads", CK_UINT, CK_OFF(auth_threads), 1, 64, "4" },
+    { "login-backoff-ms", CK_UINT, CK_OFF(login_backoff_ms), 0, 600000, "500" },
+    { "login-backoff-max-ms", CK_UINT, CK_OFF(login_backoff_max_ms), 0, 3600000, "30000" },
+    { "sessions-per-user", CK_UINT, CK_OFF(sessions_per_user), 1, 1000000, "500" },
+    { "sessions-per-originator", CK_UINT, CK_OFF(sessions_per_originator), 1, 1000000, "500" },
+    { "sessions-root", CK_UINT, CK_OFF(sessions_root), 1, 1000000, "400" },
+    { "http-timeout", CK_UINT, CK_OFF(http_timeout), 1, 86400, "30" },
+    { "connections-per-address", CK_UINT, CK_OFF(connections_per_address), 0, 1000000, "256" },
+    { "body-budget", CK_SIZE, CK_OFF(body_budget), 65536, (uint64_t)64 << 30, "16M" },
+    { "fd-reserve", CK_UINT, CK_OFF(fd_reserve), 16, 1000000, "128" },
+    { "task-expiry", CK_UINT, CK_OFF(task_expiry), 0, INT32_MAX, "3600" },
+    { "max-finished-tasks", CK_COUNT, CK_OFF(max_finished_tasks), 1, 100000000, "10000" },
+    { "event-log-size", CK_COUNT, CK_OFF(event_log_size), 16, 100000000, "100000" },
+    { "event-log-bytes", CK_SIZE, CK_OFF(event_log_bytes), 65536, (uint64_t)1 << 40, "64M" },
+    { "web-dir", CK_PATH_OR_NONE, CK_OFF(web_dir), 0, 0, PKGDATADIR "/web" },
+    { "image-dir", CK_PATH, CK_OFF(image_dir), 0, 0, NULL },
+    { "sr-dir", CK_PATH, CK_OFF(sr_dir), 0, 0, NULL },
+    { "kernel-dir", CK_PATH, CK_OFF(kernel_dir), 0, 0, NULL },
+    { "bootloader-dir", CK_PATH_OR_NONE, CK_OFF(bootloader_dir), 0, 0, NULL },
+    { "tls-priorities", CK_TEXT, CK_OFF(tls_priorities), 0, 0, NULL },
+    { "on-xend-stop", CK_STOP_ACTION, CK_OFF(on_xend_stop), 0, 0, "ignore" },
+    { "on-xend-stop-timeout", CK_UINT, CK_OFF(on_xend_stop_timeout), 1, 86400, "300" },
+    { "role-user", CK_ROLE_MAP, 0, 0, 0, NULL },
+    { "role-group", CK_ROLE_MAP, 1, 0, 0, NULL },
+    { "role-default", CK_ROLE_DEFAULT, 0, 0, 0, NULL },
+    { "metrics", CK_METRICS, CK_OFF(metrics), 0, 0, "loopback" },
 };
 #define N_CONF_KEYS (sizeof conf_keys / sizeof conf_keys[0])
+
+/* The string a key sets, or NULL where its value is not a string. */
+static char **conf_string_field(xend_config *c, const conf_key *k)
+{
+    switch (k->type) {
+    case CK_PATH:
+    case CK_PATH_OR_NONE:
+    case CK_BACKEND:
+    case CK_SERVICE:
+    case CK_TEXT:
+    case CK_LOG_FILTERS:
+    case CK_STOP_ACTION:
+    case CK_METRICS:
+        return (char **)(void *)((char *)c + k->off);
+    default:
+        return NULL;
+    }
+}
+
+/* Sets a string key: the value (NULL: unset) replaces the old one. */
+static bool conf_set_string(xend_config *c, const conf_key *k, const char *val)
+{
+    char *v = NULL;
+    if (val && !(v = strdup(val)))
+        return false;
+    char **field = conf_string_field(c, k);
+    free(*field);
+    *field = v;
+    return true;
+}
 
 /* ---- roles: role-user, role-group, role-default ------------------------ */
 
@@ -763,25 +731,19 @@ static bool conf_apply(xend_config *c, const conf_key *k, const char *val, char 
 
     switch (k->type) {
     case CK_LOG_FILTERS: {
-        char **field = (char **)(void *)(base + k->off);
-        char *why = NULL, *v = NULL;
-        if (strcmp(val, "none") != 0) {
-            if (!xlog_filters_check(val, &why)) {
-                *msg_r = xstrfmt("log-filters: %s", why ? why : "bad filter");
-                free(why);
-                return false;
-            }
-            if (!(v = strdup(val)))
-                return false;
+        char *why = NULL;
+        if (strcmp(val, "none") == 0)
+            return conf_set_string(c, k, NULL);
+        if (!xlog_filters_check(val, &why)) {
+            *msg_r = xstrfmt("log-filters: %s", why ? why : "bad filter");
+            free(why);
+            return false;
         }
-        free(*field);
-        *field = v;
-        return true;
+        return conf_set_string(c, k, val);
     }
     case CK_TEXT:
     case CK_STOP_ACTION:
-    case CK_METRICS: {
-        char **field = (char **)(void *)(base + k->off);
+    case CK_METRICS:
         if (k->type == CK_STOP_ACTION && strcmp(val, "ignore") != 0 && strcmp(val, "shutdown") != 0 &&
             strcmp(val, "suspend") != 0) {
             *msg_r = xstrfmt("%s '%s': expected ignore, shutdown or suspend", k->name, val);
@@ -792,21 +754,15 @@ static bool conf_apply(xend_config *c, const conf_key *k, const char *val, char 
             *msg_r = xstrfmt("%s '%s': expected off, loopback or any", k->name, val);
             return false;
         }
-        char *v = NULL;
-        if (!(k->type == CK_TEXT && strcmp(val, "default") == 0) && !(v = strdup(val)))
-            return false;
-        free(*field);
-        *field = v;
-        return true;
-    }
+        return conf_set_string(c, k,
+                               k->type == CK_TEXT && strcmp(val, "default") == 0 ? NULL : val);
     case CK_ROLE_MAP:
     case CK_ROLE_DEFAULT:
         return conf_apply_role(c, k, val, msg_r);
     case CK_PATH:
     case CK_PATH_OR_NONE:
     case CK_BACKEND:
-    case CK_SERVICE: {
-        char **field = (char **)(void *)(base + k->off);
+    case CK_SERVICE:
         if (k->type == CK_BACKEND && strcmp(val, "sim") != 0 &&
             strcmp(val, "xen") != 0 && strcmp(val, "auto") != 0) {
             *msg_r = xstrfmt("backend '%s': expected sim, xen or auto", val);
@@ -824,15 +780,8 @@ static bool conf_apply(xend_config *c, const conf_key *k, const char *val, char 
                 }
             }
         }
-        char *v = NULL;
-        if (!(k->type == CK_PATH_OR_NONE && strcmp(val, "none") == 0)) {
-            if (!(v = strdup(val)))
-                return false;
-        }
-        free(*field);
-        *field = v;
-        return true;
-    }
+        return conf_set_string(c, k,
+                               k->type == CK_PATH_OR_NONE && strcmp(val, "none") == 0 ? NULL : val);
     case CK_LEVEL: {
         xlog_level lvl;
         if (!xlog_level_parse(val, &lvl)) {
@@ -872,6 +821,36 @@ static bool conf_apply(xend_config *c, const conf_key *k, const char *val, char 
     }
     }
     return false;
+}
+
+void xend_config_init(xend_config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < N_CONF_KEYS; i++) {
+        const conf_key *k = &conf_keys[i];
+        char *msg = NULL;
+        if (k->def && !conf_apply(c, k, k->def, &msg) && msg) {
+            /* a default of the table that its own parser refuses: a bug, not an input */
+            fprintf(stderr, "xend.conf: the default %s = %s: %s\n", k->name, k->def, msg);
+            abort();
+        }
+    }
+    if (xend_config_add_listener(c, XEND_CONFIG_DEFAULT_LISTEN, NULL))
+        c->listeners_default = true;
+}
+
+void xend_config_dispose(xend_config *c)
+{
+    if (!c)
+        return;
+    xend_config_clear_listeners(c);
+    for (size_t i = 0; i < N_CONF_KEYS; i++) {
+        char **field = conf_string_field(c, &conf_keys[i]);
+        if (field)
+            free(*field);
+    }
+    xend_role_maps_dispose(c);
+    memset(c, 0, sizeof *c);
 }
 
 /* Cuts a comment: '#' at the start or after blank space. */

@@ -88,6 +88,17 @@ static void test_defaults(void)
     CHECK(c.workers == 8 && c.http_threads == 2);
     CHECK(c.session_timeout == 86400 && c.task_expiry == 3600);
     CHECK(c.event_log_size == 100000);
+    CHECK(strcmp(c.audit_log, XEND_CONFIG_DEFAULT_AUDIT_LOG) == 0);
+    CHECK(c.auth_threads == 4 && c.login_backoff_ms == 500 && c.login_backoff_max_ms == 30000);
+    CHECK(c.sessions_per_user == 500 && c.sessions_per_originator == 500 && c.sessions_root == 400);
+    CHECK(c.http_timeout == 30 && c.connections_per_address == 256 && c.fd_reserve == 128);
+    CHECK(c.body_budget == (size_t)16 << 20 && c.event_log_bytes == (size_t)64 << 20);
+    CHECK(c.max_finished_tasks == 10000);
+    CHECK(strcmp(c.web_dir, PKGDATADIR "/web") == 0);
+    CHECK(strcmp(c.on_xend_stop, "ignore") == 0 && c.on_xend_stop_timeout == 300);
+    CHECK(strcmp(c.metrics, "loopback") == 0);
+    CHECK(!c.log_filters && !c.image_dir && !c.sr_dir && !c.kernel_dir && !c.bootloader_dir);
+    CHECK(!c.tls_priorities && !c.role_default && c.n_role_maps == 0);
     CHECK(c.n_listeners == 1);
     if (c.n_listeners == 1) {
         xend_listener *l = &c.listeners[0];
