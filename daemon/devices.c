@@ -72,6 +72,43 @@ xobj *owner_vm(const char *ref, xerr **errp)
     return vm;
 }
 
+bool dev_create(const devcreate *dc, xcall *call, xobj *o, const xv *rec, xerr **errp)
+{
+    (void)call;
+    (void)rec;
+    const devkind *k = dc->k;
+    int f_device = dc->f_device;
+    xobj *vm = owner_vm(xobj_str(o, k->f_vm), errp);
+    if (!vm || !dc->check(vm, o, errp))
+        return false;
+    if (!*xobj_str(o, f_device)) {
+        char name[16];
+        for (int i = 0; i < dc->n_names; i++) {
+            dc->nth(vm, i, name, sizeof(name));
+            if (!device_taken(vm, k->cls, k->vm_set, f_device, name, o->ref))
+                break;
+        }
+        raw_set_str(o, f_device, name);
+    }
+    if (device_taken(vm, k->cls, k->vm_set, f_device, xobj_str(o, f_device), o->ref))
+        return xerr_DEVICE_ALREADY_EXISTS(errp, xobj_str(o, f_device));
+    raw_set_bool(o, k->f_attached, false);
+    raw_set_str(o, k->f_metrics, metrics_make(k->c_metrics, "")->ref);
+    return true;
+}
+
+bool dev_set_name(const devkind *k, const xobj *o, int f_device, const char *name, xerr **errp)
+{
+    xobj *vm = store_find(XCL_VM, xobj_str(o, k->f_vm));
+    if (!vm)
+        return true;
+    if (xobj_bool(o, k->f_attached) && vm_has_domain(vm))
+        return xerr_DEVICE_ALREADY_ATTACHED(errp, o->ref);
+    if (device_taken(vm, k->cls, k->vm_set, f_device, name, o->ref))
+        return xerr_DEVICE_ALREADY_EXISTS(errp, name);
+    return true;
+}
+
 /* VBD and VIF destroy: not while plugged into a running domain. */
 bool dev_destroy(xcall *call, xobj *o, xerr **errp)
 {

@@ -16,103 +16,44 @@
 #include "xapi_handlers.h"
 #include "xapi_model.h"
 
-static bool vbd_create(xcall *call, xobj *o, const xv *rec, xerr **errp)
+/* hda..hdz for an HVM guest, xvda..xvdz for a PV one. */
+static void vbd_nth(const xobj *vm, int i, char *buf, size_t size)
 {
-    (void)call;
-    (void)rec;
-    xobj *vm = owner_vm(xobj_str(o, XF_VBD_VM), errp);
-    if (!vm)
-        return false;
+    bool hvm = *xobj_str(vm, XF_VM_HVM_boot_policy) != '\0';
+    snprintf(buf, size, "%s%c", hvm ? "hd" : "xvd", 'a' + i);
+}
+
+static bool vbd_check(const xobj *vm, xobj *o, xerr **errp)
+{
+    (void)vm;
     if (strcmp(xobj_str(o, XF_VBD_type), "CD") != 0 && !*xobj_str(o, XF_VBD_VDI))
         return xerr_VALUE_NOT_SUPPORTED(errp, "VBD.VDI", "", "a disk VBD needs a VDI");
-    if (!*xobj_str(o, XF_VBD_device)) {
-        bool hvm = *xobj_str(vm, XF_VM_HVM_boot_policy) != '\0';
-        char name[8];
-        for (char c = 'a'; c <= 'z'; c++) {
-            snprintf(name, sizeof(name), "%s%c", hvm ? "hd" : "xvd", c);
-            if (!device_taken(vm, XCL_VBD, XF_VM_VBDs, XF_VBD_device, name, o->ref))
-                break;
-        }
-        raw_set_str(o, XF_VBD_device, name);
-    }
-    if (device_taken(vm, XCL_VBD, XF_VM_VBDs, XF_VBD_device, xobj_str(o, XF_VBD_device), o->ref))
-        return xerr_DEVICE_ALREADY_EXISTS(errp, xobj_str(o, XF_VBD_device));
-    raw_set_bool(o, XF_VBD_currently_attached, false);
-    raw_set_str(o, XF_VBD_metrics, metrics_make(XCL_VBD_metrics, "")->ref);
     return true;
+}
+
+static const devcreate vbd_devcreate = { &vbd_kind, XF_VBD_device, vbd_check, 26, vbd_nth };
+
+static bool vbd_create(xcall *call, xobj *o, const xv *rec, xerr **errp)
+{
+    return dev_create(&vbd_devcreate, call, o, rec, errp);
 }
 
 static bool vbd_set(xcall *call, xobj *o, int field, const xv *v, xerr **errp)
 {
     (void)call;
-    xobj *vm = store_find(XCL_VM, xobj_str(o, XF_VBD_VM));
-    if (field == XF_VBD_device && vm) {
-        if (xobj_bool(o, XF_VBD_currently_attached) && vm_has_domain(vm))
-            return xerr_DEVICE_ALREADY_ATTACHED(errp, o->ref);
-        if (device_taken(vm, XCL_VBD, XF_VM_VBDs, XF_VBD_device, v->u.str.s, o->ref))
-            return xerr_DEVICE_ALREADY_EXISTS(errp, v->u.str.s);
-    }
-    return true;
+    return field != XF_VBD_device || dev_set_name(&vbd_kind, o, XF_VBD_device, v->u.str.s, errp);
 }
 
-/* ---- plug, unplug: in the VM operation frame (hotplug.c) ---- */
-
-static bool plug_prepare(vm_ctx *c, xerr **errp)
-{
-    vm_hotplug *h = c->arg;
-    xobj *vbd = vm_hotplug_check(c, errp);
-    if (!vbd || !vm_config_disk(vbd, &h->disk, errp))
-        return false;
-    vm_hotplug_claim(c, vbd);
-    return true;
-}
-
-static bool plug_act(vm_ctx *c, xerr **errp)
-{
-    (void)errp;
-    vm_hotplug *h = c->arg;
-    return backend_disk_add((uint32_t)c->domid, &h->disk, &c->err) == 0;
-}
-
-static bool unplug_prepare(vm_ctx *c, xerr **errp)
-{
-    vm_hotplug *h = c->arg;
-    xobj *vbd = vm_hotplug_check(c, errp);
-    if (!vbd)
-        return false;
-    snprintf(h->disk.vdev, sizeof(h->disk.vdev), "%s", xobj_str(vbd, XF_VBD_device));
-    vm_hotplug_claim(c, vbd);
-    return true;
-}
-
-static bool unplug_act(vm_ctx *c, xerr **errp)
-{
-    (void)errp;
-    vm_hotplug *h = c->arg;
-    return backend_disk_remove((uint32_t)c->domid, h->disk.vdev, &c->err) == 0;
-}
-
-static const vm_op op_plug = {
-    .name = "VBD.plug", .states = VM_LIVE, .flags = VM_OP_UNCLAIMED,
-    .locate = vm_hotplug_locate, .prepare = plug_prepare, .act = plug_act,
-    .commit = vm_hotplug_commit, .undo = vm_hotplug_undo,
-};
-static const vm_op op_unplug = {
-    .name = "VBD.unplug", .states = VM_LIVE, .flags = VM_OP_UNCLAIMED,
-    .locate = vm_hotplug_locate, .prepare = unplug_prepare, .act = unplug_act,
-    .commit = vm_hotplug_commit, .undo = vm_hotplug_undo,
-};
+/* ---- plug, unplug: hotplug.c ---- */
 
 bool xh_VBD_plug(xcall *call, const char *self, xerr **errp)
 {
-    vm_hotplug h = { .k = &vbd_kind, .plug = true };
-    return vm_op_run(&op_plug, call, self, &h, errp);
+    return vm_hotplug_run(&vbd_kind, true, call, self, errp);
 }
 
 bool xh_VBD_unplug(xcall *call, const char *self, xerr **errp)
 {
-    vm_hotplug h = { .k = &vbd_kind, .plug = false };
-    return vm_op_run(&op_unplug, call, self, &h, errp);
+    return vm_hotplug_run(&vbd_kind, false, call, self, errp);
 }
 
 bool xh_VBD_media_change(xcall *call, const char *vbd_ref, const char *vdi, xerr **errp)

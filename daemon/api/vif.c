@@ -30,26 +30,18 @@ static bool mac_ok(const char *m)
     return true;
 }
 
-static bool vif_create(xcall *call, xobj *o, const xv *rec, xerr **errp)
+static void vif_nth(const xobj *vm, int i, char *buf, size_t size)
 {
-    (void)call;
-    (void)rec;
-    xobj *vm = owner_vm(xobj_str(o, XF_VIF_VM), errp);
-    if (!vm)
-        return false;
+    (void)vm;
+    snprintf(buf, size, "%d", i);
+}
+
+/* The network, a MAC (a random one of Xen's range when none), an MTU. */
+static bool vif_check(const xobj *vm, xobj *o, xerr **errp)
+{
+    (void)vm;
     if (!*xobj_str(o, XF_VIF_network))
         return xerr_HANDLE_INVALID(errp, "network", "");
-    if (!*xobj_str(o, XF_VIF_device)) {
-        char name[16];
-        for (int i = 0; i < 1000; i++) {
-            snprintf(name, sizeof(name), "%d", i);
-            if (!device_taken(vm, XCL_VIF, XF_VM_VIFs, XF_VIF_device, name, o->ref))
-                break;
-        }
-        raw_set_str(o, XF_VIF_device, name);
-    }
-    if (device_taken(vm, XCL_VIF, XF_VM_VIFs, XF_VIF_device, xobj_str(o, XF_VIF_device), o->ref))
-        return xerr_DEVICE_ALREADY_EXISTS(errp, xobj_str(o, XF_VIF_device));
     const char *mac = xobj_str(o, XF_VIF_MAC);
     if (!*mac) {
         unsigned char r[3];
@@ -63,74 +55,42 @@ static bool vif_create(xcall *call, xobj *o, const xv *rec, xerr **errp)
     }
     if (xobj_int(o, XF_VIF_MTU) <= 0)
         raw_set_int(o, XF_VIF_MTU, 1500);
-    raw_set_bool(o, XF_VIF_currently_attached, false);
-    raw_set_str(o, XF_VIF_metrics, metrics_make(XCL_VIF_metrics, "")->ref);
     return true;
+}
+
+static const devcreate vif_devcreate = { &vif_kind, XF_VIF_device, vif_check, 1000, vif_nth };
+
+static bool vif_create(xcall *call, xobj *o, const xv *rec, xerr **errp)
+{
+    return dev_create(&vif_devcreate, call, o, rec, errp);
 }
 
 static bool vif_set(xcall *call, xobj *o, int field, const xv *v, xerr **errp)
 {
     (void)call;
+    if (field == XF_VIF_device)
+        return dev_set_name(&vif_kind, o, XF_VIF_device, v->u.str.s, errp);
+    if (field != XF_VIF_MAC)
+        return true;
     xobj *vm = store_find(XCL_VM, xobj_str(o, XF_VIF_VM));
-    bool live = vm && vm_has_domain(vm) && xobj_bool(o, XF_VIF_currently_attached);
-    if ((field == XF_VIF_device || field == XF_VIF_MAC) && live)
+    if (vm && vm_has_domain(vm) && xobj_bool(o, XF_VIF_currently_attached))
         return xerr_DEVICE_ALREADY_ATTACHED(errp, o->ref);
-    if (field == XF_VIF_MAC && !mac_ok(v->u.str.s))
-        return xerr_VALUE_NOT_SUPPORTED(errp, "VIF.MAC", v->u.str.s, "not a MAC address aa:bb:cc:dd:ee:ff");
-    if (field == XF_VIF_device && vm &&
-        device_taken(vm, XCL_VIF, XF_VM_VIFs, XF_VIF_device, v->u.str.s, o->ref))
-        return xerr_DEVICE_ALREADY_EXISTS(errp, v->u.str.s);
+    if (!mac_ok(v->u.str.s))
+        return xerr_VALUE_NOT_SUPPORTED(errp, "VIF.MAC", v->u.str.s,
+                                        "not a MAC address aa:bb:cc:dd:ee:ff");
     return true;
 }
 
-/* ---- plug, unplug: in the VM operation frame (hotplug.c) ---- */
-
-static bool hotplug_prepare(vm_ctx *c, xerr **errp)
-{
-    vm_hotplug *h = c->arg;
-    xobj *vif = vm_hotplug_check(c, errp);
-    if (!vif)
-        return false;
-    vm_config_nic(vif, &h->nic);
-    vm_hotplug_claim(c, vif);
-    return true;
-}
-
-static bool plug_act(vm_ctx *c, xerr **errp)
-{
-    (void)errp;
-    vm_hotplug *h = c->arg;
-    return backend_nic_add((uint32_t)c->domid, &h->nic, &c->err) == 0;
-}
-
-static bool unplug_act(vm_ctx *c, xerr **errp)
-{
-    (void)errp;
-    vm_hotplug *h = c->arg;
-    return backend_nic_remove((uint32_t)c->domid, h->nic.devid, &c->err) == 0;
-}
-
-static const vm_op op_plug = {
-    .name = "VIF.plug", .states = VM_LIVE, .flags = VM_OP_UNCLAIMED,
-    .locate = vm_hotplug_locate, .prepare = hotplug_prepare, .act = plug_act,
-    .commit = vm_hotplug_commit, .undo = vm_hotplug_undo,
-};
-static const vm_op op_unplug = {
-    .name = "VIF.unplug", .states = VM_LIVE, .flags = VM_OP_UNCLAIMED,
-    .locate = vm_hotplug_locate, .prepare = hotplug_prepare, .act = unplug_act,
-    .commit = vm_hotplug_commit, .undo = vm_hotplug_undo,
-};
+/* ---- plug, unplug: hotplug.c ---- */
 
 bool xh_VIF_plug(xcall *call, const char *self, xerr **errp)
 {
-    vm_hotplug h = { .k = &vif_kind, .plug = true };
-    return vm_op_run(&op_plug, call, self, &h, errp);
+    return vm_hotplug_run(&vif_kind, true, call, self, errp);
 }
 
 bool xh_VIF_unplug(xcall *call, const char *self, xerr **errp)
 {
-    vm_hotplug h = { .k = &vif_kind, .plug = false };
-    return vm_op_run(&op_unplug, call, self, &h, errp);
+    return vm_hotplug_run(&vif_kind, false, call, self, errp);
 }
 
 const xclass_ops vif_ops = { .create = vif_create, .destroy = dev_destroy, .set = vif_set };

@@ -169,21 +169,11 @@ bool vm_destroy_act(int64_t domid, xo_error *err);
 bool vm_start(xcall *call, const char *ref, bool paused, xerr **errp);
 const char *vm_reboot_policy(const xobj *vm);
 
-/* hotplug.c: VBD and VIF plug/unplug in the frame (VM_OP_UNCLAIMED;
- * c->ref is the device, c->arg a vm_hotplug).  A kind's prepare calls
- * vm_hotplug_check, fills disk or nic, then vm_hotplug_claim. */
-typedef struct vm_hotplug {
-    const struct devkind *k;
-    bool plug;
-    xo_disk disk;               /* VBD */
-    xo_nic nic;                 /* VIF; plug: the MAC the backend gave */
-} vm_hotplug;
-xobj *vm_hotplug_locate(vm_ctx *c, xerr **errp);
-/* The device, if it may be plugged / unplugged now (lock held). */
-xobj *vm_hotplug_check(vm_ctx *c, xerr **errp);
-void vm_hotplug_claim(vm_ctx *c, xobj *dev);
-void vm_hotplug_commit(vm_ctx *c);
-void vm_hotplug_undo(vm_ctx *c);
+/* hotplug.c: VBD or VIF (k) plug / unplug of device ref, in the frame
+ * (VM_OP_UNCLAIMED: the device is claimed, not the VM), on a Running or
+ * Paused VM. */
+struct devkind;
+bool vm_hotplug_run(const struct devkind *k, bool plug, xcall *call, const char *ref, xerr **errp);
 
 /* vm_events.c: a domain nobody asked for, adopted as a transient VM
  * (write lock held). */
