@@ -1,4 +1,5 @@
-# The daemon: dispatch, object store, handlers.
+# The daemon: dispatch, object store, handlers (daemon/api/local.mk adds the
+# classes' files to daemon_libxend_la_SOURCES).
 noinst_LTLIBRARIES += daemon/libxend.la
 daemon_libxend_la_SOURCES = \
 	daemon/xerr.c daemon/xerr.h daemon/xtype.c daemon/xtype.h \
@@ -8,6 +9,19 @@ daemon_libxend_la_SOURCES = \
 	daemon/host.c daemon/host.h daemon/task.c daemon/task.h \
 	daemon/metrics.c daemon/metrics.h daemon/audit.c daemon/audit.h \
 	daemon/daemon.h
+
+# What the VM class and the device and storage classes share (daemon/api/ has the classes)
+daemon_libxend_la_SOURCES += daemon/vm_internal.h daemon/vm_config.c daemon/vm_state.c daemon/vm_state.h \
+	daemon/storage.c daemon/storage.h daemon/devices.c daemon/devices.h
+
+# the event log (docs/events.md)
+daemon_libxend_la_SOURCES += daemon/event.h daemon/event_int.h daemon/event_codec.c \
+	daemon/event_log.c daemon/event_wait.c daemon/event_api.c
+
+# persistence (docs/persistence.md)
+daemon_libxend_la_SOURCES += daemon/persist.h daemon/persist_int.h daemon/persist_record.c \
+	daemon/persist_journal.c daemon/persist_commit.c daemon/persist_load.c
+
 nodist_daemon_libxend_la_SOURCES = gen/xapi_model.c gen/xapi_errors.c gen/xapi_dispatch.c gen/xapi_policy.c
 daemon_libxend_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(GNUTLS_CFLAGS)
 daemon_libxend_la_LIBADD = util/libxv.la $(GNUTLS_LIBS)

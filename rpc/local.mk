@@ -1,7 +1,6 @@
 # rpc: the transports (HTTP/HTTPS/Unix through libmicrohttpd), the JSON-RPC
 # codec, and the XenAPI result convention on the wire; linked into
-# daemon/xend (daemon/local.mk).  The XML-RPC codec is util/codec.mk; PAM is
-# rpc/auth.mk.
+# daemon/xend (daemon/local.mk).  The XML-RPC codec is in util/local.mk.
 noinst_LTLIBRARIES += rpc/libxrpc.la
 rpc_libxrpc_la_SOURCES = rpc/server.c rpc/server.h rpc/reply.c rpc/reply.h rpc/static.c rpc/static.h \
 	rpc/confplan.c rpc/confplan.h rpc/tls.c rpc/tls.h
@@ -21,3 +20,18 @@ TESTS += tests/unit/test_jsonrpc
 tests_unit_test_jsonrpc_SOURCES = tests/unit/test_jsonrpc.c
 tests_unit_test_jsonrpc_LDADD = rpc/libxjson.la util/libxv.la $(XML_LIBS) $(XTEST_LIBS)
 EXTRA_DIST += tests/unit/jsonrpc/values.txt
+
+# rpc/auth: PAM password checks for session.login_with_password.
+# Users also need util/libxlog.la.
+noinst_LTLIBRARIES += rpc/libxauth.la
+rpc_libxauth_la_SOURCES = rpc/auth_pam.c rpc/auth_pam.h
+# -lcrypt: ASan intercepts crypt_r but resolves the real one only at start-up,
+# so pam_unix (dlopen'ed later) would call NULL unless libcrypt is already
+# loaded.  gcc links with --as-needed except under -fsanitize, so normal
+# builds do not gain the dependency.  (libcrypt-dev comes with libc6-dev.)
+rpc_libxauth_la_LIBADD = $(PAM_LIBS) -lcrypt
+
+check_PROGRAMS += tests/unit/pam_check
+tests_unit_pam_check_SOURCES = tests/unit/pam_check.c
+tests_unit_pam_check_LDADD = rpc/libxauth.la util/libxlog.la
+TESTS += tests/unit/test_pam.sh

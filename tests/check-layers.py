@@ -11,6 +11,7 @@
   of daemon/ takes from another (nm): calls through the generated method
   table do not count (it is the registry), and the files <m>_<part>.c of a
   module with a header daemon/<m>.h are one module;
+- one build fragment per directory (its local.mk, included by Makefile.am);
 - the daemon's core (daemon/, rpc/, config/, util/, xenops/ without its xen
   backend) takes no symbol from Xen's libraries, and a program linking the
   core alone (tests/unit/test_dispatch) does not load them, as xen-api's
@@ -236,6 +237,22 @@ def test_no_cycle_between_daemon_modules():
                                                        for a in sorted(c))) for c in cycles)
 
 
+def test_one_build_fragment_per_directory():
+    """Makefile.am includes one fragment per directory, its local.mk (HACKING.md)."""
+    frags = set()
+    for d, dirs, files in os.walk(SRC):
+        dirs[:] = [x for x in dirs if x not in (".git", "node_modules", "_build", "_inst")
+                   and not (d == SRC and x.startswith("build"))]
+        frags |= {os.path.relpath(os.path.join(d, f), SRC) for f in files if f.endswith(".mk")}
+    with open(os.path.join(SRC, "Makefile.am")) as f:
+        included = re.findall(r"^include\s+(\S+)", f.read(), re.M)
+    bad = sorted(f for f in frags if os.path.basename(f) != "local.mk")
+    bad += ["%s is not included by Makefile.am" % f for f in sorted(frags - set(included))]
+    bad += ["Makefile.am includes %s twice" % f for f in sorted(set(included)) if included.count(f) > 1]
+    assert len(frags) >= 10, "only %d fragments under %s" % (len(frags), SRC)
+    assert not bad, "build fragments (one per directory, named local.mk):\n  " + "\n  ".join(bad)
+
+
 def test_sccs_finds_a_cycle():
     assert sccs({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
     assert sccs({"a": {"b"}, "b": set()}) == []
@@ -300,6 +317,7 @@ def test_core_program_loads_no_xen_library():
 
 
 if __name__ == "__main__":
-    run([test_checker_sees_a_bad_include, test_sccs_finds_a_cycle, test_includes_point_down,
+    run([test_checker_sees_a_bad_include, test_sccs_finds_a_cycle, test_one_build_fragment_per_directory,
+         test_includes_point_down,
          test_xen_headers_only_in_xenops_xen, test_no_cycle_between_daemon_modules,
          test_core_takes_no_xen_symbol, test_core_program_loads_no_xen_library])

@@ -57,3 +57,34 @@ EXTRA_DIST += tests/xen-daemon/check-xen.sh tests/xen-daemon/test_xend_xen.py
 # The datamodel and its generator (negative cases, rewrite-only-changed, reference).
 TESTS += tests/gen/test_datamodel.py tests/integration/test_roles.py tests/integration/test_constraints.py \
 	tests/integration/test_audit.py tests/integration/test_limits.py
+
+# tests of the VM lifecycle, storage and persistence
+TESTS += tests/integration/test_lifecycle.py \
+	tests/integration/test_storage.py \
+	tests/integration/test_reconcile.py \
+	tests/integration/test_persist.py \
+	tests/integration/test_paths.py
+EXTRA_DIST += bench/persist/bench_persist.py bench/persist/libxen_cycles.c
+
+# the backend gateway (daemon/backend.c) and the backends' log sink
+check_PROGRAMS += tests/unit/test_backend
+TESTS += tests/unit/test_backend
+tests_unit_test_backend_SOURCES = tests/unit/test_backend.c
+tests_unit_test_backend_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
+tests_unit_test_backend_LDADD = $(XEND_CORE_LIBS)
+$(tests_unit_test_backend_OBJECTS): gen/stamp
+
+# tests of Async tasks and events
+TESTS += tests/integration/test_events.py tests/integration/test_tasks.py
+EXTRA_DIST += bench/events/run.sh bench/events/evbench.py docs/events.md docs/tasks.md
+
+# pyxen: Python bindings for xend (python/xen/xenapi.py, standard library only)
+# and their test against the real daemon.  Installed as plain files into a
+# dist-packages directory of the system python3 (pyxendir, chosen by
+# configure; no byte-compiling: python3 compiles on first import).
+pyxenpkgdir = $(pyxendir)/xen
+dist_pyxen_DATA = python/XenAPI.py
+dist_pyxenpkg_DATA = python/xen/__init__.py python/xen/xenapi.py
+TESTS += tests/pyxen/test_pyxen.py tests/pyxen/pip.sh
+EXTRA_DIST += tests/pyxen/test_pyxen.py tests/pyxen/pip.sh python/examples/list-vms.py docs/pyxen.md \
+	python/pyproject.toml python/README.md
