@@ -343,8 +343,11 @@ out:
 bool persist_vm_parse(const char *buf, size_t len, xobj ***objs_r, size_t *n_r, char **why_r)
 {
     objlist own = { 0 }, devs = { 0 };
-    if (!persist_parse_file("", buf, len, XCL_VM, &own, &devs, why_r))
+    if (!persist_parse_file("", buf, len, XCL_VM, &own, &devs, why_r)) {
+        free(own.o);            /* emptied, but for the arrays */
+        free(devs.o);
         return false;
+    }
     for (size_t i = 0; i < devs.n; i++)
         persist_objlist_add(&own, devs.o[i]);
     free(devs.o);

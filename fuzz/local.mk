@@ -11,7 +11,8 @@
 # needs, compiled directly (so that libFuzzer instruments them), e.g.
 #   FUZZ_TARGETS += cfg
 #   fuzz_cfg_SRCS = fuzz/fuzz_cfg.c $(VMDESC_C)
-# Optional: fuzz_NAME_LIBS (link flags), fuzz_NAME_CPPFLAGS.
+# Optional: fuzz_NAME_LIBS (link flags), fuzz_NAME_CPPFLAGS, fuzz_NAME_GEN
+# (sources generated in the build directory, gen/).
 
 FUZZ_CC = clang
 FUZZ_SANITIZE = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -54,17 +55,28 @@ fuzz_xmlrpc_response_CPPFLAGS = $(XML_CFLAGS)
 FUZZ_TARGETS += xendconf
 fuzz_xendconf_SRCS = fuzz/fuzz_xendconf.c config/xendconf.c util/log.c
 
+# The record parser VM.restore runs on a save image (daemon/persist_record.c),
+# with the store it writes the record back from and the generated datamodel.
+FUZZ_TARGETS += restore
+fuzz_restore_SRCS = fuzz/fuzz_restore.c daemon/persist_record.c daemon/store.c daemon/xtype.c \
+	daemon/xerr.c util/xv.c util/xmlrpc.c
+fuzz_restore_GEN = gen/xapi_model.c gen/xapi_errors.c
+fuzz_restore_LIBS = $(XML_LIBS)
+fuzz_restore_CPPFLAGS = $(XML_CFLAGS)
+
 # fuzz/fuzz-NAME (clang, libFuzzer) and fuzz/replay-NAME (the build's own
 # compiler and flags, so the ASan build replays under ASan).
 define FUZZ_RULES
-fuzz/fuzz-$(1): $$(addprefix $$(srcdir)/,$$(fuzz_$(1)_SRCS)) $$(srcdir)/fuzz/local.mk
+fuzz/fuzz-$(1): $$(addprefix $$(srcdir)/,$$(fuzz_$(1)_SRCS)) $$(fuzz_$(1)_GEN) $$(srcdir)/fuzz/local.mk
 	@mkdir -p fuzz
 	$$(AM_V_CC)$$(FUZZ_CC) $$(FUZZ_BASE) $$(FUZZ_SANITIZE) $$(fuzz_$(1)_CPPFLAGS) -o $$@ \
-		$$(addprefix $$(srcdir)/,$$(fuzz_$(1)_SRCS)) $$(fuzz_$(1)_LIBS)
-fuzz/replay-$(1): $$(addprefix $$(srcdir)/,$$(fuzz_$(1)_SRCS)) $$(srcdir)/fuzz/replay_main.c $$(srcdir)/fuzz/local.mk
+		$$(addprefix $$(srcdir)/,$$(fuzz_$(1)_SRCS)) $$(fuzz_$(1)_GEN) $$(fuzz_$(1)_LIBS)
+fuzz/replay-$(1): $$(addprefix $$(srcdir)/,$$(fuzz_$(1)_SRCS)) $$(fuzz_$(1)_GEN) $$(srcdir)/fuzz/replay_main.c \
+		$$(srcdir)/fuzz/local.mk
 	@mkdir -p fuzz
 	$$(AM_V_CC)$$(CC) $$(FUZZ_BASE) $$(WARN_CFLAGS) $$(CFLAGS) $$(fuzz_$(1)_CPPFLAGS) $$(LDFLAGS) -o $$@ \
-		$$(addprefix $$(srcdir)/,$$(fuzz_$(1)_SRCS)) $$(srcdir)/fuzz/replay_main.c $$(fuzz_$(1)_LIBS)
+		$$(addprefix $$(srcdir)/,$$(fuzz_$(1)_SRCS)) $$(fuzz_$(1)_GEN) $$(srcdir)/fuzz/replay_main.c \
+		$$(fuzz_$(1)_LIBS)
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULES,$(t))))
 
