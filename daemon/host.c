@@ -27,25 +27,20 @@ const char *host_ref(void) { return the_host_ref; }
 static void derive_uuid(const char *base, const char *tag, char *out)
 {
     uint64_t h1 = 1469598103934665603ULL, h2 = 0x9e3779b97f4a7c15ULL;
-    for (const char *s = base; *s; s++) {
-        h1 = (h1 ^ (unsigned char)*s) * 1099511628211ULL;
-        h2 = (h2 ^ (unsigned char)*s) * 0x100000001b3ULL + 7;
-    }
-    for (const char *s = tag; *s; s++) {
-        h1 = (h1 ^ (unsigned char)*s) * 1099511628211ULL;
-        h2 = (h2 ^ (unsigned char)*s) * 0x100000001b3ULL + 7;
+    const char *parts[] = { base, tag };
+    for (size_t p = 0; p < 2; p++) {
+        for (const char *s = parts[p]; *s; s++) {
+            h1 = (h1 ^ (unsigned char)*s) * 1099511628211ULL;
+            h2 = (h2 ^ (unsigned char)*s) * 0x100000001b3ULL + 7;
+        }
     }
     unsigned char b[16];
     for (int i = 0; i < 8; i++) {
         b[i] = (unsigned char)(h1 >> (i * 8));
         b[8 + i] = (unsigned char)(h2 >> (i * 8));
     }
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, XREF_LEN,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-             b[13], b[14], b[15]);
+    xuuid_mark_v4(b);
+    xuuid_format(b, out);
 }
 
 /* The host uuid is kept in <state_dir>/host-uuid. */

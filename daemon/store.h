@@ -13,6 +13,7 @@
 
 #include "daemon/xerr.h"
 #include "daemon/xtype.h"
+#include "util/uuid.h"
 #include "util/xv.h"
 
 #define XREF_LEN 40
@@ -88,6 +89,5 @@ void xobj_encode_record(xbuf *b, const xobj *o);
 
 /* A fresh random uuid (RFC 4122 v4) into buf (XREF_LEN). */
 void xuuid_generate(char *buf);
-bool xuuid_valid(const char *s);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include <xen/api/xen_all.h>
 
+#include "util/uuid.h"
 #include "xen_internal.h"
 #include "xen_gen_internal.h"
 
@@ -171,40 +172,16 @@ bool xeni_vif_set_security_label_1_0(xen_session *session, xen_vif vif, const ch
 
 /* ---- UUIDs (declared in xen_common.h) ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool xen_uuid_string_to_bytes(const char *uuid, char **bytes)
 {
     *bytes = NULL;
-    if (!uuid || strlen(uuid) != 36)
-        return false;
     unsigned char b[16];
-    size_t n = 0;
-    for (size_t i = 0; i < 36;) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (uuid[i++] != '-')
-                return false;
-            continue;
-        }
-        int hi = hexval(uuid[i]), lo = hexval(uuid[i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        b[n++] = (unsigned char)(hi << 4 | lo);
-        i += 2;
-    }
-    char *out = malloc(16);
+    if (!uuid || !xuuid_parse(uuid, b))
+        return false;
+    char *out = malloc(sizeof(b));
     if (!out)
         return false;
-    memcpy(out, b, 16);
+    memcpy(out, b, sizeof(b));
     *bytes = out;
     return true;
 }
@@ -214,12 +191,10 @@ bool xen_uuid_bytes_to_string(const char *bytes, char **uuid)
     *uuid = NULL;
     if (!bytes)
         return false;
-    const unsigned char *b = (const unsigned char *)bytes;
-    char *out = malloc(37);
+    char *out = malloc(XUUID_STRLEN + 1);
     if (!out)
         return false;
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-             b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    xuuid_format((const unsigned char *)bytes, out);
     *uuid = out;
     return true;
 }

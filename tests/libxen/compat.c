@@ -175,6 +175,18 @@ int main(void)
     xen_session_logout(session);
     CHECK(strstr(last_request, "<methodName>session.logout</methodName>") != NULL);
     free(last_request);
+
+    /* xen_common.h's UUID helpers: bytes and back, in lower case; not a UUID: false. */
+    char *bytes = NULL, *text = NULL;
+    CHECK(xen_uuid_string_to_bytes("0A1b2c3d-4e5f-6071-8293-a4B5c6d7e8f9", &bytes));
+    CHECK(bytes && (unsigned char)bytes[0] == 0x0a && (unsigned char)bytes[15] == 0xf9);
+    CHECK(xen_uuid_bytes_to_string(bytes, &text));
+    CHECK(text && strcmp(text, "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9") == 0);
+    xen_uuid_bytes_free(bytes);
+    xen_uuid_free(text);
+    CHECK(!xen_uuid_string_to_bytes("0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f", &bytes) && !bytes);
+    CHECK(!xen_uuid_string_to_bytes("0a1b2c3d-4e5f-6071-8293+a4b5c6d7e8f9", &bytes) && !bytes);
+    CHECK(!xen_uuid_string_to_bytes("0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8fg", &bytes) && !bytes);
     xen_fini();
     return xtest_done();
 }

@@ -346,27 +346,8 @@ void sim_gen_uuid(char out[XO_UUID_LEN])
     unsigned char r[16];
 
     sim_random_bytes(r, sizeof(r));
-    r[6] = (r[6] & 0x0f) | 0x40;
-    r[8] = (r[8] & 0x3f) | 0x80;
-    snprintf(out, XO_UUID_LEN,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
-             r[12], r[13], r[14], r[15]);
-}
-
-bool sim_uuid_valid(const char *u)
-{
-    if (strlen(u) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (u[i] != '-')
-                return false;
-        } else if (!isxdigit((unsigned char)u[i])) {
-            return false;
-        }
-    }
-    return true;
+    xuuid_mark_v4(r);
+    xuuid_format(r, out);
 }
 
 /* MAC 00:16:3e:xx:xx:xx derived from the domain uuid and devid. */

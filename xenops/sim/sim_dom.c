@@ -127,7 +127,7 @@ sim_dom *sim_dom_build(xo_backend *b, const xo_domain_config *cfg, xo_error *err
         goto fail;
     }
     if (cfg->uuid[0]) {
-        if (!sim_uuid_valid(cfg->uuid)) {
+        if (!xuuid_valid(cfg->uuid)) {
             xo_error_set(err, XO_E_INVAL, "bad uuid '%s'", cfg->uuid);
             goto fail;
         }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/uuid.h"
 #include "xenops/sim/simfile.h"
 #include "xenops/sim/simimage.h"
 #include "xenops/xenops.h"
@@ -103,7 +104,6 @@ int sim_on_dom(xo_backend *b, uint32_t domid, const sim_dom_op *op, void *arg, x
 xo_backend *sim_open(const xo_options *opts, xo_error *err);
 int sim_persist(xo_backend *b, const sim_dom *d, xo_error *err);
 void sim_set_state(sim_dom *d, xo_domstate st);
-bool sim_uuid_valid(const char *u);
 int64_t sim_wall_ms(void);
 
 /* sim_host.c: the host description file and the host ops */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/io.h"
+#include "util/uuid.h"
 #include "xenops/sim/simfile.h"
 
 static const char *const sim_state_names[] = {
@@ -231,17 +232,6 @@ char *sim_dom_format(const sim_dom *d)
     return b.p;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Next space-separated token of *p, decoded into out; false if none/too long. */
 static bool next_token(const char **p, char *out, size_t out_len)
 {
@@ -255,7 +245,7 @@ static bool next_token(const char **p, char *out, size_t out_len)
     while (*s && *s != ' ') {
         char c = *s;
         if (c == '%') {
-            int h = hexval(s[1]), l = h < 0 ? -1 : hexval(s[2]);
+            int h = xhexval((unsigned char)s[1]), l = h < 0 ? -1 : xhexval((unsigned char)s[2]);
             if (h < 0 || l < 0)
                 return false;
             c = (char)(h * 16 + l);
