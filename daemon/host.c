@@ -215,6 +215,8 @@ static void setup_dom0(xobj *host)
     xobj_set_bool(vm, XF_VM_is_control_domain, true);
     xobj_set_str(vm, XF_VM_resident_on, host->ref);
     xobj_set_str(vm, XF_VM_metrics, m->ref);
+    if (!*xobj_str(vm, XF_VM_pool_name))
+        xobj_set_str(vm, XF_VM_pool_name, "Pool-0");   /* VM_DEFAULT_POOL (daemon/api/vm.h) */
     if (have) {
         xobj_set_int(vm, XF_VM_memory_static_max, (int64_t)di.max_memory_kib * 1024);
         xobj_set_int(vm, XF_VM_memory_dynamic_max, (int64_t)di.target_kib * 1024);

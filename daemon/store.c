@@ -236,12 +236,23 @@ static void rel_link(const xobj *o, int field, const char *parent_ref, bool add)
     }
 }
 
+/* The same for every ref a child's field holds: one, or a Set's (many-to-many). */
+static void rel_link_value(const xobj *o, int field, const xv *v, bool add)
+{
+    if (v->kind == XV_STRING)
+        rel_link(o, field, v->u.str.s, add);
+    else if (v->kind == XV_ARRAY)
+        for (size_t i = 0; i < v->u.arr.n; i++)
+            if (v->u.arr.items[i]->kind == XV_STRING)
+                rel_link(o, field, v->u.arr.items[i]->u.str.s, add);
+}
+
 static void rel_all(const xobj *o, bool add)
 {
     for (size_t i = 0; i < xrelationships_count; i++) {
         const xrelationship *r = &xrelationships[i];
         if (r->child_cls == o->cls)
-            rel_link(o, r->child_field, o->f[r->child_field]->u.str.s, add);
+            rel_link_value(o, r->child_field, o->f[r->child_field], add);
     }
 }
 
@@ -311,12 +322,12 @@ static bool is_rel_child_field(const xobj *o, int field)
 void xobj_set(xobj *o, int field, xv *v)
 {
     bool rel = is_rel_child_field(o, field);
-    if (rel && o->f[field]->kind == XV_STRING)
-        rel_link(o, field, o->f[field]->u.str.s, false);
+    if (rel)
+        rel_link_value(o, field, o->f[field], false);
     xv_free(o->f[field]);
     o->f[field] = v;
-    if (rel && v->kind == XV_STRING)
-        rel_link(o, field, v->u.str.s, true);
+    if (rel)
+        rel_link_value(o, field, v, true);
     notify(XSTORE_MOD, o, field);
 }
 
@@ -373,14 +384,20 @@ void xobj_set_add(xobj *o, int field, const char *s)
 {
     size_t before = o->f[field]->u.arr.n;
     set_add_raw(o->f[field], s);
-    if (o->f[field]->u.arr.n != before)
-        notify(XSTORE_MOD, o, field);
+    if (o->f[field]->u.arr.n == before)
+        return;
+    notify(XSTORE_MOD, o, field);
+    if (is_rel_child_field(o, field))
+        rel_link(o, field, s, true);
 }
 
 void xobj_set_remove(xobj *o, int field, const char *s)
 {
-    if (set_remove_raw(o->f[field], s))
-        notify(XSTORE_MOD, o, field);
+    if (!set_remove_raw(o->f[field], s))
+        return;
+    notify(XSTORE_MOD, o, field);
+    if (is_rel_child_field(o, field))
+        rel_link(o, field, s, false);
 }
 
 const char *xobj_map_get(const xobj *o, int field, const char *key)

@@ -61,7 +61,8 @@ void store_insert(xobj *o);
 void store_remove(xobj *o);
 
 /* Field access.  Setters take ownership of v, keep relationships in step
- * (a child's ref field change moves it between parents' sets), notify MOD. */
+ * (a child's ref field change moves it between parents' sets; so does a
+ * change of a many-to-many child's ref Set, by set or add/remove), notify MOD. */
 const xv *xobj_get(const xobj *o, int field);
 void xobj_set(xobj *o, int field, xv *v);
 void xobj_set_str(xobj *o, int field, const char *s);

@@ -56,7 +56,7 @@ typedef struct xclass_desc {
     bool has_destroy;
 } xclass_desc;
 
-typedef struct xrelationship {   /* child.field (a ref) <-> parent.field (a ref Set) */
+typedef struct xrelationship {   /* child.field (a ref or ref Set) <-> parent.field (a ref Set) */
     int child_cls, child_field;
     int parent_cls, parent_field;
 } xrelationship;

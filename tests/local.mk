@@ -63,7 +63,8 @@ TESTS += tests/integration/test_lifecycle.py \
 	tests/integration/test_storage.py \
 	tests/integration/test_reconcile.py \
 	tests/integration/test_persist.py \
-	tests/integration/test_paths.py
+	tests/integration/test_paths.py \
+	tests/integration/test_vm_pool.py
 EXTRA_DIST += bench/persist/bench_persist.py bench/persist/libxen_cycles.c
 
 # the backend gateway (daemon/backend.c) and the backends' log sink

@@ -201,9 +201,10 @@ class Gen:
                 "true" if c.has("destructor") else "false"))
         L.append("};")
         L.append("")
-        # relationships usable generically: a ref field on one side and a ref Set on the other
+        # relationships usable generically: a ref field on one side and a ref Set on the other, or
+        # (many-to-many) two ref Sets, the second named kept by hand and the first derived from it
         rels = []
-        for a, b, _ in m.raw.get("relationships", []):
+        for a, b, kind in m.raw.get("relationships", []):
             ca, fa = a.split(".")
             cb, fb = b.split(".")
             A, B = m.class_by_name[ca], m.class_by_name[cb]
@@ -214,7 +215,9 @@ class Gen:
                 ca, fa, cb, fb, ta, tb = cb, fb, ca, fa, tb, ta
             if ta.kind == "ref" and tb.kind == "set" and tb.elem.kind == "ref":
                 rels.append((ca, fa, cb, fb))
-        L.append("/* one side is a ref field (child), the other a ref Set (parent) */")
+            elif kind == "many-to-many" and ta.kind == "set" and tb.kind == "set":
+                rels.append((cb, fb, ca, fa))
+        L.append("/* the child's field is a ref (or a ref Set), the parent's the ref Set derived from it */")
         L.append("const xrelationship xrelationships[] = {")
         for ca, fa, cb, fb in rels:
             L.append("    { XCL_%s, XF_%s_%s, XCL_%s, XF_%s_%s }," % (ca, ca, fa, cb, cb, fb))

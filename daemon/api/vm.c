@@ -72,6 +72,8 @@ void vm_set_power(xobj *vm, int state, int64_t domid)
     xobj_set_str(vm, XF_VM_power_state, name);
     xobj_set_int(vm, XF_VM_domid, dom ? domid : -1);
     xobj_set_str(vm, XF_VM_resident_on, dom ? host_ref() : "");
+    if (!dom && xobj_get(vm, XF_VM_cpu_pool)->u.arr.n)
+        xobj_set(vm, XF_VM_cpu_pool, xv_array());   /* no pool runs a VM without a domain */
     devices_set_attached(vm, dom);
     xobj *m = store_find(XCL_VM_metrics, xobj_str(vm, XF_VM_metrics));
     if (m) {
@@ -255,6 +257,22 @@ void vm_fix_metrics(xobj *vm, bool raw)
     }
 }
 
+void vm_fix_pool(xobj *vm, bool raw)
+{
+    if (!*xobj_str(vm, XF_VM_pool_name)) {
+        if (raw)
+            raw_set_str(vm, XF_VM_pool_name, VM_DEFAULT_POOL);
+        else
+            xobj_set_str(vm, XF_VM_pool_name, VM_DEFAULT_POOL);
+    }
+    if (!vm_has_domain(vm) && xobj_get(vm, XF_VM_cpu_pool)->u.arr.n) {
+        if (raw)
+            raw_set(vm, XF_VM_cpu_pool, xv_array());
+        else
+            xobj_set(vm, XF_VM_cpu_pool, xv_array());
+    }
+}
+
 void vm_reset_copy(xobj *vm)
 {
     for (size_t i = 0; i < xrelationships_count; i++)
@@ -267,6 +285,8 @@ void vm_reset_copy(xobj *vm)
     raw_set_str(vm, XF_VM_metrics, "");
     raw_set_str(vm, XF_VM_guest_metrics, "");
     xv_struct_del(vm->f[XF_VM_other_config], PERSIST_TRANSIENT_KEY);
+    raw_set(vm, XF_VM_cpu_pool, xv_array());
+    vm_fix_pool(vm, true);
     vm_fix_metrics(vm, true);
 }
 
@@ -282,6 +302,8 @@ static bool vm_create_hook(xcall *call, xobj *o, const xv *rec, xerr **errp)
     raw_set_bool(o, XF_VM_is_control_domain, false);
     raw_set_str(o, XF_VM_metrics, "");
     raw_set_str(o, XF_VM_guest_metrics, "");
+    raw_set(o, XF_VM_cpu_pool, xv_array());
+    vm_fix_pool(o, true);
     vm_fix_metrics(o, true);
     return true;
 }
@@ -383,42 +405,4 @@ static bool vm_set_hook(xcall *call, xobj *o, int field, const xv *v, xerr **err
 const xclass_ops vm_ops = { .create = vm_create_hook, .destroy = vm_destroy_hook,
                             .set = vm_set_hook };
 
-/* ---- cpu pool (set_security_label and cpu_pool_migrate: generated refusals) ---- */
-
-bool xh_VM_get_cpu_pool(xcall *call, const char *self, xv **result_r, xerr **errp)
-{
-    (void)call; (void)errp;
-    *result_r = xv_array();
-    store_rdlock();
-    for (xobj *p = store_first(XCL_cpu_pool); p; p = store_next(p)) {
-        const xv *vms = xobj_get(p, XF_cpu_pool_started_VMs);
-        for (size_t i = 0; i < vms->u.arr.n; i++)
-            if (strcmp(vms->u.arr.items[i]->u.str.s, self) == 0)
-                xv_array_add(*result_r, xv_str(p->ref));
-    }
-    store_unlock();
-    return true;
-}
-
-bool xh_VM_get_pool_name(xcall *call, const char *self, xv **result_r, xerr **errp)
-{
-    (void)call; (void)errp;
-    store_rdlock();
-    xobj *vm = store_find(XCL_VM, self);
-    const char *name = vm ? xobj_map_get(vm, XF_VM_other_config, "cpu_pool") : NULL;
-    *result_r = xv_str(name ? name : "Pool-0");
-    store_unlock();
-    return true;
-}
-
-bool xh_VM_set_pool_name(xcall *call, const char *self, const char *pool_name, xerr **errp)
-{
-    (void)call; (void)errp;
-    store_wrlock();
-    xobj *vm = store_find(XCL_VM, self);
-    if (vm)
-        xobj_map_put(vm, XF_VM_other_config, "cpu_pool", pool_name);
-    store_unlock();
-    return true;
-}
 

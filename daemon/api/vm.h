@@ -136,6 +136,11 @@ void vm_started(xobj *vm, int state, uint32_t domid);
 void vm_reset_copy(xobj *vm);
 /* Make the VM's metrics objects exist; raw: vm not in the store. */
 void vm_fix_metrics(xobj *vm, bool raw);
+/* The CPU pool fields every VM has, however it was made or loaded: pool_name
+ * VM_DEFAULT_POOL unless set (as xend), cpu_pool empty without a domain (no
+ * pool runs it); raw: vm not in the store. */
+#define VM_DEFAULT_POOL "Pool-0"
+void vm_fix_pool(xobj *vm, bool raw);
 /* Answer a deferred call (c may be NULL: err is freed; no lock). */
 void vm_finish_call(xcall *c, xerr *err);
 

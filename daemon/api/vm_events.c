@@ -109,6 +109,7 @@ static void keep_renamed(const char *ref, uint32_t domid)
     raw_set_str(t, XF_VM_power_state, vm_power_name(VM_CRASHED));
     raw_set_int(t, XF_VM_domid, domid);
     raw_set_str(t, XF_VM_actions_after_crash, "preserve");
+    vm_fix_pool(t, true);
     vm_fix_metrics(t, true);
     store_insert(t);
     xobj_set_str(t, XF_VM_resident_on, host_ref());
@@ -239,6 +240,7 @@ void vm_adopt(const xo_dominfo *d)
     xv_struct_set(vm->f[XF_VM_other_config], PERSIST_TRANSIENT_KEY, xv_str("true"));
     raw_set_str(vm, XF_VM_power_state, vm_power_name(VM_HALTED));
     raw_set_int(vm, XF_VM_domid, -1);
+    vm_fix_pool(vm, true);
     vm_fix_metrics(vm, true);
     store_insert(vm);
     vm_started(vm, vm_power_of_domain(d->state),

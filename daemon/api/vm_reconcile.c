@@ -24,10 +24,15 @@ static void relink_all(void)
     for (size_t i = 0; i < xrelationships_count; i++) {
         const xrelationship *r = &xrelationships[i];
         for (xobj *c = store_first(r->child_cls); c; c = store_next(c)) {
-            const char *p = xobj_str(c, r->child_field);
-            xobj *po = *p ? store_find(r->parent_cls, p) : NULL;
-            if (po)
-                xobj_set_add(po, r->parent_field, c->ref);
+            const xv *v = xobj_get(c, r->child_field);
+            size_t n = v->kind == XV_ARRAY ? v->u.arr.n : 1;   /* a ref, or many-to-many's Set */
+            for (size_t k = 0; k < n; k++) {
+                const xv *e = v->kind == XV_ARRAY ? v->u.arr.items[k] : v;
+                xobj *po = e->kind == XV_STRING && *e->u.str.s
+                               ? store_find(r->parent_cls, e->u.str.s) : NULL;
+                if (po)
+                    xobj_set_add(po, r->parent_field, c->ref);
+            }
         }
     }
 }
@@ -39,6 +44,14 @@ bool vm_setup(const daemon_options *o, char **err_r)
     store_wrlock();
     relink_all();
     for (xobj *vm = store_first(XCL_VM); vm; vm = store_next(vm)) {
+        /* state of the daemon before pool_name was a field: set_pool_name kept it here */
+        const char *old = xobj_map_get(vm, XF_VM_other_config, "cpu_pool");
+        if (old && !*xobj_str(vm, XF_VM_pool_name)) {
+            xobj_set_str(vm, XF_VM_pool_name, old);
+            xv_struct_del(vm->f[XF_VM_other_config], "cpu_pool");
+            xobj_touch(vm, XF_VM_other_config);
+        }
+        vm_fix_pool(vm, false);
         if (xobj_bool(vm, XF_VM_is_control_domain))
             continue;
         vm_fix_metrics(vm, false);

@@ -267,6 +267,59 @@ static void test_vm_lifecycle(xen_session *s)
     xen_vm_free(vm);
 }
 
+/* Xen 4.4.0's VM record members cpu_pool and pool_name, and their calls:
+ * Pool-0 unless set (as xend), set by VM.create and set_pool_name, no pool
+ * running a halted VM. */
+static void test_cpu_pool(xen_session *s)
+{
+    xen_vm vm = make_vm(s, "libxen-pool");
+    if (!must(s, vm != NULL, "VM.create"))
+        return;
+    xen_vm_record *r = NULL;
+    if (must(s, xen_vm_get_record(s, &r, vm), "VM.get_record")) {
+        CHECK_STR_EQ(r->pool_name, "Pool-0");
+        CHECK(r->cpu_pool != NULL && r->cpu_pool->size == 0);
+    }
+    xen_vm_record_free(r);
+    must(s, xen_vm_set_pool_name(s, vm, "Pool-1"), "VM.set_pool_name");
+    char *name = NULL;
+    if (must(s, xen_vm_get_pool_name(s, &name, vm), "VM.get_pool_name"))
+        CHECK_STR_EQ(name, "Pool-1");
+    free(name);
+    struct xen_cpu_pool_set *pools = NULL;
+    if (must(s, xen_vm_get_cpu_pool(s, &pools, vm), "VM.get_cpu_pool"))
+        CHECK(pools != NULL && pools->size == 0);
+    xen_cpu_pool_set_free(pools);
+    r = NULL;
+    if (must(s, xen_vm_get_record(s, &r, vm), "VM.get_record")) {
+        CHECK_STR_EQ(r->pool_name, "Pool-1");
+        bool moved = false;   /* the field, no longer other_config:cpu_pool */
+        for (size_t i = 0; i < r->other_config->size; i++)
+            moved |= strcmp(r->other_config->contents[i].key, "cpu_pool") == 0;
+        CHECK(!moved);
+    }
+    xen_vm_record_free(r);
+    must(s, xen_vm_destroy(s, vm), "VM.destroy");
+    xen_vm_free(vm);
+
+    /* a record naming its pool keeps it through VM.create */
+    xen_vm_record *c = xen_vm_record_alloc();
+    c->name_label = strdup("libxen-pool-2");
+    c->pool_name = strdup("Pool-2");
+    c->vcpus_max = 1;
+    c->vcpus_at_startup = 1;
+    xen_vm vm2 = NULL;
+    if (must(s, xen_vm_create(s, &vm2, c), "VM.create with pool_name")) {
+        char *n2 = NULL;
+        if (must(s, xen_vm_get_pool_name(s, &n2, vm2), "VM.get_pool_name"))
+            CHECK_STR_EQ(n2, "Pool-2");
+        free(n2);
+        must(s, xen_vm_destroy(s, vm2), "VM.destroy");
+    }
+    xen_vm_free(vm2);
+    xen_vm_record_free(c);
+}
+
 static void test_async(xen_session *s)
 {
     xen_vm vm = make_vm(s, "libxen-async");
@@ -441,6 +494,7 @@ int main(int argc, char **argv)
     RUN("all_records", test_all_records(s));
     RUN("errors", test_errors(s));
     RUN("vm_lifecycle", test_vm_lifecycle(s));
+    RUN("cpu_pool", test_cpu_pool(s));
     RUN("async", test_async(s));
     RUN("events", test_events(s));
     xen_session_logout(s);

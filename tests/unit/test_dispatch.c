@@ -120,6 +120,25 @@ static void test_store(void)
     store_remove(vbd);
     CHECK(xobj_get(vm2, XF_VM_VBDs)->u.arr.n == 0);
     CHECK(store_count(XCL_VM) == 2 && store_find(XCL_VM, vm->ref) == vm);
+    /* many-to-many (VM.cpu_pool -> cpu_pool.started_VMs): set, add, remove, removal */
+    xobj *pa = xobj_new(XCL_cpu_pool, NULL), *pb = xobj_new(XCL_cpu_pool, NULL);
+    store_insert(pa);
+    store_insert(pb);
+    xv *both = xv_array();
+    xv_array_add(both, xv_str(pa->ref));
+    xv_array_add(both, xv_str(pb->ref));
+    xobj_set(vm, XF_VM_cpu_pool, both);
+    CHECK(xobj_get(pa, XF_cpu_pool_started_VMs)->u.arr.n == 1 &&
+          xobj_get(pb, XF_cpu_pool_started_VMs)->u.arr.n == 1);
+    xobj_set_remove(vm, XF_VM_cpu_pool, pa->ref);
+    CHECK(xobj_get(pa, XF_cpu_pool_started_VMs)->u.arr.n == 0);
+    xobj_set_add(vm2, XF_VM_cpu_pool, pb->ref);
+    CHECK(xobj_get(pb, XF_cpu_pool_started_VMs)->u.arr.n == 2);
+    xobj_set(vm2, XF_VM_cpu_pool, xv_array());
+    CHECK(xobj_get(pb, XF_cpu_pool_started_VMs)->u.arr.n == 1);
+    store_remove(vm);
+    CHECK(xobj_get(pb, XF_cpu_pool_started_VMs)->u.arr.n == 0);
+    CHECK(store_count(XCL_VM) == 1);
     /* many objects: the table grows, iteration sees each once */
     for (int i = 0; i < 5000; i++)
         store_insert(xobj_new(XCL_network, NULL));
@@ -128,7 +147,7 @@ static void test_store(void)
         n++;
     CHECK(n == 5000 && store_count(XCL_network) == 5000);
     store_unlock();
-    CHECK(adds == 5003 && dels == 1 && mods > 0);
+    CHECK(adds == 5005 && dels == 2 && mods > 0);
     store_fini();
 }
 
