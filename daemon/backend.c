@@ -173,6 +173,11 @@ int backend_domain_vcpus(uint32_t domid, xo_vcpu_info **v_r, size_t *n_r, xo_err
     return CALL(domain_vcpus, domid, v_r, n_r, err);
 }
 
+int backend_domain_io(uint32_t domid, xo_dev_io **io_r, size_t *n_r, xo_error *err)
+{
+    return CALL(domain_io, domid, io_r, n_r, err);
+}
+
 int backend_domain_create(const xo_domain_config *cfg, bool paused, uint32_t *domid_r,
                           xo_error *err)
 {

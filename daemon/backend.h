@@ -50,6 +50,7 @@ int backend_host_send_debug_keys(const char *keys, xo_error *err);
 int backend_domain_list(xo_dominfo **doms_r, size_t *n_r, xo_error *err);
 int backend_domain_info(uint32_t domid, xo_dominfo *info_r, xo_error *err);
 int backend_domain_vcpus(uint32_t domid, xo_vcpu_info **v_r, size_t *n_r, xo_error *err);
+int backend_domain_io(uint32_t domid, xo_dev_io **io_r, size_t *n_r, xo_error *err);
 
 /* On XO_E_NOMEM / XO_E_NOCPU the numbers the backend left unknown are
  * filled in from cfg and the host. */

@@ -168,6 +168,16 @@ typedef struct xo_nic {
 
 typedef struct xo_kv { char key[64]; char value[256]; } xo_kv;
 
+/* Bytes a domain's device moved, from the guest's side, counted while the
+ * device exists (monotonic; a device plugged again may start again at 0). */
+typedef struct xo_dev_io {
+    bool nic;                       /* false: a disk, named by vdev; true: a nic, by devid */
+    char vdev[16];
+    int devid;
+    uint64_t rd_bytes;              /* disk: read; nic: received */
+    uint64_t wr_bytes;              /* disk: written; nic: sent */
+} xo_dev_io;
+
 typedef struct xo_domain_config {
     char uuid[XO_UUID_LEN];
     char name[XO_NAME_LEN];
@@ -277,6 +287,10 @@ typedef struct xo_ops {
      * directories xend.conf names (NULL: false). */
     bool (*opens_boot_files)(xo_backend *b);
     int (*domain_console_tty)(xo_backend *b, uint32_t domid, char *path, size_t len, xo_error *err);
+    /* The byte counters of the domain's disks and nics that the backend
+     * can read (a device it cannot read is left out); *io_r malloc'd.
+     * Optional (NULL: XO_E_NOTSUP from the gateway). */
+    int (*domain_io)(xo_backend *b, uint32_t domid, xo_dev_io **io_r, size_t *n_r, xo_error *err);
 } xo_ops;
 
 /* The backends compiled in. */

@@ -6,6 +6,7 @@ xenops_xen_libxo_xen_la_SOURCES = \
 	xenops/xen/xen_config.c xenops/xen/xen_config.h \
 	xenops/xen/xen_console.c \
 	xenops/xen/xen_host.c \
+	xenops/xen/xen_io.c \
 	xenops/xen/xen_osevent.c \
 	xenops/xen/xen_priv.h \
 	xenops/xen/xo_xen.h

@@ -1176,4 +1176,5 @@ const xo_ops xo_xen_ops = {
     .nic_add = xx_nic_add,
     .nic_remove = xx_nic_remove,
     .opens_boot_files = xx_opens_boot_files,
+    .domain_io = xx_domain_io,
 };

@@ -94,6 +94,9 @@ void xx_osevent_free_all(xo_backend *b);
 int xx_console_start(xo_backend *b, uint32_t domid, const char *path, xo_error *err);
 void xx_console_stop(xx_console *c);
 
+/* xen_io.c: the byte counters of a domain's nics and disks (dom0's sysfs). */
+int xx_domain_io(xo_backend *b, uint32_t domid, xo_dev_io **io_r, size_t *n_r, xo_error *err);
+
 /* xen_backend.c */
 void xx_libxl_err(xo_backend *b, xo_error *err, int rc, const char *what, uint32_t domid);
 void xx_log_clear(void);
