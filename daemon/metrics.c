@@ -98,14 +98,43 @@ static void host_part(xbuf *b)
     }
 }
 
-/* The live figures of running domains, from the backend. */
-static void vm_part(xbuf *b)
+/* What the backend says of the running domains, read before the store lock
+ * is taken (the backend is never called with it held): each domain and the
+ * byte counters of its devices. */
+typedef struct live {
+    xo_dominfo *doms;
+    size_t nd;
+    xo_dev_io **io;                 /* per domain; NULL: none known */
+    size_t *nio;
+} live;
+
+static void live_read(live *l)
 {
-    xo_dominfo *doms = NULL;
-    size_t nd = 0;
     xo_error e = { 0 };
-    if (backend_domain_list(&doms, &nd, &e) != 0)
-        nd = 0;
+    memset(l, 0, sizeof(*l));
+    if (backend_domain_list(&l->doms, &l->nd, &e) != 0)
+        l->nd = 0;
+    l->io = calloc(l->nd + 1, sizeof(*l->io));
+    l->nio = calloc(l->nd + 1, sizeof(*l->nio));
+    if (!l->io || !l->nio)
+        abort();
+    for (size_t i = 0; i < l->nd; i++)
+        if (backend_domain_io(l->doms[i].domid, &l->io[i], &l->nio[i], &e) != 0)
+            l->io[i] = NULL, l->nio[i] = 0;
+}
+
+static void live_free(live *l)
+{
+    for (size_t i = 0; i < l->nd; i++)
+        free(l->io[i]);
+    free(l->io);
+    free(l->nio);
+    free(l->doms);
+}
+
+/* The live figures of running domains. */
+static void vm_part(xbuf *b, const live *l)
+{
     head(b, "xen_domain_info", "gauge", "One per VM (1), with its power state.");
     for (xobj *vm = store_first(XCL_VM); vm; vm = store_next(vm)) {
         if (xobj_bool(vm, XF_VM_is_a_template))
@@ -124,62 +153,79 @@ static void vm_part(xbuf *b)
     };
     for (size_t k = 0; k < sizeof(live_m) / sizeof(live_m[0]); k++) {
         head(b, live_m[k].name, live_m[k].type, live_m[k].help);
-        for (size_t i = 0; i < nd; i++) {
-            xobj *vm = store_find(XCL_VM, doms[i].uuid);
+        for (size_t i = 0; i < l->nd; i++) {
+            const xo_dominfo *d = &l->doms[i];
+            xobj *vm = store_find(XCL_VM, d->uuid);
             if (!vm)
                 continue;
             xbuf_printf(b, "%s{", live_m[k].name);
             vm_labels(b, vm);
             if (k == 0)
-                xbuf_printf(b, "} %.9f\n", (double)doms[i].cpu_time_ns / 1e9);
+                xbuf_printf(b, "} %.9f\n", (double)d->cpu_time_ns / 1e9);
             else if (k == 1)
-                xbuf_printf(b, "} %" PRIu64 "\n", doms[i].memory_kib * 1024);
+                xbuf_printf(b, "} %" PRIu64 "\n", d->memory_kib * 1024);
             else if (k == 2)
-                xbuf_printf(b, "} %" PRIu64 "\n", doms[i].target_kib * 1024);
+                xbuf_printf(b, "} %" PRIu64 "\n", d->target_kib * 1024);
             else
-                xbuf_printf(b, "} %u\n", doms[i].vcpus_online);
+                xbuf_printf(b, "} %u\n", d->vcpus_online);
         }
     }
-    free(doms);
 }
 
-/* VBD and VIF throughput: the device metrics' last rates (the backends keep
- * no byte counters; KiB/s in the datamodel, bytes/s here). */
+/* VBD and VIF byte counters, from the backend's (xo_dev_io), labelled with
+ * the device as the VBD or VIF names it. */
 typedef struct devm {
-    int cls, f_vm, f_device, f_metrics, mcls, f_rate[2];
+    bool nic;
+    int f_vm_set, cls, f_device;
     const char *name[2], *help[2];
 } devm;
 
-static void dev_part(xbuf *b, const devm *d)
+/* The device of vm that io counts, or NULL. */
+static const xobj *io_device(const devm *dm, const xobj *vm, const xo_dev_io *io)
+{
+    const xv *set = xobj_get(vm, dm->f_vm_set);
+    for (size_t i = 0; i < set->u.arr.n; i++) {
+        const xobj *o = store_find(dm->cls, set->u.arr.items[i]->u.str.s);
+        const char *dev = o ? xobj_str(o, dm->f_device) : "";
+        char *end = NULL;
+        long id = strtol(dev, &end, 10);
+        if (o && (dm->nic ? *dev && !*end && id == io->devid
+                          : strncmp(dev, io->vdev, sizeof(io->vdev) - 1) == 0))   /* vdev: the first 15 */
+            return o;
+    }
+    return NULL;
+}
+
+static void dev_part(xbuf *b, const devm *dm, const live *l)
 {
     for (int k = 0; k < 2; k++) {
-        head(b, d->name[k], "gauge", d->help[k]);
-        for (xobj *o = store_first(d->cls); o; o = store_next(o)) {
-            xobj *vm = store_find(XCL_VM, xobj_str(o, d->f_vm));
-            xobj *m = store_find(d->mcls, xobj_str(o, d->f_metrics));
-            if (!vm || !m)
-                continue;
-            xbuf_printf(b, "%s{", d->name[k]);
-            vm_labels(b, vm);
-            xbuf_puts(b, ",device=");
-            label_value(b, xobj_str(o, d->f_device));
-            xbuf_printf(b, "} %.6g\n", xobj_double(m, d->f_rate[k]) * 1024);
+        head(b, dm->name[k], "counter", dm->help[k]);
+        for (size_t i = 0; i < l->nd; i++) {
+            xobj *vm = store_find(XCL_VM, l->doms[i].uuid);
+            for (size_t j = 0; vm && j < l->nio[i]; j++) {
+                const xo_dev_io *io = &l->io[i][j];
+                const xobj *o = io->nic == dm->nic ? io_device(dm, vm, io) : NULL;
+                if (!o)
+                    continue;
+                xbuf_printf(b, "%s{", dm->name[k]);
+                vm_labels(b, vm);
+                xbuf_puts(b, ",device=");
+                label_value(b, xobj_str(o, dm->f_device));
+                xbuf_printf(b, "} %" PRIu64 "\n", k == 0 ? io->rd_bytes : io->wr_bytes);
+            }
         }
     }
 }
 
 static const devm vbd_m = {
-    XCL_VBD, XF_VBD_VM, XF_VBD_device, XF_VBD_metrics, XCL_VBD_metrics,
-    { XF_VBD_metrics_io_read_kbs, XF_VBD_metrics_io_write_kbs },
-    { "xen_domain_block_read_bytes_per_second", "xen_domain_block_write_bytes_per_second" },
-    { "Read from the disk, bytes per second (last sample).", "Written to the disk, bytes per second (last sample)." },
+    false, XF_VM_VBDs, XCL_VBD, XF_VBD_device,
+    { "xen_domain_block_read_bytes_total", "xen_domain_block_write_bytes_total" },
+    { "Bytes the guest read from the disk.", "Bytes the guest wrote to the disk." },
 };
 static const devm vif_m = {
-    XCL_VIF, XF_VIF_VM, XF_VIF_device, XF_VIF_metrics, XCL_VIF_metrics,
-    { XF_VIF_metrics_io_read_kbs, XF_VIF_metrics_io_write_kbs },
-    { "xen_domain_interface_receive_bytes_per_second", "xen_domain_interface_transmit_bytes_per_second" },
-    { "Received by the interface, bytes per second (last sample).",
-      "Sent by the interface, bytes per second (last sample)." },
+    true, XF_VM_VIFs, XCL_VIF, XF_VIF_device,
+    { "xen_domain_interface_receive_bytes_total", "xen_domain_interface_transmit_bytes_total" },
+    { "Bytes the guest received on the interface.", "Bytes the guest sent on the interface." },
 };
 
 static void api_part(xbuf *b)
@@ -221,14 +267,17 @@ char *metrics_render(size_t *len_r)
     xbuf_init(&b);
     head(&b, "xen_up", "gauge", "1: xend answered this scrape.");
     xbuf_puts(&b, "xen_up 1\n");
+    live l;
+    live_read(&l);
     store_rdlock();
     host_part(&b);
-    vm_part(&b);
-    dev_part(&b, &vbd_m);
-    dev_part(&b, &vif_m);
+    vm_part(&b, &l);
+    dev_part(&b, &vbd_m, &l);
+    dev_part(&b, &vif_m, &l);
     head(&b, "xen_sessions", "gauge", "Open API sessions.");
     xbuf_printf(&b, "xen_sessions %zu\n", store_count(XCL_session));
     store_unlock();
+    live_free(&l);
     uint64_t entries, cap, waiters;
     events_stats(&entries, &cap, &waiters);
     head(&b, "xen_event_log_entries", "gauge", "Changes held in the event log.");

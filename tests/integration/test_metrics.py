@@ -16,7 +16,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import DEADLINE, Xend, free_port, ok, run_with, skip  # noqa: E402
+from xendtest import DEADLINE, Xend, free_port, ok, run_with, skip, wait_until  # noqa: E402
 
 X = None
 MIB = 1 << 20
@@ -38,6 +38,55 @@ def samples(text):
             key, _, value = line.rpartition(" ")
             out[key] = float(value)
     return out
+
+
+def vm_with_devices(p, s, name):
+    """A started VM with one disk (xvda) and one interface (device 0): its ref."""
+    vm = ok(p.VM.create(s, {"name_label": name, "memory_static_max": str(256 * MIB),
+                            "memory_dynamic_max": str(256 * MIB), "memory_dynamic_min": str(128 * MIB),
+                            "memory_static_min": str(16 * MIB), "VCPUs_max": "2", "VCPUs_at_startup": "2",
+                            "PV_kernel": "/boot/vmlinuz-test"}))
+    sr = ok(p.SR.get_by_name_label(s, "QCoW"))[0]
+    vdi = ok(p.VDI.create(s, {"name_label": name + "-disk", "SR": sr, "virtual_size": str(8 * MIB),
+                              "type": "user", "sharable": False, "read_only": False, "other_config": {}}))
+    ok(p.VBD.create(s, {"VM": vm, "VDI": vdi, "device": "xvda", "bootable": True, "mode": "RW",
+                        "type": "Disk", "qos_algorithm_type": "", "qos_algorithm_params": {}}))
+    net = ok(p.network.get_all(s))[0]
+    ok(p.VIF.create(s, {"VM": vm, "network": net, "device": "0", "MAC": "", "MTU": "1500",
+                        "qos_algorithm_type": "", "qos_algorithm_params": {}}))
+    ok(p.VM.start(s, vm, False))
+    return vm
+
+
+DEVICE_COUNTERS = ("xen_domain_block_read_bytes_total", "xen_domain_block_write_bytes_total",
+                   "xen_domain_interface_receive_bytes_total", "xen_domain_interface_transmit_bytes_total")
+
+
+def test_device_counters():
+    """VBD and VIF bytes are counters (TYPE counter, _bytes_total), one series
+    per device, and they only grow while the guest runs."""
+    p = X.proxy()
+    s = X.login(p)
+    vm = vm_with_devices(p, s, "io-vm")
+    text = get("http://127.0.0.1:%d/metrics" % X.port)[2]
+    for name in DEVICE_COUNTERS:
+        assert "# TYPE %s counter\n" % name in text, name
+    key = {n: '%s{domain="io-vm",uuid="%s",device="%s"}' % (n, vm, "xvda" if "block" in n else "0")
+           for n in DEVICE_COUNTERS}
+    first = samples(text)
+    for n in DEVICE_COUNTERS:
+        assert first.get(key[n], -1) >= 0, (key[n], [k for k in first if n in k])
+    # the sim's guest does I/O as it runs: every counter moves on, none goes back
+    later = {}
+
+    def grew():
+        later.update(samples(get("http://127.0.0.1:%d/metrics" % X.port)[2]))
+        return all(later.get(key[n], 0) > first[key[n]] for n in DEVICE_COUNTERS)
+    wait_until(grew, "the device counters to grow")
+    ok(p.VM.hard_shutdown(s, vm))
+    gone = samples(get("http://127.0.0.1:%d/metrics" % X.port)[2])
+    assert not any(k in gone for k in key.values()), "a halted VM's devices have no series"
+    ok(p.VM.destroy(s, vm))
 
 
 def test_exposition():
@@ -161,6 +210,18 @@ def test_prometheus_scrapes():
                 break
             time.sleep(0.5)
         assert r and float(r[0]["value"][1]) >= 5, r
+        # a device counter, scraped as it grows: Prometheus sees its rate
+        vm = vm_with_devices(p, s, "prom-io")
+        q = 'xen_domain_interface_receive_bytes_total{domain="prom-io",device="0"}'
+        deadline = time.time() + DEADLINE
+        while time.time() < deadline:
+            r = query("rate(%s[5s])" % q)
+            if r and float(r[0]["value"][1]) > 0:
+                break
+            time.sleep(0.5)
+        assert r and float(r[0]["value"][1]) > 0, (r, query(q))
+        ok(p.VM.hard_shutdown(s, vm))
+        ok(p.VM.destroy(s, vm))
     finally:
         prom.terminate()
         try:
@@ -178,7 +239,7 @@ def main():
         if not shutil.which(tool):
             skip("%s is not installed (scripts/install-deps.sh installs Debian's prometheus)" % tool)
     X = Xend()
-    run_with(X, [test_exposition, test_access, test_prometheus_scrapes])
+    run_with(X, [test_exposition, test_device_counters, test_access, test_prometheus_scrapes])
 
 
 if __name__ == "__main__":
