@@ -174,71 +174,64 @@ bool auth_pam_check(const char *service, const char *user, const char *password,
 /* getpw*_r / getgr*_r with a buffer that grows on ERANGE (no size is truncated). */
 #define AUTH_NSS_BUF_MAX (1024 * 1024)
 
-bool auth_user_name(unsigned uid, char **name_r)
+enum { NSS_UID, NSS_GID, NSS_USER };
+
+/* The account of uid or user name (into *pw), or the group of gid (into
+ * *gr), its strings in *buf_r (free it); false if there is none. */
+static bool nss_lookup(int what, unsigned id, const char *user, struct passwd *pw,
+                       struct group *gr, char **buf_r)
 {
-    size_t len = 1024;
-    *name_r = NULL;
-    for (;;) {
+    *buf_r = NULL;
+    for (size_t len = 1024;; len *= 2) {
         char *buf = malloc(len);
         if (!buf)
             return false;
-        struct passwd pw, *res = NULL;
-        int rc = getpwuid_r((uid_t)uid, &pw, buf, len, &res);
+        struct passwd *pw_res = NULL;
+        struct group *gr_res = NULL;
+        int rc = what == NSS_GID   ? getgrgid_r((gid_t)id, gr, buf, len, &gr_res)
+                 : what == NSS_UID ? getpwuid_r((uid_t)id, pw, buf, len, &pw_res)
+                                   : getpwnam_r(user, pw, buf, len, &pw_res);
         if (rc == ERANGE && len < AUTH_NSS_BUF_MAX) {
             free(buf);
-            len *= 2;
             continue;
         }
-        if (rc == 0 && res)
-            *name_r = strdup(res->pw_name);
-        free(buf);
-        return *name_r != NULL;
+        if (rc != 0 || (!pw_res && !gr_res)) {
+            free(buf);
+            return false;
+        }
+        *buf_r = buf;
+        return true;
     }
+}
+
+bool auth_user_name(unsigned uid, char **name_r)
+{
+    struct passwd pw;
+    char *buf;
+    *name_r = NULL;
+    if (nss_lookup(NSS_UID, uid, NULL, &pw, NULL, &buf))
+        *name_r = strdup(pw.pw_name);
+    free(buf);
+    return *name_r != NULL;
 }
 
 static char *group_name(gid_t gid)
 {
-    size_t len = 1024;
-    for (;;) {
-        char *buf = malloc(len);
-        if (!buf)
-            return NULL;
-        struct group gr, *res = NULL;
-        int rc = getgrgid_r(gid, &gr, buf, len, &res);
-        if (rc == ERANGE && len < AUTH_NSS_BUF_MAX) {
-            free(buf);
-            len *= 2;
-            continue;
-        }
-        char *name = rc == 0 && res ? strdup(res->gr_name) : NULL;
-        free(buf);
-        return name;
-    }
+    struct group gr;
+    char *buf;
+    char *name = nss_lookup(NSS_GID, gid, NULL, NULL, &gr, &buf) ? strdup(gr.gr_name) : NULL;
+    free(buf);
+    return name;
 }
 
 bool auth_user_groups(const char *user, char ***groups_r, size_t *n_r)
 {
     *groups_r = NULL;
     *n_r = 0;
-    size_t len = 1024;
-    struct passwd pw, *res = NULL;
-    char *buf = NULL;
-    for (;;) {
-        buf = malloc(len);
-        if (!buf)
-            return false;
-        int rc = getpwnam_r(user, &pw, buf, len, &res);
-        if (rc == ERANGE && len < AUTH_NSS_BUF_MAX) {
-            free(buf);
-            len *= 2;
-            continue;
-        }
-        if (rc != 0 || !res) {
-            free(buf);
-            return false;
-        }
-        break;
-    }
+    struct passwd pw;
+    char *buf;
+    if (!nss_lookup(NSS_USER, 0, user, &pw, NULL, &buf))
+        return false;
     int ng = 32;
     gid_t *gids = NULL;
     for (;;) {
