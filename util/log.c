@@ -401,6 +401,16 @@ static void xlog_fallback_locked(void)
     }
 }
 
+/* After the lock is dropped (the report goes through the log): what
+ * xlog_open or xlog_reopen could not open, if anything; frees path. */
+static void report_open_failure(const char *verb, char *path, int open_errno)
+{
+    if (open_errno)
+        xlog(XLOG_ERROR, "cannot %s log file %s: %s", verb, path ? path : "(path)",
+             strerror(open_errno));
+    free(path);
+}
+
 void xlog_open(const char *file, xlog_level level, bool foreground)
 {
     int open_errno = 0;
@@ -430,11 +440,7 @@ void xlog_open(const char *file, xlog_level level, bool foreground)
         xlog_fallback_locked();
     }
     pthread_mutex_unlock(&xlog_lock);
-
-    if (open_errno)
-        xlog(XLOG_ERROR, "cannot open log file %s: %s",
-             failed ? failed : "(path)", strerror(open_errno));
-    free(failed);
+    report_open_failure("open", failed, open_errno);
 }
 
 void xlog_reopen(void)
@@ -454,11 +460,7 @@ void xlog_reopen(void)
         }
     }
     pthread_mutex_unlock(&xlog_lock);
-
-    if (open_errno)
-        xlog(XLOG_ERROR, "cannot reopen log file %s: %s",
-             path ? path : "(path)", strerror(open_errno));
-    free(path);
+    report_open_failure("reopen", path, open_errno);
 }
 
 bool xlog_to_stderr(void)
