@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/callq.h"
 #include "util/loop.h"
 
 struct xloop_fd {
@@ -51,12 +52,6 @@ struct xloop_timer {
     void *arg;
 };
 
-typedef struct xloop_callrec {
-    void (*fn)(void *arg);
-    void *arg;
-    struct xloop_callrec *next;
-} xloop_callrec;
-
 struct xloop {
     pthread_t thread;
     int epfd;
@@ -68,7 +63,7 @@ struct xloop {
     uint64_t timer_seq;
     xloop_timer **heap;             /* min-heap on (abs_ms, seq) */
     size_t n_heap, cap_heap;
-    xloop_callrec *calls_head, *calls_tail;
+    xcallq calls;
     xloop_fd *dead_fds;             /* removed, freed after the batch */
     const void *running;            /* handle whose callback is running */
     uint64_t cb_seq;                /* bumped after each callback */
@@ -181,45 +176,36 @@ static void xloop_callback_over(xloop *l)
 
 /* ---- the thread ---- */
 
-static short xloop_revents(uint32_t ev)
+/* poll(2)'s events and epoll's, one for one. */
+static const struct {
+    short poll;
+    uint32_t epoll;
+} xloop_events[] = {
+    { POLLIN, EPOLLIN }, { POLLOUT, EPOLLOUT }, { POLLPRI, EPOLLPRI },
+    { POLLERR, EPOLLERR }, { POLLHUP, EPOLLHUP },
+};
+
+/* epoll's events as poll(2)'s (from_epoll) or the other way round.
+ * POLLERR and POLLHUP are asked of epoll too: both report them whether
+ * asked or not. */
+static uint32_t xloop_map_events(uint32_t in, bool from_epoll)
 {
-    short r = 0;
+    uint32_t out = 0;
 
-    if (ev & EPOLLIN)
-        r |= POLLIN;
-    if (ev & EPOLLOUT)
-        r |= POLLOUT;
-    if (ev & EPOLLERR)
-        r |= POLLERR;
-    if (ev & EPOLLHUP)
-        r |= POLLHUP;
-    if (ev & EPOLLPRI)
-        r |= POLLPRI;
-    return r;
-}
-
-static uint32_t xloop_epoll_events(short events)
-{
-    uint32_t e = 0;
-
-    if (events & POLLIN)
-        e |= EPOLLIN;
-    if (events & POLLOUT)
-        e |= EPOLLOUT;
-    if (events & POLLPRI)
-        e |= EPOLLPRI;
-    return e;
+    for (size_t i = 0; i < sizeof(xloop_events) / sizeof(xloop_events[0]); i++) {
+        uint32_t p = (uint16_t)xloop_events[i].poll, e = xloop_events[i].epoll;
+        if (in & (from_epoll ? e : p))
+            out |= from_epoll ? p : e;
+    }
+    return out;
 }
 
 /* Run the queued calls; returns with the lock held.  Lock held on entry. */
 static void xloop_run_calls(xloop *l)
 {
-    while (l->calls_head) {
-        xloop_callrec *c = l->calls_head;
+    xcallq_item *c;
 
-        l->calls_head = c->next;
-        if (!l->calls_head)
-            l->calls_tail = NULL;
+    while ((c = xcallq_pop(&l->calls))) {
         l->running = c;
         pthread_mutex_unlock(&l->lock);
         c->fn(c->arg);
@@ -268,7 +254,7 @@ static void *xloop_thread(void *arg)
         int timeout = -1;
         int n;
 
-        if (l->calls_head) {
+        if (l->calls.head) {
             timeout = 0;
         } else if (l->n_heap > 0) {
             int64_t d = l->heap[0]->abs_ms - xloop_now_ms();
@@ -293,7 +279,8 @@ static void *xloop_thread(void *arg)
             }
             if (h->removed)
                 continue;
-            rev = xloop_revents(evs[i].events) & (h->events | POLLERR | POLLHUP | POLLPRI);
+            rev = (short)xloop_map_events(evs[i].events, true) &
+                  (h->events | POLLERR | POLLHUP | POLLPRI);
             if (!rev)
                 continue;
             l->running = h;
@@ -389,7 +376,7 @@ xloop_fd *xloop_fd_add(xloop *l, int fd, short events, xloop_fd_fn fn, void *arg
     h->events = events;
     h->fn = fn;
     h->arg = arg;
-    ev.events = xloop_epoll_events(events);
+    ev.events = xloop_map_events((uint16_t)events, false);
     ev.data.ptr = h;
     pthread_mutex_lock(&l->lock);
     if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -409,7 +396,7 @@ int xloop_fd_modify(xloop_fd *h, short events)
     struct epoll_event ev;
     int rc;
 
-    ev.events = xloop_epoll_events(events);
+    ev.events = xloop_map_events((uint16_t)events, false);
     ev.data.ptr = h;
     pthread_mutex_lock(&l->lock);
     rc = epoll_ctl(l->epfd, EPOLL_CTL_MOD, h->fd, &ev);
@@ -498,19 +485,12 @@ void xloop_timer_remove(xloop_timer *t)
 
 void xloop_call(xloop *l, void (*fn)(void *arg), void *arg)
 {
-    xloop_callrec *c = malloc(sizeof(*c));
+    xcallq_item *c = xcallq_item_new(fn, arg);
 
     if (!c)
         xloop_oom();
-    c->fn = fn;
-    c->arg = arg;
-    c->next = NULL;
     pthread_mutex_lock(&l->lock);
-    if (l->calls_tail)
-        l->calls_tail->next = c;
-    else
-        l->calls_head = c;
-    l->calls_tail = c;
+    xcallq_push(&l->calls, c);
     pthread_mutex_unlock(&l->lock);
     xloop_wake(l);
 }

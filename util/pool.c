@@ -6,18 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/callq.h"
 #include "util/pool.h"
-
-typedef struct job {
-    void (*fn)(void *arg);
-    void *arg;
-    struct job *next;
-} job;
 
 struct xpool {
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    job *head, *tail;
+    xcallq jobs;
     pthread_t *threads;
     unsigned n;                 /* threads started */
     bool stopping;
@@ -38,14 +33,11 @@ static void *worker_main(void *arg)
     current = p;
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->head && !p->stopping)
+        while (!p->jobs.head && !p->stopping)
             pthread_cond_wait(&p->cond, &p->lock);
-        if (!p->head)
+        xcallq_item *j = xcallq_pop(&p->jobs);
+        if (!j)
             break;              /* stopping, and nothing left to run */
-        job *j = p->head;
-        p->head = j->next;
-        if (!p->head)
-            p->tail = NULL;
         pthread_mutex_unlock(&p->lock);
         j->fn(j->arg);
         free(j);
@@ -90,11 +82,8 @@ void xpool_free(xpool *p)
     for (unsigned i = 0; i < p->n; i++)
         pthread_join(p->threads[i], NULL);
     /* with no thread started, jobs queued meanwhile never ran: drop them */
-    while (p->head) {
-        job *j = p->head;
-        p->head = j->next;
+    for (xcallq_item *j; (j = xcallq_pop(&p->jobs));)
         free(j);
-    }
     free(p->threads);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->lock);
@@ -103,18 +92,11 @@ void xpool_free(xpool *p)
 
 void xpool_submit(xpool *p, void (*fn)(void *arg), void *arg)
 {
-    job *j = malloc(sizeof(*j));
+    xcallq_item *j = xcallq_item_new(fn, arg);
     if (!j)
         abort();
-    j->fn = fn;
-    j->arg = arg;
-    j->next = NULL;
     pthread_mutex_lock(&p->lock);
-    if (p->tail)
-        p->tail->next = j;
-    else
-        p->head = j;
-    p->tail = j;
+    xcallq_push(&p->jobs, j);
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
 }
