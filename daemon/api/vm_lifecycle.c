@@ -165,45 +165,43 @@ bool xh_VM_start(xcall *call, const char *vm, bool start_paused, xerr **errp)
 
 /* ---- pause, unpause ---- */
 
+/* What each does: the backend's call, and the VM's power state after it. */
+typedef struct pause_step {
+    int (*call)(uint32_t domid, xo_error *err);
+    int state;
+} pause_step;
+
 static bool pause_act(vm_ctx *c, xerr **errp)
 {
     (void)errp;
-    return backend_domain_pause((uint32_t)c->domid, &c->err) == 0;
+    const pause_step *s = c->arg;
+    return s->call((uint32_t)c->domid, &c->err) == 0;
 }
 
 static void pause_commit(vm_ctx *c)
 {
+    const pause_step *s = c->arg;
     if (c->vm)
-        vm_set_power(c->vm, VM_PAUSED, c->domid);
-}
-
-static bool unpause_act(vm_ctx *c, xerr **errp)
-{
-    (void)errp;
-    return backend_domain_unpause((uint32_t)c->domid, &c->err) == 0;
-}
-
-static void unpause_commit(vm_ctx *c)
-{
-    if (c->vm)
-        vm_set_power(c->vm, VM_RUNNING, c->domid);
+        vm_set_power(c->vm, s->state, c->domid);
 }
 
 static const vm_op op_pause = {
     .name = "VM.pause", .states = VM_IN(VM_RUNNING), .act = pause_act, .commit = pause_commit,
 };
 static const vm_op op_unpause = {
-    .name = "VM.unpause", .states = VM_IN(VM_PAUSED), .act = unpause_act, .commit = unpause_commit,
+    .name = "VM.unpause", .states = VM_IN(VM_PAUSED), .act = pause_act, .commit = pause_commit,
 };
 
 bool xh_VM_pause(xcall *call, const char *vm, xerr **errp)
 {
-    return vm_op_run(&op_pause, call, vm, NULL, errp);
+    pause_step s = { backend_domain_pause, VM_PAUSED };
+    return vm_op_run(&op_pause, call, vm, &s, errp);
 }
 
 bool xh_VM_unpause(xcall *call, const char *vm, xerr **errp)
 {
-    return vm_op_run(&op_unpause, call, vm, NULL, errp);
+    pause_step s = { backend_domain_unpause, VM_RUNNING };
+    return vm_op_run(&op_unpause, call, vm, &s, errp);
 }
 
 /* ---- clean shutdown, clean reboot: the guest is asked; its event ends the call ---- */
