@@ -577,6 +577,16 @@ bool vmdesc_finish(vmdesc *d, vmd_err *err)
 
 /* ---- input checks --------------------------------------------------------- */
 
+/* The well-formed UTF-8 sequences of RFC 3629 (its table 3-7), by their first byte: how long
+ * the sequence is and the range of its second byte (the others are 80..BF). */
+static const struct {
+    unsigned char first_lo, first_hi, len, second_lo, second_hi;
+} utf8_seqs[] = {
+    { 0xc2, 0xdf, 2, 0x80, 0xbf }, { 0xe0, 0xe0, 3, 0xa0, 0xbf }, { 0xe1, 0xec, 3, 0x80, 0xbf },
+    { 0xed, 0xed, 3, 0x80, 0x9f }, { 0xee, 0xef, 3, 0x80, 0xbf }, { 0xf0, 0xf0, 4, 0x90, 0xbf },
+    { 0xf1, 0xf3, 4, 0x80, 0xbf }, { 0xf4, 0xf4, 4, 0x80, 0x8f },
+};
+
 /* The length of the valid UTF-8 prefix of s (RFC 3629: no overlongs, no
  * surrogates, nothing above U+10FFFF). */
 size_t vmd_utf8_valid(const unsigned char *s, size_t n)
@@ -584,29 +594,17 @@ size_t vmd_utf8_valid(const unsigned char *s, size_t n)
     size_t i = 0;
     while (i < n) {
         unsigned char c = s[i];
-        size_t len;
-        unsigned lo = 0x80, hi = 0xbf;
         if (c < 0x80) {
             i++;
             continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            if (c == 0xe0)
-                lo = 0xa0;
-            else if (c == 0xed)
-                hi = 0x9f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            if (c == 0xf0)
-                lo = 0x90;
-            else if (c == 0xf4)
-                hi = 0x8f;
-        } else {
-            return i;
         }
-        if (i + len > n || s[i + 1] < lo || s[i + 1] > hi)
+        size_t r = 0, nr = sizeof(utf8_seqs) / sizeof(*utf8_seqs);
+        while (r < nr && !(c >= utf8_seqs[r].first_lo && c <= utf8_seqs[r].first_hi))
+            r++;
+        if (r == nr)
+            return i;
+        size_t len = utf8_seqs[r].len;
+        if (i + len > n || s[i + 1] < utf8_seqs[r].second_lo || s[i + 1] > utf8_seqs[r].second_hi)
             return i;
         for (size_t k = 2; k < len; k++)
             if (s[i + k] < 0x80 || s[i + k] > 0xbf)
