@@ -497,25 +497,16 @@ static bool atom(parser *P, pv *out)
         out->s = vmd_buf_take(&b);
         return true;
     }
-    if (is_op(t, "[")) {
+    if (is_op(t, "[") || is_op(t, "(")) {
+        bool tuple = is_op(t, "(");
         P->i++;
-        out->k = P_LIST;
+        out->k = tuple ? P_TUPLE : P_LIST;
         bool comma;
-        if (!list_items(P, "]", out, &comma)) {
+        if (!list_items(P, tuple ? ")" : "]", out, &comma)) {
             pv_free(out);
             return false;
         }
-        return true;
-    }
-    if (is_op(t, "(")) {
-        P->i++;
-        out->k = P_TUPLE;
-        bool comma;
-        if (!list_items(P, ")", out, &comma)) {
-            pv_free(out);
-            return false;
-        }
-        if (out->n == 1 && !comma) {        /* (x) is x */
+        if (tuple && out->n == 1 && !comma) { /* (x) is x */
             pv x = out->it[0];
             free(out->it);
             *out = x;
