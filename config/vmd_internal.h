@@ -32,6 +32,10 @@ void vmd_buf_add(vmd_buf *b, const char *s, size_t n);
 void vmd_buf_puts(vmd_buf *b, const char *s);
 void vmd_buf_printf(vmd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *vmd_buf_take(vmd_buf *b);   /* NUL-terminated, never NULL */
+/* s between quotes q, with a backslash before q and '\\', and the other control characters (and
+ * DEL) escaped: \n \r \t \xHH as Python writes them, or \n \t \uHHHH as JSON. */
+typedef enum { VMD_QUOTE_PY, VMD_QUOTE_JSON } vmd_quoting;
+void vmd_buf_quote(vmd_buf *b, const char *s, char q, vmd_quoting how);
 
 /* The length of the valid UTF-8 prefix of s[0..n). */
 size_t vmd_utf8_valid(const unsigned char *s, size_t n);

@@ -247,23 +247,7 @@ void vmd_plan_free(vmd_plan *p)
 }
 
 /* A JSON-style double-quoted string. */
-static void quote(vmd_buf *b, const char *s)
-{
-    vmd_buf_puts(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            vmd_buf_printf(b, "\\%c", *p);
-        else if (*p == '\n')
-            vmd_buf_puts(b, "\\n");
-        else if (*p == '\t')
-            vmd_buf_puts(b, "\\t");
-        else if (*p < 0x20 || *p == 0x7f)
-            vmd_buf_printf(b, "\\u%04x", *p);
-        else
-            vmd_buf_add(b, (const char *)p, 1);
-    }
-    vmd_buf_puts(b, "\"");
-}
+static void quote(vmd_buf *b, const char *s) { vmd_buf_quote(b, s, '"', VMD_QUOTE_JSON); }
 
 char *vmd_plan_text(const vmd_plan *p)
 {

@@ -471,23 +471,7 @@ static bool atom_ok(const char *s)
 /* Python repr of a str: single quotes unless it has ' and no ". */
 void vmd_py_quote(vmd_buf *b, const char *s)
 {
-    char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
-    vmd_buf_add(b, &q, 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == (unsigned char)q || *p == '\\')
-            vmd_buf_printf(b, "\\%c", *p);
-        else if (*p == '\n')
-            vmd_buf_puts(b, "\\n");
-        else if (*p == '\r')
-            vmd_buf_puts(b, "\\r");
-        else if (*p == '\t')
-            vmd_buf_puts(b, "\\t");
-        else if (*p < 0x20 || *p == 0x7f)
-            vmd_buf_printf(b, "\\x%02x", *p);
-        else
-            vmd_buf_add(b, (const char *)p, 1);
-    }
-    vmd_buf_add(b, &q, 1);
+    vmd_buf_quote(b, s, strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'', VMD_QUOTE_PY);
 }
 
 /* A tree to print: an atom (s) or a list. */

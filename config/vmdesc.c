@@ -121,6 +121,24 @@ char *vmd_buf_take(vmd_buf *b)
     return s;
 }
 
+void vmd_buf_quote(vmd_buf *b, const char *s, char q, vmd_quoting how)
+{
+    static const char ctl[] = "\n\r\t", letter[] = "nrt";
+    vmd_buf_add(b, &q, 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        const char *c = strchr(ctl, *p);
+        if (*p == (unsigned char)q || *p == '\\')
+            vmd_buf_printf(b, "\\%c", *p);
+        else if (c && (how == VMD_QUOTE_PY || *p != '\r'))
+            vmd_buf_printf(b, "\\%c", letter[c - ctl]);
+        else if (*p < 0x20 || *p == 0x7f)
+            vmd_buf_printf(b, how == VMD_QUOTE_PY ? "\\x%02x" : "\\u%04x", *p);
+        else
+            vmd_buf_add(b, (const char *)p, 1);
+    }
+    vmd_buf_add(b, &q, 1);
+}
+
 /* ---- errors and warnings ------------------------------------------------ */
 
 bool vmd_fail(vmd_err *e, const char *file, unsigned line, const char *fmt, ...)
