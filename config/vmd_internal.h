@@ -22,6 +22,9 @@ char *vmd_xstrndup(const char *s, size_t n);
 char *vmd_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Grows *v (of *cap elements of size sz) to hold at least need elements. */
 void vmd_grow(void *v, size_t *cap, size_t need, size_t sz);
+/* Appends a zeroed element to *v, an array of *n elements of size sz kept without spare room (the
+ * description's devices); returns it. */
+void *vmd_push(void *v, size_t *n, size_t sz);
 
 /* A growable string. */
 typedef struct vmd_buf {

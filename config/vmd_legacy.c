@@ -700,9 +700,7 @@ static bool vfb_one(const actx *a, const lsetting *s, const lval *v, vmdesc *d)
     for (int i = 0; ok && i < nt; i++) {
         if (d->n_consoles >= VMD_MAX_DEVICES)
             return FAIL(s, v, "too many consoles (at most %d)", VMD_MAX_DEVICES);
-        d->consoles = vmd_xrealloc(d->consoles, (d->n_consoles + 1) * sizeof(*d->consoles));
-        vmd_console *c = &d->consoles[d->n_consoles++];
-        memset(c, 0, sizeof(*c));
+        vmd_console *c = vmd_push(&d->consoles, &d->n_consoles, sizeof(*d->consoles));
         c->protocol = vmd_xstrdup("rfb");
         vmd_map_set(&c->other_config, "type", types[i]);
         for (size_t j = 0; j < m.n; j++) {

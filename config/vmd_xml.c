@@ -331,9 +331,7 @@ static bool read_pci(xr *r, xmlNodePtr n, vmd_pci *p)
 
 static bool read_network(xr *r, xmlNodePtr n, vmdesc *d)
 {
-    d->networks = vmd_xrealloc(d->networks, (d->n_networks + 1) * sizeof(*d->networks));
-    vmd_network *w = &d->networks[d->n_networks++];
-    memset(w, 0, sizeof(*w));
+    vmd_network *w = vmd_push(&d->networks, &d->n_networks, sizeof(*d->networks));
     char *id = NULL;
     bool ok = need(r, n, "name", &id) && need(r, n, "default_gateway", &w->gateway) &&
               need(r, n, "default_netmask", &w->netmask) &&
@@ -417,28 +415,17 @@ static bool read_vm(xr *r, xmlNodePtr vm, vmdesc *d)
                  get_int(r, c, "dynamic_min", 1, max, 10, &d->mem_dynamic_min) &&
                  get_int(r, c, "dynamic_max", 1, max, 10, &d->mem_dynamic_max);
         } else if (is(c, "vbd")) {
-            if ((ok = count_ok(r, c, d->n_disks))) {
-                d->disks = vmd_xrealloc(d->disks, (d->n_disks + 1) * sizeof(*d->disks));
-                memset(&d->disks[d->n_disks], 0, sizeof(*d->disks));
-                ok = read_vbd(r, c, &d->disks[d->n_disks++]);
-            }
+            ok = count_ok(r, c, d->n_disks) &&
+                 read_vbd(r, c, vmd_push(&d->disks, &d->n_disks, sizeof(*d->disks)));
         } else if (is(c, "vif")) {
-            if ((ok = count_ok(r, c, d->n_vifs))) {
-                d->vifs = vmd_xrealloc(d->vifs, (d->n_vifs + 1) * sizeof(*d->vifs));
-                memset(&d->vifs[d->n_vifs], 0, sizeof(*d->vifs));
-                ok = read_vif(r, c, &d->vifs[d->n_vifs++]);
-            }
+            ok = count_ok(r, c, d->n_vifs) &&
+                 read_vif(r, c, vmd_push(&d->vifs, &d->n_vifs, sizeof(*d->vifs)));
         } else if (is(c, "pci")) {
-            if ((ok = count_ok(r, c, d->n_pcis))) {
-                d->pcis = vmd_xrealloc(d->pcis, (d->n_pcis + 1) * sizeof(*d->pcis));
-                memset(&d->pcis[d->n_pcis], 0, sizeof(*d->pcis));
-                ok = read_pci(r, c, &d->pcis[d->n_pcis++]);
-            }
+            ok = count_ok(r, c, d->n_pcis) &&
+                 read_pci(r, c, vmd_push(&d->pcis, &d->n_pcis, sizeof(*d->pcis)));
         } else if (is(c, "console")) {
             if ((ok = count_ok(r, c, d->n_consoles))) {
-                d->consoles = vmd_xrealloc(d->consoles, (d->n_consoles + 1) * sizeof(*d->consoles));
-                vmd_console *k = &d->consoles[d->n_consoles++];
-                memset(k, 0, sizeof(*k));
+                vmd_console *k = vmd_push(&d->consoles, &d->n_consoles, sizeof(*d->consoles));
                 ok = need(r, c, "protocol", &k->protocol) &&
                      kv_children(r, c, "other_config", &k->other_config);
             }

@@ -89,6 +89,16 @@ void vmd_grow(void *v, size_t *cap, size_t need, size_t sz)
     *cap = c;
 }
 
+void *vmd_push(void *v, size_t *n, size_t sz)
+{
+    void **pv = v;
+    *pv = vmd_xrealloc(*pv, (*n + 1) * sz);
+    void *e = (char *)*pv + *n * sz;
+    memset(e, 0, sz);
+    (*n)++;
+    return e;
+}
+
 void vmd_buf_add(vmd_buf *b, const char *s, size_t n)
 {
     vmd_grow(&b->s, &b->cap, b->n + n + 1, 1);
