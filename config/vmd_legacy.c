@@ -753,51 +753,57 @@ static bool set_action(actx *a, const char *var, char **field, bool crash)
     return true;
 }
 
+/* An amount in use and its maximum: memory and maxmem (MiB), vcpus and maxvcpus.  The amount
+ * raises the maximum to itself; the maximum may not be below the amount. */
+typedef struct {
+    const char *cur, *max; /* the variables */
+    int64_t hi, unit;      /* each is 1..hi units of unit */
+    const char *unit_name; /* in messages */
+} amount;
+
+static bool apply_amount(actx *a, const amount *am, int64_t *cur, int64_t *max)
+{
+    const lsetting *s;
+    int64_t x;
+    if ((s = get(a, am->cur))) {
+        if (!as_int(a, s, &s->v, 1, am->hi, &x))
+            return false;
+        *cur = x * am->unit;
+        if (*max < *cur)
+            *max = *cur;
+    }
+    if ((s = get(a, am->max))) {
+        if (!as_int(a, s, &s->v, 1, am->hi, &x))
+            return false;
+        if (*cur > x * am->unit)
+            return FAIL(s, &s->v, "%s (%" PRId64 "%s) is below %s (%" PRId64 "%s)", am->max, x,
+                        am->unit_name, am->cur, *cur / am->unit, am->unit_name);
+        *max = x * am->unit;
+    }
+    return true;
+}
+
 static bool apply_memory(actx *a)
 {
+    static const amount memory = { "memory", "maxmem", (int64_t)1 << 30, MIB, " MiB" };
     vmdesc *d = a->d;
-    const lsetting *s;
-    int64_t m;
-    if ((s = get(a, "memory"))) {
-        if (!as_int(a, s, &s->v, 1, (int64_t)1 << 30, &m))
-            return false;
-        d->mem_dynamic_min = d->mem_dynamic_max = m * MIB;
-        if (d->mem_static_max < m * MIB)
-            d->mem_static_max = m * MIB;
-    }
-    if ((s = get(a, "maxmem"))) {
-        if (!as_int(a, s, &s->v, 1, (int64_t)1 << 30, &m))
-            return false;
-        if (d->mem_dynamic_max && m * MIB < d->mem_dynamic_max)
-            return FAIL(s, &s->v, "maxmem (%" PRId64 " MiB) is below memory (%" PRId64 " MiB)",
-                        m, d->mem_dynamic_max / MIB);
-        d->mem_static_max = m * MIB;
-    }
+    if (!apply_amount(a, &memory, &d->mem_dynamic_max, &d->mem_static_max))
+        return false;
+    if (get(a, "memory")) /* the balloon's target, at both ends */
+        d->mem_dynamic_min = d->mem_dynamic_max;
     return true;
 }
 
 static bool apply_vcpus(actx *a)
 {
+    static const amount vcpus = { "vcpus", "maxvcpus", 512, 1, "" };
     vmdesc *d = a->d;
     const lsetting *s;
     int64_t n;
-    if ((s = get(a, "vcpus"))) {
-        if (!as_int(a, s, &s->v, 1, 512, &n))
-            return false;
-        d->vcpus_at_startup = n;
-        if (d->vcpus_max < n || a->fresh)
-            d->vcpus_max = n;
-    }
-    if ((s = get(a, "maxvcpus"))) {
-        if (!as_int(a, s, &s->v, 1, 512, &n))
-            return false;
-        if (d->vcpus_at_startup > n)
-            return FAIL(s, &s->v, "maxvcpus (%" PRId64 ") is below vcpus (%" PRId64 ")", n,
-                        d->vcpus_at_startup);
-        d->vcpus_max = n;
-        if (!d->vcpus_at_startup)
-            d->vcpus_at_startup = n;
-    }
+    if (!apply_amount(a, &vcpus, &d->vcpus_at_startup, &d->vcpus_max))
+        return false;
+    if (get(a, "maxvcpus") && !d->vcpus_at_startup)
+        d->vcpus_at_startup = d->vcpus_max;
     if ((s = get(a, "vcpu_avail"))) {
         if (!as_int(a, s, &s->v, 1, INT64_MAX, &n))
             return false;
