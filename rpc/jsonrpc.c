@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rpc/jsonrpc.h"
+#include "util/utf8.h"
 
 /* ---- decoding ---- */
 
@@ -50,44 +51,12 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return xv_utf8_seq(s, n, &cp);
 }
 
-static void put_utf8(xbuf *b, uint32_t cp)
-{
-    char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (char)(0xF0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    xbuf_add(b, u, n);
-}
-
 static int hex4(const unsigned char *s)
 {
     int v = 0;
     for (int k = 0; k < 4; k++) {
-        int c = s[k], d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
+        int d = xhex_digit(s[k]);
+        if (d < 0)
             return -1;
         v = v * 16 + d;
     }
@@ -184,7 +153,7 @@ static bool parse_string(jp *p, char **out, size_t *len_r)
             xbuf_free(&b);
             return fail(p, "\\u0000 in a string (not allowed)"), false;
         }
-        put_utf8(&b, cp);
+        xbuf_add_utf8(&b, cp);
     }
     if (b.len > JSONRPC_MAX_STRING) {
         xbuf_free(&b);

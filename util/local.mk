@@ -27,7 +27,7 @@ tests_unit_test_log_LDADD = util/libxlog.la $(XTEST_LIBS)
 
 # The XML-RPC codec (shared with libxen).
 noinst_LTLIBRARIES += util/libxv.la
-util_libxv_la_SOURCES = util/xv.c util/xv.h util/xmlrpc.c util/xmlrpc.h
+util_libxv_la_SOURCES = util/xv.c util/xv.h util/xmlrpc.c util/xmlrpc.h util/utf8.h
 util_libxv_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 util_libxv_la_LIBADD = $(XML_LIBS)
 
