@@ -15,14 +15,16 @@
  * libxml2 errors are captured per parse through the context's structured
  * error hook; nothing is printed.
  *
- * Responses take a fast path first (fast_response below): the plain form
- * that servers write is decoded straight into xv values without libxml2's
- * document tree; anything outside that form goes through the path above.
+ * Calls and responses take a fast path first (the fast reader below): the
+ * plain form that clients and servers write is decoded straight into xv
+ * values without libxml2's document tree; anything outside that form goes
+ * through the path above.
  */
 #include <config.h>
 
 #include "util/xmlrpc.h"
 #include "util/strutil.h"
+#include "util/utf8.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -526,6 +528,17 @@ out:
 
 /* ---- tree walking ---- */
 
+/* n bytes of s as a malloc'd string. */
+static char *dup_bytes(const char *s, size_t n)
+{
+    char *r = malloc(n + 1);
+    if (!r)
+        abort();
+    memcpy(r, s, n);
+    r[n] = '\0';
+    return r;
+}
+
 typedef struct dec {
     int max_depth;
     char *err;
@@ -690,43 +703,57 @@ static xv *double_from_text(char **err, const char *s, size_t len)
     return xv_double(x);
 }
 
-static xv *dec_int(dec *d, xmlNode *el, bool is_i4)
+
+/* The typed elements a <value> may hold, for both decoders. */
+typedef struct value_type {
+    const char *name;
+    size_t len;                /* strlen(name) */
+    xv_kind kind;              /* XV_NIL: <nil/>; XV_ARRAY, XV_STRUCT: containers */
+    bool trim;                 /* a scalar read without its surrounding blanks */
+} value_type;
+
+#define VT(name, kind, trim) { name, sizeof(name) - 1, kind, trim }
+static const value_type value_types[] = {
+    VT("string", XV_STRING, false), VT("struct", XV_STRUCT, false),
+    VT("array", XV_ARRAY, false),   VT("int", XV_INT, true),
+    VT("i4", XV_INT, true),         VT("i8", XV_INT, true),
+    VT("boolean", XV_BOOL, true),   VT("double", XV_DOUBLE, true),
+    VT("dateTime.iso8601", XV_DATETIME, true), VT("base64", XV_BASE64, false),
+    VT("nil", XV_NIL, false),
+};
+/* <value>text</value>: a string */
+static const value_type untyped_value = VT("value", XV_STRING, false);
+#undef VT
+
+static const value_type *value_type_named(const char *name)
 {
-    size_t len;
-    char *s = element_text_trimmed(d, el, &len);
-    xv *v = s ? int_from_text(&d->err, (const char *)el->name, s, len, is_i4) : NULL;
-    free(s);
-    return v;
+    for (size_t i = 0; i < sizeof value_types / sizeof value_types[0]; i++)
+        if (strcmp(value_types[i].name, name) == 0)
+            return &value_types[i];
+    return NULL;
 }
 
-static xv *dec_bool(dec *d, xmlNode *el)
+/* A scalar of type t from its text s (malloc'd, taken; len bytes, trimmed
+ * when t->trim says so); NULL with *err set when the text is not one. */
+static xv *scalar_from_text(char **err, const value_type *t, char *s, size_t len)
 {
-    size_t len;
-    char *s = element_text_trimmed(d, el, &len);
-    xv *v = s ? bool_from_text(&d->err, s) : NULL;
+    xv *v;
+    switch (t->kind) {
+    case XV_INT:
+        v = int_from_text(err, t->name, s, len, strcmp(t->name, "i4") == 0);
+        break;
+    case XV_BOOL:
+        v = bool_from_text(err, s);
+        break;
+    case XV_DOUBLE:
+        v = double_from_text(err, s, len);
+        break;
+    default:
+        v = xv_str_take(s);
+        v->kind = t->kind;
+        return v;
+    }
     free(s);
-    return v;
-}
-
-static xv *dec_double(dec *d, xmlNode *el)
-{
-    size_t len;
-    char *s = element_text_trimmed(d, el, &len);
-    xv *v = s ? double_from_text(&d->err, s, len) : NULL;
-    free(s);
-    return v;
-}
-
-static xv *dec_text_kind(dec *d, xmlNode *el, xv_kind kind, bool trim)
-{
-    size_t len;
-    char *s = trim ? element_text_trimmed(d, el, &len) : element_text(d, el, &len);
-    if (!s)
-        return NULL;
-    if (kind == XV_STRING)
-        return xv_str_take(s);
-    xv *v = xv_str_take(s);
-    v->kind = kind;
     return v;
 }
 
@@ -838,6 +865,16 @@ static void struct_put(xv *st, key_index *ki, char *key, xv *val)
         key_index_insert(ki, st, st->u.st.n - 1);
 }
 
+/* The end of decoding a struct: st, or NULL (st freed) when it failed. */
+static xv *struct_finish(xv *st, key_index *ki, bool ok)
+{
+    free(ki->slots);
+    if (ok)
+        return st;
+    xv_free(st);
+    return NULL;
+}
+
 static xv *dec_struct(dec *d, xmlNode *el, int depth)
 {
     xv *st = xv_struct();
@@ -876,14 +913,9 @@ static xv *dec_struct(dec *d, xmlNode *el, int depth)
         }
         struct_put(st, &ki, key, val);
     }
-    if (d->err)
-        goto fail;
-    free(ki.slots);
-    return st;
+    return struct_finish(st, &ki, !d->err);
 fail:
-    free(ki.slots);
-    xv_free(st);
-    return NULL;
+    return struct_finish(st, &ki, false);
 }
 
 static xv *dec_value(dec *d, xmlNode *value_el, int depth)
@@ -899,62 +931,39 @@ static xv *dec_value(dec *d, xmlNode *value_el, int depth)
             has_element = true;
             break;
         }
-    if (!has_element)
-        return dec_text_kind(d, value_el, XV_STRING, false);
-
-    xmlNode *t = first_element(d, value_el);
-    if (!t)
-        return NULL;
-    if (following_element(d, t, value_el) || d->err) {
-        set_err(&d->err, "<value> must hold exactly one typed element");
-        return NULL;
-    }
-    const char *name = (const char *)t->name;
-    switch (name[0]) {
-    case 's':
-        if (strcmp(name, "string") == 0)
-            return dec_text_kind(d, t, XV_STRING, false);
-        if (strcmp(name, "struct") == 0)
-            return dec_struct(d, t, depth);
-        break;
-    case 'i':
-        if (strcmp(name, "int") == 0)
-            return dec_int(d, t, false);
-        if (strcmp(name, "i4") == 0)
-            return dec_int(d, t, true);
-        if (strcmp(name, "i8") == 0)
-            return dec_int(d, t, false);
-        break;
-    case 'b':
-        if (strcmp(name, "boolean") == 0)
-            return dec_bool(d, t);
-        if (strcmp(name, "base64") == 0)
-            return dec_text_kind(d, t, XV_BASE64, false);
-        break;
-    case 'd':
-        if (strcmp(name, "double") == 0)
-            return dec_double(d, t);
-        if (strcmp(name, "dateTime.iso8601") == 0)
-            return dec_text_kind(d, t, XV_DATETIME, true);
-        break;
-    case 'a':
-        if (strcmp(name, "array") == 0)
-            return dec_array(d, t, depth);
-        break;
-    case 'n':
-        if (strcmp(name, "nil") == 0) {
-            if (first_element(d, t) || d->err) {
-                set_err(&d->err, "<nil/> must be empty");
-                return NULL;
-            }
-            return xv_nil();
+    const value_type *t = &untyped_value;
+    xmlNode *el = value_el;
+    if (has_element) {
+        el = first_element(d, value_el);
+        if (!el)
+            return NULL;
+        if (following_element(d, el, value_el) || d->err) {
+            set_err(&d->err, "<value> must hold exactly one typed element");
+            return NULL;
         }
-        break;
-    default:
-        break;
+        t = value_type_named((const char *)el->name);
+        if (!t) {
+            set_err(&d->err, "unknown value type <%.64s>", (const char *)el->name);
+            return NULL;
+        }
     }
-    set_err(&d->err, "unknown value type <%.64s>", name);
-    return NULL;
+    switch (t->kind) {
+    case XV_STRUCT:
+        return dec_struct(d, el, depth);
+    case XV_ARRAY:
+        return dec_array(d, el, depth);
+    case XV_NIL:
+        if (first_element(d, el) || d->err) {
+            set_err(&d->err, "<nil/> must be empty");
+            return NULL;
+        }
+        return xv_nil();
+    default: {
+        size_t len;
+        char *s = t->trim ? element_text_trimmed(d, el, &len) : element_text(d, el, &len);
+        return s ? scalar_from_text(&d->err, t, s, len) : NULL;
+    }
+    }
 }
 
 /* <param><value>..</value></param> */
@@ -974,26 +983,37 @@ static xv *dec_param(dec *d, xmlNode *param)
     return dec_value(d, v, 1);
 }
 
-bool xmlrpc_parse_call(const char *body, size_t len, const xmlrpc_limits *lim,
-                       char **method_r, xv **params_r, char **err_r)
+
+/* Parse body with libxml2; its root element, which must be <want>, and in
+ * *first_r the root's first element child.  NULL with d->err set when
+ * anything is wrong.  *doc_r is for xmlFreeDoc. */
+static xmlNode *parse_root(dec *d, const char *body, size_t len, const xmlrpc_limits *lim,
+                           const char *want, xmlDocPtr *doc_r, xmlNode **first_r)
 {
-    bool ok = false;
+    *doc_r = parse_doc(body, len, lim, &d->max_depth, &d->err);
+    xmlNode *root = *doc_r ? xmlDocGetRootElement(*doc_r) : NULL;
+    if (*doc_r && (!root || !name_is(root, want)))
+        set_err(&d->err, "root element is <%s>, not <%s>", root ? (const char *)root->name : "(none)",
+                want);
+    if (d->err)
+        return NULL;
+    *first_r = first_element(d, root);
+    return d->err ? NULL : root;
+}
+
+/* A <methodCall> decoded by libxml2 and the tree walk.  On failure *err is
+ * the reason (or NULL: "malformed"), and nothing is returned. */
+static bool tree_call(const char *body, size_t len, const xmlrpc_limits *lim, char **method_r,
+                      xv **params_r, char **err)
+{
     dec d = { 0, NULL };
+    xmlDocPtr doc;
+    xmlNode *n = NULL, *root = parse_root(&d, body, len, lim, "methodCall", &doc, &n);
     char *method = NULL;
     xv *params = NULL;
-    xmlDocPtr doc = parse_doc(body, len, lim, &d.max_depth, &d.err);
-    xmlNode *root, *n;
+    bool ok = false;
 
-    if (!doc)
-        goto out;
-    root = xmlDocGetRootElement(doc);
-    if (!root || !name_is(root, "methodCall")) {
-        set_err(&d.err, "root element is <%s>, not <methodCall>",
-                root ? (const char *)root->name : "(none)");
-        goto out;
-    }
-    n = first_element(&d, root);
-    if (d.err)
+    if (!root)
         goto out;
     if (!n || !name_is(n, "methodName")) {
         set_err(&d.err, "<methodCall> must start with <methodName>");
@@ -1043,14 +1063,8 @@ out:
     } else {
         free(method);
         xv_free(params);
-        if (!d.err)
-            set_err(&d.err, "malformed XML-RPC call");
-        if (err_r)
-            *err_r = d.err;
-        else
-            free(d.err);
-        d.err = NULL;
     }
+    *err = d.err;
     return ok;
 }
 
@@ -1083,28 +1097,89 @@ static bool dec_fault(dec *d, xmlNode *fault, int *code_r, char **string_r)
         goto out;
     }
     *code_r = (int)code;
-    *string_r = strdup(fs && fs->kind == XV_STRING ? fs->u.str.s : "");
-    if (!*string_r)
-        abort();
+    *string_r = fs && fs->kind == XV_STRING ? dup_bytes(fs->u.str.s, fs->u.str.len) : dup_bytes("", 0);
     ok = true;
 out:
     xv_free(v);
     return ok;
 }
 
-/* ---- the fast path for responses ----
+/* A <methodResponse> decoded by libxml2 and the tree walk: a value, or a
+ * fault (*value_r NULL, *code_r and *fstring_r set).  On failure *err is
+ * the reason (or NULL: "malformed"), and nothing is returned. */
+static bool tree_response(const char *body, size_t len, const xmlrpc_limits *lim, xv **value_r,
+                          int *code_r, char **fstring_r, char **err)
+{
+    dec d = { 0, NULL };
+    xmlDocPtr doc;
+    xmlNode *n = NULL, *root = parse_root(&d, body, len, lim, "methodResponse", &doc, &n);
+    xv *value = NULL;
+    bool ok = false;
+
+    *fstring_r = NULL;
+    if (!root)
+        goto out;
+    if (!n) {
+        set_err(&d.err, "empty <methodResponse>");
+        goto out;
+    }
+    if (following_element(&d, n, root) || d.err) {
+        set_err(&d.err, "unexpected content after <%s> in <methodResponse>", (const char *)n->name);
+        goto out;
+    }
+    if (name_is(n, "fault")) {
+        if (!dec_fault(&d, n, code_r, fstring_r))
+            goto out;
+    } else if (name_is(n, "params")) {
+        xmlNode *p = first_element(&d, n);
+        if (d.err)
+            goto out;
+        if (!p || !name_is(p, "param") || following_element(&d, p, n) || d.err) {
+            set_err(&d.err, "<methodResponse> <params> must hold exactly one <param>");
+            goto out;
+        }
+        value = dec_param(&d, p);
+        if (!value)
+            goto out;
+    } else {
+        set_err(&d.err, "unexpected <%s> inside <methodResponse>", (const char *)n->name);
+        goto out;
+    }
+    ok = true;
+
+out:
+    xmlFreeDoc(doc);
+    if (ok)
+        *value_r = value;
+    else
+        xv_free(value);
+    *err = d.err;
+    return ok;
+}
+
+/* ---- the fast reader ----
  *
- * A direct decoder for the plain form of XML-RPC that xend (and most
- * servers) write: no comments, PIs (but the XML declaration), CDATA,
- * DOCTYPE, attributes or self-closing tags but <nil/>, no raw CR (XML would
+ * A direct decoder for the plain form of XML-RPC that clients and servers
+ * write, calls and responses alike: no comments, PIs (but the XML
+ * declaration, version 1.0, UTF-8), CDATA, DOCTYPE, attributes or
+ * self-closing tags but <nil/> and <params/>, no raw CR (XML would
  * normalise it), text of legal XML characters with the five predefined
  * entities and character references.  It builds the xv tree straight from
  * the bytes, without libxml2's document tree: for a 35 MB get_all_records
- * reply that tree was most of a client's time.  Anything else it does not
- * judge: it gives up and xmlrpc_parse_response runs the hardened libxml2
- * decoder over the same bytes, which accepts what XML allows and words the
- * error for what it does not.  The limits hold here too (more nodes or
- * deeper values than allowed: give up, and libxml2's path refuses). */
+ * reply that tree was most of a client's time, and for a small call most of
+ * the daemon's.  Anything else it does not judge: it gives up and the
+ * hardened libxml2 decoder runs over the same bytes, which accepts what XML
+ * allows and words the error for what it does not.  So it only ever accepts
+ * what that decoder accepts, with the same result, and refuses nothing
+ * itself.  The limits hold here too (more bytes, nodes or deeper values
+ * than allowed: give up, and libxml2's path refuses), and so do libxml2's
+ * own (element depth, text length), so that it never accepts what libxml2
+ * would refuse. */
+
+/* libxml2 refuses elements nested deeper than 256 and text nodes longer
+ * than XML_MAX_TEXT_LENGTH without XML_PARSE_HUGE: give up well before. */
+#define FAST_MAX_ELEMENT_DEPTH 200
+#define FAST_MAX_TEXT ((size_t)XML_MAX_TEXT_LENGTH / 2)
 
 typedef struct fast {
     const char *p, *end;
@@ -1112,16 +1187,6 @@ typedef struct fast {
     int max_depth;
     xbuf text;                 /* scratch for text with entities */
 } fast;
-
-static char *dup_bytes(const char *s, size_t n)
-{
-    char *r = malloc(n + 1);
-    if (!r)
-        abort();
-    memcpy(r, s, n);
-    r[n] = '\0';
-    return r;
-}
 
 static bool fast_lit(fast *f, const char *lit, size_t n)
 {
@@ -1133,20 +1198,34 @@ static bool fast_lit(fast *f, const char *lit, size_t n)
 
 #define FAST_LIT(f, lit) fast_lit((f), (lit), sizeof(lit) - 1)
 
-/* An element's start tag, counted against max_nodes. */
-static bool fast_open(fast *f, const char *lit, size_t n)
-{
-    if (!fast_lit(f, lit, n))
-        return false;
-    return ++f->nodes <= f->max_nodes;
-}
-
-#define FAST_OPEN(f, lit) fast_open((f), (lit), sizeof(lit) - 1)
-
 static void fast_ws(fast *f)
 {
     while (f->p < f->end && is_blank(*f->p) && *f->p != '\r')
         f->p++;
+}
+
+/* A run of tags, each after optional blanks ("</param></params>"), where
+ * the content is elements only; start tags count against max_nodes. */
+static bool fast_tags(fast *f, const char *tags)
+{
+    while (*tags) {
+        size_t n = (size_t)(strchr(tags, '>') - tags) + 1;
+        fast_ws(f);
+        if (!fast_lit(f, tags, n) || (tags[1] != '/' && ++f->nodes > f->max_nodes))
+            return false;
+        tags += n;
+    }
+    return true;
+}
+
+/* </name>, straight after an element's text. */
+static bool fast_close(fast *f, const value_type *t)
+{
+    if ((size_t)(f->end - f->p) < t->len + 3 || f->p[0] != '<' || f->p[1] != '/' ||
+        memcmp(f->p + 2, t->name, t->len) != 0 || f->p[t->len + 2] != '>')
+        return false;
+    f->p += t->len + 3;
+    return true;
 }
 
 /* A character reference's or entity's replacement, at f->p just past '&'. */
@@ -1167,11 +1246,8 @@ static bool fast_entity(fast *f, xbuf *out)
     uint32_t cp = 0;
     int digits = 0;
     for (; f->p < f->end && *f->p != ';'; f->p++, digits++) {
-        char c = *f->p;
-        int dv = c >= '0' && c <= '9' ? c - '0'
-               : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
-               : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (dv < 0 || digits >= 8)
+        int dv = xhex_digit((unsigned char)*f->p);
+        if (dv < 0 || (!hex && dv > 9) || digits >= 8)
             return false;
         cp = cp * (hex ? 16 : 10) + (uint32_t)dv;
     }
@@ -1181,34 +1257,13 @@ static bool fast_entity(fast *f, xbuf *out)
     if (!(cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
           (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF)))
         return false;
-    char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (char)(0xF0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    xbuf_add(out, u, n);
+    xbuf_add_utf8(out, cp);
     return true;
 }
 
 /* The text up to the next '<', decoded into a malloc'd string (*len_r
- * bytes); NULL to give up. */
-static char *fast_text(fast *f, size_t *len_r)
+ * bytes), trimmed of its surrounding blanks if trim; NULL to give up. */
+static char *fast_text(fast *f, bool trim, size_t *len_r)
 {
     const char *start = f->p, *run = f->p;
     bool copied = false;
@@ -1235,7 +1290,7 @@ static char *fast_text(fast *f, size_t *len_r)
             f->p++;
         }
     }
-    if (f->p == f->end)
+    if (f->p == f->end || (size_t)(f->p - start) > FAST_MAX_TEXT)
         return NULL;
     size_t len;
     char *s;
@@ -1247,72 +1302,40 @@ static char *fast_text(fast *f, size_t *len_r)
         len = (size_t)(f->p - start);
         s = dup_bytes(start, len);
     }
-    *len_r = len;
-    return s;
-}
-
-/* Text without its surrounding blanks (numbers, booleans, dates). */
-static char *fast_text_trimmed(fast *f, size_t *len_r)
-{
-    size_t len;
-    char *s = fast_text(f, &len);
-    if (s)
-        *len_r = trim_blanks(s, len);
+    *len_r = trim ? trim_blanks(s, len) : len;
     return s;
 }
 
 static xv *fast_value(fast *f, int depth);
 
-/* A scalar: its text, then the closing tag. */
-static xv *fast_scalar(fast *f, const char *close, size_t close_n, xv_kind kind)
+/* A scalar of type t: its text, then its closing tag. */
+static xv *fast_scalar(fast *f, const value_type *t)
 {
     size_t len;
-    bool trim = kind != XV_STRING && kind != XV_BASE64;
-    char *s = trim ? fast_text_trimmed(f, &len) : fast_text(f, &len);
-    xv *v = NULL;
-    char *err = NULL;                     /* the tree walk words the error */
-    if (!s || !fast_lit(f, close, close_n))
-        goto out;
-    switch (kind) {
-    case XV_INT:
-        v = int_from_text(&err, "int", s, len, strcmp(close, "</i4>") == 0);
-        break;
-    case XV_BOOL:
-        v = bool_from_text(&err, s);
-        break;
-    case XV_DOUBLE:
-        v = double_from_text(&err, s, len);
-        break;
-    default:
-        v = xv_str_take(s);
-        v->u.str.len = len;
-        v->kind = kind;
-        return v;
+    char *s = fast_text(f, t->trim, &len);
+    if (!s || !fast_close(f, t)) {
+        free(s);
+        return NULL;
     }
-out:
+    char *err = NULL;                     /* the tree walk words the error */
+    xv *v = scalar_from_text(&err, t, s, len);
     free(err);
-    free(s);
     return v;
 }
 
 static xv *fast_array(fast *f, int depth)
 {
     xv *arr = xv_array();
-    fast_ws(f);
-    if (!FAST_OPEN(f, "<data>"))
-        goto fail;
-    for (;;) {
-        fast_ws(f);
-        if (FAST_LIT(f, "</data>"))
-            break;
-        xv *item = fast_value(f, depth + 1);
-        if (!item)
-            goto fail;
-        xv_array_add(arr, item);
+    if (fast_tags(f, "<data>")) {
+        while (!fast_tags(f, "</data>")) {
+            xv *item = fast_value(f, depth + 1);
+            if (!item)
+                goto fail;
+            xv_array_add(arr, item);
+        }
+        if (fast_tags(f, "</array>"))
+            return arr;
     }
-    fast_ws(f);
-    if (FAST_LIT(f, "</array>"))
-        return arr;
 fail:
     xv_free(arr);
     return NULL;
@@ -1322,221 +1345,236 @@ static xv *fast_struct(fast *f, int depth)
 {
     xv *st = xv_struct();
     key_index ki = { NULL, 0 };
-    for (;;) {
-        fast_ws(f);
-        if (FAST_LIT(f, "</struct>"))
-            break;
-        if (!FAST_OPEN(f, "<member>"))
-            goto fail;
-        fast_ws(f);
-        if (!FAST_OPEN(f, "<name>"))
-            goto fail;
+    bool ok;
+    while (!(ok = fast_tags(f, "</struct>"))) {
         size_t klen;
-        char *key = fast_text(f, &klen);
-        if (!key)
-            goto fail;
-        if (!FAST_LIT(f, "</name>")) {
+        char *key;
+        xv *val;
+        if (!fast_tags(f, "<member><name>") || !(key = fast_text(f, false, &klen)))
+            break;
+        if (!FAST_LIT(f, "</name>") || !(val = fast_value(f, depth + 1))) {
             free(key);
-            goto fail;
-        }
-        fast_ws(f);
-        xv *val = fast_value(f, depth + 1);
-        if (!val) {
-            free(key);
-            goto fail;
+            break;
         }
         struct_put(st, &ki, key, val);
-        fast_ws(f);
-        if (!FAST_LIT(f, "</member>"))
-            goto fail;
+        if (!fast_tags(f, "</member>"))
+            break;
     }
-    free(ki.slots);
-    return st;
-fail:
-    free(ki.slots);
-    xv_free(st);
+    return struct_finish(st, &ki, ok);
+}
+
+/* The typed element at f->p ("<name>", or "<nil/>"), counted; NULL if none. */
+static const value_type *fast_type(fast *f)
+{
+    size_t room = (size_t)(f->end - f->p);
+    for (size_t i = 0; i < sizeof value_types / sizeof value_types[0]; i++) {
+        const value_type *t = &value_types[i];
+        const char *tail = t->kind == XV_NIL ? "/>" : ">";
+        size_t tail_n = t->kind == XV_NIL ? 2 : 1;
+        if (room >= t->len + 1 + tail_n && memcmp(f->p + 1, t->name, t->len) == 0 &&
+            memcmp(f->p + 1 + t->len, tail, tail_n) == 0) {
+            f->p += 1 + t->len + tail_n;
+            return ++f->nodes <= f->max_nodes ? t : NULL;
+        }
+    }
     return NULL;
 }
 
-/* <value>...</value>, at its start tag. */
+/* <value>...</value>, after optional blanks. */
 static xv *fast_value(fast *f, int depth)
 {
-    if (depth > f->max_depth || !FAST_OPEN(f, "<value>"))
+    if (depth > f->max_depth || 3 * depth + 3 > FAST_MAX_ELEMENT_DEPTH || !fast_tags(f, "<value>"))
         return NULL;
     const char *text_start = f->p;
-    while (f->p < f->end && is_blank(*f->p) && *f->p != '\r')
-        f->p++;
-    if (f->p < f->end && *f->p == '<' && f->p + 1 < f->end && f->p[1] != '/') {
-        xv *v = NULL;
-        if (FAST_OPEN(f, "<string>"))
-            v = fast_scalar(f, "</string>", 9, XV_STRING);
-        else if (FAST_OPEN(f, "<struct>"))
-            v = fast_struct(f, depth);
-        else if (FAST_OPEN(f, "<array>"))
-            v = fast_array(f, depth);
-        else if (FAST_OPEN(f, "<int>"))
-            v = fast_scalar(f, "</int>", 6, XV_INT);
-        else if (FAST_OPEN(f, "<i4>"))
-            v = fast_scalar(f, "</i4>", 5, XV_INT);
-        else if (FAST_OPEN(f, "<i8>"))
-            v = fast_scalar(f, "</i8>", 5, XV_INT);
-        else if (FAST_OPEN(f, "<boolean>"))
-            v = fast_scalar(f, "</boolean>", 10, XV_BOOL);
-        else if (FAST_OPEN(f, "<double>"))
-            v = fast_scalar(f, "</double>", 9, XV_DOUBLE);
-        else if (FAST_OPEN(f, "<dateTime.iso8601>"))
-            v = fast_scalar(f, "</dateTime.iso8601>", 19, XV_DATETIME);
-        else if (FAST_OPEN(f, "<base64>"))
-            v = fast_scalar(f, "</base64>", 9, XV_BASE64);
-        else if (FAST_OPEN(f, "<nil/>"))
-            v = xv_nil();
-        if (!v)
-            return NULL;
-        fast_ws(f);
-        if (FAST_LIT(f, "</value>"))
-            return v;
+    fast_ws(f);
+    if (f->end - f->p < 2 || f->p[0] != '<' || f->p[1] == '/') {
+        f->p = text_start;                /* untyped: a string */
+        return fast_scalar(f, &untyped_value);
+    }
+    const value_type *t = fast_type(f);
+    xv *v = NULL;
+    if (!t)
+        return NULL;
+    switch (t->kind) {
+    case XV_STRUCT:
+        v = fast_struct(f, depth);
+        break;
+    case XV_ARRAY:
+        v = fast_array(f, depth);
+        break;
+    case XV_NIL:
+        v = xv_nil();
+        break;
+    default:
+        v = fast_scalar(f, t);
+        break;
+    }
+    if (v && !fast_tags(f, "</value>")) {
         xv_free(v);
-        return NULL;
+        v = NULL;
     }
-    /* untyped: a string */
-    f->p = text_start;
-    size_t len;
-    char *s = fast_text(f, &len);
-    if (!s)
-        return NULL;
-    if (!FAST_LIT(f, "</value>")) {
-        free(s);
-        return NULL;
-    }
-    xv *v = xv_str_take(s);
-    v->u.str.len = len;
     return v;
 }
 
-/* A whole <methodResponse> holding one param, or NULL to give up. */
-static xv *fast_response(const char *body, size_t len, const xmlrpc_limits *lim)
+/* <param><value>...</value></param>, after optional blanks. */
+static xv *fast_param(fast *f)
 {
+    if (!fast_tags(f, "<param>"))
+        return NULL;
+    xv *v = fast_value(f, 1);
+    if (v && !fast_tags(f, "</param>")) {
+        xv_free(v);
+        v = NULL;
+    }
+    return v;
+}
+
+/* Start reading body: false (give up) if it is over the size limit; then
+ * past an XML declaration of the plain forms. */
+static bool fast_begin(fast *f, const char *body, size_t len, const xmlrpc_limits *lim)
+{
+    static const char *const decls[] = {
+        "<?xml version=\"1.0\"?>", "<?xml version='1.0'?>",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "<?xml version='1.0' encoding='UTF-8'?>",
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>", "<?xml version='1.0' encoding='utf-8'?>",
+    };
     xmlrpc_limits l;
     xmlrpc_limits_resolve(lim, &l);
     if (!body || len == 0 || len > l.max_bytes)
-        return NULL;
-    fast f = { .p = body, .end = body + len, .max_nodes = l.max_nodes, .max_depth = l.max_depth };
-    xbuf_init(&f.text);
+        return false;
+    *f = (fast){ .p = body, .end = body + len, .max_nodes = l.max_nodes, .max_depth = l.max_depth };
+    xbuf_init(&f->text);
     codec_init();
+    for (size_t i = 0; i < sizeof decls / sizeof decls[0]; i++)
+        if (fast_lit(f, decls[i], strlen(decls[i])))
+            break;
+    return true;
+}
+
+/* Done reading: if ok so far, were the closing tags and then only blanks
+ * left? */
+static bool fast_end(fast *f, bool ok, const char *tags)
+{
+    ok = ok && fast_tags(f, tags);
+    fast_ws(f);
+    xbuf_free(&f->text);
+    return ok && f->p == f->end;
+}
+
+/* A whole plain <methodCall>, or false to give up. */
+static bool fast_call(const char *body, size_t len, const xmlrpc_limits *lim, char **method_r,
+                      xv **params_r)
+{
+    fast f;
+    if (!fast_begin(&f, body, len, lim))
+        return false;
+    size_t mlen = 0;
+    char *method = NULL;
+    xv *params = xv_array();
+    if (fast_tags(&f, "<methodCall><methodName>"))
+        method = fast_text(&f, true, &mlen);
+    bool ok = method && mlen > 0 && FAST_LIT(&f, "</methodName>");
+    if (ok && !fast_tags(&f, "<params/>") && fast_tags(&f, "<params>")) {
+        while (ok && !fast_tags(&f, "</params>")) {
+            xv *v = fast_param(&f);
+            if (v)
+                xv_array_add(params, v);
+            ok = v != NULL;
+        }
+    }
+    if (!fast_end(&f, ok, "</methodCall>")) {
+        free(method);
+        xv_free(params);
+        return false;
+    }
+    *method_r = method;
+    *params_r = params;
+    return true;
+}
+
+/* A whole plain <methodResponse> holding one param, or NULL to give up. */
+static xv *fast_response(const char *body, size_t len, const xmlrpc_limits *lim)
+{
+    fast f;
+    if (!fast_begin(&f, body, len, lim))
+        return NULL;
     xv *v = NULL;
-    if (!FAST_LIT(&f, "<?xml version=\"1.0\"?>"))
-        (void)FAST_LIT(&f, "<?xml version='1.0'?>");
-    fast_ws(&f);
-    if (!FAST_OPEN(&f, "<methodResponse>"))
-        goto out;
-    fast_ws(&f);
-    if (!FAST_OPEN(&f, "<params>"))
-        goto out;
-    fast_ws(&f);
-    if (!FAST_OPEN(&f, "<param>"))
-        goto out;
-    fast_ws(&f);
-    v = fast_value(&f, 1);
-    if (!v)
-        goto out;
-    fast_ws(&f);
-    if (!FAST_LIT(&f, "</param>"))
-        goto fail;
-    fast_ws(&f);
-    if (!FAST_LIT(&f, "</params>"))
-        goto fail;
-    fast_ws(&f);
-    if (!FAST_LIT(&f, "</methodResponse>"))
-        goto fail;
-    fast_ws(&f);
-    if (f.p == f.end)
-        goto out;
-fail:
-    xv_free(v);
-    v = NULL;
-out:
-    xbuf_free(&f.text);
+    if (fast_tags(&f, "<methodResponse><params>"))
+        v = fast_param(&f);
+    if (!fast_end(&f, v != NULL, "</params></methodResponse>")) {
+        xv_free(v);
+        v = NULL;
+    }
     return v;
+}
+
+/* ---- decoding: the fast reader first ---- */
+
+/* A decoder's failure: its error (or dflt) to *err_r, or freed. */
+static bool decode_failed(char *err, char **err_r, const char *dflt)
+{
+    if (!err && dflt) {
+        err = strdup(dflt);
+        if (!err)
+            abort();
+    }
+    if (err_r)
+        *err_r = err;
+    else
+        free(err);
+    return false;
+}
+
+bool xmlrpc_parse_call_with(xmlrpc_reader reader, const char *body, size_t len,
+                            const xmlrpc_limits *lim, char **method_r, xv **params_r, char **err_r)
+{
+    char *err = NULL;
+    if (err_r)
+        *err_r = NULL;
+    if (reader != XMLRPC_READER_LIBXML2 && fast_call(body, len, lim, method_r, params_r))
+        return true;
+    if (reader == XMLRPC_READER_FAST)
+        return false;
+    if (tree_call(body, len, lim, method_r, params_r, &err))
+        return true;
+    return decode_failed(err, err_r, "malformed XML-RPC call");
+}
+
+bool xmlrpc_parse_call(const char *body, size_t len, const xmlrpc_limits *lim,
+                       char **method_r, xv **params_r, char **err_r)
+{
+    return xmlrpc_parse_call_with(XMLRPC_READER_ANY, body, len, lim, method_r, params_r, err_r);
+}
+
+bool xmlrpc_parse_response_with(xmlrpc_reader reader, const char *body, size_t len,
+                                const xmlrpc_limits *lim, xv **value_r, int *fault_code_r,
+                                char **fault_string_r, char **err_r)
+{
+    char *err = NULL, *fstring = NULL;
+    int code = 0;
+    if (err_r)
+        *err_r = NULL;
+    if (reader != XMLRPC_READER_LIBXML2 && (*value_r = fast_response(body, len, lim)) != NULL)
+        return true;
+    if (reader == XMLRPC_READER_FAST)
+        return false;
+    if (!tree_response(body, len, lim, value_r, &code, &fstring, &err))
+        return decode_failed(err, err_r, "malformed XML-RPC response");
+    if (!*value_r) {
+        if (fault_code_r)
+            *fault_code_r = code;
+        if (fault_string_r)
+            *fault_string_r = fstring;
+        else
+            free(fstring);
+    }
+    return true;
 }
 
 bool xmlrpc_parse_response(const char *body, size_t len, const xmlrpc_limits *lim,
                            xv **value_r, int *fault_code_r, char **fault_string_r,
                            char **err_r)
 {
-    bool ok = false;
-    dec d = { 0, NULL };
-    xv *value = NULL;
-    int code = 0;
-    char *fstring = NULL;
-    xmlDocPtr doc = NULL;
-    xmlNode *root, *n;
-
-    value = fast_response(body, len, lim);
-    if (value) {
-        ok = true;
-        goto out;
-    }
-    doc = parse_doc(body, len, lim, &d.max_depth, &d.err);
-    if (!doc)
-        goto out;
-    root = xmlDocGetRootElement(doc);
-    if (!root || !name_is(root, "methodResponse")) {
-        set_err(&d.err, "root element is <%s>, not <methodResponse>",
-                root ? (const char *)root->name : "(none)");
-        goto out;
-    }
-    n = first_element(&d, root);
-    if (d.err)
-        goto out;
-    if (!n) {
-        set_err(&d.err, "empty <methodResponse>");
-        goto out;
-    }
-    if (following_element(&d, n, root) || d.err) {
-        set_err(&d.err, "unexpected content after <%s> in <methodResponse>", (const char *)n->name);
-        goto out;
-    }
-    if (name_is(n, "fault")) {
-        if (!dec_fault(&d, n, &code, &fstring))
-            goto out;
-    } else if (name_is(n, "params")) {
-        xmlNode *p = first_element(&d, n);
-        if (d.err)
-            goto out;
-        if (!p || !name_is(p, "param") || following_element(&d, p, n) || d.err) {
-            set_err(&d.err, "<methodResponse> <params> must hold exactly one <param>");
-            goto out;
-        }
-        value = dec_param(&d, p);
-        if (!value)
-            goto out;
-    } else {
-        set_err(&d.err, "unexpected <%s> inside <methodResponse>", (const char *)n->name);
-        goto out;
-    }
-    ok = true;
-
-out:
-    xmlFreeDoc(doc);
-    if (ok) {
-        *value_r = value;
-        if (!value) {
-            if (fault_code_r)
-                *fault_code_r = code;
-            if (fault_string_r)
-                *fault_string_r = fstring;
-            else
-                free(fstring);
-        }
-    } else {
-        xv_free(value);
-        free(fstring);
-        if (!d.err)
-            set_err(&d.err, "malformed XML-RPC response");
-        if (err_r)
-            *err_r = d.err;
-        else
-            free(d.err);
-    }
-    return ok;
+    return xmlrpc_parse_response_with(XMLRPC_READER_ANY, body, len, lim, value_r, fault_code_r,
+                                      fault_string_r, err_r);
 }

@@ -23,18 +23,39 @@ void xmlrpc_limits_resolve(const xmlrpc_limits *lim, xmlrpc_limits *out);
  * *params_r (an XV_ARRAY of the params, owned by the caller).  On failure
  * returns false and *err_r holds a malloc'd human-readable reason.
  * The parser never loads a DTD, never touches the network, never expands
- * entities (a document with a DOCTYPE is rejected), and enforces the limits. */
+ * entities (a document with a DOCTYPE is rejected), and enforces the limits.
+ * The plain form (no comments, CDATA, DOCTYPE, ...) is decoded directly,
+ * anything else by libxml2, with the same result (xmlrpc_reader below). */
 bool xmlrpc_parse_call(const char *body, size_t len, const xmlrpc_limits *lim,
                        char **method_r, xv **params_r, char **err_r);
 
 /* Decode a <methodResponse>.  A normal response yields *value_r (owned).
- * The plain form (no comments, CDATA, DOCTYPE or attributes) is decoded
- * directly; anything else by libxml2 as for calls, with the same result.
  * A <fault> yields true with *value_r NULL and *fault_code_r and *fault_string_r
  * set (fault_string malloc'd).  Malformed input: false and *err_r. */
 bool xmlrpc_parse_response(const char *body, size_t len, const xmlrpc_limits *lim,
                            xv **value_r, int *fault_code_r, char **fault_string_r,
                            char **err_r);
+
+/* Which decoder the *_with functions use.  The fast reader decodes the
+ * plain form of XML-RPC straight into xv values and gives up on anything
+ * else (comments, CDATA, PIs, a DOCTYPE, other encodings, ...); libxml2
+ * decodes all of XML.  Where the fast reader accepts a document, libxml2
+ * accepts it with the same result, so XMLRPC_READER_ANY (what
+ * xmlrpc_parse_call and xmlrpc_parse_response use: the fast reader, then
+ * libxml2 where it gave up) behaves exactly as libxml2 alone, only faster.
+ * The choice is for tests and fuzzers that hold the two against each other. */
+typedef enum xmlrpc_reader {
+    XMLRPC_READER_ANY,
+    XMLRPC_READER_FAST,        /* where it gives up: false with *err_r NULL */
+    XMLRPC_READER_LIBXML2,
+} xmlrpc_reader;
+
+bool xmlrpc_parse_call_with(xmlrpc_reader reader, const char *body, size_t len,
+                            const xmlrpc_limits *lim, char **method_r, xv **params_r,
+                            char **err_r);
+bool xmlrpc_parse_response_with(xmlrpc_reader reader, const char *body, size_t len,
+                                const xmlrpc_limits *lim, xv **value_r, int *fault_code_r,
+                                char **fault_string_r, char **err_r);
 
 /* Free libxml2's global state at process exit (optional, for leak checkers).
  * Only call it when no other thread can be parsing. */

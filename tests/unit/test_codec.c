@@ -8,6 +8,7 @@
 
 #include <libxml/parser.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
@@ -17,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ---- helpers ---- */
@@ -1033,6 +1033,47 @@ static const char *fuzz_tokens[] = {
     "\xff", "\xc3", "\0", "<nil/>", "<double>", "1e400", "-", "9999999999999999999",
 };
 
+/* Mutate the document in buf (len bytes, room for cap) a few times. */
+static void mutate(char *buf, size_t *len_r, size_t cap)
+{
+    size_t len = *len_r;
+    int muts = 1 + (int)(rnd() % 3);
+    for (int m = 0; m < muts; m++) {
+        uint32_t op = rnd() % 12;
+        size_t pos = len ? rnd() % len : 0;
+        if (op <= 3 && len) {                          /* overwrite with a letter */
+            buf[pos] = "abcXYZ019 .-_"[rnd() % 13];
+        } else if (op == 4 && len) {                   /* random byte */
+            buf[pos] = (char)(rnd() & 0xFF);
+        } else if (op == 5 && len > 1) {               /* delete a run */
+            size_t n = 1 + rnd() % 16;
+            if (n > len - pos)
+                n = len - pos;
+            memmove(buf + pos, buf + pos + n, len - pos - n);
+            len -= n;
+        } else if (op == 6 && len + 64 < cap) { /* insert a token */
+            const char *t = fuzz_tokens[rnd() % (sizeof(fuzz_tokens) / sizeof(fuzz_tokens[0]))];
+            size_t n = strlen(t);
+            if (n == 0)
+                n = 1;                                  /* the "\0" token */
+            memmove(buf + pos + n, buf + pos, len - pos);
+            memcpy(buf + pos, t, n);
+            len += n;
+        } else if (op == 7 && rnd() % 4 == 0) {        /* truncate */
+            len = pos;
+        } else if (op == 8 && len > 32 && len + 64 < cap) { /* duplicate a chunk */
+            size_t n = 1 + rnd() % 64;
+            if (n > len - pos)
+                n = len - pos;
+            memmove(buf + pos + n, buf + pos, len - pos);
+            len += n;
+        } else if (op == 9 && len) {                   /* markup characters */
+            buf[pos] = "<>/&;\"' \n\r"[rnd() % 10];
+        }
+    }
+    *len_r = len;
+}
+
 static void test_fuzz(void)
 {
     xv *seed_v = sample_value();
@@ -1060,40 +1101,7 @@ static void test_fuzz(void)
         int which = (int)(rnd() % 2);
         size_t len = seed_lens[which];
         memcpy(buf, seeds[which], len);
-        int muts = 1 + (int)(rnd() % 3);
-        for (int m = 0; m < muts; m++) {
-            uint32_t op = rnd() % 12;
-            size_t pos = len ? rnd() % len : 0;
-            if (op <= 3 && len) {                          /* overwrite with a letter */
-                buf[pos] = "abcXYZ019 .-_"[rnd() % 13];
-            } else if (op == 4 && len) {                   /* random byte */
-                buf[pos] = (char)(rnd() & 0xFF);
-            } else if (op == 5 && len > 1) {               /* delete a run */
-                size_t n = 1 + rnd() % 16;
-                if (n > len - pos)
-                    n = len - pos;
-                memmove(buf + pos, buf + pos + n, len - pos - n);
-                len -= n;
-            } else if (op == 6 && len + 64 < seed_len * 4) { /* insert a token */
-                const char *t = fuzz_tokens[rnd() % (sizeof(fuzz_tokens) / sizeof(fuzz_tokens[0]))];
-                size_t n = strlen(t);
-                if (n == 0)
-                    n = 1;                                  /* the "\0" token */
-                memmove(buf + pos + n, buf + pos, len - pos);
-                memcpy(buf + pos, t, n);
-                len += n;
-            } else if (op == 7 && rnd() % 4 == 0) {        /* truncate */
-                len = pos;
-            } else if (op == 8 && len > 32 && len * 2 < seed_len * 4) { /* duplicate a chunk */
-                size_t n = 1 + rnd() % 64;
-                if (n > len - pos)
-                    n = len - pos;
-                memmove(buf + pos + n, buf + pos, len - pos);
-                len += n;
-            } else if (op == 9 && len) {                   /* markup characters */
-                buf[pos] = "<>/&;\"' \n"[rnd() % 9];
-            }
-        }
+        mutate(buf, &len, seed_len * 4 + 4096);
         char *method = NULL, *err = NULL;
         xv *p = NULL;
         if (xmlrpc_parse_call(buf, len, &lim, &method, &p, &err)) {
@@ -1158,6 +1166,297 @@ static void test_fuzz(void)
     free(buf);
     free(seed);
     xv_free(params);
+}
+
+/* ---- the call readers against each other ----
+ *
+ * xmlrpc_parse_call tries the fast reader and hands what it gives up on to
+ * libxml2.  Over a corpus (the fuzzer's seeds, the golden requests, the
+ * cases below and mutations of them all): where the fast reader decodes a
+ * call, libxml2 decodes the same method and params (compared as values and
+ * as their encoding, so member order and -0 count); where it gives up it
+ * says nothing; and xmlrpc_parse_call answers exactly as libxml2 alone,
+ * error text included. */
+
+typedef struct call_read {
+    bool ok;
+    char *method, *err;
+    xv *params;
+    char *wire;                /* the params encoded again */
+} call_read;
+
+static void read_call(xmlrpc_reader r, const char *body, size_t len, const xmlrpc_limits *lim,
+                      call_read *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->ok = xmlrpc_parse_call_with(r, body, len, lim, &c->method, &c->params, &c->err);
+    if (c->ok) {
+        xbuf b;
+        xbuf_init(&b);
+        xmlrpc_encode_call(&b, c->method, c->params);
+        c->wire = xbuf_steal(&b, NULL);
+    }
+}
+
+static bool same_call(const call_read *a, const call_read *b)
+{
+    if (a->ok != b->ok)
+        return false;
+    if (!a->ok)
+        return a->err && b->err && strcmp(a->err, b->err) == 0;
+    return strcmp(a->method, b->method) == 0 && xv_equal(a->params, b->params) &&
+           strcmp(a->wire, b->wire) == 0;
+}
+
+/* 1 if the readers agree on body, else 0 (and the case is shown);
+ * *fast_r counts the documents the fast reader decodes. */
+static int readers_agree(const char *what, const char *body, size_t len, const xmlrpc_limits *lim,
+                         int *fast_r)
+{
+    static const xmlrpc_reader readers[] = { XMLRPC_READER_FAST, XMLRPC_READER_LIBXML2, XMLRPC_READER_ANY };
+    call_read r[3];
+    for (int i = 0; i < 3; i++)
+        read_call(readers[i], body, len, lim, &r[i]);
+    const call_read *f = &r[0], *x = &r[1], *any = &r[2];
+    bool agree = (f->ok ? same_call(f, x) : f->err == NULL) && same_call(any, x);
+    if (!agree)
+        xtest_diag("  %s: fast %s, libxml2 %s (%s), both %s: %.*s", what,
+                   f->ok ? "decodes" : "gives up", x->ok ? "decodes" : "refuses", x->err ? x->err : "",
+                   any->ok ? "decodes" : "refuses", (int)(len < 300 ? len : 300), body);
+    if (f->ok)
+        (*fast_r)++;
+    for (int i = 0; i < 3; i++) {
+        free(r[i].method);
+        free(r[i].err);
+        free(r[i].wire);
+        xv_free(r[i].params);
+    }
+    return agree;
+}
+
+static char *read_file(const char *path, size_t *len_r)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    xbuf b;
+    xbuf_init(&b);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+        xbuf_add(&b, chunk, n);
+    fclose(fp);
+    return xbuf_steal(&b, len_r);
+}
+
+/* The files of dir (under the source tree) whose names end in suffix. */
+static int read_corpus_dir(const char *dir, const char *suffix, char **docs, size_t *lens, int max)
+{
+    const char *src = getenv("XEND_SRCDIR");
+    char *path = NULL;
+    int n = 0;
+    if (asprintf(&path, "%s/%s", src ? src : ".", dir) < 0)
+        abort();
+    DIR *d = opendir(path);
+    CHECKF(d != NULL, "corpus directory %s readable (XEND_SRCDIR=%s)", path, src ? src : "unset");
+    for (struct dirent *e; d && (e = readdir(d)) != NULL && n < max;) {
+        size_t l = strlen(e->d_name), sl = strlen(suffix);
+        if (e->d_name[0] == '.' || l < sl || strcmp(e->d_name + l - sl, suffix) != 0)
+            continue;
+        char *file = NULL;
+        if (asprintf(&file, "%s/%s", path, e->d_name) < 0)
+            abort();
+        docs[n] = read_file(file, &lens[n]);
+        CHECKF(docs[n] != NULL, "%s readable", file);
+        free(file);
+        if (docs[n])
+            n++;
+    }
+    if (d)
+        closedir(d);
+    free(path);
+    return n;
+}
+
+#define CALL(params) "<?xml version=\"1.0\"?><methodCall><methodName>m</methodName><params>" params \
+                     "</params></methodCall>"
+#define PARAM(v) "<param><value>" v "</value></param>"
+
+/* Calls the fast reader decodes (the plain forms clients write). */
+static const char *const plain_calls[] = {
+    CALL(PARAM("<string>OpaqueRef:1</string>") PARAM("<string>x</string>")),
+    "<?xml version='1.0'?>\n<methodCall>\n<methodName>VM.get_record</methodName>\n<params>\n"
+    "<param>\n<value><string>s</string></value>\n</param>\n<param>\n<value><struct>\n<member>\n"
+    "<name>k</name>\n<value><int>3</int></value>\n</member>\n</struct></value>\n</param>\n"
+    "</params>\n</methodCall>\n",
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><methodCall><methodName>a</methodName></methodCall>",
+    "<?xml version='1.0' encoding='utf-8'?><methodCall><methodName>a</methodName><params/></methodCall>",
+    "<methodCall><methodName>no.declaration</methodName><params></params></methodCall>",
+    "  \n<methodCall>\t<methodName> \n trimmed \t</methodName> </methodCall>\n \n",
+    "<methodCall><methodName>&#86;M.&amp;&lt;&gt;&quot;&apos;</methodName></methodCall>",
+    CALL(PARAM("") PARAM("  ") PARAM("un&amp;typed") PARAM(" <string> kept </string> ")),
+    CALL(PARAM("<i4>-2147483648</i4>") PARAM("<i8>9223372036854775807</i8>") PARAM("<int> 7 </int>")),
+    CALL(PARAM("<boolean>1</boolean>") PARAM("<boolean> 0 </boolean>") PARAM("<double>-0</double>")
+         PARAM("<double> 1e-300 </double>") PARAM("<nil/>")),
+    CALL(PARAM("<dateTime.iso8601> 20261202T07:50:00 </dateTime.iso8601>") PARAM("<base64> aGk= </base64>")),
+    CALL(PARAM("<string>&#13;&#10;&#x9;&#xE9;&#233;&#x1F600;&#xFFFD;</string>")),
+    CALL(PARAM("<string>h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80 \x7F</string>")),
+    CALL(PARAM("<string>a]]b > c ]> ]]</string>")),
+    CALL(PARAM("<array><data></data></array>") PARAM("<array> <data> <value>a</value> </data> </array>")),
+    CALL(PARAM("<struct></struct>")
+         PARAM("<struct><member><name>k</name><value>v</value></member>"
+               "<member><name>k</name><value>w</value></member>"
+               "<member><name> spaced </name><value><struct><member><name></name><value></value></member>"
+               "</struct></value></member></struct>")),
+};
+
+/* Calls it gives up on: libxml2 decides (decodes or refuses). */
+static const char *const unusual_calls[] = {
+    "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><methodCall><methodName>caf\xE9</methodName></methodCall>",
+    "\xEF\xBB\xBF<methodCall><methodName>bom</methodName></methodCall>",
+    "<?xml version=\"1.0\" standalone=\"yes\"?><methodCall><methodName>a</methodName></methodCall>",
+    " <?xml version=\"1.0\"?><methodCall><methodName>a</methodName></methodCall>",
+    "<!--c--><methodCall><methodName>a</methodName></methodCall>",
+    "<methodCall><methodName>a</methodName></methodCall><!--c-->",
+    "<methodCall><methodName>a</methodName></methodCall><?pi x?>",
+    "<methodCall><methodName>a</methodName></methodCall>x",
+    "<methodCall><methodName>a</methodName></methodCall><methodCall/>",
+    "<methodCall><methodName><![CDATA[a<b]]></methodName></methodCall>",
+    "<methodCall><methodName>a<!--c-->b</methodName></methodCall>",
+    "<methodCall><?pi?><methodName>a</methodName></methodCall>",
+    "<!DOCTYPE methodCall [<!ENTITY e \"x\">]><methodCall><methodName>&e;</methodName></methodCall>",
+    "<methodCall><methodName>&e;</methodName></methodCall>",
+    "<methodCall><methodName a=\"1\">a</methodName></methodCall>",
+    "<methodCall ><methodName >a</methodName ></methodCall >",
+    "<methodCall>\r\n<methodName>crlf</methodName>\r\n</methodCall>",
+    CALL(PARAM("<string>cr\r\nlf</string>")),
+    "<methodCall><methodName></methodName></methodCall>",
+    "<methodCall><methodName>  </methodName></methodCall>",
+    "<methodCall><methodName>a</methodName><params><param></param></params></methodCall>",
+    "<methodCall><methodName>a</methodName><params><param><value/></param></params></methodCall>",
+    "<methodCall><methodName>a</methodName><params/><params/></methodCall>",
+    "<methodCall><methodName>a</methodName><foo/></methodCall>",
+    "<methodCall><params/><methodName>a</methodName></methodCall>",
+    "<methodResponse><params/></methodResponse>",
+    "<methodCall><methodName>a</methodName>",
+    "<methodCall><methodName>a</methodName></methodcall>",
+    CALL(PARAM("<string/>")),
+    CALL(PARAM("<string>x</string><string>y</string>")),
+    CALL(PARAM("x<string>y</string>")),
+    CALL(PARAM("<nil></nil>")),
+    CALL(PARAM("<nil>x</nil>")),
+    CALL(PARAM("<array/>")),
+    CALL(PARAM("<array><data/></array>")),
+    CALL(PARAM("<struct><member><value>v</value><name>k</name></member></struct>")),
+    CALL(PARAM("<struct><member><name>k</name></member></struct>")),
+    CALL(PARAM("<strin>x</strin>")),
+    CALL(PARAM("<i4>2147483648</i4>") PARAM("<int>1x</int>")),
+    CALL(PARAM("<boolean>2</boolean>")),
+    CALL(PARAM("<double>1e999</double>")),
+    CALL(PARAM("<string>&#0;</string>")),
+    CALL(PARAM("<string>&#xD800;</string>")),
+    CALL(PARAM("<string>&#xFFFE;</string>")),
+    CALL(PARAM("<string>&#x110000;</string>")),
+    CALL(PARAM("<string>&#00000000065;</string>")),
+    CALL(PARAM("<string>&#x;</string>")),
+    CALL(PARAM("<string>&#12a;</string>")),
+    CALL(PARAM("<string>&amp</string>")),
+    CALL(PARAM("<string>&bogus;</string>")),
+    CALL(PARAM("<string>a]]>b</string>")),
+    CALL(PARAM("<string>ctl\x01</string>")),
+    CALL(PARAM("<string>bad \xC3 utf8</string>")),
+    CALL(PARAM("<string>overlong \xC0\xAF</string>")),
+    CALL(PARAM("<string>surrogate \xED\xA0\x80</string>")),
+    CALL(PARAM("<string>\xEF\xBF\xBE</string>")),
+    CALL(PARAM("<string>\xF4\x90\x80\x80</string>")),
+};
+
+static void test_call_readers(void)
+{
+    enum { MAX_DOCS = 256 };
+    char *docs[MAX_DOCS];
+    size_t lens[MAX_DOCS];
+    int n = 0, agree = 0, fast = 0;
+
+    int seeds = read_corpus_dir("fuzz/corpus/xmlrpc_call", "", docs, lens, MAX_DOCS);
+    int golden = read_corpus_dir("tests/golden", ".request.xml", docs + seeds, lens + seeds,
+                                 MAX_DOCS - seeds);
+    n = seeds + golden;
+    CHECKF(seeds >= 5 && golden >= 20, "the corpus is there: %d fuzz seeds, %d golden requests", seeds,
+           golden);
+    for (int i = 0; i < n; i++)
+        agree += readers_agree("corpus", docs[i], lens[i], NULL, &fast);
+    CHECKF(agree == n, "the readers agree on the fuzz seeds and golden requests (%d/%d)", agree, n);
+    CHECKF(fast >= golden, "the fast reader decodes the golden requests (%d of %d corpus files)", fast, n);
+
+    int np = (int)(sizeof plain_calls / sizeof plain_calls[0]);
+    int nu = (int)(sizeof unusual_calls / sizeof unusual_calls[0]);
+    agree = fast = 0;
+    for (int i = 0; i < np; i++)
+        agree += readers_agree("plain", plain_calls[i], strlen(plain_calls[i]), NULL, &fast);
+    CHECKF(agree == np && fast == np, "the fast reader decodes every plain call as libxml2 does (%d, %d/%d)",
+           agree, fast, np);
+    agree = fast = 0;
+    for (int i = 0; i < nu; i++)
+        agree += readers_agree("unusual", unusual_calls[i], strlen(unusual_calls[i]), NULL, &fast);
+    CHECKF(agree == nu && fast == 0, "the fast reader leaves every unusual call to libxml2 (%d, %d/%d)",
+           agree, nu - fast, nu);
+
+    /* The limits, each side of the line, and libxml2's own depth limit. */
+    agree = fast = 0;
+    int cases = 0;
+    for (int levels = 3; levels <= 90; levels += 87) {
+        size_t len;
+        char *doc = nested_values(levels - 1, &len);   /* levels of values */
+        int lims[] = { levels - 1, levels, levels + 20 };
+        for (int k = 0; k < 3; k++, cases++) {
+            xmlrpc_limits lim = { 0, lims[k], 0 };
+            agree += readers_agree("depth", doc, len, &lim, &fast);
+        }
+        /* nodes: 4 of the envelope, 3 a level (value, array, data), the last value */
+        size_t nodes = 3 * (size_t)levels + 2;
+        for (int k = -1; k <= 0; k++, cases++) {
+            xmlrpc_limits lim = { 0, 200, nodes + (size_t)k };
+            agree += readers_agree("nodes", doc, len, &lim, &fast);
+        }
+        for (int k = -1; k <= 0; k++, cases++) {
+            xmlrpc_limits lim = { len + (size_t)k, 200, 0 };
+            agree += readers_agree("bytes", doc, len, &lim, &fast);
+        }
+        free(doc);
+    }
+    CHECKF(agree == cases, "the readers agree at the limits (%d/%d)", agree, cases);
+    CHECKF(fast == 4, "the fast reader decodes within the limits only (%d of %d)", fast, cases);
+
+    /* Mutations of all of it, and of the encoder's own output. */
+    xv *params = xv_array();
+    xv_array_add(params, sample_value());
+    xv_array_add(params, xv_str("OpaqueRef:x"));
+    xbuf eb;
+    xbuf_init(&eb);
+    xmlrpc_encode_call(&eb, "VM.set_other_config", params);
+    xv_free(params);
+    docs[n] = xbuf_steal(&eb, &lens[n]);
+    n++;
+    int iters = getenv("TEST_CODEC_QUICK") ? 3000 : 30000;
+    xmlrpc_limits lim = { 1 << 20, 16, 20000 };
+    agree = fast = 0;
+    for (int it = 0; it < iters; it++) {
+        int i = it % 3 == 0 ? n - 1 : (int)(rnd() % (uint32_t)n);
+        size_t len = lens[i], cap = len * 4 + 4096;
+        char *buf = malloc(cap);
+        if (!buf)
+            abort();
+        memcpy(buf, docs[i], len);
+        mutate(buf, &len, cap);
+        agree += readers_agree("mutated", buf, len, &lim, &fast);
+        free(buf);
+    }
+    CHECKF(agree == iters, "the readers agree on every mutated call (%d/%d)", agree, iters);
+    CHECKF(fast > iters / 100, "mutated calls reach the fast reader too (%d decoded)", fast);
+    printf("call readers: %d mutated calls, %d decoded by the fast reader\n", iters, fast);
+    for (int i = 0; i < n; i++)
+        free(docs[i]);
 }
 
 /* ---- the response fast path against libxml2 ----
@@ -1253,39 +1552,14 @@ static void test_fast_path(void)
            "the fast path decodes the encoder's sample value as libxml2 does");
     int iters = getenv("TEST_CODEC_QUICK") ? 2000 : 20000;
     xmlrpc_limits lim = { 1 << 20, 16, 20000 };
-    char *buf = malloc(seed_len + 64 * 4);
+    char *buf = malloc(seed_len * 4 + 4096);
     if (!buf)
         abort();
     agree = accepted = 0;
     for (int it = 0; it < iters; it++) {
         size_t len = seed_len;
         memcpy(buf, seed, len);
-        int muts = 1 + (int)(rnd() % 3);
-        for (int m = 0; m < muts; m++) {
-            uint32_t op = rnd() % 5;
-            size_t pos = rnd() % len;
-            if (op == 0) {
-                buf[pos] = "<>/&;#x\"' \n\r]abc019"[rnd() % 20];
-            } else if (op == 1) {
-                buf[pos] = (char)(rnd() & 0xFF);
-            } else if (op == 2 && len > 16) {
-                size_t k = 1 + rnd() % 8;
-                if (k > len - pos)
-                    k = len - pos;
-                memmove(buf + pos, buf + pos + k, len - pos - k);
-                len -= k;
-            } else if (op == 3) {
-                const char *t = fuzz_tokens[rnd() % (sizeof(fuzz_tokens) / sizeof(fuzz_tokens[0]))];
-                size_t k = strlen(t);
-                if (k == 0 || k > 64)
-                    continue;
-                memmove(buf + pos + k, buf + pos, len - pos);
-                memcpy(buf + pos, t, k);
-                len += k;
-            } else if (len > 32) {
-                len = pos > 32 ? pos : len;               /* truncate */
-            }
-        }
+        mutate(buf, &len, seed_len * 4 + 4096);
         agree += fast_path_agrees(buf, len, &lim, &accepted);
     }
     CHECKF(agree == iters, "fast path and libxml2 agree on every mutated response (%d/%d)", agree, iters);
@@ -1515,39 +1789,6 @@ static void test_escape_positions(void)
     xbuf_free(&b);
 }
 
-/* ---- speed (informational) ---- */
-
-static void bench(void)
-{
-    const char *doc = "<?xml version=\"1.0\"?><methodCall><methodName>VM.get_record</methodName><params>"
-                      "<param><value><string>0b5cc4e2-71d4-4a0e-9d43-6f2a8c1e3b90</string></value></param>"
-                      "<param><value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value></param>"
-                      "</params></methodCall>";
-    int n = getenv("TEST_CODEC_QUICK") ? 1000 : 20000;
-    struct timespec a, z;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    for (int k = 0; k < n; k++) {
-        char *method = NULL, *err = NULL;
-        xv *p = NULL;
-        if (xmlrpc_parse_call(doc, strlen(doc), NULL, &method, &p, &err)) {
-            xv *r = xv_struct();
-            xv_struct_set(r, "Status", xv_str("Success"));
-            xv_struct_set(r, "Value", xv_str("Running"));
-            xbuf b;
-            xbuf_init(&b);
-            xmlrpc_encode_response(&b, r);
-            xbuf_free(&b);
-            xv_free(r);
-        }
-        free(method);
-        free(err);
-        xv_free(p);
-    }
-    clock_gettime(CLOCK_MONOTONIC, &z);
-    double us = ((double)(z.tv_sec - a.tv_sec) * 1e9 + (double)(z.tv_nsec - a.tv_nsec)) / 1e3 / n;
-    xtest_diag("bench: decode call + encode response: %.2f us per request (%zu-byte call)", us, strlen(doc));
-}
-
 int main(void)
 {
     test_xv_basics();
@@ -1559,10 +1800,10 @@ int main(void)
     test_hostile();
     test_fuzz();
     test_fast_path();
+    test_call_readers();
     test_threads();
     test_encoded();
     test_escape_positions();
-    bench();
     xmlrpc_cleanup();
     return xtest_done();
 }
