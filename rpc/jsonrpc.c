@@ -11,6 +11,7 @@
 
 #include "rpc/jsonrpc.h"
 #include "util/utf8.h"
+#include "util/uuid.h"
 
 /* ---- decoding ---- */
 
@@ -55,7 +56,7 @@ static int hex4(const unsigned char *s)
 {
     int v = 0;
     for (int k = 0; k < 4; k++) {
-        int d = xhex_digit(s[k]);
+        int d = xhexval(s[k]);
         if (d < 0)
             return -1;
         v = v * 16 + d;

@@ -1,20 +1,11 @@
-/* utf8: the small pieces of UTF-8 and hex that the codecs (XML-RPC's
- * character references, JSON's \u escapes) share. */
+/* utf8: writing a code point as UTF-8, for the codecs (XML-RPC's
+ * character references, JSON's \u escapes); reading is xv_utf8_seq(). */
 #ifndef XEND_UTIL_UTF8_H
 #define XEND_UTIL_UTF8_H
 
 #include <stdint.h>
 
 #include "util/xv.h"
-
-/* The value of the hex digit c (either case), or -1. */
-static inline int xhex_digit(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;                 /* 'A'-'F' to 'a'-'f'; no other byte lands there */
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /* Append the code point cp (the caller checked it is one: at most U+10FFFF,
  * not a surrogate) to b as UTF-8. */

@@ -25,6 +25,7 @@
 #include "util/xmlrpc.h"
 #include "util/strutil.h"
 #include "util/utf8.h"
+#include "util/uuid.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -1246,7 +1247,7 @@ static bool fast_entity(fast *f, xbuf *out)
     uint32_t cp = 0;
     int digits = 0;
     for (; f->p < f->end && *f->p != ';'; f->p++, digits++) {
-        int dv = xhex_digit((unsigned char)*f->p);
+        int dv = xhexval((unsigned char)*f->p);
         if (dv < 0 || (!hex && dv > 9) || digits >= 8)
             return false;
         cp = cp * (hex ? 16 : 10) + (uint32_t)dv;
