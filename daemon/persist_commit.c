@@ -343,6 +343,23 @@ static void *syncer_main(void *arg)
     }
 }
 
+/* commit_mu held.  If w's ticket is durable: unlock, answer w (ok) and
+ * free it, true.  Else w waits (false, the lock still held). */
+static bool answer_or_wait(pwaiter *w, bool ok)
+{
+    if (durable >= w->ticket) {
+        pthread_mutex_unlock(&commit_mu);
+        void (*fn)(void *arg, bool durable) = w->fn;
+        void *arg = w->arg;
+        free(w);
+        fn(arg, ok);
+        return true;
+    }
+    w->next = waiters;
+    waiters = w;
+    return false;
+}
+
 void persist_commit(bool may_block, void (*then)(void *arg, bool durable), void *arg)
 {
     if (!persist_active) {
@@ -360,15 +377,8 @@ void persist_commit(bool may_block, void (*then)(void *arg, bool durable), void 
     if (may_block) {
         pthread_mutex_lock(&commit_mu);
         commit_locked(d);
-        if (durable >= t) {
-            bool ok = !w->own || !failed;
-            pthread_mutex_unlock(&commit_mu);
-            free(w);
-            then(arg, ok);
+        if (answer_or_wait(w, !w->own || !failed))
             return;
-        }
-        w->next = waiters;
-        waiters = w;
         lead_syncs();
         pthread_mutex_unlock(&commit_mu);
         return;
@@ -378,14 +388,8 @@ void persist_commit(bool may_block, void (*then)(void *arg, bool durable), void 
      * nothing of its own to write, it may answer at once when what came
      * before is durable; anything else goes to the syncer. */
     if (!d && pthread_mutex_trylock(&commit_mu) == 0) {
-        if (durable >= t) {
-            pthread_mutex_unlock(&commit_mu);
-            free(w);
-            then(arg, true);
+        if (answer_or_wait(w, true))
             return;
-        }
-        w->next = waiters;
-        waiters = w;
         bool kick = !syncing;   /* a leader syncing now loops on to this ticket */
         pthread_mutex_unlock(&commit_mu);
         if (kick)
