@@ -122,21 +122,23 @@ static void put_value(xbuf *b, const xv *v)
         xbuf_puts(b, v->u.b ? "true" : "false");
         break;
     case XV_ARRAY:
-        for (size_t i = 0; i < v->u.arr.n; i++) {
-            xbuf_puts(b, "<item>");
-            put_value(b, v->u.arr.items[i]);
-            xbuf_puts(b, "</item>");
+    case XV_STRUCT: {
+        /* <item>v</item>..., or <entry key="k">v</entry>... */
+        bool st = v->kind == XV_STRUCT;
+        size_t n = st ? v->u.st.n : v->u.arr.n;
+        for (size_t i = 0; i < n; i++) {
+            if (st) {
+                xbuf_puts(b, "<entry key=\"");
+                put_attr(b, v->u.st.keys[i]);
+                xbuf_puts(b, "\">");
+            } else {
+                xbuf_puts(b, "<item>");
+            }
+            put_value(b, st ? v->u.st.vals[i] : v->u.arr.items[i]);
+            xbuf_puts(b, st ? "</entry>" : "</item>");
         }
         break;
-    case XV_STRUCT:
-        for (size_t i = 0; i < v->u.st.n; i++) {
-            xbuf_puts(b, "<entry key=\"");
-            put_attr(b, v->u.st.keys[i]);
-            xbuf_puts(b, "\">");
-            put_value(b, v->u.st.vals[i]);
-            xbuf_puts(b, "</entry>");
-        }
-        break;
+    }
     case XV_NIL:
         break;
     }
