@@ -262,34 +262,34 @@ static bool next_token(const char **p, char *out, size_t out_len)
     return true;
 }
 
-static bool parse_u64(const char *s, uint64_t *v)
+/* All of s as a decimal number: unsigned (no sign) into *u when u is
+ * given, else signed into *i; false if it is not one or out of range. */
+static bool parse_dec(const char *s, uint64_t *u, int64_t *i)
 {
     char *end;
-    unsigned long long x;
 
-    if (!*s || *s == '-')
+    if (!*s || (u && *s == '-'))
         return false;
     errno = 0;
-    x = strtoull(s, &end, 10);
+    unsigned long long x = u ? strtoull(s, &end, 10) : 0;
+    long long y = u ? 0 : strtoll(s, &end, 10);
     if (errno || *end)
         return false;
-    *v = x;
+    if (u)
+        *u = x;
+    else
+        *i = y;
     return true;
+}
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+    return parse_dec(s, v, NULL);
 }
 
 static bool parse_i64(const char *s, int64_t *v)
 {
-    char *end;
-    long long x;
-
-    if (!*s)
-        return false;
-    errno = 0;
-    x = strtoll(s, &end, 10);
-    if (errno || *end)
-        return false;
-    *v = x;
-    return true;
+    return parse_dec(s, NULL, v);
 }
 
 static bool parse_uint(const char *s, unsigned *v)
