@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon/xerr.h"
+#include "util/strutil.h"
 
 static char *xstrdup_or_die(const char *s)
 {
@@ -82,9 +83,7 @@ void xerr_free(xerr *e)
 {
     if (!e)
         return;
-    for (size_t i = 0; i < e->n; i++)
-        free(e->params[i]);
-    free(e->params);
+    xstrv_free(e->params, e->n);
     free(e->code);
     free(e->detail);
     free(e);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* 64-bit FNV-1a of a NUL-terminated string (hash tables keyed by refs,
  * session ids, persistence keys). */
@@ -29,6 +30,16 @@ static inline char *xstrfmt(const char *fmt, ...)
         s = NULL;
     va_end(ap);
     return s;
+}
+
+/* Free n malloc'd strings and the array that holds them (NULL: nothing). */
+static inline void xstrv_free(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
 }
 
 #endif

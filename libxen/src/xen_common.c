@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "xen_internal.h"
+#include "util/strutil.h"
 #include "util/xmlrpc.h"
 #include <xen/api/xen_transport.h>
 
@@ -393,6 +394,26 @@ static const xv *struct_member(const xv *st, const char *name, size_t *next)
     return NULL;
 }
 
+
+/* One entry of a map (t) from a struct member: its key and value into
+ * entry e (nothing left in it on failure). */
+static bool map_entry_from_xv(const xeni_type *t, const char *key, const xv *val, char *e,
+                              char **err_r)
+{
+    if (!key_from_string(t->key, key, e, err_r) ||
+        !xeni_from_xv(t->elem, val, e + t->val_offset, err_r)) {
+        xeni_slot_free(t->key, e);
+        return false;
+    }
+    /* get_all_records: the key is the record's handle */
+    if (t->key->kind == XK_STRING && t->elem->kind == XK_RECORD) {
+        void *rec;
+        memcpy(&rec, e + t->val_offset, sizeof rec);
+        xeni_record_set_handle(t->elem, rec, *(char **)e);
+    }
+    return true;
+}
+
 bool xeni_from_xv(const xeni_type *t, const xv *v, void *slot, char **err_r)
 {
     memset(slot, 0, xeni_slot_size(t));
@@ -441,48 +462,25 @@ bool xeni_from_xv(const xeni_type *t, const xv *v, void *slot, char **err_r)
             return true;
         }
         break;
-    case XK_SET: {
-        if (is_empty_string(v)) {
-            fill_default(t, slot);
-            return true;
-        }
-        if (v->kind != XV_ARRAY)
-            break;
-        void *p = xeni_set_alloc(t, v->u.arr.n);
-        for (size_t i = 0; i < v->u.arr.n; i++) {
-            if (!xeni_from_xv(t->elem, v->u.arr.items[i], entry_at(t, p, i), err_r)) {
-                *container_size(p) = i;
-                xeni_free_ptr(t, p);
-                return false;
-            }
-        }
-        memcpy(slot, &p, sizeof p);
-        return true;
-    }
+    case XK_SET:
     case XK_MAP: {
         if (is_empty_string(v)) {
             fill_default(t, slot);
             return true;
         }
-        if (v->kind != XV_STRUCT)
+        bool map = t->kind == XK_MAP;
+        if (v->kind != (map ? XV_STRUCT : XV_ARRAY))
             break;
-        void *p = xeni_set_alloc(t, v->u.st.n);
-        for (size_t i = 0; i < v->u.st.n; i++) {
+        size_t n = map ? v->u.st.n : v->u.arr.n;
+        void *p = xeni_set_alloc(t, n);
+        for (size_t i = 0; i < n; i++) {
             char *e = entry_at(t, p, i);
-            bool ok = key_from_string(t->key, v->u.st.keys[i], e, err_r);
-            if (ok)
-                ok = xeni_from_xv(t->elem, v->u.st.vals[i], e + t->val_offset, err_r);
+            bool ok = map ? map_entry_from_xv(t, v->u.st.keys[i], v->u.st.vals[i], e, err_r)
+                          : xeni_from_xv(t->elem, v->u.arr.items[i], e, err_r);
             if (!ok) {
-                xeni_slot_free(t->key, e);
                 *container_size(p) = i;
                 xeni_free_ptr(t, p);
                 return false;
-            }
-            /* get_all_records: the key is the record's handle */
-            if (t->key->kind == XK_STRING && t->elem->kind == XK_RECORD) {
-                void *rec;
-                memcpy(&rec, e + t->val_offset, sizeof rec);
-                xeni_record_set_handle(t->elem, rec, *(char **)e);
             }
         }
         memcpy(slot, &p, sizeof p);
@@ -557,9 +555,7 @@ void xen_session_clear_error(xen_session *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < s->error_description_count; i++)
-        free(s->error_description[i]);
-    free(s->error_description);
+    xstrv_free(s->error_description, (size_t)s->error_description_count);
     s->error_description = NULL;
     s->error_description_count = 0;
     s->ok = true;
@@ -592,9 +588,7 @@ static void set_failure(xen_session *s, const xv *ed)
         }
     }
     xeni_session_error(s, (int)n, (const char *const *)strs);
-    for (size_t i = 0; i < n; i++)
-        free(strs[i]);
-    free(strs);
+    xstrv_free(strs, n);
 }
 
 static bool do_call(xen_session *s, const char *method, bool with_session,
