@@ -260,16 +260,63 @@ const char *xref_plain(const char *s)
     return strcmp(s + n, "NULL") == 0 ? "" : s + n;
 }
 
+/* s in OpaqueRef form ("" is OpaqueRef:NULL), or NULL when it is in that
+ * form already (an error parameter echoes the ref as the caller sent it). */
+static char *opaque_of(const char *s)
+{
+    if (strncmp(s, XREF_OPAQUE_PREFIX, sizeof(XREF_OPAQUE_PREFIX) - 1) == 0)
+        return NULL;
+    char *n = *s ? xstrfmt(XREF_OPAQUE_PREFIX "%s", s) : strdup(XREF_OPAQUE_PREFIX "NULL");
+    if (!n)
+        abort();
+    return n;
+}
+
 static void export_ref(xv *v)
 {
     if (v->kind != XV_STRING || xv_is_encoded(v))
         return;
-    char *n = v->u.str.len ? xstrfmt(XREF_OPAQUE_PREFIX "%s", v->u.str.s) : strdup(XREF_OPAQUE_PREFIX "NULL");
+    char *n = opaque_of(v->u.str.s);
     if (!n)
-        abort();
+        return;
     free(v->u.str.s);
     v->u.str.s = n;
     v->u.str.len = strlen(n);
+}
+
+/* Parameter i of error code is a ref (the datamodel's "<name> ref"). */
+static bool error_param_is_ref(const char *code, size_t i)
+{
+    for (size_t k = 0; k < xerr_table_count; k++)
+        if (strcmp(xerr_table[k].code, code) == 0)
+            return i < 32 && (xerr_table[k].refs >> i) & 1u;
+    return false;
+}
+
+void xtype_export_error(xv *desc)
+{
+    if (desc->kind != XV_ARRAY || desc->u.arr.n == 0 || desc->u.arr.items[0]->kind != XV_STRING)
+        return;
+    for (size_t i = 1; i < desc->u.arr.n; i++)
+        if (error_param_is_ref(desc->u.arr.items[0]->u.str.s, i - 1))
+            export_ref(desc->u.arr.items[i]);
+}
+
+void xerr_export_refs(struct xerr *e)
+{
+    for (size_t i = 0; e && i < e->n; i++) {
+        char *n = error_param_is_ref(e->code, i) ? opaque_of(e->params[i] ? e->params[i] : "") : NULL;
+        if (n) {
+            free(e->params[i]);
+            e->params[i] = n;
+        }
+    }
+}
+
+void xtype_export_task_result(xv *result, const char *type)
+{
+    if (type && *type && result && result->kind == XV_STRING && result->u.str.len)
+        export_ref(result);
 }
 
 /* The type of member key of a record or struct whose members are fields
@@ -295,6 +342,8 @@ static void export_fields(const xfield *f, int nf, xv *v)
     }
 }
 
+static void export_record(int cls, xv *v);
+
 /* An event record: its ref and snapshot are of the class it names. */
 static void export_event(xv *v)
 {
@@ -307,7 +356,26 @@ static void export_event(xv *v)
         export_ref(ref);
     xv *snap = xv_struct_get(v, "snapshot");
     if (snap)
-        export_fields(c->fields, c->nfields, snap);
+        export_record((int)(c - xclasses), snap);
+}
+
+/* A record of class cls: its fields by their types; an event's by the class
+ * it names; a task's result is a ref when its type names the ref's class
+ * (XAPI's meaning of task.type), its error_info an ErrorDescription. */
+static void export_record(int cls, xv *v)
+{
+    if (cls == XCL_event && v->kind == XV_STRUCT) {
+        export_event(v);
+        return;
+    }
+    export_fields(xclasses[cls].fields, xclasses[cls].nfields, v);
+    if (cls != XCL_task || v->kind != XV_STRUCT)
+        return;
+    const xv *type = xv_struct_get(v, "type");
+    xtype_export_task_result(xv_struct_get(v, "result"), type && type->kind == XV_STRING ? type->u.str.s : NULL);
+    xv *info = xv_struct_get(v, "error_info");
+    if (info)
+        xtype_export_error(info);
 }
 
 void xtype_export_refs(const xtype *t, xv *v)
@@ -338,10 +406,7 @@ void xtype_export_refs(const xtype *t, xv *v)
         }
         return;
     case XT_RECORD:
-        if (t->cls == XCL_event && v->kind == XV_STRUCT)
-            export_event(v);
-        else
-            export_fields(xclasses[t->cls].fields, xclasses[t->cls].nfields, v);
+        export_record(t->cls, v);
         return;
     case XT_STRUCT:
         export_fields(xstructs[t->st].members, xstructs[t->st].n, v);

@@ -90,6 +90,14 @@ const char *xref_plain(const char *s);
  * event records by their class (ref and snapshot).  Pre-encoded values are
  * left alone (callers that rewrite refs get trees: xcall.want_tree). */
 void xtype_export_refs(const xtype *t, xv *v);
+/* The same, for what is typed by the datamodel's errors or by a task rather
+ * than by a type: an error's parameters that are refs (the datamodel's
+ * "<name> ref"; one in OpaqueRef form already is left alone), in an xerr or
+ * in an ErrorDescription array ([code, params...], task.error_info); and a
+ * task's result, a ref when the task's type names a class. */
+void xerr_export_refs(struct xerr *e);
+void xtype_export_error(xv *desc);
+void xtype_export_task_result(xv *result, const char *type);
 
 /* A new value of type t's default: "", 0, 0.0, false, epoch, first enum
  * value, empty set/map, a record with every field defaulted. */

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "daemon/store.h"
 #include "rpc/reply.h"
 #include "util/log.h"
 #include "util/xmlrpc.h"
@@ -92,11 +93,37 @@ static void encode_xmlrpc(xbuf *b, const xv *value, const xerr *err)
     xbuf_puts(b, "</param></params></methodResponse>");
 }
 
+/* Every ref of an answer in XAPI's OpaqueRef form, for callers that use it
+ * (docs/jsonrpc.md): the result by its type, an error's ref parameters, and
+ * what a task's getters return (its result is a ref when its type names a
+ * class, its error_info an ErrorDescription). */
+static void export_refs(xcall *c)
+{
+    if (c->err) {
+        xerr_export_refs(c->err);
+        return;
+    }
+    if (!c->result || !c->m)
+        return;
+    xtype_export_refs(c->is_async ? &xt_ref_task : c->m->ret, c->result);
+    if (c->is_async || c->m->cls != XCL_task)
+        return;
+    if (c->m->field == XF_task_error_info) {
+        xtype_export_error(c->result);
+    } else if (c->m->field == XF_task_result && c->params && c->params->u.arr.n == 2 &&
+               c->params->u.arr.items[1]->kind == XV_STRING) {
+        store_rdlock();
+        const xobj *t = store_find(XCL_task, xref_plain(c->params->u.arr.items[1]->u.str.s));
+        xtype_export_task_result(c->result, t ? xobj_str(t, XF_task_type) : NULL);
+        store_unlock();
+    }
+}
+
 char *rpc_reply_encode(const rpc_form *f, xcall *c, size_t *len_r)
 {
+    if (f->opaque_refs)
+        export_refs(c);
     const xerr *err = c->err;
-    if (!err && c->result && f->opaque_refs && c->m)
-        xtype_export_refs(c->is_async ? &xt_ref_task : c->m->ret, c->result);
     xbuf b;
     xbuf_init(&b);
     if (f->codec == XCODEC_JSONRPC) {

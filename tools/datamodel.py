@@ -130,18 +130,22 @@ class Model:
         self.structs = d.get("structs", {})
         self.errors = []
         self.error_doc = {}
+        self.error_refs = {}
         seen = set()
         for e in d.get("errors", []):
             if not (isinstance(e, list) and len(e) in (2, 3) and isinstance(e[0], str)
                     and isinstance(e[1], list)):
-                self.problem("bad-error", "errors", "an error is [CODE, [params], doc?]: %r" % (e,))
+                self.problem("bad-error", "errors", "an error is [CODE, [params (\"<name> ref\": a ref)], doc?]: %r" % (e,))
                 continue
             if not ERROR_CODE.match(e[0]):
                 self.problem("bad-error", "error %s" % e[0], "codes are upper case")
             if e[0] in seen:
                 self.problem("duplicate-error", "error %s" % e[0], "defined twice")
             seen.add(e[0])
-            self.errors.append((e[0], e[1]))
+            # a parameter named "<name> ref" is a ref (written in OpaqueRef form to XAPI's clients)
+            names = [q[:-4] if isinstance(q, str) and q.endswith(" ref") else q for q in e[1]]
+            self.error_refs[e[0]] = [i for i, q in enumerate(e[1]) if isinstance(q, str) and q.endswith(" ref")]
+            self.errors.append((e[0], names))
             if len(e) == 3:
                 self._check_doc(e[2], "error %s" % e[0])
                 self.error_doc[e[0]] = e[2]

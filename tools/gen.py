@@ -242,7 +242,13 @@ class Gen:
             C.append("}")
         H.append("")
         H.append("/* Every error code the datamodel defines, with its parameter names. */")
-        H.append("typedef struct xerr_desc { const char *code; int nparams; const char *const *params; } xerr_desc;")
+        H.append("/* refs: bit i set when parameter i is a ref (datamodel: \"<name> ref\"). */")
+        H.append("typedef struct xerr_desc {")
+        H.append("    const char *code;")
+        H.append("    int nparams;")
+        H.append("    const char *const *params;")
+        H.append("    unsigned refs;")
+        H.append("} xerr_desc;")
         H.append("extern const xerr_desc xerr_table[];")
         H.append("extern const size_t xerr_table_count;")
         H.append("#endif")
@@ -251,7 +257,8 @@ class Gen:
                 name, ", ".join('"%s"' % p for p in params) or "NULL"))
         C.append("const xerr_desc xerr_table[] = {")
         for name, params in errs:
-            C.append('    { "%s", %d, errp_%s },' % (name, len(params), name))
+            refs = sum(1 << i for i in self.m.error_refs.get(name, []))
+            C.append('    { "%s", %d, errp_%s, 0x%xu },' % (name, len(params), name, refs))
         C.append("};")
         C.append("const size_t xerr_table_count = %d;" % len(errs))
         write(os.path.join(out, "xapi_errors.h"), H)
@@ -566,7 +573,9 @@ class Gen:
                     (" Errors: " + ", ".join("`%s`" % e for e in msg.errors) + ".") if msg.errors else ""))
         L += ["", "## Errors", "", "| code | parameters | meaning |", "|---|---|---|"]
         for code, params in m.errors:
-            L.append("| `%s` | %s | %s |" % (code, ", ".join(params), m.error_doc.get(code, "")))
+            refs = m.error_refs.get(code, [])
+            L.append("| `%s` | %s | %s |" % (code, ", ".join(q + (" (ref)" if i in refs else "")
+                                                        for i, q in enumerate(params)), m.error_doc.get(code, "")))
         write(os.path.join(out, "api-reference.md"), L)
 
     def write_manifest(self, out):

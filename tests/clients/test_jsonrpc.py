@@ -10,7 +10,7 @@ import sys
 import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xendtest import Xend, fails, ok, run  # noqa: E402
+from xendtest import Xend, fails, ok, run, wait_until  # noqa: E402
 
 X = None
 LIMIT = 1 << 20
@@ -66,13 +66,13 @@ def test_v1_envelope():
     assert isinstance(r["result"], list)
     status, h, data = post({"method": "VM.get_record", "params": [s, "nope"], "id": 9})
     r = json.loads(data)
-    assert r["result"] is None and r["error"] == ["HANDLE_INVALID", "VM", "nope"] and r["id"] == 9, r
+    assert r["result"] is None and r["error"] == ["HANDLE_INVALID", "VM", "OpaqueRef:nope"] and r["id"] == 9, r
 
 
 def test_v2_errors():
     s = login()
     r = call2("VM.get_record", s, "nope", id=5)
-    assert r["error"] == {"code": 1, "message": "HANDLE_INVALID", "data": ["VM", "nope"]}, r
+    assert r["error"] == {"code": 1, "message": "HANDLE_INVALID", "data": ["VM", "OpaqueRef:nope"]}, r
     assert "result" not in r
     r = call2("VM.no_such_method", s)
     assert r["error"]["message"] == "MESSAGE_METHOD_UNKNOWN", r
@@ -165,6 +165,63 @@ def test_xmlrpc_path_uses_opaque_refs():
         assert all(not v.startswith("OpaqueRef:") for v in ok(q.VM.get_all(s))), path
 
 
+def wait_task(call, s, task):
+    """The record of task once it is no longer pending (call: a method caller)."""
+    rec = {}
+
+    def done():
+        rec.update(call("task.get_record", s, task))
+        return rec["status"] != "pending"
+    wait_until(done, "task %s to finish" % task)
+    return rec
+
+
+def test_refs_in_errors_and_task_results():
+    """Error parameters that are refs and a task's ref result come in the
+    form of the path's refs, like every other ref: OpaqueRef on /jsonrpc and
+    /xmlrpc, the bare uuid on / (byte for byte what xend sent)."""
+    xp, plain_p = xml_proxy("/xmlrpc"), xml_proxy("/")
+    rpc = {"jsonrpc": lambda m, *a: result2(m, *a),
+           "xmlrpc": lambda m, *a: ok(getattr(xp, m)(*a))}
+    s = login()
+    vm = result2("VM.create", s, vm_record("opaque-errors"))
+    uuid = vm[len("OpaqueRef:"):]
+    result2("VM.start", s, vm, False)
+    # HANDLE_INVALID's ref: prefixed once, whichever form was sent
+    for sent in ("no-such-vm", "OpaqueRef:no-such-vm"):
+        assert call2("VM.get_record", s, sent)["error"]["data"] == ["VM", "OpaqueRef:no-such-vm"]
+        fails(xp.VM.get_record(s, sent), "HANDLE_INVALID", "VM", "OpaqueRef:no-such-vm")
+    fails(plain_p.VM.get_record(s, "no-such-vm"), "HANDLE_INVALID", "VM", "no-such-vm")
+    # VM_BAD_POWER_STATE's VM, given in either form
+    for ref in (vm, uuid):
+        assert call2("VM.start", s, ref, False)["error"]["data"] == [vm, "Halted", "Running"]
+        fails(xp.VM.start(s, ref, False), "VM_BAD_POWER_STATE", vm, "Halted", "Running")
+        fails(plain_p.VM.start(s, ref, False), "VM_BAD_POWER_STATE", uuid, "Halted", "Running")
+    # a failed task's error_info, by its record and by its getter
+    for kind, call in rpc.items():
+        task = call("Async.VM.start", s, vm, False)
+        rec = wait_task(call, s, task)
+        assert rec["error_info"] == ["VM_BAD_POWER_STATE", vm, "Halted", "Running"], (kind, rec)
+        assert call("task.get_error_info", s, task) == rec["error_info"], kind
+    task = ok(plain_p.Async.VM.start(s, uuid, False))
+    assert wait_task(lambda m, *a: ok(getattr(plain_p, m)(*a)), s, task)["error_info"][1] == uuid
+    result2("VM.hard_shutdown", s, vm)
+    # a task's ref result (its type names the class): record, getter, event snapshot
+    for kind, call in rpc.items():
+        task = call("Async.VM.clone", s, vm, "clone-" + kind)
+        rec = wait_task(call, s, task)
+        assert rec["status"] == "success" and rec["type"] == "VM", (kind, rec)
+        clone = rec["result"]
+        assert clone.startswith("OpaqueRef:") and call("VM.get_name_label", s, clone) == "clone-" + kind, rec
+        assert call("task.get_result", s, task) == clone, kind
+        ev = call("event.from", s, ["task/" + task], "", 0.0)["events"]
+        snaps = [e["snapshot"] for e in ev if e["ref"] == task and "snapshot" in e]
+        assert snaps and snaps[-1]["result"] == clone, (kind, ev)
+    task = ok(plain_p.Async.VM.clone(s, uuid, "clone-plain"))
+    rec = wait_task(lambda m, *a: ok(getattr(plain_p, m)(*a)), s, task)
+    assert not rec["result"].startswith("OpaqueRef:") and ok(plain_p.task.get_result(s, task)) == rec["result"]
+
+
 def test_login_arities():
     for extra in ([], ["1.1"], ["1.1", "my-originator"]):
         r = call2("session.login_with_password", X.username, X.password, *extra)
@@ -251,6 +308,7 @@ def main():
     with X:
         run([test_v2_and_content_type, test_v1_envelope, test_v2_errors, test_types,
              test_params_object_and_absent, test_sessions_cross_codecs, test_xmlrpc_path_uses_opaque_refs,
+             test_refs_in_errors_and_task_results,
              test_login_arities, test_malformed, test_cors_preflight, test_xml_paths_stay_xml])
 
 
