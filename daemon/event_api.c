@@ -133,19 +133,7 @@ bool xh_event_next(xcall *call, xv **result_r, xerr **errp)
 /* A decimal number of 1 to 20 digits, exactly len bytes, into *out. */
 static bool parse_u64(const char *p, size_t len, uint64_t *out)
 {
-    if (len == 0 || len > 20)
-        return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        uint64_t d = (uint64_t)(p[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return true;
+    return len <= 20 && xv_parse_uint(p, len, out);
 }
 
 /* XAPI's "<id>,<message generation>" (ev_token_value), or a bare id as earlier

@@ -429,31 +429,35 @@ bool xv_equal(const xv *a, const xv *b)
 
 /* ---- lenient scalar readers ---- */
 
-static bool parse_int64(const char *s, size_t len, int64_t *out)
+bool xv_parse_uint(const char *s, size_t len, uint64_t *out)
 {
-    size_t i = 0;
-    bool neg = false;
     uint64_t acc = 0;
 
     if (len == 0)
         return false;
-    if (s[0] == '+' || s[0] == '-') {
-        neg = s[0] == '-';
-        i = 1;
-    }
-    if (i == len)
-        return false;
-    for (; i < len; i++) {
+    for (size_t i = 0; i < len; i++) {
         if (s[i] < '0' || s[i] > '9')
             return false;
         unsigned d = (unsigned)(s[i] - '0');
         if (acc > (UINT64_MAX - d) / 10)
             return false;
         acc = acc * 10 + d;
-        if (acc > (uint64_t)INT64_MAX + 1)
-            return false;
     }
-    if (!neg && acc > (uint64_t)INT64_MAX)
+    *out = acc;
+    return true;
+}
+
+static bool parse_int64(const char *s, size_t len, int64_t *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    uint64_t acc;
+
+    if (len > 0 && (s[0] == '+' || s[0] == '-')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    if (!xv_parse_uint(s + i, len - i, &acc) || acc > (uint64_t)INT64_MAX + !!neg)
         return false;
     if (neg)
         *out = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
@@ -472,81 +476,70 @@ bool xv_parse_int(const char *s, size_t len, int64_t *out)
     return true;
 }
 
-bool xv_get_int(const xv *v, int64_t *out)
+/* "1", "0", "true", "false" (any case). */
+static bool parse_bool(const char *s, bool *out)
 {
+    if (strcmp(s, "1") == 0 || strcasecmp(s, "true") == 0)
+        *out = true;
+    else if (strcmp(s, "0") == 0 || strcasecmp(s, "false") == 0)
+        *out = false;
+    else
+        return false;
+    return true;
+}
+
+static bool parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtod(s, &end);
+    return end != s && *end == '\0' && errno != ERANGE;
+}
+
+/* The lenient readers: v as a scalar of kind want (XV_INT, XV_BOOL or
+ * XV_DOUBLE) into *out (an int64_t, bool or double; may be NULL).  A value
+ * of that kind; a string that spells one (whole, no NUL inside); an INT
+ * as a DOUBLE, or as a BOOL when it is 0 or 1. */
+static bool get_scalar(const xv *v, xv_kind want, void *out)
+{
+    xv r = { .kind = want };
+
     if (!v)
         return false;
-    if (v->kind == XV_INT) {
-        if (out)
-            *out = v->u.i;
-        return true;
-    }
-    if (v->kind == XV_STRING)
-        return xv_parse_int(v->u.str.s, v->u.str.len, out);
-    return false;
+    if (v->kind == want)
+        r.u = v->u;
+    else if (v->kind == XV_INT && want == XV_DOUBLE)
+        r.u.d = (double)v->u.i;
+    else if (v->kind == XV_INT && want == XV_BOOL && (v->u.i == 0 || v->u.i == 1))
+        r.u.b = v->u.i == 1;
+    else if (v->kind != XV_STRING || strlen(v->u.str.s) != v->u.str.len)
+        return false;
+    else if (want == XV_INT ? !parse_int64(v->u.str.s, v->u.str.len, &r.u.i)
+             : want == XV_BOOL ? !parse_bool(v->u.str.s, &r.u.b)
+                               : !parse_double(v->u.str.s, &r.u.d))
+        return false;
+    if (out && want == XV_INT)
+        *(int64_t *)out = r.u.i;
+    else if (out && want == XV_BOOL)
+        *(bool *)out = r.u.b;
+    else if (out)
+        *(double *)out = r.u.d;
+    return true;
+}
+
+bool xv_get_int(const xv *v, int64_t *out)
+{
+    return get_scalar(v, XV_INT, out);
 }
 
 bool xv_get_bool(const xv *v, bool *out)
 {
-    bool b;
-    if (!v)
-        return false;
-    switch (v->kind) {
-    case XV_BOOL:
-        b = v->u.b;
-        break;
-    case XV_INT:
-        if (v->u.i != 0 && v->u.i != 1)
-            return false;
-        b = v->u.i == 1;
-        break;
-    case XV_STRING:
-        if (strlen(v->u.str.s) != v->u.str.len)
-            return false;
-        if (strcmp(v->u.str.s, "1") == 0 || strcasecmp(v->u.str.s, "true") == 0)
-            b = true;
-        else if (strcmp(v->u.str.s, "0") == 0 || strcasecmp(v->u.str.s, "false") == 0)
-            b = false;
-        else
-            return false;
-        break;
-    default:
-        return false;
-    }
-    if (out)
-        *out = b;
-    return true;
+    return get_scalar(v, XV_BOOL, out);
 }
 
 bool xv_get_double(const xv *v, double *out)
 {
-    double d;
-    if (!v)
-        return false;
-    switch (v->kind) {
-    case XV_DOUBLE:
-        d = v->u.d;
-        break;
-    case XV_INT:
-        d = (double)v->u.i;
-        break;
-    case XV_STRING: {
-        const char *s = v->u.str.s;
-        char *end;
-        if (v->u.str.len == 0 || strlen(s) != v->u.str.len)
-            return false;
-        errno = 0;
-        d = strtod(s, &end);
-        if (end == s || *end != '\0' || errno == ERANGE)
-            return false;
-        break;
-    }
-    default:
-        return false;
-    }
-    if (out)
-        *out = d;
-    return true;
+    return get_scalar(v, XV_DOUBLE, out);
 }
 
 /* ---- xbuf ---- */

@@ -78,6 +78,8 @@ bool xv_get_double(const xv *v, double *out);
 /* Strict decimal int64 parse of exactly len bytes: optional sign, digits,
  * no whitespace, range-checked. */
 bool xv_parse_int(const char *s, size_t len, int64_t *out);
+/* The same for an unsigned decimal of exactly len bytes: digits only. */
+bool xv_parse_uint(const char *s, size_t len, uint64_t *out);
 
 /* The well-formed UTF-8 sequence at s (n bytes available): its length
  * (1..4) and *cp_r its code point, or 0 (overlong, a surrogate, beyond
