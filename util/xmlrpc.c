@@ -127,6 +127,20 @@ static void add_double(xbuf *b, double d)
     put(b, tmp, (size_t)n);
 }
 
+/* <value><tag>text</tag></value> for the rarer text kinds (a string has its
+ * own, shorter way). */
+static void add_text_value(xbuf *b, const char *tag, const xv *v)
+{
+    size_t n = strlen(tag);
+    ADD_LIT(b, "<value><");
+    put(b, tag, n);
+    ADD_LIT(b, ">");
+    xbuf_add_escaped(b, v->u.str.s, v->u.str.len);
+    ADD_LIT(b, "</");
+    put(b, tag, n);
+    ADD_LIT(b, "></value>");
+}
+
 void xmlrpc_encode_struct_begin(xbuf *b)
 {
     ADD_LIT(b, "<value><struct>");
@@ -189,14 +203,10 @@ void xmlrpc_encode_value(xbuf *b, const xv *v)
             ADD_LIT(b, "<value><boolean>0</boolean></value>");
         break;
     case XV_DATETIME:
-        ADD_LIT(b, "<value><dateTime.iso8601>");
-        xbuf_add_escaped(b, v->u.str.s, v->u.str.len);
-        ADD_LIT(b, "</dateTime.iso8601></value>");
+        add_text_value(b, "dateTime.iso8601", v);
         break;
     case XV_BASE64:
-        ADD_LIT(b, "<value><base64>");
-        xbuf_add_escaped(b, v->u.str.s, v->u.str.len);
-        ADD_LIT(b, "</base64></value>");
+        add_text_value(b, "base64", v);
         break;
     case XV_ARRAY:
         if (v->u.arr.n == 0) {
