@@ -45,6 +45,17 @@ static void skip_ws(jp *p)
         p->i++;
 }
 
+/* After blanks, the character c: consumed (true), or not there. */
+static bool eat(jp *p, char c)
+{
+    skip_ws(p);
+    if (p->i < p->n && p->s[p->i] == (unsigned char)c) {
+        p->i++;
+        return true;
+    }
+    return false;
+}
+
 /* The well-formed UTF-8 sequence at s: its length, or 0. */
 static size_t utf8_seq(const unsigned char *s, size_t n)
 {
@@ -164,6 +175,15 @@ static bool parse_string(jp *p, char **out, size_t *len_r)
     return true;
 }
 
+/* A run of decimal digits: how many. */
+static size_t digits(jp *p)
+{
+    size_t d = p->i;
+    while (p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9')
+        p->i++;
+    return p->i - d;
+}
+
 static xv *parse_number(jp *p)
 {
     size_t start = p->i;
@@ -175,15 +195,11 @@ static xv *parse_number(jp *p)
     if (p->s[p->i] == '0')
         p->i++;
     else
-        while (p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9')
-            p->i++;
+        digits(p);
     if (p->i < p->n && p->s[p->i] == '.') {
         integral = false;
         p->i++;
-        size_t d = p->i;
-        while (p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9')
-            p->i++;
-        if (p->i == d)
+        if (!digits(p))
             return fail(p, "bad number (no digit after the point)");
     }
     if (p->i < p->n && (p->s[p->i] == 'e' || p->s[p->i] == 'E')) {
@@ -191,10 +207,7 @@ static xv *parse_number(jp *p)
         p->i++;
         if (p->i < p->n && (p->s[p->i] == '+' || p->s[p->i] == '-'))
             p->i++;
-        size_t d = p->i;
-        while (p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9')
-            p->i++;
-        if (p->i == d)
+        if (!digits(p))
             return fail(p, "bad number (no exponent digits)");
     }
     const char *t = (const char *)p->s + start;
@@ -257,6 +270,74 @@ static const char *duplicate_key(const xv *st)
     return dup;
 }
 
+static xv *parse_value(jp *p, int depth);
+
+/* The items of an array, after its '['. */
+static xv *parse_array(jp *p, int depth)
+{
+    xv *a = xv_array();
+    if (eat(p, ']'))
+        return a;
+    for (;;) {
+        xv *item = parse_value(p, depth + 1);
+        if (!item)
+            break;
+        xv_array_add(a, item);
+        if (eat(p, ','))
+            continue;
+        if (eat(p, ']'))
+            return a;
+        fail(p, "expected ',' or ']' in an array");
+        break;
+    }
+    xv_free(a);
+    return NULL;
+}
+
+/* The members of an object, after its '{'. */
+static xv *parse_object(jp *p, int depth)
+{
+    xv *o = xv_struct();
+    const char *dup;
+    if (eat(p, '}'))
+        return o;
+    for (;;) {
+        char *key;
+        size_t klen;
+        skip_ws(p);
+        if (p->i >= p->n || p->s[p->i] != '"') {
+            fail(p, "expected a member name");
+            break;
+        }
+        if (!parse_string(p, &key, &klen))
+            break;
+        if (!eat(p, ':')) {
+            free(key);
+            fail(p, "expected ':' after a member name");
+            break;
+        }
+        xv *val = parse_value(p, depth + 1);
+        if (!val) {
+            free(key);
+            break;
+        }
+        xv_struct_append(o, key, val);
+        free(key);
+        if (eat(p, ','))
+            continue;
+        if (!eat(p, '}')) {
+            fail(p, "expected ',' or '}' in an object");
+            break;
+        }
+        if (!(dup = duplicate_key(o)))
+            return o;
+        fail(p, "member \"%.60s\" given twice in an object", dup);
+        break;
+    }
+    xv_free(o);
+    return NULL;
+}
+
 static xv *parse_value(jp *p, int depth)
 {
     skip_ws(p);
@@ -284,86 +365,11 @@ static xv *parse_value(jp *p, int depth)
         return xv_nil();
     if (c == '[') {
         p->i++;
-        xv *a = xv_array();
-        skip_ws(p);
-        if (p->i < p->n && p->s[p->i] == ']') {
-            p->i++;
-            return a;
-        }
-        for (;;) {
-            xv *item = parse_value(p, depth + 1);
-            if (!item) {
-                xv_free(a);
-                return NULL;
-            }
-            xv_array_add(a, item);
-            skip_ws(p);
-            if (p->i < p->n && p->s[p->i] == ',') {
-                p->i++;
-                continue;
-            }
-            if (p->i < p->n && p->s[p->i] == ']') {
-                p->i++;
-                return a;
-            }
-            xv_free(a);
-            return fail(p, "expected ',' or ']' in an array");
-        }
+        return parse_array(p, depth);
     }
     if (c == '{') {
         p->i++;
-        xv *o = xv_struct();
-        skip_ws(p);
-        if (p->i < p->n && p->s[p->i] == '}') {
-            p->i++;
-            return o;
-        }
-        for (;;) {
-            skip_ws(p);
-            if (p->i >= p->n || p->s[p->i] != '"') {
-                xv_free(o);
-                return fail(p, "expected a member name");
-            }
-            char *key;
-            size_t klen;
-            if (!parse_string(p, &key, &klen)) {
-                xv_free(o);
-                return NULL;
-            }
-            skip_ws(p);
-            if (p->i >= p->n || p->s[p->i] != ':') {
-                free(key);
-                xv_free(o);
-                return fail(p, "expected ':' after a member name");
-            }
-            p->i++;
-            xv *val = parse_value(p, depth + 1);
-            if (!val) {
-                free(key);
-                xv_free(o);
-                return NULL;
-            }
-            xv_struct_append(o, key, val);
-            free(key);
-            skip_ws(p);
-            if (p->i < p->n && p->s[p->i] == ',') {
-                p->i++;
-                continue;
-            }
-            if (p->i < p->n && p->s[p->i] == '}') {
-                p->i++;
-                break;
-            }
-            xv_free(o);
-            return fail(p, "expected ',' or '}' in an object");
-        }
-        const char *dup = duplicate_key(o);
-        if (dup) {
-            fail(p, "member \"%.60s\" given twice in an object", dup);
-            xv_free(o);
-            return NULL;
-        }
-        return o;
+        return parse_object(p, depth);
     }
     return fail(p, "unexpected character '%c'", c >= 0x20 && c < 0x7f ? (int)c : '?');
 }
@@ -581,27 +587,23 @@ bool jsonrpc_encode_value(xbuf *b, const xv *v)
         xbuf_puts(b, v->u.b ? "true" : "false");
         return true;
     case XV_ARRAY:
-        xbuf_add(b, "[", 1);
-        for (size_t i = 0; i < v->u.arr.n; i++) {
+    case XV_STRUCT: {
+        bool st = v->kind == XV_STRUCT;
+        size_t n = st ? v->u.st.n : v->u.arr.n;
+        xbuf_add(b, st ? "{" : "[", 1);
+        for (size_t i = 0; i < n; i++) {
             if (i)
                 xbuf_add(b, ",", 1);
-            if (!jsonrpc_encode_value(b, v->u.arr.items[i]))
+            if (st) {
+                put_string(b, v->u.st.keys[i], strlen(v->u.st.keys[i]));
+                xbuf_add(b, ":", 1);
+            }
+            if (!jsonrpc_encode_value(b, st ? v->u.st.vals[i] : v->u.arr.items[i]))
                 return false;
         }
-        xbuf_add(b, "]", 1);
+        xbuf_add(b, st ? "}" : "]", 1);
         return true;
-    case XV_STRUCT:
-        xbuf_add(b, "{", 1);
-        for (size_t i = 0; i < v->u.st.n; i++) {
-            if (i)
-                xbuf_add(b, ",", 1);
-            put_string(b, v->u.st.keys[i], strlen(v->u.st.keys[i]));
-            xbuf_add(b, ":", 1);
-            if (!jsonrpc_encode_value(b, v->u.st.vals[i]))
-                return false;
-        }
-        xbuf_add(b, "}", 1);
-        return true;
+    }
     }
     return false;
 }
