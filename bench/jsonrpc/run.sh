@@ -17,16 +17,19 @@ ROUNDS=5
 DURATION=5
 WARMUP=1
 bench_parse_args "$@"
-set -- "${BENCH_ARGS[@]+"${BENCH_ARGS[@]}"}"
 [ "$QUICK" = 1 ] && { ROUNDS=3; DURATION=2; }
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --rounds) ROUNDS=$2; shift 2 ;;
-    --duration) DURATION=$2; shift 2 ;;
-    -h|--help) echo "usage: bench/jsonrpc/run.sh [--build DIR] [--quick] [--rounds N] [--duration SEC]"; bench_usage_common; exit 0 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-    esac
+set -- "${BENCH_ARGS[@]+"${BENCH_ARGS[@]}"}"
+# --rounds N and --duration SEC set ROUNDS and DURATION: the option upper-cased
+while [ $# -ge 2 ] && { [ "$1" = --rounds ] || [ "$1" = --duration ]; }; do
+    opt=${1#--}
+    printf -v "${opt^^}" '%s' "$2"
+    shift 2
 done
+case "${1-}" in
+"") ;;
+-h|--help) echo "usage: bench/jsonrpc/run.sh [--build DIR] [--quick] [--rounds N] [--duration SEC]"; bench_usage_common; exit 0 ;;
+*) echo "unknown option $1" >&2; exit 2 ;;
+esac
 
 bench_start_xend || exit 1
 SESSION=$(bench_rpc "$XEND_URL" session.login_with_password bench bench | bench_value)
