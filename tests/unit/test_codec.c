@@ -249,95 +249,96 @@ static void test_xv_basics(void)
 
 /* ---- encoders: exact bytes ---- */
 
+/* A struct of name, value pairs (the values taken) up to a NULL name. */
+static xv *mkstruct(const char *name, ...)
+{
+    xv *st = xv_struct();
+    va_list ap;
+    va_start(ap, name);
+    for (; name; name = va_arg(ap, const char *))
+        xv_struct_set(st, name, va_arg(ap, xv *));
+    va_end(ap);
+    return st;
+}
+
+/* An array of the values (taken) up to NULL. */
+static xv *mkarray(xv *item, ...)
+{
+    xv *arr = xv_array();
+    va_list ap;
+    va_start(ap, item);
+    for (; item; item = va_arg(ap, xv *))
+        xv_array_add(arr, item);
+    va_end(ap);
+    return arr;
+}
+
 static void test_encode_exact(void)
 {
     char *got;
 
-    /* WIRE.md 10.a response */
-    xv *r = xv_struct();
-    xv_struct_set(r, "Status", xv_str("Success"));
-    xv_struct_set(r, "Value", xv_str("0b5cc4e2-71d4-4a0e-9d43-6f2a8c1e3b90"));
-    got = encode_response_str(r, NULL);
-    check_wire("login response bytes", got,
-               "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>\n"
-               " <member><name>Status</name><value><string>Success</string></value></member>\n"
-               " <member><name>Value</name><value><string>0b5cc4e2-71d4-4a0e-9d43-6f2a8c1e3b90</string></value></member>\n"
-               "</struct></value></param></params></methodResponse>");
-    xv_free(r);
-
-    /* 10.b: an int travels as a string */
-    r = xv_struct();
-    xv_struct_set(r, "Status", xv_str("Success"));
-    xv_struct_set(r, "Value", xv_int(536870912));
-    got = encode_value_str(r);
-    check_wire("int as string", got,
-               "<value><struct>\n"
-               " <member><name>Status</name><value><string>Success</string></value></member>\n"
-               " <member><name>Value</name><value><string>536870912</string></value></member>\n"
-               "</struct></value>");
-    xv_free(r);
-
-    /* 10.c: failure */
-    r = xv_struct();
-    xv_struct_set(r, "Status", xv_str("Failure"));
-    xv *ed = xv_array();
-    xv_array_add(ed, xv_str("VM_BAD_POWER_STATE"));
-    xv_array_add(ed, xv_str("7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01"));
-    xv_array_add(ed, xv_str("Halted"));
-    xv_array_add(ed, xv_str("Running"));
-    xv_struct_set(r, "ErrorDescription", ed);
-    got = encode_value_str(r);
-    check_wire("failure bytes", got,
-               "<value><struct>\n"
-               " <member><name>Status</name><value><string>Failure</string></value></member>\n"
-               " <member><name>ErrorDescription</name><value><array><data>\n"
-               "   <value><string>VM_BAD_POWER_STATE</string></value>\n"
-               "   <value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value>\n"
-               "   <value><string>Halted</string></value>\n"
-               "   <value><string>Running</string></value>\n"
-               " </data></array></value></member>\n"
-               "</struct></value>");
-    xv_free(r);
-
-    /* 10.d: task record (prefix), with NIL written as "" and an empty set */
-    r = xv_struct();
-    xv_struct_set(r, "uuid", xv_str("c41e9e57-0d2a-4f3e-b6a8-92f1d0e7a455"));
-    xv_struct_set(r, "status", xv_str("success"));
-    xv_struct_set(r, "progress", xv_int(100));
-    xv_struct_set(r, "result", xv_nil());
-    xv_struct_set(r, "error_info", xv_array());
-    got = encode_value_str(r);
-    check_wire("task record bytes", got,
-               "<value><struct>\n"
-               " <member><name>uuid</name><value><string>c41e9e57-0d2a-4f3e-b6a8-92f1d0e7a455</string></value></member>\n"
-               " <member><name>status</name><value><string>success</string></value></member>\n"
-               " <member><name>progress</name><value><string>100</string></value></member>\n"
-               " <member><name>result</name><value><string></string></value></member>\n"
-               " <member><name>error_info</name><value><array><data></data></array></value></member>\n"
-               "</struct></value>");
-    xv_free(r);
-
-    /* 10.e: event batch */
-    xv *ev = xv_struct();
-    xv_struct_set(ev, "id", xv_int(17));
-    xv_struct_set(ev, "timestamp", xv_datetime("20240102T10:11:12"));
-    xv_struct_set(ev, "class", xv_str("VM"));
-    xv_struct_set(ev, "operation", xv_str("mod"));
-    xv_struct_set(ev, "ref", xv_str("7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01"));
-    xv_struct_set(ev, "obj_uuid", xv_str("7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01"));
-    r = xv_array();
-    xv_array_add(r, ev);
-    got = encode_value_str(r);
-    check_wire("event batch bytes", got,
-               "<value><array><data><value><struct>\n"
-               " <member><name>id</name><value><string>17</string></value></member>\n"
-               " <member><name>timestamp</name><value><dateTime.iso8601>20240102T10:11:12</dateTime.iso8601></value></member>\n"
-               " <member><name>class</name><value><string>VM</string></value></member>\n"
-               " <member><name>operation</name><value><string>mod</string></value></member>\n"
-               " <member><name>ref</name><value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value></member>\n"
-               " <member><name>obj_uuid</name><value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value></member>\n"
-               "</struct></value></data></array></value>");
-    xv_free(r);
+    struct {
+        const char *what;
+        bool response;         /* a whole methodResponse, or the value alone */
+        xv *v;
+        const char *pretty;
+    } wire[] = {
+        /* WIRE.md 10.a: login response */
+        { "login response bytes", true, mkstruct("Status", xv_str("Success"), "Value", xv_str("0b5cc4e2-71d4-4a0e-9d43-6f2a8c1e3b90"), NULL),
+          "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct>\n"
+          " <member><name>Status</name><value><string>Success</string></value></member>\n"
+          " <member><name>Value</name><value><string>0b5cc4e2-71d4-4a0e-9d43-6f2a8c1e3b90</string></value></member>\n"
+          "</struct></value></param></params></methodResponse>" },
+        /* 10.b: an int travels as a string */
+        { "int as string", false, mkstruct("Status", xv_str("Success"), "Value", xv_int(536870912), NULL),
+          "<value><struct>\n"
+          " <member><name>Status</name><value><string>Success</string></value></member>\n"
+          " <member><name>Value</name><value><string>536870912</string></value></member>\n"
+          "</struct></value>" },
+        /* 10.c: failure */
+        { "failure bytes", false, mkstruct("Status", xv_str("Failure"), "ErrorDescription",
+                       mkarray(xv_str("VM_BAD_POWER_STATE"), xv_str("7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01"),
+                                   xv_str("Halted"), xv_str("Running"), NULL),
+                       NULL),
+          "<value><struct>\n"
+          " <member><name>Status</name><value><string>Failure</string></value></member>\n"
+          " <member><name>ErrorDescription</name><value><array><data>\n"
+          "   <value><string>VM_BAD_POWER_STATE</string></value>\n"
+          "   <value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value>\n"
+          "   <value><string>Halted</string></value>\n"
+          "   <value><string>Running</string></value>\n"
+          " </data></array></value></member>\n"
+          "</struct></value>" },
+        /* 10.d: task record (prefix), with NIL written as "" and an empty set */
+        { "task record bytes", false, mkstruct("uuid", xv_str("c41e9e57-0d2a-4f3e-b6a8-92f1d0e7a455"), "status", xv_str("success"),
+                       "progress", xv_int(100), "result", xv_nil(), "error_info", xv_array(), NULL),
+          "<value><struct>\n"
+          " <member><name>uuid</name><value><string>c41e9e57-0d2a-4f3e-b6a8-92f1d0e7a455</string></value></member>\n"
+          " <member><name>status</name><value><string>success</string></value></member>\n"
+          " <member><name>progress</name><value><string>100</string></value></member>\n"
+          " <member><name>result</name><value><string></string></value></member>\n"
+          " <member><name>error_info</name><value><array><data></data></array></value></member>\n"
+          "</struct></value>" },
+        /* 10.e: event batch */
+        { "event batch bytes", false, mkarray(mkstruct("id", xv_int(17), "timestamp", xv_datetime("20240102T10:11:12"), "class",
+                                   xv_str("VM"), "operation", xv_str("mod"), "ref",
+                                   xv_str("7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01"), "obj_uuid",
+                                   xv_str("7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01"), NULL),
+                      NULL),
+          "<value><array><data><value><struct>\n"
+          " <member><name>id</name><value><string>17</string></value></member>\n"
+          " <member><name>timestamp</name><value><dateTime.iso8601>20240102T10:11:12</dateTime.iso8601></value></member>\n"
+          " <member><name>class</name><value><string>VM</string></value></member>\n"
+          " <member><name>operation</name><value><string>mod</string></value></member>\n"
+          " <member><name>ref</name><value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value></member>\n"
+          " <member><name>obj_uuid</name><value><string>7d3f0a9c-2b61-4c55-8e0e-1a4b9f2d6c01</string></value></member>\n"
+          "</struct></value></data></array></value>" },
+    };
+    for (size_t k = 0; k < sizeof(wire) / sizeof(wire[0]); k++) {
+        got = wire[k].response ? encode_response_str(wire[k].v, NULL) : encode_value_str(wire[k].v);
+        check_wire(wire[k].what, got, wire[k].pretty);
+        xv_free(wire[k].v);
+    }
 
     /* 10.a call */
     xv *params = xv_array();
@@ -689,42 +690,43 @@ static void test_int_forms(void)
         xv_free(v);
         free(err);
     }
-    CHECKF(value_fails("<value><i4>2147483648</i4></value>", "out of range"), "i4 overflow");
-    CHECKF(value_fails("<value><i4>-2147483649</i4></value>", "out of range"), "i4 underflow");
-    CHECKF(value_fails("<value><i8>9223372036854775808</i8></value>", "invalid integer"), "i8 overflow");
-    CHECKF(value_fails("<value><int>abc</int></value>", "invalid integer"), "int junk");
-    CHECKF(value_fails("<value><int></int></value>", "invalid integer"), "int empty");
-    CHECKF(value_fails("<value><int>1.5</int></value>", "invalid integer"), "int fraction");
-    CHECKF(value_fails("<value><int>0x10</int></value>", "invalid integer"), "int hex");
-    CHECKF(value_fails("<value><boolean>2</boolean></value>", "boolean"), "boolean 2");
-    CHECKF(value_fails("<value><boolean>true</boolean></value>", "boolean"), "boolean true");
-    CHECKF(value_fails("<value><double>abc</double></value>", "double"), "double junk");
-    CHECKF(value_fails("<value><double></double></value>", "double"), "double empty");
-    CHECKF(value_fails("<value><double>1e999</double></value>", "double"), "double overflow");
 }
 
 /* ---- structural errors ---- */
 
 static void test_structural_errors(void)
 {
-    CHECKF(value_fails("<value><foo>1</foo></value>", "unknown value type <foo>"), "unknown type");
-    CHECKF(value_fails("<value><struct><member><name>a</name></member></struct></value>", "malformed member"),
-          "member without value");
-    CHECKF(value_fails("<value><struct><member><value>1</value></member></struct></value>", "malformed member"),
-          "member without name");
-    CHECKF(value_fails("<value><struct><member><name>a</name><value>1</value><value>2</value></member></struct></value>",
-                      "malformed member"), "member with two values");
-    CHECKF(value_fails("<value><struct><name>a</name></struct></value>", "<member>"), "struct without member");
-    CHECKF(value_fails("<value><struct><member><name><b/></name><value/></member></struct></value>", "unexpected element"),
-          "element in name");
-    CHECKF(value_fails("<value><array><value>1</value></array></value>", "<data>"), "array without data");
-    CHECKF(value_fails("<value><array><data><string>x</string></data></array></value>", "<value>"), "data without value");
-    CHECKF(value_fails("<value><array><data/><data/></array></value>", "exactly one"), "two data");
-    CHECKF(value_fails("<value><string>a</string><string>b</string></value>", "exactly one"), "two types in value");
-    CHECKF(value_fails("<value>text<string>a</string></value>", "unexpected text"), "text and type in value");
-    CHECKF(value_fails("<value><string>a<b>x</b></string></value>", "unexpected element <b>"), "element in string");
-    CHECKF(value_fails("<value><nil>x</nil></value>", NULL), "nil with content");
-    CHECKF(value_fails("<value><struct>junk</struct></value>", "unexpected text"), "text in struct");
+    /* value, what the error says (NULL: anything), what is checked */
+    static const char *const bad_values[][3] = {
+        { "<value><i4>2147483648</i4></value>", "out of range", "i4 overflow" },
+        { "<value><i4>-2147483649</i4></value>", "out of range", "i4 underflow" },
+        { "<value><i8>9223372036854775808</i8></value>", "invalid integer", "i8 overflow" },
+        { "<value><int>abc</int></value>", "invalid integer", "int junk" },
+        { "<value><int></int></value>", "invalid integer", "int empty" },
+        { "<value><int>1.5</int></value>", "invalid integer", "int fraction" },
+        { "<value><int>0x10</int></value>", "invalid integer", "int hex" },
+        { "<value><boolean>2</boolean></value>", "boolean", "boolean 2" },
+        { "<value><boolean>true</boolean></value>", "boolean", "boolean true" },
+        { "<value><double>abc</double></value>", "double", "double junk" },
+        { "<value><double></double></value>", "double", "double empty" },
+        { "<value><double>1e999</double></value>", "double", "double overflow" },
+        { "<value><foo>1</foo></value>", "unknown value type <foo>", "unknown type" },
+        { "<value><struct><member><name>a</name></member></struct></value>", "malformed member", "member without value" },
+        { "<value><struct><member><value>1</value></member></struct></value>", "malformed member", "member without name" },
+        { "<value><struct><member><name>a</name><value>1</value><value>2</value></member></struct></value>", "malformed member", "member with two values" },
+        { "<value><struct><name>a</name></struct></value>", "<member>", "struct without member" },
+        { "<value><struct><member><name><b/></name><value/></member></struct></value>", "unexpected element", "element in name" },
+        { "<value><array><value>1</value></array></value>", "<data>", "array without data" },
+        { "<value><array><data><string>x</string></data></array></value>", "<value>", "data without value" },
+        { "<value><array><data/><data/></array></value>", "exactly one", "two data" },
+        { "<value><string>a</string><string>b</string></value>", "exactly one", "two types in value" },
+        { "<value>text<string>a</string></value>", "unexpected text", "text and type in value" },
+        { "<value><string>a<b>x</b></string></value>", "unexpected element <b>", "element in string" },
+        { "<value><nil>x</nil></value>", NULL, "nil with content" },
+        { "<value><struct>junk</struct></value>", "unexpected text", "text in struct" },
+    };
+    for (size_t k = 0; k < sizeof(bad_values) / sizeof(bad_values[0]); k++)
+        CHECKF(value_fails(bad_values[k][0], bad_values[k][1]), "bad value refused: %s", bad_values[k][2]);
 
     const char *calls[][2] = {
         { "<methodResponse><params/></methodResponse>", "methodCall" },
@@ -799,31 +801,35 @@ static const char param_entity[] =
 static const char undeclared_entity[] =
     "<methodCall><methodName>&foo;</methodName></methodCall>";
 
-static char *nested_values(int levels, size_t *len_r)
+/* head, open levels times, inner, close levels times, tail. */
+static char *nesting(const char *head, const char *open, const char *inner, const char *close,
+                     const char *tail, int levels, size_t *len_r)
 {
     xbuf b;
     xbuf_init(&b);
-    xbuf_puts(&b, "<methodCall><methodName>x</methodName><params><param>");
+    xbuf_puts(&b, head);
     for (int k = 0; k < levels; k++)
-        xbuf_puts(&b, "<value><array><data>");
-    xbuf_puts(&b, "<value>x</value>");
+        xbuf_puts(&b, open);
+    xbuf_puts(&b, inner);
     for (int k = 0; k < levels; k++)
-        xbuf_puts(&b, "</data></array></value>");
-    xbuf_puts(&b, "</param></params></methodCall>");
+        xbuf_puts(&b, close);
+    xbuf_puts(&b, tail);
     return xbuf_steal(&b, len_r);
 }
 
+/* A call whose param is levels arrays deep (levels + 1 values). */
+static char *nested_values(int levels, size_t *len_r)
+{
+    return nesting("<methodCall><methodName>x</methodName><params><param>", "<value><array><data>",
+                   "<value>x</value>", "</data></array></value>", "</param></params></methodCall>",
+                   levels, len_r);
+}
+
+/* A call with elements levels deep that are no XML-RPC at all. */
 static char *raw_nesting(int levels, size_t *len_r)
 {
-    xbuf b;
-    xbuf_init(&b);
-    xbuf_puts(&b, "<methodCall><methodName>x</methodName>");
-    for (int k = 0; k < levels; k++)
-        xbuf_puts(&b, "<a>");
-    for (int k = 0; k < levels; k++)
-        xbuf_puts(&b, "</a>");
-    xbuf_puts(&b, "</methodCall>");
-    return xbuf_steal(&b, len_r);
+    return nesting("<methodCall><methodName>x</methodName>", "<a>", "", "</a>", "</methodCall>", levels,
+                   len_r);
 }
 
 static char *many_values(size_t n, const char *item, size_t *len_r)
