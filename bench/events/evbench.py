@@ -189,6 +189,8 @@ def main():
     with open(conf, "w") as f:
         f.write("state-dir = %s/state\npid-file = %s/xend.pid\nlisten = http:127.0.0.1:%d auth=none\n" % (tmp, tmp, port))
         f.write("workers = 4\nhttp-threads = 2\nlog-file = %s/xend.log\nlog-level = warning\n" % tmp)
+        # every waiter comes from 127.0.0.1 with a root session of its own
+        f.write("connections-per-address = 0\nsessions-root = %d\n" % (a.waiters + 100))
     proc = subprocess.Popen([xend, "--foreground", "--config", conf, "--backend", "sim"],
                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "stderr"), "w"))
     holder = None
