@@ -126,28 +126,18 @@ bool xtype_coerce(const xtype *t, xv **v, const char *what, xerr **errp)
         }
         return true;
     }
-    case XT_INT: {
-        int64_t i;
-        if (x->kind == XV_DOUBLE || !xv_get_int(x, &i))
-            return type_error(what, errp);
-        if (x->kind != XV_INT)
-            replace(v, xv_int(i));
-        return true;
-    }
-    case XT_FLOAT: {
-        double d;
-        if (!xv_get_double(x, &d))
-            return type_error(what, errp);
-        if (x->kind != XV_DOUBLE)
-            replace(v, xv_double(d));
-        return true;
-    }
+    case XT_INT:
+    case XT_FLOAT:
     case XT_BOOL: {
-        bool b;
-        if (!xv_get_bool(x, &b))
+        /* a scalar given as another kind (a string, or an int for a float
+         * or bool) is read leniently; a float is no int */
+        xv_kind want = t->kind == XT_INT ? XV_INT : t->kind == XT_FLOAT ? XV_DOUBLE : XV_BOOL;
+        if (x->kind == want)
+            return true;
+        xv *s = want == XV_INT && x->kind == XV_DOUBLE ? NULL : xv_convert(x, want);
+        if (!s)
             return type_error(what, errp);
-        if (x->kind != XV_BOOL)
-            replace(v, xv_bool(b));
+        replace(v, s);
         return true;
     }
     case XT_DATETIME:
@@ -234,18 +224,14 @@ xv *xtype_default(const xtype *t)
         return xv_array();
     case XT_MAP:
         return xv_struct();
-    case XT_RECORD: {
-        xv *r = xv_struct();
-        const xclass_desc *c = &xclasses[t->cls];
-        for (int i = 0; i < c->nfields; i++)
-            xv_struct_set(r, c->fields[i].name, xtype_default(c->fields[i].type));
-        return r;
-    }
+    case XT_RECORD:
     case XT_STRUCT: {
+        bool rec = t->kind == XT_RECORD;
+        const xfield *f = rec ? xclasses[t->cls].fields : xstructs[t->st].members;
+        int n = rec ? xclasses[t->cls].nfields : xstructs[t->st].n;
         xv *r = xv_struct();
-        const xstruct_desc *s = &xstructs[t->st];
-        for (int i = 0; i < s->n; i++)
-            xv_struct_set(r, s->members[i].name, xtype_default(s->members[i].type));
+        for (int i = 0; i < n; i++)
+            xv_struct_set(r, f[i].name, xtype_default(f[i].type));
         return r;
     }
     }

@@ -527,6 +527,15 @@ static bool get_scalar(const xv *v, xv_kind want, void *out)
     return true;
 }
 
+xv *xv_convert(const xv *v, xv_kind want)
+{
+    xv r = { .kind = want };
+    void *out = want == XV_INT ? (void *)&r.u.i : want == XV_BOOL ? (void *)&r.u.b : (void *)&r.u.d;
+    if (!get_scalar(v, want, out))
+        return NULL;
+    return want == XV_INT ? xv_int(r.u.i) : want == XV_BOOL ? xv_bool(r.u.b) : xv_double(r.u.d);
+}
+
 bool xv_get_int(const xv *v, int64_t *out)
 {
     return get_scalar(v, XV_INT, out);

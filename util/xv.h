@@ -75,6 +75,9 @@ bool xv_equal(const xv *a, const xv *b);
 bool xv_get_int(const xv *v, int64_t *out);
 bool xv_get_bool(const xv *v, bool *out);
 bool xv_get_double(const xv *v, double *out);
+/* v read as above as a new value of kind want (XV_INT, XV_BOOL or
+ * XV_DOUBLE); NULL if it does not convert. */
+xv *xv_convert(const xv *v, xv_kind want);
 /* Strict decimal int64 parse of exactly len bytes: optional sign, digits,
  * no whitespace, range-checked. */
 bool xv_parse_int(const char *s, size_t len, int64_t *out);
