@@ -9,6 +9,7 @@ XTEST_LIBS = tests/lib/libxtest.la
 TESTS += tests/check-manifest.sh \
 	tests/check-layers.py \
 	tests/check-names.py \
+	tests/check-symbols.sh \
 	tests/integration/test_core.py \
 	tests/integration/test_observability.py \
 	tests/integration/test_getters.py \
