@@ -22,3 +22,6 @@ bench_jsonrpc_codec_LDADD = rpc/libxjson.la util/libxv.la $(XML_LIBS)
 # Logins under abuse and what strangers cost (issue 12; need root)
 dist_noinst_SCRIPTS += bench/login-abuse.sh bench/strangers.sh
 EXTRA_DIST += bench/login-abuse.py bench/strangers.py
+# 256 clients for 60 s, then the daemon back at its baseline (issue 12; bench/soak.py)
+dist_noinst_SCRIPTS += bench/soak.sh
+EXTRA_DIST += bench/soak.py

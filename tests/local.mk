@@ -16,6 +16,7 @@ TESTS += tests/check-manifest.sh \
 	tests/integration/test_hostile.py \
 	tests/integration/test_logins.py \
 	tests/integration/test_strangers.py \
+	tests/integration/test_soak.py \
 	tests/integration/test_cli.sh \
 	tests/integration/test_tls.py \
 	tests/integration/test_curl.sh \
