@@ -106,6 +106,7 @@ static void xend_listener_dispose(xend_listener *l)
     free(l->host);
     free(l->cert_file);
     free(l->key_file);
+    free(l->client_ca_file);
     free(l->group);
     memset(l, 0, sizeof *l);
 }
@@ -396,6 +397,13 @@ static bool conf_parse_listener(const char *spec, xend_listener *l, char **msg_r
             }
             if (!conf_set_once(opt[0] == 'c' ? &l->cert_file : &l->key_file, opt, val, msg_r))
                 goto out;
+        } else if (strcmp(opt, "client-ca") == 0) {
+            if (l->kind != XEND_LISTEN_HTTPS) {
+                *msg_r = xstrfmt("option client-ca= only applies to https listeners");
+                goto out;
+            }
+            if (!conf_set_once(&l->client_ca_file, opt, val, msg_r))
+                goto out;
         } else if (strcmp(opt, "group") == 0) {
             if (l->kind != XEND_LISTEN_UNIX) {
                 *msg_r = xstrfmt("option group= only applies to unix listeners");
@@ -431,6 +439,10 @@ static bool conf_parse_listener(const char *spec, xend_listener *l, char **msg_r
 
     if (l->kind == XEND_LISTEN_HTTPS && (!l->cert_file || !l->key_file)) {
         *msg_r = xstrfmt("an https listener needs cert=FILE and key=FILE");
+        goto out;
+    }
+    if (l->client_ca_file && l->auth_none) {
+        *msg_r = xstrfmt("option client-ca= is for a listener that authenticates (auth=pam)");
         goto out;
     }
     if (!conf_compile_allow(l, msg_r))
@@ -1035,7 +1047,8 @@ bool xend_config_validate(const xend_config *c, char **err_r)
                 return false;
             }
             if (!conf_readable("certificate", l->cert_file, err_r) ||
-                !conf_readable("private key", l->key_file, err_r))
+                !conf_readable("private key", l->key_file, err_r) ||
+                (l->client_ca_file && !conf_readable("client CA", l->client_ca_file, err_r)))
                 return false;
         }
         for (size_t j = 0; j < i; j++) {

@@ -25,6 +25,9 @@ typedef struct xend_listener {
     bool auth_none;         /* true: any user/password is accepted */
     char *cert_file;        /* HTTPS: PEM certificate (chain); else NULL */
     char *key_file;         /* HTTPS: PEM private key; else NULL */
+    char *client_ca_file;   /* HTTPS: PEM CA certificates a client certificate is verified
+                             * against; its common name may then log in without a
+                             * password (docs/security.md); else NULL */
     char **allow;           /* client IP allow-list (POSIX EREs, whole match) */
     size_t n_allow;         /* 0: every client is allowed */
     void *allow_re;         /* private: compiled allow[] */

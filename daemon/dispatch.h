@@ -64,6 +64,8 @@ typedef struct xpeer {
     bool auth_none;             /* listener authenticates nobody: any login succeeds */
     bool cred;                  /* Unix socket: uid/gid are the peer's (SO_PEERCRED) */
     unsigned uid, gid;
+    char cert_user[64];         /* HTTPS with client-ca=: the common name of the client's
+                                   verified certificate (the account it logs in as); else "" */
 } xpeer;
 
 struct xcall {

@@ -348,6 +348,16 @@ bool xh_session_login_with_password(xcall *call, const char *uname, const char *
 {
     if (call->peer.auth_none)
         return session_open(call, uname, result_r, errp);
+    if (call->peer.cert_user[0]) {
+        /* the TLS handshake proved the account (a certificate the listener's
+         * client-ca= signed): the password is not asked, the name must match */
+        if (*uname && strcmp(uname, call->peer.cert_user) != 0) {
+            xlog(XLOG_INFO, "login from %s refused: user name '%s' is not its certificate's '%s'", call->peer.addr,
+                 uname, call->peer.cert_user);
+            return xerr_SESSION_AUTHENTICATION_FAILED(errp);
+        }
+        return session_open(call, call->peer.cert_user, result_r, errp);
+    }
     login_job *j = calloc(1, sizeof(*j));
     if (!j || !(j->user = strdup(uname)) || !(j->pwd = strdup(pwd)))
         abort();

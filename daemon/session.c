@@ -143,7 +143,8 @@ static int role_of_account(const char *account)
 /* Who logs in, as what.  Root over the Unix socket (the kernel's word) and
  * root through PAM are local superusers with pool-admin; a listener that
  * authenticates nobody (auth=none on TCP, explicit and warned about) grants
- * pool-admin; everyone else gets the role mapped to the account. */
+ * pool-admin; everyone else, a client certificate's name included, gets the
+ * role mapped to the account. */
 typedef struct login_id {
     char *account;              /* auth_user_name */
     bool superuser;
@@ -172,6 +173,11 @@ static bool identify(xcall *call, const char *uname, login_id *id, xerr **errp)
     } else if (p->auth_none) {
         id->account = strdup(uname);
         id->role = XROLE_POOL_ADMIN;
+    } else if (p->cert_user[0]) {
+        /* a client certificate's common name: the account's mapped role, never
+         * the local superuser's (a CA is trusted for names, not for root) */
+        id->account = strdup(p->cert_user);
+        id->role = role_of_account(p->cert_user);
     } else {
         id->account = strdup(uname);
         id->superuser = strcmp(uname, "root") == 0;

@@ -40,6 +40,7 @@ typedef struct listener {
     int fd;
     bool quiesced;              /* MHD gave the listening socket back */
     char *key_pem, *cert_pem;
+    char *ca_pem;               /* client-ca=: whom client certificates are verified against */
     char name[160];
     struct listener *next;      /* in rpc_server.draining */
 } listener;
@@ -235,6 +236,14 @@ static void call_done(xcall *call)
 static void peer_of(struct MHD_Connection *conn, listener *l, xpeer *p)
 {
     p->auth_none = l->cfg->auth_none;
+    p->cert_user[0] = '\0';
+    if (l->cfg->kind == XEND_LISTEN_HTTPS && l->ca_pem) {
+        /* client-ca=: a verified client certificate names the account */
+        const union MHD_ConnectionInfo *ti = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        const char *why = NULL;
+        if (ti && !tls_peer_name(ti->tls_session, p->cert_user, sizeof(p->cert_user), &why) && why)
+            xlog(XLOG_DEBUG, "%s: a client certificate not used: %s", l->name, why);
+    }
     if (l->cfg->kind == XEND_LISTEN_UNIX) {
         p->local = true;
         snprintf(p->addr, sizeof(p->addr), "unix");
@@ -778,12 +787,17 @@ static bool start_listener(listener *l, const xend_config *xcfg, const xend_list
                             !(l->cert_pem = read_file(lc->cert_file, err_r)) ||
                             !tls_check_pair(l->name, l->cert_pem, l->key_pem, err_r)))
             return false;
+        if (lc->client_ca_file && !l->ca_pem &&
+            (!(l->ca_pem = read_file(lc->client_ca_file, err_r)) || !tls_check_ca(l->name, l->ca_pem, err_r)))
+            return false;
     }
     unsigned threads = xcfg->http_threads ? xcfg->http_threads : 2;
     struct MHD_OptionItem tls[] = {
         { MHD_OPTION_HTTPS_MEM_KEY, 0, l->key_pem },
         { MHD_OPTION_HTTPS_MEM_CERT, 0, l->cert_pem },
         { MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)tls_priorities(xcfg) },
+        /* a client certificate is asked for, not required: without one, a password login */
+        { l->ca_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, l->ca_pem },
         { MHD_OPTION_END, 0, NULL },
     };
     struct MHD_OptionItem none[] = { { MHD_OPTION_END, 0, NULL } };
@@ -830,6 +844,7 @@ static void free_listener(listener *l, bool keep_fd)
         close(l->fd);
     free(l->key_pem);
     free(l->cert_pem);
+    free(l->ca_pem);
     free(l);
 }
 
@@ -867,7 +882,7 @@ static bool same_listener(const xend_listener *a, const xend_listener *b)
 {
     if (a->kind != b->kind || a->port != b->port || a->auth_none != b->auth_none || a->n_allow != b->n_allow ||
         !same_str(a->path, b->path) || !same_str(a->host, b->host) || !same_str(a->cert_file, b->cert_file) ||
-        !same_str(a->key_file, b->key_file))
+        !same_str(a->key_file, b->key_file) || !same_str(a->client_ca_file, b->client_ca_file))
         return false;
     for (size_t i = 0; i < a->n_allow; i++)
         if (strcmp(a->allow[i], b->allow[i]) != 0)

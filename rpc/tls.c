@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,8 @@ static bool check_priorities(const char *prio, char **err_r)
     const char *where = NULL;
     int rc = gnutls_priority_init(&p, prio, &where);
     if (rc != GNUTLS_E_SUCCESS) {
-        if (asprintf(err_r, "tls-priorities: %s at '%s'", gnutls_strerror(rc), where ? where : prio) < 0)
+        if (asprintf(err_r, "tls-priorities: %s at '%s'", gnutls_strerror(rc),
+                     where ? where : prio) < 0)
             *err_r = NULL;
         return false;
     }
@@ -37,7 +39,8 @@ static bool check_priorities(const char *prio, char **err_r)
 
 /* Loads a certificate and key into fresh credentials: GnuTLS compares the
  * key with the certificate's public key (GNUTLS_E_CERTIFICATE_KEY_MISMATCH). */
-static bool check_files_or_mem(const char *what, const char *cert, const char *key, bool mem, char **err_r)
+static bool check_files_or_mem(const char *what, const char *cert, const char *key, bool mem,
+                               char **err_r)
 {
     gnutls_certificate_credentials_t cred;
     int rc = gnutls_certificate_allocate_credentials(&cred);
@@ -63,6 +66,67 @@ bool tls_check_pair(const char *what, const char *cert_pem, const char *key_pem,
     return check_files_or_mem(what, cert_pem, key_pem, true, err_r);
 }
 
+bool tls_check_ca(const char *what, const char *ca_pem, char **err_r)
+{
+    gnutls_certificate_credentials_t cred;
+    int rc = gnutls_certificate_allocate_credentials(&cred);
+    if (rc != GNUTLS_E_SUCCESS)
+        return fail(err_r, what, "cannot allocate credentials", rc);
+    gnutls_datum_t d = { (unsigned char *)(uintptr_t)ca_pem, (unsigned)strlen(ca_pem) };
+    rc = gnutls_certificate_set_x509_trust_mem(cred, &d, GNUTLS_X509_FMT_PEM);
+    gnutls_certificate_free_credentials(cred);
+    if (rc <= 0)
+        return fail(err_r, what, "no CA certificate in the client-ca= file",
+                    rc < 0 ? rc : GNUTLS_E_NO_CERTIFICATE_FOUND);
+    return true;
+}
+
+static bool name_ok(const char *s, size_t size)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= size || s[0] == '-')
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '.' || *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+bool tls_peer_name(void *session, char *name, size_t size, const char **why_r)
+{
+    gnutls_session_t s = session;
+    *why_r = NULL;
+    name[0] = '\0';
+    unsigned n = 0;
+    const gnutls_datum_t *chain = s ? gnutls_certificate_get_peers(s, &n) : NULL;
+    if (!chain || n == 0)
+        return false; /* no certificate: a password login as usual */
+    unsigned status = 0;
+    if (gnutls_certificate_verify_peers2(s, &status) != GNUTLS_E_SUCCESS || status != 0) {
+        *why_r = "the client certificate does not verify against client-ca=";
+        return false;
+    }
+    gnutls_x509_crt_t crt;
+    if (gnutls_x509_crt_init(&crt) != GNUTLS_E_SUCCESS) {
+        *why_r = "cannot read the client certificate";
+        return false;
+    }
+    char cn[256];
+    size_t len = sizeof(cn);
+    bool ok = gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) == GNUTLS_E_SUCCESS &&
+              gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &len) ==
+                  GNUTLS_E_SUCCESS &&
+              strlen(cn) == len && name_ok(cn, size);
+    gnutls_x509_crt_deinit(crt);
+    if (!ok) {
+        *why_r = "the client certificate's common name is not an account name";
+        return false;
+    }
+    memcpy(name, cn, len + 1);
+    return true;
+}
+
 bool tls_check_config(const xend_config *c, char **err_r)
 {
     bool any = false;
@@ -73,7 +137,8 @@ bool tls_check_config(const xend_config *c, char **err_r)
         any = true;
         char *d = xend_listener_describe(l);
         char what[1200];
-        snprintf(what, sizeof(what), "listener %s (cert %s, key %s)", d ? d : "https", l->cert_file, l->key_file);
+        snprintf(what, sizeof(what), "listener %s (cert %s, key %s)", d ? d : "https", l->cert_file,
+                 l->key_file);
         free(d);
         if (!check_files_or_mem(what, l->cert_file, l->key_file, false, err_r))
             return false;

@@ -19,6 +19,7 @@ TESTS += tests/check-manifest.sh \
 	tests/integration/test_soak.py \
 	tests/integration/test_cli.sh \
 	tests/integration/test_tls.py \
+	tests/integration/test_client_cert.py \
 	tests/integration/test_curl.sh \
 	tests/integration/test_service.py \
 	tests/integration/test_web_static.py \
