@@ -14,6 +14,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@ static xenmock_add_domain_fn *mock_add_domain;
 static xenmock_guest_shutdown_fn *mock_guest_shutdown;
 static xenmock_no_pv_drivers_fn *mock_no_pv_drivers;
 static xenmock_last_sysrq_fn *mock_last_sysrq;
+static xenmock_console_fn *mock_console;
 
 static void *need(const char *sym)
 {
@@ -382,6 +384,123 @@ static void test_devices(xo_backend *b)
     CHECK(ops->domain_destroy(b, domid, &err) == 0);
 }
 
+/* ---------------------------------------------------------- the console */
+
+/* What has come out of a nonblocking fd so far; eof once it ended. */
+typedef struct reader {
+    int fd;
+    char buf[4096];
+    size_t n;
+    bool eof;
+    const char *want;
+} reader;
+
+static bool reader_has(void *arg)
+{
+    reader *r = arg;
+    ssize_t n;
+
+    while (!r->eof && r->n + 1 < sizeof(r->buf)) {
+        n = read(r->fd, r->buf + r->n, sizeof(r->buf) - 1 - r->n);
+        if (n > 0) {
+            r->n += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            r->eof = n == 0 || errno != EAGAIN;
+            break;
+        }
+    }
+    r->buf[r->n] = '\0';
+    return r->want ? strstr(r->buf, r->want) != NULL : r->eof;
+}
+
+static bool file_has(const char *path, const char *want)
+{
+    char buf[4096] = "";
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, want) != NULL;
+}
+
+typedef struct logwant {
+    const char *path, *want;
+} logwant;
+
+static bool log_has(void *arg)
+{
+    logwant *w = arg;
+    return file_has(w->path, w->want);
+}
+
+static void test_console(xo_backend *b)
+{
+    xo_error err = { 0 };
+    xo_domain_config c;
+    char log[256], tty[64], xtty[64];
+    uint32_t ours = 0, foreign, bare;
+
+    xtest_group("the console: logged, and offered to clients on a pty of its own");
+    snprintf(log, sizeof(log), "%s/console.log", tmpdir);
+    pv_config(&c, "mock-console");
+    snprintf(c.console_log, sizeof(c.console_log), "%s", log);
+    CHECKF(ops->domain_create(b, &c, false, &ours, &err) == 0, "create: %s", err.msg);
+    int guest = mock_console(ours); /* xenconsoled's side */
+    CHECK(guest >= 0);
+    CHECK(ptsname_r(guest, xtty, sizeof(xtty)) == 0);
+    CHECKF(ops->domain_console_tty(b, ours, tty, sizeof(tty), &err) == 0, "console_tty: %s",
+           err.msg);
+    CHECKF(strncmp(tty, "/dev/pts/", 9) == 0 && strcmp(tty, xtty) != 0,
+           "a pty that is not xenconsoled's (%s): %s", xtty, tty);
+    /* the guest prints before any client is there; a client opens later */
+    CHECK(write(guest, "XQ-GUEST-HELLO\r\n", 16) == 16);
+    CHECK(xtest_wait_until(log_has, &(logwant){ log, "XQ-GUEST-HELLO" }));
+    reader cl = { .fd = open(tty, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC),
+                  .want = "XQ-GUEST-HELLO" };
+    CHECKF(cl.fd >= 0, "open %s: %s", tty, strerror(errno));
+    CHECKF(xtest_wait_until(reader_has, &cl), "the client reads what came before it: %s", cl.buf);
+    /* what the client types reaches the guest, and the guest's answer both */
+    CHECK(write(cl.fd, "uname\r", 6) == 6);
+    int gflags = fcntl(guest, F_GETFL);
+    CHECK(fcntl(guest, F_SETFL, gflags | O_NONBLOCK) == 0);
+    reader g = { .fd = guest, .want = "uname\r" };
+    CHECKF(xtest_wait_until(reader_has, &g), "the guest got: %s", g.buf);
+    CHECK(fcntl(guest, F_SETFL, gflags) == 0);
+    CHECK(write(guest, "Linux\r\n", 7) == 7);
+    cl.want = "Linux";
+    CHECKF(xtest_wait_until(reader_has, &cl), "the client reads the answer: %s", cl.buf);
+    CHECK(xtest_wait_until(log_has, &(logwant){ log, "Linux" }));
+
+    xtest_group("the console of a domain made elsewhere is xenconsoled's; none before it has one");
+    foreign = mock_add_domain("made-by-xl-con", 65536, 1);
+    CHECK(ops->domain_console_tty(b, foreign, tty, sizeof(tty), &err) == -1 &&
+          err.code == XO_E_NODOMAIN);
+    int fguest = mock_console(foreign);
+    CHECK(fguest >= 0 && ptsname_r(fguest, xtty, sizeof(xtty)) == 0);
+    CHECKF(ops->domain_console_tty(b, foreign, tty, sizeof(tty), &err) == 0 && !strcmp(tty, xtty),
+           "%s, want %s: %s", tty, xtty, err.msg);
+    bare = create(b, "mock-no-console", false);
+    CHECK(ops->domain_console_tty(b, bare, tty, sizeof(tty), &err) == -1 &&
+          err.code == XO_E_NODOMAIN);
+    CHECK(ops->domain_console_tty(b, 4242, tty, sizeof(tty), &err) == -1 &&
+          err.code == XO_E_NODOMAIN);
+
+    xtest_group("the console ends with the domain");
+    CHECK(ops->domain_destroy(b, ours, &err) == 0 && wait_event(XO_EV_DOMAIN_DEATH, ours, NULL));
+    cl.want = NULL;
+    CHECKF(xtest_wait_until(reader_has, &cl), "the client sees the end");
+    CHECK(ops->domain_console_tty(b, ours, tty, sizeof(tty), &err) == -1 &&
+          err.code == XO_E_NODOMAIN);
+    if (cl.fd >= 0)
+        close(cl.fd);
+    CHECK(ops->domain_destroy(b, foreign, &err) == 0 && ops->domain_destroy(b, bare, &err) == 0);
+    unlink(log);
+}
+
 int main(void)
 {
     xo_error err;
@@ -393,6 +512,7 @@ int main(void)
     mock_guest_shutdown = need("xenmock_guest_shutdown");
     mock_no_pv_drivers = need("xenmock_no_pv_drivers");
     mock_last_sysrq = need("xenmock_last_sysrq");
+    mock_console = need("xenmock_console");
     xtest_mkdtemp(tmpdir);
     loop = xloop_new();
     if (!loop)
@@ -406,6 +526,7 @@ int main(void)
         test_foreign(b);
         test_save_restore(b);
         test_devices(b);
+        test_console(b);
         ops->close(b);
     }
     xloop_free(loop);

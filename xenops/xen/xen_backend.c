@@ -1177,4 +1177,5 @@ const xo_ops xo_xen_ops = {
     .nic_remove = xx_nic_remove,
     .opens_boot_files = xx_opens_boot_files,
     .domain_io = xx_domain_io,
+    .domain_console_tty = xx_domain_console_tty,
 };

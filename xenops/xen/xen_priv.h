@@ -90,9 +90,11 @@ struct xo_backend {
 extern const libxl_osevent_hooks xx_osevent_hooks;
 void xx_osevent_free_all(xo_backend *b);
 
-/* xen_console.c: copy a domain's PV console to a file. */
+/* xen_console.c: copy a domain's PV console to a file; its terminal. */
 int xx_console_start(xo_backend *b, uint32_t domid, const char *path, xo_error *err);
 void xx_console_stop(xx_console *c);
+char *xx_xenconsoled_tty(xo_backend *b, uint32_t domid);
+int xx_domain_console_tty(xo_backend *b, uint32_t domid, char *path, size_t len, xo_error *err);
 
 /* xen_io.c: the byte counters of a domain's nics and disks (dom0's sysfs). */
 int xx_domain_io(xo_backend *b, uint32_t domid, xo_dev_io **io_r, size_t *n_r, xo_error *err);

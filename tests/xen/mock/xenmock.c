@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <libxl.h>
@@ -43,6 +44,9 @@ typedef struct xm_dom {
     char sysrq;
     char disks[XM_MAX_DEVS][16];        /* vdevs, "" = free */
     int nics[XM_MAX_DEVS];              /* devids, -1 = free */
+    bool con;                           /* xenconsoled's pty (xenmock_console) */
+    int con_master, con_slave;
+    char con_tty[64];
 } xm_dom;
 
 /* The opaque types of the real libraries, completed here. */
@@ -155,6 +159,17 @@ static xm_dom *xm_find_name_locked(const char *name)
         if (xm_doms[i].used && !strcmp(xm_doms[i].name, name))
             return &xm_doms[i];
     return NULL;
+}
+
+/* The domain is gone: so is its console (its clients see a hang-up). */
+static void xm_gone_locked(xm_dom *d)
+{
+    if (d->con) {
+        close(d->con_master);
+        close(d->con_slave);
+        d->con = false;
+    }
+    d->used = false;
 }
 
 static xm_dom *xm_new_locked(const char *name)
@@ -273,7 +288,8 @@ XM_EXPORT void xenmock_reset(void)
 {
     pthread_mutex_lock(&xm_lock);
     for (int i = 1; i < XM_MAX_DOMS; i++)
-        xm_doms[i].used = false;
+        if (xm_doms[i].used)
+            xm_gone_locked(&xm_doms[i]);
     xm_n_fails = 0;
     xm_n_counts = 0;
     pthread_mutex_unlock(&xm_lock);
@@ -317,6 +333,37 @@ XM_EXPORT bool xenmock_no_pv_drivers(uint32_t domid)
         d->no_pv = true;
     pthread_mutex_unlock(&xm_lock);
     return d != NULL;
+}
+
+XM_EXPORT int xenmock_console(uint32_t domid)
+{
+    int fd = -1;
+
+    pthread_mutex_lock(&xm_lock);
+    xm_dom *d = xm_find_locked(domid);
+    if (d && !d->con) {
+        int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        const char *name = m >= 0 && grantpt(m) == 0 && unlockpt(m) == 0 ? ptsname(m) : NULL;
+        int sl = name ? open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+        struct termios t;
+        if (sl >= 0 && tcgetattr(sl, &t) == 0) {
+            cfmakeraw(&t);
+            tcsetattr(sl, TCSANOW, &t);
+            snprintf(d->con_tty, sizeof(d->con_tty), "%s", name);
+            d->con_master = m;
+            d->con_slave = sl;
+            d->con = true;
+        } else {
+            if (m >= 0)
+                close(m);
+            if (sl >= 0)
+                close(sl);
+        }
+    }
+    if (d && d->con)
+        fd = d->con_master;
+    pthread_mutex_unlock(&xm_lock);
+    return fd;
 }
 
 XM_EXPORT char xenmock_last_sysrq(uint32_t domid)
@@ -474,11 +521,12 @@ char **xs_check_watch(struct xs_handle *h)
     return v;
 }
 
-/* /libxl/<domid>/type is "pvh" for PVH guests; nothing else is kept. */
+/* /libxl/<domid>/type is "pvh" for PVH guests, /local/domain/<domid>/console/tty
+ * the pty of xenmock_console(); nothing else is kept. */
 void *xs_read(struct xs_handle *h, xs_transaction_t t, const char *path, unsigned int *len)
 {
     unsigned domid;
-    char *s = NULL;
+    char *s = NULL, tail[16] = "";
 
     (void)h; (void)t;
     if (sscanf(path, "/libxl/%u/type", &domid) == 1) {
@@ -486,6 +534,13 @@ void *xs_read(struct xs_handle *h, xs_transaction_t t, const char *path, unsigne
         xm_dom *d = xm_find_locked(domid);
         if (d)
             s = strdup(d->pvh ? "pvh" : d->type == LIBXL_DOMAIN_TYPE_HVM ? "hvm" : "pv");
+        pthread_mutex_unlock(&xm_lock);
+    } else if (sscanf(path, "/local/domain/%u/console/%15s", &domid, tail) == 2 &&
+               !strcmp(tail, "tty")) {
+        pthread_mutex_lock(&xm_lock);
+        xm_dom *d = xm_find_locked(domid);
+        if (d && d->con)
+            s = strdup(d->con_tty);
         pthread_mutex_unlock(&xm_lock);
     }
     if (!s) {
@@ -930,7 +985,7 @@ int libxl_domain_destroy(libxl_ctx *ctx, uint32_t domid, const libxl_asyncop_how
             rc_ = ERROR_INVAL;
         } else {
             xm_queue_locked(LIBXL_EVENT_TYPE_DOMAIN_DEATH, d);
-            d->used = false;
+            xm_gone_locked(d);
         }
     });
 }

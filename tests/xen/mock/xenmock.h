@@ -33,6 +33,11 @@ typedef uint32_t xenmock_add_domain_fn(const char *name, uint64_t mem_kib, unsig
 typedef bool xenmock_guest_shutdown_fn(uint32_t domid, int libxl_reason);
 /* The guest has no PV drivers: shutdown/reboot answer ERROR_NOPARAVIRT. */
 typedef bool xenmock_no_pv_drivers_fn(uint32_t domid);
+/* xenconsoled's pty of domid (made on the first call, published at
+ * /local/domain/<domid>/console/tty, closed when the domain goes): the master
+ * side, where the test writes what the guest prints and reads what clients
+ * typed; -1 if there is no such domain. */
+typedef int xenmock_console_fn(uint32_t domid);
 /* The last sysrq key sent to domid (0 if none). */
 typedef char xenmock_last_sysrq_fn(uint32_t domid);
 
@@ -44,5 +49,6 @@ xenmock_add_domain_fn xenmock_add_domain;
 xenmock_guest_shutdown_fn xenmock_guest_shutdown;
 xenmock_no_pv_drivers_fn xenmock_no_pv_drivers;
 xenmock_last_sysrq_fn xenmock_last_sysrq;
+xenmock_console_fn xenmock_console;
 
 #endif
