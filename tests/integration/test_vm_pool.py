@@ -16,11 +16,8 @@ DOM0 = "00000000-0000-0000-0000-000000000000"
 
 
 def test_defaults_and_setter():
-    x = Xend(pam=False)
-    try:
-        x.start()
-        p = x.proxy()
-        s = x.login(p)
+    with Xend(pam=False) as x:
+        p, s = x.unix_session()
         vm = new_vm(p, s, "pool-default")
         rec = ok(p.VM.get_record(s, vm))
         assert rec["pool_name"] == "Pool-0" and rec["cpu_pool"] == [], rec
@@ -48,16 +45,13 @@ def test_defaults_and_setter():
                                          "ncpu": "1", "sched_policy": "credit", "proposed_CPUs": [],
                                          "other_config": {}}))
         assert ok(p.cpu_pool.get_started_VMs(s, pool)) == []
-    finally:
-        x.cleanup()
 
 
 def test_older_state_loads_into_the_field():
     x = Xend(pam=False)
     try:
         x.start()
-        p = x.proxy()
-        s = x.login(p)
+        p, s = x.unix_session()
         kept = new_vm(p, s, "kept-in-other-config")
         bare = new_vm(p, s, "no-pool-name")
         x.stop()
@@ -72,8 +66,7 @@ def test_older_state_loads_into_the_field():
                 f.write(older)
         for _ in range(2):          # loaded, then kept through a restart
             x.start()
-            p = x.proxy()
-            s = x.login(p)
+            p, s = x.unix_session()
             assert ok(p.VM.get_pool_name(s, kept)) == "Pool-7"
             assert "cpu_pool" not in ok(p.VM.get_other_config(s, kept))
             assert ok(p.VM.get_pool_name(s, bare)) == "Pool-0"
