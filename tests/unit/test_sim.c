@@ -309,6 +309,19 @@ int main(void)
         nic.mac[0] = '\0';
         CHECK(xo_sim_ops.nic_add(b, d1, &nic, &err) == 0 && nic.devid == 1);
         CHECK_ERR(xo_sim_ops.nic_remove(b, d1, 7, &err), XO_E_INVAL, "domain 1 has no nic 7");
+        /* byte counters: one per device (the disk by vdev, the nics by devid), growing as the guest runs */
+        xo_dev_io *io = NULL, *io2 = NULL;
+        size_t nio = 0, nio2 = 0;
+        CHECK(xo_sim_ops.domain_io(b, d1, &io, &nio, &err) == 0);
+        CHECK(nio >= 3 && !io[nio - 3].nic && strcmp(io[nio - 3].vdev, "xvdb") == 0 &&
+              io[nio - 2].nic && io[nio - 2].devid == 0 && io[nio - 1].nic && io[nio - 1].devid == 1);
+        usleep(50000);
+        CHECK(xo_sim_ops.domain_io(b, d1, &io2, &nio2, &err) == 0 && nio2 == nio);
+        for (size_t i = 0; i < nio && nio2 == nio; i++)
+            CHECKF(io2[i].rd_bytes > io[i].rd_bytes && io2[i].wr_bytes > io[i].wr_bytes, "device %zu", i);
+        free(io);
+        free(io2);
+        CHECK(xo_sim_ops.domain_io(b, 99, &io, &nio, &err) == -1 && err.code == XO_E_NODOMAIN);
         CHECK(xo_sim_ops.nic_remove(b, d1, 0, &err) == 0);
         CHECK(xo_sim_ops.disk_remove(b, d1, "xvdb", &err) == 0);
     }
