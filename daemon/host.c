@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,14 +75,50 @@ static bool load_host_uuid(const char *state_dir, char *out, char **err_r)
 }
 
 /* Find the object with uuid, or make and insert a new one. */
-static xobj *find_or_make(int cls, const char *uuid)
+/* A field's first value, for an object made by find_or_make. */
+typedef struct field_init {
+    int field;
+    xv *v;
+} field_init;
+
+/* The object of cls with uuid; made when missing, its fields in init (up
+ * to one whose v is NULL; NULL: none) set first.  init's values are used
+ * or freed. */
+static xobj *find_or_make_with(int cls, const char *uuid, field_init *init)
 {
     xobj *o = store_find(cls, uuid);
-    if (!o) {
+    bool make = !o;
+    if (make)
         o = xobj_new(cls, uuid);
-        store_insert(o);
+    for (; init && init->v; init++) {
+        if (make) {
+            xv_free(o->f[init->field]);
+            o->f[init->field] = init->v;
+        } else {
+            xv_free(init->v);
+        }
     }
+    if (make)
+        store_insert(o);
     return o;
+}
+
+static xobj *find_or_make(int cls, const char *uuid)
+{
+    return find_or_make_with(cls, uuid, NULL);
+}
+
+/* The uuid (out: XREF_LEN) of the host's object named by the tag fmt. */
+static void host_uuid(const xobj *host, char *out, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void host_uuid(const xobj *host, char *out, const char *fmt, ...)
+{
+    char tag[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tag, sizeof(tag), fmt, ap);
+    va_end(ap);
+    derive_uuid(host->ref, tag, out);
 }
 
 static void set_map(xobj *o, int field, const char *const *kv)
@@ -120,38 +157,26 @@ static void setup_nics(xobj *host)
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        char net_uuid[XREF_LEN], pif_uuid[XREF_LEN], pm_uuid[XREF_LEN], tag[96];
+        char net_uuid[XREF_LEN], pif_uuid[XREF_LEN], pm_uuid[XREF_LEN];
         const char *bridge = nics[i].bridge[0] ? nics[i].bridge : nics[i].device;
-        snprintf(tag, sizeof(tag), "network/%s", bridge);
-        derive_uuid(host->ref, tag, net_uuid);
-        snprintf(tag, sizeof(tag), "pif/%s", nics[i].device);
-        derive_uuid(host->ref, tag, pif_uuid);
-        snprintf(tag, sizeof(tag), "pif_metrics/%s", nics[i].device);
-        derive_uuid(host->ref, tag, pm_uuid);
+        host_uuid(host, net_uuid, "network/%s", bridge);
+        host_uuid(host, pif_uuid, "pif/%s", nics[i].device);
+        host_uuid(host, pm_uuid, "pif_metrics/%s", nics[i].device);
 
-        xobj *net = store_find(XCL_network, net_uuid);
-        if (!net) {
-            net = xobj_new(XCL_network, net_uuid);
-            xv_free(net->f[XF_network_name_label]);
-            net->f[XF_network_name_label] = xv_str(bridge);
-            xv_free(net->f[XF_network_name_description]);
-            net->f[XF_network_name_description] = xv_strf("bridge %s", bridge);
-            xv_struct_set(net->f[XF_network_other_config], "bridge", xv_str(bridge));
-            store_insert(net);
-        }
+        xv *net_other = xv_struct();
+        xv_struct_set(net_other, "bridge", xv_str(bridge));
+        xobj *net = find_or_make_with(XCL_network, net_uuid, (field_init[]){
+            { XF_network_name_label, xv_str(bridge) },
+            { XF_network_name_description, xv_strf("bridge %s", bridge) },
+            { XF_network_other_config, net_other },
+            { 0, NULL } });
         xobj *pm = find_or_make(XCL_PIF_metrics, pm_uuid);
         xobj_set(pm, XF_PIF_metrics_last_updated, xv_datetime_t(time(NULL)));
-        xobj *pif = store_find(XCL_PIF, pif_uuid);
-        if (!pif) {
-            pif = xobj_new(XCL_PIF, pif_uuid);
-            xv_free(pif->f[XF_PIF_network]);
-            pif->f[XF_PIF_network] = xv_str(net->ref);
-            xv_free(pif->f[XF_PIF_host]);
-            pif->f[XF_PIF_host] = xv_str(host->ref);
-            xv_free(pif->f[XF_PIF_VLAN]);
-            pif->f[XF_PIF_VLAN] = xv_int(-1);
-            store_insert(pif);
-        }
+        xobj *pif = find_or_make_with(XCL_PIF, pif_uuid, (field_init[]){
+            { XF_PIF_network, xv_str(net->ref) },
+            { XF_PIF_host, xv_str(host->ref) },
+            { XF_PIF_VLAN, xv_int(-1) },
+            { 0, NULL } });
         xobj_set_str(pif, XF_PIF_device, nics[i].device);
         xobj_set_str(pif, XF_PIF_MAC, nics[i].mac);
         xobj_set_int(pif, XF_PIF_MTU, nics[i].mtu ? nics[i].mtu : 1500);
@@ -170,16 +195,10 @@ static void setup_cpus(xobj *host)
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        char uuid[XREF_LEN], tag[32];
-        snprintf(tag, sizeof(tag), "cpu/%u", cpus[i].number);
-        derive_uuid(host->ref, tag, uuid);
-        xobj *c = store_find(XCL_host_cpu, uuid);
-        if (!c) {
-            c = xobj_new(XCL_host_cpu, uuid);
-            xv_free(c->f[XF_host_cpu_host]);
-            c->f[XF_host_cpu_host] = xv_str(host->ref);
-            store_insert(c);
-        }
+        char uuid[XREF_LEN];
+        host_uuid(host, uuid, "cpu/%u", cpus[i].number);
+        xobj *c = find_or_make_with(XCL_host_cpu, uuid, (field_init[]){
+            { XF_host_cpu_host, xv_str(host->ref) }, { 0, NULL } });
         xobj_set_int(c, XF_host_cpu_number, cpus[i].number);
         xobj_set_str(c, XF_host_cpu_vendor, cpus[i].vendor);
         xobj_set_int(c, XF_host_cpu_speed, cpus[i].speed_mhz);
