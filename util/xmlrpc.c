@@ -1192,12 +1192,7 @@ out:
 #define FAST_MAX_ELEMENT_DEPTH 200
 #define FAST_MAX_TEXT ((size_t)XML_MAX_TEXT_LENGTH / 2)
 
-typedef struct fast {
-    const char *p, *end;
-    size_t nodes, max_nodes;
-    int max_depth;
-    xbuf text;                 /* scratch for text with entities */
-} fast;
+typedef xmlrpc_scan fast;
 
 static bool fast_lit(fast *f, const char *lit, size_t n)
 {
@@ -1220,9 +1215,15 @@ static void fast_ws(fast *f)
 static bool fast_tags(fast *f, const char *tags)
 {
     while (*tags) {
-        size_t n = (size_t)(strchr(tags, '>') - tags) + 1;
         fast_ws(f);
-        if (!fast_lit(f, tags, n) || (tags[1] != '/' && ++f->nodes > f->max_nodes))
+        /* compared up to its '>' in one pass: most probes fail at once */
+        size_t n = 0;
+        do {
+            if (f->p + n >= f->end || f->p[n] != tags[n])
+                return false;
+        } while (tags[n++] != '>');
+        f->p += n;
+        if (tags[1] != '/' && ++f->nodes > f->max_nodes)
             return false;
         tags += n;
     }
@@ -1272,16 +1273,25 @@ static bool fast_entity(fast *f, xbuf *out)
     return true;
 }
 
-/* The text up to the next '<', decoded into a malloc'd string (*len_r
- * bytes), trimmed of its surrounding blanks if trim; NULL to give up. */
-static char *fast_text(fast *f, bool trim, size_t *len_r)
+/* The text up to the next '<', decoded: *len_r bytes at the pointer
+ * returned, in the body or (when it held entities) in f->text, valid until
+ * the next call; not NUL-terminated.  NULL to give up. */
+static const char *fast_text_span(fast *f, size_t *len_r)
 {
+    /* the bytes that stand for themselves: printable ASCII but & < > */
+    static const bool plain[256] = {
+        [0x20 ... 0x25] = true, [0x27 ... 0x3b] = true, [0x3d] = true, [0x3f ... 0x7f] = true
+    };
     const char *start = f->p, *run = f->p;
     bool copied = false;
     f->text.len = 0;
-    while (f->p < f->end && *f->p != '<') {
+    while (f->p < f->end) {
         unsigned char c = (unsigned char)*f->p;
-        if (c == '&') {
+        if (plain[c]) {
+            f->p++;
+        } else if (c == '<') {
+            break;
+        } else if (c == '&') {
             xbuf_add(&f->text, run, (size_t)(f->p - run));
             f->p++;
             if (!fast_entity(f, &f->text))
@@ -1303,16 +1313,24 @@ static char *fast_text(fast *f, bool trim, size_t *len_r)
     }
     if (f->p == f->end || (size_t)(f->p - start) > FAST_MAX_TEXT)
         return NULL;
-    size_t len;
-    char *s;
-    if (copied) {
-        xbuf_add(&f->text, run, (size_t)(f->p - run));
-        len = f->text.len;
-        s = dup_bytes(f->text.data, len);
-    } else {
-        len = (size_t)(f->p - start);
-        s = dup_bytes(start, len);
+    if (!copied) {
+        *len_r = (size_t)(f->p - start);
+        return start;
     }
+    xbuf_add(&f->text, run, (size_t)(f->p - run));
+    *len_r = f->text.len;
+    return f->text.data;
+}
+
+/* The same text in a malloc'd string, trimmed of its surrounding blanks if
+ * trim. */
+static char *fast_text(fast *f, bool trim, size_t *len_r)
+{
+    size_t len;
+    const char *span = fast_text_span(f, &len);
+    if (!span)
+        return NULL;
+    char *s = dup_bytes(span, len);
     *len_r = trim ? trim_blanks(s, len) : len;
     return s;
 }
@@ -1394,7 +1412,7 @@ static const value_type *fast_type(fast *f)
 /* <value>...</value>, after optional blanks. */
 static xv *fast_value(fast *f, int depth)
 {
-    if (depth > f->max_depth || 3 * depth + 3 > FAST_MAX_ELEMENT_DEPTH || !fast_tags(f, "<value>"))
+    if (!xmlrpc_scan_value_begin(f, depth))
         return NULL;
     const char *text_start = f->p;
     fast_ws(f);
@@ -1517,6 +1535,43 @@ static xv *fast_response(const char *body, size_t len, const xmlrpc_limits *lim)
         v = NULL;
     }
     return v;
+}
+
+/* ---- the fast reader's scanner, for decoders of their own (util/xmlrpc.h) ---- */
+
+bool xmlrpc_scan_begin(xmlrpc_scan *f, const char *body, size_t len, const xmlrpc_limits *lim)
+{
+    *f = (fast){ .p = NULL };
+    xbuf_init(&f->text);
+    return fast_begin(f, body, len, lim) && fast_tags(f, "<methodResponse><params><param>");
+}
+
+bool xmlrpc_scan_end(xmlrpc_scan *f)
+{
+    bool ok = fast_tags(f, "</param></params></methodResponse>");
+    fast_ws(f);
+    return ok && f->p == f->end;
+}
+
+void xmlrpc_scan_free(xmlrpc_scan *f) { xbuf_free(&f->text); }
+bool xmlrpc_scan_lit(xmlrpc_scan *f, const char *lit, size_t n) { return fast_lit(f, lit, n); }
+bool xmlrpc_scan_tags(xmlrpc_scan *f, const char *tags) { return fast_tags(f, tags); }
+void xmlrpc_scan_ws(xmlrpc_scan *f) { fast_ws(f); }
+const char *xmlrpc_scan_text(xmlrpc_scan *f, size_t *len_r) { return fast_text_span(f, len_r); }
+xv *xmlrpc_scan_value(xmlrpc_scan *f, int depth) { return fast_value(f, depth); }
+
+bool xmlrpc_scan_value_begin(xmlrpc_scan *f, int depth)
+{
+    return depth <= f->max_depth && 3 * depth + 3 <= FAST_MAX_ELEMENT_DEPTH &&
+           fast_tags(f, "<value>");
+}
+
+const char *xmlrpc_scan_member(xmlrpc_scan *f, size_t *len_r)
+{
+    if (!fast_tags(f, "<member><name>"))
+        return NULL;
+    const char *s = fast_text_span(f, len_r);
+    return s && FAST_LIT(f, "</name>") ? s : NULL;
 }
 
 /* ---- decoding: the fast reader first ---- */

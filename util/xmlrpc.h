@@ -57,6 +57,36 @@ bool xmlrpc_parse_response_with(xmlrpc_reader reader, const char *body, size_t l
                                 const xmlrpc_limits *lim, xv **value_r, int *fault_code_r,
                                 char **fault_string_r, char **err_r);
 
+/* The fast reader's scanner, for a decoder that builds its own values from
+ * the plain form (libxen decodes replies straight into its records).  Each
+ * function returns false or NULL where the input leaves the plain form (or
+ * would reach a limit): the caller then gives up and decodes the same bytes
+ * with xmlrpc_parse_response, which judges them.  begin reads a response up
+ * to its param's <value> (call free after it, whatever it returned), end
+ * from after that value to the end; tags reads a run of tags, each after
+ * optional blanks ("</member></struct>"), start tags counted against the
+ * node limit; value_begin reads a <value> start tag (after blanks) at depth
+ * (as xmlrpc_limits counts it); text decodes the text up to the next '<'
+ * (*len_r bytes at the pointer returned, valid until the next call, not
+ * NUL-terminated); member reads "<member><name>NAME</name>" (after blanks)
+ * and returns NAME as text does; value decodes one <value> (after blanks). */
+typedef struct xmlrpc_scan {
+    const char *p, *end;
+    size_t nodes, max_nodes;
+    int max_depth;
+    xbuf text; /* scratch for text with entities */
+} xmlrpc_scan;
+bool xmlrpc_scan_begin(xmlrpc_scan *f, const char *body, size_t len, const xmlrpc_limits *lim);
+bool xmlrpc_scan_end(xmlrpc_scan *f);
+void xmlrpc_scan_free(xmlrpc_scan *f);
+bool xmlrpc_scan_lit(xmlrpc_scan *f, const char *lit, size_t n);
+bool xmlrpc_scan_tags(xmlrpc_scan *f, const char *tags);
+void xmlrpc_scan_ws(xmlrpc_scan *f);
+bool xmlrpc_scan_value_begin(xmlrpc_scan *f, int depth);
+const char *xmlrpc_scan_text(xmlrpc_scan *f, size_t *len_r);
+const char *xmlrpc_scan_member(xmlrpc_scan *f, size_t *len_r);
+xv *xmlrpc_scan_value(xmlrpc_scan *f, int depth);
+
 /* Free libxml2's global state at process exit (optional, for leak checkers).
  * Only call it when no other thread can be parsing. */
 void xmlrpc_cleanup(void);

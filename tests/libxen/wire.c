@@ -4,7 +4,8 @@
  * both empty-array forms, whitespace between elements, faults, transport
  * failures, datetimes, unknown enums and record members, maps with int keys,
  * sticky errors, async calls, event records, request encoding, Xen 4.4.0's
- * int results and the XENAPI_1.0 forms they replaced. */
+ * int results and the XENAPI_1.0 forms they replaced; replies decoded
+ * straight into records give what the xv tree gives. */
 #include "config.h"
 
 #include "tests/lib/xtest.h"
@@ -16,6 +17,8 @@
 #include <xen/api/xen_all.h>
 
 #include "xen_internal.h"
+#include "xen_gen_internal.h"
+#include "util/xmlrpc.h"
 
 /* ------------------------------------------------------ the fake server */
 static const char *reply;      /* the body to answer with */
@@ -432,6 +435,148 @@ static void test_compat44_results(xen_session *s)
     CHECK(strstr(request, "<methodName>VIF.set_security_label</methodName>") != NULL);
 }
 
+/* A reply in the plain form is decoded straight into the slots; with a
+ * comment in it the same bytes go through libxml2 and the xv tree.  Both
+ * must give the same value (compared re-encoded) or the same error. */
+static void decode_both(xen_session *s, const xeni_type *t, const char *value)
+{
+    static const char *const tails[] = { "", "<!-- through the tree -->" };
+    bool ok[2];
+    char *got[2] = { NULL, NULL }, *err[2] = { NULL, NULL };
+    for (int k = 0; k < 2; k++) {
+        char *body = NULL;
+        CHECK(asprintf(&body, OK_BEGIN "%s" OK_END "%s", value, tails[k]) > 0);
+        reply = body;
+        union {
+            void *p;
+            int64_t i;
+            double d;
+            bool b;
+            time_t t;
+            int e;
+        } slot;
+        ok[k] = xeni_call(s, "x.y", NULL, 0, t, &slot);
+        if (ok[k]) {
+            xv *v = xeni_to_xv(t, &slot, 0);
+            xbuf b;
+            xbuf_init(&b);
+            xmlrpc_encode_value(&b, v);
+            got[k] = xbuf_steal(&b, NULL);
+            xv_free(v);
+            xeni_slot_free(t, &slot);
+        } else {
+            CHECK(s->error_description_count >= 1);
+            err[k] = strdup(s->error_description[s->error_description_count - 1]);
+            xen_session_clear_error(s);
+        }
+        free(body);
+    }
+    CHECKF(ok[0] == ok[1], "%s: direct %d, tree %d (%s)", value, ok[0], ok[1],
+           err[0] ? err[0] : err[1]);
+    if (ok[0] && ok[1])
+        CHECKF(strcmp(got[0], got[1]) == 0, "%s:\n direct %s\n tree   %s", value, got[0], got[1]);
+    if (!ok[0] && !ok[1])
+        CHECKF(strcmp(err[0], err[1]) == 0, "%s: direct %s, tree %s", value, err[0], err[1]);
+    for (int k = 0; k < 2; k++) {
+        free(got[k]);
+        free(err[k]);
+    }
+}
+
+static void test_direct_matches_tree(xen_session *s)
+{
+    static const struct {
+        const xeni_type *t;
+        const char *v;
+    } cases[] = {
+        { &xeni_t_string, "<string>a &amp; b &#233;</string>" },
+        { &xeni_t_string, "  untyped &lt;x&gt; " },
+        { &xeni_t_string, "" },
+        { &xeni_t_string, "<int>7</int>" },
+        { &xeni_t_string, "<boolean>1</boolean>" },
+        { &xeni_t_int, "<string>-42</string>" },
+        { &xeni_t_int, "<string> 42</string>" },
+        { &xeni_t_int, "<i8>9223372036854775807</i8>" },
+        { &xeni_t_int, "<string>99999999999999999999</string>" },
+        { &xeni_t_int, "<struct></struct>" },
+        { &xeni_t_float, "<double>0.25</double>" },
+        { &xeni_t_float, "<string>1e3</string>" },
+        { &xeni_t_float, "<string>x</string>" },
+        { &xeni_t_bool, "<boolean>1</boolean>" },
+        { &xeni_t_bool, "<boolean>0</boolean>" },
+        { &xeni_t_bool, "<boolean> 1 </boolean>" },
+        { &xeni_t_bool, "<string>TRUE</string>" },
+        { &xeni_t_bool, "<string>2</string>" },
+        { &xeni_t_datetime, "<dateTime.iso8601>20240102T10:11:12</dateTime.iso8601>" },
+        { &xeni_t_datetime, "<string>2024-01-02T10:11:12Z</string>" },
+        { &xeni_t_datetime, "<string>soon</string>" },
+        { &xeni_t_string_set, "<array><data><value>a</value><value><string>b</string></value>"
+                              "<value><int>3</int></value></data></array>" },
+        { &xeni_t_string_set, "<array><data/></array>" },
+        { &xeni_t_string_set, "<string></string>" },
+        { &xeni_t_string_set, "<string>x</string>" },
+        { &xeni_t_string_set,
+          "<array><data><value><array><data></data></array></value></data></array>" },
+        { &xeni_t_vm_power_state_set,
+          "<array><data><value>Running</value><value>Levitating</value></data></array>" },
+        { &xeni_t_string_string_map,
+          "<struct><member><name>k</name><value>v</value></member>"
+          "<member><name>k2</name><value><string></string></value></member></struct>" },
+        { &xeni_t_string_string_map, "<struct><member><name>k</name><value>1</value></member>"
+                                     "<member><name>k</name><value>2</value></member></struct>" },
+        { &xeni_t_int_float_map,
+          "<struct><member><name>0</name><value><double>0.5</double></value></member>"
+          "<member><name>1</name><value><string>0.25</string></value></member></struct>" },
+        { &xeni_t_int_float_map,
+          "<struct><member><name>x</name><value><double>0.5</double></value></member></struct>" },
+        { &xeni_t_int_float_map,
+          "<struct><member><name>1</name><value><double>0.5</double></value></member>"
+          "<member><name>01</name><value><double>1</double></value></member></struct>" },
+        { &xeni_t_int_string_set_map,
+          "<struct><member><name>1</name><value><array><data><value>fpu</value>"
+          "</data></array></value></member></struct>" },
+        { &xeni_t_vm_xen_vm_record_map,
+          "<struct><member><name>OpaqueRef:1</name><value><struct>"
+          "<member><name>uuid</name><value><string>u-1</string></value></member>"
+          "<member><name>power_state</name><value><string>Running</string></value></member>"
+          "<member><name>name_label</name><value>one</value></member>"
+          "<member><name>not_a_field</name><value><struct><member><name>a</"
+          "name><value><array><data>"
+          "<value>1</value></data></array></value></member></struct></value></member>"
+          "<member><name>is_a_template</name><value><boolean>0</boolean></value></member>"
+          "<member><name>memory_static_max</name><value><string>1024</string></value></member>"
+          "<member><name>VCPUs_params</name><value><struct><member><name>weight</name><value>256</"
+          "value>"
+          "</member></struct></value></member>"
+          "<member><name>VBDs</name><value><array><data><value>vbd-1</value><value>vbd-2</value></"
+          "data></array>"
+          "</value></member>"
+          "<member><name>metrics</name><value><string>m-1</string></value></member>"
+          "<member><name>suspend_VDI</name><value></value></member>"
+          "</struct></value></member>"
+          "<member><name>OpaqueRef:2</name><value><struct></struct></value></member></struct>" },
+        { &xeni_t_vm_xen_vm_record_map, "<struct><member><name>r</name><value><struct>"
+                                        "<member><name>name_label</name><value>a</value></member>"
+                                        "<member><name>name_label</name><value>b</value></member></"
+                                        "struct></value></member></struct>" },
+        { &xeni_t_vm_xen_vm_record_map,
+          "<struct><member><name>r</name><value><struct></struct></value></member>"
+          "<member><name>r</name><value><struct></struct></value></member></struct>" },
+        { &xeni_t_vm_xen_vm_record_map, "<struct><member><name>r</name><value><struct>"
+                                        "<member><name>memory_static_max</name><value>lots</"
+                                        "value></member></struct></value></member></struct>" },
+        { &xeni_t_vm_xen_vm_record_map, "<array><data/></array>" },
+        { &xeni_t_vm_xen_vm_record_map, "<string></string>" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        decode_both(s, cases[i].t, cases[i].v);
+    /* two Values: the last one, as in the tree */
+    reply = OK_BEGIN "<string>x</string></value></member><member><name>Value</name><value>y" OK_END;
+    char *out = NULL;
+    CHECK(xeni_call(s, "x.y", NULL, 0, &xeni_t_string, &out) && strcmp(out, "y") == 0);
+    free(out);
+}
+
 int main(void)
 {
     xen_init();
@@ -443,6 +588,7 @@ int main(void)
     test_datetime_enum_record(s);
     test_create_async_events(s);
     test_compat44_results(s);
+    test_direct_matches_tree(s);
     test_logout_and_urls(s);
     free(request);
     xen_fini();
