@@ -39,6 +39,8 @@ static int cmp_rows(const void *a, const void *b)
     return c ? c : strcmp(x->vm->uuid, y->vm->uuid);
 }
 
+#define XM_RECORDS_PER_CALL 32
+
 bool xm_vms_fetch(xen_session *s, xm_vms *v)
 {
     memset(v, 0, sizeof(*v));
@@ -47,13 +49,15 @@ bool xm_vms_fetch(xen_session *s, xm_vms *v)
         xm_vms_free(v);
         return false;
     }
-    /* Only VMs with a domain have live metrics: when they are few, one call
-     * each is cheaper than every VM's metrics record in one reply. */
+    /* Only VMs with a domain have live metrics.  One call each, or every
+     * VM's metrics record in one reply: a round trip costs about as much as
+     * decoding XM_RECORDS_PER_CALL metrics records (bench/xm: 50 of 10,000
+     * VMs running, one call each was 0.3 s faster than the one reply). */
     size_t live = 0;
     for (size_t i = 0; i < v->vms->size; i++)
         live += xm_vm_live(v->vms->contents[i].val);
     bool ok;
-    if (live * 8 < v->vms->size) {
+    if (live * XM_RECORDS_PER_CALL < v->vms->size) {
         v->metrics = xen_vm_metrics_xen_vm_metrics_record_map_alloc(live);
         v->metrics->size = 0;
         ok = true;
