@@ -43,30 +43,23 @@ static void print_diag(const vmd_diag *w, bool quiet)
 
 static int new_or_create(int argc, char **argv, bool create)
 {
-    static const struct option lo[] = {
-        { "console_autoconnect", no_argument, NULL, 'c' }, { "console", no_argument, NULL, 'c' },
-        { "paused", no_argument, NULL, 'p' }, { "quiet", no_argument, NULL, 'q' },
-        { "path", required_argument, NULL, 'P' }, { "defconfig", required_argument, NULL, 'f' },
-        { "config", required_argument, NULL, 'F' }, { "dryrun", no_argument, NULL, 'n' },
-        { "xmldryrun", no_argument, NULL, 'x' }, { "skipdtd", no_argument, NULL, 's' },
-        { NULL, 0, NULL, 0 } };
     bool console = false, paused = false, quiet = false, dry = false, xmldry = false, skipdtd = false;
     const char *path = DEFAULT_PATH, *defconfig = NULL, *sxpfile = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, create ? "cpqf:F:nxs" : "qf:F:nxs", lo, NULL)) != -1) {
-        switch (c) {
-        case 'c': console = true; break;
-        case 'p': paused = true; break;
-        case 'q': quiet = true; break;
-        case 'P': path = optarg; break;
-        case 'f': defconfig = optarg; break;
-        case 'F': sxpfile = optarg; break;
-        case 'n': dry = true; break;
-        case 'x': xmldry = true; break;
-        case 's': skipdtd = true; break;
-        default: return xm_usage(argv[0], "bad option");
-        }
-    }
+    const xm_optdef defs[] = { /* create's own first */
+                               { 'c', "console_autoconnect", &console, NULL },
+                               { 0, "console", &console, NULL },
+                               { 'p', "paused", &paused, NULL },
+                               { 'q', "quiet", &quiet, NULL },
+                               { 0, "path", NULL, &path },
+                               { 'f', "defconfig", NULL, &defconfig },
+                               { 'F', "config", NULL, &sxpfile },
+                               { 'n', "dryrun", &dry, NULL },
+                               { 'x', "xmldryrun", &xmldry, NULL },
+                               { 's', "skipdtd", &skipdtd, NULL },
+                               { 0, NULL, NULL, NULL }
+    };
+    if (!xm_options(argc, argv, false, create ? defs : defs + 3))
+        return xm_usage(argv[0], "bad option");
     vmd_vars vars = { 0 };
     vmd_err err = { 0 };
     char ebuf[1024];
@@ -153,26 +146,19 @@ int xm_cmd_create(int argc, char **argv) { return new_or_create(argc, argv, true
 
 int xm_cmd_config_convert(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        { "from", required_argument, NULL, 'f' }, { "to", required_argument, NULL, 't' },
-        { "skipdtd", no_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
-    vmd_format from = VMD_FMT_AUTO, to = VMD_FMT_AUTO;
+    const char *from_name = NULL, *to_name = NULL;
     bool skipdtd = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "f:t:s", lo, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            if ((from = vmd_format_from_name(optarg)) == VMD_FMT_AUTO)
-                return xm_usage("config-convert", "unknown format '%s' (xml, sxp, cfg)", optarg);
-            break;
-        case 't':
-            if ((to = vmd_format_from_name(optarg)) == VMD_FMT_AUTO)
-                return xm_usage("config-convert", "unknown format '%s' (xml, sxp, cfg)", optarg);
-            break;
-        case 's': skipdtd = true; break;
-        default: return xm_usage("config-convert", "bad option");
-        }
-    }
+    const xm_optdef defs[] = { { 'f', "from", NULL, &from_name },
+                               { 't', "to", NULL, &to_name },
+                               { 's', "skipdtd", &skipdtd, NULL },
+                               { 0, NULL, NULL, NULL } };
+    if (!xm_options(argc, argv, false, defs))
+        return xm_usage("config-convert", "bad option");
+    vmd_format from = VMD_FMT_AUTO, to = VMD_FMT_AUTO;
+    if (from_name && (from = vmd_format_from_name(from_name)) == VMD_FMT_AUTO)
+        return xm_usage("config-convert", "unknown format '%s' (xml, sxp, cfg)", from_name);
+    if (to_name && (to = vmd_format_from_name(to_name)) == VMD_FMT_AUTO)
+        return xm_usage("config-convert", "unknown format '%s' (xml, sxp, cfg)", to_name);
     if (to == VMD_FMT_AUTO)
         return xm_usage("config-convert", "say which format to write with --to");
     if (argc - optind < 1)

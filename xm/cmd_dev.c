@@ -58,11 +58,6 @@ static const char *prop_str(const xen_string_string_map *m, const char *key)
     return v ? v : "";
 }
 
-static bool is_long_opt(int argc, char **argv, bool *lng)
-{
-    return xm_flag_option(argc, argv, "l", "long", lng) && argc - optind == 1;
-}
-
 /* -l: [devid, [[key value]...]] as xm printed it. */
 static sxp *props_sxp(long idx, const xen_string_string_map *props, const char *extra_key, const char *extra)
 {
@@ -75,88 +70,52 @@ static sxp *props_sxp(long idx, const xen_string_string_map *props, const char *
     return sxp_add(sxp_list(id), pairs);
 }
 
-int xm_cmd_block_list(int argc, char **argv)
+static void print_sxp(sxp *x)
 {
-    bool lng;
-    if (!is_long_opt(argc, argv, &lng))
-        return xm_usage("block-list", "expected one VM");
-    xen_session *s = xm_session();
-    int rc;
-    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
-    if (!vm)
-        return rc;
-    struct xen_vbd_set *vbds = NULL;
-    if (!xen_vm_get_vbds(s, &vbds, vm)) {
-        rc = xm_fail(s);
-        goto out;
-    }
-    for (size_t i = 0; i < vbds->size; i++) {
-        xen_vbd_record *b = NULL;
-        if (!xen_vbd_get_record(s, &b, vbds->contents[i])) {
-            rc = xm_fail(s);
-            break;
-        }
-        long idx = blkdev_number(b->device);
-        if (lng) {
-            sxp *x = props_sxp(idx, b->runtime_properties, "dev", b->device);
-            sxp_pretty(x, stdout);
-            sxp_free(x);
-        } else {
-            if (i == 0)
-                printf("Vdev  BE handle state evt-ch ring-ref BE-path\n");
-            const xen_string_string_map *p = b->runtime_properties;
-            printf("%-5ld  %-3ld%-3ld   %-3ld    %-3ld    %-5ld %-30s  \n", idx, prop_int(p, "backend-id"),
-                   prop_int(p, "handle"), prop_int(p, "state"), prop_int(p, "event-channel"),
-                   prop_int(p, "ring-ref"), prop_str(p, "backend"));
-        }
-        xen_vbd_record_free(b);
-    }
-out:
-    xen_vbd_set_free(vbds);
-    xen_vm_free(vm);
-    return rc;
+    sxp_pretty(x, stdout);
+    sxp_free(x);
 }
 
-int xm_cmd_network_list(int argc, char **argv)
+/* block-list's -l or table row for VBD ref (a header before the first). */
+static bool vbd_show(xen_session *s, const char *ref, size_t i, bool lng)
 {
-    bool lng;
-    if (!is_long_opt(argc, argv, &lng))
-        return xm_usage("network-list", "expected one VM");
-    xen_session *s = xm_session();
-    int rc;
-    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
-    if (!vm)
-        return rc;
-    struct xen_vif_set *vifs = NULL;
-    if (!xen_vm_get_vifs(s, &vifs, vm)) {
-        rc = xm_fail(s);
-        goto out;
+    xen_vbd_record *b = NULL;
+    if (!xen_vbd_get_record(s, &b, (xen_vbd)ref))
+        return false;
+    long idx = blkdev_number(b->device);
+    const xen_string_string_map *p = b->runtime_properties;
+    if (lng) {
+        print_sxp(props_sxp(idx, p, "dev", b->device));
+    } else {
+        if (i == 0)
+            printf("Vdev  BE handle state evt-ch ring-ref BE-path\n");
+        printf("%-5ld  %-3ld%-3ld   %-3ld    %-3ld    %-5ld %-30s  \n", idx,
+               prop_int(p, "backend-id"), prop_int(p, "handle"), prop_int(p, "state"),
+               prop_int(p, "event-channel"), prop_int(p, "ring-ref"), prop_str(p, "backend"));
     }
-    for (size_t i = 0; i < vifs->size; i++) {
-        xen_vif_record *v = NULL;
-        if (!xen_vif_get_record(s, &v, vifs->contents[i])) {
-            rc = xm_fail(s);
-            break;
-        }
-        if (lng) {
-            sxp *x = props_sxp((long)i, v->runtime_properties, "mac", v->mac);
-            sxp_pretty(x, stdout);
-            sxp_free(x);
-        } else {
-            if (i == 0)
-                printf("Idx BE     MAC Addr.     handle state evt-ch tx-/rx-ring-ref BE-path\n");
-            const xen_string_string_map *p = v->runtime_properties;
-            printf("%-3zu %-3ld%-17s    %-3ld   %-3ld    %-3ld   %-5ld/%-5ld   %-30s  \n", i,
-                   prop_int(p, "backend-id"), v->mac, prop_int(p, "handle"), prop_int(p, "state"),
-                   prop_int(p, "event-channel"), prop_int(p, "tx-ring-ref"), prop_int(p, "rx-ring-ref"),
-                   prop_str(p, "backend"));
-        }
-        xen_vif_record_free(v);
+    xen_vbd_record_free(b);
+    return true;
+}
+
+/* network-list's the same for VIF ref. */
+static bool vif_show(xen_session *s, const char *ref, size_t i, bool lng)
+{
+    xen_vif_record *v = NULL;
+    if (!xen_vif_get_record(s, &v, (xen_vif)ref))
+        return false;
+    const xen_string_string_map *p = v->runtime_properties;
+    if (lng) {
+        print_sxp(props_sxp((long)i, p, "mac", v->mac));
+    } else {
+        if (i == 0)
+            printf("Idx BE     MAC Addr.     handle state evt-ch tx-/rx-ring-ref BE-path\n");
+        printf("%-3zu %-3ld%-17s    %-3ld   %-3ld    %-3ld   %-5ld/%-5ld   %-30s  \n", i,
+               prop_int(p, "backend-id"), v->mac, prop_int(p, "handle"), prop_int(p, "state"),
+               prop_int(p, "event-channel"), prop_int(p, "tx-ring-ref"), prop_int(p, "rx-ring-ref"),
+               prop_str(p, "backend"));
     }
-out:
-    xen_vif_set_free(vifs);
-    xen_vm_free(vm);
-    return rc;
+    xen_vif_record_free(v);
+    return true;
 }
 
 /* A VDI named by uuid or name label (optionally "vdi:"-prefixed). */
@@ -186,11 +145,33 @@ static xen_vdi find_vdi(xen_session *s, const char *name, int *rc)
     return vdi;
 }
 
+/* The VBD of rec (all but its VM and VDI set) on the VM, with the disk args[0]. */
+static int attach_vbd(xen_session *s, xen_vm vm, char **args, void *ctx)
+{
+    xen_vbd_record *rec = ctx;
+    int rc = XM_EXIT_OK;
+    xen_vdi vdi = find_vdi(s, args[0], &rc);
+    if (!vdi)
+        return rc;
+    xen_vm_record_opt vmo = { .is_record = false, .u.handle = vm };
+    xen_vdi_record_opt vdio = { .is_record = false, .u.handle = vdi };
+    rec->vm = &vmo;
+    rec->vdi = &vdio;
+    xen_vbd vbd = NULL;
+    if (!xen_vbd_create(s, &vbd, rec))
+        rc = xm_fail(s);
+    rec->vm = NULL;
+    rec->vdi = NULL;
+    xen_vbd_free(vbd);
+    xen_vdi_free(vdi);
+    return rc;
+}
+
 int xm_cmd_block_attach(int argc, char **argv)
 {
     if (getopt(argc, argv, "+") != -1 || argc - optind < 4 || argc - optind > 5)
         return xm_usage("block-attach", "expected a VM, a disk, a device and a mode");
-    const char *back = argv[optind + 1], *front = argv[optind + 2], *mode = argv[optind + 3];
+    const char *front = argv[optind + 2], *mode = argv[optind + 3];
     if (strcmp(mode, "r") != 0 && strcmp(mode, "w") != 0 && strcmp(mode, "w!") != 0)
         return xm_usage("block-attach", "the mode is r or w, not '%s'", mode);
     if (argc - optind == 5 && strcmp(argv[optind + 4], "0") != 0)
@@ -206,27 +187,15 @@ int xm_cmd_block_attach(int argc, char **argv)
         }
         *colon = '\0';
     }
-    xen_session *s = xm_session();
-    int rc = XM_EXIT_OK;
-    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
-    xen_vdi vdi = vm ? find_vdi(s, back, &rc) : NULL;
-    if (vm && vdi) {
-        xen_vm_record_opt vmo = { .is_record = false, .u.handle = vm };
-        xen_vdi_record_opt vdio = { .is_record = false, .u.handle = vdi };
-        xen_vbd_record rec = {
-            .vm = &vmo, .vdi = &vdio, .device = dev, .bootable = false,
-            .mode = mode[0] == 'w' ? XEN_VBD_MODE_RW : XEN_VBD_MODE_RO,
-            .type = cd ? XEN_VBD_TYPE_CD : XEN_VBD_TYPE_DISK,
-            .qos_algorithm_type = "",
-        };
-        xen_vbd vbd = NULL;
-        if (!xen_vbd_create(s, &vbd, &rec))
-            rc = xm_fail(s);
-        xen_vbd_free(vbd);
-    }
+    xen_vbd_record rec = {
+        .device = dev,
+        .bootable = false,
+        .mode = mode[0] == 'w' ? XEN_VBD_MODE_RW : XEN_VBD_MODE_RO,
+        .type = cd ? XEN_VBD_TYPE_CD : XEN_VBD_TYPE_DISK,
+        .qos_algorithm_type = "",
+    };
+    int rc = xm_on_vm(argc, argv, 4, 5, "a VM, a disk, a device and a mode", attach_vbd, &rec);
     free(dev);
-    xen_vdi_free(vdi);
-    xen_vm_free(vm);
     return rc;
 }
 
@@ -251,6 +220,51 @@ static xen_network find_network(xen_session *s, const char *bridge, int *rc)
         *rc = bridge ? xm_err(XM_EXIT_NOTFOUND, "network %s doesn't exist.", bridge)
                      : xm_err(XM_EXIT_NOTFOUND, "the server has no network.");
     return found;
+}
+
+typedef struct attach_vif_ctx {
+    xen_vif_record *rec; /* mac and mtu set */
+    const char *bridge;
+} attach_vif_ctx;
+
+/* A VIF on the network of ctx's bridge, as the VM's next free ethN. */
+static int attach_vif(xen_session *s, xen_vm vm, char **args, void *ctx)
+{
+    (void)args;
+    const attach_vif_ctx *c = ctx;
+    int rc = XM_EXIT_OK;
+    xen_network net = find_network(s, c->bridge, &rc);
+    struct xen_vif_set *vifs = NULL;
+    if (net && !xen_vm_get_vifs(s, &vifs, vm))
+        rc = xm_fail(s);
+    if (net && vifs) {
+        int next = 0;
+        for (size_t i = 0; i < vifs->size; i++) {
+            char *d = NULL;
+            if (xen_vif_get_device(s, &d, vifs->contents[i]) && strncmp(d, "eth", 3) == 0 &&
+                isdigit((unsigned char)d[3]) && atoi(d + 3) >= next)
+                next = atoi(d + 3) + 1;
+            xen_session_clear_error(s);
+            free(d);
+        }
+        char dev[16];
+        snprintf(dev, sizeof(dev), "eth%d", next);
+        xen_vm_record_opt vmo = { .is_record = false, .u.handle = vm };
+        xen_network_record_opt neto = { .is_record = false, .u.handle = net };
+        c->rec->device = dev;
+        c->rec->network = &neto;
+        c->rec->vm = &vmo;
+        xen_vif vif = NULL;
+        if (!xen_vif_create(s, &vif, c->rec))
+            rc = xm_fail(s);
+        c->rec->device = NULL;
+        c->rec->network = NULL;
+        c->rec->vm = NULL;
+        xen_vif_free(vif);
+    }
+    xen_vif_set_free(vifs);
+    xen_network_free(net);
+    return rc;
 }
 
 int xm_cmd_network_attach(int argc, char **argv)
@@ -285,81 +299,42 @@ int xm_cmd_network_attach(int argc, char **argv)
         else
             return xm_usage("network-attach", "unknown key '%.*s' (mac, bridge, mtu)", (int)kl, argv[i]);
     }
-    xen_session *s = xm_session();
-    int rc = XM_EXIT_OK;
-    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
-    xen_network net = vm ? find_network(s, bridge, &rc) : NULL;
-    struct xen_vif_set *vifs = NULL;
-    if (net && !xen_vm_get_vifs(s, &vifs, vm))
-        rc = xm_fail(s);
-    if (net && vifs) {
-        /* the next free ethN */
-        int next = 0;
-        for (size_t i = 0; i < vifs->size; i++) {
-            char *d = NULL;
-            if (xen_vif_get_device(s, &d, vifs->contents[i]) && strncmp(d, "eth", 3) == 0 &&
-                isdigit((unsigned char)d[3]) && atoi(d + 3) >= next)
-                next = atoi(d + 3) + 1;
-            xen_session_clear_error(s);
-            free(d);
-        }
-        char dev[16];
-        snprintf(dev, sizeof(dev), "eth%d", next);
-        xen_vm_record_opt vmo = { .is_record = false, .u.handle = vm };
-        xen_network_record_opt neto = { .is_record = false, .u.handle = net };
-        xen_vif_record rec = { .device = dev, .network = &neto, .vm = &vmo, .mac = (char *)mac,
-                               .mtu = mtu ? mtu : 1500, .qos_algorithm_type = "" };
-        xen_vif vif = NULL;
-        if (!xen_vif_create(s, &vif, &rec))
-            rc = xm_fail(s);
-        xen_vif_free(vif);
-    }
-    xen_vif_set_free(vifs);
-    xen_network_free(net);
-    xen_vm_free(vm);
-    return rc;
+    xen_vif_record rec = { .mac = (char *)mac, .mtu = mtu ? mtu : 1500, .qos_algorithm_type = "" };
+    attach_vif_ctx c = { &rec, bridge };
+    return xm_on_vm(argc, argv, 1, argc, "a VM", attach_vif, &c);
 }
 
 /* ---- detaching: the device of the VM that matches, destroyed ---- */
 
 typedef struct devkind {
-    const char *cmd, *what;
+    const char *list_cmd, *detach_cmd, *what;
     /* the VM's devices (refs, a xen_<class>_set) */
     bool (*list)(xen_session *s, xen_vm vm, struct xen_string_set **refs);
+    /* print device ref (the idx-th) for *-list [-l]; false on an error */
+    bool (*show)(xen_session *s, const char *ref, size_t idx, bool lng);
     /* 1: device ref (the idx-th) is the one named want; 0: not; -1: error */
     int (*match)(xen_session *s, const char *ref, size_t idx, const char *want);
     bool (*destroy)(xen_session *s, const char *ref);
 } devkind;
 
-/* The refs of a xen_vbd_set / xen_vif_set, moved into a string set. */
-#define MOVE_REFS(set, refs)                                            \
-    do {                                                                \
-        *(refs) = xen_string_set_alloc((set)->size);                    \
-        for (size_t i_ = 0; i_ < (set)->size; i_++) {                   \
-            (*(refs))->contents[i_] = (set)->contents[i_];              \
-            (set)->contents[i_] = NULL;                                 \
-        }                                                               \
-    } while (0)
-
-static bool vbd_list(xen_session *s, xen_vm vm, struct xen_string_set **refs)
-{
-    struct xen_vbd_set *set = NULL;
-    if (!xen_vm_get_vbds(s, &set, vm))
-        return false;
-    MOVE_REFS(set, refs);
-    xen_vbd_set_free(set);
-    return true;
-}
-
-static bool vif_list(xen_session *s, xen_vm vm, struct xen_string_set **refs)
-{
-    struct xen_vif_set *set = NULL;
-    if (!xen_vm_get_vifs(s, &set, vm))
-        return false;
-    MOVE_REFS(set, refs);
-    xen_vif_set_free(set);
-    return true;
-}
+/* A devkind's list: the VM's devices of one class (getter, a set of refs
+ * freed with set_free), their refs moved into a string set. */
+#define DEVICE_REFS(name, set_type, getter, set_free)                           \
+    static bool name(xen_session *s, xen_vm vm, struct xen_string_set **refs)   \
+    {                                                                           \
+        struct set_type *set = NULL;                                            \
+        if (!getter(s, &set, vm))                                               \
+            return false;                                                       \
+        *refs = xen_string_set_alloc(set->size);                                \
+        for (size_t i = 0; i < set->size; i++) {                                \
+            (*refs)->contents[i] = set->contents[i];                            \
+            set->contents[i] = NULL;                                            \
+        }                                                                       \
+        set_free(set);                                                          \
+        return true;                                                            \
+    }
+DEVICE_REFS(vbd_list, xen_vbd_set, xen_vm_get_vbds, xen_vbd_set_free)
+DEVICE_REFS(vif_list, xen_vif_set, xen_vm_get_vifs, xen_vif_set_free)
 
 static int vbd_match(xen_session *s, const char *ref, size_t idx, const char *want)
 {
@@ -391,49 +366,75 @@ static int vif_match(xen_session *s, const char *ref, size_t idx, const char *wa
 static bool vbd_destroy(xen_session *s, const char *ref) { return xen_vbd_destroy(s, (xen_vbd)ref); }
 static bool vif_destroy(xen_session *s, const char *ref) { return xen_vif_destroy(s, (xen_vif)ref); }
 
+static const devkind vbd_kind = { "block-list", "block-detach", "block device", vbd_list,
+                                  vbd_show,     vbd_match,      vbd_destroy };
+static const devkind vif_kind = { "network-list", "network-detach", "network interface", vif_list,
+                                  vif_show,       vif_match,        vif_destroy };
+
+typedef struct dev_ctx {
+    const devkind *k;
+    bool lng;
+} dev_ctx;
+
+static int show_devices(xen_session *s, xen_vm vm, char **args, void *ctx)
+{
+    (void)args;
+    const dev_ctx *c = ctx;
+    struct xen_string_set *refs = NULL;
+    if (!c->k->list(s, vm, &refs))
+        return xm_fail(s);
+    int rc = XM_EXIT_OK;
+    for (size_t i = 0; i < refs->size && !rc; i++)
+        if (!c->k->show(s, refs->contents[i], i, c->lng))
+            rc = xm_fail(s);
+    xen_string_set_free(refs);
+    return rc;
+}
+
+static int list_devices(int argc, char **argv, const devkind *k)
+{
+    dev_ctx c = { k, false };
+    if (!xm_flag_option(argc, argv, "l", "long", &c.lng))
+        return xm_usage(k->list_cmd, "expected one VM");
+    return xm_on_vm(argc, argv, 1, 1, "one VM", show_devices, &c);
+}
+
+int xm_cmd_block_list(int argc, char **argv) { return list_devices(argc, argv, &vbd_kind); }
+int xm_cmd_network_list(int argc, char **argv) { return list_devices(argc, argv, &vif_kind); }
+
+static int detach_device(xen_session *s, xen_vm vm, char **args, void *ctx)
+{
+    const devkind *k = ctx;
+    const char *want = args[0];
+    struct xen_string_set *refs = NULL;
+    if (!k->list(s, vm, &refs))
+        return xm_fail(s);
+    const char *found = NULL;
+    int rc = XM_EXIT_OK;
+    for (size_t i = 0; i < refs->size && !found && !rc; i++) {
+        int m = k->match(s, refs->contents[i], i, want);
+        if (m < 0)
+            rc = xm_fail(s);
+        else if (m)
+            found = refs->contents[i];
+    }
+    if (!rc && !found)
+        rc = xm_err(XM_EXIT_NOTFOUND, "the VM has no %s '%s'.", k->what, want);
+    else if (found && !k->destroy(s, found))
+        rc = xm_fail(s);
+    xen_string_set_free(refs);
+    return rc;
+}
+
 static int detach(int argc, char **argv, const devkind *k)
 {
     bool force; /* accepted as xm accepted it; it changes nothing here */
     if (!xm_flag_option(argc, argv, "f", "force", &force))
-        return xm_usage(k->cmd, "bad option");
-    if (argc - optind != 2)
-        return xm_usage(k->cmd, "expected a VM and a %s", k->what);
-    const char *want = argv[optind + 1];
-    xen_session *s = xm_session();
-    int rc;
-    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
-    if (!vm)
-        return rc;
-    struct xen_string_set *refs = NULL;
-    const char *found = NULL;
-    if (!k->list(s, vm, &refs)) {
-        rc = xm_fail(s);
-    } else {
-        for (size_t i = 0; i < refs->size && !found && !rc; i++) {
-            int m = k->match(s, refs->contents[i], i, want);
-            if (m < 0)
-                rc = xm_fail(s);
-            else if (m)
-                found = refs->contents[i];
-        }
-        if (!rc && !found)
-            rc = xm_err(XM_EXIT_NOTFOUND, "the VM has no %s '%s'.", k->what, want);
-        else if (found && !k->destroy(s, found))
-            rc = xm_fail(s);
-    }
-    xen_string_set_free(refs);
-    xen_vm_free(vm);
-    return rc;
+        return xm_usage(k->detach_cmd, "bad option");
+    char expected[64];
+    snprintf(expected, sizeof(expected), "a VM and a %s", k->what);
+    return xm_on_vm(argc, argv, 2, 2, expected, detach_device, (void *)k);
 }
 
-int xm_cmd_block_detach(int argc, char **argv)
-{
-    static const devkind k = { "block-detach", "block device", vbd_list, vbd_match, vbd_destroy };
-    return detach(argc, argv, &k);
-}
-
-int xm_cmd_network_detach(int argc, char **argv)
-{
-    static const devkind k = { "network-detach", "network interface", vif_list, vif_match, vif_destroy };
-    return detach(argc, argv, &k);
-}
+int xm_cmd_block_detach(int argc, char **argv) { return detach(argc, argv, &vbd_kind); }
+int xm_cmd_network_detach(int argc, char **argv) { return detach(argc, argv, &vif_kind); }

@@ -14,11 +14,19 @@
 
 #define MiB (1024 * 1024)
 
-/* The session and every VM with its metrics; NULL after printing why. */
-static xen_session *session_and_vms(xm_vms *v)
+/* The frame of the listing commands, after their options: every VM with
+ * its metrics for run (with the arguments after the options), freed after. */
+typedef int (*vms_fn)(xen_session *s, xm_vms *v, int argc, char **argv, void *ctx);
+
+static int on_vms(int argc, char **argv, vms_fn run, void *ctx)
 {
+    xm_vms v;
     xen_session *s = xm_session();
-    return xm_vms_fetch(s, v) ? s : NULL;
+    if (!xm_vms_fetch(s, &v))
+        return XM_EXIT_FAIL;
+    int rc = run(s, &v, argc, argv, ctx);
+    xm_vms_free(&v);
+    return rc;
 }
 
 static int64_t mem_mib(const xm_vmrow *r)
@@ -126,6 +134,33 @@ static int status_code(enum xen_vm_power_state p)
     }
 }
 
+static sxp *vbd_sxp(const xen_vbd_record *b, const devs *d)
+{
+    sxp *vbd = sxp_list("vbd");
+    sxp_kv(vbd, "uuid", b->uuid);
+    sxp_kv(vbd, "uname",
+           b->vdi && !b->vdi->is_record && b->vdi->u.handle ? vdi_location(d, b->vdi->u.handle)
+                                                            : "");
+    sxp_kvf(vbd, "dev", "%s:%s", b->device, b->type == XEN_VBD_TYPE_CD ? "cdrom" : "disk");
+    sxp_kv(vbd, "mode", b->mode == XEN_VBD_MODE_RW ? "w" : "r");
+    sxp_kv(vbd, "bootable", b->bootable ? "1" : "0");
+    return vbd;
+}
+
+static sxp *vif_sxp(const xen_vif_record *v, const devs *d)
+{
+    sxp *vif = sxp_list("vif");
+    sxp_kv(vif, "uuid", v->uuid);
+    sxp_kv(vif, "mac", v->mac);
+    sxp_kv(vif, "bridge",
+           v->network && !v->network->is_record && v->network->u.handle
+               ? net_name(d, v->network->u.handle)
+               : "");
+    sxp_kvf(vif, "mtu", "%" PRId64, v->mtu);
+    sxp_kv(vif, "vifname", v->device);
+    return vif;
+}
+
 /* The domain's SXP as xend 4.4's to_sxp(legacy_only) produced it (§2.4). */
 static sxp *vm_sxp(const xm_vmrow *row, const devs *d)
 {
@@ -172,32 +207,12 @@ static sxp *vm_sxp(const xm_vmrow *row, const devs *d)
     char st[7];
     xm_state_string(row, st);
     sxp_kv_set(x, "state", st);
-    for (size_t i = 0; d && d->vbds && i < d->vbds->size; i++) {
-        const xen_vbd_record *b = d->vbds->contents[i].val;
-        if (!names_vm(b->vm, r->handle))
-            continue;
-        sxp *vbd = sxp_list("vbd");
-        sxp_kv(vbd, "uuid", b->uuid);
-        sxp_kv(vbd, "uname", b->vdi && !b->vdi->is_record && b->vdi->u.handle
-                                 ? vdi_location(d, b->vdi->u.handle) : "");
-        sxp_kvf(vbd, "dev", "%s:%s", b->device, b->type == XEN_VBD_TYPE_CD ? "cdrom" : "disk");
-        sxp_kv(vbd, "mode", b->mode == XEN_VBD_MODE_RW ? "w" : "r");
-        sxp_kv(vbd, "bootable", b->bootable ? "1" : "0");
-        sxp_add(x, sxp_add(sxp_list("device"), vbd));
-    }
-    for (size_t i = 0; d && d->vifs && i < d->vifs->size; i++) {
-        const xen_vif_record *v = d->vifs->contents[i].val;
-        if (!names_vm(v->vm, r->handle))
-            continue;
-        sxp *vif = sxp_list("vif");
-        sxp_kv(vif, "uuid", v->uuid);
-        sxp_kv(vif, "mac", v->mac);
-        sxp_kv(vif, "bridge", v->network && !v->network->is_record && v->network->u.handle
-                                  ? net_name(d, v->network->u.handle) : "");
-        sxp_kvf(vif, "mtu", "%" PRId64, v->mtu);
-        sxp_kv(vif, "vifname", v->device);
-        sxp_add(x, sxp_add(sxp_list("device"), vif));
-    }
+    for (size_t i = 0; d && d->vbds && i < d->vbds->size; i++)
+        if (names_vm(d->vbds->contents[i].val->vm, r->handle))
+            sxp_add(x, sxp_add(sxp_list("device"), vbd_sxp(d->vbds->contents[i].val, d)));
+    for (size_t i = 0; d && d->vifs && i < d->vifs->size; i++)
+        if (names_vm(d->vifs->contents[i].val->vm, r->handle))
+            sxp_add(x, sxp_add(sxp_list("device"), vif_sxp(d->vifs->contents[i].val, d)));
     return x;
 }
 
@@ -216,36 +231,23 @@ static int cmp_label(const void *a, const void *b)
     return c ? c : strcmp((*x)->vm->name_label, (*y)->vm->name_label);
 }
 
-int xm_cmd_list(int argc, char **argv)
+typedef struct list_opts {
+    bool lng, label, names;
+    const char *state;
+} list_opts;
+
+static int list_vms(xen_session *s, xm_vms *v, int argc, char **argv, void *ctx)
 {
-    static const struct option lo[] = {
-        { "long", no_argument, NULL, 'l' }, { "label", no_argument, NULL, 'L' },
-        { "state", required_argument, NULL, 'S' }, { "names", no_argument, NULL, 'N' },
-        { "verbose", no_argument, NULL, 'v' }, { NULL, 0, NULL, 0 } };
-    bool lng = false, label = false, names = false;
-    const char *state = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "+lv", lo, NULL)) != -1) {
-        switch (c) {
-        case 'l': lng = true; break;
-        case 'L': label = true; break;
-        case 'S': state = optarg; break;
-        case 'N': names = true; break;
-        case 'v': break;
-        default: return xm_usage("list", "bad option");
-        }
-    }
-    xm_vms v;
-    xen_session *s = session_and_vms(&v);
-    if (!s)
-        return XM_EXIT_FAIL;
+    const list_opts *o = ctx;
+    bool lng = o->lng, label = o->label, names = o->names;
+    const char *state = o->state;
     int rc = XM_EXIT_OK;
     /* the rows to print, in order */
-    xm_vmrow **sel = xm_alloc((v.n + (size_t)argc) * sizeof(xm_vmrow *));
+    xm_vmrow **sel = xm_alloc((v->n + (size_t)argc) * sizeof(xm_vmrow *));
     size_t n = 0;
     if (optind < argc) {
         for (int i = optind; i < argc; i++) {
-            xm_vmrow *r = xm_vms_find(&v, argv[i]);
+            xm_vmrow *r = xm_vms_find(v, argv[i]);
             if (!r) {
                 rc = xm_err(XM_EXIT_NOTFOUND, "no VM is named '%s'.", argv[i]);
                 continue;
@@ -253,8 +255,8 @@ int xm_cmd_list(int argc, char **argv)
             sel[n++] = r;
         }
     } else {
-        for (size_t i = 0; i < v.n; i++)
-            sel[n++] = &v.rows[i];
+        for (size_t i = 0; i < v->n; i++)
+            sel[n++] = &v->rows[i];
     }
     if (state) {
         size_t k = 0;
@@ -307,8 +309,32 @@ int xm_cmd_list(int argc, char **argv)
         }
     }
     free(sel);
-    xm_vms_free(&v);
     return rc;
+}
+
+int xm_cmd_list(int argc, char **argv)
+{
+    bool lng = false, label = false, names = false, verbose = false;
+    const char *state = NULL;
+    const xm_optdef defs[] = { { 'l', "long", &lng, NULL },
+                               { 0, "label", &label, NULL },
+                               { 0, "state", NULL, &state },
+                               { 0, "names", &names, NULL },
+                               { 'v', "verbose", &verbose, NULL }, /* accepted; changes nothing */
+                               { 0, NULL, NULL, NULL } };
+    if (!xm_options(argc, argv, true, defs))
+        return xm_usage("list", "bad option");
+    list_opts o = { lng, label, names, state };
+    return on_vms(argc, argv, list_vms, &o);
+}
+
+/* Whether the command line names row r (after the options), or no VM. */
+static bool named(xm_vms *v, const xm_vmrow *r, int argc, char **argv)
+{
+    bool want = optind >= argc;
+    for (int k = optind; k < argc && !want; k++)
+        want = xm_vms_find(v, argv[k]) == r;
+    return want;
 }
 
 /* "[N day[s], ]HH:MM:SS" */
@@ -324,30 +350,21 @@ static void fmt_uptime(int64_t secs, char *buf, size_t n)
         snprintf(buf, n, "%2" PRId64 ":%02" PRId64 ":%02" PRId64, h, m, s);
 }
 
-int xm_cmd_uptime(int argc, char **argv)
+typedef struct bool_opt {
+    bool set;
+} bool_opt;
+
+static int uptime_vms(xen_session *s, xm_vms *v, int argc, char **argv, void *ctx)
 {
-    bool shrt;
-    if (!xm_flag_option(argc, argv, "+s", "short", &shrt))
-        return xm_usage("uptime", "bad option");
-    xm_vms v;
-    xen_session *s = session_and_vms(&v);
-    if (!s)
-        return XM_EXIT_FAIL;
+    bool shrt = ((const bool_opt *)ctx)->set;
     int rc = XM_EXIT_OK;
     time_t now = time(NULL);
     if (!shrt)
         printf("%-33s %4s %s\n", "Name", "ID", "Uptime");
-    for (size_t i = 0; i < v.n; i++) {
-        const xm_vmrow *r = &v.rows[i];
-        if (!xm_vm_live(r->vm))
+    for (size_t i = 0; i < v->n; i++) {
+        const xm_vmrow *r = &v->rows[i];
+        if (!xm_vm_live(r->vm) || !named(v, r, argc, argv))
             continue;
-        if (optind < argc) {
-            bool want = false;
-            for (int k = optind; k < argc && !want; k++)
-                want = xm_vms_find(&v, argv[k]) == r;
-            if (!want)
-                continue;
-        }
         char up[64];
         fmt_uptime(r->metrics && r->metrics->start_time ? (int64_t)(now - r->metrics->start_time) : 0,
                    up, sizeof(up));
@@ -361,14 +378,22 @@ int xm_cmd_uptime(int argc, char **argv)
         }
     }
     for (int k = optind; k < argc; k++) {
-        const xm_vmrow *r = xm_vms_find(&v, argv[k]);
+        const xm_vmrow *r = xm_vms_find(v, argv[k]);
         if (!r)
             rc = xm_err(XM_EXIT_NOTFOUND, "no VM is named '%s'.", argv[k]);
         else if (!xm_vm_live(r->vm))
             rc = xm_err(XM_EXIT_FAIL, "VM '%s' is not running.", argv[k]);
     }
-    xm_vms_free(&v);
     return rc;
+}
+
+int xm_cmd_uptime(int argc, char **argv)
+{
+    bool shrt;
+    if (!xm_flag_option(argc, argv, "+s", "short", &shrt))
+        return xm_usage("uptime", "bad option");
+    bool_opt o = { shrt };
+    return on_vms(argc, argv, uptime_vms, &o);
 }
 
 /* "0,1,2,3,5" -> "0-3,5"; all of the host's n CPUs -> "any cpu". */
@@ -423,26 +448,16 @@ static int64_t host_cpu_count(xen_session *s)
     return n;
 }
 
-int xm_cmd_vcpu_list(int argc, char **argv)
+static int vcpu_list_vms(xen_session *s, xm_vms *v, int argc, char **argv, void *ctx)
 {
-    if (getopt(argc, argv, "+") != -1)
-        return xm_usage("vcpu-list", "bad option");
-    xm_vms v;
-    xen_session *s = session_and_vms(&v);
-    if (!s)
-        return XM_EXIT_FAIL;
+    (void)ctx;
     int64_t ncpus = host_cpu_count(s);
     int rc = XM_EXIT_OK;
     printf("%-32s %5s %5s %5s %5s %9s %s\n", "Name", "ID", "VCPU", "CPU", "State", "Time(s)", "CPU Affinity");
-    for (size_t i = 0; i < v.n; i++) {
-        const xm_vmrow *r = &v.rows[i];
-        if (optind < argc) {
-            bool want = false;
-            for (int k = optind; k < argc && !want; k++)
-                want = xm_vms_find(&v, argv[k]) == r;
-            if (!want)
-                continue;
-        }
+    for (size_t i = 0; i < v->n; i++) {
+        const xm_vmrow *r = &v->rows[i];
+        if (!named(v, r, argc, argv))
+            continue;
         if (!xm_vm_live(r->vm) || !r->metrics)
             continue;
         for (int64_t vc = 0; vc < r->vm->vcpus_max; vc++) {
@@ -485,44 +500,31 @@ int xm_cmd_vcpu_list(int argc, char **argv)
         }
     }
     for (int k = optind; k < argc; k++)
-        if (!xm_vms_find(&v, argv[k]))
+        if (!xm_vms_find(v, argv[k]))
             rc = xm_err(XM_EXIT_NOTFOUND, "no VM is named '%s'.", argv[k]);
-    xm_vms_free(&v);
     return rc;
 }
 
-int xm_cmd_sched_credit(int argc, char **argv)
+int xm_cmd_vcpu_list(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        { "domain", required_argument, NULL, 'd' }, { "weight", required_argument, NULL, 'w' },
-        { "cap", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 } };
-    const char *dom = NULL, *weight = NULL, *cap = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "+d:w:c:", lo, NULL)) != -1) {
-        switch (c) {
-        case 'd': dom = optarg; break;
-        case 'w': weight = optarg; break;
-        case 'c': cap = optarg; break;
-        default: return xm_usage("sched-credit", "bad option");
-        }
-    }
-    if (optind < argc)
-        return xm_usage("sched-credit", "unexpected argument '%s'", argv[optind]);
-    int64_t wv = 0, cv = 0;
-    if (weight && (!xm_parse_int(weight, &wv) || wv < 1 || wv > 65535))
-        return xm_usage("sched-credit", "the weight must be 1 to 65535, not '%s'", weight);
-    if (cap && (!xm_parse_int(cap, &cv) || cv > 6400))
-        return xm_usage("sched-credit", "the cap must be 0 to 6400, not '%s'", cap);
-    if ((weight || cap) && !dom)
-        return xm_usage("sched-credit", "-w and -c need -d DOM");
-    xm_vms v;
-    xen_session *s = session_and_vms(&v);
-    if (!s)
-        return XM_EXIT_FAIL;
+    if (getopt(argc, argv, "+") != -1)
+        return xm_usage("vcpu-list", "bad option");
+    return on_vms(argc, argv, vcpu_list_vms, NULL);
+}
+
+typedef struct sched_opts {
+    const char *dom, *weight, *cap;
+    int64_t wv, cv;
+} sched_opts;
+
+static int sched_credit_vms(xen_session *s, xm_vms *v, int argc, char **argv, void *ctx)
+{
+    const sched_opts *o = ctx;
+    const char *dom = o->dom, *weight = o->weight, *cap = o->cap;
+    int64_t wv = o->wv, cv = o->cv;
     int rc = XM_EXIT_OK;
     const xm_vmrow *target = NULL;
-    if (dom && !(target = xm_vms_find(&v, dom))) {
-        xm_vms_free(&v);
+    if (dom && !(target = xm_vms_find(v, dom))) {
         return xm_err(XM_EXIT_NOTFOUND, "no VM is named '%s'.", dom);
     }
     if (weight || cap) {
@@ -540,12 +542,11 @@ int xm_cmd_sched_credit(int argc, char **argv)
             if (!ok)
                 rc = xm_fail(s);
         }
-        xm_vms_free(&v);
         return rc;
     }
     printf("%-33s %4s %6s %4s\n", "Name", "ID", "Weight", "Cap");
-    for (size_t i = 0; i < v.n; i++) {
-        const xm_vmrow *r = &v.rows[i];
+    for (size_t i = 0; i < v->n; i++) {
+        const xm_vmrow *r = &v->rows[i];
         if ((target && r != target) || (!target && !xm_vm_live(r->vm)))
             continue;
         const xen_string_string_map *p = r->vm->vcpus_params;
@@ -555,39 +556,66 @@ int xm_cmd_sched_credit(int argc, char **argv)
             snprintf(id, sizeof(id), "%" PRId64, r->vm->domid);
         printf("%-33s %4s %6s %4s\n", r->vm->name_label, id, w ? w : "256", cp ? cp : "0");
     }
-    xm_vms_free(&v);
     return rc;
 }
 
-static int domid_or_name(int argc, char **argv, bool want_id)
+int xm_cmd_sched_credit(int argc, char **argv)
 {
-    if (getopt(argc, argv, "+") != -1 || argc - optind != 1)
-        return xm_usage(argv[0], "expected one VM");
-    xen_session *s = xm_session();
-    int rc;
-    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
-    if (!vm)
-        return rc;
-    if (want_id) {
-        int64_t id;
-        enum xen_vm_power_state ps;
-        if (!xen_vm_get_domid(s, &id, vm) || !xen_vm_get_power_state(s, &ps, vm))
-            rc = xm_fail(s);
-        else if (id < 0 || ps == XEN_VM_POWER_STATE_HALTED || ps == XEN_VM_POWER_STATE_SUSPENDED)
-            printf("None\n");
-        else
-            printf("%" PRId64 "\n", id);
-    } else {
-        char *name = NULL;
-        if (!xen_vm_get_name_label(s, &name, vm))
-            rc = xm_fail(s);
-        else
-            printf("%s\n", name);
-        free(name);
-    }
-    xen_vm_free(vm);
+    const char *dom = NULL, *weight = NULL, *cap = NULL;
+    const xm_optdef defs[] = { { 'd', "domain", NULL, &dom },
+                               { 'w', "weight", NULL, &weight },
+                               { 'c', "cap", NULL, &cap },
+                               { 0, NULL, NULL, NULL } };
+    if (!xm_options(argc, argv, true, defs))
+        return xm_usage("sched-credit", "bad option");
+    if (optind < argc)
+        return xm_usage("sched-credit", "unexpected argument '%s'", argv[optind]);
+    int64_t wv = 0, cv = 0;
+    if (weight && (!xm_parse_int(weight, &wv) || wv < 1 || wv > 65535))
+        return xm_usage("sched-credit", "the weight must be 1 to 65535, not '%s'", weight);
+    if (cap && (!xm_parse_int(cap, &cv) || cv > 6400))
+        return xm_usage("sched-credit", "the cap must be 0 to 6400, not '%s'", cap);
+    if ((weight || cap) && !dom)
+        return xm_usage("sched-credit", "-w and -c need -d DOM");
+    sched_opts o = { dom, weight, cap, wv, cv };
+    return on_vms(argc, argv, sched_credit_vms, &o);
+}
+
+static int print_domid(xen_session *s, xen_vm vm, char **args, void *ctx)
+{
+    (void)args;
+    (void)ctx;
+    int64_t id;
+    enum xen_vm_power_state ps;
+    if (!xen_vm_get_domid(s, &id, vm) || !xen_vm_get_power_state(s, &ps, vm))
+        return xm_fail(s);
+    if (id < 0 || ps == XEN_VM_POWER_STATE_HALTED || ps == XEN_VM_POWER_STATE_SUSPENDED)
+        printf("None\n");
+    else
+        printf("%" PRId64 "\n", id);
+    return XM_EXIT_OK;
+}
+
+static int print_name(xen_session *s, xen_vm vm, char **args, void *ctx)
+{
+    (void)args;
+    (void)ctx;
+    char *name = NULL;
+    int rc = XM_EXIT_OK;
+    if (!xen_vm_get_name_label(s, &name, vm))
+        rc = xm_fail(s);
+    else
+        printf("%s\n", name);
+    free(name);
     return rc;
 }
 
-int xm_cmd_domid(int argc, char **argv) { return domid_or_name(argc, argv, true); }
-int xm_cmd_domname(int argc, char **argv) { return domid_or_name(argc, argv, false); }
+static int domid_or_name(int argc, char **argv, xm_vm_fn print)
+{
+    if (getopt(argc, argv, "+") != -1)
+        return xm_usage(argv[0], "expected one VM");
+    return xm_on_vm(argc, argv, 1, 1, "one VM", print, NULL);
+}
+
+int xm_cmd_domid(int argc, char **argv) { return domid_or_name(argc, argv, print_domid); }
+int xm_cmd_domname(int argc, char **argv) { return domid_or_name(argc, argv, print_name); }

@@ -23,21 +23,22 @@ static void sleep_ms(long ms)
 }
 
 /* Commands of the form "xm CMD DOM" with no options. */
+typedef struct plain_op {
+    bool (*op)(xen_session *, xen_vm);
+} plain_op;
+
+static int run_plain_op(xen_session *s, xen_vm vm, char **args, void *ctx)
+{
+    (void)args;
+    return ((const plain_op *)ctx)->op(s, vm) ? XM_EXIT_OK : xm_fail(s);
+}
+
 static int one_vm(int argc, char **argv, bool (*op)(xen_session *, xen_vm))
 {
     if (getopt(argc, argv, "+") != -1)
         return xm_usage(argv[0], "bad option");
-    if (argc - optind != 1)
-        return xm_usage(argv[0], "expected one VM");
-    xen_session *s = xm_session();
-    int rc;
-    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
-    if (!vm)
-        return rc;
-    if (!op(s, vm))
-        rc = xm_fail(s);
-    xen_vm_free(vm);
-    return rc;
+    plain_op p = { op };
+    return xm_on_vm(argc, argv, 1, 1, "one VM", run_plain_op, &p);
 }
 
 int xm_cmd_delete(int argc, char **argv) { return one_vm(argc, argv, xen_vm_destroy); }
@@ -45,47 +46,28 @@ int xm_cmd_destroy(int argc, char **argv) { return one_vm(argc, argv, xen_vm_har
 int xm_cmd_pause(int argc, char **argv) { return one_vm(argc, argv, xen_vm_pause); }
 int xm_cmd_unpause(int argc, char **argv) { return one_vm(argc, argv, xen_vm_unpause); }
 
-/* Parse "DOM [-p|--paused]" (options anywhere); returns the VM or NULL. */
-static xen_vm vm_and_paused(int argc, char **argv, bool *paused, bool *console, int *rc)
+typedef struct start_opts {
+    bool paused, console;
+} start_opts;
+
+static int start(xen_session *s, xen_vm vm, char **args, void *ctx)
 {
-    static const struct option lo[] = {
-        { "paused", no_argument, NULL, 'p' }, { "console", no_argument, NULL, 'c' },
-        { NULL, 0, NULL, 0 } };
-    int c;
-    *paused = false;
-    if (console)
-        *console = false;
-    while ((c = getopt_long(argc, argv, console ? "pc" : "p", lo, NULL)) != -1) {
-        if (c == 'p')
-            *paused = true;
-        else if (c == 'c' && console)
-            *console = true;
-        else {
-            *rc = xm_usage(argv[0], "bad option");
-            return NULL;
-        }
-    }
-    if (argc - optind != 1) {
-        *rc = xm_usage(argv[0], "expected one VM");
-        return NULL;
-    }
-    return xm_find_vm(xm_session(), argv[optind], rc);
+    (void)args;
+    const start_opts *o = ctx;
+    if (!xen_vm_start(s, vm, o->paused))
+        return xm_fail(s);
+    return o->console ? xm_console_attach(s, vm, false) : XM_EXIT_OK;
 }
 
 int xm_cmd_start(int argc, char **argv)
 {
-    bool paused, console;
-    int rc;
-    xen_vm vm = vm_and_paused(argc, argv, &paused, &console, &rc);
-    if (!vm)
-        return rc;
-    xen_session *s = xm_session();
-    if (!xen_vm_start(s, vm, paused))
-        rc = xm_fail(s);
-    else if (console)
-        rc = xm_console_attach(s, vm, false);
-    xen_vm_free(vm);
-    return rc;
+    start_opts o = { false, false };
+    const xm_optdef defs[] = { { 'p', "paused", &o.paused, NULL },
+                               { 'c', "console", &o.console, NULL },
+                               { 0, NULL, NULL, NULL } };
+    if (!xm_options(argc, argv, false, defs))
+        return xm_usage(argv[0], "bad option");
+    return xm_on_vm(argc, argv, 1, 1, "one VM", start, &o);
 }
 
 /* Run an Async call's task to its end with a progress display. */
@@ -100,33 +82,34 @@ static int run_task(xen_session *s, bool started, xen_task *task, const char *wh
     return rc;
 }
 
+static int suspend(xen_session *s, xen_vm vm, char **args, void *ctx)
+{
+    (void)args;
+    (void)ctx;
+    xen_task task = NULL;
+    return run_task(s, xen_vm_suspend_async(s, &task, vm), &task, "suspend");
+}
+
 int xm_cmd_suspend(int argc, char **argv)
 {
-    if (getopt(argc, argv, "+") != -1 || argc - optind != 1)
+    if (getopt(argc, argv, "+") != -1)
         return xm_usage("suspend", "expected one VM");
-    xen_session *s = xm_session();
-    int rc;
-    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
-    if (!vm)
-        return rc;
+    return xm_on_vm(argc, argv, 1, 1, "one VM", suspend, NULL);
+}
+
+static int resume(xen_session *s, xen_vm vm, char **args, void *paused)
+{
+    (void)args;
     xen_task task = NULL;
-    rc = run_task(s, xen_vm_suspend_async(s, &task, vm), &task, "suspend");
-    xen_vm_free(vm);
-    return rc;
+    return run_task(s, xen_vm_resume_async(s, &task, vm, *(bool *)paused), &task, "resume");
 }
 
 int xm_cmd_resume(int argc, char **argv)
 {
     bool paused;
-    int rc;
-    xen_vm vm = vm_and_paused(argc, argv, &paused, NULL, &rc);
-    if (!vm)
-        return rc;
-    xen_session *s = xm_session();
-    xen_task task = NULL;
-    rc = run_task(s, xen_vm_resume_async(s, &task, vm, paused), &task, "resume");
-    xen_vm_free(vm);
-    return rc;
+    if (!xm_flag_option(argc, argv, "p", "paused", &paused))
+        return xm_usage(argv[0], "bad option");
+    return xm_on_vm(argc, argv, 1, 1, "one VM", resume, &paused);
 }
 
 /* A file named on the command line: made absolute when the server is this
@@ -141,21 +124,21 @@ static char *server_path(const char *p)
     return xm_printf("%s/%s", cwd, p);
 }
 
+static int save(xen_session *s, xen_vm vm, char **args, void *ctx)
+{
+    (void)ctx;
+    char *path = server_path(args[0]);
+    xen_task task = NULL;
+    int rc = run_task(s, xen_vm_save_async(s, &task, vm, path), &task, "save");
+    free(path);
+    return rc;
+}
+
 int xm_cmd_save(int argc, char **argv)
 {
-    if (getopt(argc, argv, "+") != -1 || argc - optind != 2)
+    if (getopt(argc, argv, "+") != -1)
         return xm_usage("save", "expected a VM and a file");
-    xen_session *s = xm_session();
-    int rc;
-    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
-    if (!vm)
-        return rc;
-    char *path = server_path(argv[optind + 1]);
-    xen_task task = NULL;
-    rc = run_task(s, xen_vm_save_async(s, &task, vm, path), &task, "save");
-    free(path);
-    xen_vm_free(vm);
-    return rc;
+    return xm_on_vm(argc, argv, 2, 2, "a VM and a file", save, NULL);
 }
 
 int xm_cmd_restore(int argc, char **argv)
@@ -229,21 +212,18 @@ static int wait_all(xen_session *s, target *t, size_t n, bool reboot)
 
 static int shutdown_or_reboot(int argc, char **argv, bool reboot)
 {
-    static const struct option lo[] = {
-        { "all", no_argument, NULL, 'a' }, { "wait", no_argument, NULL, 'w' },
-        { "halt", no_argument, NULL, 'H' }, { "reboot", no_argument, NULL, 'R' },
-        { NULL, 0, NULL, 0 } };
-    bool all = false, wait = false;
-    int c;
-    while ((c = getopt_long(argc, argv, reboot ? "aw" : "awHR", lo, NULL)) != -1) {
-        switch (c) {
-        case 'a': all = true; break;
-        case 'w': wait = true; break;
-        case 'H': reboot = false; break;
-        case 'R': reboot = true; break;
-        default: return xm_usage(argv[0], "bad option");
-        }
-    }
+    bool all = false, wait = false, halt = false, restart = false;
+    /* xm shutdown -R reboots; xm reboot has no -H or -R */
+    xm_optdef defs[] = { { 'a', "all", &all, NULL },
+                         { 'w', "wait", &wait, NULL },
+                         { 'H', "halt", &halt, NULL },
+                         { 'R', "reboot", &restart, NULL },
+                         { 0, NULL, NULL, NULL } };
+    if (reboot)
+        defs[2].name = NULL;
+    if (!xm_options(argc, argv, false, defs))
+        return xm_usage(argv[0], "bad option");
+    reboot = (reboot || restart) && !halt;
     if (all == (optind < argc))
         return xm_usage(argv[0], "name the VMs or give -a, not both");
     xen_session *s = xm_session();
@@ -319,23 +299,27 @@ int xm_cmd_reboot(int argc, char **argv) { return shutdown_or_reboot(argc, argv,
  * apply. */
 typedef int (*vm_value_fn)(xen_session *s, xen_vm vm, const char *text, int64_t num);
 
+typedef struct vm_value_ctx {
+    vm_value_fn apply;
+    int64_t num;
+} vm_value_ctx;
+
+static int apply_value(xen_session *s, xen_vm vm, char **args, void *ctx)
+{
+    const vm_value_ctx *c = ctx;
+    return c->apply(s, vm, args[0], c->num);
+}
+
 static int vm_value(int argc, char **argv, bool (*parse)(const char *, int64_t *), const char *what,
                     vm_value_fn apply)
 {
     if (getopt(argc, argv, "+") != -1 || argc - optind != 2)
         return xm_usage(argv[0], "expected a VM and a value");
     const char *text = argv[optind + 1];
-    int64_t num = 0;
-    if (parse && !parse(text, &num))
+    vm_value_ctx c = { apply, 0 };
+    if (parse && !parse(text, &c.num))
         return xm_usage(argv[0], "'%s' is not %s", text, what);
-    xen_session *s = xm_session();
-    int rc;
-    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
-    if (!vm)
-        return rc;
-    rc = apply(s, vm, text, num);
-    xen_vm_free(vm);
-    return rc;
+    return xm_on_vm(argc, argv, 2, 2, "a VM and a value", apply_value, &c);
 }
 
 static int set_memory(xen_session *s, xen_vm vm, const char *text, int64_t bytes)
@@ -443,28 +427,19 @@ static char *cpu_list(const char *spec, int64_t ncpus)
     return out;
 }
 
-int xm_cmd_vcpu_pin(int argc, char **argv)
+static int vcpu_pin(xen_session *s, xen_vm vm, char **args, void *ctx)
 {
-    if (getopt(argc, argv, "+") != -1 || argc - optind != 3)
-        return xm_usage("vcpu-pin", "expected a VM, a VCPU (or all) and CPUs (or all)");
-    int64_t vcpu = -1;
-    if (strcmp(argv[optind + 1], "all") != 0 && !xm_parse_int(argv[optind + 1], &vcpu))
-        return xm_usage("vcpu-pin", "'%s' is not a VCPU number", argv[optind + 1]);
-    xen_session *s = xm_session();
-    int rc;
-    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
-    if (!vm)
-        return rc;
+    int64_t vcpu = *(int64_t *)ctx;
     struct xen_host_cpu_set *hc = NULL;
-    int64_t ncpus = 0, vmax = 0;
+    int64_t vmax = 0;
+    int rc = XM_EXIT_OK;
     if (!xen_host_cpu_get_all(s, &hc) || !xen_vm_get_vcpus_max(s, &vmax, vm)) {
         rc = xm_fail(s);
         goto out;
     }
-    ncpus = (int64_t)hc->size;
-    char *cpus = cpu_list(argv[optind + 2], ncpus);
+    char *cpus = cpu_list(args[1], (int64_t)hc->size);
     if (!cpus) {
-        rc = xm_usage("vcpu-pin", "'%s' is not a CPU list (e.g. 0-3,5,^2 or all)", argv[optind + 2]);
+        rc = xm_usage("vcpu-pin", "'%s' is not a CPU list (e.g. 0-3,5,^2 or all)", args[1]);
         goto out;
     }
     if (vcpu >= vmax) {
@@ -480,81 +455,87 @@ int xm_cmd_vcpu_pin(int argc, char **argv)
     free(cpus);
 out:
     xen_host_cpu_set_free(hc);
-    xen_vm_free(vm);
+    return rc;
+}
+
+int xm_cmd_vcpu_pin(int argc, char **argv)
+{
+    if (getopt(argc, argv, "+") != -1 || argc - optind != 3)
+        return xm_usage("vcpu-pin", "expected a VM, a VCPU (or all) and CPUs (or all)");
+    int64_t vcpu = -1;
+    if (strcmp(argv[optind + 1], "all") != 0 && !xm_parse_int(argv[optind + 1], &vcpu))
+        return xm_usage("vcpu-pin", "'%s' is not a VCPU number", argv[optind + 1]);
+    return xm_on_vm(argc, argv, 3, 3, "a VM, a VCPU (or all) and CPUs (or all)", vcpu_pin, &vcpu);
+}
+
+typedef struct migrate_opts {
+    bool live, ssl, chs;
+    const char *port, *node;
+} migrate_opts;
+
+static void map_add(xen_string_string_map *m, const char *key, const char *val)
+{
+    m->contents[m->size].key = xm_strdup(key);
+    m->contents[m->size++].val = xm_strdup(val);
+}
+
+static int migrate(xen_session *s, xen_vm vm, char **args, void *ctx)
+{
+    const migrate_opts *o = ctx;
+    xen_string_string_map *opts = xen_string_string_map_alloc(4);
+    opts->size = 0;
+    if (o->port)
+        map_add(opts, "port", o->port);
+    if (o->node)
+        map_add(opts, "node", o->node);
+    map_add(opts, "ssl", o->ssl ? "true" : "false");
+    map_add(opts, "change_home_server", o->chs ? "true" : "false");
+    xen_task task = NULL;
+    int rc = run_task(s, xen_vm_migrate_async(s, &task, vm, args[0], o->live, opts), &task,
+                      "migrate");
+    xen_string_string_map_free(opts);
     return rc;
 }
 
 int xm_cmd_migrate(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        { "live", no_argument, NULL, 'l' }, { "port", required_argument, NULL, 'p' },
-        { "node", required_argument, NULL, 'n' }, { "ssl", no_argument, NULL, 's' },
-        { "change_home_server", no_argument, NULL, 'c' }, { NULL, 0, NULL, 0 } };
-    bool live = false, ssl = false, chs = false;
-    const char *port = NULL, *node = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "lp:n:sc", lo, NULL)) != -1) {
-        switch (c) {
-        case 'l': live = true; break;
-        case 'p': port = optarg; break;
-        case 'n': node = optarg; break;
-        case 's': ssl = true; break;
-        case 'c': chs = true; break;
-        default: return xm_usage("migrate", "bad option");
-        }
-    }
-    if (argc - optind != 2)
-        return xm_usage("migrate", "expected a VM and a host");
+    migrate_opts o = { false, false, false, NULL, NULL };
+    const xm_optdef defs[] = { { 'l', "live", &o.live, NULL },
+                               { 'p', "port", NULL, &o.port },
+                               { 'n', "node", NULL, &o.node },
+                               { 's', "ssl", &o.ssl, NULL },
+                               { 'c', "change_home_server", &o.chs, NULL },
+                               { 0, NULL, NULL, NULL } };
+    if (!xm_options(argc, argv, false, defs))
+        return xm_usage("migrate", "bad option");
     int64_t num;
-    if ((port && !xm_parse_int(port, &num)) || (node && !xm_parse_int(node, &num)))
+    if (argc - optind == 2 &&
+        ((o.port && !xm_parse_int(o.port, &num)) || (o.node && !xm_parse_int(o.node, &num))))
         return xm_usage("migrate", "the port and node are numbers");
-    xen_session *s = xm_session();
-    int rc;
-    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
-    if (!vm)
-        return rc;
-    xen_string_string_map *opts = xen_string_string_map_alloc(4);
-    size_t k = 0;
-    if (port) {
-        opts->contents[k].key = xm_strdup("port");
-        opts->contents[k++].val = xm_strdup(port);
-    }
-    if (node) {
-        opts->contents[k].key = xm_strdup("node");
-        opts->contents[k++].val = xm_strdup(node);
-    }
-    opts->contents[k].key = xm_strdup("ssl");
-    opts->contents[k++].val = xm_strdup(ssl ? "true" : "false");
-    opts->contents[k].key = xm_strdup("change_home_server");
-    opts->contents[k++].val = xm_strdup(chs ? "true" : "false");
-    opts->size = k;
-    xen_task task = NULL;
-    rc = run_task(s, xen_vm_migrate_async(s, &task, vm, argv[optind + 1], live, opts), &task, "migrate");
-    xen_string_string_map_free(opts);
-    xen_vm_free(vm);
-    return rc;
+    return xm_on_vm(argc, argv, 2, 2, "a VM and a host", migrate, &o);
 }
 
-int xm_cmd_dump_core(int argc, char **argv)
+static int dump_core(xen_session *s, xen_vm vm, char **args, void *ctx)
 {
-    static const struct option lo[] = {
-        { "live", no_argument, NULL, 'L' }, { "crash", no_argument, NULL, 'C' },
-        { "reset", no_argument, NULL, 'R' }, { NULL, 0, NULL, 0 } };
-    int c;
-    while ((c = getopt_long(argc, argv, "LCR", lo, NULL)) != -1)
-        if (c == '?')
-            return xm_usage("dump-core", "bad option");
-    if (argc - optind < 1 || argc - optind > 2)
-        return xm_usage("dump-core", "expected a VM and an optional file");
-    xen_session *s = xm_session();
-    int rc;
-    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
-    if (!vm)
-        return rc;
-    xen_vm_free(vm);
+    (void)s;
+    (void)vm;
+    (void)args;
+    (void)ctx;
     /* xm 4.4 used the legacy protocol for this: XenAPI 1.0 has no call that
      * dumps a running domain's memory on demand */
     return xm_err(XM_EXIT_FAIL, "NOT_IMPLEMENTED: XenAPI has no call to dump a running VM's core; "
                   "set actions_after_crash to coredump_and_destroy or coredump_and_restart "
                   "to get a crashdump when it crashes.");
+}
+
+int xm_cmd_dump_core(int argc, char **argv)
+{
+    bool ignored = false; /* accepted as xm accepted them */
+    const xm_optdef defs[] = { { 'L', "live", &ignored, NULL },
+                               { 'C', "crash", &ignored, NULL },
+                               { 'R', "reset", &ignored, NULL },
+                               { 0, NULL, NULL, NULL } };
+    if (!xm_options(argc, argv, false, defs))
+        return xm_usage("dump-core", "bad option");
+    return xm_on_vm(argc, argv, 1, 2, "a VM and an optional file", dump_core, NULL);
 }

@@ -167,19 +167,16 @@ int xm_console_attach(xen_session *s, xen_vm vm, bool quiet)
     return XM_EXIT_OK;
 }
 
+static int attach(xen_session *s, xen_vm vm, char **args, void *quiet)
+{
+    (void)args;
+    return xm_console_attach(s, vm, *(bool *)quiet);
+}
+
 int xm_cmd_console(int argc, char **argv)
 {
     bool quiet;
     if (!xm_flag_option(argc, argv, "q", "quiet", &quiet))
         return xm_usage("console", "bad option");
-    if (argc - optind != 1)
-        return xm_usage("console", "expected one VM");
-    xen_session *s = xm_session();
-    int rc;
-    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
-    if (!vm)
-        return rc;
-    rc = xm_console_attach(s, vm, quiet);
-    xen_vm_free(vm);
-    return rc;
+    return xm_on_vm(argc, argv, 1, 1, "one VM", attach, &quiet);
 }

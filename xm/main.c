@@ -19,132 +19,137 @@
 const char *xm_opt_server;
 const char *xm_opt_ca_file;
 
-static const xm_opt o_list[] = {
-    { "-l, --long", "print each domain's configuration as SXP, as xend's pretty-printer did" },
-    { "--label", "add a Label column (the VM's security label) and sort by it" },
-    { "--state=STATE", "only the VMs in this power state (running, paused, halted, suspended)" },
-    { "--names", "print only the names, one per line (for scripts and completion)" },
-    { NULL, NULL } };
-static const xm_opt o_create[] = {
-    { "-c, --console_autoconnect", "attach to the console after starting the VM" },
-    { "-p, --paused", "leave the VM paused after creating it" },
-    { "-f, --defconfig=FILE", "the configuration file (Python-style, or XML when it starts with <)" },
-    { "-F, --config=FILE", "an SXP configuration file" },
-    { "--path=PATH", "where to look for a configuration file (default .:/etc/xen)" },
-    { "-n, --dryrun", "print the configuration as SXP and create nothing" },
-    { "-x, --xmldryrun", "print the configuration as XML (create.dtd) and create nothing" },
-    { "-s, --skipdtd", "do not validate an XML configuration against its schema" },
-    { "-q, --quiet", "no messages or warnings" },
-    { NULL, NULL } };
-static const xm_opt o_new[] = {
-    { "-f, --defconfig=FILE", "the configuration file (Python-style, or XML when it starts with <)" },
-    { "-F, --config=FILE", "an SXP configuration file" },
-    { "--path=PATH", "where to look for a configuration file (default .:/etc/xen)" },
-    { "-n, --dryrun", "print the configuration as SXP and define nothing" },
-    { "-x, --xmldryrun", "print the configuration as XML (create.dtd) and define nothing" },
-    { "-s, --skipdtd", "do not validate an XML configuration against its schema" },
-    { "-q, --quiet", "no warnings" },
-    { NULL, NULL } };
-static const xm_opt o_convert[] = {
-    { "--from=FORMAT", "the input's format: xml, sxp or cfg (default: from its content)" },
-    { "--to=FORMAT", "the output's format: xml, sxp or cfg" },
-    { "-s, --skipdtd", "do not validate an XML input against its schema" },
-    { NULL, NULL } };
-static const xm_opt o_start[] = {
-    { "-p, --paused", "start the VM paused" },
-    { "-c, --console", "attach to the console after starting" },
-    { NULL, NULL } };
-static const xm_opt o_shutdown[] = {
-    { "-a, --all", "shut down every VM except the control domain" },
-    { "-w, --wait", "wait until the VMs have halted" },
-    { "-H, --halt", "shut down (the default)" },
-    { "-R, --reboot", "reboot instead" },
-    { NULL, NULL } };
-static const xm_opt o_reboot[] = {
-    { "-a, --all", "reboot every VM except the control domain" },
-    { "-w, --wait", "wait until each VM is running again" },
-    { NULL, NULL } };
-static const xm_opt o_paused[] = { { "-p, --paused", "leave the VM paused" }, { NULL, NULL } };
-static const xm_opt o_save[] = {
-    { "-c, --checkpoint", "leave the VM running after saving it" }, { NULL, NULL } };
-static const xm_opt o_sched[] = {
-    { "-d, --domain=DOM", "the VM to show or change" },
-    { "-w, --weight=N", "set the scheduler weight (1-65535)" },
-    { "-c, --cap=N", "set the scheduler cap (0 = none, 100 = one CPU)" },
-    { NULL, NULL } };
-static const xm_opt o_console[] = {
-    { "-q, --quiet", "do not print the escape-character hint" }, { NULL, NULL } };
-static const xm_opt o_uptime[] = { { "-s, --short", "one line per VM, like uptime(1)" }, { NULL, NULL } };
-static const xm_opt o_dmesg[] = { { "-c, --clear", "clear the message buffer after reading it" }, { NULL, NULL } };
-static const xm_opt o_devlist[] = { { "-l, --long", "print the devices as SXP" }, { NULL, NULL } };
-static const xm_opt o_devdetach[] = { { "-f, --force", "accepted for compatibility; detaching is always forced" },
-                                      { NULL, NULL } };
-static const xm_opt o_dump[] = {
-    { "-L, --live", "accepted for compatibility" },
-    { "-C, --crash", "accepted for compatibility" },
-    { NULL, NULL } };
-static const xm_opt o_migrate[] = {
-    { "-l, --live", "live migration" },
-    { "-p, --port=PORT", "the destination's relocation port" },
-    { "-n, --node=NODE", "the destination NUMA node" },
-    { "-s, --ssl", "migrate over SSL" },
-    { "-c, --change_home_server", "make the destination the VM's home server" },
-    { NULL, NULL } };
-static const xm_opt o_top[] = {
-    { "-d, --delay=SECONDS", "redraw at most this often (default 1)" },
-    { "-i, --iterations=N", "stop after N screens (default: until q or interrupt)" },
-    { "-b, --batch", "plain output, no screen control (the default when not on a terminal)" },
-    { NULL, NULL } };
-static const xm_opt o_help[] = {
-    { "--list-commands", "print the command names, one per line" },
-    { "--list-options CMD", "print the options of CMD, one per line" },
-    { NULL, NULL } };
+/* Every command's options, for its --help and for completion: the
+ * commands (names separated by spaces) each one belongs to. */
+static const struct opt_row {
+    const char *cmds;
+    xm_opt opt;
+} opt_rows[] = {
+    { "list",
+      { "-l, --long", "print each domain's configuration as SXP, as xend's pretty-printer did" } },
+    { "list", { "--label", "add a Label column (the VM's security label) and sort by it" } },
+    { "list",
+      { "--state=STATE",
+        "only the VMs in this power state (running, paused, halted, suspended)" } },
+    { "list", { "--names", "print only the names, one per line (for scripts and completion)" } },
+    { "create", { "-c, --console_autoconnect", "attach to the console after starting the VM" } },
+    { "create", { "-p, --paused", "leave the VM paused after creating it" } },
+    { "create new",
+      { "-f, --defconfig=FILE",
+        "the configuration file (Python-style, or XML when it starts with <)" } },
+    { "create new", { "-F, --config=FILE", "an SXP configuration file" } },
+    { "create new",
+      { "--path=PATH", "where to look for a configuration file (default .:/etc/xen)" } },
+    { "create", { "-n, --dryrun", "print the configuration as SXP and create nothing" } },
+    { "new", { "-n, --dryrun", "print the configuration as SXP and define nothing" } },
+    { "create",
+      { "-x, --xmldryrun", "print the configuration as XML (create.dtd) and create nothing" } },
+    { "new",
+      { "-x, --xmldryrun", "print the configuration as XML (create.dtd) and define nothing" } },
+    { "create new",
+      { "-s, --skipdtd", "do not validate an XML configuration against its schema" } },
+    { "create", { "-q, --quiet", "no messages or warnings" } },
+    { "new", { "-q, --quiet", "no warnings" } },
+    { "config-convert",
+      { "--from=FORMAT", "the input's format: xml, sxp or cfg (default: from its content)" } },
+    { "config-convert", { "--to=FORMAT", "the output's format: xml, sxp or cfg" } },
+    { "config-convert", { "-s, --skipdtd", "do not validate an XML input against its schema" } },
+    { "start", { "-p, --paused", "start the VM paused" } },
+    { "start", { "-c, --console", "attach to the console after starting" } },
+    { "shutdown", { "-a, --all", "shut down every VM except the control domain" } },
+    { "shutdown", { "-w, --wait", "wait until the VMs have halted" } },
+    { "shutdown", { "-H, --halt", "shut down (the default)" } },
+    { "shutdown", { "-R, --reboot", "reboot instead" } },
+    { "reboot", { "-a, --all", "reboot every VM except the control domain" } },
+    { "reboot", { "-w, --wait", "wait until each VM is running again" } },
+    { "resume restore", { "-p, --paused", "leave the VM paused" } },
+    { "save", { "-c, --checkpoint", "leave the VM running after saving it" } },
+    { "sched-credit", { "-d, --domain=DOM", "the VM to show or change" } },
+    { "sched-credit", { "-w, --weight=N", "set the scheduler weight (1-65535)" } },
+    { "sched-credit", { "-c, --cap=N", "set the scheduler cap (0 = none, 100 = one CPU)" } },
+    { "console", { "-q, --quiet", "do not print the escape-character hint" } },
+    { "uptime", { "-s, --short", "one line per VM, like uptime(1)" } },
+    { "dmesg", { "-c, --clear", "clear the message buffer after reading it" } },
+    { "block-list network-list", { "-l, --long", "print the devices as SXP" } },
+    { "block-detach network-detach",
+      { "-f, --force", "accepted for compatibility; detaching is always forced" } },
+    { "dump-core", { "-L, --live", "accepted for compatibility" } },
+    { "dump-core", { "-C, --crash", "accepted for compatibility" } },
+    { "migrate", { "-l, --live", "live migration" } },
+    { "migrate", { "-p, --port=PORT", "the destination's relocation port" } },
+    { "migrate", { "-n, --node=NODE", "the destination NUMA node" } },
+    { "migrate", { "-s, --ssl", "migrate over SSL" } },
+    { "migrate", { "-c, --change_home_server", "make the destination the VM's home server" } },
+    { "top", { "-d, --delay=SECONDS", "redraw at most this often (default 1)" } },
+    { "top", { "-i, --iterations=N", "stop after N screens (default: until q or interrupt)" } },
+    { "top",
+      { "-b, --batch", "plain output, no screen control (the default when not on a terminal)" } },
+    { "help", { "--list-commands", "print the command names, one per line" } },
+    { "help", { "--list-options CMD", "print the options of CMD, one per line" } },
+};
 
-#define C(n, fn, a, s, o) { n, a, s, o, xm_cmd_##fn, false }
+/* Whether row r is an option of command cmd. */
+static bool opt_of(const struct opt_row *r, const char *cmd)
+{
+    size_t n = strlen(cmd);
+    for (const char *p = strstr(r->cmds, cmd); p; p = strstr(p + 1, cmd))
+        if ((p == r->cmds || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
+#define C(n, fn, a, s)                                                                             \
+    {                                                                                              \
+        n, a, s, xm_cmd_##fn, false                                                                \
+    }
 const xm_cmd xm_commands[] = {
-    C("list", list, "[-l|--long] [--label] [--state=STATE] [DOM...]", "list the VMs", o_list),
-    C("info", info, "", "print information about the host", NULL),
-    C("new", new, "[options] CONFIG [VAR=VALUE...]", "define a VM from a configuration file (not started)", o_new),
+    C("list", list, "[-l|--long] [--label] [--state=STATE] [DOM...]", "list the VMs"),
+    C("info", info, "", "print information about the host"),
+    C("new", new, "[options] CONFIG [VAR=VALUE...]",
+      "define a VM from a configuration file (not started)"),
     C("create", create, "[-c] [-p] [options] CONFIG [VAR=VALUE...]",
-      "create and start a run-once VM from a configuration file (removed when it halts)", o_create),
+      "create and start a run-once VM from a configuration file (removed when it halts)"),
     C("config-convert", config_convert, "--to=FORMAT [--from=FORMAT] FILE [VAR=VALUE...]",
-      "convert a VM configuration file between XML, SXP and Python-style", o_convert),
-    C("start", start, "DOM [-p] [-c]", "start a defined VM", o_start),
-    C("delete", delete, "DOM", "remove a halted VM's definition", NULL),
-    C("shutdown", shutdown, "DOM... | -a  [-w] [-H|-R]", "ask VMs to shut down", o_shutdown),
-    C("reboot", reboot, "DOM... | -a  [-w]", "ask VMs to reboot", o_reboot),
-    C("destroy", destroy, "DOM", "stop a VM at once (power off)", NULL),
-    C("pause", pause, "DOM", "pause a VM", NULL),
-    C("unpause", unpause, "DOM", "unpause a paused VM", NULL),
-    C("suspend", suspend, "DOM", "suspend a VM to the server's disk", NULL),
-    C("resume", resume, "DOM [-p]", "resume a suspended VM", o_paused),
-    C("save", save, "[-c] DOM FILE", "save a VM's state to a file on the server", o_save),
-    C("restore", restore, "FILE [-p]", "restore a VM from a saved state file on the server", o_paused),
-    C("mem-set", mem_set, "DOM MEMORY", "set a running VM's memory target (MiB, or with k/m/g)", NULL),
-    C("mem-max", mem_max, "DOM MEMORY", "set a VM's maximum memory (MiB, or with k/m/g)", NULL),
-    C("vcpu-set", vcpu_set, "DOM N", "set the number of a running VM's online VCPUs", NULL),
-    C("vcpu-list", vcpu_list, "[DOM...]", "list the VCPUs of running VMs", NULL),
-    C("vcpu-pin", vcpu_pin, "DOM VCPU|all CPUS|all", "pin VCPUs to physical CPUs", NULL),
-    C("sched-credit", sched_credit, "[-d DOM [-w WEIGHT] [-c CAP]]", "show or set credit scheduler parameters", o_sched),
-    C("console", console, "[-q] DOM", "attach to a VM's console (detach with Ctrl-])", o_console),
-    C("uptime", uptime, "[-s] [DOM...]", "print how long VMs have been running", o_uptime),
-    C("dmesg", dmesg, "[-c]", "print the hypervisor's message buffer", o_dmesg),
-    C("log", log, "", "print the server's log", NULL),
-    C("block-list", block_list, "DOM [-l]", "list a VM's virtual block devices", o_devlist),
-    C("block-attach", block_attach, "DOM BACKDEV FRONTDEV MODE", "attach a disk (MODE r or w)", NULL),
-    C("block-detach", block_detach, "DOM DEV [-f]", "detach a virtual block device", o_devdetach),
-    C("network-list", network_list, "DOM [-l]", "list a VM's virtual network interfaces", o_devlist),
+      "convert a VM configuration file between XML, SXP and Python-style"),
+    C("start", start, "DOM [-p] [-c]", "start a defined VM"),
+    C("delete", delete, "DOM", "remove a halted VM's definition"),
+    C("shutdown", shutdown, "DOM... | -a  [-w] [-H|-R]", "ask VMs to shut down"),
+    C("reboot", reboot, "DOM... | -a  [-w]", "ask VMs to reboot"),
+    C("destroy", destroy, "DOM", "stop a VM at once (power off)"),
+    C("pause", pause, "DOM", "pause a VM"),
+    C("unpause", unpause, "DOM", "unpause a paused VM"),
+    C("suspend", suspend, "DOM", "suspend a VM to the server's disk"),
+    C("resume", resume, "DOM [-p]", "resume a suspended VM"),
+    C("save", save, "[-c] DOM FILE", "save a VM's state to a file on the server"),
+    C("restore", restore, "FILE [-p]", "restore a VM from a saved state file on the server"),
+    C("mem-set", mem_set, "DOM MEMORY", "set a running VM's memory target (MiB, or with k/m/g)"),
+    C("mem-max", mem_max, "DOM MEMORY", "set a VM's maximum memory (MiB, or with k/m/g)"),
+    C("vcpu-set", vcpu_set, "DOM N", "set the number of a running VM's online VCPUs"),
+    C("vcpu-list", vcpu_list, "[DOM...]", "list the VCPUs of running VMs"),
+    C("vcpu-pin", vcpu_pin, "DOM VCPU|all CPUS|all", "pin VCPUs to physical CPUs"),
+    C("sched-credit", sched_credit, "[-d DOM [-w WEIGHT] [-c CAP]]",
+      "show or set credit scheduler parameters"),
+    C("console", console, "[-q] DOM", "attach to a VM's console (detach with Ctrl-])"),
+    C("uptime", uptime, "[-s] [DOM...]", "print how long VMs have been running"),
+    C("dmesg", dmesg, "[-c]", "print the hypervisor's message buffer"),
+    C("log", log, "", "print the server's log"),
+    C("block-list", block_list, "DOM [-l]", "list a VM's virtual block devices"),
+    C("block-attach", block_attach, "DOM BACKDEV FRONTDEV MODE", "attach a disk (MODE r or w)"),
+    C("block-detach", block_detach, "DOM DEV [-f]", "detach a virtual block device"),
+    C("network-list", network_list, "DOM [-l]", "list a VM's virtual network interfaces"),
     C("network-attach", network_attach, "DOM [mac=MAC] [bridge=BRIDGE] [mtu=N] [model=M]",
-      "attach a virtual network interface", NULL),
-    C("network-detach", network_detach, "DOM DEVID|MAC [-f]", "detach a virtual network interface", o_devdetach),
-    C("dump-core", dump_core, "[-L] [-C] DOM [FILE]", "write a VM's memory to a core file", o_dump),
-    C("rename", rename, "DOM NEWNAME", "rename a VM", NULL),
-    C("migrate", migrate, "DOM HOST [-l] [-p PORT] [-n NODE] [-s] [-c]", "migrate a VM to another host", o_migrate),
-    C("top", top, "[-d SECONDS] [-i N] [-b]", "a live table of the VMs, updated from the server's events", o_top),
-    C("domid", domid, "DOM", "print a VM's domain id", NULL),
-    C("domname", domname, "DOM", "print a VM's name", NULL),
-    C("sysrq", sysrq, "DOM KEY", "send a magic SysRq key to a VM", NULL),
-    { "help", "[COMMAND]", "print help about xm or a command", o_help, xm_cmd_help, true },
+      "attach a virtual network interface"),
+    C("network-detach", network_detach, "DOM DEVID|MAC [-f]", "detach a virtual network interface"),
+    C("dump-core", dump_core, "[-L] [-C] DOM [FILE]", "write a VM's memory to a core file"),
+    C("rename", rename, "DOM NEWNAME", "rename a VM"),
+    C("migrate", migrate, "DOM HOST [-l] [-p PORT] [-n NODE] [-s] [-c]",
+      "migrate a VM to another host"),
+    C("top", top, "[-d SECONDS] [-i N] [-b]",
+      "a live table of the VMs, updated from the server's events"),
+    C("domid", domid, "DOM", "print a VM's domain id"),
+    C("domname", domname, "DOM", "print a VM's name"),
+    C("sysrq", sysrq, "DOM KEY", "send a magic SysRq key to a VM"),
+    { "help", "[COMMAND]", "print help about xm or a command", xm_cmd_help, true },
 };
 #undef C
 const size_t xm_n_commands = sizeof(xm_commands) / sizeof(xm_commands[0]);
@@ -182,11 +187,13 @@ void xm_print_help(const xm_cmd *c)
 {
     printf("Usage: xm %s %s\n\n%c%s.\n", c->name, c->args, toupper((unsigned char)c->summary[0]),
            c->summary + 1);
-    if (c->opts && c->opts[0].spelling) {
-        printf("\nOptions:\n");
-        for (const xm_opt *o = c->opts; o->spelling; o++)
-            printf("  %-28s %s\n", o->spelling, o->help);
-    }
+    bool any = false;
+    for (size_t i = 0; i < sizeof(opt_rows) / sizeof(opt_rows[0]); i++)
+        if (opt_of(&opt_rows[i], c->name)) {
+            printf("%s  %-28s %s\n", any ? "" : "\nOptions:\n", opt_rows[i].opt.spelling,
+                   opt_rows[i].opt.help);
+            any = true;
+        }
     printf("  %-28s %s\n", "-h, --help", "print this help");
 }
 
@@ -224,10 +231,12 @@ int xm_cmd_help(int argc, char **argv)
         const xm_cmd *c = xm_lookup(argv[2], &amb);
         if (!c)
             return XM_EXIT_USAGE;
-        for (const xm_opt *o = c->opts; o && o->spelling; o++) {
+        for (size_t i = 0; i < sizeof(opt_rows) / sizeof(opt_rows[0]); i++) {
+            if (!opt_of(&opt_rows[i], c->name))
+                continue;
             /* "-p, --paused" -> "-p" "--paused"; "--state=STATE" -> "--state=" */
             char buf[128];
-            snprintf(buf, sizeof(buf), "%s", o->spelling);
+            snprintf(buf, sizeof(buf), "%s", opt_rows[i].opt.spelling);
             for (char *tok = strtok(buf, ", "); tok; tok = strtok(NULL, ", ")) {
                 char *eq = strchr(tok, '=');
                 if (eq)

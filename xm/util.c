@@ -158,18 +158,65 @@ int xm_usage(const char *cmd, const char *fmt, ...)
 
 /* ---- options ---- */
 
+bool xm_options(int argc, char **argv, bool in_order, const xm_optdef *defs)
+{
+    size_t n = 0;
+    while (defs[n].name)
+        n++;
+    struct option *lo = xm_alloc((n + 1) * sizeof(*lo));
+    char *shortopts = xm_alloc(2 * n + 2), *p = shortopts;
+    if (in_order)
+        *p++ = '+';
+    for (size_t i = 0; i < n; i++) {
+        lo[i] = (struct option){ defs[i].name, defs[i].value ? required_argument : no_argument,
+                                 NULL, XM_LONG_ONLY + (int)i };
+        if (defs[i].letter) {
+            *p++ = (char)defs[i].letter;
+            if (defs[i].value)
+                *p++ = ':';
+        }
+    }
+    *p = '\0';
+    lo[n] = (struct option){ NULL, 0, NULL, 0 };
+    bool ok = true;
+    int c;
+    while (ok && (c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
+        size_t i = c >= XM_LONG_ONLY ? (size_t)(c - XM_LONG_ONLY) : 0;
+        while (c < XM_LONG_ONLY && i < n && defs[i].letter != c)
+            i++;
+        if (i == n)
+            ok = false; /* '?': getopt said which */
+        else if (defs[i].value)
+            *defs[i].value = optarg;
+        else
+            *defs[i].flag = true;
+    }
+    free(lo);
+    free(shortopts);
+    return ok;
+}
+
 bool xm_flag_option(int argc, char **argv, const char *shortopts, const char *name, bool *set_r)
 {
-    int letter = shortopts[shortopts[0] == '+'];
-    const struct option lo[] = { { name, no_argument, NULL, letter }, { NULL, 0, NULL, 0 } };
-    int c;
+    bool in_order = shortopts[0] == '+';
+    const xm_optdef defs[] = { { shortopts[in_order], name, set_r, NULL },
+                               { 0, NULL, NULL, NULL } };
     *set_r = false;
-    while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
-        if (c != letter)
-            return false;
-        *set_r = true;
-    }
-    return true;
+    return xm_options(argc, argv, in_order, defs);
+}
+
+int xm_on_vm(int argc, char **argv, int min, int max, const char *expected, xm_vm_fn run, void *ctx)
+{
+    if (argc - optind < min || argc - optind > max)
+        return xm_usage(argv[0], "expected %s", expected);
+    xen_session *s = xm_session();
+    int rc;
+    xen_vm vm = xm_find_vm(s, argv[optind], &rc);
+    if (!vm)
+        return rc;
+    rc = run(s, vm, argv + optind + 1, ctx);
+    xen_vm_free(vm);
+    return rc;
 }
 
 /* ---- numbers ---- */

@@ -34,7 +34,6 @@ struct xm_cmd {
     const char *name;
     const char *args;       /* synopsis after the name */
     const char *summary;    /* one line */
-    const xm_opt *opts;     /* NULL-terminated, or NULL */
     int (*run)(int argc, char **argv);
     bool no_server;         /* runs without a connection (help) */
 };
@@ -68,10 +67,31 @@ extern const size_t xm_n_commands;
 /* Parse "512", "512m", "2g", "1048576k" into bytes (no suffix: MiB).
  * false on a malformed or overflowing value. */
 bool xm_parse_mem(const char *s, int64_t *bytes_r);
+/* A command's option: -letter (0: none) and --name; a flag sets *flag,
+ * an option with a value sets *value to it.  A table ends with a NULL name. */
+typedef struct xm_optdef {
+    int letter;
+    const char *name;
+    bool *flag;
+    const char **value;
+} xm_optdef;
+#define XM_LONG_ONLY 256
+/* Parse argv's options by defs, from optind; in_order: options only before
+ * the arguments.  Flags and values not given are left as they were.  False
+ * on an option defs does not have (getopt printed it). */
+bool xm_options(int argc, char **argv, bool in_order, const xm_optdef *defs);
 /* Parses the only option a command takes, the flag -X / --name, where shortopts is
  * "X" (options anywhere) or "+X" (options before the arguments); *set_r tells
  * whether it was given.  False on any other option. */
 bool xm_flag_option(int argc, char **argv, const char *shortopts, const char *name, bool *set_r);
+/* The frame of "xm CMD [options] DOM [ARG...]", after the caller parsed
+ * the options: between min and max arguments (else a usage error "expected
+ * <expected>"), the first naming the VM; run gets the session, the VM and
+ * the arguments after it, and its exit status is returned; the VM is freed
+ * after.  A VM that is not found: the exit status of xm_find_vm. */
+typedef int (*xm_vm_fn)(xen_session *s, xen_vm vm, char **args, void *ctx);
+int xm_on_vm(int argc, char **argv, int min, int max, const char *expected, xm_vm_fn run,
+             void *ctx);
 /* Parse a non-negative decimal integer that fits in int64_t. */
 bool xm_parse_int(const char *s, int64_t *v_r);
 
