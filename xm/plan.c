@@ -89,6 +89,38 @@ static const fdesc console_fields[] = {
 static const fdesc dpci_fields[] = {
     R(xen_dpci_record, "VM", vm), R(xen_dpci_record, "PPCI", ppci), I(xen_dpci_record, "hotplug_slot", hotplug_slot),
     { NULL, F_STR, 0, NULL } };
+static const fdesc network_fields[] = { S(xen_network_record, "name_label", name_label),
+                                        S(xen_network_record, "name_description", name_description),
+                                        S(xen_network_record, "default_gateway", default_gateway),
+                                        S(xen_network_record, "default_netmask", default_netmask),
+                                        M(xen_network_record, "other_config", other_config),
+                                        { NULL, F_STR, 0, NULL } };
+
+/* libxen's <class>_create for each kind of record, as one type. */
+/* clang-format off */
+static bool create_vm(xen_session *s, char **ref, void *rec) { return xen_vm_create(s, ref, rec); }
+static bool create_vdi(xen_session *s, char **ref, void *rec) { return xen_vdi_create(s, ref, rec); }
+static bool create_vbd(xen_session *s, char **ref, void *rec) { return xen_vbd_create(s, ref, rec); }
+static bool create_vif(xen_session *s, char **ref, void *rec) { return xen_vif_create(s, ref, rec); }
+static bool create_console(xen_session *s, char **ref, void *rec) { return xen_console_create(s, ref, rec); }
+static bool create_dpci(xen_session *s, char **ref, void *rec) { return xen_dpci_create(s, ref, rec); }
+static bool create_network(xen_session *s, char **ref, void *rec) { return xen_network_create(s, ref, rec); }
+/* clang-format on */
+
+/* The CREATE steps xm runs: the plan's method, the class, its members. */
+static const struct creator {
+    const char *method, *cls;
+    const fdesc *fields;
+    bool (*create)(xen_session *s, char **ref, void *rec);
+} creators[] = {
+    { "VM.create", "VM", vm_fields, create_vm },
+    { "VDI.create", "VDI", vdi_fields, create_vdi },
+    { "VBD.create", "VBD", vbd_fields, create_vbd },
+    { "VIF.create", "VIF", vif_fields, create_vif },
+    { "console.create", "console", console_fields, create_console },
+    { "DPCI.create", "DPCI", dpci_fields, create_dpci },
+    { "network.create", "network", network_fields, create_network },
+};
 
 /* Members of xend's VM.create that are no XenAPI 1.0 fields (the plan
  * carries them for xend-era servers): not sent, without a word. */
@@ -237,6 +269,12 @@ static bool fill(run *r, const vmd_step *st, const fdesc *fields, void *rec, own
 
 static bool do_create(run *r, const vmd_step *st)
 {
+    const struct creator *k = creators;
+    while (k < creators + sizeof(creators) / sizeof(creators[0]) &&
+           strcmp(k->method, st->method) != 0)
+        k++;
+    if (k == creators + sizeof(creators) / sizeof(creators[0]))
+        return xm_err(XM_EXIT_FAIL, "the plan has a call xm does not know: %s", st->method), false;
     union {
         xen_vm_record vm;
         xen_vdi_record vdi;
@@ -244,41 +282,21 @@ static bool do_create(run *r, const vmd_step *st)
         xen_vif_record vif;
         xen_console_record console;
         xen_dpci_record dpci;
+        xen_network_record network;
     } rec;
     memset(&rec, 0, sizeof(rec));
-    const fdesc *fields;
-    const char *cls;
-    if (strcmp(st->method, "VM.create") == 0) { fields = vm_fields; cls = "VM"; }
-    else if (strcmp(st->method, "VDI.create") == 0) { fields = vdi_fields; cls = "VDI"; }
-    else if (strcmp(st->method, "VBD.create") == 0) { fields = vbd_fields; cls = "VBD"; }
-    else if (strcmp(st->method, "VIF.create") == 0) { fields = vif_fields; cls = "VIF"; }
-    else if (strcmp(st->method, "console.create") == 0) { fields = console_fields; cls = "console"; }
-    else if (strcmp(st->method, "DPCI.create") == 0) { fields = dpci_fields; cls = "DPCI"; }
-    else
-        return xm_err(XM_EXIT_FAIL, "the plan has a call xm does not know: %s", st->method), false;
     owned own = { .n_maps = 0 };
-    bool skip = false, ok = fill(r, st, fields, &rec, &own, &skip);
+    bool skip = false, ok = fill(r, st, k->fields, &rec, &own, &skip);
     if (ok && skip) {
         fprintf(stderr, "Warning: %s skipped: a device it needs is not on this host.\n", st->method);
     } else if (ok) {
         char *ref = NULL;
-        if (fields == vm_fields)
-            ok = xen_vm_create(r->s, &ref, &rec.vm);
-        else if (fields == vdi_fields)
-            ok = xen_vdi_create(r->s, &ref, &rec.vdi);
-        else if (fields == vbd_fields)
-            ok = xen_vbd_create(r->s, &ref, &rec.vbd);
-        else if (fields == vif_fields)
-            ok = xen_vif_create(r->s, &ref, &rec.vif);
-        else if (fields == console_fields)
-            ok = xen_console_create(r->s, &ref, &rec.console);
-        else
-            ok = xen_dpci_create(r->s, &ref, &rec.dpci);
+        ok = k->create(r->s, &ref, &rec);
         if (!ok) {
             fprintf(stderr, "%s: ", st->method);
             xm_fail(r->s);
         } else if (st->bind) {
-            bind(r, st->bind, ref, true, cls);
+            bind(r, st->bind, ref, true, k->cls);
         }
         free(ref);
     }
@@ -314,72 +332,92 @@ static bool find_default_sr(run *r, const vmd_step *st)
     return true;
 }
 
-static bool find_vdi(run *r, const vmd_step *st)
-{
-    xen_vdi_xen_vdi_record_map *all = NULL;
-    if (!xen_vdi_get_all_records(r->s, &all)) {
-        xm_fail(r->s);
-        return false;
-    }
-    for (size_t i = 0; i < all->size; i++) {
-        const char *loc = xm_map_get(all->contents[i].val->other_config, "location");
-        if (loc && st->arg && strcmp(loc, st->arg) == 0) {
-            bind(r, st->bind, all->contents[i].key, false, "VDI");
-            break;
-        }
-    }
-    xen_vdi_xen_vdi_record_map_free(all);
-    return true;
-}
+/* Every record of the class a FIND step looks in. */
+typedef union found_in {
+    xen_vdi_xen_vdi_record_map *vdis;
+    xen_network_xen_network_record_map *nets;
+    xen_ppci_xen_ppci_record_map *ppcis;
+} found_in;
 
-static bool find_network(run *r, const vmd_step *st)
+static bool fetch_all(run *r, const vmd_step *st, found_in *all, size_t *n)
 {
-    xen_network_xen_network_record_map *all = NULL;
-    if (!xen_network_get_all_records(r->s, &all)) {
-        xm_fail(r->s);
-        return false;
+    bool ok;
+    switch (st->kind) {
+    case VMD_STEP_FIND_VDI:
+        ok = xen_vdi_get_all_records(r->s, &all->vdis);
+        *n = ok ? all->vdis->size : 0;
+        break;
+    case VMD_STEP_FIND_NETWORK:
+        ok = xen_network_get_all_records(r->s, &all->nets);
+        *n = ok ? all->nets->size : 0;
+        break;
+    default:
+        ok = xen_ppci_get_all_records(r->s, &all->ppcis);
+        *n = ok ? all->ppcis->size : 0;
+        break;
     }
-    const char *found = NULL;
-    if (st->arg) {
-        for (size_t i = 0; i < all->size && !found; i++) {
-            const xen_network_record *n = all->contents[i].val;
-            const char *b = xm_map_get(n->other_config, "bridge");
-            if (strcmp(n->name_label, st->arg) == 0 || (b && strcmp(b, st->arg) == 0))
-                found = all->contents[i].key;
-        }
-    } else if (all->size) {
-        found = all->contents[r->net_rr++ % all->size].key;
-    }
-    bool ok = found != NULL;
-    if (found)
-        bind(r, st->bind, found, false, "network");
-    else if (st->arg)
-        xm_err(XM_EXIT_FAIL, "network %s does not exist.", st->arg);
-    else
-        xm_err(XM_EXIT_FAIL, "the server has no network for the VM's interfaces.");
-    xen_network_xen_network_record_map_free(all);
     return ok;
 }
 
-static bool find_ppci(run *r, const vmd_step *st)
+/* The key of record i when it is the one the step names (st->arg): a VDI
+ * by its other_config:location, a network by name or bridge, a PPCI by its
+ * PCI address. */
+static const char *match(const vmd_step *st, const found_in *all, size_t i)
 {
-    xen_ppci_xen_ppci_record_map *all = NULL;
-    if (!xen_ppci_get_all_records(r->s, &all)) {
-        xm_fail(r->s);
-        return false;
+    const char *want = st->arg ? st->arg : "";
+    switch (st->kind) {
+    case VMD_STEP_FIND_VDI: {
+        const char *loc = xm_map_get(all->vdis->contents[i].val->other_config, "location");
+        return loc && strcmp(loc, want) == 0 ? all->vdis->contents[i].key : NULL;
     }
-    for (size_t i = 0; i < all->size; i++) {
-        const xen_ppci_record *p = all->contents[i].val;
+    case VMD_STEP_FIND_NETWORK: {
+        const xen_network_record *n = all->nets->contents[i].val;
+        const char *b = xm_map_get(n->other_config, "bridge");
+        return strcmp(n->name_label, want) == 0 || (b && strcmp(b, want) == 0)
+                   ? all->nets->contents[i].key
+                   : NULL;
+    }
+    default: {
+        const xen_ppci_record *p = all->ppcis->contents[i].val;
         char name[32];
         snprintf(name, sizeof(name), "%04x:%02x:%02x.%x", (unsigned)p->domain, (unsigned)p->bus,
                  (unsigned)p->slot, (unsigned)p->func);
-        if (st->arg && strcmp(name, st->arg) == 0) {
-            bind(r, st->bind, all->contents[i].key, false, "PPCI");
-            break;
-        }
+        return strcmp(name, want) == 0 ? all->ppcis->contents[i].key : NULL;
     }
-    xen_ppci_xen_ppci_record_map_free(all);
-    return true;
+    }
+}
+
+/* A FIND step binds the existing object it names.  Not there: a VDI or a
+ * PPCI leaves its symbol unbound (steps that need it are skipped), a
+ * network is an error.  A network step without a name takes the networks
+ * in turn. */
+static bool find_existing(run *r, const vmd_step *st)
+{
+    found_in all = { NULL };
+    size_t n = 0;
+    if (!fetch_all(r, st, &all, &n)) {
+        xm_fail(r->s);
+        return false;
+    }
+    bool net = st->kind == VMD_STEP_FIND_NETWORK;
+    const char *found = NULL;
+    for (size_t i = 0; i < n && !found && st->arg; i++)
+        found = match(st, &all, i);
+    if (net && !st->arg && n)
+        found = all.nets->contents[r->net_rr++ % n].key;
+    if (found)
+        bind(r, st->bind, found, false,
+             st->kind == VMD_STEP_FIND_VDI ? "VDI"
+             : net                         ? "network"
+                                           : "PPCI");
+    else if (net && st->arg)
+        xm_err(XM_EXIT_FAIL, "network %s does not exist.", st->arg);
+    else if (net)
+        xm_err(XM_EXIT_FAIL, "the server has no network for the VM's interfaces.");
+    xen_vdi_xen_vdi_record_map_free(st->kind == VMD_STEP_FIND_VDI ? all.vdis : NULL);
+    xen_network_xen_network_record_map_free(net ? all.nets : NULL);
+    xen_ppci_xen_ppci_record_map_free(st->kind == VMD_STEP_FIND_PPCI ? all.ppcis : NULL);
+    return found || !net;
 }
 
 /* Every domain has a text console on Xen, named in a file or not; the
@@ -411,15 +449,20 @@ static bool text_console(run *r, const vmd_plan *p, const char *vm)
     return ok;
 }
 
-/* Undo: the VM (with its devices) and the VDIs this run made. */
+/* Undo: the VM (with its devices), then the VDIs and networks this run made. */
 static void undo(run *r)
 {
     sym *vm = lookup(r, "vm");
     if (vm && vm->made && !xen_vm_destroy(r->s, vm->ref))
         xen_session_clear_error(r->s);
-    for (size_t i = 0; i < r->n; i++)
-        if (r->v[i].made && strcmp(r->v[i].cls, "VDI") == 0 && !xen_vdi_destroy(r->s, r->v[i].ref))
+    for (size_t i = 0; i < r->n; i++) {
+        if (!r->v[i].made)
+            continue;
+        bool vdi = strcmp(r->v[i].cls, "VDI") == 0, net = strcmp(r->v[i].cls, "network") == 0;
+        if ((vdi && !xen_vdi_destroy(r->s, r->v[i].ref)) ||
+            (net && !xen_network_destroy(r->s, r->v[i].ref)))
             xen_session_clear_error(r->s);
+    }
 }
 
 xen_vm xm_plan_run(xen_session *s, const vmd_plan *p)
@@ -435,9 +478,11 @@ xen_vm xm_plan_run(xen_session *s, const vmd_plan *p)
             ok = do_create(&r, st);
             break;
         case VMD_STEP_DEFAULT_SR: ok = find_default_sr(&r, st); break;
-        case VMD_STEP_FIND_VDI: ok = find_vdi(&r, st); break;
-        case VMD_STEP_FIND_NETWORK: ok = find_network(&r, st); break;
-        case VMD_STEP_FIND_PPCI: ok = find_ppci(&r, st); break;
+        case VMD_STEP_FIND_VDI:
+        case VMD_STEP_FIND_NETWORK:
+        case VMD_STEP_FIND_PPCI:
+            ok = find_existing(&r, st);
+            break;
         }
     }
     sym *vm = lookup(&r, "vm");

@@ -461,6 +461,61 @@ def test_create_is_run_once_with_overrides():
     xm("destroy", "pathed")
 
 
+# ---- the config corpus (tests/config): what xm makes of its files ----
+
+def read_calls(path):
+    """tests/config's NAME.calls: [(symbol or None, method, {member: value})];
+    a value is JSON, or "$sym" for another step's result."""
+    import json
+    steps = []
+    with open(path) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            if line.startswith("    "):
+                key, _, value = line.strip().partition(": ")
+                steps[-1][2][key] = value if value.startswith("$") else json.loads(value)
+            else:
+                sym, _, method = line.strip().rpartition(" = ")
+                steps.append((sym or None, method, {}))
+    return steps
+
+
+def test_corpus_networks_are_created():
+    """Every corpus file whose plan defines networks (network.create):
+    xm new makes each with the plan's members, and the VIFs the plan puts
+    on one are on it."""
+    corpus = os.path.join(SRCDIR, "tests", "config")
+    files = sorted(f for f in os.listdir(corpus) if os.path.splitext(f)[1] in (".xml", ".sxp", ".cfg") and
+                   any(m == "network.create" for _, m, _ in
+                       read_calls(os.path.join(corpus, os.path.splitext(f)[0] + ".calls"))))
+    assert files, "no corpus file defines a network"
+    for f in files:
+        steps = read_calls(os.path.join(corpus, os.path.splitext(f)[0] + ".calls"))
+        before = set(ok(P.network.get_all(S)))
+        xm("new", "-F" if f.endswith(".sxp") else "-f", os.path.join(corpus, f))
+        made = {}
+        for sym, method, m in steps:
+            if method != "network.create":
+                continue
+            nets = [n for n in set(ok(P.network.get_all(S))) - before
+                    if ok(P.network.get_name_label(S, n)) == m["name_label"]]
+            assert len(nets) == 1, (f, m["name_label"], nets)
+            rec = ok(P.network.get_record(S, nets[0]))
+            for k, v in m.items():
+                assert rec[k] == v, (f, k, rec[k], v)
+            made[sym] = nets[0]
+        vm_name = next(m["name_label"] for _, method, m in steps if method == "VM.create")
+        vm = vm_named(vm_name)
+        on = {ok(P.VIF.get_device(S, v)): ok(P.VIF.get_network(S, v)) for v in ok(P.VM.get_VIFs(S, vm))}
+        for _, method, m in steps:
+            if method == "VIF.create" and m["network"].lstrip("$") in made:
+                assert on.get(m["device"]) == made[m["network"].lstrip("$")], (f, m["device"], on)
+        xm("delete", vm_name)
+        for net in made.values():
+            ok(P.network.destroy(S, net))
+
+
 def test_create_errors_and_dry_runs():
     bad = write("bad.cfg", 'name = "bad"\nkernel = "/boot/vmlinuz"\nos.system("reboot")\n')
     err = xm("create", bad, rc=1)
@@ -697,7 +752,7 @@ def main():
              test_lifecycle_commands, test_shutdown_all_and_without_wait, test_memory_vcpus_scheduler,
              test_save_restore_suspend_resume_progress, test_migrate_and_dump_core_report_errors,
              test_walkthrough_new_start_watch_shutdown_delete, test_create_is_run_once_with_overrides,
-             test_create_errors_and_dry_runs, test_console_attach_type_detach, test_info_dmesg_log_uptime, test_top_batch_follows_events, test_block_and_network_devices,
+             test_create_errors_and_dry_runs, test_corpus_networks_are_created, test_console_attach_type_detach, test_info_dmesg_log_uptime, test_top_batch_follows_events, test_block_and_network_devices,
              test_remote_http_credentials, test_xm_config_xml, test_password_prompt_on_terminal,
              test_https_verified_with_ca_file])
     finally:
