@@ -14,7 +14,8 @@ Output: a table, then one "BENCH key=value..." line per size.
 
 --baseline LIBDIR also times xm list and fetch_records with the libxenapi.so.1
 in LIBDIR (e.g. a build of main before a change) against the same daemon
-in the same run: libxen's ABI is stable, so only the library differs.
+in the same run: libxen's ABI is stable, so only the library differs; an
+executable LIBDIR/xm (that build's xm/.libs/xm) is the baseline's xm too.
 --save-reply FILE also keeps the largest VM.get_all_records reply, for
 bench/xm/decode_records (libxen's decoding alone, e.g. under callgrind).
 
@@ -167,7 +168,9 @@ def main():
             results.append((n, t_xm, t_fetch, t_virsh, setup))
             if base:
                 benv = dict(env, LD_LIBRARY_PATH=base + (":" + lib_path if lib_path else ""))
-                base_results.append((n, median_time([xm, "list"], benv, runs),
+                base_xm = os.path.join(base, "xm")
+                base_results.append((n, median_time([base_xm if os.access(base_xm, os.X_OK) else xm, "list"],
+                                                    benv, runs),
                                      median_time([fetch, "unix://" + X.unix], benv, runs)))
             if a.save_reply and n == max(sizes):
                 save_reply(X, a.save_reply)
