@@ -496,11 +496,9 @@ static bool parse_double(const char *s, double *out)
     return end != s && *end == '\0' && errno != ERANGE;
 }
 
-/* The lenient readers: v as a scalar of kind want (XV_INT, XV_BOOL or
- * XV_DOUBLE) into *out (an int64_t, bool or double; may be NULL).  A value
- * of that kind; a string that spells one (whole, no NUL inside); an INT
- * as a DOUBLE, or as a BOOL when it is 0 or 1. */
-static bool get_scalar(const xv *v, xv_kind want, void *out)
+/* A value of the kind wanted; a string that spells one (whole, no NUL
+ * inside); an INT as a DOUBLE, or as a BOOL when it is 0 or 1. */
+bool xv_get_scalar(const xv *v, xv_kind want, void *out)
 {
     xv r = { .kind = want };
 
@@ -531,24 +529,24 @@ xv *xv_convert(const xv *v, xv_kind want)
 {
     xv r = { .kind = want };
     void *out = want == XV_INT ? (void *)&r.u.i : want == XV_BOOL ? (void *)&r.u.b : (void *)&r.u.d;
-    if (!get_scalar(v, want, out))
+    if (!xv_get_scalar(v, want, out))
         return NULL;
     return want == XV_INT ? xv_int(r.u.i) : want == XV_BOOL ? xv_bool(r.u.b) : xv_double(r.u.d);
 }
 
 bool xv_get_int(const xv *v, int64_t *out)
 {
-    return get_scalar(v, XV_INT, out);
+    return xv_get_scalar(v, XV_INT, out);
 }
 
 bool xv_get_bool(const xv *v, bool *out)
 {
-    return get_scalar(v, XV_BOOL, out);
+    return xv_get_scalar(v, XV_BOOL, out);
 }
 
 bool xv_get_double(const xv *v, double *out)
 {
-    return get_scalar(v, XV_DOUBLE, out);
+    return xv_get_scalar(v, XV_DOUBLE, out);
 }
 
 /* ---- xbuf ---- */

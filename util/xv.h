@@ -75,6 +75,9 @@ bool xv_equal(const xv *a, const xv *b);
 bool xv_get_int(const xv *v, int64_t *out);
 bool xv_get_bool(const xv *v, bool *out);
 bool xv_get_double(const xv *v, double *out);
+/* Any of the three: v as a scalar of kind want (XV_INT, XV_BOOL or
+ * XV_DOUBLE) into *out (an int64_t, bool or double; may be NULL). */
+bool xv_get_scalar(const xv *v, xv_kind want, void *out);
 /* v read as above as a new value of kind want (XV_INT, XV_BOOL or
  * XV_DOUBLE); NULL if it does not convert. */
 xv *xv_convert(const xv *v, xv_kind want);

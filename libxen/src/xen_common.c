@@ -434,15 +434,10 @@ bool xeni_from_xv(const xeni_type *t, const xv *v, void *slot, char **err_r)
         }
         break;
     case XK_INT:
-        if (xv_get_int(v, (int64_t *)slot))
-            return true;
-        break;
     case XK_FLOAT:
-        if (xv_get_double(v, (double *)slot))
-            return true;
-        break;
     case XK_BOOL:
-        if (xv_get_bool(v, (bool *)slot))
+        if (xv_get_scalar(v, t->kind == XK_INT ? XV_INT : t->kind == XK_FLOAT ? XV_DOUBLE : XV_BOOL,
+                          slot))
             return true;
         break;
     case XK_DATETIME:
