@@ -25,3 +25,5 @@ EXTRA_DIST += bench/login-abuse.py bench/strangers.py
 # 256 clients for 60 s, then the daemon back at its baseline (issue 12; bench/soak.py)
 dist_noinst_SCRIPTS += bench/soak.sh
 EXTRA_DIST += bench/soak.py
+# xm create -> console marker beside xl create, on real Xen under QEMU (issue 13)
+dist_noinst_SCRIPTS += bench/xen-create-console.sh bench/xen-create-console.py

@@ -55,7 +55,7 @@ EXTRA_DIST += tests/unit/vm_lifecycle.table
 check-xen:
 	@$(AM_TESTS_ENVIRONMENT) $(SHELL) $(srcdir)/tests/xen-daemon/check-xen.sh
 .PHONY: check-xen
-EXTRA_DIST += tests/xen-daemon/check-xen.sh tests/xen-daemon/test_xend_xen.py
+EXTRA_DIST += tests/xen-daemon/check-xen.sh tests/xen-daemon/test_xend_xen.py tests/xen-daemon/xenguest.py
 
 # The datamodel and its generator (negative cases, rewrite-only-changed, reference).
 TESTS += tests/gen/test_datamodel.py tests/integration/test_roles.py tests/integration/test_constraints.py \

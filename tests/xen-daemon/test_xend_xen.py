@@ -4,54 +4,27 @@ scripts/check-xen-qemu.sh).  Starts xend --backend xen and drives it over
 XenAPI with xmlrpc.client: a PV guest and a PVH guest through start, the
 console marker, pause/unpause, clean_shutdown, guest-initiated poweroff,
 hard_shutdown, suspend/resume, save/restore, an xend restart with a running
-guest, the libxen example client, and destroy.  Prints the figures
+guest, the libxen example client, xm (create from a Python-style file, the
+console marker through xm console, shutdown -w, new/start/delete), and
+destroy.  Prints the figures
 (VM.start -> console marker next to xl create of the same guest, and
 pause/unpause/shutdown latencies next to xl's)."""
 import os
-import re
 import subprocess
 import sys
-import threading
 import time
-import tty
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from xendtest import Xend, ok, fails, run  # noqa: E402
+sys.path.insert(0, HERE)
+from xendtest import BUILDDIR, Xend, ok, fails, run  # noqa: E402
+from xenguest import GUEST, XEN_DEADLINE, PtyReader, Terminal, guest_cfg, wait, warm, xl, xm_cfg  # noqa: E402
 
 X = None
 P = None
 S = None
 FIGURES = []
-GUEST = "/guest"
-
-
-def guest_cfg(name):
-    """kernel, ramdisk, extra, memory of one of the ready-made guest configs."""
-    text = open(os.path.join(GUEST, name + ".cfg")).read()
-    cfg = {}
-    for key in ("kernel", "ramdisk", "extra", "memory", "type", "vcpus", "name"):
-        m = re.search(r'^\s*%s\s*=\s*"?([^"\n]*)"?' % key, text, re.M)
-        if m:
-            cfg[key] = m.group(1).strip()
-    return cfg
-
-
-# Xen under QEMU/TCG on a loaded 2-core machine is slow: no wait for
-# something that must happen is shorter than this (it ends as soon as the
-# condition holds).
-XEN_DEADLINE = float(os.environ.get("XEND_TEST_DEADLINE", "600"))
-
-
-def wait(pred, timeout, what):
-    timeout = max(timeout, XEN_DEADLINE)
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out after %ds waiting for %s" % (timeout, what))
+XM = os.path.join(BUILDDIR, "xm", "xm")
 
 
 def power(vm):
@@ -81,54 +54,11 @@ def has_marker(vm):
         return False
 
 
-def xl(*args, check=True):
-    return subprocess.run(["xl"] + list(args), capture_output=True, text=True, check=check)
-
-
-class PtyReader(threading.Thread):
-    """Reads a guest's console pty (the path xenconsoled publishes in
-    xenstore, as xend's own console logger does) and notes when the marker
-    went by.  Nothing stale can satisfy it: it sees only what it read."""
-
-    def __init__(self, domid):
-        super().__init__(daemon=True)
-        path = subprocess.run(["xenstore-read", "/local/domain/%d/console/tty" % domid],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        self.fd = os.open(path, os.O_RDONLY | os.O_NOCTTY)
-        tty.setraw(self.fd)
-        self.buf = b""
-        self.seen = None
-        self.start()
-
-    def run(self):
-        while self.seen is None:
-            try:
-                chunk = os.read(self.fd, 4096)
-            except OSError:
-                return
-            if not chunk:
-                return
-            self.buf += chunk
-            if b"XQ-GUEST-HELLO" in self.buf:
-                self.seen = time.time()
-
-    def close(self):
-        try:
-            os.close(self.fd)
-        except OSError:
-            pass
-
-
 def xl_baseline(cfgname):
     """Seconds from `xl create` to the console marker, and xl's pause,
     unpause and shutdown latencies, for the same guest."""
-    c = guest_cfg(cfgname)
-    name = c.get("name", "xq-" + cfgname)
-    for f in (c["kernel"], c.get("ramdisk")):    # neither side pays the cold page cache
-        if f:
-            with open(f, "rb") as fh:
-                while fh.read(1 << 20):
-                    pass
+    name = guest_cfg(cfgname).get("name", "xq-" + cfgname)
+    warm(cfgname)
     t0 = time.time()
     xl("create", os.path.join(GUEST, cfgname + ".cfg"))
     con = PtyReader(int(xl("domid", name).stdout.strip()))
@@ -247,6 +177,72 @@ def test_libxen_client():
     ok(P.VM.destroy(S, vm))
 
 
+def xm(*args, rc=0):
+    """xm (the build's, as xend is) on xend's local socket."""
+    r = subprocess.run([XM] + [str(a) for a in args], env=xm_env(), capture_output=True, text=True,
+                       timeout=XEN_DEADLINE)
+    assert r.returncode == rc, "xm %s: exit %d (want %d)\nstdout: %s\nstderr: %s" % (
+        " ".join(map(str, args)), r.returncode, rc, r.stdout, r.stderr)
+    return r.stdout + r.stderr
+
+
+def xm_env():
+    return dict(os.environ, XM_SERVER="unix://" + X.unix, XM_CONFIG_FILE="/nonexistent/xm-config.xml")
+
+
+def xm_console_marker(name):
+    """The guest's console marker read through `xm console` on a terminal,
+    which then detaches on Ctrl-]."""
+    con = Terminal([XM, "console", name], env=xm_env())
+    try:
+        wait(lambda: con.seen or con.exited(), 180, "the marker on xm console " + name)
+        assert con.seen, "xm console %s ended (exit %s) before the marker:\n%s" % (name, con.status, con.text())
+        con.type(b"\x1d")
+        assert con.finish("xm console to detach on Ctrl-]") == 0, con.text()
+    finally:
+        con.kill()
+    assert "Connected to /dev/pts/" in con.text(), con.text()
+
+
+def test_xm_create_console_shutdown():
+    """xm create of a PV guest from a Python-style config file, its console
+    marker through xm console, xm shutdown -w; xm create's VM is run once
+    (transient), so it is gone afterwards and xm delete says so."""
+    path = os.path.join(X.tmp, "xm-pv.cfg")
+    with open(path, "w") as f:
+        f.write(xm_cfg("pv-hold", "xm-pv"))
+    out = xm("create", path)
+    assert out.startswith("Started domain xm-pv (id="), out
+    assert "xm-pv" in xl("list").stdout
+    row = xm("list", "xm-pv").splitlines()[-1].split()
+    assert row[0] == "xm-pv" and row[4] in ("r-----", "-b----", "------"), row
+    xm_console_marker("xm-pv")
+    assert "All domains terminated" in xm("shutdown", "-w", "xm-pv")
+    assert xl("list", "xm-pv", check=False).returncode != 0, "domain still exists after xm shutdown -w"
+    wait(lambda: not ok(P.VM.get_by_name_label(S, "xm-pv")), 60, "the run-once VM to be removed")
+    assert "no VM is named 'xm-pv'" in xm("delete", "xm-pv", rc=4)
+
+
+def test_xm_new_start_shutdown_delete():
+    """The same file made a lasting VM: xm new, start, the console,
+    shutdown -w (still defined, halted), delete."""
+    path = os.path.join(X.tmp, "xm-pv-new.cfg")
+    with open(path, "w") as f:
+        f.write(xm_cfg("pv-hold", "xm-pv-new"))
+    xm("new", path)
+    vms = ok(P.VM.get_by_name_label(S, "xm-pv-new"))
+    assert len(vms) == 1 and power(vms[0]) == "Halted"
+    xm("start", "xm-pv-new")
+    assert "xm-pv-new" in xl("list").stdout
+    xm_console_marker("xm-pv-new")
+    assert "All domains terminated" in xm("shutdown", "-w", "xm-pv-new")
+    assert xl("list", "xm-pv-new", check=False).returncode != 0
+    assert power(vms[0]) == "Halted"
+    xm("delete", "xm-pv-new")
+    assert not ok(P.VM.get_by_name_label(S, "xm-pv-new"))
+    assert "no VM is named 'xm-pv-new'" in xm("list", "xm-pv-new", rc=4)
+
+
 def test_xend_restart_keeps_running_guest():
     global P, S
     vm = make_vm("pv-hold", "xend-pv-restart")
@@ -277,7 +273,7 @@ def main():
         try:
             run([test_host_and_dom0_from_the_hypervisor, test_pv_lifecycle, test_guest_initiated_poweroff,
                  test_suspend_resume, test_xend_restart_keeps_running_guest, test_libxen_client,
-                 test_pvh_lifecycle])
+                 test_xm_create_console_shutdown, test_xm_new_start_shutdown_delete, test_pvh_lifecycle])
         finally:
             print("FIGURES (dom0 wall clock, QEMU TCG):")
             for f in FIGURES:
