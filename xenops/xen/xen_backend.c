@@ -84,6 +84,14 @@ void xx_libxl_err(xo_backend *b, xo_error *err, int rc, const char *what, uint32
                what, domid, rc);
 }
 
+int xx_libxl_check(xo_backend *b, xo_error *err, int rc, const char *what, uint32_t domid)
+{
+    if (!rc)
+        return 0;
+    xx_libxl_err(b, err, rc, what, domid);
+    return -1;
+}
+
 /* ------------------------------------------------------------------- events */
 
 static void xx_emit(xo_backend *b, xo_event_type type, uint32_t domid, const libxl_uuid *uuid,
@@ -612,12 +620,9 @@ static int xx_build(xo_backend *b, const xo_domain_config *cfg, int restore_fd, 
     if (cfg->console_log[0] && xx_console_start(b, domid, cfg->console_log, err))
         goto fail_destroy;
     if (!paused) {
-        xx_log_clear();
-        lrc = libxl_domain_unpause(b->ctx, domid, NULL);
-        if (lrc) {
-            xx_libxl_err(b, err, lrc, "unpause after create", domid);
+        if (XX_LIBXL(b, err, "unpause after create", domid,
+                     libxl_domain_unpause(b->ctx, domid, NULL)))
             goto fail_destroy;
-        }
     }
     *domid_r = domid;
     rc = 0;
@@ -689,36 +694,24 @@ static int xx_check_domu(xo_backend *b, uint32_t domid, xo_error *err)
     return 0;
 }
 
-static int xx_domain_pause(xo_backend *b, uint32_t domid, xo_error *err)
+static int xx_set_paused(xo_backend *b, uint32_t domid, bool pause, xo_error *err)
 {
-    int lrc;
-
-    if (xx_check_domu(b, domid, err))
+    if (xx_check_domu(b, domid, err) || XX_LIBXL(b, err, pause ? "pause" : "unpause", domid,
+                                                 pause ? libxl_domain_pause(b->ctx, domid, NULL)
+                                                       : libxl_domain_unpause(b->ctx, domid, NULL)))
         return -1;
-    xx_log_clear();
-    lrc = libxl_domain_pause(b->ctx, domid, NULL);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "pause", domid);
-        return -1;
-    }
     xx_changed(b, domid);
     return 0;
 }
 
+static int xx_domain_pause(xo_backend *b, uint32_t domid, xo_error *err)
+{
+    return xx_set_paused(b, domid, true, err);
+}
+
 static int xx_domain_unpause(xo_backend *b, uint32_t domid, xo_error *err)
 {
-    int lrc;
-
-    if (xx_check_domu(b, domid, err))
-        return -1;
-    xx_log_clear();
-    lrc = libxl_domain_unpause(b->ctx, domid, NULL);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "unpause", domid);
-        return -1;
-    }
-    xx_changed(b, domid);
-    return 0;
+    return xx_set_paused(b, domid, false, err);
 }
 
 static int xx_domain_shutdown(xo_backend *b, uint32_t domid, xo_shutdown_reason how,
@@ -751,17 +744,9 @@ static int xx_domain_shutdown(xo_backend *b, uint32_t domid, xo_shutdown_reason 
 
 static int xx_domain_destroy(xo_backend *b, uint32_t domid, xo_error *err)
 {
-    int lrc;
-
     if (xx_check_domu(b, domid, err))
         return -1;
-    xx_log_clear();
-    lrc = libxl_domain_destroy(b->ctx, domid, NULL);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "destroy", domid);
-        return -1;
-    }
-    return 0;
+    return XX_LIBXL(b, err, "destroy", domid, libxl_domain_destroy(b->ctx, domid, NULL));
 }
 
 static int xx_domain_suspend(xo_backend *b, uint32_t domid, const char *path, xo_error *err)
@@ -795,13 +780,8 @@ static int xx_domain_suspend(xo_backend *b, uint32_t domid, const char *path, xo
     }
     fd = -1;
     /* the image is safe: the suspended domain goes (like xl save) */
-    xx_log_clear();
-    lrc = libxl_domain_destroy(b->ctx, domid, NULL);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "destroy after suspend", domid);
-        goto out;
-    }
-    rc = 0;
+    rc = XX_LIBXL(b, err, "destroy after suspend", domid,
+                  libxl_domain_destroy(b->ctx, domid, NULL));
 out:
     if (fd >= 0)
         close(fd);
@@ -811,20 +791,15 @@ out:
 static int xx_domain_set_memory(xo_backend *b, uint32_t domid, uint64_t target_kib,
                                 xo_error *err)
 {
-    int lrc;
-
     if (xx_check_domu(b, domid, err))
         return -1;
     if (target_kib > INT64_MAX || target_kib < 1024) {
         xo_error_set(err, XO_E_INVAL, "memory target %" PRIu64 " KiB out of range", target_kib);
         return -1;
     }
-    xx_log_clear();
-    lrc = libxl_set_memory_target(b->ctx, domid, (int64_t)target_kib, 0, 1);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "set memory target", domid);
+    if (XX_LIBXL(b, err, "set memory target", domid,
+                 libxl_set_memory_target(b->ctx, domid, (int64_t)target_kib, 0, 1)))
         return -1;
-    }
     xx_changed(b, domid);
     return 0;
 }
@@ -834,7 +809,7 @@ static int xx_domain_set_vcpus(xo_backend *b, uint32_t domid, unsigned online, x
     libxl_dominfo di;
     libxl_bitmap map;
     unsigned max;
-    int lrc, rc = -1;
+    int rc = -1;
 
     libxl_dominfo_init(&di);
     libxl_bitmap_init(&map);
@@ -856,12 +831,9 @@ static int xx_domain_set_vcpus(xo_backend *b, uint32_t domid, unsigned online, x
     }
     for (unsigned i = 0; i < online; i++)
         libxl_bitmap_set(&map, (int)i);
-    xx_log_clear();
-    lrc = libxl_set_vcpuonline(b->ctx, domid, &map, NULL);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "set vcpus online", domid);
+    if (XX_LIBXL(b, err, "set vcpus online", domid,
+                 libxl_set_vcpuonline(b->ctx, domid, &map, NULL)))
         goto out;
-    }
     xx_changed(b, domid);
     rc = 0;
 out:
@@ -874,27 +846,17 @@ static int xx_domain_sched_params(xo_backend *b, uint32_t domid, unsigned weight
                                   xo_error *err)
 {
     libxl_domain_sched_params p;
-    int lrc, rc = -1;
+    int rc = -1;
 
     libxl_domain_sched_params_init(&p);
-    if (xx_check_domu(b, domid, err))
+    if (xx_check_domu(b, domid, err) || XX_LIBXL(b, err, "get scheduler parameters", domid,
+                                                 libxl_domain_sched_params_get(b->ctx, domid, &p)))
         goto out;
-    xx_log_clear();
-    lrc = libxl_domain_sched_params_get(b->ctx, domid, &p);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "get scheduler parameters", domid);
-        goto out;
-    }
     if (weight)
         p.weight = (int)weight;
     p.cap = (int)cap;
-    xx_log_clear();
-    lrc = libxl_domain_sched_params_set(b->ctx, domid, &p);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "set scheduler parameters", domid);
-        goto out;
-    }
-    rc = 0;
+    rc = XX_LIBXL(b, err, "set scheduler parameters", domid,
+                  libxl_domain_sched_params_set(b->ctx, domid, &p));
 out:
     libxl_domain_sched_params_dispose(&p);
     return rc;
@@ -902,23 +864,14 @@ out:
 
 static int xx_domain_sysrq(xo_backend *b, uint32_t domid, char key, xo_error *err)
 {
-    int lrc;
-
     if (xx_check_domu(b, domid, err))
         return -1;
-    xx_log_clear();
-    lrc = libxl_send_sysrq(b->ctx, domid, key);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "sysrq", domid);
-        return -1;
-    }
-    return 0;
+    return XX_LIBXL(b, err, "sysrq", domid, libxl_send_sysrq(b->ctx, domid, key));
 }
 
 static int xx_domain_trigger(xo_backend *b, uint32_t domid, const char *trigger, xo_error *err)
 {
     libxl_trigger t;
-    int lrc;
 
     if (libxl_trigger_from_string(trigger, &t) || t == LIBXL_TRIGGER_UNKNOWN) {
         xo_error_set(err, XO_E_INVAL, "unknown trigger '%s' (power, sleep, nmi, init, reset, s3resume)",
@@ -927,47 +880,25 @@ static int xx_domain_trigger(xo_backend *b, uint32_t domid, const char *trigger,
     }
     if (xx_check_domu(b, domid, err))
         return -1;
-    xx_log_clear();
-    lrc = libxl_send_trigger(b->ctx, domid, t, 0, NULL);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "trigger", domid);
-        return -1;
-    }
-    return 0;
+    return XX_LIBXL(b, err, "trigger", domid, libxl_send_trigger(b->ctx, domid, t, 0, NULL));
 }
 
 static int xx_domain_coredump(xo_backend *b, uint32_t domid, const char *path, xo_error *err)
 {
-    int lrc;
-
     if (xx_check_domu(b, domid, err))
         return -1;
-    xx_log_clear();
-    lrc = libxl_domain_core_dump(b->ctx, domid, path, NULL);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "core dump", domid);
-        return -1;
-    }
-    return 0;
+    return XX_LIBXL(b, err, "core dump", domid, libxl_domain_core_dump(b->ctx, domid, path, NULL));
 }
 
 static int xx_domain_rename(xo_backend *b, uint32_t domid, const char *name, xo_error *err)
 {
-    int lrc;
-
     if (!name || !*name) {
         xo_error_set(err, XO_E_INVAL, "rename: empty name");
         return -1;
     }
     if (xx_check_domu(b, domid, err))
         return -1;
-    xx_log_clear();
-    lrc = libxl_domain_rename(b->ctx, domid, NULL, name);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "rename", domid);
-        return -1;
-    }
-    return 0;
+    return XX_LIBXL(b, err, "rename", domid, libxl_domain_rename(b->ctx, domid, NULL, name));
 }
 
 /* ------------------------------------------------------------------ devices */
@@ -991,20 +922,14 @@ static int xx_disk_add(xo_backend *b, uint32_t domid, const xo_disk *d, xo_error
 {
     libxl_device_disk disk;
     xo_domtype t;
-    int lrc, rc = -1;
+    int rc = -1;
 
     libxl_device_disk_init(&disk);
     if (xx_check_domu(b, domid, err) || xx_domtype_of(b, domid, &t, err))
         goto out;
     if (xx_disk_to_libxl(d, t, &disk, err))
         goto out;
-    xx_log_clear();
-    lrc = libxl_device_disk_add(b->ctx, domid, &disk, NULL);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "disk add", domid);
-        goto out;
-    }
-    rc = 0;
+    rc = XX_LIBXL(b, err, "disk add", domid, libxl_device_disk_add(b->ctx, domid, &disk, NULL));
 out:
     libxl_device_disk_dispose(&disk);
     return rc;
@@ -1013,7 +938,7 @@ out:
 static int xx_disk_remove(xo_backend *b, uint32_t domid, const char *vdev, xo_error *err)
 {
     libxl_device_disk disk;
-    int lrc, rc = -1;
+    int rc = -1;
 
     libxl_device_disk_init(&disk);
     if (xx_check_domu(b, domid, err))
@@ -1022,13 +947,8 @@ static int xx_disk_remove(xo_backend *b, uint32_t domid, const char *vdev, xo_er
         xo_error_set(err, XO_E_INVAL, "domain %u has no disk %s", domid, vdev);
         goto out;
     }
-    xx_log_clear();
-    lrc = libxl_device_disk_remove(b->ctx, domid, &disk, NULL);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "disk remove", domid);
-        goto out;
-    }
-    rc = 0;
+    rc = XX_LIBXL(b, err, "disk remove", domid,
+                  libxl_device_disk_remove(b->ctx, domid, &disk, NULL));
 out:
     libxl_device_disk_dispose(&disk);
     return rc;
@@ -1039,7 +959,7 @@ static int xx_disk_change_media(xo_backend *b, uint32_t domid, const xo_disk *d,
     libxl_device_disk disk;
     xo_disk cd = *d;
     xo_domtype t;
-    int lrc, rc = -1;
+    int rc = -1;
 
     libxl_device_disk_init(&disk);
     cd.cdrom = true;
@@ -1051,13 +971,7 @@ static int xx_disk_change_media(xo_backend *b, uint32_t domid, const xo_disk *d,
     }
     if (xx_disk_to_libxl(&cd, t, &disk, err))
         goto out;
-    xx_log_clear();
-    lrc = libxl_cdrom_insert(b->ctx, domid, &disk, NULL);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "change media", domid);
-        goto out;
-    }
-    rc = 0;
+    rc = XX_LIBXL(b, err, "change media", domid, libxl_cdrom_insert(b->ctx, domid, &disk, NULL));
 out:
     libxl_device_disk_dispose(&disk);
     return rc;
@@ -1067,7 +981,7 @@ static int xx_nic_add(xo_backend *b, uint32_t domid, xo_nic *n, xo_error *err)
 {
     libxl_device_nic nic, got;
     xo_domtype t;
-    int lrc, rc = -1;
+    int rc = -1;
 
     libxl_device_nic_init(&nic);
     libxl_device_nic_init(&got);
@@ -1075,12 +989,8 @@ static int xx_nic_add(xo_backend *b, uint32_t domid, xo_nic *n, xo_error *err)
         goto out;
     if (xx_nic_to_libxl(n, t, &nic, err))
         goto out;
-    xx_log_clear();
-    lrc = libxl_device_nic_add(b->ctx, domid, &nic, NULL);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "nic add", domid);
+    if (XX_LIBXL(b, err, "nic add", domid, libxl_device_nic_add(b->ctx, domid, &nic, NULL)))
         goto out;
-    }
     /* libxl chose devid/mac in place; read back what the backend has */
     n->devid = nic.devid;
     if (libxl_devid_to_device_nic(b->ctx, domid, nic.devid, &got) == 0)
@@ -1097,7 +1007,7 @@ out:
 static int xx_nic_remove(xo_backend *b, uint32_t domid, int devid, xo_error *err)
 {
     libxl_device_nic nic;
-    int lrc, rc = -1;
+    int rc = -1;
 
     libxl_device_nic_init(&nic);
     if (xx_check_domu(b, domid, err))
@@ -1106,13 +1016,7 @@ static int xx_nic_remove(xo_backend *b, uint32_t domid, int devid, xo_error *err
         xo_error_set(err, XO_E_INVAL, "domain %u has no nic %d", domid, devid);
         goto out;
     }
-    xx_log_clear();
-    lrc = libxl_device_nic_remove(b->ctx, domid, &nic, NULL);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "nic remove", domid);
-        goto out;
-    }
-    rc = 0;
+    rc = XX_LIBXL(b, err, "nic remove", domid, libxl_device_nic_remove(b->ctx, domid, &nic, NULL));
 out:
     libxl_device_nic_dispose(&nic);
     return rc;

@@ -44,16 +44,12 @@ int xx_host_info(xo_backend *b, xo_host_info *info_r, xo_error *err)
 {
     libxl_physinfo pi;
     const libxl_version_info *vi;
-    int sched, lrc, rc = -1;
+    int sched, rc = -1;
 
     libxl_physinfo_init(&pi);
     memset(info_r, 0, sizeof(*info_r));
-    xx_log_clear();
-    lrc = libxl_get_physinfo(b->ctx, &pi);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "physinfo", 0);
+    if (XX_LIBXL(b, err, "physinfo", 0, libxl_get_physinfo(b->ctx, &pi)))
         goto out;
-    }
     vi = libxl_get_version_info(b->ctx);
     if (!vi) {
         xx_libxl_err(b, err, ERROR_FAIL, "version info", 0);
@@ -136,16 +132,12 @@ int xx_host_cpus(xo_backend *b, xo_cpu_info **cpus_r, size_t *n_r, xo_error *err
     libxl_physinfo pi;
     xc_cpuinfo_t *ci = NULL;
     xo_cpu_info tmpl, *out = NULL;
-    int nr = 0, lrc, rc = -1;
+    int nr = 0, rc = -1;
     int64_t now;
 
     libxl_physinfo_init(&pi);
-    xx_log_clear();
-    lrc = libxl_get_physinfo(b->ctx, &pi);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "physinfo", 0);
+    if (XX_LIBXL(b, err, "physinfo", 0, libxl_get_physinfo(b->ctx, &pi)))
         goto out;
-    }
     ci = calloc(pi.max_cpu_id + 1, sizeof(*ci));
     out = calloc(pi.nr_cpus ? pi.nr_cpus : 1, sizeof(*out));
     if (!ci || !out) {
@@ -311,7 +303,7 @@ out:
 int xx_host_send_debug_keys(xo_backend *b, const char *keys, xo_error *err)
 {
     char *k = strdup(keys ? keys : "");
-    int lrc, rc = -1;
+    int rc = -1;
 
     if (!k) {
         xo_error_set(err, XO_E_FAIL, "out of memory");
@@ -321,13 +313,7 @@ int xx_host_send_debug_keys(xo_backend *b, const char *keys, xo_error *err)
         xo_error_set(err, XO_E_INVAL, "no debug keys given");
         goto out;
     }
-    xx_log_clear();
-    lrc = libxl_send_debug_keys(b->ctx, k);
-    if (lrc) {
-        xx_libxl_err(b, err, lrc, "send debug keys", 0);
-        goto out;
-    }
-    rc = 0;
+    rc = XX_LIBXL(b, err, "send debug keys", 0, libxl_send_debug_keys(b->ctx, k));
 out:
     free(k);
     return rc;

@@ -102,6 +102,11 @@ int xx_domain_io(xo_backend *b, uint32_t domid, xo_dev_io **io_r, size_t *n_r, x
 /* xen_backend.c */
 void xx_libxl_err(xo_backend *b, xo_error *err, int rc, const char *what, uint32_t domid);
 void xx_log_clear(void);
+int xx_libxl_check(xo_backend *b, xo_error *err, int rc, const char *what, uint32_t domid);
+/* Make a libxl call (an expression giving its rc) with what libxl logs
+ * cleared first: 0, or -1 with err set from rc and that log. */
+#define XX_LIBXL(b, err, what, domid, call)                                                        \
+    (xx_log_clear(), xx_libxl_check((b), (err), (call), (what), (domid)))
 
 /* xen_host.c */
 int xx_host_info(xo_backend *b, xo_host_info *info_r, xo_error *err);
