@@ -24,7 +24,9 @@
 
 #include "xenops/xen/xen_priv.h"
 
-static xx_oreg *xx_oreg_get(xo_backend *b)
+/* A registration for for_libxl, all else reset; returned with ev_lock held
+ * (NULL, unlocked, when out of memory). */
+static xx_oreg *xx_oreg_take(xo_backend *b, void *for_libxl)
 {
     xx_oreg *r;
 
@@ -36,24 +38,23 @@ static xx_oreg *xx_oreg_get(xo_backend *b)
         r->next_all = b->oreg_all;
         b->oreg_all = r;
     }
-    if (r) {
-        r->next_free = NULL;
-        r->b = b;
-        r->for_libxl = NULL;
-        r->fd = -1;
-        r->events = 0;
-        r->pending_revents = 0;
-        r->queued = false;
-        r->dead = false;
-        r->in_use = true;
-        r->h = NULL;
-        r->timer = NULL;
-        r->fake = false;
-        r->ftimer = NULL;
-        r->stale_ftimer = NULL;
+    if (!r) {
+        pthread_mutex_unlock(&b->ev_lock);
+        return NULL;
     }
-    pthread_mutex_unlock(&b->ev_lock);
+    *r = (xx_oreg){
+        .next_all = r->next_all, .b = b, .for_libxl = for_libxl, .fd = -1, .in_use = true
+    };
     return r;
+}
+
+/* with ev_lock held: back to the free list */
+static void xx_oreg_put_locked(xo_backend *b, xx_oreg *r)
+{
+    r->in_use = false;
+    r->for_libxl = NULL;
+    r->next_free = b->oreg_free;
+    b->oreg_free = r;
 }
 
 /* Loop thread (queued): back to the free list. */
@@ -70,10 +71,7 @@ static void xx_oreg_recycle_cb(void *arg)
     if (stale)
         xloop_timer_remove(stale);  /* loop thread: armed, not running */
     pthread_mutex_lock(&b->ev_lock);
-    r->in_use = false;
-    r->for_libxl = NULL;
-    r->next_free = b->oreg_free;
-    b->oreg_free = r;
+    xx_oreg_put_locked(b, r);
     pthread_mutex_unlock(&b->ev_lock);
 }
 
@@ -150,6 +148,15 @@ static void xx_fd_cb(xloop_fd *h, int fd, short revents, void *arg)
         xloop_call(b->loop, xx_fd_deliver_cb, r);
 }
 
+static void xx_fake_tick_cb(xloop_timer *t, void *arg);
+
+/* with ev_lock held */
+static void xx_fake_arm_locked(xo_backend *b, xx_oreg *r)
+{
+    if (!r->ftimer && (r->events & (POLLIN | POLLOUT)))
+        r->ftimer = xloop_timer_add(b->loop, xloop_now_ms(), xx_fake_tick_cb, r);
+}
+
 /* Loop thread: a "fake" (always ready) fd's tick. */
 static void xx_fake_tick_cb(xloop_timer *t, void *arg)
 {
@@ -176,32 +183,23 @@ static void xx_fake_tick_cb(xloop_timer *t, void *arg)
     libxl_osevent_occurred_fd(b->ctx, for_libxl, fd, events, events & (POLLIN | POLLOUT));
     /* still interested: tick again (the loop runs other work in between) */
     pthread_mutex_lock(&b->ev_lock);
-    if (!r->dead && r->in_use && r->fake && !r->ftimer && (r->events & (POLLIN | POLLOUT)))
-        r->ftimer = xloop_timer_add(b->loop, xloop_now_ms(), xx_fake_tick_cb, r);
+    if (!r->dead && r->in_use && r->fake)
+        xx_fake_arm_locked(b, r);
     pthread_mutex_unlock(&b->ev_lock);
-}
-
-/* with ev_lock held */
-static void xx_fake_arm_locked(xo_backend *b, xx_oreg *r)
-{
-    if (!r->ftimer && (r->events & (POLLIN | POLLOUT)))
-        r->ftimer = xloop_timer_add(b->loop, xloop_now_ms(), xx_fake_tick_cb, r);
 }
 
 static int xx_fd_register(void *user, int fd, void **for_app_registration_out, short events,
                           void *for_libxl)
 {
     xo_backend *b = user;
-    xx_oreg *r = xx_oreg_get(b);
+    /* ev_lock across add + store: a callback firing at once waits for it */
+    xx_oreg *r = xx_oreg_take(b, for_libxl);
     xloop_fd *h;
 
     if (!r)
         return ERROR_OSEVENT_REG_FAIL;
-    /* ev_lock across add + store: a callback firing at once waits for it */
-    pthread_mutex_lock(&b->ev_lock);
     r->fd = fd;
     r->events = events;
-    r->for_libxl = for_libxl;
     h = xloop_fd_add(b->loop, fd, events, xx_fd_cb, r);
     r->h = h;
     if (!h && errno == EPERM) {
@@ -209,9 +207,7 @@ static int xx_fd_register(void *user, int fd, void **for_app_registration_out, s
         r->fake = true;
         xx_fake_arm_locked(b, r);
     } else if (!h) {
-        r->in_use = false;
-        r->next_free = b->oreg_free;
-        b->oreg_free = r;
+        xx_oreg_put_locked(b, r);
     }
     pthread_mutex_unlock(&b->ev_lock);
     if (!h && !r->fake)
@@ -320,20 +316,15 @@ static int xx_timeout_register(void *user, void **for_app_registration_out, stru
                                void *for_libxl)
 {
     xo_backend *b = user;
-    xx_oreg *r = xx_oreg_get(b);
+    xx_oreg *r = xx_oreg_take(b, for_libxl);
     xloop_timer *t;
 
     if (!r)
         return ERROR_OSEVENT_REG_FAIL;
-    pthread_mutex_lock(&b->ev_lock);
-    r->for_libxl = for_libxl;
     t = xloop_timer_add(b->loop, xx_abs_to_loop_ms(abs), xx_timer_cb, r);
     r->timer = t;
-    if (!t) {
-        r->in_use = false;
-        r->next_free = b->oreg_free;
-        b->oreg_free = r;
-    }
+    if (!t)
+        xx_oreg_put_locked(b, r);
     pthread_mutex_unlock(&b->ev_lock);
     if (!t)
         return ERROR_OSEVENT_REG_FAIL;
