@@ -12,6 +12,7 @@
 #include <libxl.h>
 
 #include "xenops/xen/xen_config.h"
+#include "xenops/xen/xen_priv.h"
 
 static void base_cfg(xo_domain_config *c, xo_domtype t)
 {
@@ -312,8 +313,28 @@ static void test_helpers(void)
     libxl_device_disk_dispose(&disk);
 }
 
+/* xen_io.c names a blkback device (vbd-<domid>-<devid>) as the VBD does. */
+static void test_vdev_names(void)
+{
+    static const struct { unsigned long devid; const char *name; } cases[] = {
+        { 202UL << 8, "xvda" }, { (202UL << 8) | 1, "xvda1" }, { (202UL << 8) | 16, "xvdb" },
+        { (202UL << 8) | 255, "xvdp15" }, { (1UL << 28) | (26UL << 8), "xvdaa" },
+        { (1UL << 28) | (27UL << 8) | 2, "xvdab2" }, { 3UL << 8, "hda" }, { (3UL << 8) | 64, "hdb" },
+        { 22UL << 8, "hdc" }, { (22UL << 8) | 65, "hdd1" }, { 8UL << 8, "sda" }, { (8UL << 8) | 17, "sdb1" },
+    };
+    char buf[16];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        buf[0] = '\0';
+        CHECKF(xx_vdev_name(cases[i].devid, buf, sizeof(buf)) && strcmp(buf, cases[i].name) == 0,
+               "devid %lu: got %s, want %s", cases[i].devid, buf, cases[i].name);
+    }
+    CHECK(!xx_vdev_name(9UL << 8, buf, sizeof(buf)));         /* not a disk encoding */
+    CHECK(!xx_vdev_name(202UL << 8, buf, 4));                 /* "xvda" does not fit in 4 */
+}
+
 int main(void)
 {
+    test_vdev_names();
     test_pv();
     test_pvh_defaults();
     test_hvm();

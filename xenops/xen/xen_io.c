@@ -27,7 +27,7 @@ static bool read_u64(const char *dir, const char *name, const char *attr, uint64
 
 /* "xvda", "hdc", "sdb", "xvdaa" and partitions from a Xen virtual device
  * number (the encodings of Xen's docs/misc/vbd-interface.txt). */
-static bool vdev_name(unsigned long devid, char *buf, size_t len)
+bool xx_vdev_name(unsigned long devid, char *buf, size_t len)
 {
     const char *pfx;
     unsigned long disk, part;
@@ -99,7 +99,7 @@ int xx_domain_io(xo_backend *b, uint32_t domid, xo_dev_io **io_r, size_t *n_r, x
             continue;
         xo_dev_io d = { .nic = false };
         uint64_t rd, wr;
-        if (vdev_name(devid, d.vdev, sizeof(d.vdev)) && read_u64(vbds, de->d_name, "rd_sect", &rd) &&
+        if (xx_vdev_name(devid, d.vdev, sizeof(d.vdev)) && read_u64(vbds, de->d_name, "rd_sect", &rd) &&
             read_u64(vbds, de->d_name, "wr_sect", &wr)) {
             d.rd_bytes = rd * 512, d.wr_bytes = wr * 512;
             oom = !add(&io, &n, &cap, &d);

@@ -98,6 +98,9 @@ int xx_domain_console_tty(xo_backend *b, uint32_t domid, char *path, size_t len,
 
 /* xen_io.c: the byte counters of a domain's nics and disks (dom0's sysfs). */
 int xx_domain_io(xo_backend *b, uint32_t domid, xo_dev_io **io_r, size_t *n_r, xo_error *err);
+/* "xvda", "hdc1", "sdb", "xvdaa" from a Xen virtual device number; false
+ * for an encoding it does not know or a name longer than len. */
+bool xx_vdev_name(unsigned long devid, char *buf, size_t len);
 
 /* xen_backend.c */
 void xx_libxl_err(xo_backend *b, xo_error *err, int rc, const char *what, uint32_t domid);
