@@ -359,23 +359,25 @@ void xloop_free(xloop *l)
     free(l);
 }
 
-xloop_fd *xloop_fd_add(xloop *l, int fd, short events, xloop_fd_fn fn, void *arg)
+/* Room for a new handle (size bytes), or NULL with errno set: EINVAL when
+ * the arguments it is made from are not valid, or ENOMEM. */
+static void *xloop_handle_alloc(bool valid, size_t size)
 {
-    xloop_fd *h;
-    struct epoll_event ev;
-
-    if (!l || fd < 0 || !fn) {
+    if (!valid) {
         errno = EINVAL;
         return NULL;
     }
-    h = calloc(1, sizeof(*h));
+    return malloc(size);
+}
+
+xloop_fd *xloop_fd_add(xloop *l, int fd, short events, xloop_fd_fn fn, void *arg)
+{
+    xloop_fd *h = xloop_handle_alloc(l && fd >= 0 && fn, sizeof(*h));
+    struct epoll_event ev;
+
     if (!h)
         return NULL;
-    h->loop = l;
-    h->fd = fd;
-    h->events = events;
-    h->fn = fn;
-    h->arg = arg;
+    *h = (xloop_fd){ .loop = l, .fd = fd, .events = events, .fn = fn, .arg = arg };
     ev.events = xloop_map_events((uint16_t)events, false);
     ev.data.ptr = h;
     pthread_mutex_lock(&l->lock);
@@ -428,20 +430,11 @@ void xloop_fd_remove(xloop_fd *h)
 
 xloop_timer *xloop_timer_add(xloop *l, int64_t abs_ms, xloop_timer_fn fn, void *arg)
 {
-    xloop_timer *t;
+    xloop_timer *t = xloop_handle_alloc(l && fn, sizeof(*t));
 
-    if (!l || !fn) {
-        errno = EINVAL;
-        return NULL;
-    }
-    t = calloc(1, sizeof(*t));
     if (!t)
         return NULL;
-    t->loop = l;
-    t->abs_ms = abs_ms;
-    t->fn = fn;
-    t->arg = arg;
-    t->state = XLOOP_T_ARMED;
+    *t = (xloop_timer){ .loop = l, .abs_ms = abs_ms, .fn = fn, .arg = arg, .state = XLOOP_T_ARMED };
     pthread_mutex_lock(&l->lock);
     if (l->n_heap == l->cap_heap) {
         size_t cap = l->cap_heap ? l->cap_heap * 2 : 64;
