@@ -40,6 +40,23 @@ char *vmd_buf_take(vmd_buf *b);   /* NUL-terminated, never NULL */
 typedef enum { VMD_QUOTE_PY, VMD_QUOTE_JSON } vmd_quoting;
 void vmd_buf_quote(vmd_buf *b, const char *s, char q, vmd_quoting how);
 
+/* A field of a description or of one of its devices, for what reads every field (vmdesc_free,
+ * vmdesc_equal, the plan's VM.create): a field added to vmdesc.h is added to its table. */
+typedef enum { VMD_F_STR, VMD_F_MAP, VMD_F_I64, VMD_F_BOOL, VMD_F_UINT, VMD_F_INT } vmd_field_kind;
+typedef struct vmd_field {
+    const char *name;   /* the C name */
+    const char *xenapi; /* the description's: VM.create's member */
+    vmd_field_kind kind;
+    size_t off;
+    bool optional; /* VM.create leaves it out when unset (NULL, negative) */
+} vmd_field;
+/* The description's own fields, in the order VM.create passes them. */
+extern const vmd_field vmd_desc_fields[];
+extern const size_t vmd_n_desc_fields;
+const char *vmd_field_str(const void *p, const vmd_field *f);
+const vmd_map *vmd_field_map(const void *p, const vmd_field *f);
+int64_t vmd_field_int(const void *p, const vmd_field *f); /* the integer kinds and BOOL */
+
 /* The length of the valid UTF-8 prefix of s[0..n). */
 size_t vmd_utf8_valid(const unsigned char *s, size_t n);
 

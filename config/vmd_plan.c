@@ -63,45 +63,22 @@ static vmd_member *m_map(vmd_step *s, const char *name, const vmd_map *src)
 static void vm_create(vmd_plan *p, const vmdesc *d, const vmd_plan_opts *o)
 {
     vmd_step *s = step(p, VMD_STEP_CREATE, "VM.create", "vm");
-    if (d->uuid)
-        m_str(s, "uuid", d->uuid);
-    m_str(s, "name_label", d->name);
-    m_str(s, "name_description", d->description);
-    m_int(s, "user_version", d->user_version);
-    m_bool(s, "is_a_template", d->is_a_template);
-    m_bool(s, "auto_power_on", d->auto_power_on);
-    m_int(s, "memory_static_max", d->mem_static_max);
-    m_int(s, "memory_dynamic_max", d->mem_dynamic_max);
-    m_int(s, "memory_dynamic_min", d->mem_dynamic_min);
-    m_int(s, "memory_static_min", d->mem_static_min);
-    m_map(s, "VCPUs_params", &d->vcpu_params);
-    m_int(s, "VCPUs_max", d->vcpus_max);
-    m_int(s, "VCPUs_at_startup", d->vcpus_at_startup);
-    m_str(s, "actions_after_shutdown", d->on_shutdown);
-    m_str(s, "actions_after_reboot", d->on_reboot);
-    m_str(s, "actions_after_crash", d->on_crash);
-    m_str(s, "PV_bootloader", d->bootloader);
-    m_str(s, "PV_kernel", d->kernel);
-    m_str(s, "PV_ramdisk", d->ramdisk);
-    m_str(s, "PV_args", d->args);
-    m_str(s, "PV_bootloader_args", d->bootloader_args);
-    m_str(s, "HVM_boot_policy", d->hvm_boot_policy);
-    m_map(s, "HVM_boot_params", &d->hvm_boot_params);
-    m_map(s, "platform", &d->platform);
-    m_str(s, "PCI_bus", d->pci_bus);
-    vmd_member *oc = m_map(s, "other_config", &d->other_config);
-    if (o && o->transient)
-        vmd_map_set(&oc->map, "transient", "True");
-    /* xend's VM.create also took these (not XenAPI 1.0 fields; a server
-     * without them ignores unknown members) */
-    if (d->pool_name)
-        m_str(s, "pool_name", d->pool_name);
-    if (d->s3_integrity >= 0)
-        m_int(s, "s3_integrity", d->s3_integrity);
-    if (d->superpages >= 0)
-        m_int(s, "superpages", d->superpages);
-    if (d->security_label)
-        m_str(s, "security_label", d->security_label);
+    for (size_t i = 0; i < vmd_n_desc_fields; i++) {
+        const vmd_field *f = &vmd_desc_fields[i];
+        if (f->kind == VMD_F_STR) {
+            const char *v = vmd_field_str(d, f);
+            if (v || !f->optional)
+                m_str(s, f->xenapi, v);
+        } else if (f->kind == VMD_F_MAP) {
+            vmd_member *m = m_map(s, f->xenapi, vmd_field_map(d, f));
+            if (o && o->transient && strcmp(f->xenapi, "other_config") == 0)
+                vmd_map_set(&m->map, "transient", "True");
+        } else if (f->kind == VMD_F_BOOL) {
+            m_bool(s, f->xenapi, vmd_field_int(d, f));
+        } else if (vmd_field_int(d, f) >= 0 || !f->optional) {
+            m_int(s, f->xenapi, vmd_field_int(d, f));
+        }
+    }
 }
 
 /* The index of the network the description defines with this name, or -1. */

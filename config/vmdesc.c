@@ -275,75 +275,146 @@ void vmdesc_init(vmdesc *d)
     d->superpages = -1;
 }
 
-static void disk_free(vmd_disk *k)
+/* ---- the fields of a description ------------------------------------------- */
+
+#define DESC(f, xenapi, kind) { #f, xenapi, VMD_F_##kind, offsetof(vmdesc, f), false }
+#define DESC_OPT(f, xenapi, kind) { #f, xenapi, VMD_F_##kind, offsetof(vmdesc, f), true }
+const vmd_field vmd_desc_fields[] = {
+    DESC_OPT(uuid, "uuid", STR),
+    DESC(name, "name_label", STR),
+    DESC(description, "name_description", STR),
+    DESC(user_version, "user_version", I64),
+    DESC(is_a_template, "is_a_template", BOOL),
+    DESC(auto_power_on, "auto_power_on", BOOL),
+    DESC(mem_static_max, "memory_static_max", I64),
+    DESC(mem_dynamic_max, "memory_dynamic_max", I64),
+    DESC(mem_dynamic_min, "memory_dynamic_min", I64),
+    DESC(mem_static_min, "memory_static_min", I64),
+    DESC(vcpu_params, "VCPUs_params", MAP),
+    DESC(vcpus_max, "VCPUs_max", I64),
+    DESC(vcpus_at_startup, "VCPUs_at_startup", I64),
+    DESC(on_shutdown, "actions_after_shutdown", STR),
+    DESC(on_reboot, "actions_after_reboot", STR),
+    DESC(on_crash, "actions_after_crash", STR),
+    DESC(bootloader, "PV_bootloader", STR),
+    DESC(kernel, "PV_kernel", STR),
+    DESC(ramdisk, "PV_ramdisk", STR),
+    DESC(args, "PV_args", STR),
+    DESC(bootloader_args, "PV_bootloader_args", STR),
+    DESC(hvm_boot_policy, "HVM_boot_policy", STR),
+    DESC(hvm_boot_params, "HVM_boot_params", MAP),
+    DESC(platform, "platform", MAP),
+    DESC(pci_bus, "PCI_bus", STR),
+    DESC(other_config, "other_config", MAP),
+    /* xend's VM.create also took these (no XenAPI 1.0 fields; a server without them ignores
+     * unknown members) */
+    DESC_OPT(pool_name, "pool_name", STR),
+    DESC_OPT(s3_integrity, "s3_integrity", I64),
+    DESC_OPT(superpages, "superpages", I64),
+    DESC_OPT(security_label, "security_label", STR),
+};
+const size_t vmd_n_desc_fields = sizeof(vmd_desc_fields) / sizeof(*vmd_desc_fields);
+#undef DESC
+#undef DESC_OPT
+
+/* The devices' fields (no XenAPI names: the plan makes their records itself). */
+#define DEV(type, f, kind) { #f, NULL, VMD_F_##kind, offsetof(type, f), false }
+static const vmd_field disk_fields[] = {
+    DEV(vmd_disk, uname, STR), DEV(vmd_disk, dev, STR), DEV(vmd_disk, cdrom, BOOL),
+    DEV(vmd_disk, writable, BOOL), DEV(vmd_disk, sharable, BOOL), DEV(vmd_disk, bootable, BOOL),
+    DEV(vmd_disk, backend, STR), DEV(vmd_disk, protocol, STR), DEV(vmd_disk, size, I64),
+    DEV(vmd_disk, vdi_type, STR), DEV(vmd_disk, vdi_label, STR), DEV(vmd_disk, qos_type, STR),
+    DEV(vmd_disk, qos_params, MAP),
+};
+static const vmd_field vif_fields[] = {
+    DEV(vmd_vif, mac, STR), DEV(vmd_vif, bridge, STR), DEV(vmd_vif, device, STR),
+    DEV(vmd_vif, mtu, I64), DEV(vmd_vif, qos_type, STR), DEV(vmd_vif, qos_params, MAP),
+    DEV(vmd_vif, security_label, STR), DEV(vmd_vif, legacy, MAP),
+};
+static const vmd_field pci_fields[] = {
+    DEV(vmd_pci, domain, UINT), DEV(vmd_pci, bus, UINT), DEV(vmd_pci, slot, UINT),
+    DEV(vmd_pci, func, UINT), DEV(vmd_pci, vslot, INT), DEV(vmd_pci, key, STR),
+    DEV(vmd_pci, opts, MAP),
+};
+static const vmd_field console_fields[] = {
+    DEV(vmd_console, protocol, STR), DEV(vmd_console, other_config, MAP),
+};
+static const vmd_field network_fields[] = {
+    DEV(vmd_network, label, STR), DEV(vmd_network, description, STR),
+    DEV(vmd_network, gateway, STR), DEV(vmd_network, netmask, STR),
+    DEV(vmd_network, other_config, MAP),
+};
+#undef DEV
+
+/* The arrays of devices: where each is in a vmdesc, the size of an element, its fields. */
+#define N_OF(a) (sizeof(a) / sizeof(*(a)))
+#define DEVICES(what, array, type, fields) \
+    { what, offsetof(vmdesc, array), offsetof(vmdesc, n_##array), sizeof(type), fields, N_OF(fields) }
+static const struct devices {
+    const char *what; /* in vmdesc_equal's messages */
+    size_t array, count, size;
+    const vmd_field *fields;
+    size_t n_fields;
+} devices[] = {
+    DEVICES("disk", disks, vmd_disk, disk_fields),
+    DEVICES("vif", vifs, vmd_vif, vif_fields),
+    DEVICES("pci", pcis, vmd_pci, pci_fields),
+    DEVICES("console", consoles, vmd_console, console_fields),
+    DEVICES("network", networks, vmd_network, network_fields),
+};
+#undef DEVICES
+
+const char *vmd_field_str(const void *p, const vmd_field *f)
 {
-    free(k->uname);
-    free(k->dev);
-    free(k->backend);
-    free(k->protocol);
-    free(k->vdi_type);
-    free(k->vdi_label);
-    free(k->qos_type);
-    vmd_map_free(&k->qos_params);
+    return *(char *const *)(const void *)((const char *)p + f->off);
 }
 
-static void vif_free(vmd_vif *v)
+const vmd_map *vmd_field_map(const void *p, const vmd_field *f)
 {
-    free(v->mac);
-    free(v->bridge);
-    free(v->device);
-    free(v->qos_type);
-    vmd_map_free(&v->qos_params);
-    free(v->security_label);
-    vmd_map_free(&v->legacy);
+    return (const vmd_map *)(const void *)((const char *)p + f->off);
+}
+
+int64_t vmd_field_int(const void *p, const vmd_field *f)
+{
+    const void *at = (const char *)p + f->off;
+    switch (f->kind) {
+    case VMD_F_I64: return *(const int64_t *)at;
+    case VMD_F_BOOL: return *(const bool *)at;
+    case VMD_F_UINT: return *(const unsigned *)at;
+    case VMD_F_INT: return *(const int *)at;
+    default: return 0;
+    }
+}
+
+/* The array of a kind of device in d and its length. */
+static char *devices_of(const vmdesc *d, const struct devices *k, size_t *n)
+{
+    *n = *(const size_t *)(const void *)((const char *)d + k->count);
+    return *(char *const *)(const void *)((const char *)d + k->array);
+}
+
+/* Frees the strings and maps of the part at p. */
+static void fields_free(void *p, const vmd_field *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        void *at = (char *)p + f[i].off;
+        if (f[i].kind == VMD_F_STR)
+            free(*(char **)at);
+        else if (f[i].kind == VMD_F_MAP)
+            vmd_map_free(at);
+    }
 }
 
 void vmdesc_free(vmdesc *d)
 {
-    free(d->name);
-    free(d->uuid);
-    free(d->description);
-    vmd_map_free(&d->vcpu_params);
-    free(d->on_shutdown);
-    free(d->on_reboot);
-    free(d->on_crash);
-    free(d->kernel);
-    free(d->ramdisk);
-    free(d->args);
-    free(d->bootloader);
-    free(d->bootloader_args);
-    free(d->hvm_boot_policy);
-    vmd_map_free(&d->hvm_boot_params);
-    vmd_map_free(&d->platform);
-    vmd_map_free(&d->other_config);
-    free(d->pci_bus);
-    free(d->pool_name);
-    free(d->security_label);
-    for (size_t i = 0; i < d->n_disks; i++)
-        disk_free(&d->disks[i]);
-    free(d->disks);
-    for (size_t i = 0; i < d->n_vifs; i++)
-        vif_free(&d->vifs[i]);
-    free(d->vifs);
-    for (size_t i = 0; i < d->n_pcis; i++) {
-        free(d->pcis[i].key);
-        vmd_map_free(&d->pcis[i].opts);
+    fields_free(d, vmd_desc_fields, vmd_n_desc_fields);
+    for (size_t k = 0; k < N_OF(devices); k++) {
+        size_t n;
+        char *v = devices_of(d, &devices[k], &n);
+        for (size_t i = 0; i < n; i++)
+            fields_free(v + i * devices[k].size, devices[k].fields, devices[k].n_fields);
+        free(v);
     }
-    free(d->pcis);
-    for (size_t i = 0; i < d->n_consoles; i++) {
-        free(d->consoles[i].protocol);
-        vmd_map_free(&d->consoles[i].other_config);
-    }
-    free(d->consoles);
-    for (size_t i = 0; i < d->n_networks; i++) {
-        vmd_network *w = &d->networks[i];
-        free(w->label);
-        free(w->description);
-        free(w->gateway);
-        free(w->netmask);
-        vmd_map_free(&w->other_config);
-    }
-    free(d->networks);
     vmdesc_init(d);
 }
 
@@ -355,60 +426,47 @@ static bool str_eq(const char *a, const char *b)
 
 #define DIFF(cond, ...) do { if (cond) { if (what) snprintf(what, n, __VA_ARGS__); return false; } } while (0)
 
+/* Compares the parts a and b field by field; the first difference is said in what, after at
+ * ("disk 2 " or ""). */
+static bool fields_equal(const void *a, const void *b, const vmd_field *f, size_t nf,
+                         const char *at, char *what, size_t n)
+{
+    for (size_t i = 0; i < nf; i++) {
+        if (f[i].kind == VMD_F_STR) {
+            const char *x = vmd_field_str(a, &f[i]), *y = vmd_field_str(b, &f[i]);
+            DIFF(!str_eq(x, y), "%s%s: '%s' vs '%s'", at, f[i].name, x ? x : "", y ? y : "");
+        } else if (f[i].kind == VMD_F_MAP) {
+            DIFF(!map_equal(vmd_field_map(a, &f[i]), vmd_field_map(b, &f[i])), "%s%s differs", at,
+                 f[i].name);
+        } else {
+            int64_t x = vmd_field_int(a, &f[i]), y = vmd_field_int(b, &f[i]);
+            DIFF(x != y, "%s%s: %" PRId64 " vs %" PRId64, at, f[i].name, x, y);
+        }
+    }
+    return true;
+}
+
 bool vmdesc_equal(const vmdesc *a, const vmdesc *b, char *what, size_t n)
 {
-#define S(f) DIFF(!str_eq(a->f, b->f), "%s: '%s' vs '%s'", #f, a->f ? a->f : "", b->f ? b->f : "")
-#define I(f) DIFF(a->f != b->f, "%s: %" PRId64 " vs %" PRId64, #f, (int64_t)a->f, (int64_t)b->f)
-#define M(f) DIFF(!map_equal(&a->f, &b->f), "%s differs", #f)
-    S(name); S(uuid); S(description);
-    I(user_version); I(is_a_template); I(auto_power_on);
-    I(mem_static_min); I(mem_static_max); I(mem_dynamic_min); I(mem_dynamic_max);
-    I(vcpus_max); I(vcpus_at_startup);
-    M(vcpu_params);
-    S(on_shutdown); S(on_reboot); S(on_crash);
-    S(kernel); S(ramdisk); S(args); S(bootloader); S(bootloader_args);
-    S(hvm_boot_policy); M(hvm_boot_params); M(platform); M(other_config);
-    S(pci_bus); S(pool_name); S(security_label);
-    I(s3_integrity); I(superpages);
-    I(n_disks); I(n_vifs); I(n_pcis); I(n_consoles); I(n_networks);
-#undef S
-#undef I
-#undef M
-    for (size_t i = 0; i < a->n_disks; i++) {
-        const vmd_disk *x = &a->disks[i], *y = &b->disks[i];
-#define S(f) DIFF(!str_eq(x->f, y->f), "disk %zu %s: '%s' vs '%s'", i, #f, x->f ? x->f : "", y->f ? y->f : "")
-#define I(f) DIFF(x->f != y->f, "disk %zu %s: %" PRId64 " vs %" PRId64, i, #f, (int64_t)x->f, (int64_t)y->f)
-        S(uname); S(dev); I(cdrom); I(writable); I(sharable); I(bootable);
-        S(backend); S(protocol); I(size); S(vdi_type); S(vdi_label); S(qos_type);
-        DIFF(!map_equal(&x->qos_params, &y->qos_params), "disk %zu qos_params differ", i);
-#undef S
-#undef I
+    if (!fields_equal(a, b, vmd_desc_fields, vmd_n_desc_fields, "", what, n))
+        return false;
+    for (size_t k = 0; k < N_OF(devices); k++) {
+        size_t na, nb;
+        devices_of(a, &devices[k], &na);
+        devices_of(b, &devices[k], &nb);
+        DIFF(na != nb, "%ss: %zu vs %zu", devices[k].what, na, nb);
     }
-    for (size_t i = 0; i < a->n_vifs; i++) {
-        const vmd_vif *x = &a->vifs[i], *y = &b->vifs[i];
-#define S(f) DIFF(!str_eq(x->f, y->f), "vif %zu %s: '%s' vs '%s'", i, #f, x->f ? x->f : "", y->f ? y->f : "")
-        S(mac); S(bridge); S(device); S(qos_type); S(security_label);
-        DIFF(x->mtu != y->mtu, "vif %zu mtu differs", i);
-        DIFF(!map_equal(&x->qos_params, &y->qos_params), "vif %zu qos_params differ", i);
-        DIFF(!map_equal(&x->legacy, &y->legacy), "vif %zu legacy keys differ", i);
-#undef S
-    }
-    for (size_t i = 0; i < a->n_pcis; i++) {
-        const vmd_pci *x = &a->pcis[i], *y = &b->pcis[i];
-        DIFF(x->domain != y->domain || x->bus != y->bus || x->slot != y->slot ||
-             x->func != y->func || x->vslot != y->vslot || !str_eq(x->key, y->key) ||
-             !map_equal(&x->opts, &y->opts), "pci %zu differs", i);
-    }
-    for (size_t i = 0; i < a->n_networks; i++) {
-        const vmd_network *x = &a->networks[i], *y = &b->networks[i];
-        DIFF(!str_eq(x->label, y->label) || !str_eq(x->description, y->description) ||
-             !str_eq(x->gateway, y->gateway) || !str_eq(x->netmask, y->netmask) ||
-             !map_equal(&x->other_config, &y->other_config), "network %zu differs", i);
-    }
-    for (size_t i = 0; i < a->n_consoles; i++) {
-        const vmd_console *x = &a->consoles[i], *y = &b->consoles[i];
-        DIFF(!str_eq(x->protocol, y->protocol) || !map_equal(&x->other_config, &y->other_config),
-             "console %zu differs", i);
+    for (size_t k = 0; k < N_OF(devices); k++) {
+        const struct devices *dv = &devices[k];
+        size_t count;
+        const char *x = devices_of(a, dv, &count), *y = devices_of(b, dv, &count);
+        for (size_t i = 0; i < count; i++) {
+            char at[32];
+            snprintf(at, sizeof(at), "%s %zu ", dv->what, i);
+            if (!fields_equal(x + i * dv->size, y + i * dv->size, dv->fields, dv->n_fields, at,
+                              what, n))
+                return false;
+        }
     }
     return true;
 }

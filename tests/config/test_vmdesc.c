@@ -502,6 +502,87 @@ static void unit_misc(void)
     }
 }
 
+/* vmdesc_equal sees a change in every kind of field, at the top and in each kind of device, and
+ * says where (vmdesc_free and vmdesc_equal read the same field tables). */
+static void unit_equal(void)
+{
+    const char *t = "name = 'eq'\nkernel = '/boot/vmlinuz'\nmemory = 128\n"
+                    "disk = [ 'phy:/dev/vg/a,xvda,w' ]\nvif = [ 'mac=00:16:3e:00:00:01' ]\n"
+                    "pci = [ '0000:00:1d.0' ]\nvfb = [ 'vnc=1' ]\n";
+    vmdesc a, b;
+    vmd_err e = { 0 };
+    char why[256];
+    if (!CHECKF(parse_str(t, VMD_FMT_CFG, NULL, &a, &e, NULL), "parse: %s", e.msg))
+        return;
+    if (!CHECKF(parse_str(t, VMD_FMT_CFG, NULL, &b, &e, NULL), "parse: %s", e.msg)) {
+        vmdesc_free(&a);
+        return;
+    }
+    CHECKF(vmdesc_equal(&a, &b, why, sizeof(why)), "the same file: %s", why);
+    static const struct {
+        int what;
+        const char *says;
+    } changes[] = {
+        { 0, "kernel: '/boot/vmlinuz' vs '/boot/other'" },
+        { 1, "mem_static_max: " },
+        { 2, "is_a_template: 0 vs 1" },
+        { 3, "platform differs" },
+        { 4, "disk 0 dev: 'xvda' vs 'xvdb'" },
+        { 5, "disk 0 writable: 1 vs 0" },
+        { 6, "vif 0 mtu: 0 vs 9000" },
+        { 7, "pci 0 slot: 29 vs 30" },
+        { 8, "console 0 other_config differs" },
+        { 9, "disks: 1 vs 2" },
+    };
+    for (size_t i = 0; i < sizeof(changes) / sizeof(*changes); i++) {
+        vmdesc c;
+        if (!CHECKF(parse_str(t, VMD_FMT_CFG, NULL, &c, &e, NULL), "parse: %s", e.msg))
+            break;
+        switch (changes[i].what) {
+        case 0:
+            free(c.kernel);
+            c.kernel = strdup("/boot/other");
+            break;
+        case 1:
+            c.mem_static_max *= 2;
+            break;
+        case 2:
+            c.is_a_template = true;
+            break;
+        case 3:
+            vmd_map_set(&c.platform, "acpi", "1");
+            break;
+        case 4:
+            free(c.disks[0].dev);
+            c.disks[0].dev = strdup("xvdb");
+            break;
+        case 5:
+            c.disks[0].writable = false;
+            break;
+        case 6:
+            c.vifs[0].mtu = 9000;
+            break;
+        case 7:
+            c.pcis[0].slot = 30;
+            break;
+        case 8:
+            vmd_map_set(&c.consoles[0].other_config, "keymap", "de");
+            break;
+        case 9:
+            c.disks = realloc(c.disks, 2 * sizeof(*c.disks));
+            memset(&c.disks[1], 0, sizeof(*c.disks));
+            c.n_disks = 2;
+            break;
+        }
+        why[0] = '\0';
+        CHECKF(!vmdesc_equal(&a, &c, why, sizeof(why)) && strstr(why, changes[i].says),
+               "change %d: '%s', wanted '%s'", changes[i].what, why, changes[i].says);
+        vmdesc_free(&c);
+    }
+    vmdesc_free(&a);
+    vmdesc_free(&b);
+}
+
 int main(void)
 {
     const char *src = getenv("XEND_SRCDIR");
@@ -519,5 +600,6 @@ int main(void)
     xtest_group("units");
     unit_cfg();
     unit_misc();
+    unit_equal();
     return xtest_done();
 }
