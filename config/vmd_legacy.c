@@ -1383,6 +1383,23 @@ static void put_int(lconf *c, const char *name, int64_t v)
     lconf_set(c, name, lval_int(v, 0), 0, false);
 }
 
+/* name = the list l, unless it is empty (l is taken either way). */
+static void put_list(lconf *c, const char *name, lval l)
+{
+    if (l.n)
+        lconf_set(c, name, l, 0, false);
+    else
+        lval_free(&l);
+}
+
+/* Appends 'key=value' to the list l. */
+static void push_kv(lval *l, const vmd_kv *kv)
+{
+    char *e = vmd_xasprintf("%s=%s", kv->key, kv->value);
+    lval_push(l, lval_str(e, 0));
+    free(e);
+}
+
 /* An integer-looking platform value is written as an int. */
 static lval platform_value(const char *v)
 {
@@ -1534,18 +1551,12 @@ void vmd_legacy_from_desc(const vmdesc *d, lconf *c, vmd_diag *warn)
     for (size_t i = 0; i < d->platform.n; i++) {
         const vmd_kv *kv = &d->platform.v[i];
         const vardef *v = var_find(kv->key);
-        if (v && v->kind == K_PLATFORM) {
+        if (v && v->kind == K_PLATFORM)
             lconf_set(c, kv->key, platform_value(kv->value), 0, false);
-        } else {
-            char *e = vmd_xasprintf("%s=%s", kv->key, kv->value);
-            lval_push(&extra, lval_str(e, 0));
-            free(e);
-        }
+        else
+            push_kv(&extra, kv);
     }
-    if (extra.n)
-        lconf_set(c, "platform", extra, 0, false);
-    else
-        lval_free(&extra);
+    put_list(c, "platform", extra);
     /* devices */
     if (d->n_disks) {
         lval l = lval_list(0);
@@ -1641,21 +1652,10 @@ void vmd_legacy_from_desc(const vmdesc *d, lconf *c, vmd_diag *warn)
         lval_push(&vfb, lval_str(b.s, 0));
         free(b.s);
     }
-    if (vfb.n)
-        lconf_set(c, "vfb", vfb, 0, false);
-    else
-        lval_free(&vfb);
+    put_list(c, "vfb", vfb);
     lval oc = lval_list(0);
-    for (size_t i = 0; i < d->other_config.n; i++) {
-        const vmd_kv *kv = &d->other_config.v[i];
-        if (oxs && strcmp(kv->key, "on_xend_stop") == 0)
-            continue;
-        char *e = vmd_xasprintf("%s=%s", kv->key, kv->value);
-        lval_push(&oc, lval_str(e, 0));
-        free(e);
-    }
-    if (oc.n)
-        lconf_set(c, "other_config", oc, 0, false);
-    else
-        lval_free(&oc);
+    for (size_t i = 0; i < d->other_config.n; i++)
+        if (!oxs || strcmp(d->other_config.v[i].key, "on_xend_stop") != 0)
+            push_kv(&oc, &d->other_config.v[i]);
+    put_list(c, "other_config", oc);
 }
