@@ -1450,9 +1450,95 @@ static void kv_join(vmd_buf *b, const vmd_map *m, const char *skip)
     }
 }
 
+/* Where the writer's warnings say they are. */
+static const char from_file[] = "output";
+
+/* The legacy string of disk, vif or pci number i (a device_writer). */
+typedef void device_writer(vmd_buf *b, const void *dev, size_t i, vmd_diag *warn);
+
+static void disk_legacy(vmd_buf *b, const void *dev, size_t i, vmd_diag *warn)
+{
+    const vmd_disk *k = dev;
+    vmd_buf_printf(b, "%s,%s%s,%s", k->uname, k->dev, k->cdrom ? ":cdrom" : "",
+                   !k->writable ? "r" : k->sharable ? "w!" : "w");
+    if (k->sharable && !k->writable)
+        vmd_warn(warn, from_file, 0, "disk %s: a sharable read-only VDI has no legacy form "
+                 "(written as r)", k->dev);
+    if (k->backend || k->protocol)
+        vmd_buf_printf(b, ",%s", k->backend ? k->backend : "");
+    if (k->protocol)
+        vmd_buf_printf(b, ",%s", k->protocol);
+    if (k->bootable != (i == 0))
+        vmd_warn(warn, from_file, 0, "disk %s: bootable=%d has no legacy form (the first disk "
+                 "boots)", k->dev, k->bootable);
+    if (k->size >= 0)
+        vmd_warn(warn, from_file, 0, "disk %s: the VDI size has no legacy form", k->dev);
+    if (k->vdi_type && strcmp(k->vdi_type, "system") != 0)
+        vmd_warn(warn, from_file, 0, "disk %s: VDI type '%s' has no legacy form", k->dev,
+                 k->vdi_type);
+    if (k->vdi_label && strcmp(k->vdi_label, k->uname) != 0)
+        vmd_warn(warn, from_file, 0, "disk %s: VDI name '%s' has no legacy form", k->dev,
+                 k->vdi_label);
+    if ((k->qos_type && *k->qos_type) || k->qos_params.n)
+        vmd_warn(warn, from_file, 0, "disk %s: QoS settings have no legacy form", k->dev);
+}
+
+static void vif_legacy(vmd_buf *b, const void *dev, size_t i, vmd_diag *warn)
+{
+    const vmd_vif *f = dev;
+    if (f->mac)
+        vmd_buf_printf(b, "mac=%s", f->mac);
+    if (f->bridge)
+        vmd_buf_printf(b, "%sbridge=%s", b->n ? "," : "", f->bridge);
+    if (f->mtu)
+        vmd_buf_printf(b, "%smtu=%" PRId64, b->n ? "," : "", f->mtu);
+    kv_join(b, &f->legacy, NULL);
+    char idx[32];
+    snprintf(idx, sizeof(idx), "%zu", i);
+    if (f->device && strcmp(f->device, idx) != 0)
+        vmd_warn(warn, from_file, 0, "vif %zu: device '%s' has no legacy form (vifs are "
+                 "numbered in order)", i, f->device);
+    bool rate = vmd_map_get(&f->legacy, "rate") != NULL;
+    if (!rate && ((f->qos_type && *f->qos_type) || f->qos_params.n))
+        vmd_warn(warn, from_file, 0, "vif %zu: QoS settings have no legacy form", i);
+    if (f->security_label && *f->security_label)
+        vmd_warn(warn, from_file, 0, "vif %zu: security_label has no legacy form", i);
+}
+
+static void pci_legacy(vmd_buf *b, const void *dev, size_t i, vmd_diag *warn)
+{
+    const vmd_pci *p = dev;
+    vmd_buf_printf(b, "%04x:%02x:%02x.%x", p->domain, p->bus, p->slot, p->func);
+    if (p->vslot >= 0)
+        vmd_buf_printf(b, "@%02x", (unsigned)p->vslot);
+    vmd_buf tail = { 0 };
+    if (p->key)
+        vmd_buf_printf(&tail, "key=%s", p->key);
+    kv_join(&tail, &p->opts, NULL);
+    if (tail.n)
+        vmd_buf_printf(b, ",%s", tail.s);
+    free(tail.s);
+}
+
+/* name = [ the legacy string of each of the n devices at v (of size sz) ], unless n is 0. */
+static void put_devices(lconf *c, const char *name, const void *v, size_t n, size_t sz,
+                        device_writer *write, vmd_diag *warn)
+{
+    if (!n)
+        return;
+    lval l = lval_list(0);
+    for (size_t i = 0; i < n; i++) {
+        vmd_buf b = { 0 };
+        write(&b, (const char *)v + i * sz, i, warn);
+        lval_push(&l, lval_str(b.s ? b.s : "", 0));
+        free(b.s);
+    }
+    lconf_set(c, name, l, 0, false);
+}
+
 void vmd_legacy_from_desc(const vmdesc *d, lconf *c, vmd_diag *warn)
 {
-    const char *F = "output";
+    const char *F = from_file;
     bool hvm = d->hvm_boot_policy && *d->hvm_boot_policy;
     put_str(c, "name", d->name);
     put_str(c, "uuid", d->uuid);
@@ -1558,85 +1644,9 @@ void vmd_legacy_from_desc(const vmdesc *d, lconf *c, vmd_diag *warn)
     }
     put_list(c, "platform", extra);
     /* devices */
-    if (d->n_disks) {
-        lval l = lval_list(0);
-        for (size_t i = 0; i < d->n_disks; i++) {
-            const vmd_disk *k = &d->disks[i];
-            vmd_buf b = { 0 };
-            vmd_buf_printf(&b, "%s,%s%s,%s", k->uname, k->dev, k->cdrom ? ":cdrom" : "",
-                           !k->writable ? "r" : k->sharable ? "w!" : "w");
-            if (k->sharable && !k->writable)
-                vmd_warn(warn, F, 0, "disk %s: a sharable read-only VDI has no legacy form "
-                         "(written as r)", k->dev);
-            if (k->backend || k->protocol)
-                vmd_buf_printf(&b, ",%s", k->backend ? k->backend : "");
-            if (k->protocol)
-                vmd_buf_printf(&b, ",%s", k->protocol);
-            if (k->bootable != (i == 0))
-                vmd_warn(warn, F, 0, "disk %s: bootable=%d has no legacy form (the first disk "
-                         "boots)", k->dev, k->bootable);
-            if (k->size >= 0)
-                vmd_warn(warn, F, 0, "disk %s: the VDI size has no legacy form", k->dev);
-            if (k->vdi_type && strcmp(k->vdi_type, "system") != 0)
-                vmd_warn(warn, F, 0, "disk %s: VDI type '%s' has no legacy form", k->dev,
-                         k->vdi_type);
-            if (k->vdi_label && strcmp(k->vdi_label, k->uname) != 0)
-                vmd_warn(warn, F, 0, "disk %s: VDI name '%s' has no legacy form", k->dev,
-                         k->vdi_label);
-            if ((k->qos_type && *k->qos_type) || k->qos_params.n)
-                vmd_warn(warn, F, 0, "disk %s: QoS settings have no legacy form", k->dev);
-            lval_push(&l, lval_str(b.s, 0));
-            free(b.s);
-        }
-        lconf_set(c, "disk", l, 0, false);
-    }
-    if (d->n_vifs) {
-        lval l = lval_list(0);
-        for (size_t i = 0; i < d->n_vifs; i++) {
-            const vmd_vif *f = &d->vifs[i];
-            vmd_buf b = { 0 };
-            if (f->mac)
-                vmd_buf_printf(&b, "mac=%s", f->mac);
-            if (f->bridge)
-                vmd_buf_printf(&b, "%sbridge=%s", b.n ? "," : "", f->bridge);
-            if (f->mtu)
-                vmd_buf_printf(&b, "%smtu=%" PRId64, b.n ? "," : "", f->mtu);
-            kv_join(&b, &f->legacy, NULL);
-            char idx[32];
-            snprintf(idx, sizeof(idx), "%zu", i);
-            if (f->device && strcmp(f->device, idx) != 0)
-                vmd_warn(warn, F, 0, "vif %zu: device '%s' has no legacy form (vifs are "
-                         "numbered in order)", i, f->device);
-            bool rate = vmd_map_get(&f->legacy, "rate") != NULL;
-            if (!rate && ((f->qos_type && *f->qos_type) || f->qos_params.n))
-                vmd_warn(warn, F, 0, "vif %zu: QoS settings have no legacy form", i);
-            if (f->security_label && *f->security_label)
-                vmd_warn(warn, F, 0, "vif %zu: security_label has no legacy form", i);
-            lval_push(&l, lval_str(b.s ? b.s : "", 0));
-            free(b.s);
-        }
-        lconf_set(c, "vif", l, 0, false);
-    }
-    if (d->n_pcis) {
-        lval l = lval_list(0);
-        for (size_t i = 0; i < d->n_pcis; i++) {
-            const vmd_pci *p = &d->pcis[i];
-            vmd_buf b = { 0 };
-            vmd_buf_printf(&b, "%04x:%02x:%02x.%x", p->domain, p->bus, p->slot, p->func);
-            if (p->vslot >= 0)
-                vmd_buf_printf(&b, "@%02x", (unsigned)p->vslot);
-            vmd_buf tail = { 0 };
-            if (p->key)
-                vmd_buf_printf(&tail, "key=%s", p->key);
-            kv_join(&tail, &p->opts, NULL);
-            if (tail.n)
-                vmd_buf_printf(&b, ",%s", tail.s);
-            free(tail.s);
-            lval_push(&l, lval_str(b.s, 0));
-            free(b.s);
-        }
-        lconf_set(c, "pci", l, 0, false);
-    }
+    put_devices(c, "disk", d->disks, d->n_disks, sizeof(*d->disks), disk_legacy, warn);
+    put_devices(c, "vif", d->vifs, d->n_vifs, sizeof(*d->vifs), vif_legacy, warn);
+    put_devices(c, "pci", d->pcis, d->n_pcis, sizeof(*d->pcis), pci_legacy, warn);
     lval vfb = lval_list(0);
     for (size_t i = 0; i < d->n_consoles; i++) {
         const vmd_console *k = &d->consoles[i];
