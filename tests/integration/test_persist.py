@@ -39,9 +39,7 @@ def records(p, s, cls):
 
 
 def test_clean_restart_keeps_everything():
-    x = Xend(pam=False)
-    try:
-        x.start()
+    with Xend(pam=False) as x:
         p = x.proxy()
         s = x.login(p)
         vm = ok(p.VM.create(s, vm_rec("keep", other_config=dict(ODD), VCPUs_params={"weight": "256"})))
@@ -90,8 +88,6 @@ def test_clean_restart_keeps_everything():
         x.stop()
         assert not os.path.exists(vm_xml)
         assert os.path.exists(os.path.join(x.state, "VDI", vdi + ".xml")), "VDIs outlive their VMs"
-    finally:
-        x.cleanup()
 
 
 def test_kill9_storm():
@@ -176,8 +172,7 @@ def test_kill9_storm():
                 os.environ["XEND_JOURNAL_CHECKPOINT_BYTES"] = "16384"
             else:
                 os.environ.pop("XEND_JOURNAL_CHECKPOINT_BYTES", None)
-            x.start()
-            p, s = x.unix_session()
+            p, s = started(x)
             recs = ok(p.VM.get_all_records(s))
             got = {u: r for u, r in recs.items() if not r["is_control_domain"]}
             maybe_new = {f[1] for f in inflight if f and f[0] == "create"}
@@ -218,9 +213,7 @@ def http_errors():
 
 
 def test_concurrent_setters_last_wins_on_disk():
-    x = Xend(pam=False)
-    try:
-        x.start()
+    with Xend(pam=False) as x:
         p, s = x.unix_session()
         vm = ok(p.VM.create(s, vm_rec("race")))
 
@@ -237,13 +230,10 @@ def test_concurrent_setters_last_wins_on_disk():
             t.join()
         mem = ok(p.VM.get_record(s, vm))
         x.kill9()
-        x.start()
-        p, s = x.unix_session()
+        p, s = started(x)
         disk = ok(p.VM.get_record(s, vm))
         assert disk["name_label"] == mem["name_label"], (disk["name_label"], mem["name_label"])
         assert disk["VCPUs_params"] == mem["VCPUs_params"]
-    finally:
-        x.cleanup()
 
 
 def wait_for(cond, what, timeout=DEADLINE):
@@ -263,6 +253,12 @@ def name_in_file(path):
     return text[start:text.index("</field>", start)]
 
 
+def started(x):
+    """Starts the daemon (again) and opens a root session on it: (proxy, session)."""
+    x.start()
+    return x.unix_session()
+
+
 def vm_file(x, vm):
     return os.path.join(x.state, "VM", vm + ".xml")
 
@@ -278,9 +274,7 @@ def create_on_disk(x, p, s, name, what):
 def test_idle_checkpoint_writes_the_files():
     """The files are written by the checkpoint once the daemon is idle (the
     journal holds the changes until then): created, renamed, removed."""
-    x = Xend(pam=False)
-    try:
-        x.start()
+    with Xend(pam=False) as x:
         p, s = x.unix_session()
         vm, path = create_on_disk(x, p, s, "first", "the new VM's file")
         ok(p.VM.set_name_label(s, vm, "second"))
@@ -291,16 +285,12 @@ def test_idle_checkpoint_writes_the_files():
         ok(p.VM.destroy(s, gone))
         create_on_disk(x, p, s, "kept", "the kept VM")
         assert not os.path.exists(vm_file(x, gone))
-    finally:
-        x.cleanup()
 
 
 def test_journal_restores_what_the_files_lack():
     """After kill -9 the files are as of the last checkpoint (or lost); the
     journal's records bring them up to date at start."""
-    x = Xend(pam=False)
-    try:
-        x.start()
+    with Xend(pam=False) as x:
         p, s = x.unix_session()
         vm, path = create_on_disk(x, p, s, "journal", "the checkpoint")
         ok(p.VM.set_name_label(s, vm, "journalled"))
@@ -308,26 +298,20 @@ def test_journal_restores_what_the_files_lack():
         x.kill9()           # within the second: no checkpoint since the calls
         assert name_in_file(path) == "journal", "the file is as of the checkpoint"
         assert not os.path.exists(vm_file(x, other))
-        x.start()
-        p, s = x.unix_session()
+        p, s = started(x)
         assert ok(p.VM.get_name_label(s, vm)) == "journalled"
         assert ok(p.VM.get_name_label(s, other)) == "only in the journal"
         assert name_in_file(path) == "journalled", "replay rewrote the file"
         ok(p.VM.set_name_label(s, vm, "again"))
         x.kill9()
         os.unlink(path)     # as if the file had not reached the disk
-        x.start()
-        p, s = x.unix_session()
+        p, s = started(x)
         assert ok(p.VM.get_name_label(s, vm)) == "again"
         assert os.path.exists(path)
-    finally:
-        x.cleanup()
 
 
 def test_unreadable_files_are_moved_aside():
-    x = Xend(pam=False)
-    try:
-        x.start()
+    with Xend(pam=False) as x:
         p, s = x.unix_session()
         good = ok(p.VM.create(s, vm_rec("good")))
         bad = ok(p.VM.create(s, vm_rec("bad")))
@@ -341,8 +325,7 @@ def test_unreadable_files_are_moved_aside():
         open(os.path.join(vmdir, typed + ".xml"), "w").write(
             t.replace('<field name="VCPUs_max">2</field>', '<field name="VCPUs_max">many</field>'))
         open(os.path.join(vmdir, "stray.xml"), "w").write("hello")
-        x.start()
-        p, s = x.unix_session()
+        p, s = started(x)
         vms = ok(p.VM.get_all(s))
         assert good in vms and bad not in vms and typed not in vms, vms
         assert set(fillers) <= set(vms) and len(vms) == len(fillers) + 2, len(vms)   # + good + dom0
@@ -351,8 +334,6 @@ def test_unreadable_files_are_moved_aside():
         assert any(a.startswith("VM-" + bad) for a in aside) and any(a.startswith("VM-stray") for a in aside)
         log = open(x.log).read()
         assert "cannot be read" in log and bad in log
-    finally:
-        x.cleanup()
 
 
 def fill(path):
@@ -381,8 +362,7 @@ def test_full_disk_never_answers_success_for_what_is_not_durable():
     os.makedirs(x.state)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", x.state], check=True)
     try:
-        x.start()
-        p, s = x.unix_session()
+        p, s = started(x)
         vm = ok(p.VM.create(s, vm_rec("full")))
         filler = os.path.join(x.state, "filler")
         fill(filler)
@@ -402,8 +382,7 @@ def test_full_disk_never_answers_success_for_what_is_not_durable():
         assert "cannot grow the journal" in open(x.log).read()
         x.kill9()
         os.unlink(filler)
-        x.start()
-        p, s = x.unix_session()
+        p, s = started(x)
         assert list(ok(p.VM.get_other_config(s, vm)).keys()) == ["k%d" % acked], "the last acknowledged change"
         # full again, then freed while the daemon runs: it recovers by itself
         fill(filler)
@@ -416,8 +395,7 @@ def test_full_disk_never_answers_success_for_what_is_not_durable():
         wait_for(lambda: p.VM.set_name_label(s, vm, "recovered")["Status"] == "Success",
                  "a write answered with Success once space is free")
         x.stop()
-        x.start()
-        p, s = x.unix_session()
+        p, s = started(x)
         assert ok(p.VM.get_name_label(s, vm)) == "recovered"
     finally:
         if x.proc:
