@@ -54,9 +54,8 @@ static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t guard_cond;
 static strike strikes[MAX_STRIKES];
 static login_job *timers;           /* sorted by due_ms */
-static pthread_t timer_thread;
-static bool timer_started, stopping;
-static xpool *auth_pool, *auth_local_pool;
+static bool timer_running, stopping;   /* timer_job is queued or runs */
+static xpool *auth_pool, *auth_local_pool, *timer_pool;
 
 static int64_t mono_ms(void)
 {
@@ -127,7 +126,9 @@ static void refuse(login_job *j)
     free_job(j);
 }
 
-/* With guard_lock held: put j on the timer list. */
+static void timer_job(void *arg);
+
+/* With guard_lock held: put j on the timer list (and start its thread). */
 static void add_timer(login_job *j)
 {
     login_job **pp = &timers;
@@ -136,6 +137,10 @@ static void add_timer(login_job *j)
     j->next = *pp;
     *pp = j;
     pthread_cond_signal(&guard_cond);
+    if (!timer_running && timer_pool) {
+        timer_running = true;
+        xpool_submit(timer_pool, timer_job, NULL);
+    }
 }
 
 static void check_job(void *arg);
@@ -245,16 +250,13 @@ static void check_job(void *arg)
     pthread_mutex_unlock(&guard_lock);
 }
 
-/* The one thread that answers delayed failures and lets held logins in. */
-static void *timer_main(void *arg)
+/* The one thread that answers delayed failures and lets held logins in,
+ * while any is held (on timer_pool: no thread when none is). */
+static void timer_job(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&guard_lock);
-    while (!stopping) {
-        if (!timers) {
-            pthread_cond_wait(&guard_cond, &guard_lock);
-            continue;
-        }
+    while (!stopping && timers) {
         int64_t now = mono_ms();
         if (timers->due_ms > now) {
             struct timespec ts;
@@ -279,8 +281,8 @@ static void *timer_main(void *arg)
         }
         pthread_mutex_lock(&guard_lock);
     }
+    timer_running = false;
     pthread_mutex_unlock(&guard_lock);
-    return NULL;
 }
 
 bool login_start(const session_config *c, char **err_r)
@@ -292,13 +294,14 @@ bool login_start(const session_config *c, char **err_r)
     pthread_cond_init(&guard_cond, &ca);
     pthread_condattr_destroy(&ca);
     stopping = false;
-    auth_pool = xpool_new("xend-auth", cfg.auth_threads ? cfg.auth_threads : 4);
-    auth_local_pool = xpool_new("xend-auth-unix", 1);
-    if (!auth_pool || !auth_local_pool || pthread_create(&timer_thread, NULL, timer_main, NULL) != 0) {
+    /* threads only while passwords are being checked */
+    auth_pool = xpool_new_on_demand("xend-auth", cfg.auth_threads ? cfg.auth_threads : 4, 0);
+    auth_local_pool = xpool_new_on_demand("xend-auth-unix", 1, 0);
+    timer_pool = xpool_new_on_demand("xend-login", 1, 0);
+    if (!auth_pool || !auth_local_pool || !timer_pool) {
         *err_r = xstrfmt("cannot start the login threads");
         return false;
     }
-    timer_started = true;
     return true;
 }
 
@@ -315,11 +318,12 @@ void login_stop(void)
     pthread_mutex_lock(&guard_lock);
     stopping = true;
     pthread_cond_broadcast(&guard_cond);
+    xpool *tp = timer_pool;
+    timer_pool = NULL;
     pthread_mutex_unlock(&guard_lock);
-    if (timer_started)
-        pthread_join(timer_thread, NULL);
-    timer_started = false;
+    xpool_free(tp);             /* timer_job has returned */
     pthread_mutex_lock(&guard_lock);
+    timer_running = false;
     login_job *list = timers;
     timers = NULL;
     pthread_mutex_unlock(&guard_lock);

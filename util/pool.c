@@ -1,20 +1,34 @@
 /* pool: worker threads running queued jobs (see pool.h). */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/callq.h"
 #include "util/pool.h"
 
+/* A place for one thread.  An on-demand pool's thread that exits leaves
+ * its slot DONE; whoever takes the slot next (or xpool_free) joins it. */
+typedef struct slot {
+    struct xpool *p;
+    pthread_t tid;
+    enum { SLOT_FREE, SLOT_LIVE, SLOT_DONE } state;
+} slot;
+
 struct xpool {
     pthread_mutex_t lock;
-    pthread_cond_t cond;
+    pthread_cond_t cond; /* a job was queued, or the pool stops */
     xcallq jobs;
-    pthread_t *threads;
-    unsigned n;                 /* threads started */
+    unsigned queued; /* jobs in the queue */
+    slot *slots;
+    unsigned max;     /* slots */
+    unsigned live;    /* threads started and not exited */
+    unsigned waiting; /* of those, waiting for a job */
+    unsigned idle_ms; /* on demand: a thread exits after this without a job; 0: fixed */
     bool stopping;
     char name[16];
 };
@@ -22,53 +36,122 @@ struct xpool {
 /* The pool the calling thread works for (NULL for any other thread). */
 static _Thread_local const xpool *current;
 
-bool xpool_on_worker(const xpool *p)
+bool xpool_on_worker(const xpool *p) { return p && current == p; }
+
+/* With p->lock held: the deadline of a wait that starts now. */
+static struct timespec idle_deadline(const xpool *p)
 {
-    return p && current == p;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += p->idle_ms / 1000;
+    ts.tv_nsec += (long)(p->idle_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
 }
 
 static void *worker_main(void *arg)
 {
-    xpool *p = arg;
+    slot *s = arg;
+    xpool *p = s->p;
     current = p;
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->jobs.head && !p->stopping)
-            pthread_cond_wait(&p->cond, &p->lock);
+        if (!p->jobs.head && !p->stopping) {
+            struct timespec until = idle_deadline(p);
+            bool timed_out = false;
+            p->waiting++;
+            while (!p->jobs.head && !p->stopping && !timed_out) {
+                if (p->idle_ms)
+                    timed_out = pthread_cond_timedwait(&p->cond, &p->lock, &until) == ETIMEDOUT;
+                else
+                    pthread_cond_wait(&p->cond, &p->lock);
+            }
+            p->waiting--;
+            if (!p->jobs.head && !p->stopping)
+                break; /* idle for idle_ms: exit */
+        }
         xcallq_item *j = xcallq_pop(&p->jobs);
         if (!j)
-            break;              /* stopping, and nothing left to run */
+            break; /* stopping, and nothing left to run */
+        p->queued--;
         pthread_mutex_unlock(&p->lock);
         j->fn(j->arg);
         free(j);
         pthread_mutex_lock(&p->lock);
     }
+    s->state = SLOT_DONE;
+    p->live--;
     pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
-xpool *xpool_new(const char *name, unsigned threads)
+/* With p->lock held: start one more thread if a slot is left. */
+static bool start_thread(xpool *p)
+{
+    slot *s = NULL;
+    for (unsigned i = 0; i < p->max && !s; i++)
+        if (p->slots[i].state != SLOT_LIVE)
+            s = &p->slots[i];
+    if (!s)
+        return false;
+    if (s->state == SLOT_DONE)
+        pthread_join(s->tid, NULL); /* it has left the lock: only its return is left */
+    s->state = SLOT_FREE;
+    if (pthread_create(&s->tid, NULL, worker_main, s) != 0)
+        return false;
+    pthread_setname_np(s->tid, p->name);
+    s->state = SLOT_LIVE;
+    p->live++;
+    return true;
+}
+
+static xpool *pool_new(const char *name, unsigned max, unsigned idle_ms)
 {
     xpool *p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
+    p->max = max ? max : 1;
+    p->idle_ms = idle_ms;
+    p->slots = calloc(p->max, sizeof(*p->slots));
+    if (!p->slots) {
+        free(p);
+        return NULL;
+    }
+    for (unsigned i = 0; i < p->max; i++)
+        p->slots[i].p = p;
     pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->cond, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cond, &ca);
+    pthread_condattr_destroy(&ca);
     snprintf(p->name, sizeof(p->name), "%s", name ? name : "pool");
-    unsigned want = threads ? threads : 1;
-    p->threads = calloc(want, sizeof(pthread_t));
-    if (!p->threads) {
+    return p;
+}
+
+xpool *xpool_new(const char *name, unsigned threads)
+{
+    xpool *p = pool_new(name, threads, 0);
+    if (!p)
+        return NULL;
+    pthread_mutex_lock(&p->lock);
+    bool ok = true;
+    while (ok && p->live < p->max)
+        ok = start_thread(p);
+    pthread_mutex_unlock(&p->lock);
+    if (!ok) {
         xpool_free(p);
         return NULL;
     }
-    for (; p->n < want; p->n++) {
-        if (pthread_create(&p->threads[p->n], NULL, worker_main, p) != 0) {
-            xpool_free(p);
-            return NULL;
-        }
-        pthread_setname_np(p->threads[p->n], p->name);
-    }
     return p;
+}
+
+xpool *xpool_new_on_demand(const char *name, unsigned max_threads, unsigned idle_ms)
+{
+    return pool_new(name, max_threads, idle_ms ? idle_ms : XPOOL_IDLE_MS);
 }
 
 void xpool_free(xpool *p)
@@ -76,15 +159,31 @@ void xpool_free(xpool *p)
     if (!p)
         return;
     pthread_mutex_lock(&p->lock);
-    p->stopping = true;
+    p->stopping = true; /* from now on no thread is started */
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);
-    for (unsigned i = 0; i < p->n; i++)
-        pthread_join(p->threads[i], NULL);
-    /* with no thread started, jobs queued meanwhile never ran: drop them */
-    for (xcallq_item *j; (j = xcallq_pop(&p->jobs));)
+    for (unsigned i = 0; i < p->max; i++) {
+        pthread_mutex_lock(&p->lock);
+        bool started = p->slots[i].state != SLOT_FREE;
+        pthread_mutex_unlock(&p->lock);
+        if (started)
+            pthread_join(p->slots[i].tid, NULL);
+    }
+    /* jobs no thread was left to run (none could be started, or a last job
+     * queued more as its thread left): run them here, as the pool's */
+    const xpool *was = current;
+    current = p;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        xcallq_item *j = xcallq_pop(&p->jobs);
+        pthread_mutex_unlock(&p->lock);
+        if (!j)
+            break;
+        j->fn(j->arg);
         free(j);
-    free(p->threads);
+    }
+    current = was;
+    free(p->slots);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->lock);
     free(p);
@@ -97,6 +196,19 @@ void xpool_submit(xpool *p, void (*fn)(void *arg), void *arg)
         abort();
     pthread_mutex_lock(&p->lock);
     xcallq_push(&p->jobs, j);
-    pthread_cond_signal(&p->cond);
+    p->queued++;
+    if (p->waiting)
+        pthread_cond_signal(&p->cond);
+    /* more jobs than threads waiting for one: another thread, if allowed */
+    if (p->idle_ms && !p->stopping && p->queued > p->waiting && p->live < p->max)
+        (void)start_thread(p);
     pthread_mutex_unlock(&p->lock);
+}
+
+unsigned xpool_threads(xpool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    unsigned n = p->live;
+    pthread_mutex_unlock(&p->lock);
+    return n;
 }

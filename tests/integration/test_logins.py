@@ -98,6 +98,38 @@ def test_waiting_logins_hold_no_thread():
     assert not any(isinstance(a, dict) and a.get("Status") == "Success" for a in answers), answers
 
 
+def threads_named(x, names):
+    """xend's threads whose name is one of names."""
+    n = 0
+    for t in os.listdir("/proc/%d/task" % x.proc.pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (x.proc.pid, t)) as f:
+                n += f.read().strip() in names
+        except OSError:
+            pass                # it has just exited
+    return n
+
+
+def test_password_checkers_hold_threads_only_while_checking():
+    # the checkers (auth-threads = 4 for TCP, one for the Unix socket) and
+    # the back-off timer start with work and leave after a few idle seconds
+    names = ("xend-auth", "xend-auth-unix", "xend-login")
+    answers, most = [], [0]
+
+    def login(source, password):
+        answers.append(call_from(A, source, "session.login_with_password", A.username, password))
+    logins = [threading.Thread(target=login, args=("127.0.0.1", A.password)) for _ in range(8)]
+    logins.append(threading.Thread(target=login, args=("127.0.0.5", "wrong")))
+    for t in logins:
+        t.start()
+    while any(t.is_alive() for t in logins):
+        most[0] = max(most[0], threads_named(A, ("xend-auth",)))
+        time.sleep(0.01)
+    assert len(answers) == 9 and sum(a.get("Status") == "Success" for a in answers) == 8, answers
+    assert most[0] <= 4, "%d password checkers for auth-threads = 4" % most[0]
+    wait_until(lambda: threads_named(A, names) == 0, "no login thread left after the idle period")
+
+
 def test_idle_sessions_expire():
     # C: session-timeout = 2
     p = C.proxy()
