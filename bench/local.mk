@@ -4,6 +4,7 @@ noinst_PROGRAMS += bench/xload bench/bare_server
 
 bench_xload_SOURCES = bench/xload.c
 bench_xload_CFLAGS = $(AM_CFLAGS)
+bench_xload_LDADD = util/libxv.la
 
 bench_bare_server_SOURCES = bench/bare_server.c
 bench_bare_server_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)

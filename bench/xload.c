@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/xv.h"
+
 #define MAX_CONNECTIONS 20000
 #define MAX_PIPELINE 64
 #define RBUF_INIT 16384
@@ -742,16 +744,9 @@ static bool conn_parse(conn *c, uint64_t now, bool measuring, bool eof)
             const char *v;
             size_t vl;
             if (header_is(p, len, "Content-Length", &v, &vl)) {
-                uint64_t n = 0;
-                if (vl == 0)
+                uint64_t n;
+                if (!xv_parse_uint(v, vl, &n) || n > MAX_RESPONSE)
                     goto bad;
-                for (size_t i = 0; i < vl; i++) {
-                    if (v[i] < '0' || v[i] > '9')
-                        goto bad;
-                    n = n * 10 + (uint64_t)(v[i] - '0');
-                    if (n > MAX_RESPONSE)
-                        goto bad;
-                }
                 if (!c->chunked)
                     c->remaining = n;
             } else if (header_is(p, len, "Transfer-Encoding", &v, &vl)) {
