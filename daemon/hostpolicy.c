@@ -14,6 +14,7 @@
 #include "daemon/dispatch.h"
 #include "daemon/hostpolicy.h"
 #include "daemon/store.h"
+#include "util/cond.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "xapi_model.h"
@@ -56,11 +57,7 @@ static icall *icall_start(const char *method, xv *params)
     if (!ic)
         abort();
     pthread_mutex_init(&ic->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&ic->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    xcond_init_monotonic(&ic->cv);
     xcall *c = xcall_new();
     c->method_name = strdup(method);
     if (!c->method_name)

@@ -19,6 +19,7 @@
 
 #include "daemon/login.h"
 #include "daemon/session.h"
+#include "util/cond.h"
 #include "util/log.h"
 #include "util/pool.h"
 #include "util/strutil.h"
@@ -288,11 +289,7 @@ static void timer_job(void *arg)
 bool login_start(const session_config *c, char **err_r)
 {
     cfg = *c;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&guard_cond, &ca);
-    pthread_condattr_destroy(&ca);
+    xcond_init_monotonic(&guard_cond);
     stopping = false;
     /* threads only while passwords are being checked */
     auth_pool = xpool_new_on_demand("xend-auth", cfg.auth_threads ? cfg.auth_threads : 4, 0);

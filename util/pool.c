@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "util/callq.h"
+#include "util/cond.h"
 #include "util/pool.h"
 
 /* A place for one thread.  An on-demand pool's thread that exits leaves
@@ -123,11 +124,7 @@ static xpool *pool_new(const char *name, unsigned max, unsigned idle_ms)
     for (unsigned i = 0; i < p->max; i++)
         p->slots[i].p = p;
     pthread_mutex_init(&p->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    xcond_init_monotonic(&p->cond);
     snprintf(p->name, sizeof(p->name), "%s", name ? name : "pool");
     return p;
 }
