@@ -36,6 +36,17 @@ async function check(name, fn) {
   }
 }
 function assert(cond, msg) { if (!cond) throw new Error(msg); }
+// The VM view redraws its action buttons on every event about the VM, so a button found by one
+// protocol call may be gone ("Node is detached from document") by the click that follows: find
+// and click it in one step inside the page, once it is there and enabled.
+async function clickAction(action) {
+  await page.waitForFunction((a) => {
+    const b = document.querySelector(`#vm-actions button[data-action="${a}"]`);
+    if (!b || b.disabled) return false;
+    b.click();
+    return true;
+  }, WAIT, action);
+}
 
 const browser = await puppeteer.launch(launchOptions());
 const page = await browser.newPage();
@@ -116,9 +127,9 @@ try {
   });
 
   await check('the lifecycle buttons drive the VM: unpause, then force off', async () => {
-    await page.click('button[data-action="VM.unpause"]');
+    await clickAction('VM.unpause');
     await page.waitForFunction(() => document.querySelector('#vm-state').textContent === 'Running', WAIT);
-    await page.click('button[data-action="VM.hard_shutdown"]');
+    await clickAction('VM.hard_shutdown');
     await page.waitForFunction(() => document.querySelector('#vm-state').textContent === 'Halted', WAIT);
     assert((await api.call('VM.get_power_state', vmRef)) === 'Halted', 'server does not say Halted');
   });
@@ -133,7 +144,7 @@ try {
   });
 
   await check('deleting the VM removes it from the list', async () => {
-    await page.click('button[data-action="VM.destroy"]');
+    await clickAction('VM.destroy');
     await page.waitForFunction(() => location.hash === '#/vms', WAIT);
     await page.waitForFunction((n) => ![...document.querySelectorAll('#vm-table tbody tr')]
       .some((tr) => tr.cells[0].textContent === n), WAIT, vmName);
