@@ -20,7 +20,7 @@ config_libvmdesc_la_SOURCES = config/vmdesc.h config/vmd_internal.h config/vmdes
 	config/vmd_legacy.c config/vmd_cfg.c config/vmd_sxp.c config/vmd_xml.c config/vmd_plan.c
 config_libvmdesc_la_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 config_libvmdesc_la_CPPFLAGS = $(AM_CPPFLAGS) -DVMD_SCHEMA_DIR='"$(pkgdatadir)"'
-config_libvmdesc_la_LIBADD = $(XML_LIBS) -lpthread
+config_libvmdesc_la_LIBADD = util/libxv.la $(XML_LIBS) -lpthread
 dist_pkgdata_DATA = config/create.rng
 
 check_PROGRAMS += tests/config/test_vmdesc

@@ -72,10 +72,10 @@ static bool lex_string(lexer *L, bool raw, tok *t)
     bool triple = L->end - L->p >= 3 && L->p[1] == q && L->p[2] == q;
     unsigned start = L->line;
     L->p += triple ? 3 : 1;
-    vmd_buf b = { 0 };
+    xbuf b = { 0 };
     for (;;) {
         if (L->p >= L->end) {
-            free(b.s);
+            xbuf_free(&b);
             return lfail(L, start, "the string is not closed");
         }
         char c = *L->p;
@@ -85,29 +85,29 @@ static bool lex_string(lexer *L, bool raw, tok *t)
         }
         if (c == '\n') {
             if (!triple) {
-                free(b.s);
+                xbuf_free(&b);
                 return lfail(L, start, "the string is not closed on its line");
             }
             L->line++;
         }
-        if (b.n > VMD_MAX_STRING) {
-            free(b.s);
+        if (b.len > VMD_MAX_STRING) {
+            xbuf_free(&b);
             return lfail(L, start, "a string longer than %d bytes", VMD_MAX_STRING);
         }
         if (c != '\\' || raw) {
             if (c == '\\' && raw && L->p + 1 < L->end) {    /* r'\'' keeps both */
-                vmd_buf_add(&b, L->p, 2);
+                xbuf_add(&b, L->p, 2);
                 if (L->p[1] == '\n')
                     L->line++;
                 L->p += 2;
                 continue;
             }
-            vmd_buf_add(&b, &c, 1);
+            xbuf_add(&b, &c, 1);
             L->p++;
             continue;
         }
         if (L->p + 1 >= L->end) {
-            free(b.s);
+            xbuf_free(&b);
             return lfail(L, start, "the string is not closed");
         }
         if (L->p[1] == '\n') {          /* a continued line */
@@ -120,17 +120,17 @@ static bool lex_string(lexer *L, bool raw, tok *t)
         const char *why;
         int r = vmd_unescape(&L->p, L->end, &o, &why);
         if (r < 0) {
-            free(b.s);
+            xbuf_free(&b);
             return lfail(L, L->line, "%s", why);
         }
         if (r == 0) {               /* Python keeps an unknown escape as it is */
-            vmd_buf_add(&b, "\\", 1);
+            xbuf_add(&b, "\\", 1);
             o = *L->p++;
         }
-        vmd_buf_add(&b, &o, 1);
+        xbuf_add(&b, &o, 1);
     }
-    t->slen = b.n;
-    t->s = vmd_buf_take(&b);
+    t->slen = b.len;
+    t->s = xbuf_steal(&b, NULL);
     return true;
 }
 
@@ -482,19 +482,19 @@ static bool atom(parser *P, pv *out)
         return true;
     }
     if (t->k == T_STR) {
-        vmd_buf b = { 0 };
-        vmd_buf_add(&b, t->s, t->slen);
+        xbuf b = { 0 };
+        xbuf_add(&b, t->s, t->slen);
         P->i++;
         while (CUR->k == T_STR) {      /* 'a' 'b' is 'ab' */
-            vmd_buf_add(&b, CUR->s, CUR->slen);
+            xbuf_add(&b, CUR->s, CUR->slen);
             P->i++;
         }
-        if (b.n > VMD_MAX_STRING) {
-            free(b.s);
+        if (b.len > VMD_MAX_STRING) {
+            xbuf_free(&b);
             return PFAIL(t->line, "a string longer than %d bytes", VMD_MAX_STRING);
         }
         out->k = P_STR;
-        out->s = vmd_buf_take(&b);
+        out->s = xbuf_steal(&b, NULL);
         return true;
     }
     if (is_op(t, "[") || is_op(t, "(")) {
@@ -627,7 +627,7 @@ static bool postfix(parser *P, pv *out)
 }
 
 /* One %d/%i/%x/%X/%o conversion with its flags (-+ #0) and width. */
-static void num_format(vmd_buf *b, const char *flags, int width, char conv, int64_t v)
+static void num_format(xbuf *b, const char *flags, int width, char conv, int64_t v)
 {
     uint64_t mag = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
     char digits[32], head[4] = "";
@@ -656,15 +656,15 @@ static void num_format(vmd_buf *b, const char *flags, int width, char conv, int6
     bool left = strchr(flags, '-') != NULL, zero = strchr(flags, '0') && !left;
     if (!left && !zero)
         for (size_t k = len; k < (size_t)width; k++)
-            vmd_buf_add(b, " ", 1);
-    vmd_buf_puts(b, head);
+            xbuf_add(b, " ", 1);
+    xbuf_puts(b, head);
     if (zero)
         for (size_t k = len; k < (size_t)width; k++)
-            vmd_buf_add(b, "0", 1);
-    vmd_buf_puts(b, digits);
+            xbuf_add(b, "0", 1);
+    xbuf_puts(b, digits);
     if (left)
         for (size_t k = len; k < (size_t)width; k++)
-            vmd_buf_add(b, " ", 1);
+            xbuf_add(b, " ", 1);
 }
 
 /* %-formatting of one operand or a tuple (Python's str % args). */
@@ -672,16 +672,16 @@ static bool format(parser *P, const pv *fmtv, const pv *args, pv *out, unsigned 
 {
     const pv *av = args->k == P_TUPLE ? args->it : args;
     size_t na = args->k == P_TUPLE ? args->n : 1, ai = 0;
-    vmd_buf b = { 0 };
+    xbuf b = { 0 };
     bool ok = true;
     for (const char *p = fmtv->s; *p && ok; p++) {
         if (*p != '%') {
-            vmd_buf_add(&b, p, 1);
+            xbuf_add(&b, p, 1);
             continue;
         }
         p++;
         if (*p == '%') {
-            vmd_buf_add(&b, "%", 1);
+            xbuf_add(&b, "%", 1);
             continue;
         }
         char flags[8] = "";
@@ -715,11 +715,11 @@ static bool format(parser *P, const pv *fmtv, const pv *args, pv *out, unsigned 
             size_t l = strlen(str);
             if (!left)
                 for (size_t k = l; k < (size_t)width; k++)
-                    vmd_buf_add(&b, " ", 1);
-            vmd_buf_add(&b, str, l);
+                    xbuf_add(&b, " ", 1);
+            xbuf_add(&b, str, l);
             if (left)
                 for (size_t k = l; k < (size_t)width; k++)
-                    vmd_buf_add(&b, " ", 1);
+                    xbuf_add(&b, " ", 1);
             free(str);
         } else {
             if (a->k != P_INT && a->k != P_BOOL) {
@@ -728,7 +728,7 @@ static bool format(parser *P, const pv *fmtv, const pv *args, pv *out, unsigned 
             }
             num_format(&b, flags, width, conv, a->i);
         }
-        if (b.n > VMD_MAX_STRING) {
+        if (b.len > VMD_MAX_STRING) {
             ok = PFAIL(line, "a string longer than %d bytes", VMD_MAX_STRING);
             break;
         }
@@ -736,14 +736,14 @@ static bool format(parser *P, const pv *fmtv, const pv *args, pv *out, unsigned 
     if (ok && ai < na)
         ok = PFAIL(line, "not all arguments converted during string formatting");
     if (ok)
-        ok = spend_bytes(P, b.n, line);
+        ok = spend_bytes(P, b.len, line);
     if (!ok) {
-        free(b.s);
+        xbuf_free(&b);
         return false;
     }
     memset(out, 0, sizeof(*out));
     out->k = P_STR;
-    out->s = vmd_buf_take(&b);
+    out->s = xbuf_steal(&b, NULL);
     out->line = line;
     return true;
 }
@@ -1448,32 +1448,32 @@ bool vmd_cfg_parse(const char *buf, size_t len, const vmd_parse_opts *o, lconf *
 
 /* ---- writer -------------------------------------------------------------- */
 
-static void write_value(vmd_buf *b, const lval *v)
+static void write_value(xbuf *b, const lval *v)
 {
     if (v->t == LV_INT)
-        vmd_buf_printf(b, "%" PRId64, v->i);
+        xbuf_printf(b, "%" PRId64, v->i);
     else if (v->t == LV_STR)
         vmd_py_quote(b, v->s);
     else {
-        vmd_buf_puts(b, "[");
+        xbuf_puts(b, "[");
         bool multi = v->n > 1;
         for (size_t i = 0; i < v->n; i++) {
-            vmd_buf_puts(b, multi ? "\n    " : " ");
+            xbuf_puts(b, multi ? "\n    " : " ");
             write_value(b, &v->items[i]);
-            vmd_buf_puts(b, multi ? "," : " ");
+            xbuf_puts(b, multi ? "," : " ");
         }
-        vmd_buf_puts(b, multi ? "\n]" : "]");
+        xbuf_puts(b, multi ? "\n]" : "]");
     }
 }
 
 char *vmd_cfg_write(const lconf *c)
 {
-    vmd_buf b = { 0 };
-    vmd_buf_puts(&b, "# -*- mode: python; -*-\n# xm domain configuration (see xmdomain.cfg(5))\n");
+    xbuf b = { 0 };
+    xbuf_puts(&b, "# -*- mode: python; -*-\n# xm domain configuration (see xmdomain.cfg(5))\n");
     for (size_t i = 0; i < c->n; i++) {
-        vmd_buf_printf(&b, "%s = ", c->v[i].name);
+        xbuf_printf(&b, "%s = ", c->v[i].name);
         write_value(&b, &c->v[i].v);
-        vmd_buf_puts(&b, "\n");
+        xbuf_puts(&b, "\n");
     }
-    return vmd_buf_take(&b);
+    return xbuf_steal(&b, NULL);
 }

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 
 #include "config/vmdesc.h"
+#include "util/xv.h"   /* xbuf, the growable string */
 
 /* ---- allocation: out of memory aborts (a CLI and a parser, not a daemon
  * that must survive it) ---- */
@@ -26,19 +27,10 @@ void vmd_grow(void *v, size_t *cap, size_t need, size_t sz);
  * description's devices); returns it. */
 void *vmd_push(void *v, size_t *n, size_t sz);
 
-/* A growable string. */
-typedef struct vmd_buf {
-    char *s;
-    size_t n, cap;
-} vmd_buf;
-void vmd_buf_add(vmd_buf *b, const char *s, size_t n);
-void vmd_buf_puts(vmd_buf *b, const char *s);
-void vmd_buf_printf(vmd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-char *vmd_buf_take(vmd_buf *b);   /* NUL-terminated, never NULL */
 /* s between quotes q, with a backslash before q and '\\', and the other control characters (and
  * DEL) escaped: \n \r \t \xHH as Python writes them, or \n \t \uHHHH as JSON. */
 typedef enum { VMD_QUOTE_PY, VMD_QUOTE_JSON } vmd_quoting;
-void vmd_buf_quote(vmd_buf *b, const char *s, char q, vmd_quoting how);
+void vmd_buf_quote(xbuf *b, const char *s, char q, vmd_quoting how);
 
 /* A field of a description or of one of its devices, for what reads every field (vmdesc_free,
  * vmdesc_equal, the plan's VM.create): a field added to vmdesc.h is added to its table. */
@@ -147,6 +139,6 @@ char *vmd_sxp_write(const lconf *c);
 char *vmd_xml_write(const vmdesc *d, vmd_diag *warn);
 
 /* Quoting used by the writers (Python repr-like, single quotes preferred). */
-void vmd_py_quote(vmd_buf *b, const char *s);
+void vmd_py_quote(xbuf *b, const char *s);
 
 #endif

@@ -382,11 +382,11 @@ bool vmd_cpus_parse(const char *spec, char **out, char *why, size_t n)
             return false;
         }
     }
-    vmd_buf b = { 0 };
+    xbuf b = { 0 };
     for (int c = 0; c <= MAX_CPU; c++)
         if (set[c])
-            vmd_buf_printf(&b, "%s%d", b.n ? "," : "", c);
-    *out = vmd_buf_take(&b);
+            xbuf_printf(&b, "%s%d", b.len ? "," : "", c);
+    *out = xbuf_steal(&b, NULL);
     return true;
 }
 
@@ -577,13 +577,13 @@ static bool vif_one(const actx *a, const lsetting *s, const lval *v, size_t idx,
     vmd_map_free(&m);
     if (ok)
         f->device = vmd_xasprintf("%zu", idx);
-    vmd_buf kept = { 0 };
+    xbuf kept = { 0 };
     for (size_t i = 0; ok && i < f->legacy.n; i++)
         if (strcmp(f->legacy.v[i].key, "rate") != 0 && strcmp(f->legacy.v[i].key, "backend") != 0)
-            vmd_buf_printf(&kept, "%s%s", kept.n ? ", " : "", f->legacy.v[i].key);
-    if (kept.n)
-        WARN(s, v, "vif %zu: %s: no XenAPI field, kept for the legacy formats only", idx, kept.s);
-    free(kept.s);
+            xbuf_printf(&kept, "%s%s", kept.len ? ", " : "", f->legacy.v[i].key);
+    if (kept.len)
+        WARN(s, v, "vif %zu: %s: no XenAPI field, kept for the legacy formats only", idx, kept.data);
+    xbuf_free(&kept);
     return ok;
 }
 
@@ -834,17 +834,17 @@ static bool apply_vcpus(actx *a)
                 char *spec, *set;
                 const lval *e = &s->v.items[i];
                 if (e->t == LV_LIST) {      /* xend 4.4's (cpus ((0 1) (2))) */
-                    vmd_buf jb = { 0 };
+                    xbuf jb = { 0 };
                     for (size_t j = 0; j < e->n; j++) {
                         char *t;
                         if (!as_str(a, s, &e->items[j], &t)) {
-                            free(jb.s);
+                            xbuf_free(&jb);
                             return false;
                         }
-                        vmd_buf_printf(&jb, "%s%s", j ? "," : "", t);
+                        xbuf_printf(&jb, "%s%s", j ? "," : "", t);
                         free(t);
                     }
-                    spec = vmd_buf_take(&jb);
+                    spec = xbuf_steal(&jb, NULL);
                 } else if (!as_str(a, s, e, &spec)) {
                     return false;
                 }
@@ -932,7 +932,7 @@ static bool apply_args(actx *a)
     }
     char *root = v[0], *ip = v[1], *gw = v[2], *mask = v[3], *host = v[4], *ifc = v[5],
          *dhcp = v[6], *nfs = v[7], *nfsroot = v[8], *extra = v[9];
-    vmd_buf b = { 0 };
+    xbuf b = { 0 };
     if (ok && nfsroot && *nfsroot && !(nfs && *nfs))
         ok = FAIL(get(a, "nfs_root"), NULL, "nfs_root needs nfs_server");
     if (ok) {
@@ -940,22 +940,22 @@ static bool apply_args(actx *a)
         if (root && *root) {
             const char *r = strncmp(root, "root=", 5) == 0 ? root + 5 : root;
             if (!strstr(ex, "root="))
-                vmd_buf_printf(&b, "root=%s", r);
+                xbuf_printf(&b, "root=%s", r);
         }
         bool use_ip = (ip && *ip) || (dhcp && *dhcp && strcmp(dhcp, "off") != 0);
         if (use_ip && !strstr(ex, "ip=")) {
             if (ip && strchr(ip, ':'))      /* SXP (ip "IP:NFS:GW:...") */
-                vmd_buf_printf(&b, "%sip=%s", b.n ? " " : "", ip);
+                xbuf_printf(&b, "%sip=%s", b.len ? " " : "", ip);
             else
-                vmd_buf_printf(&b, "%sip=%s:%s:%s:%s:%s:%s:%s", b.n ? " " : "", ip ? ip : "",
+                xbuf_printf(&b, "%sip=%s:%s:%s:%s:%s:%s:%s", b.len ? " " : "", ip ? ip : "",
                                nfs ? nfs : "", gw ? gw : "", mask ? mask : "", host ? host : "",
                                ifc && *ifc ? ifc : "eth0", dhcp && *dhcp ? dhcp : "off");
         }
         if (nfsroot && *nfsroot)
-            vmd_buf_printf(&b, "%snfsroot=%s:%s", b.n ? " " : "", nfs, nfsroot);
+            xbuf_printf(&b, "%snfsroot=%s:%s", b.len ? " " : "", nfs, nfsroot);
         if (*ex)
-            vmd_buf_printf(&b, "%s%s", b.n ? " " : "", ex);
-        replace(&a->d->args, vmd_buf_take(&b));
+            xbuf_printf(&b, "%s%s", b.len ? " " : "", ex);
+        replace(&a->d->args, xbuf_steal(&b, NULL));
     }
     for (int i = 0; i < 10; i++)
         free(v[i]);
@@ -1441,12 +1441,12 @@ static void from_cpus(const vmdesc *d, lconf *c)
     lconf_set(c, "cpus", l, 0, false);
 }
 
-static void kv_join(vmd_buf *b, const vmd_map *m, const char *skip)
+static void kv_join(xbuf *b, const vmd_map *m, const char *skip)
 {
     for (size_t i = 0; i < m->n; i++) {
         if (skip && strcmp(m->v[i].key, skip) == 0)
             continue;
-        vmd_buf_printf(b, "%s%s=%s", b->n ? "," : "", m->v[i].key, m->v[i].value);
+        xbuf_printf(b, "%s%s=%s", b->len ? "," : "", m->v[i].key, m->v[i].value);
     }
 }
 
@@ -1454,20 +1454,20 @@ static void kv_join(vmd_buf *b, const vmd_map *m, const char *skip)
 static const char from_file[] = "output";
 
 /* The legacy string of disk, vif or pci number i (a device_writer). */
-typedef void device_writer(vmd_buf *b, const void *dev, size_t i, vmd_diag *warn);
+typedef void device_writer(xbuf *b, const void *dev, size_t i, vmd_diag *warn);
 
-static void disk_legacy(vmd_buf *b, const void *dev, size_t i, vmd_diag *warn)
+static void disk_legacy(xbuf *b, const void *dev, size_t i, vmd_diag *warn)
 {
     const vmd_disk *k = dev;
-    vmd_buf_printf(b, "%s,%s%s,%s", k->uname, k->dev, k->cdrom ? ":cdrom" : "",
+    xbuf_printf(b, "%s,%s%s,%s", k->uname, k->dev, k->cdrom ? ":cdrom" : "",
                    !k->writable ? "r" : k->sharable ? "w!" : "w");
     if (k->sharable && !k->writable)
         vmd_warn(warn, from_file, 0, "disk %s: a sharable read-only VDI has no legacy form "
                  "(written as r)", k->dev);
     if (k->backend || k->protocol)
-        vmd_buf_printf(b, ",%s", k->backend ? k->backend : "");
+        xbuf_printf(b, ",%s", k->backend ? k->backend : "");
     if (k->protocol)
-        vmd_buf_printf(b, ",%s", k->protocol);
+        xbuf_printf(b, ",%s", k->protocol);
     if (k->bootable != (i == 0))
         vmd_warn(warn, from_file, 0, "disk %s: bootable=%d has no legacy form (the first disk "
                  "boots)", k->dev, k->bootable);
@@ -1483,15 +1483,15 @@ static void disk_legacy(vmd_buf *b, const void *dev, size_t i, vmd_diag *warn)
         vmd_warn(warn, from_file, 0, "disk %s: QoS settings have no legacy form", k->dev);
 }
 
-static void vif_legacy(vmd_buf *b, const void *dev, size_t i, vmd_diag *warn)
+static void vif_legacy(xbuf *b, const void *dev, size_t i, vmd_diag *warn)
 {
     const vmd_vif *f = dev;
     if (f->mac)
-        vmd_buf_printf(b, "mac=%s", f->mac);
+        xbuf_printf(b, "mac=%s", f->mac);
     if (f->bridge)
-        vmd_buf_printf(b, "%sbridge=%s", b->n ? "," : "", f->bridge);
+        xbuf_printf(b, "%sbridge=%s", b->len ? "," : "", f->bridge);
     if (f->mtu)
-        vmd_buf_printf(b, "%smtu=%" PRId64, b->n ? "," : "", f->mtu);
+        xbuf_printf(b, "%smtu=%" PRId64, b->len ? "," : "", f->mtu);
     kv_join(b, &f->legacy, NULL);
     char idx[32];
     snprintf(idx, sizeof(idx), "%zu", i);
@@ -1505,19 +1505,19 @@ static void vif_legacy(vmd_buf *b, const void *dev, size_t i, vmd_diag *warn)
         vmd_warn(warn, from_file, 0, "vif %zu: security_label has no legacy form", i);
 }
 
-static void pci_legacy(vmd_buf *b, const void *dev, size_t i, vmd_diag *warn)
+static void pci_legacy(xbuf *b, const void *dev, size_t i, vmd_diag *warn)
 {
     const vmd_pci *p = dev;
-    vmd_buf_printf(b, "%04x:%02x:%02x.%x", p->domain, p->bus, p->slot, p->func);
+    xbuf_printf(b, "%04x:%02x:%02x.%x", p->domain, p->bus, p->slot, p->func);
     if (p->vslot >= 0)
-        vmd_buf_printf(b, "@%02x", (unsigned)p->vslot);
-    vmd_buf tail = { 0 };
+        xbuf_printf(b, "@%02x", (unsigned)p->vslot);
+    xbuf tail = { 0 };
     if (p->key)
-        vmd_buf_printf(&tail, "key=%s", p->key);
+        xbuf_printf(&tail, "key=%s", p->key);
     kv_join(&tail, &p->opts, NULL);
-    if (tail.n)
-        vmd_buf_printf(b, ",%s", tail.s);
-    free(tail.s);
+    if (tail.len)
+        xbuf_printf(b, ",%s", tail.data);
+    xbuf_free(&tail);
 }
 
 /* name = [ the legacy string of each of the n devices at v (of size sz) ], unless n is 0. */
@@ -1528,10 +1528,10 @@ static void put_devices(lconf *c, const char *name, const void *v, size_t n, siz
         return;
     lval l = lval_list(0);
     for (size_t i = 0; i < n; i++) {
-        vmd_buf b = { 0 };
+        xbuf b = { 0 };
         write(&b, (const char *)v + i * sz, i, warn);
-        lval_push(&l, lval_str(b.s ? b.s : "", 0));
-        free(b.s);
+        lval_push(&l, lval_str(b.data ? b.data : "", 0));
+        xbuf_free(&b);
     }
     lconf_set(c, name, l, 0, false);
 }
@@ -1656,11 +1656,11 @@ void vmd_legacy_from_desc(const vmdesc *d, lconf *c, vmd_diag *warn)
                      t ? " " : "", t ? t : "");
             continue;
         }
-        vmd_buf b = { 0 };
-        vmd_buf_printf(&b, "type=%s", t);
+        xbuf b = { 0 };
+        xbuf_printf(&b, "type=%s", t);
         kv_join(&b, &k->other_config, "type");
-        lval_push(&vfb, lval_str(b.s, 0));
-        free(b.s);
+        lval_push(&vfb, lval_str(b.data, 0));
+        xbuf_free(&b);
     }
     put_list(c, "vfb", vfb);
     lval oc = lval_list(0);

@@ -224,68 +224,68 @@ void vmd_plan_free(vmd_plan *p)
 }
 
 /* A JSON-style double-quoted string. */
-static void quote(vmd_buf *b, const char *s) { vmd_buf_quote(b, s, '"', VMD_QUOTE_JSON); }
+static void quote(xbuf *b, const char *s) { vmd_buf_quote(b, s, '"', VMD_QUOTE_JSON); }
 
 char *vmd_plan_text(const vmd_plan *p)
 {
-    vmd_buf b = { 0 };
+    xbuf b = { 0 };
     for (size_t i = 0; i < p->n; i++) {
         const vmd_step *s = &p->v[i];
         switch (s->kind) {
         case VMD_STEP_DEFAULT_SR:
-            vmd_buf_printf(&b, "%s = default_SR\n", s->bind);
+            xbuf_printf(&b, "%s = default_SR\n", s->bind);
             break;
         case VMD_STEP_FIND_VDI:
         case VMD_STEP_FIND_NETWORK:
         case VMD_STEP_FIND_PPCI:
-            vmd_buf_printf(&b, "%s = %s ", s->bind,
+            xbuf_printf(&b, "%s = %s ", s->bind,
                            s->kind == VMD_STEP_FIND_VDI ? "find_VDI location" :
                            s->kind == VMD_STEP_FIND_NETWORK ? "find_network" : "find_PPCI");
             if (s->arg)
                 quote(&b, s->arg);
             else
-                vmd_buf_puts(&b, "(any)");
-            vmd_buf_puts(&b, "\n");
+                xbuf_puts(&b, "(any)");
+            xbuf_puts(&b, "\n");
             break;
         case VMD_STEP_CREATE:
             if (s->bind)
-                vmd_buf_printf(&b, "%s = ", s->bind);
-            vmd_buf_puts(&b, s->method);
+                xbuf_printf(&b, "%s = ", s->bind);
+            xbuf_puts(&b, s->method);
             if (s->unless)
-                vmd_buf_printf(&b, " unless %s", s->unless);
-            vmd_buf_puts(&b, "\n");
+                xbuf_printf(&b, " unless %s", s->unless);
+            xbuf_puts(&b, "\n");
             for (size_t j = 0; j < s->n_rec; j++) {
                 const vmd_member *m = &s->rec[j];
-                vmd_buf_printf(&b, "    %s: ", m->name);
+                xbuf_printf(&b, "    %s: ", m->name);
                 switch (m->type) {
                 case VMD_V_STRING:
                     quote(&b, m->s);
                     break;
                 case VMD_V_INT:
-                    vmd_buf_printf(&b, "%" PRId64, m->i);
+                    xbuf_printf(&b, "%" PRId64, m->i);
                     break;
                 case VMD_V_BOOL:
-                    vmd_buf_puts(&b, m->b ? "true" : "false");
+                    xbuf_puts(&b, m->b ? "true" : "false");
                     break;
                 case VMD_V_REF:
-                    vmd_buf_printf(&b, "$%s", m->s);
+                    xbuf_printf(&b, "$%s", m->s);
                     break;
                 case VMD_V_MAP:
-                    vmd_buf_puts(&b, "{");
+                    xbuf_puts(&b, "{");
                     for (size_t k = 0; k < m->map.n; k++) {
                         if (k)
-                            vmd_buf_puts(&b, ", ");
+                            xbuf_puts(&b, ", ");
                         quote(&b, m->map.v[k].key);
-                        vmd_buf_puts(&b, ": ");
+                        xbuf_puts(&b, ": ");
                         quote(&b, m->map.v[k].value);
                     }
-                    vmd_buf_puts(&b, "}");
+                    xbuf_puts(&b, "}");
                     break;
                 }
-                vmd_buf_puts(&b, "\n");
+                xbuf_puts(&b, "\n");
             }
             break;
         }
     }
-    return vmd_buf_take(&b);
+    return xbuf_steal(&b, NULL);
 }

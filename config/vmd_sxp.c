@@ -68,10 +68,10 @@ static bool read_string(sreader *R, lval *out)
 {
     char q = *R->p++;
     unsigned start = R->line;
-    vmd_buf b = { 0 };
+    xbuf b = { 0 };
     for (;;) {
         if (R->p >= R->end || *R->p == '\x04') {
-            free(b.s);
+            xbuf_free(&b);
             return sfail(R, start, "unexpected end of input in a string");
         }
         char c = *R->p++;
@@ -79,35 +79,35 @@ static bool read_string(sreader *R, lval *out)
             break;
         if (c == '\n')
             R->line++;
-        if (b.n >= VMD_MAX_STRING) {
-            free(b.s);
+        if (b.len >= VMD_MAX_STRING) {
+            xbuf_free(&b);
             return sfail(R, start, "a string longer than %d bytes", VMD_MAX_STRING);
         }
         if (c != '\\') {
-            vmd_buf_add(&b, &c, 1);
+            xbuf_add(&b, &c, 1);
             continue;
         }
         if (R->p >= R->end) {
-            free(b.s);
+            xbuf_free(&b);
             return sfail(R, start, "unexpected end of input in a string");
         }
         char o;
         const char *why;
         int r = vmd_unescape(&R->p, R->end, &o, &why);
         if (r <= 0) {
-            free(b.s);
+            xbuf_free(&b);
             if (r == 0)
                 return sfail(R, R->line, "unknown escape '\\%c' in a string", *R->p);
             return sfail(R, R->line, "%s", why);
         }
-        vmd_buf_add(&b, &o, 1);
+        xbuf_add(&b, &o, 1);
     }
-    if (b.n && (vmd_utf8_valid((const unsigned char *)b.s, b.n) != b.n || !vmd_text_ok(b.s))) {
-        free(b.s);
+    if (b.len && (vmd_utf8_valid((const unsigned char *)b.data, b.len) != b.len || !vmd_text_ok(b.data))) {
+        xbuf_free(&b);
         return sfail(R, start, "the string is not UTF-8 text once its escapes are decoded "
                      "(control characters other than TAB, LF, CR are refused)");
     }
-    *out = (lval){ .t = LV_STR, .s = vmd_buf_take(&b), .line = start };
+    *out = (lval){ .t = LV_STR, .s = xbuf_steal(&b, NULL), .line = start };
     return true;
 }
 
@@ -274,19 +274,19 @@ static bool pci_dev(sctx *x, const lval *dev)
             !hexfield(pair_get(d, "slot"), &slot) || !hexfield(pair_get(d, "func"), &func))
             return vmd_fail(x->err, x->file, d->line, "(pci (dev ...)): domain, bus, slot and "
                             "func are needed, in hex");
-        vmd_buf b = { 0 };
-        vmd_buf_printf(&b, "%04x:%02x:%02x.%x", dom, bus, slot, func);
+        xbuf b = { 0 };
+        xbuf_printf(&b, "%04x:%02x:%02x.%x", dom, bus, slot, func);
         const char *vd = pair_get(d, "vdevfn");
         if (vd && hexfield(vd, &vdf) && vdf != 0x100)   /* 0x100: AUTO_PHP_SLOT */
-            vmd_buf_printf(&b, "@%02x", vdf >> 3);
+            xbuf_printf(&b, "@%02x", vdf >> 3);
         const char *key = pair_get(d, "key");
         if (key && strpbrk(key, ",=")) {
-            free(b.s);
+            xbuf_free(&b);
             return vmd_fail(x->err, x->file, d->line, "(pci (dev (key %s))): ',' and '=' "
                             "are not allowed", key);
         }
         if (key)
-            vmd_buf_printf(&b, ",key=%s", key);
+            xbuf_printf(&b, ",key=%s", key);
         for (size_t j = 1; j < d->n; j++) {
             const lval *o = &d->items[j];
             if (!head(o) || strcmp(head(o), "opts") != 0)
@@ -296,15 +296,15 @@ static bool pci_dev(sctx *x, const lval *dev)
                 if (kv->t != LV_LIST || kv->n != 2 || kv->items[0].t != LV_STR ||
                     kv->items[1].t != LV_STR || !*kv->items[0].s ||
                     strpbrk(kv->items[0].s, ",= ") || strpbrk(kv->items[1].s, ",")) {
-                    free(b.s);
+                    xbuf_free(&b);
                     return vmd_fail(x->err, x->file, kv->line, "(pci (dev (opts ...))): "
                                     "expected (key value) without ',' (nor '=' in the key)");
                 }
-                vmd_buf_printf(&b, ",%s=%s", kv->items[0].s, kv->items[1].s);
+                xbuf_printf(&b, ",%s=%s", kv->items[0].s, kv->items[1].s);
             }
         }
-        append(x, "pci", lval_str(b.s, d->line), d->line);
-        free(b.s);
+        append(x, "pci", lval_str(b.data, d->line), d->line);
+        xbuf_free(&b);
     }
     return true;
 }
@@ -469,7 +469,7 @@ static bool atom_ok(const char *s)
 }
 
 /* Python repr of a str: single quotes unless it has ' and no ". */
-void vmd_py_quote(vmd_buf *b, const char *s)
+void vmd_py_quote(xbuf *b, const char *s)
 {
     vmd_buf_quote(b, s, strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'', VMD_QUOTE_PY);
 }
@@ -517,41 +517,41 @@ static void sx_free(sx *v)
     free(v->it);
 }
 
-static void sx_flat(vmd_buf *b, const sx *v)
+static void sx_flat(xbuf *b, const sx *v)
 {
     if (!v->list) {
         if (atom_ok(v->s))
-            vmd_buf_puts(b, v->s);
+            xbuf_puts(b, v->s);
         else
             vmd_py_quote(b, v->s);
         return;
     }
-    vmd_buf_puts(b, "(");
+    xbuf_puts(b, "(");
     for (size_t i = 0; i < v->n; i++) {
         if (i)
-            vmd_buf_puts(b, " ");
+            xbuf_puts(b, " ");
         sx_flat(b, &v->it[i]);
     }
-    vmd_buf_puts(b, ")");
+    xbuf_puts(b, ")");
 }
 
-static void sx_pretty(vmd_buf *b, const sx *v, size_t col)
+static void sx_pretty(xbuf *b, const sx *v, size_t col)
 {
-    vmd_buf f = { 0 };
+    xbuf f = { 0 };
     sx_flat(&f, v);
-    if (!v->list || col + f.n <= 80 || v->n < 2) {
-        vmd_buf_add(b, f.s, f.n);
-        free(f.s);
+    if (!v->list || col + f.len <= 80 || v->n < 2) {
+        xbuf_add(b, f.data, f.len);
+        xbuf_free(&f);
         return;
     }
-    free(f.s);
-    vmd_buf_puts(b, "(");
+    xbuf_free(&f);
+    xbuf_puts(b, "(");
     sx_flat(b, &v->it[0]);
     for (size_t i = 1; i < v->n; i++) {
-        vmd_buf_printf(b, "\n%*s", (int)(col + 4), "");
+        xbuf_printf(b, "\n%*s", (int)(col + 4), "");
         sx_pretty(b, &v->it[i], col + 4);
     }
-    vmd_buf_printf(b, "\n%*s)", (int)col, "");
+    xbuf_printf(b, "\n%*s)", (int)col, "");
 }
 
 static char *lval_text(const lval *v)
@@ -719,9 +719,9 @@ char *vmd_sxp_write(const lconf *c)
     for (size_t i = 0; i < devs.n; i++)
         sx_add(&vm, devs.it[i]);
     free(devs.it);
-    vmd_buf b = { 0 };
+    xbuf b = { 0 };
     sx_pretty(&b, &vm, 0);
-    vmd_buf_puts(&b, "\n");
+    xbuf_puts(&b, "\n");
     sx_free(&vm);
-    return vmd_buf_take(&b);
+    return xbuf_steal(&b, NULL);
 }

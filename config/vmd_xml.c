@@ -519,40 +519,40 @@ bool vmd_xml_parse(const char *buf, size_t len, const vmd_parse_opts *o, vmdesc 
 
 /* ---- writing ------------------------------------------------------------- */
 
-static void esc(vmd_buf *b, const char *s)
+static void esc(xbuf *b, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
         switch (*p) {
-        case '&': vmd_buf_puts(b, "&amp;"); break;
-        case '<': vmd_buf_puts(b, "&lt;"); break;
-        case '>': vmd_buf_puts(b, "&gt;"); break;
-        case '"': vmd_buf_puts(b, "&quot;"); break;
-        case '\n': vmd_buf_puts(b, "&#10;"); break;
-        case '\r': vmd_buf_puts(b, "&#13;"); break;
-        case '\t': vmd_buf_puts(b, "&#9;"); break;
+        case '&': xbuf_puts(b, "&amp;"); break;
+        case '<': xbuf_puts(b, "&lt;"); break;
+        case '>': xbuf_puts(b, "&gt;"); break;
+        case '"': xbuf_puts(b, "&quot;"); break;
+        case '\n': xbuf_puts(b, "&#10;"); break;
+        case '\r': xbuf_puts(b, "&#13;"); break;
+        case '\t': xbuf_puts(b, "&#9;"); break;
         default:
             if (*p < 0x20)      /* not representable in XML 1.0 (xml_losses warns) */
-                vmd_buf_puts(b, "\xef\xbf\xbd");
+                xbuf_puts(b, "\xef\xbf\xbd");
             else
-                vmd_buf_add(b, (const char *)p, 1);
+                xbuf_add(b, (const char *)p, 1);
         }
     }
 }
 
-static void a(vmd_buf *b, const char *name, const char *v)
+static void a(xbuf *b, const char *name, const char *v)
 {
-    vmd_buf_printf(b, " %s=\"", name);
+    xbuf_printf(b, " %s=\"", name);
     esc(b, v);
-    vmd_buf_puts(b, "\"");
+    xbuf_puts(b, "\"");
 }
 
-static void kvs(vmd_buf *b, const char *ind, const char *tag, const vmd_map *m)
+static void kvs(xbuf *b, const char *ind, const char *tag, const vmd_map *m)
 {
     for (size_t i = 0; i < m->n; i++) {
-        vmd_buf_printf(b, "%s<%s", ind, tag);
+        xbuf_printf(b, "%s<%s", ind, tag);
         a(b, "key", m->v[i].key);
         a(b, "value", m->v[i].value);
-        vmd_buf_puts(b, "/>\n");
+        xbuf_puts(b, "/>\n");
     }
 }
 
@@ -603,23 +603,23 @@ static void xml_losses(const vmdesc *d, vmd_diag *w)
 
 /* Ends an element of the 4-space level: its <TAG key value/> children, or
  * "/>" when there are none. */
-static void close_kvs(vmd_buf *b, const char *el, const char *tag, const vmd_map *m)
+static void close_kvs(xbuf *b, const char *el, const char *tag, const vmd_map *m)
 {
     if (!m->n) {
-        vmd_buf_puts(b, "/>\n");
+        xbuf_puts(b, "/>\n");
         return;
     }
-    vmd_buf_puts(b, ">\n");
+    xbuf_puts(b, ">\n");
     kvs(b, "      ", tag, m);
-    vmd_buf_printf(b, "    </%s>\n", el);
+    xbuf_printf(b, "    </%s>\n", el);
 }
 
 char *vmd_xml_write(const vmdesc *d, vmd_diag *warn)
 {
     xml_losses(d, warn);
-    vmd_buf b = { 0 };
+    xbuf b = { 0 };
     char n[64];
-    vmd_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    xbuf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                      "<!DOCTYPE xm SYSTEM \"create.dtd\">\n<xm>\n  <vm");
     a(&b, "is_a_template", d->is_a_template ? "true" : "false");
     a(&b, "auto_power_on", d->auto_power_on ? "true" : "false");
@@ -638,31 +638,31 @@ char *vmd_xml_write(const vmdesc *d, vmd_diag *warn)
     a(&b, "superpages", n);
     if (d->security_label)
         a(&b, "security_label", d->security_label);
-    vmd_buf_puts(&b, ">\n    <name>\n      <label>");
+    xbuf_puts(&b, ">\n    <name>\n      <label>");
     esc(&b, d->name);
-    vmd_buf_puts(&b, "</label>\n      <description>");
+    xbuf_puts(&b, "</label>\n      <description>");
     esc(&b, d->description);
-    vmd_buf_printf(&b, "</description>\n    </name>\n    <version>%" PRId64 "</version>\n",
+    xbuf_printf(&b, "</description>\n    </name>\n    <version>%" PRId64 "</version>\n",
                    d->user_version);
     if (d->hvm_boot_policy) {
-        vmd_buf_puts(&b, "    <hvm");
+        xbuf_puts(&b, "    <hvm");
         a(&b, "boot_policy", d->hvm_boot_policy);
         close_kvs(&b, "hvm", "boot_param", &d->hvm_boot_params);
     } else {
-        vmd_buf_puts(&b, "    <pv");
+        xbuf_puts(&b, "    <pv");
         a(&b, "kernel", d->kernel);
         a(&b, "bootloader", d->bootloader);
         a(&b, "ramdisk", d->ramdisk);
         a(&b, "args", d->args);
         a(&b, "bootloader_args", d->bootloader_args);
-        vmd_buf_puts(&b, "/>\n");
+        xbuf_puts(&b, "/>\n");
     }
-    vmd_buf_printf(&b, "    <memory static_min=\"%" PRId64 "\" static_max=\"%" PRId64
+    xbuf_printf(&b, "    <memory static_min=\"%" PRId64 "\" static_max=\"%" PRId64
                    "\" dynamic_min=\"%" PRId64 "\" dynamic_max=\"%" PRId64 "\"/>\n",
                    d->mem_static_min, d->mem_static_max, d->mem_dynamic_min, d->mem_dynamic_max);
     for (size_t i = 0; i < d->n_disks; i++) {
         const vmd_disk *k = &d->disks[i];
-        vmd_buf_printf(&b, "    <vbd name=\"vbd%zu\" mode=\"%s\" vdi=\"vdi%zu\"", i,
+        xbuf_printf(&b, "    <vbd name=\"vbd%zu\" mode=\"%s\" vdi=\"vdi%zu\"", i,
                        k->writable ? "RW" : "RO", i);
         a(&b, "device", k->dev);
         a(&b, "bootable", k->bootable ? "1" : "0");
@@ -672,7 +672,7 @@ char *vmd_xml_write(const vmdesc *d, vmd_diag *warn)
     }
     for (size_t i = 0; i < d->n_vifs; i++) {
         const vmd_vif *f = &d->vifs[i];
-        vmd_buf_printf(&b, "    <vif name=\"vif%zu\"", i);
+        xbuf_printf(&b, "    <vif name=\"vif%zu\"", i);
         a(&b, "mac", f->mac);
         if (f->mtu)
             snprintf(n, sizeof(n), "%" PRId64, f->mtu);
@@ -686,7 +686,7 @@ char *vmd_xml_write(const vmdesc *d, vmd_diag *warn)
                 if (!strcmp(d->networks[j].label, f->bridge))
                     local = (long)j;
             if (local >= 0)
-                vmd_buf_printf(&b, " network=\"net%ld\"", local);
+                xbuf_printf(&b, " network=\"net%ld\"", local);
             else
                 a(&b, "network", f->bridge);
         }
@@ -696,49 +696,49 @@ char *vmd_xml_write(const vmdesc *d, vmd_diag *warn)
     }
     for (size_t i = 0; i < d->n_pcis; i++) {
         const vmd_pci *p = &d->pcis[i];
-        vmd_buf_printf(&b, "    <pci domain=\"0x%04x\" bus=\"0x%02x\" slot=\"0x%02x\" "
+        xbuf_printf(&b, "    <pci domain=\"0x%04x\" bus=\"0x%02x\" slot=\"0x%02x\" "
                        "func=\"0x%x\"", p->domain, p->bus, p->slot, p->func);
         if (p->vslot >= 0)
-            vmd_buf_printf(&b, " vdevfn=\"0x%02x\"", (unsigned)p->vslot << 3);
+            xbuf_printf(&b, " vdevfn=\"0x%02x\"", (unsigned)p->vslot << 3);
         if (p->key)
             a(&b, "key", p->key);
         close_kvs(&b, "pci", "pci_opt", &p->opts);
     }
     for (size_t i = 0; i < d->n_consoles; i++) {
         const vmd_console *k = &d->consoles[i];
-        vmd_buf_puts(&b, "    <console");
+        xbuf_puts(&b, "    <console");
         a(&b, "protocol", k->protocol);
         close_kvs(&b, "console", "other_config", &k->other_config);
     }
     kvs(&b, "    ", "platform", &d->platform);
     kvs(&b, "    ", "vcpu_param", &d->vcpu_params);
     kvs(&b, "    ", "other_config", &d->other_config);
-    vmd_buf_puts(&b, "  </vm>\n");
+    xbuf_puts(&b, "  </vm>\n");
     for (size_t i = 0; i < d->n_disks; i++) {
         const vmd_disk *k = &d->disks[i];
-        vmd_buf_printf(&b, "  <vdi name=\"vdi%zu\"", i);
+        xbuf_printf(&b, "  <vdi name=\"vdi%zu\"", i);
         a(&b, "src", k->uname);
         a(&b, "type", k->vdi_type ? k->vdi_type : "system");
-        vmd_buf_printf(&b, " size=\"%" PRId64 "\"", k->size);
+        xbuf_printf(&b, " size=\"%" PRId64 "\"", k->size);
         a(&b, "sharable", k->sharable ? "True" : "False");
         a(&b, "read_only", k->writable ? "False" : "True");
-        vmd_buf_puts(&b, ">\n    <name>\n      <label>");
+        xbuf_puts(&b, ">\n    <name>\n      <label>");
         esc(&b, k->vdi_label ? k->vdi_label : k->uname);
-        vmd_buf_puts(&b, "</label>\n      <description></description>\n    </name>\n  </vdi>\n");
+        xbuf_puts(&b, "</label>\n      <description></description>\n    </name>\n  </vdi>\n");
     }
     for (size_t i = 0; i < d->n_networks; i++) {
         const vmd_network *w = &d->networks[i];
-        vmd_buf_printf(&b, "  <network name=\"net%zu\"", i);
+        xbuf_printf(&b, "  <network name=\"net%zu\"", i);
         a(&b, "default_gateway", w->gateway);
         a(&b, "default_netmask", w->netmask);
-        vmd_buf_puts(&b, ">\n    <name>\n      <label>");
+        xbuf_puts(&b, ">\n    <name>\n      <label>");
         esc(&b, w->label);
-        vmd_buf_puts(&b, "</label>\n      <description>");
+        xbuf_puts(&b, "</label>\n      <description>");
         esc(&b, w->description);
-        vmd_buf_puts(&b, "</description>\n    </name>\n");
+        xbuf_puts(&b, "</description>\n    </name>\n");
         kvs(&b, "    ", "other_config", &w->other_config);
-        vmd_buf_puts(&b, "  </network>\n");
+        xbuf_puts(&b, "  </network>\n");
     }
-    vmd_buf_puts(&b, "</xm>\n");
-    return vmd_buf_take(&b);
+    xbuf_puts(&b, "</xm>\n");
+    return xbuf_steal(&b, NULL);
 }

@@ -99,54 +99,22 @@ void *vmd_push(void *v, size_t *n, size_t sz)
     return e;
 }
 
-void vmd_buf_add(vmd_buf *b, const char *s, size_t n)
-{
-    vmd_grow(&b->s, &b->cap, b->n + n + 1, 1);
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = '\0';
-}
-
-void vmd_buf_puts(vmd_buf *b, const char *s)
-{
-    vmd_buf_add(b, s, strlen(s));
-}
-
-void vmd_buf_printf(vmd_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = xvasprintf(fmt, ap);
-    va_end(ap);
-    vmd_buf_puts(b, s);
-    free(s);
-}
-
-char *vmd_buf_take(vmd_buf *b)
-{
-    if (!b->s)
-        return vmd_xstrdup("");
-    char *s = b->s;
-    memset(b, 0, sizeof(*b));
-    return s;
-}
-
-void vmd_buf_quote(vmd_buf *b, const char *s, char q, vmd_quoting how)
+void vmd_buf_quote(xbuf *b, const char *s, char q, vmd_quoting how)
 {
     static const char ctl[] = "\n\r\t", letter[] = "nrt";
-    vmd_buf_add(b, &q, 1);
+    xbuf_add(b, &q, 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         const char *c = strchr(ctl, *p);
         if (*p == (unsigned char)q || *p == '\\')
-            vmd_buf_printf(b, "\\%c", *p);
+            xbuf_printf(b, "\\%c", *p);
         else if (c && (how == VMD_QUOTE_PY || *p != '\r'))
-            vmd_buf_printf(b, "\\%c", letter[c - ctl]);
+            xbuf_printf(b, "\\%c", letter[c - ctl]);
         else if (*p < 0x20 || *p == 0x7f)
-            vmd_buf_printf(b, how == VMD_QUOTE_PY ? "\\x%02x" : "\\u%04x", *p);
+            xbuf_printf(b, how == VMD_QUOTE_PY ? "\\x%02x" : "\\u%04x", *p);
         else
-            vmd_buf_add(b, (const char *)p, 1);
+            xbuf_add(b, (const char *)p, 1);
     }
-    vmd_buf_add(b, &q, 1);
+    xbuf_add(b, &q, 1);
 }
 
 /* ---- errors and warnings ------------------------------------------------ */
@@ -942,7 +910,7 @@ bool vmd_parse_file(const char *path, const vmd_parse_opts *o, vmdesc *d, vmd_er
         close(fd);
         return vmd_fail(err, path, 0, "not a regular file");
     }
-    vmd_buf b = { 0 };
+    xbuf b = { 0 };
     char chunk[8192];
     for (;;) {
         ssize_t r = read(fd, chunk, sizeof(chunk));
@@ -951,21 +919,21 @@ bool vmd_parse_file(const char *path, const vmd_parse_opts *o, vmdesc *d, vmd_er
         if (r < 0) {
             int e = errno;
             close(fd);
-            free(b.s);
+            xbuf_free(&b);
             return vmd_fail(err, path, 0, "cannot read: %s", strerror(e));
         }
         if (r == 0)
             break;
-        if (b.n + (size_t)r > VMD_MAX_INPUT) {
+        if (b.len + (size_t)r > VMD_MAX_INPUT) {
             close(fd);
-            free(b.s);
+            xbuf_free(&b);
             return vmd_fail(err, path, 0, "the file is larger than %u bytes", VMD_MAX_INPUT);
         }
-        vmd_buf_add(&b, chunk, (size_t)r);
+        xbuf_add(&b, chunk, (size_t)r);
     }
     close(fd);
-    bool ok = vmd_parse_buffer(b.s ? b.s : "", b.n, &po, d, err);
-    free(b.s);
+    bool ok = vmd_parse_buffer(b.data ? b.data : "", b.len, &po, d, err);
+    xbuf_free(&b);
     return ok;
 }
 

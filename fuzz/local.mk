@@ -20,8 +20,8 @@ FUZZ_BASE = -g -O1 -std=gnu11 -pthread -D_GNU_SOURCE $(DEFS) $(DEFAULT_INCLUDES)
 	-DVMD_SCHEMA_DIR='"$(abs_top_srcdir)/config"'
 FUZZ_TARGETS =
 
-# The VM config parsers (config/vmdesc.h).
-VMDESC_C = $(filter %.c,$(config_libvmdesc_la_SOURCES))
+# The VM config parsers (config/vmdesc.h), with the util/xv.c they build strings with.
+VMDESC_C = $(filter %.c,$(config_libvmdesc_la_SOURCES)) util/xv.c util/xmlrpc.c
 FUZZ_TARGETS += cfg
 fuzz_cfg_SRCS = fuzz/fuzz_cfg.c $(VMDESC_C)
 fuzz_cfg_LIBS = $(XML_LIBS)
