@@ -75,6 +75,36 @@ static int hex4(const unsigned char *s)
     return v;
 }
 
+/* Past the bytes of a string that stand for themselves (printable ASCII
+ * but '"' and '\\', and well-formed UTF-8).  False at a byte that is not
+ * UTF-8. */
+static bool plain_run(jp *p)
+{
+    static const bool ascii[256] = { [0x20 ... 0x21] = true, [0x23 ... 0x5b] = true, [0x5d ... 0x7f] = true };
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    const unsigned char *s = p->s;  /* in locals: the bytes could alias *p */
+    size_t i = p->i, n = p->n;
+    for (;;) {
+        /* eight bytes at a time while none is below 0x20, '"', '\\' or
+         * above 0x7f (a byte that has no zero byte test may stop early
+         * on a plain byte: the loop below goes on from there) */
+        for (uint64_t w; n - i >= 8; i += 8) {
+            memcpy(&w, s + i, 8);
+            uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+            if (((w | (w - ones * 0x20) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs) != 0)
+                break;
+        }
+        while (i < n && ascii[s[i]])
+            i++;
+        size_t l = i < n && s[i] >= 0x80 ? utf8_seq(s + i, n - i) : 0;
+        if (!l) {
+            p->i = i;
+            return i >= n || s[i] < 0x80;
+        }
+        i += l;
+    }
+}
+
 /* A string starting at the opening quote; its text into *out (malloc'd). */
 static bool parse_string(jp *p, char **out, size_t *len_r)
 {
@@ -83,17 +113,22 @@ static bool parse_string(jp *p, char **out, size_t *len_r)
     p->i++;                                 /* the quote */
     for (;;) {
         size_t run = p->i;
-        while (p->i < p->n && p->s[p->i] != '"' && p->s[p->i] != '\\' && p->s[p->i] >= 0x20) {
-            if (p->s[p->i] < 0x80) {
-                p->i++;
-                continue;
-            }
-            size_t l = utf8_seq(p->s + p->i, p->n - p->i);
-            if (!l) {
-                xbuf_free(&b);
-                return fail(p, "invalid UTF-8 in a string"), false;
-            }
-            p->i += l;
+        if (!plain_run(p)) {
+            xbuf_free(&b);
+            return fail(p, "invalid UTF-8 in a string"), false;
+        }
+        if (!b.data && p->i < p->n && p->s[p->i] == '"' && p->i - run <= JSONRPC_MAX_STRING) {
+            /* no escape: the text is the bytes as they are, copied once */
+            size_t len = p->i - run;
+            char *s = malloc(len + 1);
+            if (!s)
+                abort();
+            memcpy(s, p->s + run, len);
+            s[len] = '\0';
+            p->i++;
+            *out = s;
+            *len_r = len;
+            return true;
         }
         if (p->i > run)
             xbuf_add(&b, (const char *)p->s + run, p->i - run);
@@ -374,31 +409,52 @@ static xv *parse_value(jp *p, int depth)
     return fail(p, "unexpected character '%c'", c >= 0x20 && c < 0x7f ? (int)c : '?');
 }
 
+/* Start reading a document under the limits: false (p->err set) if it
+ * cannot be one. */
+static bool open_doc(jp *p, const char *text, size_t len, const xmlrpc_limits *lim)
+{
+    xmlrpc_limits l;
+    xmlrpc_limits_resolve(lim, &l);
+    *p = (jp){ .s = (const unsigned char *)text, .n = len, .max_depth = l.max_depth,
+               .max_nodes = l.max_nodes };
+    if (!text || len == 0)
+        fail(p, "empty document");
+    else if (len > l.max_bytes)
+        fail(p, "document too large (%zu bytes, limit %zu)", len, l.max_bytes);
+    else if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        fail(p, "a byte order mark is not allowed");
+    else
+        return true;
+    return false;
+}
+
+/* After the top value: only blanks may follow. */
+static bool close_doc(jp *p)
+{
+    skip_ws(p);
+    if (p->i == p->n)
+        return true;
+    fail(p, "trailing characters after the value");
+    return false;
+}
+
+static char *doc_error(jp *p)
+{
+    return p->err ? p->err : strdup("JSON: cannot parse");
+}
+
 /* Parse a whole document whose top value sits at level top_level. */
 static xv *parse_doc(const char *text, size_t len, const xmlrpc_limits *lim, int top_level,
                      char **err_r)
 {
-    xmlrpc_limits l;
-    xmlrpc_limits_resolve(lim, &l);
-    jp p = { .s = (const unsigned char *)text, .n = len, .max_depth = l.max_depth,
-             .max_nodes = l.max_nodes };
+    jp p;
     xv *v = NULL;
-    if (!text || len == 0)
-        fail(&p, "empty document");
-    else if (len > l.max_bytes)
-        fail(&p, "document too large (%zu bytes, limit %zu)", len, l.max_bytes);
-    else if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
-        fail(&p, "a byte order mark is not allowed");
-    else if ((v = parse_value(&p, top_level)) != NULL) {
-        skip_ws(&p);
-        if (p.i != p.n) {
-            xv_free(v);
-            v = NULL;
-            fail(&p, "trailing characters after the value");
-        }
+    if (open_doc(&p, text, len, lim) && (v = parse_value(&p, top_level)) != NULL && !close_doc(&p)) {
+        xv_free(v);
+        v = NULL;
     }
     if (!v)
-        *err_r = p.err ? p.err : strdup("JSON: cannot parse");
+        *err_r = doc_error(&p);
     return v;
 }
 
@@ -422,6 +478,118 @@ static bool bad_request(char **err_r, const char *what)
     return false;
 }
 
+/* The members of a request that the envelope reads, as they were sent. */
+typedef struct envelope {
+    xv *jsonrpc, *id, *params;
+    char *method;               /* when a string */
+    bool method_given;
+    xv *rest;                   /* any other member (kept to find one given twice) */
+    const char *twice;          /* the first of the four given twice */
+} envelope;
+
+static void envelope_free(envelope *e)
+{
+    xv_free(e->jsonrpc);
+    xv_free(e->id);
+    xv_free(e->params);
+    free(e->method);
+    xv_free(e->rest);
+}
+
+/* One member's value, after its name and ':'.  The four members the
+ * envelope reads are kept as they are (no tree of the whole request to
+ * copy them out of); others, and duplicates, are checked like any value. */
+static bool envelope_member(jp *p, envelope *e, const char *key, size_t klen)
+{
+    static const char *const names[] = { "jsonrpc", "id", "params", "method" };
+    static const size_t lens[] = { 7, 2, 6, 6 };
+    xv **slots[] = { &e->jsonrpc, &e->id, &e->params, NULL };
+    size_t k = 0;
+    while (k < 4 && (klen != lens[k] || memcmp(key, names[k], klen) != 0))
+        k++;
+    bool given = k < 3 ? *slots[k] != NULL : k == 3 && e->method_given;
+    if (k == 4 || given) {
+        xv *val = parse_value(p, 0);
+        if (!val)
+            return false;
+        if (given) {
+            e->twice = e->twice ? e->twice : names[k];
+            xv_free(val);
+            return true;
+        }
+        if (!e->rest)
+            e->rest = xv_struct();
+        char *copy = malloc(klen + 1);
+        if (!copy)
+            abort();
+        memcpy(copy, key, klen);
+        copy[klen] = '\0';
+        xv_struct_append_take(e->rest, copy, val);
+        return true;
+    }
+    if (k < 3)
+        return (*slots[k] = parse_value(p, 0)) != NULL;
+    e->method_given = true;
+    skip_ws(p);
+    if (p->i < p->n && p->s[p->i] == '"') {
+        size_t len;
+        if (++p->nodes > p->max_nodes) {    /* as parse_value counts it */
+            fail(p, "too many values (limit %zu)", p->max_nodes);
+            return false;
+        }
+        return parse_string(p, &e->method, &len);
+    }
+    xv *val = parse_value(p, 0);            /* not a string: refused once read */
+    xv_free(val);
+    return val != NULL;
+}
+
+/* The request object, its '{' next: the whole of it read into e. */
+static bool parse_envelope(jp *p, envelope *e)
+{
+    p->i++;
+    if (++p->nodes > p->max_nodes) {
+        fail(p, "too many values (limit %zu)", p->max_nodes);
+        return false;
+    }
+    if (!eat(p, '}')) {
+        for (;;) {
+            skip_ws(p);
+            if (p->i >= p->n || p->s[p->i] != '"')
+                return fail(p, "expected a member name"), false;
+            /* a name without escapes is compared where it lies */
+            size_t at = p->i++, klen;
+            char *key = NULL;
+            const char *k = (const char *)p->s + p->i;
+            if (plain_run(p) && p->i < p->n && p->s[p->i] == '"' && p->i - at - 1 <= JSONRPC_MAX_STRING) {
+                klen = p->i++ - at - 1;
+            } else {
+                p->i = at;
+                if (!parse_string(p, &key, &klen))
+                    return false;
+                k = key;
+            }
+            bool read = eat(p, ':');
+            if (!read)
+                fail(p, "expected ':' after a member name");
+            else
+                read = envelope_member(p, e, k, klen);
+            free(key);
+            if (!read)
+                return false;
+            if (eat(p, ','))
+                continue;
+            if (eat(p, '}'))
+                break;
+            return fail(p, "expected ',' or '}' in an object"), false;
+        }
+    }
+    const char *dup = e->twice ? e->twice : e->rest ? duplicate_key(e->rest) : NULL;
+    if (dup)
+        return fail(p, "member \"%.60s\" given twice in an object", dup), false;
+    return close_doc(p);
+}
+
 bool jsonrpc_parse_call(const char *body, size_t len, const xmlrpc_limits *lim, jsonrpc_req *req,
                         char **method_r, xv **params_r, char **err_r)
 {
@@ -430,61 +598,70 @@ bool jsonrpc_parse_call(const char *body, size_t len, const xmlrpc_limits *lim, 
     *method_r = NULL;
     *params_r = NULL;
     /* the envelope is level -1, "params" level 0: a param is level 1 */
-    xv *doc = parse_doc(body, len, lim, -1, err_r);
-    if (!doc)
+    jp p;
+    if (!open_doc(&p, body, len, lim)) {
+        *err_r = doc_error(&p);
         return false;
-    bool ok = false;
-    if (doc->kind != XV_STRUCT) {
-        req->version = 2;
-        bad_request(err_r, "a JSON-RPC request is an object");
-        goto out;
     }
-    const xv *ver = xv_struct_get(doc, "jsonrpc");
-    if (!ver)
+    skip_ws(&p);
+    if (p.i >= p.n || p.s[p.i] != '{') {
+        xv *doc = parse_doc(body, len, lim, -1, err_r);
+        if (!doc)
+            return false;
+        xv_free(doc);
+        req->version = 2;
+        return bad_request(err_r, "a JSON-RPC request is an object");
+    }
+    envelope e = { 0 };
+    if (!parse_envelope(&p, &e)) {
+        envelope_free(&e);
+        *err_r = doc_error(&p);
+        return false;
+    }
+    bool ok = false;
+    if (!e.jsonrpc)
         req->version = 1;
-    else if (ver->kind == XV_STRING && strcmp(ver->u.str.s, "2.0") == 0)
+    else if (e.jsonrpc->kind == XV_STRING && strcmp(e.jsonrpc->u.str.s, "2.0") == 0)
         req->version = 2;
     else {
         req->version = 2;           /* answered in 2.0's form, as any bad envelope */
         bad_request(err_r, "\"jsonrpc\" must be \"2.0\" (or absent for JSON-RPC 1.0)");
         goto out;
     }
-    const xv *id = xv_struct_get(doc, "id");
-    if (id && (id->kind == XV_INT || id->kind == XV_STRING)) {
+    if (e.id && (e.id->kind == XV_INT || e.id->kind == XV_STRING)) {
         xbuf b;
         xbuf_init(&b);
-        jsonrpc_encode_value(&b, id);
+        jsonrpc_encode_value(&b, e.id);
         req->id = xbuf_steal(&b, NULL);
     } else {
         bad_request(err_r, "\"id\" must be an integer or a string (notifications are not served)");
         goto out;
     }
-    const xv *m = xv_struct_get(doc, "method");
-    if (!m || m->kind != XV_STRING || m->u.str.len == 0) {
+    if (!e.method || !*e.method) {
         bad_request(err_r, "\"method\" must be a non-empty string");
         goto out;
     }
-    xv *params = xv_struct_get(doc, "params");
     xv *arr;
-    if (params && params->kind == XV_ARRAY) {
-        arr = xv_dup(params);
-    } else if (req->version == 2 && (!params || params->kind == XV_NIL)) {
+    if (e.params && e.params->kind == XV_ARRAY) {
+        arr = e.params;             /* taken as it was read */
+        e.params = NULL;
+    } else if (req->version == 2 && (!e.params || e.params->kind == XV_NIL)) {
         arr = xv_array();
-    } else if (req->version == 2 && params->kind == XV_STRUCT) {
+    } else if (req->version == 2 && e.params->kind == XV_STRUCT) {
         arr = xv_array();            /* by-name params: one struct param */
-        xv_array_add(arr, xv_dup(params));
+        xv_array_add(arr, e.params);
+        e.params = NULL;
     } else {
         bad_request(err_r, req->version == 1 ? "JSON-RPC 1.0 \"params\" must be an array"
                                              : "\"params\" must be an array or an object");
         goto out;
     }
-    *method_r = strdup(m->u.str.s);
-    if (!*method_r)
-        abort();
+    *method_r = e.method;
+    e.method = NULL;
     *params_r = arr;
     ok = true;
 out:
-    xv_free(doc);
+    envelope_free(&e);
     return ok;
 }
 
@@ -539,6 +716,19 @@ static void put_string(xbuf *b, const char *s, size_t n)
     xbuf_add(b, "\"", 1);
 }
 
+/* An integer in decimal (what printf's %lld writes, without its cost). */
+static void put_int(xbuf *b, int64_t v)
+{
+    char t[24], *e = t + sizeof(t), *d = e;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        *--d = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        *--d = '-';
+    xbuf_add(b, d, (size_t)(e - d));
+}
+
 bool jsonrpc_encode_value(xbuf *b, const xv *v)
 {
     if (!v) {
@@ -569,7 +759,7 @@ bool jsonrpc_encode_value(xbuf *b, const xv *v)
         }
         return true;
     case XV_INT:
-        xbuf_printf(b, "%lld", (long long)v->u.i);
+        put_int(b, v->u.i);
         return true;
     case XV_DOUBLE:
         if (isnan(v->u.d))
@@ -608,9 +798,12 @@ bool jsonrpc_encode_value(xbuf *b, const xv *v)
     return false;
 }
 
-static const char *id_of(const jsonrpc_req *req)
+/* ,"id":<the request's id>} closing an answer */
+static void put_id_end(xbuf *b, const jsonrpc_req *req)
 {
-    return req && req->id ? req->id : "null";
+    xbuf_puts(b, ",\"id\":");
+    xbuf_puts(b, req && req->id ? req->id : "null");
+    xbuf_add(b, "}", 1);
 }
 
 bool jsonrpc_encode_result(xbuf *b, const jsonrpc_req *req, const xv *result)
@@ -623,7 +816,7 @@ bool jsonrpc_encode_result(xbuf *b, const jsonrpc_req *req, const xv *result)
         return false;
     if (req->version != 2)
         xbuf_puts(b, ",\"error\":null");
-    xbuf_printf(b, ",\"id\":%s}", id_of(req));
+    put_id_end(b, req);
     return true;
 }
 
@@ -646,13 +839,15 @@ void jsonrpc_encode_error(xbuf *b, const jsonrpc_req *req, const char *code,
         put_string(b, code, strlen(code));
         xbuf_puts(b, ",\"data\":[");
         put_params(b, params, n, false);
-        xbuf_printf(b, "]},\"id\":%s}", id_of(req));
+        xbuf_add(b, "]}", 2);
+        put_id_end(b, req);
         return;
     }
     xbuf_puts(b, "{\"result\":null,\"error\":[");
     put_string(b, code, strlen(code));
     put_params(b, params, n, true);
-    xbuf_printf(b, "],\"id\":%s}", id_of(req));
+    xbuf_add(b, "]", 1);
+    put_id_end(b, req);
 }
 
 void jsonrpc_encode_invalid(xbuf *b, const jsonrpc_req *req, int code, const char *reason)
@@ -660,5 +855,6 @@ void jsonrpc_encode_invalid(xbuf *b, const jsonrpc_req *req, int code, const cha
     xbuf_printf(b, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":%d,\"message\":\"%s\",\"data\":[", code,
                 code == JSONRPC_PARSE_ERROR ? "Parse error" : "Invalid Request");
     put_string(b, reason ? reason : "", reason ? strlen(reason) : 0);
-    xbuf_printf(b, "]},\"id\":%s}", id_of(req));
+    xbuf_add(b, "]}", 2);
+    put_id_end(b, req);
 }

@@ -98,6 +98,18 @@ static void test_envelopes(void)
         { "{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":\"x\",\"id\":1}", 0, NULL, NULL, NULL, "\"params\"" },
         { "[1]", 0, NULL, NULL, NULL, "is an object" },
         { "{\"jsonrpc\":\"2.0\",", 0, NULL, NULL, NULL, "JSON:" },
+        /* members in any order, others ignored, escapes in the method and id */
+        { "{\"id\":-5,\"params\":[1.5,\"\\u00e9\"],\"method\":\"m\"}", 1, "m", "-5", "[1.5,\"\xc3\xa9\"]", NULL },
+        { "{\"jsonrpc\":\"2.0\",\"extra\":{\"a\":[1]},\"method\":\"m\\u002ex\",\"params\":[-9223372036854775808],"
+          "\"id\":\"a\\\"b\"}", 2, "m.x", "\"a\\\"b\"", "[-9223372036854775808]", NULL },
+        /* a member given twice, whichever it is */
+        { "{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":[],\"id\":1,\"id\":2}", 0, NULL, NULL, NULL, "\"id\" given twice" },
+        { "{\"method\":\"a\",\"method\":\"b\",\"params\":[],\"id\":1}", 0, NULL, NULL, NULL, "\"method\" given twice" },
+        { "{\"jsonrpc\":\"2.0\",\"x\":1,\"method\":\"m\",\"params\":[],\"x\":[2],\"id\":1}", 0, NULL, NULL, NULL, "\"x\" given twice" },
+        { "{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":[],\"id\":1} x", 0, NULL, NULL, NULL, "trailing characters" },
+        { "{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":[],\"id\":1,}", 0, NULL, NULL, NULL, "expected a member name" },
+        { "{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":[}", 0, NULL, NULL, NULL, "JSON:" },
+        { "{\"jsonrpc\":\"2.0\",\"method\":\"m\" \"params\":[],\"id\":1}", 0, NULL, NULL, NULL, "expected ',' or '}'" },
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         jsonrpc_req req;
