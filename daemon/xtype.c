@@ -100,9 +100,12 @@ bool xtype_coerce(const xtype *t, xv **v, const char *what, xerr **errp)
     switch (t->kind) {
     case XT_STRING:
     case XT_REF:
-        if (t->kind == XT_REF && x->kind == XV_STRING &&
+        if (t->kind == XT_REF && x->kind == XV_STRING && !xv_is_encoded(x) &&
             strncmp(x->u.str.s, XREF_OPAQUE_PREFIX, sizeof(XREF_OPAQUE_PREFIX) - 1) == 0) {
-            replace(v, xv_str(xref_plain(x->u.str.s)));
+            /* the plain ref is the text's tail: moved in place, not copied */
+            const char *plain = xref_plain(x->u.str.s);
+            x->u.str.len = strlen(plain);
+            memmove(x->u.str.s, plain, x->u.str.len + 1);
             return true;
         }
         if (x->kind == XV_NIL) {
