@@ -9,28 +9,44 @@
 # codec (from /proc, steadier than rps on a shared machine) and the codecs'
 # own CPU cost in process (bench/jsonrpc/codec).
 #
-# usage: bench/jsonrpc/run.sh [--build DIR] [--quick] [--rounds N] [--duration SEC]
+# --callgrind N: instead, xend's instructions per request for each (which a
+# loaded machine does not move): xend under valgrind --tool=callgrind, one
+# keep-alive connection, N/10 requests of warm-up, counters zeroed, N
+# requests, counters dumped; XML-RPC first, then JSON-RPC, in one xend.
+# CALLGRIND_KEEP=DIR keeps the dumps there (callgrind_annotate them).
+#
+# usage: bench/jsonrpc/run.sh [--build DIR] [--quick] [--rounds N] [--duration SEC] [--callgrind N]
 set -u
 . "$(dirname "$0")/../lib.sh"
 
 ROUNDS=5
 DURATION=5
+CALLGRIND=0
 WARMUP=1
 bench_parse_args "$@"
 [ "$QUICK" = 1 ] && { ROUNDS=3; DURATION=2; }
 set -- "${BENCH_ARGS[@]+"${BENCH_ARGS[@]}"}"
 # --rounds N and --duration SEC set ROUNDS and DURATION: the option upper-cased
-while [ $# -ge 2 ] && { [ "$1" = --rounds ] || [ "$1" = --duration ]; }; do
+while [ $# -ge 2 ] && { [ "$1" = --rounds ] || [ "$1" = --duration ] || [ "$1" = --callgrind ]; }; do
     opt=${1#--}
     printf -v "${opt^^}" '%s' "$2"
     shift 2
 done
 case "${1-}" in
 "") ;;
--h|--help) echo "usage: bench/jsonrpc/run.sh [--build DIR] [--quick] [--rounds N] [--duration SEC]"; bench_usage_common; exit 0 ;;
+-h|--help) echo "usage: bench/jsonrpc/run.sh [--build DIR] [--quick] [--rounds N] [--duration SEC] [--callgrind N]"; bench_usage_common; exit 0 ;;
 *) echo "unknown option $1" >&2; exit 2 ;;
 esac
 
+if [ "$CALLGRIND" != 0 ]; then
+    command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
+        { echo "bench: --callgrind needs valgrind (callgrind_control)" >&2; exit 1; }
+    REAL_XEND=$XEND
+    XEND=$BENCH_TMP/xend-callgrind
+    printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s/callgrind.out.%%p %s "$@"\n' \
+        "$BENCH_TMP" "$REAL_XEND" >"$XEND"
+    chmod +x "$XEND"
+fi
 bench_start_xend || exit 1
 SESSION=$(bench_rpc "$XEND_URL" session.login_with_password bench bench | bench_value)
 [ -n "$SESSION" ] || { echo "bench: login failed" >&2; exit 1; }
@@ -40,6 +56,33 @@ JSON_BODY=$BENCH_TMP/json.body
 bench_call_xml VM.get_power_state "$SESSION" "$DOM0" >"$XML_BODY"
 printf '{"jsonrpc":"2.0","method":"VM.get_power_state","params":["OpaqueRef:%s","OpaqueRef:%s"],"id":0}' \
     "$SESSION" "$DOM0" >"$JSON_BODY"
+
+if [ "$CALLGRIND" != 0 ]; then
+    # instructions in every dump so far (each dump holds those since the last zeroing)
+    cg_total() { cat "$BENCH_TMP"/callgrind.out."$XEND_PID".* 2>/dev/null | awk '/^summary:/ { s += $2 } END { print s + 0 }'; }
+    cg_one() { # PATH BODY EXPECT: sets CG_PER, CG_N, CG_ERR
+        local before after
+        bench_xload --tcp "127.0.0.1:$XEND_PORT" --path "$1" --body "$2" --connections 1 \
+            --requests $((CALLGRIND / 10)) --duration 600 --expect "$3" --quiet
+        callgrind_control -z "$XEND_PID" >/dev/null 2>&1
+        before=$(cg_total)
+        bench_xload --tcp "127.0.0.1:$XEND_PORT" --path "$1" --body "$2" --connections 1 \
+            --requests "$CALLGRIND" --duration 600 --expect "$3" --quiet
+        CG_N=$XL_requests CG_ERR=$XL_errors
+        callgrind_control -d "$XEND_PID" >/dev/null 2>&1
+        after=$(cg_total)
+        CG_PER=$(awk -v i=$((after - before)) -v n="$CG_N" 'BEGIN { if (n > 0) printf "%.0f", i / n; else print "NA" }')
+    }
+    cg_one / "$XML_BODY" Running
+    XML_IR=$CG_PER
+    echo "xml:  $CG_N requests (errors $CG_ERR), $XML_IR instructions per request"
+    cg_one /jsonrpc "$JSON_BODY" '"result":"Running"'
+    JSON_IR=$CG_PER
+    echo "json: $CG_N requests (errors $CG_ERR), $JSON_IR instructions per request"
+    [ -n "${CALLGRIND_KEEP:-}" ] && cp "$BENCH_TMP"/callgrind.out.* "$CALLGRIND_KEEP"/
+    echo "JSONBENCH callgrind=$CALLGRIND xml_ir=$XML_IR json_ir=$JSON_IR ratio=$(bench_ratio "$JSON_IR" "$XML_IR")"
+    exit 0
+fi
 
 # xend's CPU time (user + system) in clock ticks
 xend_ticks() { awk '{ print $14 + $15 }' "/proc/$XEND_PID/stat"; }
