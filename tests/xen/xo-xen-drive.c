@@ -198,6 +198,17 @@ static void dump_file(const char *path)
     close(fd);
 }
 
+/* Seconds from t0 to the marker in the console log (printed if it never
+ * came), or -1. */
+static double wait_marker(const char *log, double t0)
+{
+    double t = wait_file(log, MARKER, SLOW_S);
+
+    if (t < 0)
+        dump_file(log);
+    return t < 0 ? -1 : t - t0;
+}
+
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
 {
@@ -219,8 +230,10 @@ static double sh_timed(int *rc, const char *cmd)
     return now_s() - t0;
 }
 
+/* The guest of /guest/<type>[-hold].cfg named name; its console goes to
+ * log, <outdir>/<name>.log, when log is given (emptied first). */
 static void guest_cfg(xo_domain_config *c, xo_domtype type, const char *name, bool hold,
-                      const char *log)
+                      char log[512])
 {
     memset(c, 0, sizeof(*c));
     snprintf(c->name, sizeof(c->name), "%s", name);
@@ -234,6 +247,7 @@ static void guest_cfg(xo_domain_config *c, xo_domtype type, const char *name, bo
     snprintf(c->cmdline, sizeof(c->cmdline), "console=hvc0 rdinit=/init quiet%s",
              hold ? " xq_hold" : "");
     if (log) {
+        snprintf(log, 512, "%s/%s.log", outdir, name);
         snprintf(c->console_log, sizeof(c->console_log), "%s", log);
         unlink(log);
     }
@@ -256,6 +270,22 @@ static bool wait_state(uint32_t domid, xo_domstate st, double timeout)
         usleep(20000);
     } while (now_s() < deadline);
     return false;
+}
+
+/* domain_create, timed: *t0 when it was called, *took how long it took. */
+static int create_timed(const xo_domain_config *c, bool paused, uint32_t *domid, double *t0,
+                        double *took)
+{
+    *t0 = now_s();
+    int rc = ops->domain_create(be, c, paused, domid, &err);
+    *took = now_s() - *t0;
+    return rc;
+}
+
+static void destroy_to_death(uint32_t domid)
+{
+    int rc = ops->domain_destroy(be, domid, &err);
+    check(rc == 0 && wait_event(XO_EV_DOMAIN_DEATH, domid, SLOW_S, NULL) > 0, "destroy -> DEATH");
 }
 
 /* A dying domain (a zombie still referenced by a backend) counts as gone. */
@@ -339,19 +369,13 @@ static void step_pv_lifecycle(void)
     int rc;
 
     xtest_group("PV guest through the backend");
-    snprintf(log, sizeof(log), "%s/xo-pv-hold.log", outdir);
     guest_cfg(&c, XO_DOM_PV, "xo-pv-hold", true, log);
-    t0 = now_s();
-    rc = ops->domain_create(be, &c, false, &domid, &err);
-    f_be_create = now_s() - t0;
+    rc = create_timed(&c, false, &domid, &t0, &f_be_create);
     check(rc == 0, "create PV (unpaused) -> domid %u in %.2fs", domid, f_be_create);
     if (rc)
         return;
-    t = wait_file(log, MARKER, SLOW_S);
-    f_be_marker = t < 0 ? -1 : t - t0;
-    check(t > 0, "console marker %.2fs after the create call", f_be_marker);
-    if (t < 0)
-        dump_file(log);
+    f_be_marker = wait_marker(log, t0);
+    check(f_be_marker >= 0, "console marker %.2fs after the create call", f_be_marker);
     check(wait_event(XO_EV_DOMAIN_NEW, domid, 0, NULL) < 0, "no DOMAIN_NEW for our own domain");
 
     check(dom_state(domid, &di) && di.state == XO_STATE_RUNNING && di.type == XO_DOM_PV
@@ -548,11 +572,9 @@ static void step_self_poweroff(xo_domtype type, const char *name)
     int rc;
 
     xtest_diag("== %s guest that powers off by itself", type == XO_DOM_PV ? "PV" : "PVH");
-    snprintf(log, sizeof(log), "%s/%s.log", outdir, name);
     guest_cfg(&c, type, name, false, log);
-    t0 = now_s();
-    rc = ops->domain_create(be, &c, false, &domid, &err);
-    check(rc == 0, "create -> domid %u in %.2fs", domid, now_s() - t0);
+    rc = create_timed(&c, false, &domid, &t0, &t);
+    check(rc == 0, "create -> domid %u in %.2fs", domid, t);
     if (rc)
         return;
     t = wait_event(XO_EV_DOMAIN_SHUTDOWN, domid, SLOW_S, &ev);
@@ -560,8 +582,7 @@ static void step_self_poweroff(xo_domtype type, const char *name)
           t > 0 ? reasonname(ev.reason) : "-", t - t0);
     check(file_has(log, MARKER), "its console said " MARKER);
     check(dom_state(domid, &di) && di.state == XO_STATE_SHUTDOWN, "left in place (state %d)", di.state);
-    rc = ops->domain_destroy(be, domid, &err);
-    check(rc == 0 && wait_event(XO_EV_DOMAIN_DEATH, domid, SLOW_S, NULL) > 0, "destroy -> DEATH");
+    destroy_to_death(domid);
 }
 
 static void step_pvh(void)
@@ -575,22 +596,16 @@ static void step_pvh(void)
     int rc;
 
     xtest_group("PVH guest through the backend");
-    snprintf(log, sizeof(log), "%s/xo-pvh-hold.log", outdir);
     guest_cfg(&c, XO_DOM_PVH, "xo-pvh-hold", true, log);
     /* created paused, then unpaused: the console is attached before it runs */
-    t0 = now_s();
-    rc = ops->domain_create(be, &c, true, &domid, &err);
-    f_pvh_create = now_s() - t0;
+    rc = create_timed(&c, true, &domid, &t0, &f_pvh_create);
     check(rc == 0 && dom_state(domid, &di) && di.state == XO_STATE_PAUSED && di.type == XO_DOM_PVH,
           "create PVH paused -> domid %u in %.2fs", domid, f_pvh_create);
     if (rc)
         return;
     check(ops->domain_unpause(be, domid, &err) == 0, "unpause");
-    t = wait_file(log, MARKER, SLOW_S);
-    f_pvh_marker = t < 0 ? -1 : t - t0;
-    check(t > 0, "marker %.2fs after create", f_pvh_marker);
-    if (t < 0)
-        dump_file(log);
+    f_pvh_marker = wait_marker(log, t0);
+    check(f_pvh_marker >= 0, "marker %.2fs after create", f_pvh_marker);
     check(ops->domain_pause(be, domid, &err) == 0 && wait_state(domid, XO_STATE_PAUSED, SLOW_S), "pause");
     check(ops->domain_unpause(be, domid, &err) == 0 && wait_state(domid, XO_STATE_RUNNING, SLOW_S), "unpause");
     t0 = now_s();
@@ -598,8 +613,7 @@ static void step_pvh(void)
     t = wait_event(XO_EV_DOMAIN_SHUTDOWN, domid, SLOW_S, &ev);
     check(rc == 0 && t > 0 && ev.reason == XO_SHUTDOWN_POWEROFF, "shutdown -> SHUTDOWN (%s) in %.2fs",
           t > 0 ? reasonname(ev.reason) : "-", t - t0);
-    rc = ops->domain_destroy(be, domid, &err);
-    check(rc == 0 && wait_event(XO_EV_DOMAIN_DEATH, domid, SLOW_S, NULL) > 0, "destroy -> DEATH");
+    destroy_to_death(domid);
 }
 
 static void step_save_restore(void)
@@ -614,7 +628,6 @@ static void step_save_restore(void)
     int rc;
 
     xtest_group("suspend to a file, restore, vCPU hot-plug");
-    snprintf(log, sizeof(log), "%s/xo-save.log", outdir);
     snprintf(img, sizeof(img), "%s/xo-pv.save", outdir);
     guest_cfg(&c, XO_DOM_PV, "xo-save", true, log);
     c.vcpus_max = 2;
@@ -626,10 +639,7 @@ static void step_save_restore(void)
           (unsigned long long)(c.memory_target_kib / MIB), domid);
     if (rc)
         return;
-    t = wait_file(log, MARKER, SLOW_S);
-    check(t > 0, "marker");
-    if (t < 0)
-        dump_file(log);
+    check(wait_marker(log, 0) >= 0, "marker");
     check(dom_state(domid, &di) && di.vcpus_max == 2 && di.vcpus_online == 1,
           "vcpus %u/%u", di.vcpus_online, di.vcpus_max);
     /* libxl marks cpu/1 available in xenstore; the Linux guest then makes
@@ -677,8 +687,7 @@ static void step_save_restore(void)
           "restored guest shuts down cleanly in %.2fs", t > 0 ? t - t0 : -1.0);
     if (t < 0)
         dump_file(c.console_log);
-    rc = ops->domain_destroy(be, domid2, &err);
-    check(rc == 0 && wait_event(XO_EV_DOMAIN_DEATH, domid2, SLOW_S, NULL) > 0, "destroy -> DEATH");
+    destroy_to_death(domid2);
     unlink(img);
 }
 

@@ -172,6 +172,15 @@ static void xm_gone_locked(xm_dom *d)
     d->used = false;
 }
 
+/* Run the statements under xm_lock with d, the domain that find (an
+ * xm_find_*_locked() call) gives; none when it gives no domain. */
+#define XM_WITH(find, ...) do { \
+    pthread_mutex_lock(&xm_lock); \
+    xm_dom *d = (find); \
+    if (d) { __VA_ARGS__ } \
+    pthread_mutex_unlock(&xm_lock); \
+} while (0)
+
 static xm_dom *xm_new_locked(const char *name)
 {
     for (int i = 1; i < XM_MAX_DOMS; i++)
@@ -327,12 +336,10 @@ XM_EXPORT bool xenmock_guest_shutdown(uint32_t domid, int libxl_reason)
 
 XM_EXPORT bool xenmock_no_pv_drivers(uint32_t domid)
 {
-    pthread_mutex_lock(&xm_lock);
-    xm_dom *d = xm_find_locked(domid);
-    if (d)
-        d->no_pv = true;
-    pthread_mutex_unlock(&xm_lock);
-    return d != NULL;
+    bool found = false;
+
+    XM_WITH(xm_find_locked(domid), found = d->no_pv = true;);
+    return found;
 }
 
 XM_EXPORT int xenmock_console(uint32_t domid)
@@ -370,11 +377,7 @@ XM_EXPORT char xenmock_last_sysrq(uint32_t domid)
 {
     char k = 0;
 
-    pthread_mutex_lock(&xm_lock);
-    xm_dom *d = xm_find_locked(domid);
-    if (d)
-        k = d->sysrq;
-    pthread_mutex_unlock(&xm_lock);
+    XM_WITH(xm_find_locked(domid), k = d->sysrq;);
     return k;
 }
 
@@ -530,18 +533,11 @@ void *xs_read(struct xs_handle *h, xs_transaction_t t, const char *path, unsigne
 
     (void)h; (void)t;
     if (sscanf(path, "/libxl/%u/type", &domid) == 1) {
-        pthread_mutex_lock(&xm_lock);
-        xm_dom *d = xm_find_locked(domid);
-        if (d)
-            s = strdup(d->pvh ? "pvh" : d->type == LIBXL_DOMAIN_TYPE_HVM ? "hvm" : "pv");
-        pthread_mutex_unlock(&xm_lock);
+        XM_WITH(xm_find_locked(domid),
+                s = strdup(d->pvh ? "pvh" : d->type == LIBXL_DOMAIN_TYPE_HVM ? "hvm" : "pv"););
     } else if (sscanf(path, "/local/domain/%u/console/%15s", &domid, tail) == 2 &&
                !strcmp(tail, "tty")) {
-        pthread_mutex_lock(&xm_lock);
-        xm_dom *d = xm_find_locked(domid);
-        if (d && d->con)
-            s = strdup(d->con_tty);
-        pthread_mutex_unlock(&xm_lock);
+        XM_WITH(xm_find_locked(domid), s = d->con ? strdup(d->con_tty) : NULL;);
     }
     if (!s) {
         errno = ENOENT;
@@ -781,11 +777,7 @@ char *libxl_domid_to_name(libxl_ctx *ctx, uint32_t domid)
     char *s = NULL;
 
     (void)ctx;
-    pthread_mutex_lock(&xm_lock);
-    xm_dom *d = xm_find_locked(domid);
-    if (d)
-        s = strdup(d->name);
-    pthread_mutex_unlock(&xm_lock);
+    XM_WITH(xm_find_locked(domid), s = strdup(d->name););
     return s;
 }
 
@@ -794,13 +786,7 @@ int libxl_name_to_domid(libxl_ctx *ctx, const char *name, uint32_t *domid)
     int rc = ERROR_INVAL;
 
     (void)ctx;
-    pthread_mutex_lock(&xm_lock);
-    xm_dom *d = xm_find_name_locked(name);
-    if (d) {
-        *domid = d->domid;
-        rc = 0;
-    }
-    pthread_mutex_unlock(&xm_lock);
+    XM_WITH(xm_find_name_locked(name), *domid = d->domid; rc = 0;);
     return rc;
 }
 
@@ -809,13 +795,7 @@ int libxl_get_memory_target(libxl_ctx *ctx, uint32_t domid, uint64_t *out_target
     int rc = ERROR_FAIL;
 
     (void)ctx;
-    pthread_mutex_lock(&xm_lock);
-    xm_dom *d = xm_find_locked(domid);
-    if (d) {
-        *out_target = d->target_kib;
-        rc = 0;
-    }
-    pthread_mutex_unlock(&xm_lock);
+    XM_WITH(xm_find_locked(domid), *out_target = d->target_kib; rc = 0;);
     return rc;
 }
 
@@ -912,14 +892,9 @@ int libxl_domain_create_restore(libxl_ctx *ctx, libxl_domain_config *d_config, u
 
 /* The common body of the simple per-domain operations. */
 #define XM_DOM_OP(fn, ...) do { \
-    int rc_ = 0; \
+    int rc_ = ERROR_DOMAIN_NOTFOUND; \
     XM_ENTER(fn); \
-    pthread_mutex_lock(&xm_lock); \
-    xm_dom *d = xm_find_locked(domid); \
-    if (!d) \
-        rc_ = ERROR_DOMAIN_NOTFOUND; \
-    else { __VA_ARGS__ } \
-    pthread_mutex_unlock(&xm_lock); \
+    XM_WITH(xm_find_locked(domid), rc_ = 0; __VA_ARGS__); \
     return rc_; \
 } while (0)
 
