@@ -27,10 +27,14 @@ CFG = "pv-hold"
 TARGET = 1.10
 
 
-def to_marker(argv, env, destroy):
+STARTED = b"Started domain"     # xm create's line once VM.start returned
+
+
+def to_marker(argv, env, destroy, split=None):
     """Seconds from starting argv on a terminal to the marker on it; then
-    destroy() ends the guest, and with it the command's console."""
-    con = Terminal(argv, env=env)
+    destroy() ends the guest, and with it the command's console.  split, a
+    list, gets the seconds to xm create's "Started domain" line."""
+    con = Terminal(argv, env=env, note=(STARTED,))
     try:
         wait(lambda: con.seen or con.exited(), 300, "the marker on " + " ".join(argv))
         if not con.seen:
@@ -40,6 +44,8 @@ def to_marker(argv, env, destroy):
         end = time.time() + 60      # the console ends with the guest; killed below if not
         while not con.exited() and time.time() < end:
             time.sleep(0.1)
+        if split is not None and con.noted[STARTED]:
+            split.append(con.noted[STARTED] - con.t0)
         return con.seen - con.t0
     finally:
         con.kill()
@@ -66,10 +72,12 @@ def main():
         for r in range(a.rounds):
             xls.append(to_marker(["xl", "create", "-c", os.path.join(GUEST, CFG + ".cfg")], None,
                                  lambda: xl("destroy", xl_name)))
+            started = []
             xms.append(to_marker([xm_bin, "create", "-c", path], env,
-                                 lambda: subprocess.run([xm_bin, "destroy", "xm-bench"], env=env, check=True)))
-            print("round %d: xl create -> marker %.2f s, xm create -> marker %.2f s" % (r + 1, xls[-1], xms[-1]),
-                  flush=True)
+                                 lambda: subprocess.run([xm_bin, "destroy", "xm-bench"], env=env, check=True),
+                                 started))
+            print("round %d: xl create -> marker %.2f s, xm create -> marker %.2f s (VM started after %s s)"
+                  % (r + 1, xls[-1], xms[-1], "%.2f" % started[-1] if started else "?"), flush=True)
         xl_s, xm_s = statistics.median(xls), statistics.median(xms)
         ratio = xm_s / xl_s
         print("%-36s %8s" % ("median of %d rounds (dom0 clock)" % a.rounds, "seconds"))

@@ -72,11 +72,12 @@ class _Reader(threading.Thread):
     """Reads fd until it ends and notes when the marker went by.  Nothing
     stale can satisfy it: it sees only what it read."""
 
-    def __init__(self, fd):
+    def __init__(self, fd, note=()):
         super().__init__(daemon=True)
         self.fd = fd
         self.buf = b""
         self.seen = None
+        self.noted = dict.fromkeys(note)    # when each of these first went by
         self.start()
 
     def run(self):
@@ -90,6 +91,9 @@ class _Reader(threading.Thread):
             self.buf += chunk
             if self.seen is None and MARKER in self.buf:
                 self.seen = time.time()
+            for k in self.noted:
+                if self.noted[k] is None and k in self.buf:
+                    self.noted[k] = time.time()
 
     def text(self):
         return self.buf.decode(errors="replace")
@@ -117,7 +121,7 @@ class Terminal(_Reader):
     """A command on a pseudo-terminal (`xm console`, `xl create -c`...), as
     a person at a terminal runs it; notes when the marker appeared on it."""
 
-    def __init__(self, argv, env=None):
+    def __init__(self, argv, env=None, note=()):
         self.t0 = time.time()
         pid, fd = pty.fork()
         if pid == 0:
@@ -127,7 +131,7 @@ class Terminal(_Reader):
                 os._exit(127)
         self.pid = pid
         self.status = None
-        super().__init__(fd)
+        super().__init__(fd, note)
 
     def type(self, text):
         os.write(self.fd, text)
