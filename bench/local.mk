@@ -2,11 +2,9 @@
 # xload: HTTP/1.1 keep-alive POST load generator.  bare_server: bare libmicrohttpd baseline.
 noinst_PROGRAMS += bench/xload bench/bare_server
 
-bench_xload_SOURCES = bench/xload.c
 bench_xload_CFLAGS = $(AM_CFLAGS)
 bench_xload_LDADD = util/libxv.la
 
-bench_bare_server_SOURCES = bench/bare_server.c
 bench_bare_server_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
 bench_bare_server_LDADD = $(MHD_LIBS)
 
@@ -17,7 +15,6 @@ EXTRA_DIST += bench/lib.sh
 dist_noinst_SCRIPTS += bench/jsonrpc/run.sh
 EXTRA_DIST += bench/jsonrpc/evfrom.py
 noinst_PROGRAMS += bench/jsonrpc/codec
-bench_jsonrpc_codec_SOURCES = bench/jsonrpc/codec.c
 bench_jsonrpc_codec_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 bench_jsonrpc_codec_LDADD = rpc/libxjson.la util/libxv.la $(XML_LIBS)
 # Logins under abuse and what strangers cost (issue 12; need root)

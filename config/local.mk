@@ -10,7 +10,6 @@ dist_pam_DATA = pam/xend
 
 check_PROGRAMS += tests/unit/test_config
 TESTS += tests/unit/test_config
-tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_LDADD = config/libxconf.la util/libxlog.la $(XTEST_LIBS)
 
 # The VM config formats (XML of create.dtd, SXP, Python-style): a library
@@ -25,7 +24,6 @@ dist_pkgdata_DATA = config/create.rng
 
 check_PROGRAMS += tests/config/test_vmdesc
 TESTS += tests/config/test_vmdesc
-tests_config_test_vmdesc_SOURCES = tests/config/test_vmdesc.c
 tests_config_test_vmdesc_LDADD = config/libvmdesc.la $(XTEST_LIBS)
 # The golden corpus (NAME.cfg/.sxp/.xml -> NAME.calls, bad/NAME.* -> .err).
 EXTRA_DIST += $(patsubst $(srcdir)/%,%,$(wildcard $(srcdir)/tests/config/*.cfg \

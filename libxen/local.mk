@@ -72,7 +72,6 @@ clean-libxen-gen:
 
 # ------------------------------------------------------------------ example
 check_PROGRAMS += examples/xen_example
-examples_xen_example_SOURCES = examples/xen_example.c
 examples_xen_example_CPPFLAGS = $(LIBXEN_CPPFLAGS)
 examples_xen_example_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 examples_xen_example_LDADD = libxen/libxenapi.la $(CURL_LIBS)
@@ -89,13 +88,11 @@ tests_libxen_roundtrip_CFLAGS = $(LIBXEN_CFLAGS)
 tests_libxen_roundtrip_LDADD = $(LIBXEN_TEST_LDADD)
 
 check_PROGRAMS += tests/libxen/wire
-tests_libxen_wire_SOURCES = tests/libxen/wire.c
 tests_libxen_wire_CPPFLAGS = $(LIBXEN_CPPFLAGS)
 tests_libxen_wire_CFLAGS = $(LIBXEN_CFLAGS)
 tests_libxen_wire_LDADD = $(LIBXEN_TEST_LDADD)
 
 check_PROGRAMS += tests/libxen/compat
-tests_libxen_compat_SOURCES = tests/libxen/compat.c
 tests_libxen_compat_CPPFLAGS = $(LIBXEN_CPPFLAGS)
 tests_libxen_compat_CFLAGS = $(AM_CFLAGS)
 tests_libxen_compat_LDADD = libxen/libxenapi.la $(XTEST_LIBS)

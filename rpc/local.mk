@@ -17,7 +17,6 @@ rpc_libxjson_la_LIBADD = util/libxv.la
 # Its unit test (golden value cases in tests/unit/jsonrpc/).
 check_PROGRAMS += tests/unit/test_jsonrpc
 TESTS += tests/unit/test_jsonrpc
-tests_unit_test_jsonrpc_SOURCES = tests/unit/test_jsonrpc.c
 tests_unit_test_jsonrpc_LDADD = rpc/libxjson.la util/libxv.la $(XML_LIBS) $(XTEST_LIBS)
 EXTRA_DIST += tests/unit/jsonrpc/values.txt
 
@@ -32,6 +31,5 @@ rpc_libxauth_la_SOURCES = rpc/auth_pam.c rpc/auth_pam.h
 rpc_libxauth_la_LIBADD = $(PAM_LIBS) -lcrypt
 
 check_PROGRAMS += tests/unit/pam_check
-tests_unit_pam_check_SOURCES = tests/unit/pam_check.c
 tests_unit_pam_check_LDADD = rpc/libxauth.la util/libxlog.la
 TESTS += tests/unit/test_pam.sh

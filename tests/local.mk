@@ -36,7 +36,6 @@ regenerate-golden: daemon/xend
 
 check_PROGRAMS += tests/unit/test_dispatch
 TESTS += tests/unit/test_dispatch
-tests_unit_test_dispatch_SOURCES = tests/unit/test_dispatch.c
 tests_unit_test_dispatch_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 tests_unit_test_dispatch_LDADD = $(XEND_CORE_LIBS) $(XTEST_LIBS)
 $(tests_unit_test_dispatch_OBJECTS): | gen/stamp
@@ -44,7 +43,6 @@ $(tests_unit_test_dispatch_OBJECTS): | gen/stamp
 # The VM lifecycle as a table (tests/unit/vm_lifecycle.table), in-process.
 check_PROGRAMS += tests/unit/test_vm_lifecycle
 TESTS += tests/unit/test_vm_lifecycle
-tests_unit_test_vm_lifecycle_SOURCES = tests/unit/test_vm_lifecycle.c
 tests_unit_test_vm_lifecycle_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 tests_unit_test_vm_lifecycle_LDADD = rpc/libxrpc.la rpc/libxjson.la xenops/libxobackends.la $(XEND_CORE_LIBS) $(XTEST_LIBS)
 $(tests_unit_test_vm_lifecycle_OBJECTS): | gen/stamp
@@ -73,7 +71,6 @@ EXTRA_DIST += bench/persist/bench_persist.py bench/persist/libxen_cycles.c
 # the backend gateway (daemon/backend.c) and the backends' log sink
 check_PROGRAMS += tests/unit/test_backend
 TESTS += tests/unit/test_backend
-tests_unit_test_backend_SOURCES = tests/unit/test_backend.c
 tests_unit_test_backend_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 tests_unit_test_backend_LDADD = $(XEND_CORE_LIBS)
 $(tests_unit_test_backend_OBJECTS): gen/stamp

@@ -7,12 +7,10 @@ util_libxutil_la_LIBADD = -lpthread
 
 check_PROGRAMS += tests/unit/test_loop
 TESTS += tests/unit/test_loop
-tests_unit_test_loop_SOURCES = tests/unit/test_loop.c
 tests_unit_test_loop_LDADD = util/libxutil.la $(XTEST_LIBS)
 
 check_PROGRAMS += tests/unit/test_pool
 TESTS += tests/unit/test_pool
-tests_unit_test_pool_SOURCES = tests/unit/test_pool.c
 tests_unit_test_pool_LDADD = util/libxutil.la $(XTEST_LIBS)
 
 # util/log: the daemon's log (a library of its own so that every component
@@ -22,7 +20,6 @@ util_libxlog_la_SOURCES = util/log.c util/log.h
 
 check_PROGRAMS += tests/unit/test_log
 TESTS += tests/unit/test_log
-tests_unit_test_log_SOURCES = tests/unit/test_log.c
 tests_unit_test_log_LDADD = util/libxlog.la $(XTEST_LIBS)
 
 # The XML-RPC codec (shared with libxen).
@@ -34,6 +31,5 @@ util_libxv_la_LIBADD = $(XML_LIBS)
 # Its unit test (data files, if any, live in tests/unit/codec/).
 check_PROGRAMS += tests/unit/test_codec
 TESTS += tests/unit/test_codec
-tests_unit_test_codec_SOURCES = tests/unit/test_codec.c
 tests_unit_test_codec_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 tests_unit_test_codec_LDADD = util/libxv.la $(XML_LIBS) $(XTEST_LIBS)

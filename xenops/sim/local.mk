@@ -12,7 +12,6 @@ xenops_sim_xend_simctl_CFLAGS = $(AM_CFLAGS)
 
 check_PROGRAMS += tests/unit/test_sim
 TESTS += tests/unit/test_sim
-tests_unit_test_sim_SOURCES = tests/unit/test_sim.c
 tests_unit_test_sim_LDADD = xenops/libxobackends.la xenops/libxenops.la $(XTEST_LIBS)
 tests_unit_test_sim_CPPFLAGS = $(AM_CPPFLAGS) -DSIMCTL_PATH='"$(abs_top_builddir)/xenops/sim/xend-simctl"'
 tests_unit_test_sim_DEPENDENCIES = xenops/libxobackends.la xenops/libxenops.la xenops/sim/xend-simctl
