@@ -20,7 +20,10 @@ after (once every client has gone: the descriptors back at their count
 before, then RSS within the tolerance; each waited for up to a deadline, not
 for a fixed time).  "Before" is the daemon once it has served a 3 s burst of
 the same clients and those clients left: its thread pools, PAM modules and
-malloc arenas exist and have seen as many connections at once.  The figures
+malloc arenas exist and have seen as many connections at once.  Both
+"before" and "after" are taken TRIM_WAIT s after the descriptors are back:
+past xend's first 2 s tick with no connection open, where it hands freed
+heap back (malloc_trim), so neither depends on when its ~30 s trim falls.  The figures
 of the daemon freshly started (after one call of each kind) are printed too,
 and RSS after against them.
 
@@ -44,6 +47,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
 import xendtest  # noqa: E402
 
 KINDS = ("reader", "writer", "waiter", "login")
+# xend hands freed heap back (malloc_trim) at its first 2 s tick with no
+# connection open: "before" and "after" are both taken past it
+TRIM_WAIT = 5
 
 
 def proc_rss_kib(pid):
@@ -218,7 +224,7 @@ class Soak:
         if any(t.errors for t in warm) or any(t.is_alive() for t in warm):
             raise RuntimeError("the warm-up burst failed: %s" % self.error_samples)
         self.settle(fds_fresh, time.time() + settle)
-        time.sleep(1)
+        time.sleep(TRIM_WAIT)
         rss0, fds0 = self.sample()
         self.peak_rss, self.peak_fds = rss0, fds0
         done = threading.Event()
@@ -231,6 +237,7 @@ class Soak:
         # after: descriptors back, then RSS within the tolerance (or the deadline)
         deadline = time.time() + settle
         self.settle(fds0, deadline)
+        time.sleep(TRIM_WAIT)
         while time.time() < deadline and self.sample()[0] > rss0 * (1 + tolerance) + allow_kib:
             time.sleep(0.5)
         done.set()

@@ -445,6 +445,9 @@ int main(int argc, char **argv)
     service_ready(status);
     hostpolicy_start(cfg->state_dir);
 
+#ifdef __GLIBC__
+    bool served = false;        /* connections were open since the last malloc_trim */
+#endif
     for (unsigned tick = 1;; tick++) {
         struct timespec ts = { .tv_sec = 2 };
         int sig = sigtimedwait(&sigs, NULL, &ts);
@@ -464,9 +467,16 @@ int main(int argc, char **argv)
         rpc_server_tick(srv);
 #ifdef __GLIBC__
         /* glibc keeps the heap a burst of clients freed (every thread's
-         * arena, below its top): hand it back (~30 s; bench/soak.sh) */
-        if (tick % 15 == 0)
+         * arena, below its top): hand it back at the first tick with no
+         * connection open after some were, and every ~30 s while busy
+         * (bench/soak.sh) */
+        size_t conns = rpc_server_connections(srv);
+        if (tick % 15 == 0 || (conns == 0 && served)) {
             malloc_trim(0);
+            served = false;
+        }
+        if (conns > 0)
+            served = true;
 #endif
     }
     service_stopping();

@@ -988,13 +988,18 @@ bool rpc_server_reload(rpc_server *s, const xend_config *cfg)
     return ok;
 }
 
+static size_t listener_connections(const listener *l)
+{
+    const union MHD_DaemonInfo *di = l->mhd ? MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS)
+                                            : NULL;
+    return di ? di->num_connections : 0;
+}
+
 void rpc_server_tick(rpc_server *s)
 {
     for (listener **p = &s->draining; *p;) {
         listener *l = *p;
-        const union MHD_DaemonInfo *di = l->mhd ? MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS)
-                                                : NULL;
-        if (di && di->num_connections > 0) {
+        if (listener_connections(l) > 0) {
             p = &l->next;
             continue;
         }
@@ -1002,6 +1007,16 @@ void rpc_server_tick(rpc_server *s)
         xlog(XLOG_DEBUG, "%s: retired listener stopped", l->name);
         free_listener(l, false);
     }
+}
+
+size_t rpc_server_connections(const rpc_server *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n; i++)
+        n += listener_connections(s->ls[i]);
+    for (const listener *l = s->draining; l; l = l->next)
+        n += listener_connections(l);
+    return n;
 }
 
 size_t rpc_server_listeners(const rpc_server *s)

@@ -26,6 +26,8 @@ void rpc_server_stop(rpc_server *s);
 bool rpc_server_reload(rpc_server *s, const xend_config *cfg);
 /* Periodic: stops retired listeners whose connections are gone. */
 void rpc_server_tick(rpc_server *s);
+/* How many connections are open, on every listener. */
+size_t rpc_server_connections(const rpc_server *s);
 /* How many listeners are serving. */
 size_t rpc_server_listeners(const rpc_server *s);
 
