@@ -39,6 +39,7 @@ static xenmock_guest_shutdown_fn *mock_guest_shutdown;
 static xenmock_no_pv_drivers_fn *mock_no_pv_drivers;
 static xenmock_last_sysrq_fn *mock_last_sysrq;
 static xenmock_console_fn *mock_console;
+static xenmock_console_key_fn *mock_console_key;
 
 static void *need(const char *sym)
 {
@@ -483,6 +484,17 @@ static void test_console(xo_backend *b)
     CHECK(fguest >= 0 && ptsname_r(fguest, xtty, sizeof(xtty)) == 0);
     CHECKF(ops->domain_console_tty(b, foreign, tty, sizeof(tty), &err) == 0 && !strcmp(tty, xtty),
            "%s, want %s: %s", tty, xtty, err.msg);
+    /* the key is opened as root and handed to clients: only a pty's name counts */
+    static const char *const not_a_pty[] = { "/etc/shadow", "/dev/pts/../../etc/shadow", "/dev/pts/",
+                                             "/dev/pts/1x", "/dev/ptmx", "dev/pts/1" };
+    for (size_t i = 0; i < sizeof(not_a_pty) / sizeof(not_a_pty[0]); i++) {
+        CHECK(mock_console_key(foreign, not_a_pty[i]));
+        CHECKF(ops->domain_console_tty(b, foreign, tty, sizeof(tty), &err) == -1 &&
+                   err.code == XO_E_NODOMAIN,
+               "console/tty '%s' is not taken as the console", not_a_pty[i]);
+    }
+    CHECK(mock_console_key(foreign, NULL));
+    CHECK(ops->domain_console_tty(b, foreign, tty, sizeof(tty), &err) == 0 && !strcmp(tty, xtty));
     bare = create(b, "mock-no-console", false);
     CHECK(ops->domain_console_tty(b, bare, tty, sizeof(tty), &err) == -1 &&
           err.code == XO_E_NODOMAIN);
@@ -513,6 +525,7 @@ int main(void)
     mock_no_pv_drivers = need("xenmock_no_pv_drivers");
     mock_last_sysrq = need("xenmock_last_sysrq");
     mock_console = need("xenmock_console");
+    mock_console_key = need("xenmock_console_key");
     xtest_mkdtemp(tmpdir);
     loop = xloop_new();
     if (!loop)

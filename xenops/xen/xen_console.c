@@ -166,7 +166,11 @@ static void xx_console_poll_cb(xloop_timer *t, void *arg)
     c->timer = NULL;
     tty = xx_xenconsoled_tty(c->b, c->domid);
     if (tty) {
-        int fd = open(tty, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+        int fd = open(tty, O_RDWR | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0 && !isatty(fd)) {
+            close(fd);
+            fd = -1;
+        }
         if (fd >= 0) {
             struct termios tio;
             if (tcgetattr(fd, &tio) == 0) {
@@ -277,6 +281,18 @@ void xx_console_stop(xx_console *c)
     xloop_call(c->b->loop, xx_console_stop_cb, c);
 }
 
+/* "/dev/pts/N" and nothing else: no other directory, no "..", no suffix. */
+static bool xx_is_pts_name(const char *s)
+{
+    static const char prefix[] = "/dev/pts/";
+    size_t n = strlen(prefix), digits;
+
+    if (strncmp(s, prefix, n) != 0)
+        return false;
+    digits = strspn(s + n, "0123456789");
+    return digits > 0 && digits <= 9 && s[n + digits] == '\0';
+}
+
 /* xenconsoled's pty of domid, as `xl console` finds it (malloc'd), or NULL. */
 char *xx_xenconsoled_tty(xo_backend *b, uint32_t domid)
 {
@@ -289,6 +305,14 @@ char *xx_xenconsoled_tty(xo_backend *b, uint32_t domid)
     snprintf(path, sizeof(path), "/local/domain/%u/console/tty", domid);
     tty = xs_read(b->xs, XBT_NULL, path, &len);
     if (tty && (len == 0 || strlen(tty) != len)) {
+        free(tty);
+        tty = NULL;
+    }
+    /* libxl makes this key read-only for the guest, but it is opened as
+     * root and handed to clients: take nothing but a pty's name */
+    if (tty && !xx_is_pts_name(tty)) {
+        xo_log(&b->log, XO_LOG_WARNING, "xen: domain %u: console/tty is not a /dev/pts name; ignored",
+               (unsigned)domid);
         free(tty);
         tty = NULL;
     }

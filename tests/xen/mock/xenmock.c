@@ -45,6 +45,7 @@ typedef struct xm_dom {
     char disks[XM_MAX_DEVS][16];        /* vdevs, "" = free */
     int nics[XM_MAX_DEVS];              /* devids, -1 = free */
     bool con;                           /* xenconsoled's pty (xenmock_console) */
+    char *con_key;                      /* console/tty rewritten (xenmock_console_key) */
     int con_master, con_slave;
     char con_tty[64];
 } xm_dom;
@@ -169,6 +170,8 @@ static void xm_gone_locked(xm_dom *d)
         close(d->con_slave);
         d->con = false;
     }
+    free(d->con_key);
+    d->con_key = NULL;
     d->used = false;
 }
 
@@ -339,6 +342,18 @@ XM_EXPORT bool xenmock_no_pv_drivers(uint32_t domid)
     bool found = false;
 
     XM_WITH(xm_find_locked(domid), found = d->no_pv = true;);
+    return found;
+}
+
+XM_EXPORT bool xenmock_console_key(uint32_t domid, const char *value)
+{
+    bool found = false;
+
+    XM_WITH(xm_find_locked(domid), {
+        free(d->con_key);
+        d->con_key = value ? strdup(value) : NULL;
+        found = true;
+    });
     return found;
 }
 
@@ -537,7 +552,8 @@ void *xs_read(struct xs_handle *h, xs_transaction_t t, const char *path, unsigne
                 s = strdup(d->pvh ? "pvh" : d->type == LIBXL_DOMAIN_TYPE_HVM ? "hvm" : "pv"););
     } else if (sscanf(path, "/local/domain/%u/console/%15s", &domid, tail) == 2 &&
                !strcmp(tail, "tty")) {
-        XM_WITH(xm_find_locked(domid), s = d->con ? strdup(d->con_tty) : NULL;);
+        XM_WITH(xm_find_locked(domid),
+                s = d->con_key ? strdup(d->con_key) : d->con ? strdup(d->con_tty) : NULL;);
     }
     if (!s) {
         errno = ENOENT;

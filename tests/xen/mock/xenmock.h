@@ -38,6 +38,10 @@ typedef bool xenmock_no_pv_drivers_fn(uint32_t domid);
  * side, where the test writes what the guest prints and reads what clients
  * typed; -1 if there is no such domain. */
 typedef int xenmock_console_fn(uint32_t domid);
+/* What /local/domain/<domid>/console/tty says from now on, as a guest that
+ * could write it would set it (NULL: xenconsoled's pty again); false if there
+ * is no such domain. */
+typedef bool xenmock_console_key_fn(uint32_t domid, const char *value);
 /* The last sysrq key sent to domid (0 if none). */
 typedef char xenmock_last_sysrq_fn(uint32_t domid);
 
@@ -50,5 +54,6 @@ xenmock_guest_shutdown_fn xenmock_guest_shutdown;
 xenmock_no_pv_drivers_fn xenmock_no_pv_drivers;
 xenmock_last_sysrq_fn xenmock_last_sysrq;
 xenmock_console_fn xenmock_console;
+xenmock_console_key_fn xenmock_console_key;
 
 #endif
