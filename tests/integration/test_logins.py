@@ -119,14 +119,18 @@ def test_password_checkers_hold_threads_only_while_checking():
     def login(source, password):
         answers.append(call_from(A, source, "session.login_with_password", A.username, password))
     logins = [threading.Thread(target=login, args=("127.0.0.1", A.password)) for _ in range(8)]
-    logins.append(threading.Thread(target=login, args=("127.0.0.5", "wrong")))
     for t in logins:
         t.start()
     while any(t.is_alive() for t in logins):
         most[0] = max(most[0], threads_named(A, ("xend-auth",)))
         time.sleep(0.01)
-    assert len(answers) == 9 and sum(a.get("Status") == "Success" for a in answers) == 8, answers
+    assert len(answers) == 8 and all(a.get("Status") == "Success" for a in answers), answers
     assert most[0] <= 4, "%d password checkers for auth-threads = 4" % most[0]
+    # a failure is answered after its back-off by the timer (a thread that
+    # a checker starts: until it names itself it bears the checker's name,
+    # so it is not counted above)
+    fails(call_from(A, "127.0.0.5", "session.login_with_password", "ghost", "wrong"),
+          "SESSION_AUTHENTICATION_FAILED")
     wait_until(lambda: threads_named(A, names) == 0, "no login thread left after the idle period")
 
 
