@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "xenops/xenops.h"
@@ -43,4 +44,13 @@ void xo_log(const xo_log_sink *sink, xo_log_level level, const char *fmt, ...)
     while (n > 0 && line[n - 1] == '\n')
         line[--n] = '\0';
     sink->fn(sink->opaque, level, line);
+}
+
+void *xo_calloc(size_t n, size_t size, xo_error *err)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+
+    if (!p)
+        xo_error_set(err, XO_E_FAIL, "out of memory");
+    return p;
 }

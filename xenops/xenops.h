@@ -56,6 +56,9 @@ void xo_error_set(xo_error *err, xo_errcode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The numbers of an XO_E_NOMEM (bytes) or XO_E_NOCPU (CPUs) error. */
 void xo_error_need(xo_error *err, uint64_t needed, uint64_t available);
+/* calloc(n, size), at least one element, or NULL with err set to "out of
+ * memory": a backend's allocations report their failure in one way. */
+void *xo_calloc(size_t n, size_t size, xo_error *err);
 
 /* ---- logging: the sink the daemon hands a backend at open ---- */
 typedef enum xo_log_level { XO_LOG_ERROR, XO_LOG_WARNING, XO_LOG_INFO, XO_LOG_DEBUG } xo_log_level;

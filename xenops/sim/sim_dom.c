@@ -174,11 +174,9 @@ sim_dom *sim_dom_build(xo_backend *b, const xo_domain_config *cfg, xo_error *err
         xo_error_set(err, XO_E_INVAL, "too many devices");
         goto fail;
     }
-    d = calloc(1, sizeof(*d));
-    if (!d) {
-        xo_error_set(err, XO_E_FAIL, "out of memory");
+    d = xo_calloc(1, sizeof(*d), err);
+    if (!d)
         goto fail;
-    }
     if (cfg->uuid[0])
         snprintf(d->uuid, sizeof(d->uuid), "%s", cfg->uuid);
     else
@@ -410,11 +408,9 @@ static int sim_domain_vcpus(xo_backend *b, uint32_t domid, xo_vcpu_info **v_r, s
         sim_fill_info(d, &di, sim_wall_ms());
         running = d->state == XO_STATE_RUNNING;
     }
-    v = calloc(di.vcpus_max, sizeof(*v));
-    if (!v) {
-        xo_error_set(err, XO_E_FAIL, "out of memory");
+    v = xo_calloc(di.vcpus_max, sizeof(*v), err);
+    if (!v)
         goto out;
-    }
     for (unsigned i = 0; i < di.vcpus_max; i++) {
         v[i].id = i;
         v[i].online = i < di.vcpus_online;

@@ -302,11 +302,9 @@ static xo_backend *xx_open(const xo_options *opts, xo_error *err)
         xo_error_set(err, XO_E_INVAL, "xen backend: an event loop is required");
         goto fail;
     }
-    b = calloc(1, sizeof(*b));
-    if (!b) {
-        xo_error_set(err, XO_E_FAIL, "out of memory");
+    b = xo_calloc(1, sizeof(*b), err);
+    if (!b)
         goto fail;
-    }
     pthread_mutex_init(&b->lock, NULL);
     pthread_mutex_init(&b->ev_lock, NULL);
     pthread_mutex_init(&b->cpu_lock, NULL);
@@ -472,11 +470,9 @@ static int xx_domain_list(xo_backend *b, xo_dominfo **doms_r, size_t *n_r, xo_er
         xx_libxl_err(b, err, ERROR_FAIL, "libxl_list_domain", 0);
         goto out;
     }
-    out = calloc(n ? (size_t)n : 1, sizeof(*out));
-    if (!out) {
-        xo_error_set(err, XO_E_FAIL, "out of memory");
+    out = xo_calloc((size_t)n, sizeof(*out), err);
+    if (!out)
         goto out;
-    }
     for (int i = 0; i < n; i++)
         xx_fill_dominfo(b, &info[i], &out[i]);
     *doms_r = out;
@@ -527,11 +523,9 @@ static int xx_domain_vcpus(xo_backend *b, uint32_t domid, xo_vcpu_info **v_r, si
         xx_libxl_err(b, err, ERROR_DOMAIN_NOTFOUND, "libxl_list_vcpu", domid);
         goto out;
     }
-    out = calloc(nb ? (size_t)nb : 1, sizeof(*out));
-    if (!out) {
-        xo_error_set(err, XO_E_FAIL, "out of memory");
+    out = xo_calloc((size_t)nb, sizeof(*out), err);
+    if (!out)
         goto out;
-    }
     for (int i = 0; i < nb; i++) {
         out[i].id = vi[i].vcpuid;
         out[i].online = vi[i].online;

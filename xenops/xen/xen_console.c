@@ -204,11 +204,9 @@ int xx_console_start(xo_backend *b, uint32_t domid, const char *path, xo_error *
         xo_error_set(err, XO_E_FAIL, "console log: no xenstore connection");
         goto out;
     }
-    c = calloc(1, sizeof(*c));
-    if (!c) {
-        xo_error_set(err, XO_E_FAIL, "out of memory");
+    c = xo_calloc(1, sizeof(*c), err);
+    if (!c)
         goto out;
-    }
     c->b = b;
     c->domid = domid;
     c->tty_fd = c->master = c->slave = -1;
