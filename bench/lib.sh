@@ -173,6 +173,36 @@ bench_xload() {
     XL_OUT=$out
 }
 
+# bench_callgrind_wrap: XEND becomes a wrapper that runs the real xend under
+# valgrind --tool=callgrind, its dumps in $BENCH_TMP (call before bench_start_xend).
+bench_callgrind_wrap() {
+    command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
+        { echo "bench: --callgrind needs valgrind (callgrind_control)" >&2; return 1; }
+    local real=$XEND
+    XEND=$BENCH_TMP/xend-callgrind
+    printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s/callgrind.out.%%p %s "$@"\n' \
+        "$BENCH_TMP" "$real" >"$XEND"
+    chmod +x "$XEND"
+}
+
+# bench_callgrind_per_request PATH BODY EXPECT N: xend's instructions per request
+# over N requests of BODY to PATH on one keep-alive connection (after N/10 to
+# warm up), from the callgrind dumps; sets CG_PER, CG_N and CG_ERR.
+bench_callgrind_per_request() {
+    local before after
+    bench_cg_total() { cat "$BENCH_TMP"/callgrind.out."$XEND_PID".* 2>/dev/null | awk '/^summary:/ { s += $2 } END { print s + 0 }'; }
+    bench_xload --tcp "127.0.0.1:$XEND_PORT" --path "$1" --body "$2" --connections 1 \
+        --requests $(($4 / 10)) --duration 600 --expect "$3" --quiet
+    callgrind_control -z "$XEND_PID" >/dev/null 2>&1
+    before=$(bench_cg_total)
+    bench_xload --tcp "127.0.0.1:$XEND_PORT" --path "$1" --body "$2" --connections 1 \
+        --requests "$4" --duration 600 --expect "$3" --quiet
+    CG_N=$XL_requests CG_ERR=$XL_errors
+    callgrind_control -d "$XEND_PID" >/dev/null 2>&1
+    after=$(bench_cg_total)
+    CG_PER=$(awk -v i=$((after - before)) -v n="$CG_N" 'BEGIN { if (n > 0) printf "%.0f", i / n; else print "NA" }')
+}
+
 # Float helpers (awk).
 bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "NA" }'; }
 bench_ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }

@@ -53,29 +53,16 @@ done
 DOM0_UUID=00000000-0000-0000-0000-000000000000
 
 if [ "$CALLGRIND" != 0 ]; then
-    command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
-        { echo "bench: --callgrind needs valgrind (callgrind_control)"; exit 1; }
-    REAL_XEND=$XEND
-    XEND=$BENCH_TMP/xend-callgrind
-    printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s/callgrind.out.%%p %s "$@"\n' \
-        "$BENCH_TMP" "$REAL_XEND" >"$XEND"
-    chmod +x "$XEND"
+    bench_callgrind_wrap || exit 1
     bench_start_xend || exit 1
     SESSION=$(bench_rpc "$XEND_URL" session.login_with_password bench bench | bench_value)
     VM_REF=$(bench_rpc "$XEND_URL" VM.get_by_uuid "$SESSION" "$DOM0_UUID" | bench_value)
     [ -n "$SESSION" ] && [ -n "$VM_REF" ] || { echo "bench: login or dom0 lookup failed"; exit 1; }
     bench_call_xml VM.get_power_state "$SESSION" "$VM_REF" >"$BENCH_TMP/body.xml"
-    one() { bench_xload --tcp "127.0.0.1:$XEND_PORT" --connections 1 --requests "$1" --duration 600 \
-        --body "$BENCH_TMP/body.xml" --expect Success --quiet; }
-    one $((CALLGRIND / 10))
-    callgrind_control -z "$XEND_PID" >/dev/null 2>&1
-    one "$CALLGRIND"
-    done=$XL_requests errors=$XL_errors
-    callgrind_control -d "$XEND_PID" >/dev/null 2>&1
-    ir=$(cat "$BENCH_TMP"/callgrind.out."$XEND_PID".* 2>/dev/null | awk '/^summary:/ { s += $2 } END { print s + 0 }')
-    per=$(awk -v i="$ir" -v n="$done" 'BEGIN { if (n > 0) printf "%.0f", i / n; else print "NA" }')
-    echo "xend under callgrind: $done requests (errors $errors), $ir instructions, $per per request"
-    echo "BENCH name=rpc-callgrind requests=$done errors=$errors ir=$ir ir_per_request=$per status=INFO"
+    bench_callgrind_per_request / "$BENCH_TMP/body.xml" Success "$CALLGRIND"
+    done=$CG_N errors=$CG_ERR per=$CG_PER
+    echo "xend under callgrind: $done requests (errors $errors), $per instructions per request"
+    echo "BENCH name=rpc-callgrind requests=$done errors=$errors ir_per_request=$per status=INFO"
     exit 0
 fi
 XEND_NOTE=

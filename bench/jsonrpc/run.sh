@@ -39,13 +39,7 @@ case "${1-}" in
 esac
 
 if [ "$CALLGRIND" != 0 ]; then
-    command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
-        { echo "bench: --callgrind needs valgrind (callgrind_control)" >&2; exit 1; }
-    REAL_XEND=$XEND
-    XEND=$BENCH_TMP/xend-callgrind
-    printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s/callgrind.out.%%p %s "$@"\n' \
-        "$BENCH_TMP" "$REAL_XEND" >"$XEND"
-    chmod +x "$XEND"
+    bench_callgrind_wrap || exit 1
 fi
 bench_start_xend || exit 1
 SESSION=$(bench_rpc "$XEND_URL" session.login_with_password bench bench | bench_value)
@@ -58,25 +52,10 @@ printf '{"jsonrpc":"2.0","method":"VM.get_power_state","params":["OpaqueRef:%s",
     "$SESSION" "$DOM0" >"$JSON_BODY"
 
 if [ "$CALLGRIND" != 0 ]; then
-    # instructions in every dump so far (each dump holds those since the last zeroing)
-    cg_total() { cat "$BENCH_TMP"/callgrind.out."$XEND_PID".* 2>/dev/null | awk '/^summary:/ { s += $2 } END { print s + 0 }'; }
-    cg_one() { # PATH BODY EXPECT: sets CG_PER, CG_N, CG_ERR
-        local before after
-        bench_xload --tcp "127.0.0.1:$XEND_PORT" --path "$1" --body "$2" --connections 1 \
-            --requests $((CALLGRIND / 10)) --duration 600 --expect "$3" --quiet
-        callgrind_control -z "$XEND_PID" >/dev/null 2>&1
-        before=$(cg_total)
-        bench_xload --tcp "127.0.0.1:$XEND_PORT" --path "$1" --body "$2" --connections 1 \
-            --requests "$CALLGRIND" --duration 600 --expect "$3" --quiet
-        CG_N=$XL_requests CG_ERR=$XL_errors
-        callgrind_control -d "$XEND_PID" >/dev/null 2>&1
-        after=$(cg_total)
-        CG_PER=$(awk -v i=$((after - before)) -v n="$CG_N" 'BEGIN { if (n > 0) printf "%.0f", i / n; else print "NA" }')
-    }
-    cg_one / "$XML_BODY" Running
+    bench_callgrind_per_request / "$XML_BODY" Running "$CALLGRIND"
     XML_IR=$CG_PER
     echo "xml:  $CG_N requests (errors $CG_ERR), $XML_IR instructions per request"
-    cg_one /jsonrpc "$JSON_BODY" '"result":"Running"'
+    bench_callgrind_per_request /jsonrpc "$JSON_BODY" '"result":"Running"' "$CALLGRIND"
     JSON_IR=$CG_PER
     echo "json: $CG_N requests (errors $CG_ERR), $JSON_IR instructions per request"
     [ -n "${CALLGRIND_KEEP:-}" ] && cp "$BENCH_TMP"/callgrind.out.* "$CALLGRIND_KEEP"/
