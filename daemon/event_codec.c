@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "daemon/classes.h"
@@ -29,51 +28,6 @@ XLOG_DOMAIN("event");
 
 /* ---- snapshots: records in a compact, immutable, shared encoding ---- */
 
-/* A snapshot lives as long as the log holds its entry, and the log drops
- * entries oldest first; the call that makes one also makes many short-lived
- * allocations.  From malloc, each snapshot pinned a heap page a burst of
- * calls had freed around it (malloc_trim hands back only pages with no live
- * byte; bench/soak.sh, 256 clients: ~200 KB of snapshots held ~5 MiB of
- * heap).  They are packed into chunks of their own instead, in the order
- * they are made, and a chunk is unmapped when its last snapshot goes. */
-typedef struct snap_chunk {
-    uint32_t live;              /* atomic: its snapshots, +1 while it is filled */
-    size_t size, used;
-} snap_chunk;
-
-#define SNAP_CHUNK_SIZE ((size_t)64 << 10)
-#define ALIGN8(n) (((n) + 7) & ~(size_t)7)
-
-static snap_chunk *filling;     /* the chunk new snapshots go to (store write lock) */
-
-static void chunk_put(snap_chunk *c)
-{
-    if (__atomic_sub_fetch(&c->live, 1, __ATOMIC_ACQ_REL) == 0)
-        munmap(c, c->size);
-}
-
-static snap *snap_alloc(size_t len)
-{
-    size_t need = ALIGN8(sizeof(snap) + len), head = ALIGN8(sizeof(snap_chunk));
-    if (!filling || filling->used + need > filling->size) {
-        if (filling)
-            chunk_put(filling);
-        size_t size = head + need <= SNAP_CHUNK_SIZE ? SNAP_CHUNK_SIZE : (head + need + 4095) & ~(size_t)4095;
-        void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED)
-            abort();
-        filling = m;
-        filling->live = 1;
-        filling->size = size;
-        filling->used = head;
-    }
-    snap *s = (snap *)((char *)filling + filling->used);
-    filling->used += need;
-    __atomic_add_fetch(&filling->live, 1, __ATOMIC_RELAXED);
-    s->chunk = filling;
-    return s;
-}
-
 snap *ev_snap_ref(snap *s)
 {
     if (s)
@@ -84,7 +38,7 @@ snap *ev_snap_ref(snap *s)
 void ev_snap_unref(snap *s)
 {
     if (s && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0)
-        chunk_put(s->chunk);
+        free(s);
 }
 
 static void put_u(xbuf *b, uint64_t v)
@@ -241,7 +195,9 @@ snap *ev_snap_encode(const xobj *o)
     scratch.len = 0;
     for (int i = 0; i < xclasses[o->cls].nfields; i++)
         enc(&scratch, o->f[i]);
-    snap *s = snap_alloc(scratch.len);
+    snap *s = malloc(sizeof(*s) + scratch.len);
+    if (!s)
+        abort();
     s->refs = 1;
     s->len = (uint32_t)scratch.len;
     memcpy(s->d, scratch.data, scratch.len);
