@@ -18,14 +18,31 @@ import soak  # noqa: E402
 EVENT_LOG_KIB = 4096
 
 
+def memory_checker(pid):
+    """The memory checker xend runs under, if any: its RSS then follows the
+    checker's bookkeeping (ASan's quarantine keeps freed memory), not xend's."""
+    with open("/proc/%d/maps" % pid) as f:
+        maps = f.read()
+    for lib, name in (("libasan", "AddressSanitizer"), ("vgpreload_memcheck", "valgrind")):
+        if lib in maps:
+            return name
+    return None
+
+
 def test_short_soak():
     x = soak.start_xend(conf=["event-log-bytes = %dK" % EVENT_LOG_KIB])
     try:
+        tolerance = 0.2
+        checker = memory_checker(x.proc.pid)
+        if checker:
+            # said, not silently skipped: calls and descriptors are still judged
+            print("RSS not judged: xend runs under %s, which keeps freed memory" % checker)
+            tolerance = float("inf")
         s = soak.Soak(x, 32, 10)
-        r = s.run(settle=120, tolerance=0.2, allow_kib=EVENT_LOG_KIB)
-        passed = soak.report(r, 0.2, x.pam, s.error_samples, EVENT_LOG_KIB)
+        r = s.run(settle=120, tolerance=tolerance, allow_kib=EVENT_LOG_KIB)
+        passed = soak.report(r, tolerance, x.pam, s.error_samples, EVENT_LOG_KIB)
         assert r["calls"] > 32, r      # every client made calls
-        assert passed, soak.verdict(r, 0.2, EVENT_LOG_KIB)
+        assert passed, soak.verdict(r, tolerance, EVENT_LOG_KIB)
     finally:
         x.cleanup()
 
