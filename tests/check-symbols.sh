@@ -39,8 +39,10 @@ exports() {
         nm -D --defined-only "$l" 2>/dev/null | awk -v l="$l" '{ sub(/@.*/, "", $NF); print $NF, l }'
     done | sort -u
 }
-# the libraries a program runs with
-libs_of() { ldd "$1" | awk '/=>/ && $3 ~ /^\// { print $3 }'; }
+# the libraries a program runs with; a sanitizer's runtime (an ASan or UBSan build) is left out:
+# the instrumented code and it share names such as __asan_option_detect_stack_use_after_return
+# by design
+libs_of() { ldd "$1" | awk '/=>/ && $3 ~ /^\// && $3 !~ /\/lib(a|ub|l|t|hwa)san\.so/ { print $3 }'; }
 # NAME LIBRARY for each of the program's own globals that a library exports
 collisions() {
     local prog=$1; shift
