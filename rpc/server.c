@@ -233,16 +233,33 @@ static void call_done(xcall *call)
         MHD_resume_connection(conn);
 }
 
+/* A connection's client certificate, once verified (client-ca= listeners). */
+typedef struct cert_cache {
+    bool checked;
+    char user[sizeof(((xpeer *)0)->cert_user)];
+} cert_cache;
+
 static void peer_of(struct MHD_Connection *conn, listener *l, xpeer *p)
 {
     p->auth_none = l->cfg->auth_none;
     p->cert_user[0] = '\0';
     if (l->cfg->kind == XEND_LISTEN_HTTPS && l->ca_pem) {
-        /* client-ca=: a verified client certificate names the account */
-        const union MHD_ConnectionInfo *ti = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-        const char *why = NULL;
-        if (ti && !tls_peer_name(ti->tls_session, p->cert_user, sizeof(p->cert_user), &why) && why)
-            xlog(XLOG_DEBUG, "%s: a client certificate not used: %s", l->name, why);
+        /* client-ca=: a verified client certificate names the account; the
+         * certificate is the TLS session's, so it is verified once per
+         * connection (on_connection made the place; its requests come one
+         * at a time) */
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        cert_cache *cc = ci ? ci->socket_context : NULL;
+        if (cc && !cc->checked) {
+            const union MHD_ConnectionInfo *ti =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+            const char *why = NULL;
+            if (ti && !tls_peer_name(ti->tls_session, cc->user, sizeof(cc->user), &why) && why)
+                xlog(XLOG_DEBUG, "%s: a client certificate not used: %s", l->name, why);
+            cc->checked = true;
+        }
+        if (cc)
+            snprintf(p->cert_user, sizeof(p->cert_user), "%s", cc->user);
     }
     if (l->cfg->kind == XEND_LISTEN_UNIX) {
         p->local = true;
@@ -558,7 +575,12 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 {
     const listener *l = cls;
     (void)conn;
-    (void)socket_ctx;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED && l->ca_pem && !(*socket_ctx = calloc(1, sizeof(cert_cache))))
+        abort();
+    else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        free(*socket_ctx);
+        *socket_ctx = NULL;
+    }
     if (l->cfg->kind == XEND_LISTEN_UNIX)
         return;
     if (code == MHD_CONNECTION_NOTIFY_STARTED)
