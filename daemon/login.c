@@ -260,13 +260,7 @@ static void timer_job(void *arg)
     while (!stopping && timers) {
         int64_t now = mono_ms();
         if (timers->due_ms > now) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            int64_t wait = timers->due_ms - now;
-            ts.tv_sec += wait / 1000;
-            ts.tv_nsec += (wait % 1000) * 1000000;
-            if (ts.tv_nsec >= 1000000000)
-                ts.tv_sec++, ts.tv_nsec -= 1000000000;
+            struct timespec ts = xcond_deadline_ms(timers->due_ms - now);
             pthread_cond_timedwait(&guard_cond, &guard_lock, &ts);
             continue;
         }

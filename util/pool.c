@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "util/callq.h"
 #include "util/cond.h"
@@ -39,20 +38,6 @@ static _Thread_local const xpool *current;
 
 bool xpool_on_worker(const xpool *p) { return p && current == p; }
 
-/* With p->lock held: the deadline of a wait that starts now. */
-static struct timespec idle_deadline(const xpool *p)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += p->idle_ms / 1000;
-    ts.tv_nsec += (long)(p->idle_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 static void *worker_main(void *arg)
 {
     slot *s = arg;
@@ -61,7 +46,7 @@ static void *worker_main(void *arg)
     pthread_mutex_lock(&p->lock);
     for (;;) {
         if (!p->jobs.head && !p->stopping) {
-            struct timespec until = idle_deadline(p);
+            struct timespec until = xcond_deadline_ms(p->idle_ms);
             bool timed_out = false;
             p->waiting++;
             while (!p->jobs.head && !p->stopping && !timed_out) {
