@@ -929,24 +929,30 @@ out:
     return rc;
 }
 
-static int xx_disk_remove(xo_backend *b, uint32_t domid, const char *vdev, xo_error *err)
-{
-    libxl_device_disk disk;
-    int rc = -1;
-
-    libxl_device_disk_init(&disk);
-    if (xx_check_domu(b, domid, err))
-        goto out;
-    if (libxl_vdev_to_device_disk(b->ctx, domid, vdev, &disk)) {
-        xo_error_set(err, XO_E_INVAL, "domain %u has no disk %s", domid, vdev);
-        goto out;
+/* Removing a device is the same for every kind: find it by the key the
+ * backend interface names it with, then ask libxl to remove it.  One macro
+ * defines xx_KIND_remove for each kind, as libxl defines its own. */
+#define XX_DEVICE_REMOVE(kind, key_t, lookup, key_fmt)                                             \
+    static int xx_##kind##_remove(xo_backend *b, uint32_t domid, key_t key, xo_error *err)        \
+    {                                                                                              \
+        libxl_device_##kind dev;                                                                   \
+        int rc = -1;                                                                               \
+                                                                                                   \
+        libxl_device_##kind##_init(&dev);                                                          \
+        if (xx_check_domu(b, domid, err))                                                          \
+            goto out;                                                                              \
+        if (lookup(b->ctx, domid, key, &dev)) {                                                    \
+            xo_error_set(err, XO_E_INVAL, "domain %u has no " #kind " " key_fmt, domid, key);      \
+            goto out;                                                                              \
+        }                                                                                          \
+        rc = XX_LIBXL(b, err, #kind " remove", domid,                                              \
+                      libxl_device_##kind##_remove(b->ctx, domid, &dev, NULL));                    \
+    out:                                                                                           \
+        libxl_device_##kind##_dispose(&dev);                                                       \
+        return rc;                                                                                 \
     }
-    rc = XX_LIBXL(b, err, "disk remove", domid,
-                  libxl_device_disk_remove(b->ctx, domid, &disk, NULL));
-out:
-    libxl_device_disk_dispose(&disk);
-    return rc;
-}
+XX_DEVICE_REMOVE(disk, const char *, libxl_vdev_to_device_disk, "%s")
+XX_DEVICE_REMOVE(nic, int, libxl_devid_to_device_nic, "%d")
 
 static int xx_disk_change_media(xo_backend *b, uint32_t domid, const xo_disk *d, xo_error *err)
 {
@@ -994,24 +1000,6 @@ static int xx_nic_add(xo_backend *b, uint32_t domid, xo_nic *n, xo_error *err)
     rc = 0;
 out:
     libxl_device_nic_dispose(&got);
-    libxl_device_nic_dispose(&nic);
-    return rc;
-}
-
-static int xx_nic_remove(xo_backend *b, uint32_t domid, int devid, xo_error *err)
-{
-    libxl_device_nic nic;
-    int rc = -1;
-
-    libxl_device_nic_init(&nic);
-    if (xx_check_domu(b, domid, err))
-        goto out;
-    if (libxl_devid_to_device_nic(b->ctx, domid, devid, &nic)) {
-        xo_error_set(err, XO_E_INVAL, "domain %u has no nic %d", domid, devid);
-        goto out;
-    }
-    rc = XX_LIBXL(b, err, "nic remove", domid, libxl_device_nic_remove(b->ctx, domid, &nic, NULL));
-out:
     libxl_device_nic_dispose(&nic);
     return rc;
 }
