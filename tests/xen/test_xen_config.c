@@ -271,6 +271,47 @@ static void test_rejects(void)
     expect_inval(&c, "multicast");
 }
 
+/* The platform key table: each key lands where libxl reads it, and only for
+ * the guest types it means something to (the others ignore it, even junk). */
+static void test_platform_per_type(void)
+{
+    xo_domain_config c;
+    libxl_domain_config d;
+    xo_error err = { 0 };
+    static const char *const kv[][2] = {
+        { "localtime", "1" }, { "e820_host", "true" }, { "hap", "junk" }, { "device_model", "qemu" },
+        { "vga", "junk" }, { "pvshim", "junk" }, { "serial", "pty" },
+    };
+
+    base_cfg(&c, XO_DOM_PV);
+    for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+        snprintf(c.platform[i].key, sizeof(c.platform[i].key), "%s", kv[i][0]);
+        snprintf(c.platform[i].value, sizeof(c.platform[i].value), "%s", kv[i][1]);
+    }
+    c.n_platform = sizeof(kv) / sizeof(kv[0]);
+    libxl_domain_config_init(&d);
+    CHECK(xx_config_to_libxl(&c, &d, &err) == 0);
+    CHECK(libxl_defbool_val(d.b_info.localtime));
+    CHECK(libxl_defbool_val(d.b_info.u.pv.e820_host));
+    CHECK(libxl_defbool_is_default(d.c_info.hap));
+    CHECK(d.b_info.device_model == NULL);
+    libxl_domain_config_dispose(&d);
+
+    /* the same keys on an HVM guest: hap is read, and "junk" is refused */
+    base_cfg(&c, XO_DOM_HVM);
+    c.kernel[0] = c.ramdisk[0] = c.cmdline[0] = '\0';
+    snprintf(c.platform[0].key, sizeof(c.platform[0].key), "hap");
+    snprintf(c.platform[0].value, sizeof(c.platform[0].value), "junk");
+    c.n_platform = 1;
+    expect_inval(&c, "hap");
+    snprintf(c.platform[0].key, sizeof(c.platform[0].key), "device_model");
+    snprintf(c.platform[0].value, sizeof(c.platform[0].value), "qemu-xen");
+    libxl_domain_config_init(&d);
+    CHECK(xx_config_to_libxl(&c, &d, &err) == 0);
+    CHECK(d.b_info.device_model && !strcmp(d.b_info.device_model, "qemu-xen"));
+    libxl_domain_config_dispose(&d);
+}
+
 static void test_helpers(void)
 {
     libxl_mac m;
@@ -339,6 +380,7 @@ int main(void)
     test_pvh_defaults();
     test_hvm();
     test_rejects();
+    test_platform_per_type();
     test_helpers();
     return xtest_done();
 }

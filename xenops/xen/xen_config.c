@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,23 +159,67 @@ static int xx_set_string(char **dst, const char *val, xo_error *err)
     return 0;
 }
 
+/* The VM.platform keys that are plain libxl booleans or strings: where each
+ * goes in libxl's config and for which guest types it means something (it is
+ * ignored for the others, as a key without a libxl counterpart is). */
+enum { XX_PV = 1u << 0, XX_PVH = 1u << 1, XX_HVM = 1u << 2 };
+
+typedef struct xx_platform_field {
+    const char *key;
+    unsigned types;             /* XX_PV | XX_PVH | XX_HVM */
+    bool is_string;             /* a char *, else a libxl_defbool */
+    size_t offset;              /* in libxl_domain_config */
+} xx_platform_field;
+
+#define XX_PF(key, types, is_string, member) \
+    { key, types, is_string, offsetof(libxl_domain_config, member) }
+
+static const xx_platform_field xx_platform_fields[] = {
+    XX_PF("acpi", XX_PVH | XX_HVM, false, b_info.acpi),
+    XX_PF("apic", XX_HVM, false, b_info.apic),
+    XX_PF("localtime", XX_PV | XX_PVH | XX_HVM, false, b_info.localtime),
+    XX_PF("nestedhvm", XX_HVM, false, b_info.nested_hvm),
+    XX_PF("hap", XX_PVH | XX_HVM, false, c_info.hap),
+    XX_PF("device_model", XX_HVM, true, b_info.device_model),
+    XX_PF("e820_host", XX_PV, false, b_info.u.pv.e820_host),
+    XX_PF("pvshim", XX_PVH, false, b_info.u.pvh.pvshim),
+    XX_PF("pae", XX_HVM, false, b_info.u.hvm.pae),
+    XX_PF("nx", XX_HVM, false, b_info.u.hvm.nx),
+    XX_PF("viridian", XX_HVM, false, b_info.u.hvm.viridian),
+    XX_PF("hpet", XX_HVM, false, b_info.u.hvm.hpet),
+    XX_PF("usb", XX_HVM, false, b_info.u.hvm.usb),
+    XX_PF("nographic", XX_HVM, false, b_info.u.hvm.nographic),
+    XX_PF("vnc", XX_HVM, false, b_info.u.hvm.vnc.enable),
+    XX_PF("vnclisten", XX_HVM, true, b_info.u.hvm.vnc.listen),
+    XX_PF("serial", XX_HVM, true, b_info.u.hvm.serial),
+};
+
+static unsigned xx_type_bit(libxl_domain_type t)
+{
+    switch (t) {
+    case LIBXL_DOMAIN_TYPE_PV: return XX_PV;
+    case LIBXL_DOMAIN_TYPE_PVH: return XX_PVH;
+    case LIBXL_DOMAIN_TYPE_HVM: return XX_HVM;
+    default: return 0;
+    }
+}
+
 /* One VM.platform key.  Keys without a libxl counterpart are ignored. */
 static int xx_platform_key(libxl_domain_config *d, const char *key, const char *val,
                            xo_error *err)
 {
     libxl_domain_build_info *b = &d->b_info;
-    bool hvm = b->type == LIBXL_DOMAIN_TYPE_HVM;
 
-    if (!strcmp(key, "acpi") && b->type != LIBXL_DOMAIN_TYPE_PV)
-        return xx_set_defbool(&b->acpi, key, val, err);
-    if (!strcmp(key, "apic") && hvm)
-        return xx_set_defbool(&b->apic, key, val, err);
-    if (!strcmp(key, "localtime"))
-        return xx_set_defbool(&b->localtime, key, val, err);
-    if (!strcmp(key, "nestedhvm") && hvm)
-        return xx_set_defbool(&b->nested_hvm, key, val, err);
-    if (!strcmp(key, "hap") && b->type != LIBXL_DOMAIN_TYPE_PV)
-        return xx_set_defbool(&d->c_info.hap, key, val, err);
+    for (size_t i = 0; i < sizeof(xx_platform_fields) / sizeof(xx_platform_fields[0]); i++) {
+        const xx_platform_field *f = &xx_platform_fields[i];
+        if (strcmp(key, f->key))
+            continue;
+        if (!(f->types & xx_type_bit(b->type)))
+            return 0;
+        void *field = (char *)d + f->offset;
+        return f->is_string ? xx_set_string(field, val, err)
+                            : xx_set_defbool(field, key, val, err);
+    }
     if (!strcmp(key, "rtc_timeoffset")) {
         char *end;
         errno = 0;
@@ -193,33 +238,7 @@ static int xx_platform_key(libxl_domain_config *d, const char *key, const char *
         }
         return 0;
     }
-    if (!strcmp(key, "device_model") && hvm)
-        return xx_set_string(&b->device_model, val, err);
-    if (b->type == LIBXL_DOMAIN_TYPE_PV && !strcmp(key, "e820_host"))
-        return xx_set_defbool(&b->u.pv.e820_host, key, val, err);
-    if (b->type == LIBXL_DOMAIN_TYPE_PVH && !strcmp(key, "pvshim"))
-        return xx_set_defbool(&b->u.pvh.pvshim, key, val, err);
-    if (!hvm)
-        return 0;
-    if (!strcmp(key, "pae"))
-        return xx_set_defbool(&b->u.hvm.pae, key, val, err);
-    if (!strcmp(key, "nx"))
-        return xx_set_defbool(&b->u.hvm.nx, key, val, err);
-    if (!strcmp(key, "viridian"))
-        return xx_set_defbool(&b->u.hvm.viridian, key, val, err);
-    if (!strcmp(key, "hpet"))
-        return xx_set_defbool(&b->u.hvm.hpet, key, val, err);
-    if (!strcmp(key, "usb"))
-        return xx_set_defbool(&b->u.hvm.usb, key, val, err);
-    if (!strcmp(key, "nographic"))
-        return xx_set_defbool(&b->u.hvm.nographic, key, val, err);
-    if (!strcmp(key, "vnc"))
-        return xx_set_defbool(&b->u.hvm.vnc.enable, key, val, err);
-    if (!strcmp(key, "vnclisten"))
-        return xx_set_string(&b->u.hvm.vnc.listen, val, err);
-    if (!strcmp(key, "serial"))
-        return xx_set_string(&b->u.hvm.serial, val, err);
-    if (!strcmp(key, "vga") || !strcmp(key, "stdvga")) {
+    if (b->type == LIBXL_DOMAIN_TYPE_HVM && (!strcmp(key, "vga") || !strcmp(key, "stdvga"))) {
         libxl_vga_interface_type k;
         if (!strcmp(key, "stdvga")) {
             int on = xx_parse_bool(val);
@@ -312,6 +331,32 @@ out:
     return rc;
 }
 
+/* libxl keeps each kind of device as an array and its count (d->disks and
+ * d->num_disks, d->nics and d->num_nics); filling one from the backend's is the
+ * same for every kind, so one macro defines xx_KINDs_to_libxl.  The count
+ * covers every element initialised, so disposing of the config frees what a
+ * failed conversion left. */
+#define XX_DEVICES_TO_LIBXL(kind)                                                                  \
+    static int xx_##kind##s_to_libxl(libxl_domain_config *d, const xo_domain_config *cfg,         \
+                                     xo_error *err)                                               \
+    {                                                                                              \
+        if (!cfg->n_##kind##s)                                                                     \
+            return 0;                                                                              \
+        if (!(d->kind##s = calloc(cfg->n_##kind##s, sizeof(*d->kind##s)))) {                       \
+            xo_error_set(err, XO_E_FAIL, "out of memory");                                         \
+            return -1;                                                                             \
+        }                                                                                          \
+        for (size_t i = 0; i < cfg->n_##kind##s; i++) {                                            \
+            libxl_device_##kind##_init(&d->kind##s[i]);                                            \
+            d->num_##kind##s = (int)i + 1;                                                         \
+            if (xx_##kind##_to_libxl(&cfg->kind##s[i], cfg->type, &d->kind##s[i], err))            \
+                return -1;                                                                         \
+        }                                                                                          \
+        return 0;                                                                                  \
+    }
+XX_DEVICES_TO_LIBXL(disk)
+XX_DEVICES_TO_LIBXL(nic)
+
 int xx_config_to_libxl(const xo_domain_config *cfg, libxl_domain_config *d, xo_error *err)
 {
     libxl_domain_build_info *b = &d->b_info;
@@ -394,29 +439,12 @@ int xx_config_to_libxl(const xo_domain_config *cfg, libxl_domain_config *d, xo_e
             goto out;
     }
 
-    /* devices */
-    if (cfg->n_disks) {
-        if (!(d->disks = calloc(cfg->n_disks, sizeof(*d->disks))))
-            XX_OOM(err);
-        for (size_t i = 0; i < cfg->n_disks; i++) {
-            libxl_device_disk_init(&d->disks[i]);
-            d->num_disks = (int)i + 1;
-            if (xx_disk_to_libxl(&cfg->disks[i], cfg->type, &d->disks[i], err))
-                goto out;
-        }
-    }
-    if (cfg->n_nics) {
-        if (!(d->nics = calloc(cfg->n_nics, sizeof(*d->nics))))
-            XX_OOM(err);
-        for (size_t i = 0; i < cfg->n_nics; i++) {
-            libxl_device_nic_init(&d->nics[i]);
-            d->num_nics = (int)i + 1;
-            if (xx_nic_to_libxl(&cfg->nics[i], cfg->type, &d->nics[i], err))
-                goto out;
-            if (d->nics[i].devid < 0)
-                d->nics[i].devid = (int)i;
-        }
-    }
+    /* devices; a nic without a number gets its place, as the VIF's device number says */
+    if (xx_disks_to_libxl(d, cfg, err) || xx_nics_to_libxl(d, cfg, err))
+        goto out;
+    for (int i = 0; i < d->num_nics; i++)
+        if (d->nics[i].devid < 0)
+            d->nics[i].devid = i;
 
     /* The daemon applies actions_after_*: libxl only records these. */
     d->on_poweroff = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
