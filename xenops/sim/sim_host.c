@@ -17,14 +17,15 @@
 
 void sim_host_defaults(sim_host *h)
 {
-    memset(h, 0, sizeof(*h));
-    h->cpus = 4;
-    h->cpu_mhz = 2400;
-    h->memory_mib = 8192;
-    h->dom0_memory_mib = 1024;
-    snprintf(h->hostname, sizeof(h->hostname), "xend-sim");
-    snprintf(h->version, sizeof(h->version), "4.17.0-sim");
-    h->shutdown_delay_ms = 20;
+    *h = (sim_host){
+        .cpus = 4,
+        .cpu_mhz = 2400,
+        .memory_mib = 8192,
+        .dom0_memory_mib = 1024,
+        .hostname = "xend-sim",
+        .version = "4.17.0-sim",
+        .shutdown_delay_ms = 20,
+    };
 }
 
 char *sim_trim(char *s)
