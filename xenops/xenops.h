@@ -283,18 +283,39 @@ typedef struct xo_ops {
                    xo_error *err);
     int (*nic_remove)(xo_backend *b, uint32_t domid, int devid, xo_error *err);
 
-    /* The pty of the domain's text console, the path a terminal client
-     * opens (xm console); fails when it has none (yet).  Optional. */
     /* True when the backend itself opens the config's kernel, ramdisk and
      * bootloader: the daemon then gives it only files confined to the
      * directories xend.conf names (NULL: false). */
     bool (*opens_boot_files)(xo_backend *b);
+    /* The pty of the domain's text console, the path a terminal client
+     * opens (xm console); fails when it has none (yet).  Optional. */
     int (*domain_console_tty)(xo_backend *b, uint32_t domid, char *path, size_t len, xo_error *err);
     /* The byte counters of the domain's disks and nics that the backend
      * can read (a device it cannot read is left out); *io_r malloc'd.
      * Optional (NULL: XO_E_NOTSUP from the gateway). */
     int (*domain_io)(xo_backend *b, uint32_t domid, xo_dev_io **io_r, size_t *n_r, xo_error *err);
 } xo_ops;
+
+/* Every slot of xo_ops, in order.  A backend that implements them all, each
+ * named PREFIX_slot, fills its table with XO_OPS_ALL(PREFIX): the list of
+ * operations is then written once, and a slot the backend forgot is a
+ * compile error rather than a refusal at open (a backend that leaves an
+ * optional slot empty on purpose writes its table out). */
+#define XO_OPS_LIST(X, p) \
+    X(p, open) X(p, close) X(p, host_info) X(p, host_cpus) X(p, host_nics) X(p, host_dmesg) \
+    X(p, host_send_debug_keys) X(p, domain_list) X(p, domain_info) X(p, domain_vcpus) \
+    X(p, domain_create) X(p, domain_pause) X(p, domain_unpause) X(p, domain_shutdown) \
+    X(p, domain_destroy) X(p, domain_suspend) X(p, domain_restore) X(p, domain_set_memory) \
+    X(p, domain_set_vcpus) X(p, domain_sched_params) X(p, domain_sysrq) X(p, domain_trigger) \
+    X(p, domain_coredump) X(p, domain_rename) X(p, disk_add) X(p, disk_remove) \
+    X(p, disk_change_media) X(p, nic_add) X(p, nic_remove) X(p, opens_boot_files) \
+    X(p, domain_console_tty) X(p, domain_io)
+#define XO_OP_SLOT_(p, slot) .slot = p##_##slot,
+#define XO_OPS_ALL(p) XO_OPS_LIST(XO_OP_SLOT_, p)
+#define XO_OP_COUNT_(p, slot) +1
+_Static_assert(sizeof(xo_ops) == sizeof(const char *)
+                                     + (0 XO_OPS_LIST(XO_OP_COUNT_, _)) * sizeof(void (*)(void)),
+               "XO_OPS_LIST names every slot of xo_ops");
 
 /* The backends compiled in. */
 extern const xo_ops xo_sim_ops;
