@@ -460,30 +460,23 @@ static void xx_fill_dominfo(xo_backend *b, const libxl_dominfo *di, xo_dominfo *
 
 static int xx_domain_list(xo_backend *b, xo_dominfo **doms_r, size_t *n_r, xo_error *err)
 {
-    libxl_dominfo *info;
-    xo_dominfo *out = NULL;
-    int n = 0, rc = -1;
+    int n = 0;
 
     xx_log_clear();
-    info = libxl_list_domain(b->ctx, &n);
+    libxl_dominfo *info = libxl_list_domain(b->ctx, &n);
     if (!info) {
         xx_libxl_err(b, err, ERROR_FAIL, "libxl_list_domain", 0);
-        goto out;
+        return -1;
     }
-    out = xo_calloc((size_t)n, sizeof(*out), err);
-    if (!out)
-        goto out;
-    for (int i = 0; i < n; i++)
+    xo_dominfo *out = xo_calloc((size_t)n, sizeof(*out), err);
+    for (int i = 0; out && i < n; i++)
         xx_fill_dominfo(b, &info[i], &out[i]);
+    libxl_dominfo_list_free(info, n);
+    if (!out)
+        return -1;
     *doms_r = out;
     *n_r = (size_t)n;
-    out = NULL;
-    rc = 0;
-out:
-    free(out);
-    if (info)
-        libxl_dominfo_list_free(info, n);
-    return rc;
+    return 0;
 }
 
 static int xx_domain_info(xo_backend *b, uint32_t domid, xo_dominfo *info_r, xo_error *err)
@@ -513,34 +506,27 @@ out:
 static int xx_domain_vcpus(xo_backend *b, uint32_t domid, xo_vcpu_info **v_r, size_t *n_r,
                            xo_error *err)
 {
-    libxl_vcpuinfo *vi;
-    xo_vcpu_info *out = NULL;
-    int nb = 0, nr_cpus = 0, rc = -1;
+    int nb = 0, nr_cpus = 0;
 
     xx_log_clear();
-    vi = libxl_list_vcpu(b->ctx, domid, &nb, &nr_cpus);
+    libxl_vcpuinfo *vi = libxl_list_vcpu(b->ctx, domid, &nb, &nr_cpus);
     if (!vi) {
         xx_libxl_err(b, err, ERROR_DOMAIN_NOTFOUND, "libxl_list_vcpu", domid);
-        goto out;
+        return -1;
     }
-    out = xo_calloc((size_t)nb, sizeof(*out), err);
-    if (!out)
-        goto out;
-    for (int i = 0; i < nb; i++) {
+    xo_vcpu_info *out = xo_calloc((size_t)nb, sizeof(*out), err);
+    for (int i = 0; out && i < nb; i++) {
         out[i].id = vi[i].vcpuid;
         out[i].online = vi[i].online;
         out[i].cpu = vi[i].online && (vi[i].running || vi[i].blocked) ? (int)vi[i].cpu : -1;
         out[i].cpu_time_ns = vi[i].vcpu_time;
     }
+    libxl_vcpuinfo_list_free(vi, nb);
+    if (!out)
+        return -1;
     *v_r = out;
     *n_r = (size_t)nb;
-    out = NULL;
-    rc = 0;
-out:
-    free(out);
-    if (vi)
-        libxl_vcpuinfo_list_free(vi, nb);
-    return rc;
+    return 0;
 }
 
 static void xx_pending_add(xo_backend *b, xx_pending *p)
