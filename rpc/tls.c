@@ -102,9 +102,17 @@ bool tls_peer_name(void *session, char *name, size_t size, const char **why_r)
     const gnutls_datum_t *chain = s ? gnutls_certificate_get_peers(s, &n) : NULL;
     if (!chain || n == 0)
         return false; /* no certificate: a password login as usual */
+    /* Verified against client-ca= and for TLS client authentication: a
+     * certificate whose extended key usage leaves that purpose out (a
+     * server's certificate from the same CA, say) is not a login.  One
+     * without the extension may serve any purpose (RFC 5280 4.2.1.12). */
+    gnutls_typed_vdata_st purpose = { .type = GNUTLS_DT_KEY_PURPOSE_OID,
+                                      .data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT };
     unsigned status = 0;
-    if (gnutls_certificate_verify_peers2(s, &status) != GNUTLS_E_SUCCESS || status != 0) {
-        *why_r = "the client certificate does not verify against client-ca=";
+    if (gnutls_certificate_verify_peers(s, &purpose, 1, &status) != GNUTLS_E_SUCCESS || status != 0) {
+        *why_r = status & GNUTLS_CERT_PURPOSE_MISMATCH
+                     ? "the client certificate is not for client authentication (extended key usage)"
+                     : "the client certificate does not verify against client-ca=";
         return false;
     }
     gnutls_x509_crt_t crt;

@@ -6,7 +6,9 @@ empty user name), with the role mapped to that name; a name that differs from
 the certificate's is refused; without a certificate the login goes through
 PAM as usual; a certificate from another CA, or one the CA signed for a name
 no role is mapped to, gives no session; a certificate named root is not the
-local superuser; curl with a client certificate logs in too."""
+local superuser; a certificate whose extended key usage is not client
+authentication (a server's, from the same CA) gives no session; curl with a
+client certificate logs in too."""
 import json
 import os
 import shutil
@@ -107,6 +109,17 @@ def test_unmapped_name_and_root_certificate():
     assert rec["is_local_superuser"] is False and rec["rbac_permissions"][0] == "read-only", rec
 
 
+def test_server_certificate_is_not_a_login():
+    p = proxy(cert("carol"))
+    try:
+        r = p.session.login_with_password("carol", "x")
+    except (ssl.SSLError, OSError):
+        return          # GnuTLS may end the handshake on a certificate it will not use
+    fails(r, "SESSION_AUTHENTICATION_FAILED")
+    assert any("client certificate not used: the client certificate is not for client authentication"
+               in line for line in open(X.log)), "the wrong key usage was not noticed"
+
+
 def test_curl_with_client_certificate():
     assert shutil.which("curl"), "curl is not installed (scripts/install-deps.sh installs it)"
     body = xmlrpc.client.dumps(("alice", ""), "session.login_with_password")
@@ -131,9 +144,11 @@ def main():
         for cn in ("alice", "bob", "root"):
             make_cert(client_ca, cn)
         make_cert(other_ca, "mallory")
+        make_cert(client_ca, "carol", server=True)      # the right CA, a server's key usage
         X = Xend(conf=["listen = https:127.0.0.1:{port:tls} cert=%s key=%s client-ca=%s"
                        % (scrt, skey, client_ca[1]),
-                       "role-user = alice vm-operator", "role-user = root read-only"])
+                       "role-user = alice vm-operator", "role-user = carol vm-operator",
+                             "role-user = root read-only"])
         PORT = X.ports["tls"]
         X.start()
         run([v for k, v in sorted(globals().items()) if k.startswith("test_")])
