@@ -66,19 +66,29 @@ bool tls_check_pair(const char *what, const char *cert_pem, const char *key_pem,
     return check_files_or_mem(what, cert_pem, key_pem, true, err_r);
 }
 
-bool tls_check_ca(const char *what, const char *ca_pem, char **err_r)
+/* Whether ca (a file, or PEM text when mem) holds at least one CA certificate. */
+static bool check_ca(const char *what, const char *ca, bool mem, char **err_r)
 {
     gnutls_certificate_credentials_t cred;
     int rc = gnutls_certificate_allocate_credentials(&cred);
     if (rc != GNUTLS_E_SUCCESS)
         return fail(err_r, what, "cannot allocate credentials", rc);
-    gnutls_datum_t d = { (unsigned char *)(uintptr_t)ca_pem, (unsigned)strlen(ca_pem) };
-    rc = gnutls_certificate_set_x509_trust_mem(cred, &d, GNUTLS_X509_FMT_PEM);
+    if (mem) {
+        gnutls_datum_t d = { (unsigned char *)(uintptr_t)ca, (unsigned)strlen(ca) };
+        rc = gnutls_certificate_set_x509_trust_mem(cred, &d, GNUTLS_X509_FMT_PEM);
+    } else {
+        rc = gnutls_certificate_set_x509_trust_file(cred, ca, GNUTLS_X509_FMT_PEM);
+    }
     gnutls_certificate_free_credentials(cred);
     if (rc <= 0)
         return fail(err_r, what, "no CA certificate in the client-ca= file",
                     rc < 0 ? rc : GNUTLS_E_NO_CERTIFICATE_FOUND);
     return true;
+}
+
+bool tls_check_ca(const char *what, const char *ca_pem, char **err_r)
+{
+    return check_ca(what, ca_pem, true, err_r);
 }
 
 static bool name_ok(const char *s, size_t size)
@@ -148,7 +158,8 @@ bool tls_check_config(const xend_config *c, char **err_r)
         snprintf(what, sizeof(what), "listener %s (cert %s, key %s)", d ? d : "https", l->cert_file,
                  l->key_file);
         free(d);
-        if (!check_files_or_mem(what, l->cert_file, l->key_file, false, err_r))
+        if (!check_files_or_mem(what, l->cert_file, l->key_file, false, err_r) ||
+            (l->client_ca_file && !check_ca(what, l->client_ca_file, false, err_r)))
             return false;
     }
     return !any && !c->tls_priorities ? true : check_priorities(tls_priorities(c), err_r);

@@ -157,6 +157,16 @@ def test_check_finds_key_not_matching_certificate():
     assert r.returncode == 0, r.stderr
 
 
+def test_check_finds_client_ca_without_certificate():
+    not_ca = os.path.join(X.tmp, "not-a-ca.pem")
+    with open(not_ca, "w") as f:
+        f.write("this is no certificate\n")
+    r = check_conf("listen = https:127.0.0.1:1 cert=%s key=%s client-ca=%s" % (CERT, KEY, not_ca))
+    assert r.returncode == 1 and "no CA certificate in the client-ca= file" in r.stderr, r.stderr
+    r = check_conf("listen = https:127.0.0.1:1 cert=%s key=%s client-ca=%s" % (CERT, KEY, CERT))
+    assert r.returncode == 0, r.stderr
+
+
 def test_priority_string_checked_and_used():
     r = check_conf("tls-priorities = NORMAL:+NO-SUCH-THING\nlisten = https:127.0.0.1:1 cert=%s key=%s" % (CERT, KEY))
     assert r.returncode == 1 and "tls-priorities" in r.stderr and "NO-SUCH-THING" in r.stderr, r.stderr
