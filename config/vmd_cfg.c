@@ -830,7 +830,8 @@ static bool apply_add(parser *P, const tok *t, pv *out, pv *r)
         if (!spend(P, r->n, t->line))
             return false;
         out->it = vmd_xrealloc(out->it, (out->n + r->n + 1) * sizeof(pv));
-        memcpy(out->it + out->n, r->it, r->n * sizeof(pv));
+        if (r->n)           /* an empty list may have no array at all */
+            memcpy(out->it + out->n, r->it, r->n * sizeof(pv));
         out->n += r->n;
         free(r->it);        /* the items moved to out */
         r->it = NULL;
