@@ -127,22 +127,18 @@ def main():
     build = a.build or (os.getcwd() if os.path.exists("daemon/xend") else os.path.join(HERE, "..", "..", "build"))
     build = os.path.abspath(build)
     os.environ["XEND_BUILDDIR"] = build
-    from xendtest import Xend
+    from xendtest import Xend, program_env, real_program
     sizes = [int(x) for x in a.sizes.split(",")]
     runs = 2 if a.quick else a.runs
     # the real programs, not libtool's wrapper scripts (a shell each run)
-    def real(rel):
-        d, b = os.path.split(os.path.join(build, rel))
-        lt = os.path.join(d, ".libs", b)
-        return lt if os.access(lt, os.X_OK) else os.path.join(d, b)
-    xm = real("xm/xm")
-    fetch = real("bench/xm/fetch_records")
+    xm = real_program("xm/xm", build)
+    fetch = real_program("bench/xm/fetch_records", build)
     base = os.path.abspath(a.baseline) if a.baseline else None
     if base and not os.path.exists(os.path.join(base, "libxenapi.so.1")):
         print("bench_xm: no libxenapi.so.1 in %s" % base)
         return 1
     lib_path = os.environ.get("LD_LIBRARY_PATH")
-    os.environ["LD_LIBRARY_PATH"] = os.path.join(build, "libxen", ".libs") + (":" + lib_path if lib_path else "")
+    os.environ.update(program_env(os.environ, build))
     virsh = shutil.which("virsh")
     for p in (xm, fetch):
         if not os.access(p, os.X_OK):

@@ -49,6 +49,24 @@ def xend_binary():
     return os.environ.get("XEND_BIN", os.path.join(BUILDDIR, "daemon", "xend"))
 
 
+def real_program(rel, build=None):
+    """The program REL of the build (e.g. "xm/xm") itself, as it runs once
+    installed, not libtool's wrapper script in its place (bash, three seds,
+    an ls and a dozen forks on every run); it finds the uninstalled libxenapi
+    through program_env()."""
+    d, b = os.path.split(os.path.join(build or BUILDDIR, rel))
+    lt = os.path.join(d, ".libs", b)
+    return lt if os.access(lt, os.X_OK) else os.path.join(d, b)
+
+
+def program_env(env, build=None):
+    """env with the build's libxenapi first on LD_LIBRARY_PATH, for
+    real_program()."""
+    lib = os.path.join(build or BUILDDIR, "libxen", ".libs")
+    old = env.get("LD_LIBRARY_PATH")
+    return dict(env, LD_LIBRARY_PATH=lib + (":" + old if old else ""))
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
