@@ -5,16 +5,25 @@
  * failures, datetimes, unknown enums and record members, maps with int keys,
  * sticky errors, async calls, event records, request encoding, Xen 4.4.0's
  * int results and the XENAPI_1.0 forms they replaced; replies decoded
- * straight into records give what the xv tree gives. */
+ * straight into records give what the xv tree gives.  And the transport's
+ * own HTTP/1.1 on a Unix socket, against a forked server of canned replies:
+ * counted, chunked and until-close bodies, interim replies, a kept-alive
+ * connection the server closed. */
 #include "config.h"
 
 #include "tests/lib/xtest.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <xen/api/xen_all.h>
+#include <xen/api/xen_transport.h>
 
 #include "xen_internal.h"
 #include "xen_gen_internal.h"
@@ -577,6 +586,129 @@ static void test_direct_matches_tree(xen_session *s)
     free(out);
 }
 
+
+/* ------------------------------------- HTTP on a Unix socket, canned */
+/* What the server does for one request: answer raw (NULL: nothing), then
+ * close the connection or not; or with stall, nothing for 2 s (the end). */
+typedef struct canned {
+    const char *raw;
+    bool close, stall;
+} canned;
+
+/* Read one request (headers, then Content-Length bytes); false at EOF. */
+static bool read_request(int fd)
+{
+    char buf[8192];
+    size_t n = 0;
+    char *end = NULL;
+    while (!end) {
+        ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+        if (r <= 0)
+            return false;
+        n += (size_t)r;
+        buf[n] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+    }
+    const char *cl = strstr(buf, "Content-Length: ");
+    size_t want = cl ? strtoul(cl + 16, NULL, 10) : 0, have = n - (size_t)(end + 4 - buf);
+    while (have < want) {
+        ssize_t r = read(fd, buf, sizeof buf);
+        if (r <= 0)
+            return false;
+        have += (size_t)r;
+    }
+    return true;
+}
+
+static void serve(int lfd, const canned *c, size_t n)
+{
+    int fd = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (fd < 0 && (fd = accept(lfd, NULL, NULL)) < 0)
+            _exit(1);
+        if (!read_request(fd))
+            _exit(2);
+        if (c[i].stall) {
+            sleep(2);
+            _exit(0);
+        }
+        if (c[i].raw && write(fd, c[i].raw, strlen(c[i].raw)) != (ssize_t)strlen(c[i].raw))
+            _exit(3);
+        if (c[i].close) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    _exit(0);
+}
+
+static bool collect(const void *data, size_t len, void *handle)
+{
+    char **acc = handle;
+    size_t old = *acc ? strlen(*acc) : 0;
+    char *n = realloc(*acc, old + len + 1);
+    if (!n)
+        return false;
+    memcpy(n + old, data, len);
+    n[old + len] = '\0';
+    *acc = n;
+    return true;
+}
+
+/* One call through t: its code, and the body it got in *body (freed before). */
+static int call(xen_transport *t, char **body)
+{
+    free(*body);
+    *body = NULL;
+    return xen_transport_call("<x/>", 4, t, body, collect);
+}
+
+static void test_unix_http(void)
+{
+    static const canned script[] = {
+        { "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, false },
+        { "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+          "5\r\nhello\r\n6;x=y\r\n world\r\n0\r\nTrailer: t\r\n\r\n", false, false },
+        { NULL, true, false },          /* the kept-alive connection closed unanswered */
+        { "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false, false },
+        { "HTTP/1.0 200 OK\r\n\r\nuntil close", true, false },
+        { "HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy", false, false },
+        { "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort", true, false },
+        { NULL, false, true },
+    };
+    char dir[] = "/tmp/libxen-wire-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[64], url[80];
+    snprintf(path, sizeof path, "%s/s", dir);
+    snprintf(url, sizeof url, "unix://%s", path);
+    int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 4) == 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0)
+        serve(lfd, script, sizeof script / sizeof script[0]);
+    CHECK(pid >= 0);
+    close(lfd);
+    xen_transport *t = xen_transport_new(url);
+    char *body = NULL;
+    CHECK(call(t, &body) == 0 && body && strcmp(body, "hello") == 0);
+    CHECK(call(t, &body) == 0 && body && strcmp(body, "hello world") == 0);
+    CHECK(call(t, &body) == 0 && body && strcmp(body, "ok") == 0);     /* on a new connection */
+    CHECK(call(t, &body) == 0 && body && strcmp(body, "until close") == 0);
+    CHECK(call(t, &body) == 503 && strcmp(xen_transport_last_error(t), "HTTP status 503") == 0);
+    CHECK(call(t, &body) == 56 /* CURLE_RECV_ERROR: the body ended early */ && strlen(xen_transport_last_error(t)) > 0);
+    xen_transport_set_timeout(t, 1);
+    CHECK(call(t, &body) == 28 /* CURLE_OPERATION_TIMEDOUT */ && strstr(xen_transport_last_error(t), "timed out"));
+    free(body);
+    xen_transport_free(t);
+    int st = -1;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     xen_init();
@@ -590,6 +722,7 @@ int main(void)
     test_compat44_results(s);
     test_direct_matches_tree(s);
     test_logout_and_urls(s);
+    test_unix_http();
     free(request);
     xen_fini();
     return xtest_done();

@@ -64,8 +64,9 @@ typedef struct xen_session {
     struct xen_transport *owned_transport_;
 } xen_session;
 
-/* Initialise / clean up the library (global libcurl state).  Call xen_init
- * once before any other call and xen_fini at the end. */
+/* Initialise / clean up the library (global libcurl state, set up by the
+ * first http or https call).  Call xen_init once before any other call and
+ * xen_fini at the end. */
 extern void xen_init(void);
 extern void xen_fini(void);
 

@@ -1,5 +1,5 @@
-/* libxen: a ready libcurl transport, so programs need no call_func of their
- * own.
+/* libxen: a ready transport, so programs need no call_func of their own
+ * (http and https through libcurl, loaded when first needed).
  *
  *   xen_transport *t = xen_transport_new("https://host:9367/");
  *   xen_transport_set_ca_file(t, "/etc/xend/ca.pem");     // optional
