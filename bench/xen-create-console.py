@@ -12,6 +12,7 @@ runs with the xen backend on a temporary state dir.  Prints the medians, their
 ratio and a BENCH line.  Target (issue 13): xm within 1.1x of xl."""
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -28,6 +29,20 @@ TARGET = 1.10
 
 
 STARTED = b"Started domain"     # xm create's line once VM.start returned
+CALL = re.compile(r"debug: call: (\S+) .* ([0-9.]+) ms ")
+
+
+def xend_calls(log, since):
+    """{method: total ms} of the calls xend's debug log has after offset
+    since (its log is the bench's: log-level debug)."""
+    ms = {}
+    with open(log) as f:
+        f.seek(since)
+        for line in f:
+            m = CALL.search(line)
+            if m:
+                ms[m.group(1)] = ms.get(m.group(1), 0.0) + float(m.group(2))
+    return ms
 
 
 def to_marker(argv, env, destroy, split=None):
@@ -75,11 +90,16 @@ def main():
             xls.append(to_marker(["xl", "create", "-c", os.path.join(GUEST, CFG + ".cfg")], None,
                                  lambda: xl("destroy", xl_name)))
             started = []
+            since = os.path.getsize(X.log)
             xms.append(to_marker([xm_bin, "create", "-c", path], env,
                                  lambda: subprocess.run([xm_bin, "destroy", "xm-bench"], env=env, check=True),
                                  started))
-            print("round %d: xl create -> marker %.2f s, xm create -> marker %.2f s (VM started after %s s)"
-                  % (r + 1, xls[-1], xms[-1], "%.2f" % started[-1] if started else "?"), flush=True)
+            ms = xend_calls(X.log, since)
+            before = sum(ms.get(m, 0.0) for m in ("session.login_with_password", "VM.create", "console.create"))
+            print("round %d: xl create -> marker %.2f s, xm create -> marker %.2f s (VM started after %s s; "
+                  "in xend: VM.start %.2f s, login + VM.create + console.create %.3f s)"
+                  % (r + 1, xls[-1], xms[-1], "%.2f" % started[-1] if started else "?",
+                     ms.get("VM.start", 0.0) / 1000, before / 1000), flush=True)
         xl_s, xm_s = statistics.median(xls), statistics.median(xms)
         ratio = xm_s / xl_s
         print("%-36s %8s" % ("median of %d rounds (dom0 clock)" % a.rounds, "seconds"))
