@@ -59,6 +59,7 @@ _Static_assert(XCL__COUNT < 63, "class masks are 64-bit");
 typedef struct snap {
     uint32_t refs;              /* atomic */
     uint32_t len;
+    struct snap_block *blk;     /* where it lives (event_codec.c) */
     unsigned char d[];
 } snap;
 
