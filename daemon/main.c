@@ -321,6 +321,16 @@ int main(int argc, char **argv)
     bool foreground = false, check = false;
     const char *config_path = NULL;
     char *err = NULL;
+#ifdef __GLIBC__
+    /* glibc raises its trim threshold to twice the size of any mmapped block
+     * freed (up to 64 MiB), and a thread's arena gives back the free top of
+     * its heap only past that threshold (malloc_trim never does): after a
+     * burst with big bodies, arenas kept megabytes of freed top resident
+     * (bench/soak.sh).  Setting both thresholds, to glibc's starting values,
+     * turns that adjustment off. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+#endif
 
     /* first pass: what is not a setting, and the configuration file */
     int c;
