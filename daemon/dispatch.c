@@ -39,11 +39,18 @@ const xmethod *xmethod_lookup(const char *name)
 
 static xpool *workers;
 
+/* On demand, not a fixed set: a thread's malloc cache (glibc's tcache, up
+ * to 7 freed blocks of each small size) goes back to the heap only when
+ * the thread exits; kept forever, the caches of a fixed pool pinned pages
+ * all over the heap that malloc_trim cannot return after a burst
+ * (bench/soak.sh, docs/security.md). */
 bool dispatch_start(unsigned n)
 {
-    workers = xpool_new("xend-worker", n);
+    workers = xpool_new_on_demand("xend-worker", n, 0);
     return workers != NULL;
 }
+
+unsigned dispatch_threads(void) { return workers ? xpool_threads(workers) : 0; }
 
 void dispatch_stop(void)
 {

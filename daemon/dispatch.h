@@ -115,9 +115,12 @@ void xcall_finish(xcall *call, xv *result, xerr *err);
  * for the log. */
 void xcall_user(const xcall *c, char *buf, size_t n);
 
-/* The daemon's worker pool (util/pool.h), for calls that may block. */
+/* The daemon's worker pool (util/pool.h), for calls that may block: up
+ * to `workers` threads, started as calls come and gone after XPOOL_IDLE_MS
+ * without one.  dispatch_threads: how many it holds now. */
 bool dispatch_start(unsigned workers);
 void dispatch_stop(void);
+unsigned dispatch_threads(void);
 
 /* Run fn(arg) on the worker pool (used by Async tasks, backends' events and
  * persistence's group commit); with no pool running, here and now. */

@@ -457,6 +457,7 @@ int main(int argc, char **argv)
 
 #ifdef __GLIBC__
     bool served = false;        /* connections were open since the last malloc_trim */
+    unsigned workers_were = 0;  /* worker threads at the last tick */
 #endif
     for (unsigned tick = 1;; tick++) {
         struct timespec ts = { .tv_sec = 2 };
@@ -478,13 +479,16 @@ int main(int argc, char **argv)
 #ifdef __GLIBC__
         /* glibc keeps the heap a burst of clients freed (every thread's
          * arena, below its top): hand it back at the first tick with no
-         * connection open after some were, and every ~30 s while busy
-         * (bench/soak.sh) */
+         * connection open after some were, after worker threads exited
+         * (their malloc caches went back to the heap), and every ~30 s
+         * while busy (bench/soak.sh) */
         size_t conns = rpc_server_connections(srv);
-        if (tick % 15 == 0 || (conns == 0 && served)) {
+        unsigned threads = dispatch_threads();
+        if (tick % 15 == 0 || (conns == 0 && served) || threads < workers_were) {
             malloc_trim(0);
             served = false;
         }
+        workers_were = threads;
         if (conns > 0)
             served = true;
 #endif
