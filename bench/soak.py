@@ -22,8 +22,11 @@ for a fixed time).  "Before" is the daemon once it has served a 3 s burst of
 the same clients and those clients left: its thread pools, PAM modules and
 malloc arenas exist and have seen as many connections at once.  Both
 "before" and "after" are taken TRIM_WAIT s after the descriptors are back:
-past xend's first 2 s tick with no connection open, where it hands freed
-heap back (malloc_trim), so neither depends on when its ~30 s trim falls.  The figures
+past the 2 s tick after xend's idle worker threads exited (5 s after their
+last call), where it hands freed heap back (malloc_trim), so neither
+depends on when its ~30 s trim falls.  RSS is split into anonymous and
+file-backed pages (RssAnon, RssFile); --smaps DIR saves the daemon's
+/proc/PID/smaps at each point, for a diff per mapping.  The figures
 of the daemon freshly started (after one call of each kind) are printed too,
 and RSS after against them.
 
@@ -48,8 +51,10 @@ import xendtest  # noqa: E402
 
 KINDS = ("reader", "writer", "waiter", "login")
 # xend hands freed heap back (malloc_trim) at its first 2 s tick with no
-# connection open: "before" and "after" are both taken past it
-TRIM_WAIT = 5
+# connection open and at the tick after worker threads exited, idle for 5 s
+# (their malloc caches go back to the heap then): "before" and "after" are
+# both taken past those
+TRIM_WAIT = 9
 
 
 def proc_rss_kib(pid):
@@ -58,6 +63,17 @@ def proc_rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def proc_rss_split_kib(pid):
+    """(RssAnon, RssFile) in KiB."""
+    v = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, rest = line.partition(":")
+            if k in ("RssAnon", "RssFile"):
+                v[k] = int(rest.split()[0])
+    return v.get("RssAnon", 0), v.get("RssFile", 0)
 
 
 def proc_fds(pid):
@@ -162,11 +178,19 @@ class Soak:
         self.lock = threading.Lock()
         self.error_samples = []
         self.peak_rss = self.peak_fds = 0
+        self.smaps_dir = None
 
     def note_error(self, text):
         with self.lock:
             if len(self.error_samples) < 10:
                 self.error_samples.append(text)
+
+    def snapshot(self, name):
+        """With --smaps DIR: the daemon's /proc/PID/smaps as DIR/NAME.smaps."""
+        if self.smaps_dir:
+            with open("/proc/%d/smaps" % self.x.proc.pid) as f, \
+                    open(os.path.join(self.smaps_dir, name + ".smaps"), "w") as out:
+                out.write(f.read())
 
     def sample(self):
         pid = self.x.proc.pid
@@ -216,6 +240,7 @@ class Soak:
             raise RuntimeError("the warm-up calls failed: %s" % self.error_samples)
         time.sleep(1)
         rss_fresh, fds_fresh = self.sample()
+        self.snapshot("fresh")
         # the baseline: after a short burst of the same clients (every thread
         # of the daemon has run, its pools and arenas have seen as many
         # connections at once) once they left: the soak then asks whether
@@ -226,6 +251,8 @@ class Soak:
         self.settle(fds_fresh, time.time() + settle)
         time.sleep(TRIM_WAIT)
         rss0, fds0 = self.sample()
+        split0 = proc_rss_split_kib(self.x.proc.pid)
+        self.snapshot("before")
         self.peak_rss, self.peak_fds = rss0, fds0
         done = threading.Event()
         mon = threading.Thread(target=self.monitor, args=(done,), daemon=True)
@@ -233,6 +260,7 @@ class Soak:
         t0 = time.time()
         threads = self.burst(self.clients, self.seconds)
         elapsed = time.time() - t0
+        self.snapshot("end")
         hung = sum(1 for t in threads if t.is_alive())
         # after: descriptors back, then RSS within the tolerance (or the deadline)
         deadline = time.time() + settle
@@ -243,11 +271,14 @@ class Soak:
         done.set()
         mon.join()
         rss1, fds1 = self.sample()
+        split1 = proc_rss_split_kib(self.x.proc.pid)
+        self.snapshot("after")
         calls = sum(t.calls for t in threads)
         errors = sum(t.errors for t in threads) + hung
         by_kind = {k: sum(t.calls for t in threads if t.kind == k) for k in KINDS}
         return dict(clients=self.clients, seconds=round(elapsed, 1), calls=calls, errors=errors, hung=hung,
                     rss_fresh_kib=rss_fresh, fds_fresh=fds_fresh, rss_before_kib=rss0, rss_peak_kib=self.peak_rss, rss_after_kib=rss1,
+                    anon_before_kib=split0[0], file_before_kib=split0[1], anon_after_kib=split1[0], file_after_kib=split1[1],
                     fds_before=fds0, fds_peak=self.peak_fds, fds_after=fds1, **{"calls_" + k: by_kind[k] for k in KINDS})
 
 
@@ -276,6 +307,8 @@ def report(r, tolerance, pam, error_samples, allow_kib=0):
         print("          " + e)
     print("  RSS     before %s  peak %s  after %s  (%s freshly started)"
           % (mib(r["rss_before_kib"]), mib(r["rss_peak_kib"]), mib(r["rss_after_kib"]), mib(r["rss_fresh_kib"])))
+    print("          anon %s, file %s before; anon %s, file %s after"
+          % (mib(r["anon_before_kib"]), mib(r["file_before_kib"]), mib(r["anon_after_kib"]), mib(r["file_after_kib"])))
     print("  fds     before %d  peak %d  after %d  (%d freshly started)"
           % (r["fds_before"], r["fds_peak"], r["fds_after"], r["fds_fresh"]))
     bad = verdict(r, tolerance, allow_kib)
@@ -301,6 +334,8 @@ def main():
     ap.add_argument("--allow-kib", type=int, default=0,
                     help="KiB RSS may exceed the tolerance by (a cache the --conf lines bound)")
     ap.add_argument("--conf", action="append", default=[], help="a line added to the daemon's xend.conf")
+    ap.add_argument("--smaps", metavar="DIR",
+                    help="save the daemon's /proc/PID/smaps as DIR/{fresh,before,end,after}.smaps")
     a = ap.parse_args()
     try:
         x = start_xend(a.xend, a.conf)
@@ -309,6 +344,9 @@ def main():
         return 2
     try:
         s = Soak(x, a.clients, a.seconds)
+        if a.smaps:
+            os.makedirs(a.smaps, exist_ok=True)
+            s.smaps_dir = a.smaps
         r = s.run(a.settle, a.rss_tolerance, a.allow_kib)
         return 0 if report(r, a.rss_tolerance, x.pam, s.error_samples, a.allow_kib) else 1
     finally:
