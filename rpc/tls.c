@@ -37,58 +37,45 @@ static bool check_priorities(const char *prio, char **err_r)
     return true;
 }
 
-/* Loads a certificate and key into fresh credentials: GnuTLS compares the
- * key with the certificate's public key (GNUTLS_E_CERTIFICATE_KEY_MISMATCH). */
-static bool check_files_or_mem(const char *what, const char *cert, const char *key, bool mem,
-                               char **err_r)
+/* Loads into fresh credentials a certificate and its key (GnuTLS compares
+ * the key with the certificate's public key: GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
+ * or, when ca is given, CA certificates, of which there must be one at least:
+ * from files, or from PEM text when mem. */
+static bool check_load(const char *what, const char *cert, const char *key, const char *ca, bool mem,
+                       char **err_r)
 {
     gnutls_certificate_credentials_t cred;
     int rc = gnutls_certificate_allocate_credentials(&cred);
     if (rc != GNUTLS_E_SUCCESS)
         return fail(err_r, what, "cannot allocate credentials", rc);
-    if (mem) {
-        gnutls_datum_t c = { (unsigned char *)(uintptr_t)cert, (unsigned)strlen(cert) };
-        gnutls_datum_t k = { (unsigned char *)(uintptr_t)key, (unsigned)strlen(key) };
-        rc = gnutls_certificate_set_x509_key_mem2(cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
-    } else {
-        rc = gnutls_certificate_set_x509_key_file2(cred, cert, key, GNUTLS_X509_FMT_PEM, NULL, 0);
-    }
+    const char *first = ca ? ca : cert, *second = ca ? "" : key;
+    gnutls_datum_t c = { (unsigned char *)(uintptr_t)first, (unsigned)strlen(first) };
+    gnutls_datum_t k = { (unsigned char *)(uintptr_t)second, (unsigned)strlen(second) };
+    if (ca)
+        rc = mem ? gnutls_certificate_set_x509_trust_mem(cred, &c, GNUTLS_X509_FMT_PEM)
+                 : gnutls_certificate_set_x509_trust_file(cred, ca, GNUTLS_X509_FMT_PEM);
+    else
+        rc = mem ? gnutls_certificate_set_x509_key_mem2(cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0)
+                 : gnutls_certificate_set_x509_key_file2(cred, cert, key, GNUTLS_X509_FMT_PEM, NULL, 0);
     gnutls_certificate_free_credentials(cred);
+    if (ca && rc == 0)
+        rc = GNUTLS_E_NO_CERTIFICATE_FOUND;        /* a readable file without a certificate */
     if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
         return fail(err_r, what, "the private key does not belong to the certificate", rc);
     if (rc < 0)
-        return fail(err_r, what, "cannot load the certificate and key", rc);
+        return fail(err_r, what,
+                    ca ? "no CA certificate in the client-ca= file" : "cannot load the certificate and key", rc);
     return true;
 }
 
 bool tls_check_pair(const char *what, const char *cert_pem, const char *key_pem, char **err_r)
 {
-    return check_files_or_mem(what, cert_pem, key_pem, true, err_r);
-}
-
-/* Whether ca (a file, or PEM text when mem) holds at least one CA certificate. */
-static bool check_ca(const char *what, const char *ca, bool mem, char **err_r)
-{
-    gnutls_certificate_credentials_t cred;
-    int rc = gnutls_certificate_allocate_credentials(&cred);
-    if (rc != GNUTLS_E_SUCCESS)
-        return fail(err_r, what, "cannot allocate credentials", rc);
-    if (mem) {
-        gnutls_datum_t d = { (unsigned char *)(uintptr_t)ca, (unsigned)strlen(ca) };
-        rc = gnutls_certificate_set_x509_trust_mem(cred, &d, GNUTLS_X509_FMT_PEM);
-    } else {
-        rc = gnutls_certificate_set_x509_trust_file(cred, ca, GNUTLS_X509_FMT_PEM);
-    }
-    gnutls_certificate_free_credentials(cred);
-    if (rc <= 0)
-        return fail(err_r, what, "no CA certificate in the client-ca= file",
-                    rc < 0 ? rc : GNUTLS_E_NO_CERTIFICATE_FOUND);
-    return true;
+    return check_load(what, cert_pem, key_pem, NULL, true, err_r);
 }
 
 bool tls_check_ca(const char *what, const char *ca_pem, char **err_r)
 {
-    return check_ca(what, ca_pem, true, err_r);
+    return check_load(what, NULL, NULL, ca_pem, true, err_r);
 }
 
 static bool name_ok(const char *s, size_t size)
@@ -158,8 +145,8 @@ bool tls_check_config(const xend_config *c, char **err_r)
         snprintf(what, sizeof(what), "listener %s (cert %s, key %s)", d ? d : "https", l->cert_file,
                  l->key_file);
         free(d);
-        if (!check_files_or_mem(what, l->cert_file, l->key_file, false, err_r) ||
-            (l->client_ca_file && !check_ca(what, l->client_ca_file, false, err_r)))
+        if (!check_load(what, l->cert_file, l->key_file, NULL, false, err_r) ||
+            (l->client_ca_file && !check_load(what, NULL, NULL, l->client_ca_file, false, err_r)))
             return false;
     }
     return !any && !c->tls_priorities ? true : check_priorities(tls_priorities(c), err_r);
