@@ -215,9 +215,9 @@ static bool conf_set_once(char **field, const char *key, const char *val, char *
 
 /* glibc's regcomp copies a subexpression for each `+` and `{n,m}` (so that
  * nested ones multiply): an allow pattern of a few hundred bytes could take
- * gigabytes.  Refused: longer than ALLOW_MAX bytes, or a product of
+ * gigabytes.  Refused: longer than ALLOW_MAX bytes, a product of
  * repetition factors (`+` 2, `{n,m}` max(n,m)+1, over the whole pattern, an
- * upper bound of any nesting) above ALLOW_COST.  An address pattern needs
+ * upper bound of any nesting) above ALLOW_COST, or two repetitions in a row.  An address pattern needs
  * neither: "192\.168\.[0-9]{1,3}\.[0-9]{1,3}" costs 16. */
 #define ALLOW_MAX 256
 #define ALLOW_COST 4096
@@ -227,8 +227,15 @@ static bool conf_allow_cheap(const char *p)
     if (strlen(p) > ALLOW_MAX)
         return false;
     unsigned long cost = 1;
+    bool after_repeat = false;          /* the previous item was *, +, ? or {n,m} */
     for (const char *c = p; *c; c++) {
         unsigned long f = 1;
+        bool repeat = *c == '*' || *c == '+' || *c == '?' || *c == '{';
+        /* POSIX leaves repetitions in a row undefined; glibc's regcomp
+         * takes seconds on a dozen of them ("a++*+++++++++"). */
+        if (repeat && after_repeat)
+            return false;
+        after_repeat = repeat;
         if (*c == '\\' && c[1]) {
             c++;
         } else if (*c == '[') {             /* a bracket expression: literal */
@@ -260,6 +267,8 @@ static bool conf_allow_cheap(const char *p)
                 for (e++; *e >= '0' && *e <= '9' && m <= ALLOW_COST; e++)
                     m = m * 10 + (unsigned long)(*e - '0');
             f = (n > m ? n : m) + 1;
+            if (*e == '}')
+                c = e;
         }
         if (f > ALLOW_COST || (cost *= f) > ALLOW_COST)
             return false;
@@ -280,7 +289,8 @@ static bool conf_compile_allow(xend_listener *l, char **msg_r)
         char errbuf[128];
         if (!conf_allow_cheap(l->allow[i])) {
             *msg_r = xstrfmt("allow=%.64s%s: too long or too many repetitions (at most %d bytes; "
-                             "the product of the + and {n,m} counts at most %d)", l->allow[i],
+                             "the product of the + and {n,m} counts at most %d; no two "
+                             "repetitions in a row)", l->allow[i],
                              strlen(l->allow[i]) > 64 ? "..." : "", ALLOW_MAX, ALLOW_COST);
             for (size_t j = 0; j < i; j++)
                 regfree(&re[j]);

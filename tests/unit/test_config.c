@@ -273,6 +273,10 @@ static void test_errors(void)
                      "too many repetitions"));
     CHECK(load_fails("listen = http:0.0.0.0:9363 allow=((a{100}){100}){100}\n", 1, "too many repetitions"));
     CHECK(load_fails("listen = http:0.0.0.0:9363 allow=a{99999}\n", 1, "too many repetitions"));
+    /* repetitions in a row: seconds in regcomp though they count little */
+    CHECK(load_fails("listen = http:0.0.0.0:9363 allow=x\xff++*+++++++++/y\n", 1, "in a row"));
+    CHECK(load_fails("listen = http:0.0.0.0:9363 allow=a*?\n", 1, "in a row"));
+    CHECK(load_fails("listen = http:0.0.0.0:9363 allow=a{2}+\n", 1, "in a row"));
     {
         char big[400];
         memset(big, 'a', sizeof big - 1);
@@ -283,12 +287,13 @@ static void test_errors(void)
         CHECK(load_fails(line, 1, "too long"));
         free(line);
     }
-    {   /* what an address list needs still passes: + in brackets and escaped is literal */
+    {   /* what an address list needs still passes: + in brackets and escaped is
+         * literal, and a repetition of a repeated group is not two in a row */
         xend_config c;
         char *err = NULL;
         xend_config_init(&c);
         CHECK(load_text(&c, "listen = http:0.0.0.0:9363 allow=192\\.168\\.[0-9]{1,3}\\.[0-9+]{1,3} "
-                            "allow=a\\+++b+\n", NULL, &err));
+                            "allow=a\\++b+ allow=(a+)+ allow=a{2}b*\n", NULL, &err));
         CHECK(c.n_listeners == 1 && xend_listener_allows(&c.listeners[0], "192.168.1.2") &&
               !xend_listener_allows(&c.listeners[0], "10.0.0.1"));
         free(err);
