@@ -189,9 +189,11 @@ typedef struct actx {
     vmd_err *err;
 } actx;
 
+/* The line of the value, else of the setting; 0 where neither is from the
+ * file's variables (an XML file's name, say). */
 static unsigned line_of(const lsetting *s, const lval *v)
 {
-    return v && v->line ? v->line : s->line;
+    return v && v->line ? v->line : s ? s->line : 0;
 }
 
 #define FAIL(s, v, ...) vmd_fail(a->err, a->c->file, line_of(s, v), __VA_ARGS__)
@@ -1233,8 +1235,9 @@ static bool apply_misc(actx *a)
     if (!apply_str(a, "name", &d->name) || !apply_str(a, "description", &d->description) ||
         !apply_str(a, "pool", &d->pool_name))
         return false;
-    if (d->name && strlen(d->name) > 256)
-        return FAIL(get(a, "name"), NULL, "name: longer than 256 characters");
+    /* here with the setting's line; vmdesc_finish checks every format's */
+    if ((s = get(a, "name")) && d->name && strlen(d->name) > VMD_MAX_NAME)
+        return FAIL(s, NULL, "name: longer than %d characters", VMD_MAX_NAME);
     if ((s = get(a, "uuid"))) {
         char *u;
         if (!as_str(a, s, &s->v, &u))

@@ -509,6 +509,8 @@ bool vmdesc_finish(vmdesc *d, vmd_err *err)
 {
     if (!d->name || !*d->name)
         return vmd_fail(err, NULL, 0, "the VM has no name");
+    if (strlen(d->name) > VMD_MAX_NAME)
+        return vmd_fail(err, NULL, 0, "name: longer than %d characters", VMD_MAX_NAME);
     if (d->uuid && !uuid_ok(d->uuid))
         return vmd_fail(err, NULL, 0, "uuid '%s' is not of the form "
                         "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", d->uuid);

@@ -38,6 +38,7 @@
 #define VMD_MAX_ITEMS      4096         /* values in one file (list items, keys) */
 #define VMD_MAX_DEVICES    256          /* disks, vifs, pci, consoles each */
 #define VMD_MAX_STRING     65536        /* bytes of one string value */
+#define VMD_MAX_NAME       256          /* characters of a VM name (xm refuses longer) */
 
 /* ---- small containers --------------------------------------------------- */
 typedef struct vmd_kv {
