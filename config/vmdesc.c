@@ -548,6 +548,10 @@ bool vmdesc_finish(vmdesc *d, vmd_err *err)
         d->s3_integrity = 1;        /* xm's default */
     if (d->superpages < 0)
         d->superpages = 0;
+    if (d->pool_name && !*d->pool_name) {   /* "(pool)", pool = '': no pool named */
+        free(d->pool_name);
+        d->pool_name = NULL;
+    }
     set_default(&d->pool_name, "Pool-0");
     set_default(&d->on_shutdown, "destroy");
     set_default(&d->on_reboot, "restart");
