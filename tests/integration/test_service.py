@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """xend as a service: an honest start in daemon mode (the parent exits once
 the daemon answers, or fails with the daemon's reason), one daemon per state
-directory, a pid file owned by its daemon, journald priorities, a log file
-no one else may read, SIGHUP reloading xend.conf, and what happens to guests
+directory, a pid file owned by its daemon, what a Type=notify unit hears
+(sd_notify), journald priorities, a log file no one else may read, SIGHUP reloading xend.conf, and what happens to guests
 when xend starts (auto_power_on) and stops (on_xend_stop)."""
 import os
 import re
@@ -244,6 +244,54 @@ def test_sighup_reload():
         assert answers_unix(x.unix) and "VM.get_all" in x.proxy().system.listMethods()
         x.stop()
     finally:
+        x.cleanup()
+
+
+def test_sd_notify():
+    """systemd's side of Type=notify: a datagram socket the test holds is
+    NOTIFY_SOCKET, as systemd's is. READY=1 with a STATUS once xend serves;
+    RELOADING=1 then READY=1 around a SIGHUP; WATCHDOG=1 while WATCHDOG_USEC
+    is set; STOPPING=1 on SIGTERM."""
+    x = Xend(pam=False)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    path = os.path.join(x.tmp, "notify")
+    sock.bind(path)
+    sock.settimeout(30)
+    heard = []
+
+    def hear(what):
+        while not any(what in m for m in heard):
+            try:
+                heard.append(sock.recv(4096).decode())
+            except socket.timeout:
+                raise AssertionError("no %r from xend in 30 s; heard %r" % (what, heard))
+        return next(m for m in heard if what in m)
+
+    saved = {k: os.environ.get(k) for k in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
+    try:
+        os.environ["NOTIFY_SOCKET"] = path
+        os.environ["WATCHDOG_USEC"] = "60000000"
+        os.environ.pop("WATCHDOG_PID", None)
+        x.start()
+        ready = hear("READY=1")
+        assert "STATUS=" in ready, ready
+        assert answers_unix(x.unix), "READY=1 before xend answers"
+        hear("WATCHDOG=1")
+        del heard[:]
+        x.proc.send_signal(signal.SIGHUP)
+        hear("RELOADING=1")
+        again = hear("READY=1")
+        assert "configuration reloaded" in again, heard
+        assert heard.index(again) > heard.index(hear("RELOADING=1")), heard
+        x.stop()
+        assert "STATUS=stopping" in hear("STOPPING=1"), heard
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        sock.close()
         x.cleanup()
 
 
