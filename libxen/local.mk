@@ -26,7 +26,7 @@ libxen_libxenapi_core_la_SOURCES = libxen/src/xen_common.c libxen/src/xen_transp
 nodist_libxen_libxenapi_core_la_SOURCES = libxen/gen/xen_gen.c libxen/gen/xen_gen_internal.h
 libxen_libxenapi_core_la_CPPFLAGS = $(LIBXEN_CPPFLAGS)
 libxen_libxenapi_core_la_CFLAGS = $(LIBXEN_CFLAGS)
-libxen_libxenapi_core_la_LIBADD = util/libxv.la $(XML_LIBS)
+libxen_libxenapi_core_la_LIBADD = util/libxv.la $(CURL_LINKED_LIBS) $(XML_LIBS)
 
 # The installed library: soname libxenapi.so.1; only xen_* symbols exported,
 # each with its version node (libxen/libxenapi.map).  tests/libxen/abi.sh
@@ -34,7 +34,7 @@ libxen_libxenapi_core_la_LIBADD = util/libxv.la $(XML_LIBS)
 # that baseline after a deliberate, compatible addition.
 lib_LTLIBRARIES += libxen/libxenapi.la
 libxen_libxenapi_la_SOURCES =
-libxen_libxenapi_la_LIBADD = libxen/libxenapi_core.la $(XML_LIBS)
+libxen_libxenapi_la_LIBADD = libxen/libxenapi_core.la $(CURL_LINKED_LIBS) $(XML_LIBS)
 libxen_libxenapi_la_LDFLAGS = -version-info 1:0:0 -Wl,--version-script=$(srcdir)/libxen/libxenapi.map
 libxen_libxenapi_la_DEPENDENCIES = libxen/libxenapi_core.la $(srcdir)/libxen/libxenapi.map
 EXTRA_DIST += libxen/libxenapi.map libxen/abi/libxenapi.abi

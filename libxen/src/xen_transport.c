@@ -71,6 +71,11 @@ static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
 static void load_curl(void)
 {
+#ifdef XEN_CURL_LINKED
+    cu = (struct curl_api){ curl_global_init, curl_global_cleanup, curl_easy_init, curl_easy_cleanup,
+                            curl_easy_reset, curl_easy_setopt, curl_easy_perform, curl_easy_getinfo,
+                            curl_easy_strerror, curl_slist_append, curl_slist_free_all };
+#else
     void *h = dlopen(XEN_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         snprintf(curl_load_error, sizeof curl_load_error, "cannot load libcurl: %s", dlerror());
@@ -99,6 +104,7 @@ static void load_curl(void)
         /* POSIX: a function's address from dlsym() is stored through void * */
         memcpy((char *)&cu + fns[i].off, &f, sizeof f);
     }
+#endif
     if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(curl_load_error, sizeof curl_load_error, "libcurl's initialisation failed");
         return;
