@@ -8,7 +8,16 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:?usage: $0 DIR COMMAND...}" && pwd); shift
-mods=$(ls -d /tmp/xen-qemu-work/pkgroot/lib/modules/*/kernel 2>/dev/null | head -1 || true)
+find_mods() { ls -d /tmp/xen-qemu-work/pkgroot/lib/modules/*/kernel 2>/dev/null | head -1 || true; }
+mods=$(find_mods)
+if [ -z "$mods" ]; then
+  # a fresh machine: the harness unpacks dom0's kernel packages on its first
+  # boot; boot once for that (about 20 s), so that this run has the bridge
+  echo "in-qemu.sh: first boot of the harness on this machine, to unpack dom0's kernel modules"
+  "$here/../../scripts/check-xen-qemu.sh" -t 600 -- true || true
+  mods=$(find_mods)
+  [ -n "$mods" ] || echo "in-qemu.sh: no dom0 kernel modules under /tmp/xen-qemu-work: guests get no bridge"
+fi
 rm -rf "$build/.xq-mods"; mkdir -p "$build/.xq-mods"
 if [ -n "$mods" ]; then
   for m in llc/llc stp bridge/bridge; do
