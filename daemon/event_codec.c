@@ -18,6 +18,7 @@
 #include "daemon/session.h"
 #include "daemon/store.h"
 #include "daemon/task.h"
+#include "util/asan.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/strutil.h"
@@ -44,21 +45,6 @@ XLOG_DOMAIN("event");
  * it and again once that snapshot is freed, so a use after free of a
  * snapshot is caught as it would be in malloc's memory; a block is
  * unpoisoned whole before it is unmapped (the addresses get reused). */
-#if defined(__SANITIZE_ADDRESS__)
-#define SNAP_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SNAP_ASAN 1
-#endif
-#endif
-#ifdef SNAP_ASAN
-#include <sanitizer/asan_interface.h>
-#define SNAP_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
-#define SNAP_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
-#else
-#define SNAP_POISON(p, n) ((void)(p), (void)(n))
-#define SNAP_UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
 
 typedef struct snap_block {
     uint32_t live;              /* atomic: its snapshots not freed, +1 while it is being filled */
@@ -81,14 +67,14 @@ static snap_block *block_new(size_t size)
     b->live = 1;
     b->size = size;
     b->used = SNAP_HDR;
-    SNAP_POISON((char *)b + SNAP_HDR, size - SNAP_HDR);
+    XEND_POISON((char *)b + SNAP_HDR, size - SNAP_HDR);
     return b;
 }
 
 static void block_release(snap_block *b)
 {
     if (__atomic_sub_fetch(&b->live, 1, __ATOMIC_ACQ_REL) == 0) {
-        SNAP_UNPOISON(b, b->size);
+        XEND_UNPOISON(b, b->size);
         munmap(b, b->size);
     }
 }
@@ -111,7 +97,7 @@ static snap *snap_alloc(size_t len)
     }
     snap *s = (snap *)((char *)b + b->used);
     b->used += need;
-    SNAP_UNPOISON(s, need);
+    XEND_UNPOISON(s, need);
     s->refs = 1;
     s->blk = b;
     return s;
@@ -128,7 +114,7 @@ void ev_snap_unref(snap *s)
 {
     if (s && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
         snap_block *b = s->blk;
-        SNAP_POISON(s, SNAP_ALIGN(sizeof(snap) + s->len));
+        XEND_POISON(s, SNAP_ALIGN(sizeof(snap) + s->len));
         block_release(b);
     }
 }

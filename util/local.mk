@@ -1,7 +1,7 @@
 # util: small shared pieces (event loop, worker pool, ...), the log and the
 # XML-RPC codec: three libraries, so that a component links only what it uses.
 noinst_LTLIBRARIES += util/libxutil.la
-util_libxutil_la_SOURCES = util/loop.c util/loop.h util/pool.c util/pool.h util/callq.h util/cond.h util/io.h util/strutil.h util/uuid.h \
+util_libxutil_la_SOURCES = util/loop.c util/loop.h util/pool.c util/pool.h util/callq.h util/cond.h util/io.h util/strutil.h util/uuid.h util/asan.h \
 	util/beneath.c util/beneath.h
 util_libxutil_la_LIBADD = -lpthread
 

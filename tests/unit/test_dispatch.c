@@ -7,20 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-#ifdef TEST_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
-
 #include "daemon/dispatch.h"
 #include "daemon/event_int.h"
 #include "daemon/store.h"
+#include "util/asan.h"
 #include "xapi_errors.h"
 #include "xapi_model.h"
 
@@ -183,7 +173,7 @@ static void test_snapshots(void)
     CHECK(a->blk == b->blk);                      /* small ones share a block */
     CHECK(ev_snap_ref(a) == a);
     ev_snap_unref(a);                             /* still referenced once */
-#ifdef TEST_ASAN
+#ifdef XEND_ASAN
     CHECK(!__asan_address_is_poisoned(a->d) && !__asan_address_is_poisoned(b->d));
     ev_snap_unref(a);
     CHECK(__asan_address_is_poisoned(a->d));      /* freed, its block kept by b */
