@@ -61,7 +61,7 @@ def xl_baseline(cfgname):
     warm(cfgname)
     t0 = time.time()
     xl("create", os.path.join(GUEST, cfgname + ".cfg"))
-    con = follow_console(name)
+    con = FollowedConsole(name)
     wait(con.marker, 180, "xl guest marker")
     marker = con.reader.seen - t0
     t = time.time(); xl("pause", name); pause = time.time() - t
@@ -72,7 +72,7 @@ def xl_baseline(cfgname):
     return marker, pause, unpause, shut
 
 
-class follow_console:
+class FollowedConsole:
     """The console of the xl-made domain name, read from its pty.  A guest
     that reboots by itself before its marker (a PVH guest under QEMU/TCG was
     once seen to) is restarted by xl as a new domain: its reader ends, and
